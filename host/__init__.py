@@ -1,0 +1,1 @@
+"""The zkvm host: command-line interface, input encoding and model packaging."""

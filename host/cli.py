@@ -1,0 +1,52 @@
+"""Command-line entry point. Each command lives in `host/commands/<name>.py` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (args -> exit status).
+
+Exit status: 0 success; 1 the guest, the proof or an input was rejected (message on stderr); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from zkvm.errors import ZkvmError
+
+#: Command modules, in the order `--help` lists them.
+COMMANDS = ["build", "run", "image_id", "verify", "inspect", "ml", "demo"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m host",
+        description="zkvm: run RV32IM guests, prove their execution with a STARK, verify receipts.",
+        epilog="Exit status: 0 ok; 1 guest error, rejected proof or bad input; 2 usage error.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"host.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"host.commands.{name}":
+                continue  # command not shipped yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2), format="%(message)s", stream=sys.stderr
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ZkvmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,8 @@
+"""Only here for `cffi_modules`: the C hot loops are cffi API-mode extensions built at install time."""
+from setuptools import setup
+
+setup(
+    cffi_modules=[
+        "zkvm/exec/build_exec.py:ffibuilder",
+    ],
+)

@@ -1,0 +1,70 @@
+"""The guest ABI: the single source of truth for the memory map, ecall numbers and exit codes.
+
+Everything else imports this module (the interpreter's C code receives these values through its cffi
+builder, the guest SDK header ``toolchain/zkvm_guest.h`` is generated from it, the circuit reads it).
+
+Design note (deviation from DESIGN.md, on purpose): at the *machine* level every ecall touches registers
+only, never memory. READ and COMMIT move one word per ecall; the SDK's ``zkvm_read(buf, len)`` and
+``zkvm_commit(buf, len)`` loop over them in guest code. This keeps exactly one memory access per cycle,
+so the CPU table of the circuit has a fixed width and no ecall needs a variable number of memory rows.
+LOG is the only ecall that reads a buffer; it is host debug output, is not proven, and the prover treats
+it as a no-op.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------------------------- memory map
+#: Lowest guest address that may be mapped. Page 0 stays unmapped so null dereferences trap.
+MEM_START = 0x0000_1000
+#: Where the linker script places .text.
+TEXT_START = 0x0001_0000
+#: One past the highest guest address. The stack grows down from here; the heap grows up from the end of .bss.
+MEM_END = 0x0100_0000  # 16 MiB of guest memory
+STACK_TOP = MEM_END
+#: Bytes reserved for the stack (the linker script checks that the image leaves room for it).
+STACK_SIZE = 0x0010_0000  # 1 MiB
+#: Addresses are < 2^24, so an address always fits in one BabyBear element and in two 16-bit limbs.
+WORD_BYTES = 4
+
+# ---------------------------------------------------------------------------------------------- ecalls (a7)
+ECALL_HALT = 0  # a0 = exit code. Ends execution.
+ECALL_READ_WORD = 1  # a0 <- next <=4 bytes of private input (little-endian, zero padded); a1 <- how many (0..4)
+ECALL_COMMIT_WORD = 2  # append the low a1 bytes (1..4) of a0, little-endian, to the public journal
+ECALL_LOG = 3  # a0 = buf, a1 = len: host debug output, not proven
+ECALL_CYCLES = 4  # a0 <- cycles executed so far (low 32 bits)
+
+ECALLS = {
+    "HALT": ECALL_HALT,
+    "READ_WORD": ECALL_READ_WORD,
+    "COMMIT_WORD": ECALL_COMMIT_WORD,
+    "LOG": ECALL_LOG,
+    "CYCLES": ECALL_CYCLES,
+}
+
+# ---------------------------------------------------------------------------------------------- exit codes
+EXIT_OK = 0
+#: Exit codes of the integer inference engine (guest/nn) when the model blob or input is malformed.
+EXIT_NN_BAD_MAGIC = 101
+EXIT_NN_BAD_VERSION = 102
+EXIT_NN_TRUNCATED = 103
+EXIT_NN_BAD_LAYER = 104
+EXIT_NN_BAD_SHAPE = 105
+EXIT_NN_TOO_LARGE = 106
+EXIT_NN_BAD_INPUT = 107
+
+EXIT_CODES = {
+    "OK": EXIT_OK,
+    "NN_BAD_MAGIC": EXIT_NN_BAD_MAGIC,
+    "NN_BAD_VERSION": EXIT_NN_BAD_VERSION,
+    "NN_TRUNCATED": EXIT_NN_TRUNCATED,
+    "NN_BAD_LAYER": EXIT_NN_BAD_LAYER,
+    "NN_BAD_SHAPE": EXIT_NN_BAD_SHAPE,
+    "NN_TOO_LARGE": EXIT_NN_TOO_LARGE,
+    "NN_BAD_INPUT": EXIT_NN_BAD_INPUT,
+}
+
+# ---------------------------------------------------------------------------------------------- limits
+#: Default cycle limit for `host run` (overridable with --max-cycles).
+DEFAULT_MAX_CYCLES = 1 << 31
+#: Largest private input the host accepts.
+MAX_INPUT_BYTES = 1 << 26
