@@ -51,6 +51,8 @@ EXIT_NN_BAD_LAYER = 104
 EXIT_NN_BAD_SHAPE = 105
 EXIT_NN_TOO_LARGE = 106
 EXIT_NN_BAD_INPUT = 107
+EXIT_NN_TRAILING = 108  # bytes left over after the last layer of a model blob
+EXIT_NN_NO_MEMORY = 109  # the guest heap cannot hold the model's activations
 
 EXIT_CODES = {
     "OK": EXIT_OK,
@@ -61,6 +63,8 @@ EXIT_CODES = {
     "NN_BAD_SHAPE": EXIT_NN_BAD_SHAPE,
     "NN_TOO_LARGE": EXIT_NN_TOO_LARGE,
     "NN_BAD_INPUT": EXIT_NN_BAD_INPUT,
+    "NN_TRAILING": EXIT_NN_TRAILING,
+    "NN_NO_MEMORY": EXIT_NN_NO_MEMORY,
 }
 
 # ---------------------------------------------------------------------------------------------- limits
