@@ -1,0 +1,1 @@
+"""STARK prover and verifier over BabyBear; knows nothing of RISC-V."""
