@@ -1,0 +1,86 @@
+"""Lookup sends collected while filling the family tables, and the trace helpers those tables share.
+
+The fixed range16 / bytes tables need, per row, how many times that row is looked up (their multiplicity
+columns). Rather than re-deriving that from constraint expressions, each family table's `fill` reports every
+range16 / bytes tuple it sends (real rows only: padding rows send with multiplicity 0), into a `LookupSends`.
+Once every table is filled, `range.multiplicities(sends)` and `bytes.multiplicities(sends)` count them with
+`np.bincount`. If a fill forgot to report a send, the bus would not balance: `check_trace` names the bus.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from zkvm.circuit.opcodes import BYTE_OPS
+from zkvm.field.babybear import P
+
+#: Smallest height a family table is padded to (all-inert rows). Kept tiny; the prover may require more.
+MIN_HEIGHT = 4
+
+
+class LookupSends:
+    """Accumulates range16 values and bytes (op, x, y) pairs sent by the family tables."""
+
+    def __init__(self) -> None:
+        self.range16: list[np.ndarray] = []
+        self.bytes: dict[int, list[np.ndarray]] = {op: [] for op in BYTE_OPS.values()}
+
+    def add_range16(self, values: np.ndarray) -> None:
+        """Each value must be in [0, 2^16) (an honest fill never sends anything else)."""
+        v = np.asarray(values, dtype=np.int64).ravel()
+        if v.size and (v.min() < 0 or v.max() >= 1 << 16):
+            raise ValueError("range16 send out of range: the fill computed a wrong witness")
+        self.range16.append(v)
+
+    def add_bytes(self, op: int | np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        """Pairs (x, y) of bytes looked up under byte op `op` (a scalar or one op per pair)."""
+        x = np.asarray(x, dtype=np.int64).ravel()
+        y = np.asarray(y, dtype=np.int64).ravel()
+        if x.size and (min(x.min(), y.min()) < 0 or max(x.max(), y.max()) > 255):
+            raise ValueError("bytes send out of range: the fill computed a wrong witness")
+        ops = np.broadcast_to(np.asarray(op, dtype=np.int64), x.shape)
+        for code in self.bytes:
+            sel = ops == code
+            if sel.any():
+                self.bytes[code].append(x[sel] * 256 + y[sel])
+
+    def extend(self, other: "LookupSends") -> None:
+        self.range16.extend(other.range16)
+        for code, parts in other.bytes.items():
+            self.bytes[code].extend(parts)
+
+
+def padded_height(n: int, min_height: int = MIN_HEIGHT) -> int:
+    """Next power of two >= max(n, min_height)."""
+    h = max(int(n), int(min_height), 1)
+    return 1 << (h - 1).bit_length()
+
+
+def assemble(columns: Sequence[str], values: Mapping[str, np.ndarray], n: int, height: int) -> np.ndarray:
+    """Stack named columns (length n, any integer dtype, possibly negative) into a canonical uint32[height, w]
+    trace; rows n..height-1 stay zero (the inert padding rows: every table's constraints accept all-zero rows)."""
+    unknown = set(values) - set(columns)
+    if unknown:
+        raise KeyError(f"unknown columns {sorted(unknown)}")
+    out = np.zeros((height, len(columns)), dtype=np.uint32)
+    for j, name in enumerate(columns):
+        if name in values:
+            out[:n, j] = np.mod(np.asarray(values[name], dtype=np.int64), P).astype(np.uint32)
+    return out
+
+
+def as_u32_operands(ops: np.ndarray, a: np.ndarray, b: np.ndarray, allowed: Mapping[str, int]):
+    """Validate and normalise fill inputs: equal-length arrays, ops among `allowed`."""
+    ops = np.asarray(ops, dtype=np.int64).ravel()
+    a = np.asarray(a, dtype=np.int64).ravel()
+    b = np.asarray(b, dtype=np.int64).ravel()
+    if not (ops.shape == a.shape == b.shape):
+        raise ValueError("ops, a, b must have the same length")
+    bad = ~np.isin(ops, list(allowed.values()))
+    if bad.any():
+        raise ValueError(f"op {int(ops[bad][0])} is not handled by this table")
+    if a.size and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= 1 << 32):
+        raise ValueError("operands must be 32-bit unsigned words")
+    return ops, a, b
