@@ -35,6 +35,7 @@ CFLAGS = [
     "-fno-pic",
     "-fno-pie",
     "-fno-stack-protector",
+    "-fomit-frame-pointer",
     "-fno-sanitize=all",  # zig cc would otherwise add UBSan runtime calls in some modes
     "-fno-unwind-tables",
     "-fno-asynchronous-unwind-tables",

@@ -137,6 +137,8 @@ void zkvm_commit(const void *buf, size_t len);
 /* Bump allocator over [_end, ZKVM_HEAP_END): 8-byte aligned, never freed, zero-filled (fresh memory);
  * returns NULL when the heap is exhausted. */
 void *zkvm_alloc(size_t size);
+/* Bytes zkvm_alloc can still hand out (before alignment). */
+size_t zkvm_heap_free(void);
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);

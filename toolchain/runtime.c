@@ -71,8 +71,17 @@ void zkvm_commit(const void *buf, size_t len) {
 extern char _end[];
 static uintptr_t heap_next;
 
-void *zkvm_alloc(size_t size) {
+static void heap_init(void) {
     if (heap_next == 0) heap_next = (uintptr_t)_end;
+}
+
+size_t zkvm_heap_free(void) {
+    heap_init();
+    return heap_next < ZKVM_HEAP_END ? ZKVM_HEAP_END - heap_next : 0;
+}
+
+void *zkvm_alloc(size_t size) {
+    heap_init();
     uintptr_t start = (heap_next + 7u) & ~(uintptr_t)7u;
     if (size > ZKVM_HEAP_END || start > ZKVM_HEAP_END - size) return NULL;
     heap_next = start + size;
