@@ -1,0 +1,413 @@
+/* Integer inference engine: blob parser with full bounds checks, and the layer kernels. See nn.h. */
+#include "nn.h"
+
+#define INT32_MIN_ (-2147483647 - 1)
+#define INT32_MAX_ 2147483647
+
+/* ------------------------------------------------------------------------------------------ fixed point */
+
+/* TFLite SaturatingRoundingDoublingHighMul: round(a*b / 2^31), saturating the single overflow case. */
+int32_t nn_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN_ && b == INT32_MIN_) return INT32_MAX_;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudged = ab + (ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30)));
+    /* Division by 2^31 truncating toward zero, written with shifts (no 64-bit divide on RV32). */
+    int64_t q = nudged >= 0 ? (nudged >> 31) : -((-nudged) >> 31);
+    return (int32_t)q;
+}
+
+/* TFLite RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero. exponent in 0..31. */
+int32_t nn_rounding_divide_by_pot(int32_t x, int32_t exponent) {
+    int32_t mask = (int32_t)((1u << exponent) - 1u);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^shift / 2^31 with TFLite rounding. shift > 0 shifts left first (saturating to int32),
+ * shift <= 0 rounds right by -shift after the high multiply. The blob guarantees shift in [-31, 30]. */
+int32_t nn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+    int32_t left = shift > 0 ? shift : 0;
+    int32_t right = shift > 0 ? 0 : -shift;
+    int64_t shifted = (int64_t)x * ((int64_t)1 << left);
+    if (shifted > INT32_MAX_) shifted = INT32_MAX_;
+    if (shifted < INT32_MIN_) shifted = INT32_MIN_;
+    return nn_rounding_divide_by_pot(nn_sat_rounding_doubling_high_mul((int32_t)shifted, multiplier), right);
+}
+
+/* ------------------------------------------------------------------------------------------ blob reading */
+
+static inline uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+typedef struct {
+    const uint8_t *base;
+    uint32_t len;
+    uint32_t off;
+} cursor;
+
+static int take_u32(cursor *c, uint32_t *out) {
+    if (c->len - c->off < 4u) return NN_ERR_TRUNCATED; /* off <= len always holds */
+    *out = le32(c->base + c->off);
+    c->off += 4u;
+    return NN_OK;
+}
+
+static int take_i32(cursor *c, int32_t *out) {
+    uint32_t v = 0;
+    int err = take_u32(c, &v);
+    *out = (int32_t)v;
+    return err;
+}
+
+/* Reserve `n` bytes (n may be up to ~2^32: checked against what remains, never added first). */
+static int take_bytes(cursor *c, uint64_t n, const uint8_t **out) {
+    if (n > (uint64_t)(c->len - c->off)) return NN_ERR_TRUNCATED;
+    *out = c->base + c->off;
+    c->off += (uint32_t)n;
+    return NN_OK;
+}
+
+#define TRY(expr)                  \
+    do {                           \
+        int err_ = (expr);         \
+        if (err_ != NN_OK) return err_; \
+    } while (0)
+
+/* One parsed layer. Parameter arrays point into the blob and are read byte-wise (no alignment needed). */
+typedef struct {
+    uint32_t type;
+    nn_shape in, out;
+    int32_t in_zp, out_zp, act_min, act_max;
+    uint32_t kh, kw, sh, sw, pt, pl, pb, pr;
+    const int8_t *weights;
+    const uint8_t *bias, *mult, *shift; /* int32 little-endian, one per output channel */
+} nn_layer;
+
+static int is_int8(int32_t v) { return v >= -128 && v <= 127; }
+
+/* Output extent of a window sweep; NN_ERR_BAD_SHAPE when the padded input is smaller than the kernel. */
+static int window_extent(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad_a, uint32_t pad_b, uint32_t *out) {
+    uint32_t padded = in + pad_a + pad_b; /* each <= NN_MAX_DIM: no overflow */
+    if (padded < k) return NN_ERR_BAD_SHAPE;
+    *out = (padded - k) / stride + 1u;
+    return NN_OK;
+}
+
+/* Kernel, stride and padding fields shared by conv2d and the pools. */
+static int take_window(cursor *c, nn_layer *L) {
+    TRY(take_u32(c, &L->kh));
+    TRY(take_u32(c, &L->kw));
+    TRY(take_u32(c, &L->sh));
+    TRY(take_u32(c, &L->sw));
+    TRY(take_u32(c, &L->pt));
+    TRY(take_u32(c, &L->pl));
+    TRY(take_u32(c, &L->pb));
+    TRY(take_u32(c, &L->pr));
+    if (L->kh == 0 || L->kw == 0 || L->sh == 0 || L->sw == 0) return NN_ERR_BAD_LAYER;
+    if (L->kh > NN_MAX_KERNEL || L->kw > NN_MAX_KERNEL || L->sh > NN_MAX_KERNEL || L->sw > NN_MAX_KERNEL)
+        return NN_ERR_TOO_LARGE;
+    /* Padding smaller than the kernel: every window then covers at least one real element. */
+    if (L->pt >= L->kh || L->pb >= L->kh || L->pl >= L->kw || L->pr >= L->kw) return NN_ERR_BAD_LAYER;
+    TRY(window_extent(L->in.h, L->kh, L->sh, L->pt, L->pb, &L->out.h));
+    TRY(window_extent(L->in.w, L->kw, L->sw, L->pl, L->pr, &L->out.w));
+    return NN_OK;
+}
+
+/* Output zero point, activation clamp range, informational scale, then weights and per-channel params. */
+static int take_quant_params(cursor *c, nn_layer *L, uint32_t out_channels, uint64_t n_weights) {
+    uint32_t scale_bits;
+    const uint8_t *w;
+    TRY(take_i32(c, &L->out_zp));
+    TRY(take_i32(c, &L->act_min));
+    TRY(take_i32(c, &L->act_max));
+    TRY(take_u32(c, &scale_bits));
+    if (!is_int8(L->out_zp) || !is_int8(L->act_min) || !is_int8(L->act_max) || L->act_min > L->act_max)
+        return NN_ERR_BAD_LAYER;
+    TRY(take_bytes(c, n_weights, &w));
+    L->weights = (const int8_t *)w;
+    TRY(take_bytes(c, 4ull * out_channels, &L->bias));
+    TRY(take_bytes(c, 4ull * out_channels, &L->mult));
+    TRY(take_bytes(c, 4ull * out_channels, &L->shift));
+    for (uint32_t o = 0; o < out_channels; o++) {
+        int32_t m = (int32_t)le32(L->mult + 4u * o);
+        int32_t s = (int32_t)le32(L->shift + 4u * o);
+        if (m < 0 || s < -31 || s > 30) return NN_ERR_BAD_LAYER;
+    }
+    return NN_OK;
+}
+
+static int check_shape(nn_shape s) {
+    if (s.c == 0 || s.h == 0 || s.w == 0) return NN_ERR_BAD_SHAPE;
+    if (s.c > NN_MAX_DIM || s.h > NN_MAX_DIM || s.w > NN_MAX_DIM) return NN_ERR_TOO_LARGE;
+    if ((uint64_t)s.c * s.h * s.w > NN_MAX_ACT) return NN_ERR_TOO_LARGE;
+    return NN_OK;
+}
+
+/* Parse one layer record at the cursor, given the shape and zero point of its input tensor. */
+static int parse_layer(cursor *c, nn_shape in, int32_t in_zp, nn_layer *L) {
+    uint32_t body_len;
+    const uint8_t *body_ptr;
+    TRY(take_u32(c, &L->type));
+    TRY(take_u32(c, &body_len));
+    TRY(take_bytes(c, body_len, &body_ptr));
+    cursor b = {body_ptr, body_len, 0};
+    L->in = in;
+    L->out = in;
+    L->in_zp = in_zp;
+    L->out_zp = in_zp;
+    L->act_min = -128;
+    L->act_max = 127;
+    L->kh = L->kw = L->sh = L->sw = 1;
+    L->pt = L->pl = L->pb = L->pr = 0;
+    L->weights = 0;
+    L->bias = L->mult = L->shift = 0;
+    switch (L->type) {
+    case NN_LAYER_DENSE: {
+        uint32_t in_n, out_n;
+        TRY(take_u32(&b, &in_n));
+        TRY(take_u32(&b, &out_n));
+        if (in_n != nn_shape_size(in)) return NN_ERR_BAD_SHAPE;
+        if (out_n == 0) return NN_ERR_BAD_SHAPE;
+        if (out_n > NN_MAX_DIM) return NN_ERR_TOO_LARGE;
+        L->out.c = out_n;
+        L->out.h = 1;
+        L->out.w = 1;
+        TRY(take_quant_params(&b, L, out_n, (uint64_t)out_n * in_n));
+        break;
+    }
+    case NN_LAYER_CONV2D: {
+        uint32_t in_c, out_c;
+        TRY(take_u32(&b, &in_c));
+        TRY(take_u32(&b, &out_c));
+        if (in_c != in.c) return NN_ERR_BAD_SHAPE;
+        if (out_c == 0) return NN_ERR_BAD_SHAPE;
+        if (out_c > NN_MAX_DIM) return NN_ERR_TOO_LARGE;
+        TRY(take_window(&b, L));
+        L->out.c = out_c;
+        TRY(take_quant_params(&b, L, out_c, (uint64_t)out_c * in_c * L->kh * L->kw));
+        break;
+    }
+    case NN_LAYER_MAXPOOL:
+    case NN_LAYER_AVGPOOL:
+        TRY(take_window(&b, L));
+        break;
+    case NN_LAYER_FLATTEN:
+        L->out.c = nn_shape_size(in);
+        L->out.h = 1;
+        L->out.w = 1;
+        break;
+    case NN_LAYER_RELU:
+        break;
+    default:
+        return NN_ERR_BAD_LAYER;
+    }
+    if (b.off != b.len) return NN_ERR_BAD_LAYER; /* the body must be exactly what the layer type says */
+    return check_shape(L->out);
+}
+
+#define HEADER_BYTES 32u
+
+static int parse_header(cursor *c, nn_model *m) {
+    const uint8_t *magic;
+    uint32_t version, scale_bits;
+    if (c->len < 4u) return NN_ERR_TRUNCATED;
+    TRY(take_bytes(c, 4, &magic));
+    if (magic[0] != NN_MAGIC0 || magic[1] != NN_MAGIC1 || magic[2] != NN_MAGIC2 || magic[3] != NN_MAGIC3)
+        return NN_ERR_BAD_MAGIC;
+    TRY(take_u32(c, &version));
+    if (version != NN_VERSION) return NN_ERR_BAD_VERSION;
+    TRY(take_u32(c, &m->n_layers));
+    TRY(take_u32(c, &m->input.c));
+    TRY(take_u32(c, &m->input.h));
+    TRY(take_u32(c, &m->input.w));
+    TRY(take_i32(c, &m->input_zp));
+    TRY(take_u32(c, &scale_bits));
+    if (m->n_layers == 0) return NN_ERR_BAD_LAYER;
+    if (m->n_layers > NN_MAX_LAYERS) return NN_ERR_TOO_LARGE;
+    if (!is_int8(m->input_zp)) return NN_ERR_BAD_LAYER;
+    return check_shape(m->input);
+}
+
+int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
+    if (len > NN_MAX_BLOB) return NN_ERR_TOO_LARGE;
+    cursor c = {blob, len, 0};
+    m->blob = blob;
+    m->blob_len = len;
+    TRY(parse_header(&c, m));
+    nn_shape shape = m->input;
+    int32_t zp = m->input_zp;
+    uint32_t max_act = nn_shape_size(shape);
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        nn_layer L;
+        TRY(parse_layer(&c, shape, zp, &L));
+        shape = L.out;
+        zp = L.out_zp;
+        if (nn_shape_size(shape) > max_act) max_act = nn_shape_size(shape);
+    }
+    if (c.off != c.len) return NN_ERR_TRAILING;
+    if (nn_shape_size(shape) > NN_MAX_OUTPUTS) return NN_ERR_TOO_LARGE;
+    m->output = shape;
+    m->max_act = max_act;
+    /* Two int8 ping-pong tensors and one int32 tensor of zero-point-centred inputs. */
+    uint32_t act_bytes = (max_act + 3u) & ~3u;
+    m->arena_bytes = 2u * act_bytes + 4u * max_act;
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ kernels */
+
+static inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/* Requantise one int32 accumulator of output channel `o` to int8. */
+static inline int8_t requantize(const nn_layer *L, uint32_t o, uint32_t acc) {
+    int32_t mult = (int32_t)le32(L->mult + 4u * o);
+    int32_t shift = (int32_t)le32(L->shift + 4u * o);
+    int32_t r = nn_multiply_by_quantized_multiplier((int32_t)acc, mult, shift);
+    r = clamp(r, -512, 512); /* keeps r + out_zp in range; the final clamp is tighter anyway */
+    return (int8_t)clamp(r + L->out_zp, L->act_min, L->act_max);
+}
+
+/* Centred inputs x - zero_point, as int32 so the inner loops need no subtraction. */
+static void centre(const int8_t *x, uint32_t n, int32_t zp, int32_t *out) {
+    for (uint32_t i = 0; i < n; i++) out[i] = (int32_t)x[i] - zp;
+}
+
+/* Accumulators are summed as uint32 so that (theoretical) overflow wraps like two's complement int32,
+ * which the numpy reference reproduces, instead of being undefined behaviour. */
+static void dense(const nn_layer *L, const int32_t *xc, int8_t *y) {
+    uint32_t in_n = nn_shape_size(L->in);
+    for (uint32_t o = 0; o < L->out.c; o++) {
+        const int8_t *w = L->weights + o * in_n;
+        uint32_t acc = le32(L->bias + 4u * o);
+        uint32_t i = 0;
+        for (; i + 4u <= in_n; i += 4u) {
+            acc += (uint32_t)(xc[i] * w[i]) + (uint32_t)(xc[i + 1] * w[i + 1]) + (uint32_t)(xc[i + 2] * w[i + 2]) +
+                   (uint32_t)(xc[i + 3] * w[i + 3]);
+        }
+        for (; i < in_n; i++) acc += (uint32_t)(xc[i] * w[i]);
+        y[o] = requantize(L, o, acc);
+    }
+}
+
+/* Direct convolution; padded positions contribute (zp - zp) * w = 0, so they are simply skipped. */
+static void conv2d(const nn_layer *L, const int32_t *xc, int8_t *y) {
+    const int32_t H = (int32_t)L->in.h, W = (int32_t)L->in.w, KH = (int32_t)L->kh, KW = (int32_t)L->kw;
+    const uint32_t in_c = L->in.c;
+    for (uint32_t oc = 0; oc < L->out.c; oc++) {
+        uint32_t acc0 = le32(L->bias + 4u * oc);
+        for (uint32_t oy = 0; oy < L->out.h; oy++) {
+            int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt;
+            int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
+            int32_t ky_hi = H - iy0 < KH ? H - iy0 : KH;
+            for (uint32_t ox = 0; ox < L->out.w; ox++) {
+                int32_t ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
+                int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+                int32_t kx_hi = W - ix0 < KW ? W - ix0 : KW;
+                uint32_t acc = acc0;
+                for (uint32_t ic = 0; ic < in_c; ic++) {
+                    const int8_t *wk = L->weights + ((oc * in_c + ic) * (uint32_t)KH) * (uint32_t)KW;
+                    const int32_t *xp = xc + (ic * (uint32_t)H) * (uint32_t)W;
+                    for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
+                        const int32_t *row = xp + (iy0 + ky) * W + ix0;
+                        const int8_t *wrow = wk + ky * KW;
+                        for (int32_t kx = kx_lo; kx < kx_hi; kx++) acc += (uint32_t)(row[kx] * wrow[kx]);
+                    }
+                }
+                y[(oc * L->out.h + oy) * L->out.w + ox] = requantize(L, oc, acc);
+            }
+        }
+    }
+}
+
+/* Max or average pooling over the valid (unpadded) part of each window; averages round half away from zero
+ * like TFLite. Windows are never empty (padding < kernel, checked by the parser). */
+static void pool(const nn_layer *L, const int8_t *x, int8_t *y, int is_max) {
+    const int32_t H = (int32_t)L->in.h, W = (int32_t)L->in.w, KH = (int32_t)L->kh, KW = (int32_t)L->kw;
+    for (uint32_t ch = 0; ch < L->in.c; ch++) {
+        const int8_t *xp = x + ch * (uint32_t)H * (uint32_t)W;
+        for (uint32_t oy = 0; oy < L->out.h; oy++) {
+            int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt;
+            int32_t y_lo = iy0 < 0 ? 0 : iy0;
+            int32_t y_hi = iy0 + KH < H ? iy0 + KH : H;
+            for (uint32_t ox = 0; ox < L->out.w; ox++) {
+                int32_t ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
+                int32_t x_lo = ix0 < 0 ? 0 : ix0;
+                int32_t x_hi = ix0 + KW < W ? ix0 + KW : W;
+                int32_t best = -128, sum = 0, count = 0;
+                for (int32_t iy = y_lo; iy < y_hi; iy++) {
+                    for (int32_t ix = x_lo; ix < x_hi; ix++) {
+                        int32_t v = xp[iy * W + ix];
+                        if (v > best) best = v;
+                        sum += v;
+                        count++;
+                    }
+                }
+                int32_t out;
+                if (is_max) {
+                    out = best;
+                } else {
+                    out = sum >= 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                }
+                y[(ch * L->out.h + oy) * L->out.w + ox] = (int8_t)clamp(out, -128, 127);
+            }
+        }
+    }
+}
+
+int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *arena, uint32_t arena_len) {
+    if (arena_len < m->arena_bytes || ((uintptr_t)arena & 3u) != 0) return NN_ERR_NO_MEMORY;
+    uint32_t act_bytes = (m->max_act + 3u) & ~3u;
+    int8_t *bufs[2] = {(int8_t *)arena, (int8_t *)(arena + act_bytes)};
+    int32_t *centred = (int32_t *)(arena + 2u * act_bytes);
+    int cur = 0;
+    uint32_t n_in = nn_shape_size(m->input);
+    for (uint32_t i = 0; i < n_in; i++) bufs[0][i] = input[i];
+
+    cursor c = {m->blob, m->blob_len, HEADER_BYTES};
+    nn_shape shape = m->input;
+    int32_t zp = m->input_zp;
+    for (uint32_t li = 0; li < m->n_layers; li++) {
+        nn_layer L;
+        TRY(parse_layer(&c, shape, zp, &L)); /* cannot fail on a validated blob; checked anyway */
+        int8_t *x = bufs[cur], *y = bufs[cur ^ 1];
+        switch (L.type) {
+        case NN_LAYER_DENSE:
+            centre(x, nn_shape_size(L.in), L.in_zp, centred);
+            dense(&L, centred, y);
+            cur ^= 1;
+            break;
+        case NN_LAYER_CONV2D:
+            centre(x, nn_shape_size(L.in), L.in_zp, centred);
+            conv2d(&L, centred, y);
+            cur ^= 1;
+            break;
+        case NN_LAYER_MAXPOOL:
+        case NN_LAYER_AVGPOOL:
+            pool(&L, x, y, L.type == NN_LAYER_MAXPOOL);
+            cur ^= 1;
+            break;
+        case NN_LAYER_RELU: {
+            uint32_t n = nn_shape_size(L.in);
+            for (uint32_t i = 0; i < n; i++)
+                if (x[i] < L.in_zp) x[i] = (int8_t)L.in_zp; /* real value 0 is the zero point */
+            break;
+        }
+        default: /* FLATTEN: channel-major storage is already flat */
+            break;
+        }
+        shape = L.out;
+        zp = L.out_zp;
+    }
+    uint32_t n_out = nn_shape_size(shape);
+    for (uint32_t i = 0; i < n_out; i++) output[i] = bufs[cur][i];
+    return NN_OK;
+}
+
+uint32_t nn_argmax(const int8_t *values, uint32_t n) {
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (values[i] > values[best]) best = i;
+    return best;
+}

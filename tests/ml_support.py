@@ -1,0 +1,73 @@
+"""Shared helpers for the ML tests: models trained in memory (seeded; no files shared between workers),
+and a runner that executes a guest on the interpreter or natively."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from host.ml import guest_io, models, native
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache(maxsize=None)
+def model(name: str):
+    """-> (float model, quant model, blob, x_test float, y_test)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fm, qm = models.make_model(name, Path(tmp) / f"{name}.onnx")
+    xte, yte = models.test_data(name)
+    return fm, qm, qm.to_bytes(), xte, yte
+
+
+@functools.lru_cache(maxsize=None)
+def private_guest_dir(name: str, salt: bytes = bytes(range(32))) -> Path:
+    """A private-model guest folder for the in-memory model (a fixed test salt)."""
+    _, _, blob, _, _ = model(name)
+    d = Path(tempfile.mkdtemp(prefix=f"ml_{name}_private_"))
+    (d / "main.c").write_text(models.private_guest_source(blob, salt))
+    (d / "sources.txt").write_text(f"{REPO / 'guest' / 'nn'}\n")
+    return d
+
+
+def interpreter_available() -> bool:
+    try:
+        import zkvm.exec  # noqa: F401
+        import zkvm.elf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class NativeRunner:
+    def __init__(self, main_c: Path, sanitize: bool = False) -> None:
+        self.binary = native.build_native(Path(main_c), sanitize=sanitize, name=Path(main_c).parent.name)
+
+    def __call__(self, request: bytes) -> tuple[int, bytes]:
+        code, journal, _ = native.run_native(self.binary, request)
+        return code, journal
+
+
+class InterpreterRunner:
+    def __init__(self, guest_dir: Path) -> None:
+        from host.build import build_guest
+        from zkvm.elf import load_elf
+
+        out = Path(tempfile.mkdtemp()) / "guest.elf"
+        self.image = load_elf(build_guest(guest_dir, out))
+
+    def __call__(self, request: bytes) -> tuple[int, bytes]:
+        from zkvm.exec import Executor
+
+        r = Executor(self.image, request).run()
+        return r.exit_code, r.journal
+
+
+def expected(qm, blob_in_request: bytes | None, xq: np.ndarray, publish: bool, digest: bool = False) -> bytes:
+    from host.ml import reference
+
+    logits = reference.run(qm, xq[None])[0]
+    return guest_io.expected_journal(logits, blob_in_request, xq, publish, digest)

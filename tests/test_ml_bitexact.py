@@ -1,0 +1,98 @@
+"""Bit-exactness: the guest's journal (prediction + logits + digests) equals, byte for byte, what the numpy
+reference of the integer network predicts, on >= 200 test inputs per model, for the private-model guest
+(model linked in) and the public-model guest (model in the input). Runs the real RV32IM guest on the
+interpreter and the same C natively."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from host.ml import guest_io
+from ml_support import REPO, InterpreterRunner, NativeRunner, expected, interpreter_available, model, private_guest_dir
+
+N_INPUTS = 200
+BACKENDS = ["native", "interpreter"]
+
+
+def _runner(backend: str, guest_dir):
+    if backend == "interpreter":
+        if not interpreter_available():
+            pytest.skip("interpreter (zkvm.exec) not built")
+        return InterpreterRunner(guest_dir)
+    return NativeRunner(guest_dir / "main.c")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_private_model_guest_matches_reference(name: str, backend: str) -> None:
+    _, qm, _, xte, _ = model(name)
+    run = _runner(backend, private_guest_dir(name))
+    xq = qm.quantize_input(xte[:N_INPUTS])
+    assert len(xq) >= 200
+    for i, x in enumerate(xq):
+        publish = i % 3 == 0  # also cover the public-input journal layouts
+        digest = i % 6 == 0
+        code, journal = run(guest_io.encode_request(x, None, publish, digest))
+        assert code == 0, f"model {name} input {i}: exit {code}"
+        assert journal == expected(qm, None, x, publish, digest), f"model {name} input {i} ({backend})"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_public_model_guest_matches_reference(name: str, backend: str) -> None:
+    """The generic guest hashes the blob in the guest; model B's 100 KB blob makes this the slow part, so the
+    public-model guest runs on fewer inputs (the inference code is the same as above)."""
+    _, qm, blob, xte, _ = model(name)
+    run = _runner(backend, REPO / "guest" / "ml_public")
+    count = 20 if name == "b" else 60
+    for i, x in enumerate(qm.quantize_input(xte[:count])):
+        code, journal = run(guest_io.encode_request(x, blob, i % 2 == 0))
+        assert code == 0, f"model {name} input {i}: exit {code}"
+        assert journal == expected(qm, blob, x, i % 2 == 0), f"model {name} input {i} ({backend})"
+        decoded = guest_io.decode_journal(journal)
+        assert decoded.model_digest == qm.digest()
+
+
+def test_fixed_point_primitives_match_reference() -> None:
+    """C fixed-point primitives vs the numpy reference on edge cases and random values (seed printed)."""
+    from host.ml import reference
+    from ml_support import native
+
+    seed = 1234
+    rng = np.random.default_rng(seed)
+    edge_x = [0, 1, -1, 2**31 - 1, -(2**31), 12345, -12345, 2**30, -(2**30) - 1]
+    edge_m = [0, 1, 2**30, 2**31 - 1, -(2**31), 1518500250]
+    rows = [(x, m, s) for x in edge_x for m in edge_m for s in (-31, -5, 0, 1, 7, 30)]
+    rx = rng.integers(-(2**31), 2**31, 3000)
+    rm = rng.integers(0, 2**31, 3000)
+    rs = rng.integers(-31, 31, 3000)
+    rows += list(zip(rx.tolist(), rm.tolist(), rs.tolist()))
+    binary = native.build_native(REPO / "tests" / "nn_native" / "fixedpoint_main.c", name="fixedpoint")
+    text = "".join(f"{x} {m} {s}\n" for x, m, s in rows).encode()
+    code, out, err = native.run_native(binary, text)
+    assert code == 0, err
+    got = np.array([list(map(int, line.split())) for line in out.decode().splitlines()], dtype=np.int64)
+    x, m, s = (np.array(c, dtype=np.int64) for c in zip(*rows))
+    want = np.stack([
+        reference.sat_rounding_doubling_high_mul(x, m),
+        reference.rounding_divide_by_pot(x, np.abs(s) % 32),
+        reference.multiply_by_quantized_multiplier(x, m, s),
+    ], axis=1)
+    bad = np.nonzero((got != want).any(axis=1))[0]
+    assert len(bad) == 0, f"seed {seed}: first mismatch {rows[bad[0]]}: C {got[bad[0]]} vs numpy {want[bad[0]]}"
+
+
+def test_fixed_point_known_values() -> None:
+    """Hand-computed TFLite values, so the reference itself is pinned."""
+    from host.ml import reference as r
+
+    assert r.sat_rounding_doubling_high_mul(-(2**31), -(2**31)) == 2**31 - 1
+    assert r.sat_rounding_doubling_high_mul(2**30, 2**30) == 2**29  # 0.5 * 0.5 = 0.25 in Q31
+    assert r.sat_rounding_doubling_high_mul(3, 2**30) == 2  # 1.5 rounds away from zero
+    assert r.sat_rounding_doubling_high_mul(-3, 2**30) == -1  # TFLite nudge: negative halves go toward zero
+    assert r.sat_rounding_doubling_high_mul(-5, 2**30) == -2
+    assert r.rounding_divide_by_pot(5, 1) == 3 and r.rounding_divide_by_pot(-5, 1) == -3
+    assert r.rounding_divide_by_pot(4, 1) == 2 and r.rounding_divide_by_pot(7, 2) == 2
+    assert r.multiply_by_quantized_multiplier(1000, 2**30, -1) == 250
+    assert r.multiply_by_quantized_multiplier(1000, 2**30, 2) == 2000
