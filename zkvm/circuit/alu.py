@@ -17,16 +17,12 @@ Every constraint has degree <= 2; sends/receives have degree-1 tuples and degree
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from zkvm.circuit.lookups import LookupSends, as_u32_operands, assemble, padded_height, MIN_HEIGHT
+from zkvm.circuit.lookups import FamilyTable, LookupSends, as_u32_operands, assemble, padded_height, MIN_HEIGHT
 from zkvm.circuit.opcodes import (ADD, ALU_OPS, AND, BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_OR,
                                   BYTE_RANGE, BYTE_XOR, OR, SLT, SLTU, SUB, XOR)
-
-if TYPE_CHECKING:
-    from zkvm.stark.air import Table
+from zkvm.stark.air import Table
 
 NAME = "alu"
 SELECTORS = (("is_add", ADD), ("is_sub", SUB), ("is_slt", SLT), ("is_sltu", SLTU),
@@ -39,9 +35,7 @@ _BYTE_OP = {AND: BYTE_AND, OR: BYTE_OR, XOR: BYTE_XOR}
 _TWO16 = 1 << 16
 
 
-def table() -> "Table":
-    from zkvm.stark.air import Table
-
+def table() -> Table:
     t = Table(NAME)
     col = {name: t.main(name) for name in COLUMNS}
     sel = {code: col[name] for name, code in SELECTORS}
@@ -175,3 +169,6 @@ def fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | Non
         sends.add_range16(2 * v["a_hi"][slt] - (v["sign_a"][slt] << 16))
         sends.add_range16(2 * v["b_hi"][slt] - (v["sign_b"][slt] << 16))
     return assemble(COLUMNS, v, n, padded_height(n, min_height))
+
+
+SPEC = FamilyTable(NAME, ALU_OPS, COLUMNS, table, fill, evaluate)

@@ -15,10 +15,7 @@ import numpy as np
 
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_BYTES, BYTE_AND, BYTE_OR, BYTE_RANGE, BYTE_XOR
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the DSL is imported when a table is built, keeping this module importable on its own
-    from zkvm.stark.air import Table
+from zkvm.stark.air import Table
 
 NAME = "bytes"
 HEIGHT = 1 << 16
@@ -28,9 +25,7 @@ MULT_OPS = (BYTE_AND, BYTE_OR, BYTE_XOR, BYTE_RANGE)
 COLUMNS = ("mult_and", "mult_or", "mult_xor", "mult_range")
 
 
-def table() -> "Table":
-    from zkvm.stark.air import Table
-
+def table() -> Table:
     t = Table(NAME)
     x, y, x_and_y, x_or_y, x_xor_y = (t.fixed(name) for name in FIXED_COLUMNS)
     m_and, m_or, m_xor, m_range = (t.main(name) for name in COLUMNS)

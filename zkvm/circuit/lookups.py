@@ -9,7 +9,8 @@ Once every table is filled, `range.multiplicities(sends)` and `bytes.multiplicit
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -84,3 +85,16 @@ def as_u32_operands(ops: np.ndarray, a: np.ndarray, b: np.ndarray, allowed: Mapp
     if a.size and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= 1 << 32):
         raise ValueError("operands must be 32-bit unsigned words")
     return ops, a, b
+
+
+@dataclass(frozen=True)
+class FamilyTable:
+    """What the circuit needs from an instruction-family table: its name, the ops it receives on bus "alu", its
+    main columns, how to build its constraints, how to fill it and the reference semantics the fill uses."""
+
+    name: str
+    ops: Mapping[str, int]
+    columns: tuple[str, ...]
+    table: Callable[[], object]  # () -> zkvm.stark.air.Table
+    fill: Callable[..., np.ndarray]  # (ops, a, b, sends=None, min_height=MIN_HEIGHT) -> uint32[h, len(columns)]
+    evaluate: Callable[..., np.ndarray]  # (ops, a, b) -> uint32 results

@@ -12,10 +12,7 @@ import numpy as np
 
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_RANGE16
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the DSL is imported when a table is built, keeping this module importable on its own
-    from zkvm.stark.air import Table
+from zkvm.stark.air import Table
 
 NAME = "range16"
 HEIGHT = 1 << 16
@@ -23,9 +20,7 @@ FIXED_COLUMNS = ("x",)
 COLUMNS = ("mult",)
 
 
-def table() -> "Table":
-    from zkvm.stark.air import Table
-
+def table() -> Table:
     t = Table(NAME)
     x = t.fixed("x")
     mult = t.main("mult")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rv32_reference import operands, rv32
-from zkvm.circuit import alu, bytes as byte_table, lookups, range as range_table
+from zkvm.circuit import alu, bytes as byte_table, lookups, muldiv, range as range_table, shift
 from zkvm.circuit.opcodes import ALU_OPS, BYTE_AND, BYTE_OR, BYTE_RANGE, BYTE_XOR, SLT
 
 SEED = 20261125
@@ -16,16 +16,23 @@ def column(trace: np.ndarray, names, name: str) -> np.ndarray:
     return trace[:, list(names).index(name)].astype(np.int64)
 
 
-def test_alu_fill_matches_reference():
-    ops, a, b = operands(SEED, tuple(ALU_OPS.values()), 2000)
-    trace = alu.fill(ops, a, b)
+FAMILIES = [alu.SPEC, shift.SPEC, muldiv.MUL_SPEC]
+
+
+@pytest.mark.parametrize("spec", FAMILIES, ids=lambda s: s.name)
+def test_family_fill_matches_reference(spec):
+    ops, a, b = operands(SEED, tuple(spec.ops.values()), 2000)
+    sends = lookups.LookupSends()
+    trace = spec.fill(ops, a, b, sends)
     n = ops.size
-    assert trace.shape == (lookups.padded_height(n), len(alu.COLUMNS))
-    c = column(trace, alu.COLUMNS, "c_lo")[:n] + (column(trace, alu.COLUMNS, "c_hi")[:n] << 16)
+    assert trace.shape == (lookups.padded_height(n), len(spec.columns))
+    c = column(trace, spec.columns, "c_lo")[:n] + (column(trace, spec.columns, "c_hi")[:n] << 16)
     expect = np.array([rv32(int(o), int(x), int(y)) for o, x, y in zip(ops, a, b)], dtype=np.int64)
-    bad = np.nonzero(c != expect)[0]
-    assert bad.size == 0, f"seed {SEED}: op {ops[bad[0]]} a={a[bad[0]]:#x} b={b[bad[0]]:#x} got {c[bad[0]]:#x}"
+    for got in (c, spec.evaluate(ops, a, b).astype(np.int64)):
+        bad = np.nonzero(got != expect)[0]
+        assert bad.size == 0, f"seed {SEED}: op {ops[bad[0]]} a={a[bad[0]]:#x} b={b[bad[0]]:#x} got {got[bad[0]]:#x}"
     assert not trace[n:].any(), "padding rows must be all zero"
+    assert sends.range16 or any(sends.bytes.values())
 
 
 def test_fill_rejects_bad_inputs():
@@ -37,9 +44,10 @@ def test_fill_rejects_bad_inputs():
         alu.fill(np.array([SLT, SLT]), np.array([1]), np.array([2]))
 
 
-def test_empty_fill_is_all_padding():
-    trace = alu.fill(np.zeros(0), np.zeros(0), np.zeros(0))
-    assert trace.shape == (lookups.MIN_HEIGHT, len(alu.COLUMNS)) and not trace.any()
+@pytest.mark.parametrize("spec", FAMILIES, ids=lambda s: s.name)
+def test_empty_fill_is_all_padding(spec):
+    trace = spec.fill(np.zeros(0), np.zeros(0), np.zeros(0))
+    assert trace.shape == (lookups.MIN_HEIGHT, len(spec.columns)) and not trace.any()
 
 
 def test_lookup_tables_fixed_columns_and_multiplicities():
