@@ -1,0 +1,454 @@
+"""CPU table: one row per executed instruction (the final HALT included), padded to a power of two.
+
+Each real row
+* looks up its instruction in the program table (bus "program": (1, pc, decoded fields)); padding rows look
+  up the all-zero padding tuple, so every decoded selector is 0 there and padding rows send nothing;
+* makes four accesses on the memory bus (memory.py), at timestamps 4·clk + slot:
+  slot 0 reads rs1 (value a), slot 1 reads rs2 (value r2), slot 2 is the data memory access of a load/store
+  (or a1 for an ecall), slot 3 writes rd (value wv; x0 and instructions without rd write 0 to x0);
+* sends one tuple on bus "alu" for ALU ops, branches (SUB / SLT / SLTU), load/store addresses and JALR
+  targets (ADD), whose result c the family tables prove;
+* derives next_pc; the next row's pc must equal it (and must itself be a program address: misaligned or
+  out-of-program targets are unprovable, as they trap in the interpreter).
+
+Ecalls (a7 in slot 0, a0 in slot 1 and rewritten by slot 3, a1 in slot 2): HALT sends the exit code on bus
+"exit" (balanced by the verifier's public term) and must be the last real row; READ_WORD writes unconstrained
+(range-checked) advice to a0/a1 — the private input; COMMIT_WORD sends its 1..4 bytes as (position, byte) on
+bus "journal", balanced by the verifier against the public journal; LOG is a no-op; CYCLES writes clk - 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zkvm import abi
+from zkvm.circuit import opcodes as op
+from zkvm.circuit.lookups import LookupSends
+from zkvm.circuit.memory import BUS_MEM, SPACE_REG, TS_BITS, Accesses, Resolved, resolve
+from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
+from zkvm.circuit.program import FIELDS, REG_A1
+from zkvm.circuit.semantics import alu_result
+from zkvm.errors import ZkvmError
+from zkvm.field.babybear import P
+
+BUS_PROGRAM, BUS_JOURNAL, BUS_EXIT = "program", "journal", "exit"
+ECALL_KINDS = (("e_halt", abi.ECALL_HALT), ("e_read", abi.ECALL_READ_WORD), ("e_commit", abi.ECALL_COMMIT_WORD),
+               ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES))
+
+COLUMNS = (
+    ("is_real", "clk", "pc", "next_pc")
+    + tuple(FIELDS)
+    + ("a_lo", "a_hi", "r2_lo", "r2_hi", "b_lo", "b_hi", "c_lo", "c_hi", "res_lo", "res_hi", "wv_lo", "wv_hi",
+       "p_lo", "p_hi", "m_lo", "m_hi", "n_lo", "n_hi", "maddr")
+    + ("eq", "inv", "taken", "bit0")
+    + ("o0", "o1", "o2", "o3", "rx", "mb0", "mb1", "mb2", "mb3", "rsb", "rsbh", "sel_byte", "sign_src", "sign",
+       "bx")
+    + tuple(name for name, _ in ECALL_KINDS) + ("cnt1", "cnt2", "cnt3", "cnt4", "jpos")
+    + tuple(f"d{k}_{part}" for k in range(4) for part in ("lo", "hi"))
+)
+COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
+#: The CPU's clock is limited so that timestamps 4·clk + 3 stay below 2^TS_BITS (memory.py).
+MAX_LOG_HEIGHT = TS_BITS - 2
+
+
+class CpuTable:
+    NAME = "cpu"
+
+    def __init__(self, t, entry_pc) -> None:
+        c = {name: t.main(name) for name in COLUMNS}
+        self.c = c
+        is_real, clk, pc, next_pc = c["is_real"], c["clk"], c["pc"], c["next_pc"]
+        a_lo, a_hi, r2_lo, r2_hi = c["a_lo"], c["a_hi"], c["r2_lo"], c["r2_hi"]
+        b_lo, b_hi, c_lo, c_hi = c["b_lo"], c["b_hi"], c["c_lo"], c["c_hi"]
+        res_lo, res_hi, wv_lo, wv_hi = c["res_lo"], c["res_hi"], c["wv_lo"], c["wv_hi"]
+        m_lo, m_hi, n_lo, n_hi = c["m_lo"], c["m_hi"], c["n_lo"], c["n_hi"]
+        o = [c[f"o{k}"] for k in range(4)]
+        mb = [c[f"mb{k}"] for k in range(4)]
+        lw, lh, lhu, lb, lbu = c["is_lw"], c["is_lh"], c["is_lhu"], c["is_lb"], c["is_lbu"]
+        sw, sh, sb = c["is_sw"], c["is_sh"], c["is_sb"]
+        is_load = lw + lh + lhu + lb + lbu
+        is_store = sw + sh + sb
+        is_mem = is_load + is_store
+        is_ecall, is_jal, is_jalr = c["is_ecall"], c["is_jal"], c["is_jalr"]
+        e = {name: c[name] for name, _ in ECALL_KINDS}
+        cnt = [c[f"cnt{k}"] for k in range(1, 5)]
+        count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]
+
+        def boolean(name):
+            t.always(f"{name}_bool", c[name] * (1 - c[name]))
+
+        # ---- control: real rows first, starting at the entry, ending with exactly one HALT
+        boolean("is_real")
+        t.first("starts_real", is_real - 1)
+        t.first("clk_start", clk - 1)
+        t.first("pc_start", pc - entry_pc)
+        t.first("jpos_start", c["jpos"])
+        t.transition("real_prefix", is_real.next * (1 - is_real))
+        t.transition("clk_step", clk.next - clk - 1)
+        t.transition("pc_flow", is_real.next * (pc.next - next_pc))
+        t.transition("halt_is_last", e["e_halt"] * is_real.next)
+        t.transition("ends_with_halt", is_real * (1 - is_real.next) * (1 - e["e_halt"]))
+        t.last("last_row_halts", is_real * (1 - e["e_halt"]))
+        t.transition("jpos_step", c["jpos"].next - c["jpos"] - count)
+
+        # ---- decode: the row's instruction is in the program (padding rows: the all-zero padding tuple)
+        t.send(BUS_PROGRAM, [is_real, pc] + [c[n] for n in FIELDS])
+
+        # ---- ALU bus: b = imm or rs2; c proven by the family tables
+        use_imm = c["use_imm"]
+        t.always("b_lo", b_lo - r2_lo - use_imm * (c["imm_lo"] - r2_lo))
+        t.always("b_hi", b_hi - r2_hi - use_imm * (c["imm_hi"] - r2_hi))
+        br_eq, br_lt, br_neg = c["br_eq"], c["br_lt"], c["br_neg"]
+        alu_mult = c["is_aluop"] + br_eq + br_lt + is_jalr + is_mem
+        t.send(BUS_ALU, [c["alu_op"], a_lo, a_hi, b_lo, b_hi, c_lo, c_hi], mult=alu_mult)
+
+        # ---- branches: eq = [c == 0] for SUB (limbs are range-checked by the ALU table, so c_lo + c_hi
+        # is 0 exactly when both are); lt = c_lo for SLT/SLTU. taken = cond xor br_neg.
+        s = c_lo + c_hi
+        t.always("eq_zero", c["eq"] * s)
+        t.always("eq_inv", 1 - c["eq"] - s * c["inv"])
+        cond = br_eq * c["eq"] + br_lt * c_lo
+        t.always("taken", c["taken"] - (cond + br_neg - 2 * cond * br_neg))
+
+        # ---- next pc. JALR: target = (rs1 + imm) & ~1; bit0 needs no range check: a wrong bit0 makes the
+        # target odd, and no program row has an odd pc. c_hi < 2^8 (byte check below) keeps it < 2^24 < p.
+        boolean("bit0")
+        seq = pc + 4
+        t.always("next_pc", next_pc - seq - is_jal * (c["target"] - seq)
+                 - is_jalr * (c_lo + 65536 * c_hi - c["bit0"] - seq) - c["taken"] * (c["target"] - seq))
+
+        # ---- result written to rd; x0 (and instructions without rd) write 0
+        x0 = c["rd_is_x0"]
+        t.always("wv_lo", wv_lo - (1 - x0) * res_lo)
+        t.always("wv_hi", wv_hi - (1 - x0) * res_hi)
+        t.always("res_alu_lo", c["is_aluop"] * (res_lo - c_lo))
+        t.always("res_alu_hi", c["is_aluop"] * (res_hi - c_hi))
+        t.always("res_const_lo", c["is_const"] * (res_lo - c["k_lo"]))
+        t.always("res_const_hi", c["is_const"] * (res_hi - c["k_hi"]))
+
+        # ---- loads/stores: address c = rs1 + imm (alu ADD) = 4·rx + offset, offset one-hot o0..o3, rx < 2^16
+        # (range16) and c_hi < 2^8: word index maddr = rx + 2^14·c_hi < 2^22. Natural alignment via o.
+        for k in range(4):
+            boolean(f"o{k}")
+        t.always("o_onehot", o[0] + o[1] + o[2] + o[3] - 1)
+        t.always("addr_split", is_mem * (c_lo - 4 * c["rx"] - o[1] - 2 * o[2] - 3 * o[3]))
+        t.always("align_word", (lw + sw) * (1 - o[0]))
+        t.always("align_half", (lh + lhu + sh) * (o[1] + o[3]))
+        t.always("maddr", c["maddr"] - is_mem * (c["rx"] + 16384 * c_hi) - is_ecall * REG_A1)
+        # bytes of the accessed word (memory ops) or of a0 (COMMIT_WORD)
+        t.always("bytes_lo", mb[0] + 256 * mb[1] - is_mem * m_lo - e["e_commit"] * r2_lo)
+        t.always("bytes_hi", mb[2] + 256 * mb[3] - is_mem * m_hi - e["e_commit"] * r2_hi)
+        t.always("sel_byte", c["sel_byte"] - (o[0] * mb[0] + o[1] * mb[1] + o[2] * mb[2] + o[3] * mb[3]))
+        half = o[0] * m_lo + o[2] * m_hi
+        # sign bit of the loaded byte / half: (AND, src, 0x80, 0x80·sign) in the byte table
+        t.always("sign_src_b", lb * (c["sign_src"] - c["sel_byte"]))
+        t.always("sign_src_h", lh * (c["sign_src"] - o[0] * mb[1] - o[2] * mb[3]))
+        sign = c["sign"]
+        t.always("res_lw_lo", lw * (res_lo - m_lo))
+        t.always("res_lw_hi", lw * (res_hi - m_hi))
+        t.always("res_lhu_lo", lhu * (res_lo - half))
+        t.always("res_lhu_hi", lhu * res_hi)
+        t.always("res_lh_lo", lh * (res_lo - half))
+        t.always("res_lh_hi", lh * (res_hi - 0xFFFF * sign))
+        t.always("res_lbu_lo", lbu * (res_lo - c["sel_byte"]))
+        t.always("res_lbu_hi", lbu * res_hi)
+        t.always("res_lb_lo", lb * (res_lo - c["sel_byte"] - 0xFF00 * sign))
+        t.always("res_lb_hi", lb * (res_hi - 0xFFFF * sign))
+        # slot-2 new value: loads and non-READ ecalls leave the cell unchanged; stores merge rs2 in
+        keep = is_load + is_ecall - e["e_read"]
+        t.always("keep_lo", keep * (n_lo - m_lo))
+        t.always("keep_hi", keep * (n_hi - m_hi))
+        t.always("sw_lo", sw * (n_lo - r2_lo))
+        t.always("sw_hi", sw * (n_hi - r2_hi))
+        t.always("sh_lo", sh * (n_lo - o[0] * r2_lo - o[2] * m_lo))
+        t.always("sh_hi", sh * (n_hi - o[0] * m_hi - o[2] * r2_lo))
+        rsb = c["rsb"]
+        t.always("sb_split", sb * (r2_lo - rsb - 256 * c["rsbh"]))
+        t.always("sb_lo", sb * (n_lo - m_lo - o[0] * (rsb - mb[0]) - 256 * o[1] * (rsb - mb[1])))
+        t.always("sb_hi", sb * (n_hi - m_hi - o[2] * (rsb - mb[2]) - 256 * o[3] * (rsb - mb[3])))
+
+        # ---- ecalls: the kind is selected by a7's value
+        for name, _ in ECALL_KINDS:
+            boolean(name)
+        t.always("ecall_onehot", sum(e.values()) - is_ecall)
+        t.always("ecall_number", is_ecall * a_lo - sum(num * e[name] for name, num in ECALL_KINDS))
+        t.always("ecall_number_hi", is_ecall * a_hi)
+        keep_a0 = e["e_halt"] + e["e_commit"] + e["e_log"]
+        t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
+        t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
+        t.always("read_a1_hi", e["e_read"] * n_hi)
+        t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1))
+        t.always("rx_advice", (e["e_read"] + e["e_cycles"]) * (c["rx"] - res_lo))
+        for k in range(4):
+            boolean(f"cnt{k + 1}")
+        t.always("commit_onehot", cnt[0] + cnt[1] + cnt[2] + cnt[3] - e["e_commit"])
+        t.always("commit_count", e["e_commit"] * (m_lo - count))
+        t.always("commit_count_hi", e["e_commit"] * m_hi)
+        t.always("bx", c["bx"] - (is_mem + is_jalr) * c_hi - e["e_read"] * n_lo - e["e_cycles"] * res_hi)
+
+        # ---- memory bus: receive the previous (value, ts), send the new one; ts_prev = ts - 1 - d
+        ts = [4 * clk + k for k in range(4)]
+        d = [c[f"d{k}_lo"] + 65536 * c[f"d{k}_hi"] for k in range(4)]
+        slots = [
+            (SPACE_REG, c["rs1"], (a_lo, a_hi), (a_lo, a_hi), is_real),
+            (SPACE_REG, c["rs2"], (r2_lo, r2_hi), (r2_lo, r2_hi), is_real),
+            (is_mem, c["maddr"], (m_lo, m_hi), (n_lo, n_hi), is_mem + is_ecall),
+            (SPACE_REG, c["rd"], (c["p_lo"], c["p_hi"]), (wv_lo, wv_hi), is_real),
+        ]
+        for k, (space, addr, old, new, mult) in enumerate(slots):
+            t.receive(BUS_MEM, [space, addr, old[0], old[1], ts[k] - 1 - d[k]], mult=mult)
+            t.send(BUS_MEM, [space, addr, new[0], new[1], ts[k]], mult=mult)
+
+        # ---- range / byte checks (linear tuples, in pairs for the LogUp grouping)
+        for k in range(4):
+            t.send(BUS_RANGE16, [c[f"d{k}_lo"]], mult=is_real)
+        t.send(BUS_RANGE16, [c["rx"]], mult=is_mem + e["e_read"] + e["e_cycles"])
+        t.send(BUS_RANGE16, [res_hi], mult=e["e_read"])
+        t.send(BUS_BYTES, [BYTE_RANGE, c["d0_hi"], c["d1_hi"], 0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, c["d2_hi"], c["d3_hi"], 0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, mb[0], mb[1], 0], mult=is_mem + e["e_commit"])
+        t.send(BUS_BYTES, [BYTE_RANGE, mb[2], mb[3], 0], mult=is_mem + e["e_commit"])
+        t.send(BUS_BYTES, [BYTE_RANGE, rsb, c["rsbh"], 0], mult=sb)
+        t.send(BUS_BYTES, [BYTE_RANGE, c["bx"], 0, 0], mult=is_mem + is_jalr + e["e_read"] + e["e_cycles"])
+        t.send(BUS_BYTES, [BYTE_AND, c["sign_src"], 0x80, 0x80 * sign], mult=lb + lh)
+
+        # ---- public outputs
+        t.send(BUS_EXIT, [r2_lo, r2_hi], mult=e["e_halt"])
+        jmult = [e["e_commit"], cnt[1] + cnt[2] + cnt[3], cnt[2] + cnt[3], cnt[3]]
+        for k in range(4):
+            t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
+
+
+# ---------------------------------------------------------------------------------------------- trace
+
+class TraceError(ZkvmError):
+    """The execution cannot be turned into a valid trace (the circuit would not accept it)."""
+
+
+def _limbs(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    v = np.asarray(v, dtype=np.int64)
+    return v & 0xFFFF, v >> 16
+
+
+@dataclass
+class CpuTrace:
+    main: np.ndarray            # uint32[height, len(COLUMNS)]
+    program_rows: np.ndarray    # program-table row of every cycle
+    alu_ops: np.ndarray         # (op, a, b) of every alu-bus send, int64[3, k]
+    resolved: Resolved          # the memory replay (final states for the memory tables)
+    journal: bytes
+    exit_code: int
+
+
+def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends) -> CpuTrace:
+    """The CPU trace of a recorded execution, vectorised over cycles. Also replays the memory accesses (the
+    values read come from that replay, not from the record) and reports every range/byte lookup to `sends`."""
+    n = len(rec)
+    if n == 0:
+        raise TraceError("empty execution record")
+    height = 1 << max(2, (n - 1).bit_length())
+    if height > 1 << MAX_LOG_HEIGHT:
+        raise TraceError(f"{n} cycles exceed the provable maximum of {1 << MAX_LOG_HEIGHT} per proof")
+    col = lambda name: np.ascontiguousarray(rec.column(name)).astype(np.int64)  # noqa: E731
+    pc = col("pc")
+    row = np.searchsorted(pcs, pc)
+    row_c = np.minimum(row, max(len(pcs) - 1, 0))
+    bad = (row >= len(pcs)) | (pcs[row_c] != pc)
+    if bad.any():
+        t = int(np.argmax(bad))
+        raise TraceError(f"cycle {t}: instruction 0x{int(rec.insn[t]):08x} at pc 0x{int(pc[t]):08x} "
+                         "is not in the program table (the circuit cannot prove it)")
+    row = row_c
+    f = {name: fields[row, i].astype(np.int64) for i, name in enumerate(FIELDS)}
+    v: dict[str, np.ndarray] = dict(f)
+    clk = np.arange(1, n + 1, dtype=np.int64)
+    v.update(is_real=np.ones(n, np.int64), clk=clk, pc=pc)
+    is_lw, is_lh, is_lhu, is_lb, is_lbu = (f[k] for k in ("is_lw", "is_lh", "is_lhu", "is_lb", "is_lbu"))
+    is_sw, is_sh, is_sb = f["is_sw"], f["is_sh"], f["is_sb"]
+    is_load = is_lw + is_lh + is_lhu + is_lb + is_lbu
+    is_store = is_sw + is_sh + is_sb
+    is_mem = is_load + is_store
+    is_ecall = f["is_ecall"]
+    a7 = col("a7_val")
+    ek = {name: (is_ecall * (a7 == num)).astype(np.int64) for name, num in ECALL_KINDS}
+    if (is_ecall.astype(bool) & ~np.any([ek[k] for k in ek], axis=0)).any():
+        raise TraceError("an ecall with an unknown call number cannot be proven")
+    v.update(ek)
+
+    # --- memory accesses: the record gives every value written; the replay gives every value read
+    rd_val, mem_after, a1_val = col("rd_val"), col("mem_after"), col("a1_val")
+    e_read = ek["e_read"]
+    writes_a0 = e_read + ek["e_cycles"]
+    mem_word = col("mem_addr") >> 2
+    slot2_active = (is_mem + is_ecall) > 0
+    slot2_space = is_mem
+    slot2_addr = np.where(is_mem == 1, mem_word, np.where(is_ecall == 1, REG_A1, 0))
+    # slot 3 writes wv: rd_val, except for ecalls that keep a0 (their record rd_val is 0): filled after the replay
+    keep_a0 = is_ecall - writes_a0
+    zero = np.zeros(n, np.int64)
+    keys = [(SPACE_REG << 32) | f["rs1"], (SPACE_REG << 32) | f["rs2"],
+            (slot2_space << 32) | slot2_addr, (SPACE_REG << 32) | f["rd"]]
+    tss = [4 * clk + k for k in range(4)]
+    active = [np.ones(n, bool), np.ones(n, bool), slot2_active, np.ones(n, bool)]
+    slot2_write = (is_store + e_read) > 0
+    slot2_val = np.where(is_store == 1, mem_after, a1_val)
+    # a0 kept by HALT/COMMIT/LOG: it is what slot 1 reads (rs2 = a0); written back unchanged. Model it as a
+    # read-only access in the replay (is_write False) and fill wv from the value seen.
+    slot3_write = keep_a0 == 0
+    is_write = [np.zeros(n, bool), np.zeros(n, bool), slot2_write, slot3_write]
+    wvals = [zero, zero, slot2_val, rd_val]
+    sel = [np.nonzero(a)[0] for a in active]
+    acc = Accesses(key=np.concatenate([keys[k][sel[k]] for k in range(4)]),
+                   ts=np.concatenate([tss[k][sel[k]] for k in range(4)]),
+                   is_write=np.concatenate([is_write[k][sel[k]] for k in range(4)]),
+                   value=np.concatenate([wvals[k][sel[k]] for k in range(4)]))
+    res_mem = resolve(acc, init_value)
+    offs = np.cumsum([0] + [len(s) for s in sel])
+    seen, prev_v, prev_t = [], [], []
+    for k in range(4):
+        part = slice(offs[k], offs[k + 1])
+        full_val, full_prev, full_pts = zero.copy(), zero.copy(), zero.copy()
+        full_val[sel[k]] = res_mem.value[part]
+        full_prev[sel[k]] = res_mem.prev_value[part]
+        full_pts[sel[k]] = res_mem.prev_ts[part]
+        seen.append(full_val), prev_v.append(full_prev), prev_t.append(full_pts)
+        d = np.where(active[k], tss[k] - full_pts - 1, 0)
+        v[f"d{k}_lo"], v[f"d{k}_hi"] = d & 0xFFFF, d >> 16
+    a_val, r2_val, n_val, wv = seen
+    m_val, p_val = prev_v[2], prev_v[3]
+    v["a_lo"], v["a_hi"] = _limbs(a_val)
+    v["r2_lo"], v["r2_hi"] = _limbs(r2_val)
+    v["m_lo"], v["m_hi"] = _limbs(m_val)
+    v["n_lo"], v["n_hi"] = _limbs(n_val)
+    v["p_lo"], v["p_hi"] = _limbs(p_val)
+    v["wv_lo"], v["wv_hi"] = _limbs(wv)
+
+    # --- ALU bus
+    imm = f["imm_lo"] | (f["imm_hi"] << 16)
+    b_val = np.where(f["use_imm"] == 1, imm, r2_val)
+    v["b_lo"], v["b_hi"] = _limbs(b_val)
+    alu_mult = f["is_aluop"] + f["br_eq"] + f["br_lt"] + f["is_jalr"] + is_mem
+    c_val = np.where(alu_mult > 0, alu_result(f["alu_op"], a_val, b_val), 0)
+    v["c_lo"], v["c_hi"] = c_lo, c_hi = _limbs(c_val)
+    alu_rows = np.nonzero(alu_mult)[0]
+    alu_ops = np.stack([f["alu_op"][alu_rows], a_val[alu_rows], b_val[alu_rows]])
+
+    # --- branches and next pc
+    s = c_lo + c_hi
+    v["eq"] = (s == 0).astype(np.int64)
+    v["inv"] = _field_inverse(s)
+    cond = f["br_eq"] * v["eq"] + f["br_lt"] * c_lo
+    taken = cond + f["br_neg"] - 2 * cond * f["br_neg"]
+    v["taken"] = taken
+    v["bit0"] = f["is_jalr"] * (c_val & 1)
+    seq = pc + 4
+    next_pc = np.where(f["is_jal"] == 1, f["target"], seq)
+    next_pc = np.where(f["is_jalr"] == 1, c_val - v["bit0"], next_pc)
+    next_pc = np.where(taken == 1, f["target"], next_pc)
+    v["next_pc"] = next_pc
+    rec_next = col("next_pc")
+    mismatch = (next_pc != rec_next)
+    mismatch[-1] = False  # the HALT row's next_pc is not followed
+    if mismatch.any():
+        t = int(np.argmax(mismatch))
+        raise TraceError(f"cycle {t}: circuit next_pc 0x{int(next_pc[t]):x} != executed 0x{int(rec_next[t]):x}")
+
+    # --- loads / stores
+    addr = c_val
+    off = addr & 3
+    for k in range(4):
+        v[f"o{k}"] = np.where(is_mem == 1, (off == k).astype(np.int64), int(k == 0))
+    if ((is_mem == 1) & ((addr >> 2) != mem_word)).any():
+        raise TraceError("a load/store address differs between the circuit and the interpreter")
+    dec_word = np.where(is_mem == 1, m_val, np.where(ek["e_commit"] == 1, r2_val, 0))
+    mbs = [(dec_word >> (8 * k)) & 0xFF for k in range(4)]
+    for k in range(4):
+        v[f"mb{k}"] = mbs[k]
+    sel_byte = np.choose(np.where(is_mem == 1, off, 0), mbs)
+    v["sel_byte"] = sel_byte
+    half = np.where(off >= 2, m_val >> 16, m_val & 0xFFFF)
+    hb = np.where(off >= 2, mbs[3], mbs[1])
+    sign_src = np.where(is_lb == 1, sel_byte, np.where(is_lh == 1, hb, 0))
+    v["sign_src"] = sign_src
+    sign = (sign_src >> 7) & 1
+    v["sign"] = sign
+    v["rsb"] = np.where(is_sb == 1, r2_val & 0xFF, 0)
+    v["rsbh"] = np.where(is_sb == 1, (r2_val >> 8) & 0xFF, 0)
+    v["maddr"] = np.where(is_mem == 1, mem_word, np.where(is_ecall == 1, REG_A1, 0))
+
+    # --- result (before the x0 mask)
+    res = np.zeros(n, np.int64)
+    res = np.where(f["is_aluop"] == 1, c_val, res)
+    res = np.where(f["is_const"] == 1, f["k_lo"] | (f["k_hi"] << 16), res)
+    res = np.where(is_lw == 1, m_val, res)
+    res = np.where(is_lhu == 1, half, res)
+    res = np.where(is_lh == 1, half | (sign * 0xFFFF0000), res)
+    res = np.where(is_lbu == 1, sel_byte, res)
+    res = np.where(is_lb == 1, sel_byte | (sign * 0xFFFFFF00), res)
+    res = np.where(keep_a0 == 1, r2_val, res)
+    res = np.where(writes_a0 == 1, rd_val, res)
+    v["res_lo"], v["res_hi"] = res_lo, res_hi = _limbs(res)
+    expect_wv = np.where(f["rd_is_x0"] == 1, 0, res)
+    if (expect_wv != wv).any():
+        t = int(np.argmax(expect_wv != wv))
+        raise TraceError(f"cycle {t} (pc 0x{int(pc[t]):x}, insn 0x{int(rec.insn[t]):08x}): circuit result "
+                         f"0x{int(expect_wv[t]):x} != interpreter's 0x{int(wv[t]):x}")
+    v["rx"] = np.where(is_mem == 1, c_lo >> 2, np.where(writes_a0 == 1, res_lo, 0))
+    v["bx"] = np.where((is_mem + f["is_jalr"]) == 1, c_hi, 0) + e_read * v["n_lo"] + ek["e_cycles"] * res_hi
+
+    # --- ecalls: COMMIT_WORD count and journal
+    e_commit = ek["e_commit"]
+    count = np.where(e_commit == 1, m_val, 0)
+    if ((e_commit == 1) & ((count < 1) | (count > 4))).any():
+        raise TraceError("COMMIT_WORD with a length outside 1..4 cannot be proven")
+    for k in range(1, 5):
+        v[f"cnt{k}"] = (count == k).astype(np.int64) * e_commit
+    jpos = np.concatenate([[0], np.cumsum(count)[:-1]])
+    v["jpos"] = jpos
+    jbytes = np.stack(mbs, axis=1)[e_commit == 1]
+    jcount = count[e_commit == 1]
+    journal = bytes(jbytes[np.arange(4)[None, :] < jcount[:, None]].astype(np.uint8).tobytes())
+    if not ek["e_halt"][-1]:
+        raise TraceError("the execution does not end with HALT")
+
+    # --- lookups for the fixed range/byte tables (real rows only; every send above, same order)
+    for k in range(4):
+        sends.add_range16(v[f"d{k}_lo"])
+    sends.add_range16(v["rx"][(is_mem + e_read + ek["e_cycles"]) == 1])
+    sends.add_range16(res_hi[e_read == 1])
+    sends.add_bytes(BYTE_RANGE, v["d0_hi"], v["d1_hi"])
+    sends.add_bytes(BYTE_RANGE, v["d2_hi"], v["d3_hi"])
+    mbm = (is_mem + e_commit) == 1
+    sends.add_bytes(BYTE_RANGE, mbs[0][mbm], mbs[1][mbm])
+    sends.add_bytes(BYTE_RANGE, mbs[2][mbm], mbs[3][mbm])
+    sends.add_bytes(BYTE_RANGE, v["rsb"][is_sb == 1], v["rsbh"][is_sb == 1])
+    bxm = (is_mem + f["is_jalr"] + e_read + ek["e_cycles"]) == 1
+    sends.add_bytes(BYTE_RANGE, v["bx"][bxm], zero[bxm])
+    sgm = (is_lb + is_lh) == 1
+    sends.add_bytes(BYTE_AND, sign_src[sgm], np.full(int(sgm.sum()), 0x80))
+
+    main = np.zeros((height, len(COLUMNS)), dtype=np.uint32)
+    for name, i in COLUMN_INDEX.items():
+        main[:n, i] = np.mod(v[name], P).astype(np.uint32)
+    # padding rows: clk keeps counting, next_pc = pc + 4 = 4, o0 = 1, eq = 1, jpos stays at the journal length
+    pad = slice(n, height)
+    main[pad, COLUMN_INDEX["clk"]] = np.arange(n + 1, height + 1, dtype=np.uint32)
+    main[pad, COLUMN_INDEX["next_pc"]] = 4
+    main[pad, COLUMN_INDEX["o0"]] = 1
+    main[pad, COLUMN_INDEX["eq"]] = 1
+    main[pad, COLUMN_INDEX["jpos"]] = len(journal)
+    exit_code = int(r2_val[-1])
+    return CpuTrace(main, row, alu_ops, res_mem, journal, exit_code)
+
+
+def _field_inverse(x: np.ndarray) -> np.ndarray:
+    """x^-1 mod p elementwise (0 for 0): the is-zero gadget's witness."""
+    x = np.asarray(x, dtype=np.int64) % P
+    out = np.zeros_like(x)
+    nz = np.nonzero(x)[0]
+    if nz.size:
+        from zkvm.field.babybear import batch_inv
+        out[nz] = np.asarray(batch_inv(x[nz].astype(np.uint32)), dtype=np.int64)
+    return out
