@@ -4,5 +4,6 @@ from setuptools import setup
 setup(
     cffi_modules=[
         "zkvm/exec/build_exec.py:ffibuilder",
+        "zkvm/stark/native/build_native.py:ffibuilder",
     ],
 )

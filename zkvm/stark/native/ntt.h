@@ -1,0 +1,13 @@
+/* NTT / inverse NTT / coset LDE over the columns of row-major uint32[n][w] matrices (see zkvm/stark/ntt.py
+ * for the conventions). All return 0 on success, -1 on bad arguments, -2 when out of memory. */
+#ifndef ZKVM_NTT_H
+#define ZKVM_NTT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32_t shift);
+int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
+int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
+
+#endif

@@ -1,0 +1,176 @@
+/* SHA-256 (FIPS 180-4). The compression function exists twice: portable C, and with the x86 SHA extensions
+ * (sha256rnds2 does two rounds, sha256msg1/msg2 the message schedule), picked once at run time. */
+#include "sha256.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ZK_X86 1
+#include <immintrin.h>
+#endif
+
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static const uint32_t IV[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+static inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+static inline uint32_t load_be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline void store_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static void compress_portable(uint32_t st[8], const uint8_t *data, size_t blocks) {
+    for (; blocks; blocks--, data += 64) {
+        uint32_t w[64];
+        for (int i = 0; i < 16; i++) w[i] = load_be32(data + 4 * i);
+        for (int i = 16; i < 64; i++) {
+            uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+        for (int i = 0; i < 64; i++) {
+            uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+            uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+        }
+        st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+    }
+}
+
+#ifdef ZK_X86
+#define SHANI __attribute__((target("sha,sse4.1")))
+
+SHANI static void compress_shani(uint32_t st[8], const uint8_t *data, size_t blocks) {
+    const __m128i BSWAP = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    /* The instructions want the state as ABEF / CDGH (most significant dword first). */
+    __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[0]), 0xB1); /* B A D C */
+    __m128i efgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[4]), 0x1B); /* H G F E */
+    __m128i s0 = _mm_alignr_epi8(abcd, efgh, 8);     /* F E B A = ABEF */
+    __m128i s1 = _mm_blend_epi16(efgh, abcd, 0xF0);  /* H G D C = CDGH */
+    for (; blocks; blocks--, data += 64) {
+        __m128i save0 = s0, save1 = s1, m[4], t;
+        for (int g = 0; g < 16; g++) {
+            __m128i cur;
+            if (g < 4) {
+                cur = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 16 * g)), BSWAP);
+            } else {
+                /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], four at a time */
+                __m128i x = _mm_sha256msg1_epu32(m[g & 3], m[(g + 1) & 3]);
+                x = _mm_add_epi32(x, _mm_alignr_epi8(m[(g + 3) & 3], m[(g + 2) & 3], 4));
+                cur = _mm_sha256msg2_epu32(x, m[(g + 3) & 3]);
+            }
+            m[g & 3] = cur;
+            t = _mm_add_epi32(cur, _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            s1 = _mm_sha256rnds2_epu32(s1, s0, t);
+            s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(t, 0x0E));
+        }
+        s0 = _mm_add_epi32(s0, save0);
+        s1 = _mm_add_epi32(s1, save1);
+    }
+    __m128i feba = _mm_shuffle_epi32(s0, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(s1, 0xB1);
+    _mm_storeu_si128((__m128i *)&st[0], _mm_blend_epi16(feba, dchg, 0xF0)); /* D C B A */
+    _mm_storeu_si128((__m128i *)&st[4], _mm_alignr_epi8(dchg, feba, 8));   /* H G F E */
+}
+#endif
+
+typedef void (*compress_fn)(uint32_t st[8], const uint8_t *data, size_t blocks);
+
+static int g_force_portable = 0;
+
+int zk_sha256_has_shani(void) {
+#ifdef ZK_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+#else
+    return 0;
+#endif
+}
+
+static compress_fn pick(void) {
+#ifdef ZK_X86
+    static int has = -1;
+    if (has < 0) has = zk_sha256_has_shani();
+    if (has && !__atomic_load_n(&g_force_portable, __ATOMIC_RELAXED)) return compress_shani;
+#endif
+    return compress_portable;
+}
+
+int zk_sha256_force_portable(int on) {
+    __atomic_store_n(&g_force_portable, on ? 1 : 0, __ATOMIC_RELAXED);
+    return pick() != compress_portable;
+}
+
+void zk_sha256_init(zk_sha256_ctx *c) {
+    memcpy(c->state, IV, sizeof IV);
+    c->total = 0;
+    c->buf_len = 0;
+}
+
+void zk_sha256_update(zk_sha256_ctx *c, const uint8_t *data, size_t len) {
+    compress_fn f = pick();
+    c->total += len;
+    if (c->buf_len) {
+        size_t take = 64 - c->buf_len < len ? 64 - c->buf_len : len;
+        memcpy(c->buf + c->buf_len, data, take);
+        c->buf_len += take;
+        data += take;
+        len -= take;
+        if (c->buf_len < 64) return;
+        f(c->state, c->buf, 1);
+        c->buf_len = 0;
+    }
+    if (len >= 64) {
+        f(c->state, data, len / 64);
+        data += len & ~(size_t)63;
+        len &= 63;
+    }
+    memcpy(c->buf, data, len);
+    c->buf_len = len;
+}
+
+void zk_sha256_final(zk_sha256_ctx *c, uint8_t out[32]) {
+    uint8_t pad[128] = {0};
+    size_t n = c->buf_len;
+    memcpy(pad, c->buf, n);
+    pad[n] = 0x80;
+    size_t blocks = n + 9 <= 64 ? 1 : 2;
+    uint64_t bits = c->total * 8;
+    for (int i = 0; i < 8; i++) pad[blocks * 64 - 1 - i] = (uint8_t)(bits >> (8 * i));
+    pick()(c->state, pad, blocks);
+    for (int i = 0; i < 8; i++) store_be32(out + 4 * i, c->state[i]);
+}
+
+void zk_sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
+    zk_sha256_ctx c;
+    zk_sha256_init(&c);
+    zk_sha256_update(&c, data, len);
+    zk_sha256_final(&c, out);
+}
+
+void zk_sha256_pair(const uint8_t *left, const uint8_t *right, uint8_t out[32]) {
+    /* the second block of a 64-byte message is constant: 0x80, zeros, bit length 512 */
+    static const uint8_t PAD64[64] = {0x80, [62] = 0x02, [63] = 0x00};
+    uint8_t block[64];
+    uint32_t st[8];
+    memcpy(st, IV, sizeof IV);
+    memcpy(block, left, 32);
+    memcpy(block + 32, right, 32);
+    compress_fn f = pick();
+    f(st, block, 1);
+    f(st, PAD64, 1);
+    for (int i = 0; i < 8; i++) store_be32(out + 4 * i, st[i]);
+}

@@ -1,0 +1,273 @@
+#include "simd.h"
+
+#include <string.h>
+
+#include "field.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ZK_X86 1
+#include <immintrin.h>
+#endif
+
+/* ------------------------------------------------------------------ scalar */
+
+static void dit_scalar(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
+    for (size_t i = 0; i < w; i++) {
+        uint32_t t = bb_mont_mul(y[i], tw), a = x[i];
+        x[i] = bb_add(a, t);
+        y[i] = bb_sub(a, t);
+    }
+}
+
+static void dif_scalar(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
+    for (size_t i = 0; i < w; i++) {
+        uint32_t a = x[i], b = y[i];
+        x[i] = bb_add(a, b);
+        y[i] = bb_mont_mul(bb_sub(a, b), tw);
+    }
+}
+
+static void scale_scalar(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
+    for (size_t i = 0; i < w; i++) dst[i] = bb_mont_mul(src[i], f);
+}
+
+static void add_scalar(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) o[i] = bb_add(a[i], b[i]);
+}
+
+static void sub_scalar(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) o[i] = bb_sub(a[i], b[i]);
+}
+
+static void mul_scalar(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) o[i] = bb_mul(a[i], b[i]);
+}
+
+static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
+                                     "scalar"};
+
+#ifdef ZK_X86
+/* ------------------------------------------------------------------ AVX2 (8 lanes) */
+#define AVX2 __attribute__((target("avx2")))
+
+/* Montgomery product of canonical lanes: a*b/2^32 mod p. Even and odd lanes go through vpmuludq separately;
+ * q = prod*mu mod 2^32 makes prod - q*p divisible by 2^32, so its high half is prod_hi - qp_hi exactly. */
+AVX2 static inline __m256i mont_mul8(__m256i a, __m256i b) {
+    const __m256i P = _mm256_set1_epi32((int)BB_P), MU = _mm256_set1_epi32((int)BB_MU);
+    __m256i pe = _mm256_mul_epu32(a, b);
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32));
+    __m256i qe = _mm256_mul_epu32(_mm256_mul_epu32(pe, MU), P);
+    __m256i qo = _mm256_mul_epu32(_mm256_mul_epu32(po, MU), P);
+    __m256i ph = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    __m256i qh = _mm256_blend_epi32(_mm256_srli_epi64(qe, 32), qo, 0xAA);
+    __m256i d = _mm256_sub_epi32(ph, qh);
+    return _mm256_min_epu32(d, _mm256_add_epi32(d, P));
+}
+
+/* Same with b broadcast (one constant): its odd lanes equal its even lanes, saving a shift. */
+AVX2 static inline __m256i mont_mul8_c(__m256i a, __m256i c) {
+    const __m256i P = _mm256_set1_epi32((int)BB_P), MU = _mm256_set1_epi32((int)BB_MU);
+    __m256i pe = _mm256_mul_epu32(a, c);
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), c);
+    __m256i qe = _mm256_mul_epu32(_mm256_mul_epu32(pe, MU), P);
+    __m256i qo = _mm256_mul_epu32(_mm256_mul_epu32(po, MU), P);
+    __m256i ph = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    __m256i qh = _mm256_blend_epi32(_mm256_srli_epi64(qe, 32), qo, 0xAA);
+    __m256i d = _mm256_sub_epi32(ph, qh);
+    return _mm256_min_epu32(d, _mm256_add_epi32(d, P));
+}
+
+AVX2 static inline __m256i add8(__m256i a, __m256i b) {
+    __m256i s = _mm256_add_epi32(a, b);
+    return _mm256_min_epu32(s, _mm256_sub_epi32(s, _mm256_set1_epi32((int)BB_P)));
+}
+
+AVX2 static inline __m256i sub8(__m256i a, __m256i b) {
+    __m256i d = _mm256_sub_epi32(a, b);
+    return _mm256_min_epu32(d, _mm256_add_epi32(d, _mm256_set1_epi32((int)BB_P)));
+}
+
+#define LD8(p) _mm256_loadu_si256((const __m256i *)(p))
+#define ST8(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
+
+AVX2 static void dit_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
+    __m256i c = _mm256_set1_epi32((int)tw);
+    size_t i = 0;
+    for (; i + 8 <= w; i += 8) {
+        __m256i a = LD8(x + i), t = mont_mul8_c(LD8(y + i), c);
+        ST8(x + i, add8(a, t));
+        ST8(y + i, sub8(a, t));
+    }
+    dit_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX2 static void dif_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
+    __m256i c = _mm256_set1_epi32((int)tw);
+    size_t i = 0;
+    for (; i + 8 <= w; i += 8) {
+        __m256i a = LD8(x + i), b = LD8(y + i);
+        ST8(x + i, add8(a, b));
+        ST8(y + i, mont_mul8_c(sub8(a, b), c));
+    }
+    dif_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX2 static void scale_avx2(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
+    __m256i c = _mm256_set1_epi32((int)f);
+    size_t i = 0;
+    for (; i + 8 <= w; i += 8) ST8(dst + i, mont_mul8_c(LD8(src + i), c));
+    scale_scalar(dst + i, src + i, w - i, f);
+}
+
+AVX2 static void add_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) ST8(o + i, add8(LD8(a + i), LD8(b + i)));
+    add_scalar(o + i, a + i, b + i, n - i);
+}
+
+AVX2 static void sub_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) ST8(o + i, sub8(LD8(a + i), LD8(b + i)));
+    sub_scalar(o + i, a + i, b + i, n - i);
+}
+
+AVX2 static void mul_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    const __m256i R2 = _mm256_set1_epi32((int)BB_R2_MOD_P);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) ST8(o + i, mont_mul8_c(mont_mul8(LD8(a + i), LD8(b + i)), R2));
+    mul_scalar(o + i, a + i, b + i, n - i);
+}
+
+static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2, "avx2"};
+
+/* ------------------------------------------------------------------ AVX-512F (16 lanes) */
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX512 static inline __m512i mont_mul16(__m512i a, __m512i b) {
+    const __m512i P = _mm512_set1_epi32((int)BB_P), MU = _mm512_set1_epi32((int)BB_MU);
+    __m512i pe = _mm512_mul_epu32(a, b);
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
+    __m512i qe = _mm512_mul_epu32(_mm512_mul_epu32(pe, MU), P);
+    __m512i qo = _mm512_mul_epu32(_mm512_mul_epu32(po, MU), P);
+    __m512i ph = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+    __m512i qh = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(qe, 32), qo);
+    __m512i d = _mm512_sub_epi32(ph, qh);
+    return _mm512_min_epu32(d, _mm512_add_epi32(d, P));
+}
+
+AVX512 static inline __m512i mont_mul16_c(__m512i a, __m512i c) {
+    const __m512i P = _mm512_set1_epi32((int)BB_P), MU = _mm512_set1_epi32((int)BB_MU);
+    __m512i pe = _mm512_mul_epu32(a, c);
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), c);
+    __m512i qe = _mm512_mul_epu32(_mm512_mul_epu32(pe, MU), P);
+    __m512i qo = _mm512_mul_epu32(_mm512_mul_epu32(po, MU), P);
+    __m512i ph = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+    __m512i qh = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(qe, 32), qo);
+    __m512i d = _mm512_sub_epi32(ph, qh);
+    return _mm512_min_epu32(d, _mm512_add_epi32(d, P));
+}
+
+AVX512 static inline __m512i add16(__m512i a, __m512i b) {
+    __m512i s = _mm512_add_epi32(a, b);
+    return _mm512_min_epu32(s, _mm512_sub_epi32(s, _mm512_set1_epi32((int)BB_P)));
+}
+
+AVX512 static inline __m512i sub16(__m512i a, __m512i b) {
+    __m512i d = _mm512_sub_epi32(a, b);
+    return _mm512_min_epu32(d, _mm512_add_epi32(d, _mm512_set1_epi32((int)BB_P)));
+}
+
+#define LD16(p) _mm512_loadu_si512((const void *)(p))
+#define ST16(p, v) _mm512_storeu_si512((void *)(p), (v))
+
+AVX512 static void dit_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
+    __m512i c = _mm512_set1_epi32((int)tw);
+    size_t i = 0;
+    for (; i + 16 <= w; i += 16) {
+        __m512i a = LD16(x + i), t = mont_mul16_c(LD16(y + i), c);
+        ST16(x + i, add16(a, t));
+        ST16(y + i, sub16(a, t));
+    }
+    dit_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX512 static void dif_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
+    __m512i c = _mm512_set1_epi32((int)tw);
+    size_t i = 0;
+    for (; i + 16 <= w; i += 16) {
+        __m512i a = LD16(x + i), b = LD16(y + i);
+        ST16(x + i, add16(a, b));
+        ST16(y + i, mont_mul16_c(sub16(a, b), c));
+    }
+    dif_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX512 static void scale_avx512(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
+    __m512i c = _mm512_set1_epi32((int)f);
+    size_t i = 0;
+    for (; i + 16 <= w; i += 16) ST16(dst + i, mont_mul16_c(LD16(src + i), c));
+    scale_scalar(dst + i, src + i, w - i, f);
+}
+
+AVX512 static void add_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) ST16(o + i, add16(LD16(a + i), LD16(b + i)));
+    add_scalar(o + i, a + i, b + i, n - i);
+}
+
+AVX512 static void sub_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) ST16(o + i, sub16(LD16(a + i), LD16(b + i)));
+    sub_scalar(o + i, a + i, b + i, n - i);
+}
+
+AVX512 static void mul_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
+    const __m512i R2 = _mm512_set1_epi32((int)BB_R2_MOD_P);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) ST16(o + i, mont_mul16_c(mont_mul16(LD16(a + i), LD16(b + i)), R2));
+    mul_scalar(o + i, a + i, b + i, n - i);
+}
+
+static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
+                                     "avx512"};
+#endif
+
+/* ------------------------------------------------------------------ dispatch */
+
+static int cpu_level(void) {
+#ifdef ZK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2")) return 1;
+#endif
+    return 0;
+}
+
+static int g_level = -1;
+
+int zk_simd_level(void) {
+    int l = __atomic_load_n(&g_level, __ATOMIC_RELAXED);
+    if (l < 0) {
+        l = cpu_level();
+        __atomic_store_n(&g_level, l, __ATOMIC_RELAXED);
+    }
+    return l;
+}
+
+int zk_force_simd_level(int level) {
+    int max = cpu_level();
+    if (level < 0 || level > max) level = max;
+    __atomic_store_n(&g_level, level, __ATOMIC_RELAXED);
+    return level;
+}
+
+const zk_rowops *zk_ops(void) {
+#ifdef ZK_X86
+    switch (zk_simd_level()) {
+        case 2: return &ops_avx512;
+        case 1: return &ops_avx2;
+        default: break;
+    }
+#endif
+    return &ops_scalar;
+}
