@@ -16,7 +16,7 @@ def column(trace: np.ndarray, names, name: str) -> np.ndarray:
     return trace[:, list(names).index(name)].astype(np.int64)
 
 
-FAMILIES = [alu.SPEC, shift.SPEC, muldiv.MUL_SPEC]
+FAMILIES = [alu.SPEC, shift.SPEC, muldiv.MUL_SPEC, muldiv.DIV_SPEC]
 
 
 @pytest.mark.parametrize("spec", FAMILIES, ids=lambda s: s.name)

@@ -184,3 +184,207 @@ def mul_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
 
 
 MUL_SPEC = FamilyTable(MUL_NAME, MUL_OPS, MUL_COLUMNS, mul_table, mul_fill, mul_evaluate)
+
+
+# ------------------------------------------------------------------------------------------------ DIV
+
+DIV_SELECTORS = (("is_div", DIV), ("is_divu", DIVU), ("is_rem", REM), ("is_remu", REMU))
+DIV_COLUMNS = (tuple(name for name, _ in DIV_SELECTORS)
+               + ("a_lo", "a_hi") + tuple(f"b{i}" for i in range(4)) + tuple(f"q{i}" for i in range(4))
+               + ("r_lo", "r_hi", "c_lo", "c_hi")
+               + ("sign_a", "sign_b", "sign_q", "sign_r", "ea", "eb", "eq", "er")
+               + ("b_zero", "b_inv", "ovf", "ovf_inv") + _CARRIES
+               + ("abs_b_lo", "abs_b_hi", "neg_b_carry", "abs_r_lo", "abs_r_hi", "neg_r_carry")
+               + ("gap_lo", "gap_hi", "gap_carry"))
+INT_MIN = 1 << 31
+
+
+def div_table() -> Table:
+    t = Table(DIV_NAME)
+    col = {name: t.main(name) for name in DIV_COLUMNS}
+    sel = {code: col[name] for name, code in DIV_SELECTORS}
+    is_real = sum(sel.values())
+    is_signed = sel[DIV] + sel[REM]
+    a_lo, a_hi, r_lo, r_hi, c_lo, c_hi = (col[n] for n in ("a_lo", "a_hi", "r_lo", "r_hi", "c_lo", "c_hi"))
+    b = [col[f"b{i}"] for i in range(4)]
+    q = [col[f"q{i}"] for i in range(4)]
+    b_lo, b_hi = b[0] + 256 * b[1], b[2] + 256 * b[3]
+    q_lo, q_hi = q[0] + 256 * q[1], q[2] + 256 * q[3]
+    sign = {w: col[f"sign_{w}"] for w in "abqr"}
+    eff = {w: col[f"e{w}"] for w in "abqr"}
+    b_zero, b_inv, ovf, ovf_inv = col["b_zero"], col["b_inv"], col["ovf"], col["ovf_inv"]
+
+    for name, _ in DIV_SELECTORS:
+        t.always(f"{name}_bool", col[name] * (1 - col[name]))
+    t.always("one_op", is_real * (1 - is_real))
+    t.receive(BUS_ALU, [sum(code * s for code, s in sel.items()), a_lo, a_hi, b_lo, b_hi, c_lo, c_hi],
+              mult=is_real)
+    # c is the quotient (DIV, DIVU) or the remainder (REM, REMU).
+    is_quot, is_rem = sel[DIV] + sel[DIVU], sel[REM] + sel[REMU]
+    t.always("c_quot_lo", is_quot * (c_lo - q_lo))
+    t.always("c_quot_hi", is_quot * (c_hi - q_hi))
+    t.always("c_rem_lo", is_rem * (c_lo - r_lo))
+    t.always("c_rem_hi", is_rem * (c_hi - r_hi))
+
+    # Range checks: b and q as bytes, r as 16-bit limbs (a is the sender's well-formed word).
+    t.send(BUS_BYTES, [BYTE_RANGE, b[0], b[1], 0], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, b[2], b[3], 0], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, q[0], q[1], 0], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, q[2], q[3], 0], mult=is_real)
+    t.send(BUS_RANGE16, [r_lo], mult=is_real)
+    t.send(BUS_RANGE16, [r_hi], mult=is_real)
+
+    # Sign bits (top bit of each word) and effective signs (signed ops only). Soundness: a bit s with
+    # 2·top - 2^k·s in range, for a range-checked top limb/byte, forces s = the top bit (as in the ALU table).
+    for w in "abqr":
+        t.always(f"sign_{w}_bool", sign[w] * (1 - sign[w]))
+        t.always(f"e{w}", eff[w] - sign[w] * is_signed)
+    t.send(BUS_RANGE16, [2 * a_hi - _TWO16 * sign["a"]], mult=is_real)
+    t.send(BUS_RANGE16, [2 * r_hi - _TWO16 * sign["r"]], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, 2 * b[3] - 256 * sign["b"], 2 * q[3] - 256 * sign["q"], 0], mult=is_real)
+
+    # Division identity over 64 bits: q_ext·b_ext + r_ext - ovf·2^32 = a_ext (mod 2^64), the -2^32 written as
+    # + 0xFFFF·2^32 + 0xFFFF·2^48 so every left-hand term is non-negative (carries stay >= 0).
+    # Soundness: for signed ops |q·b + r| < 2^63, for unsigned q·b + r < 2^64, so without overflow the
+    # congruence is the integer equation q·b + r = a. Together with |r| < |b| (below) and the remainder's sign
+    # rule, q and r are the truncated quotient and remainder (unique). Overflow INT_MIN / -1 (ovf = 1, forced
+    # below) gives -q + r = 2^31 (mod 2^64) with r = 0 (|r| < 1), so q = INT_MIN as RV32M requires.
+    extra = [r_lo, r_hi, 0xFFFF * eff["r"] + 0xFFFF * ovf, 0xFFFF * eff["r"] + 0xFFFF * ovf]
+    prod = _product_limbs(_ext_bytes(q, eff["q"]), _ext_bytes(b, eff["b"]))
+    a_ext = [a_lo, a_hi, 0xFFFF * eff["a"], 0xFFFF * eff["a"]]
+    _carry_chain(t, "identity", [prod[l] + extra[l] for l in range(4)], a_ext, col)
+    _send_carries(t, col, is_real)
+
+    # Division by zero: b_zero = [b == 0] via the inverse of b_lo + b_hi (a sum of two 16-bit limbs is 0 iff
+    # both are). Then q = 2^32 - 1 (both limbs 0xFFFF: their sum is 0x1FFFE only then), and the identity gives
+    # r_ext = a_ext, i.e. r = a, for every op. The |r| < |b| check is switched off.
+    b_sum = b_lo + b_hi
+    t.always("b_zero_flag", b_zero * b_sum)
+    t.always("b_zero_inv", is_real * (b_sum * b_inv - 1 + b_zero))
+    t.always("div_by_zero_quotient", b_zero * (q_lo + q_hi - 0x1FFFE))
+
+    # Overflow flag: ovf = [signed and a = INT_MIN and b = -1]. dist is a sum of non-negative terms (< 2^19) that is
+    # 0 exactly in that case; ovf·dist = 0 and, for signed ops, dist·ovf_inv = 1 - ovf; unsigned ops have ovf = 0.
+    dist = ((1 - sign["a"]) + a_lo + (a_hi - 0x8000 * sign["a"]) + (0xFFFF - b_lo) + (0xFFFF - b_hi))
+    t.always("ovf_flag", ovf * dist)
+    t.always("ovf_inv", is_signed * (dist * ovf_inv - 1 + ovf))
+    t.always("ovf_signed_only", (sel[DIVU] + sel[REMU]) * ovf)
+
+    # Remainder sign: r >= 0 when a >= 0, and r <= 0 when a < 0 (signed ops; effective signs are 0 otherwise).
+    t.always("rem_sign_pos", (1 - eff["a"]) * eff["r"])
+    t.always("rem_sign_neg_lo", eff["a"] * (1 - eff["r"]) * r_lo)
+    t.always("rem_sign_neg_hi", eff["a"] * (1 - eff["r"]) * r_hi)
+
+    # |b| and |r|: equal to the word when its effective sign is 0, else the limbs of 2^32 - word (x + |x| = 2^32
+    # with a borrow bit between limbs). Soundness: |x| limbs are range-checked and the carry is a bit, so the
+    # limb equations are integer equations.
+    for w, (x_lo, x_hi) in (("b", (b_lo, b_hi)), ("r", (r_lo, r_hi))):
+        e, abs_lo, abs_hi, carry = eff[w], col[f"abs_{w}_lo"], col[f"abs_{w}_hi"], col[f"neg_{w}_carry"]
+        t.always(f"abs_{w}_pos_lo", (1 - e) * (abs_lo - x_lo))
+        t.always(f"abs_{w}_pos_hi", (1 - e) * (abs_hi - x_hi))
+        t.always(f"abs_{w}_neg_lo", e * (x_lo + abs_lo - _TWO16 * carry))
+        t.always(f"abs_{w}_neg_hi", e * (x_hi + abs_hi + carry - _TWO16))
+        t.always(f"neg_{w}_carry_bool", carry * (1 - carry))
+        t.send(BUS_RANGE16, [abs_lo], mult=is_real)
+        t.send(BUS_RANGE16, [abs_hi], mult=is_real)
+
+    # |r| < |b| when b != 0: |r| + 1 + gap = |b| with gap >= 0 (range-checked limbs, boolean carry, no carry out
+    # of the high limb), an integer equation. g = is_real - b_zero is 1 on real rows with b != 0.
+    g = is_real - b_zero
+    gap_lo, gap_hi, gap_carry = col["gap_lo"], col["gap_hi"], col["gap_carry"]
+    t.always("gap_lo", g * (col["abs_r_lo"] + 1 + gap_lo - col["abs_b_lo"] - _TWO16 * gap_carry))
+    t.always("gap_hi", g * (col["abs_r_hi"] + gap_hi + gap_carry - col["abs_b_hi"]))
+    t.always("gap_carry_bool", gap_carry * (1 - gap_carry))
+    t.send(BUS_RANGE16, [gap_lo], mult=is_real)
+    t.send(BUS_RANGE16, [gap_hi], mult=is_real)
+    return t
+
+
+def _div_results(ops: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RV32M quotient and remainder (as uint32 words in int64) for every row, spec edge cases included."""
+    signed = np.isin(ops, (DIV, REM))
+    sa = np.where(signed, a - ((a >> 31) << 32), a)
+    sb = np.where(signed, b - ((b >> 31) << 32), b)
+    zero = b == 0
+    ovf = signed & (a == INT_MIN) & (b == 0xFFFFFFFF)
+    safe_b = np.where(zero | ovf, 1, sb)
+    mag = np.abs(sa) // np.abs(safe_b)  # truncating division via magnitudes
+    quot = np.where((sa < 0) != (safe_b < 0), -mag, mag)
+    rem = sa - quot * safe_b
+    quot = np.where(zero, -1, np.where(ovf, INT_MIN, quot))
+    rem = np.where(zero, sa, np.where(ovf, 0, rem))
+    return quot & 0xFFFFFFFF, rem & 0xFFFFFFFF
+
+
+def div_evaluate(ops: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """RV32M divisions and remainders, vectorised: uint32 results."""
+    ops, a, b = as_u32_operands(ops, a, b, DIV_OPS)
+    quot, rem = _div_results(ops, a, b)
+    return np.where(np.isin(ops, (DIV, DIVU)), quot, rem).astype(np.uint32)
+
+
+def _field_inv(x: np.ndarray) -> np.ndarray:
+    """Field inverse of non-negative int64 values (0 -> 0), via Fermat."""
+    from zkvm.field.babybear import P, pow as field_pow, to_field
+
+    f = to_field(x)
+    return np.where(f == 0, 0, field_pow(np.where(f == 0, 1, f), P - 2)).astype(np.int64)
+
+
+def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | None = None,
+             min_height: int = MIN_HEIGHT) -> np.ndarray:
+    """Trace uint32[h, len(DIV_COLUMNS)] (padding rows all zero); appends lookups to `sends`."""
+    ops, a, b = as_u32_operands(ops, a, b, DIV_OPS)
+    n = ops.size
+    quot, rem = _div_results(ops, a, b)
+    v: dict[str, np.ndarray] = {name: (ops == code).astype(np.int64) for name, code in DIV_SELECTORS}
+    bb, qb = _np_bytes(b), _np_bytes(quot)
+    for i in range(4):
+        v[f"b{i}"], v[f"q{i}"] = bb[i], qb[i]
+    v.update(a_lo=a & 0xFFFF, a_hi=a >> 16, r_lo=rem & 0xFFFF, r_hi=rem >> 16)
+    c = np.where(np.isin(ops, (DIV, DIVU)), quot, rem)
+    v.update(c_lo=c & 0xFFFF, c_hi=c >> 16)
+    signed = np.isin(ops, (DIV, REM)).astype(np.int64)
+    for w, word in (("a", a), ("b", b), ("q", quot), ("r", rem)):
+        v[f"sign_{w}"] = word >> 31
+        v[f"e{w}"] = (word >> 31) * signed
+    b_sum = v["b0"] + 256 * v["b1"] + v["b2"] + 256 * v["b3"]
+    v["b_zero"] = (b == 0).astype(np.int64)
+    v["b_inv"] = _field_inv(b_sum)
+    sign_a = v["sign_a"]
+    dist = (1 - sign_a) + v["a_lo"] + (v["a_hi"] - 0x8000 * sign_a) + (0xFFFF - (b & 0xFFFF)) + (0xFFFF - (b >> 16))
+    v["ovf"] = ((dist == 0) & (signed == 1)).astype(np.int64)
+    v["ovf_inv"] = _field_inv(dist)
+    prod = _np_product_limbs(qb + [255 * v["eq"]] * 4, bb + [255 * v["eb"]] * 4)
+    fill_hi = 0xFFFF * v["er"] + 0xFFFF * v["ovf"]
+    extra = [v["r_lo"], v["r_hi"], fill_hi, fill_hi]
+    _np_resolve(v, [prod[l] + extra[l] for l in range(4)], [v["a_lo"], v["a_hi"], 0xFFFF * v["ea"], 0xFFFF * v["ea"]])
+    for w, word in (("b", b), ("r", rem)):
+        e = v[f"e{w}"]
+        mag = np.where(e == 1, (1 << 32) - word, word)
+        v[f"abs_{w}_lo"], v[f"abs_{w}_hi"] = mag & 0xFFFF, mag >> 16
+        v[f"neg_{w}_carry"] = np.where(e == 1, ((word & 0xFFFF) + (mag & 0xFFFF)) >> 16, 0)
+    abs_b = v["abs_b_lo"] + (v["abs_b_hi"] << 16)
+    abs_r = v["abs_r_lo"] + (v["abs_r_hi"] << 16)
+    gap = np.where(b == 0, 0, abs_b - abs_r - 1)
+    if (gap < 0).any():
+        raise AssertionError("div fill: |r| >= |b| (witness bug)")
+    v.update(gap_lo=gap & 0xFFFF, gap_hi=gap >> 16)
+    v["gap_carry"] = np.where(b == 0, 0, (v["abs_r_lo"] + 1 + v["gap_lo"]) >> 16)
+    if sends is not None:
+        sends.add_bytes(BYTE_RANGE, bb[0], bb[1])
+        sends.add_bytes(BYTE_RANGE, bb[2], bb[3])
+        sends.add_bytes(BYTE_RANGE, qb[0], qb[1])
+        sends.add_bytes(BYTE_RANGE, qb[2], qb[3])
+        sends.add_range16(v["r_lo"])
+        sends.add_range16(v["r_hi"])
+        sends.add_range16(2 * v["a_hi"] - (v["sign_a"] << 16))
+        sends.add_range16(2 * v["r_hi"] - (v["sign_r"] << 16))
+        sends.add_bytes(BYTE_RANGE, 2 * bb[3] - 256 * v["sign_b"], 2 * qb[3] - 256 * v["sign_q"])
+        _np_carry_sends(v, sends)
+        for name in ("abs_b_lo", "abs_b_hi", "abs_r_lo", "abs_r_hi", "gap_lo", "gap_hi"):
+            sends.add_range16(v[name])
+    return assemble(DIV_COLUMNS, v, n, padded_height(n, min_height))
+
+
+DIV_SPEC = FamilyTable(DIV_NAME, DIV_OPS, DIV_COLUMNS, div_table, div_fill, div_evaluate)
