@@ -1,0 +1,212 @@
+"""A slow, obviously-correct RV32IM reference in Python (written from the ISA manual), for tests.
+
+``alu(name, a, b)`` gives the spec result of an R-type/I-type operation; ``RefCpu`` steps whole programs
+and reports, per instruction, the same facts the interpreter's record holds, so a record can be replayed
+against it field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zkvm import abi
+
+MASK = 0xFFFFFFFF
+
+
+def s32(v: int) -> int:
+    v &= MASK
+    return v - (1 << 32) if v >> 31 else v
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def alu(name: str, a: int, b: int) -> int:
+    """Result of op `name` (R-type name; I-type uses the same with b = imm) on 32-bit a, b."""
+    a &= MASK
+    b &= MASK
+    sa, sb = s32(a), s32(b)
+    if name == "add":
+        r = a + b
+    elif name == "sub":
+        r = a - b
+    elif name == "sll":
+        r = a << (b & 31)
+    elif name == "slt":
+        r = int(sa < sb)
+    elif name == "sltu":
+        r = int(a < b)
+    elif name == "xor":
+        r = a ^ b
+    elif name == "srl":
+        r = a >> (b & 31)
+    elif name == "sra":
+        r = sa >> (b & 31)
+    elif name == "or":
+        r = a | b
+    elif name == "and":
+        r = a & b
+    elif name == "mul":
+        r = a * b
+    elif name == "mulh":
+        r = (sa * sb) >> 32
+    elif name == "mulhsu":
+        r = (sa * b) >> 32
+    elif name == "mulhu":
+        r = (a * b) >> 32
+    elif name == "div":
+        r = -1 if b == 0 else sa if (sa == -(1 << 31) and sb == -1) else _trunc_div(sa, sb)
+    elif name == "divu":
+        r = MASK if b == 0 else a // b
+    elif name == "rem":
+        r = sa if b == 0 else 0 if (sa == -(1 << 31) and sb == -1) else sa - sb * _trunc_div(sa, sb)
+    elif name == "remu":
+        r = a if b == 0 else a % b
+    else:
+        raise KeyError(name)
+    return r & MASK
+
+
+def branch_taken(name: str, a: int, b: int) -> bool:
+    sa, sb = s32(a), s32(b)
+    return {
+        "beq": a == b, "bne": a != b, "blt": sa < sb, "bge": sa >= sb, "bltu": a < b, "bgeu": a >= b,
+    }[name]
+
+
+_OP = {(0, 0): "add", (0x20, 0): "sub", (0, 1): "sll", (0, 2): "slt", (0, 3): "sltu", (0, 4): "xor",
+       (0, 5): "srl", (0x20, 5): "sra", (0, 6): "or", (0, 7): "and", (1, 0): "mul", (1, 1): "mulh",
+       (1, 2): "mulhsu", (1, 3): "mulhu", (1, 4): "div", (1, 5): "divu", (1, 6): "rem", (1, 7): "remu"}
+_OPIMM = {0: "add", 2: "slt", 3: "sltu", 4: "xor", 6: "or", 7: "and"}
+_BR = {0: "beq", 1: "bne", 4: "blt", 5: "bge", 6: "bltu", 7: "bgeu"}
+
+
+class RefTrap(Exception):
+    pass
+
+
+@dataclass
+class Step:
+    """What one instruction did (mirrors the record row, see zkvm/exec/record.py)."""
+
+    pc: int
+    insn: int
+    next_pc: int
+    rs1_val: int = 0
+    rs2_val: int = 0
+    rd_val: int = 0
+    mem_addr: int = 0
+    mem_before: int = 0
+    mem_after: int = 0
+    a1_val: int = 0
+    a7_val: int = 0
+
+
+@dataclass
+class RefCpu:
+    mem: dict[int, int]  # word address -> word (missing = 0)
+    pc: int
+    text: tuple[int, int]  # [lo, hi) executable, stores refused
+    input: bytes = b""
+    regs: list[int] = field(default_factory=lambda: [0] * 32)
+    cycles: int = 0
+    pos: int = 0
+    journal: bytearray = field(default_factory=bytearray)
+    exit_code: int | None = None
+
+    def word(self, addr: int) -> int:
+        return self.mem.get(addr & ~3, 0)
+
+    def _check(self, addr: int, size: int) -> None:
+        if addr % size or not abi.MEM_START <= addr < abi.MEM_END:
+            raise RefTrap(f"bad access 0x{addr:08x}")
+
+    def step(self) -> Step:
+        pc, x = self.pc, self.regs
+        if pc % 4 or not self.text[0] <= pc < self.text[1]:
+            raise RefTrap(f"fetch 0x{pc:08x}")
+        w = self.word(pc)
+        opc, rd, f3 = w & 0x7F, (w >> 7) & 31, (w >> 12) & 7
+        rs1, rs2, f7 = (w >> 15) & 31, (w >> 20) & 31, w >> 25
+        imm_i = s32(w) >> 20
+        st = Step(pc, w, (pc + 4) & MASK)
+        result = None
+        if opc in (0x33, 0x13, 0x03, 0x23, 0x63, 0x67):
+            st.rs1_val = x[rs1]
+        if opc in (0x33, 0x23, 0x63):
+            st.rs2_val = x[rs2]
+        if opc == 0x37:
+            result = w & 0xFFFFF000
+        elif opc == 0x17:
+            result = (pc + (w & 0xFFFFF000)) & MASK
+        elif opc == 0x6F:
+            off = s32(((w >> 31) << 20) | (((w >> 12) & 0xFF) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3FF) << 1) << 11) >> 11
+            result, st.next_pc = pc + 4, (pc + off) & MASK
+        elif opc == 0x67:
+            result, st.next_pc = pc + 4, (x[rs1] + imm_i) & MASK & ~1
+        elif opc == 0x63:
+            off = s32((((w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3F) << 5) | (((w >> 8) & 0xF) << 1)) << 19) >> 19
+            if branch_taken(_BR[f3], x[rs1], x[rs2]):
+                st.next_pc = (pc + off) & MASK
+        elif opc == 0x03:
+            addr = (x[rs1] + imm_i) & MASK
+            size = {0: 1, 1: 2, 2: 4, 4: 1, 5: 2}[f3]
+            self._check(addr, size)
+            word = self.word(addr)
+            v = (word >> (8 * (addr & 3))) & ((1 << (8 * size)) - 1)
+            if f3 in (0, 1) and v >> (8 * size - 1):
+                v -= 1 << (8 * size)
+            result = v & MASK
+            st.mem_addr, st.mem_before, st.mem_after = addr & ~3, word, word
+        elif opc == 0x23:
+            imm_s = s32(((w >> 25) << 5 | ((w >> 7) & 31)) << 20) >> 20
+            addr = (x[rs1] + imm_s) & MASK
+            size = 1 << f3
+            self._check(addr, size)
+            if self.text[0] <= addr < self.text[1]:
+                raise RefTrap("store to text")
+            word = self.word(addr)
+            sh, m = 8 * (addr & 3), (1 << (8 * size)) - 1
+            new = (word & ~(m << sh) | ((x[rs2] & m) << sh)) & MASK
+            self.mem[addr & ~3] = new
+            st.mem_addr, st.mem_before, st.mem_after = addr & ~3, word, new
+        elif opc == 0x13:
+            if f3 in (1, 5):
+                result = alu({1: "sll", 5: "sra" if f7 == 0x20 else "srl"}[f3], x[rs1], rs2)
+            else:
+                result = alu(_OPIMM[f3], x[rs1], imm_i)
+        elif opc == 0x33:
+            result = alu(_OP[(f7, f3)], x[rs1], x[rs2])
+        elif opc == 0x0F:
+            pass
+        elif w == 0x73:
+            self._ecall(st)
+        else:
+            raise RefTrap(f"illegal 0x{w:08x}")
+        if result is not None and rd:
+            x[rd] = result & MASK
+            st.rd_val = x[rd]
+        self.pc = st.next_pc
+        self.cycles += 1
+        return st
+
+    def _ecall(self, st: Step) -> None:
+        x = self.regs
+        st.rs1_val, st.rs2_val, st.a7_val = x[10], x[11], x[17]
+        n = x[17]
+        if n == abi.ECALL_HALT:
+            self.exit_code = x[10]
+        elif n == abi.ECALL_READ_WORD:
+            chunk = self.input[self.pos : self.pos + 4]
+            self.pos += len(chunk)
+            x[10] = st.rd_val = int.from_bytes(chunk.ljust(4, b"\0"), "little")
+            x[11] = st.a1_val = len(chunk)
+        elif n == abi.ECALL_COMMIT_WORD:
+            self.journal += x[10].to_bytes(4, "little")[: x[11]]
+        elif n == abi.ECALL_CYCLES:
+            x[10] = st.rd_val = self.cycles & MASK
+        elif n != abi.ECALL_LOG:
+            raise RefTrap(f"ecall {n}")

@@ -1,0 +1,62 @@
+"""cffi builder (API mode, out of line) for the RV32IM interpreter: ``zkvm.exec._rv32``.
+
+Run from the repository root to compile in place: ``python zkvm/exec/build_exec.py``. `pip install -e .`
+builds it through ``setup.py``'s ``cffi_modules``.
+
+The guest ABI constants reach the C code as -D macros generated from ``zkvm/abi.py`` (loaded by path, so
+this works before the package is installed); the C sources never repeat them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def _load_abi():
+    spec = importlib.util.spec_from_file_location("_zkvm_abi_for_build", os.path.join(ROOT, "zkvm", "abi.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _abi_macros() -> list[tuple[str, str]]:
+    abi = _load_abi()
+    names = ["MEM_START", "MEM_END"] + [f"ECALL_{name}" for name in abi.ECALLS]
+    return [(name, f"{int(getattr(abi, name))}u") for name in names]
+
+
+def _cdef_from_header() -> str:
+    """The declarations between the CDEF markers of rv32.h (one copy of the interface)."""
+    with open(os.path.join(HERE, "rv32.h"), encoding="utf-8") as f:
+        text = f.read()
+    match = re.search(r"/\* CDEF BEGIN \*/(.*)/\* CDEF END \*/", text, re.S)
+    if match is None:
+        raise RuntimeError("rv32.h lost its CDEF markers")
+    return match.group(1)
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(_cdef_from_header())
+ffibuilder.set_source(
+    "zkvm.exec._rv32",
+    '#include "rv32.h"',
+    sources=[os.path.relpath(os.path.join(HERE, "rv32.c"), os.getcwd())],
+    include_dirs=[HERE],
+    define_macros=_abi_macros(),
+    # Plain -O3, no -march=native: the interpreter gains nothing from wide vectors, and the extension
+    # must run on any x86-64/arm64 machine it is built for.
+    extra_compile_args=["-O3", "-std=gnu11", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    depends=[os.path.join(HERE, name) for name in ("rv32.h", "rv32_loop.h", "rv32.c")],
+)
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(0 if ffibuilder.compile(tmpdir=".", verbose=False) else 1)

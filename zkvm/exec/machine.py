@@ -1,0 +1,177 @@
+"""Thin Python layer over the C interpreter: a decoded ``Program`` and one ``Machine`` run over it.
+
+``zkvm.exec.Executor`` is the public entry point; tests and tools that need final registers or memory
+use ``Executor.machine()`` to get a ``Machine`` directly.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from zkvm import abi
+from zkvm.errors import ElfError, GuestError, ZkvmError
+from zkvm.exec._rv32 import ffi, lib
+from zkvm.exec.record import FIELDS, Record
+
+if (lib.rv32_mem_start(), lib.rv32_mem_end()) != (abi.MEM_START, abi.MEM_END):
+    raise ImportError("zkvm.exec._rv32 was built for another memory map: rebuild it (make setup)")
+if tuple(f for f, *_ in ffi.typeof("rv32_rec").fields) != FIELDS:
+    raise ImportError("rv32_rec in rv32.h disagrees with zkvm/exec/record.py FIELDS")
+
+#: cause code -> name, from the C enum (RV32_CAUSE_LOAD_MISALIGNED -> "load_misaligned").
+CAUSES: dict[int, str] = {
+    getattr(lib, name): name[len("RV32_CAUSE_") :].lower() for name in dir(lib) if name.startswith("RV32_CAUSE_")
+}
+_RECORD_WIDTH = len(FIELDS)
+
+
+class Program:
+    """The executable ranges of an image, decoded once into the C table."""
+
+    def __init__(self, words: np.ndarray, is_exec: np.ndarray, base: int) -> None:
+        words = np.ascontiguousarray(words, dtype=np.uint32)
+        is_exec = np.ascontiguousarray(is_exec, dtype=np.uint8)
+        ptr = lib.rv32_program_new(
+            base, ffi.from_buffer("uint32_t[]", words), ffi.from_buffer("uint8_t[]", is_exec), len(words)
+        )
+        if ptr == ffi.NULL:
+            raise MemoryError("cannot allocate the decoded program")
+        self.ptr = ffi.gc(ptr, lib.rv32_program_free)
+        self.base = base
+        self.n = len(words)
+
+
+class Machine:
+    """One execution: registers, guest memory, input cursor, journal, log, optional record buffer."""
+
+    def __init__(
+        self,
+        program: Program,
+        entry: int,
+        image: tuple[int, np.ndarray],
+        input: bytes,
+        max_cycles: int,
+        max_journal: int,
+        max_log: int,
+        initial_regs: Sequence[int] | None = None,
+    ) -> None:
+        ptr = lib.rv32_machine_new(program.ptr)
+        if ptr == ffi.NULL:
+            raise MemoryError("cannot allocate guest memory")
+        self._m = ffi.gc(ptr, lib.rv32_machine_free)
+        self.program = program  # the C machine points into it: keep it alive
+        base, data = image
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        if len(data) and lib.rv32_load(self._m, base, ffi.from_buffer("uint8_t[]", data), len(data)) != 0:
+            raise ElfError(f"image [0x{base:08x}, 0x{base + len(data):08x}) is outside guest memory")
+        self._input = bytes(input)
+        self._input_buf = ffi.from_buffer("uint8_t[]", self._input) if self._input else ffi.NULL
+        m = self._m
+        m.input, m.input_len = self._input_buf, len(self._input)
+        m.pc = entry & 0xFFFFFFFF
+        m.max_cycles, m.journal_max, m.log_max = max_cycles, max_journal, max_log
+        if initial_regs is not None:
+            if len(initial_regs) != 32:
+                raise ValueError("initial_regs needs 32 values")
+            for i, v in enumerate(initial_regs):
+                m.regs[i] = int(v) & 0xFFFFFFFF
+            m.regs[0] = 0
+        self.initial_regs = self.regs
+
+    # ------------------------------------------------------------------------------------------ running
+    def run(self) -> int:
+        """Run until HALT, a trap or the cycle limit. Returns the rv32_status (see ``raise_for_status``)."""
+        return lib.rv32_run(self._m)
+
+    def record(self) -> int:
+        """Like ``run`` but appends one record row per executed instruction (``take_records``)."""
+        return lib.rv32_record(self._m)
+
+    def raise_for_status(self, status: int) -> None:
+        if status == lib.RV32_HALTED:
+            return
+        if status == lib.RV32_NO_MEMORY:
+            raise MemoryError("host out of memory while running the guest (record buffer or journal)")
+        if status != lib.RV32_TRAPPED:
+            raise ZkvmError(f"interpreter returned unknown status {status}")
+        m = self._m
+        cause = CAUSES.get(m.trap_cause, f"cause_{m.trap_cause}")
+        raise GuestError(cause, m.trap_pc, m.trap_insn, _detail(cause, m.trap_value, m))
+
+    def take_records(self) -> Record:
+        """Detach the record rows (zero-copy: the numpy array owns the C buffer)."""
+        n = int(self._m.rec_len)
+        size = ffi.new("uint64_t *")
+        ptr = lib.rv32_take_records(self._m, size)
+        nbytes = int(size[0])
+        if n == 0 or ptr == ffi.NULL:
+            rows = np.zeros((0, _RECORD_WIDTH), dtype=np.uint32)
+            if ptr != ffi.NULL:
+                lib.rv32_free_records(ptr, nbytes)
+        else:
+            owned = ffi.gc(ptr, lambda p: lib.rv32_free_records(p, nbytes))
+            # ffi.buffer keeps `owned` alive, and the array keeps the buffer alive
+            rows = np.frombuffer(ffi.buffer(owned, n * ffi.sizeof("rv32_rec")), dtype=np.uint32)
+            rows = rows.reshape(n, _RECORD_WIDTH)
+        return Record(rows, self.initial_regs, self.regs, self._input[: int(self._m.input_pos)])
+
+    # ------------------------------------------------------------------------------------------ state
+    @property
+    def regs(self) -> np.ndarray:
+        return np.frombuffer(ffi.buffer(self._m.regs, 4 * 32), dtype=np.uint32).copy()
+
+    @property
+    def pc(self) -> int:
+        return int(self._m.pc)
+
+    @property
+    def cycles(self) -> int:
+        return int(self._m.cycles)
+
+    @property
+    def exit_code(self) -> int:
+        return int(self._m.exit_code)
+
+    @property
+    def journal(self) -> bytes:
+        return bytes(ffi.buffer(self._m.journal, self._m.journal_len)) if self._m.journal_len else b""
+
+    @property
+    def logs(self) -> bytes:
+        return bytes(ffi.buffer(self._m.log, self._m.log_len)) if self._m.log_len else b""
+
+    @property
+    def logs_truncated(self) -> bool:
+        return bool(self._m.log_truncated)
+
+    @property
+    def input_consumed(self) -> int:
+        return int(self._m.input_pos)
+
+    def read(self, addr: int, n: int) -> bytes:
+        """Guest memory [addr, addr + n)."""
+        if addr < abi.MEM_START or n < 0 or addr + n > abi.MEM_END:
+            raise ValueError(f"[0x{addr:08x}, +{n}) is not guest memory")
+        return bytes(ffi.buffer(self._m.mem + (addr - abi.MEM_START), n))
+
+
+def _detail(cause: str, value: int, m) -> str:
+    if cause in ("load_misaligned", "load_out_of_range", "store_misaligned", "store_out_of_range"):
+        return f"address 0x{value:08x}"
+    if cause == "store_to_text":
+        return f"address 0x{value:08x} is in the program (self-modifying code is not supported)"
+    if cause in ("pc_misaligned", "pc_out_of_range"):
+        return "no executable code here" if value == m.trap_pc else f"jump from 0x{value:08x}"
+    if cause == "bad_ecall":
+        return f"unknown ecall number {value} in a7"
+    if cause == "bad_ecall_arg":
+        return f"COMMIT_WORD byte count {value} not in 1..4"
+    if cause == "journal_overflow":
+        return f"journal would exceed {int(m.journal_max)} bytes"
+    if cause == "log_out_of_range":
+        return f"LOG buffer at 0x{value:08x} is not inside guest memory"
+    if cause == "cycle_limit":
+        return f"executed {int(m.cycles)} instructions without HALT (limit {int(m.max_cycles)})"
+    return ""
