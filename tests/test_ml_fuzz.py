@@ -1,0 +1,150 @@
+"""Model-blob fuzzing: truncated, bit-flipped and field-mutated blobs fed to the public-model guest. The guest
+must exit with exactly the code the host-side strict parser predicts (a documented EXIT_NN_* code, or 0 and a
+journal equal to the reference when the mutation still makes a valid model) and must never trap or read out
+of bounds: on the interpreter any out-of-range access is a GuestError, natively the engine runs under
+AddressSanitizer + UBSan."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from host.ml import guest_io
+from host.ml.blob import BlobError, decode
+from host.ml.float_model import FConv, FDense, FFlatten, FloatModel, FPool, FRelu
+from host.ml.quantize import quantize
+from ml_support import REPO, InterpreterRunner, NativeRunner, expected, interpreter_available, model
+from zkvm import abi
+
+SEED = 20261125
+INTERESTING = [0, 1, 2, 3, 4, 5, 7, 8, 16, 17, 127, 128, 255, 4095, 4096, 4097, 1 << 16, 1 << 18, (1 << 18) + 1,
+               0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFF80, 0xFFFFFFE1, 31, 30, 0xFFFFFFE0]
+
+
+def synthetic_model():
+    """A small network using every layer kind: padded strided conv, standalone relu, max and average pool
+    with padding, flatten, dense."""
+    rng = np.random.default_rng(SEED)
+    fm = FloatModel((2, 9, 9), [
+        FConv(rng.normal(0, 0.4, (3, 2, 3, 3)), rng.normal(0, 0.1, 3), (2, 1), (1, 2, 0, 1)),
+        FRelu(),
+        FPool(True, (2, 3), (1, 2), (1, 0, 1, 2)),
+        FPool(False, (3, 2), (2, 1), (2, 1, 1, 0)),
+        FFlatten(),
+        FDense(rng.normal(0, 0.3, (7, 3 * 3 * 5)), rng.normal(0, 0.1, 7)),
+    ], input_range=(-1.0, 1.0))
+    calib = rng.uniform(-1, 1, (64, 2 * 9 * 9))
+    qm = quantize(fm, calib)
+    return qm, rng.uniform(-1, 1, (40, 2 * 9 * 9))
+
+
+def mutations(blob: bytes, rng: np.random.Generator, count: int):
+    n = len(blob)
+    cuts = sorted(set(list(range(0, min(n, 80))) + rng.integers(0, n, 20).tolist()))
+    for cut in cuts:
+        yield f"truncate@{cut}", blob[:cut]
+    yield "trailing", blob + b"\x00"
+    yield "magic", b"ZKNX" + blob[4:]
+    yield "version", blob[:4] + struct.pack("<I", 2) + blob[8:]
+    for _ in range(count):
+        b = bytearray(blob)
+        kind = rng.integers(0, 3)
+        if kind == 0:  # structural field: header or the first words of a layer record
+            off = int(rng.choice(_field_offsets(blob)))
+            struct.pack_into("<I", b, off, int(rng.choice(INTERESTING)))
+            yield f"field@{off}", bytes(b)
+        elif kind == 1:
+            off = int(rng.integers(0, n))
+            b[off] ^= 1 << int(rng.integers(0, 8))
+            yield f"bitflip@{off}", bytes(b)
+        else:
+            off = int(rng.integers(0, n - 4))
+            struct.pack_into("<I", b, off, int(rng.choice(INTERESTING)))
+            yield f"word@{off}", bytes(b)
+
+
+def _field_offsets(blob: bytes) -> list[int]:
+    """Offsets of the header words and of each layer's type, length and first 14 body words."""
+    offs = list(range(4, 32, 4))
+    pos, n_layers = 32, struct.unpack_from("<I", blob, 8)[0]
+    for _ in range(n_layers):
+        _, body_len = struct.unpack_from("<II", blob, pos)
+        offs += [pos, pos + 4] + [pos + 8 + 4 * k for k in range(min(14, body_len // 4))]
+        pos += 8 + body_len
+    return offs
+
+
+def _check(run, qm_ok, blob: bytes, x: np.ndarray, label: str) -> None:
+    try:
+        mutated_model = decode(blob)
+        want_code = 0
+    except BlobError as exc:
+        mutated_model, want_code = None, exc.code
+    n_in = int(np.prod(qm_ok.input_shape))
+    if mutated_model is not None and int(np.prod(mutated_model.input_shape)) != n_in:
+        want_code = abi.EXIT_NN_BAD_INPUT  # the request's input no longer fits the model
+    code, journal = run(guest_io.encode_request(x, blob, False))
+    assert code == want_code, f"seed {SEED} {label}: guest exit {code}, expected {want_code}"
+    assert code == 0 or code in abi.EXIT_CODES.values(), f"seed {SEED} {label}: undocumented code {code}"
+    if code == 0:
+        assert journal == expected(mutated_model, blob, x, False), f"seed {SEED} {label}: journal mismatch"
+
+
+def _runner(backend: str):
+    guest = REPO / "guest" / "ml_public"
+    if backend == "interpreter":
+        if not interpreter_available():
+            pytest.skip("interpreter (zkvm.exec) not built")
+        return InterpreterRunner(guest)
+    return NativeRunner(guest / "main.c", sanitize=True)
+
+
+@pytest.mark.parametrize("backend", ["native-asan", "interpreter"])
+@pytest.mark.parametrize("which", ["a", "c", "synthetic"])
+def test_mutated_blobs_give_documented_exit_codes(which: str, backend: str) -> None:
+    rng = np.random.default_rng([SEED, ord(which[0])])
+    if which == "synthetic":
+        qm, xs = synthetic_model()
+        x = qm.quantize_input(xs[0])
+    else:
+        _, qm, _, xte, _ = model(which)
+        x = qm.quantize_input(xte[0])
+    run = _runner(backend.split("-")[0])
+    codes = set()
+    for label, blob in mutations(qm.to_bytes(), rng, 150):
+        _check(run, qm, blob, x, f"{which} {label}")
+        try:
+            decode(blob)
+        except BlobError as exc:
+            codes.add(exc.code)
+    # The mutations must actually reach the checks, not just one of them.
+    assert {abi.EXIT_NN_TRUNCATED, abi.EXIT_NN_BAD_MAGIC, abi.EXIT_NN_BAD_LAYER} <= codes, codes
+
+
+@pytest.mark.parametrize("backend", ["native", "interpreter"])
+def test_every_layer_kind_is_bit_exact(backend: str) -> None:
+    """Padded strided conv, relu, max/avg pool with padding, flatten, dense: guest == reference."""
+    qm, xs = synthetic_model()
+    blob = qm.to_bytes()
+    run = _runner(backend) if backend == "interpreter" else NativeRunner(REPO / "guest" / "ml_public" / "main.c")
+    for i, x in enumerate(qm.quantize_input(xs)):
+        code, journal = run(guest_io.encode_request(x, blob, True))
+        assert code == 0, f"input {i}: exit {code}"
+        assert journal == expected(qm, blob, x, True), f"seed {SEED} input {i}"
+
+
+def test_bad_requests_are_rejected() -> None:
+    _, qm, blob, xte, _ = model("a")
+    run = NativeRunner(REPO / "guest" / "ml_public" / "main.c", sanitize=True)
+    x = qm.quantize_input(xte[0])
+    good = guest_io.encode_request(x, blob, False)
+    assert run(good)[0] == 0
+    assert run(good + b"\x00")[0] == abi.EXIT_NN_BAD_INPUT  # trailing input
+    assert run(good[:-1])[0] == abi.EXIT_NN_BAD_INPUT  # short input tensor
+    assert run(struct.pack("<I", 4) + good[4:])[0] == abi.EXIT_NN_BAD_INPUT  # unknown flag
+    assert run(struct.pack("<I", 3) + good[4:])[0] == abi.EXIT_NN_BAD_INPUT  # both publish modes
+    assert run(b"")[0] == abi.EXIT_NN_BAD_INPUT
+    assert run(good[:4] + struct.pack("<I", abi.MAX_INPUT_BYTES))[0] == abi.EXIT_NN_TOO_LARGE
+    assert run(good[:4] + struct.pack("<I", len(blob) + 10) + blob)[0] == abi.EXIT_NN_TRUNCATED
