@@ -14,7 +14,6 @@ and checks them by recomputing the id.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,53 +21,23 @@ from functools import lru_cache
 import numpy as np
 
 from zkvm.circuit import bytes as bytes_table
-from zkvm.circuit import opcodes as op
 from zkvm.circuit import range as range_table
+from zkvm.circuit.families import FAMILIES, fill_families
 from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError
 from zkvm.circuit.cpu import fill as fill_cpu
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, ImageTable, RegsTable, ZinitTable, image_main, regs_main,
                                  zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
+from zkvm.field.babybear import P
 
 IMAGE_ID_TAG = b"zkvm-image-id-v1"
 PUBLICS = ("entry_pc", "image_lo", "image_hi")
-#: The family tables receiving bus "alu": (module, table builder, trace filler, the op ids it implements).
-FAMILIES = (
-    ("alu", "table", "fill", op.ALU_OPS),
-    ("shift", "table", "fill", op.SHIFT_OPS),
-    ("muldiv", "mul_table", "mul_fill", op.MUL_OPS),
-    ("muldiv", "div_table", "div_fill", op.DIV_OPS),
-)
-
-
-@dataclass
-class Family:
-    table: object          # the built Table
-    fill: object           # fill(ops, a, b, sends) -> main trace
-    ops: tuple[int, ...]
-
-
-def _families() -> list[Family]:
-    """Family tables present in this checkout."""
-    out = []
-    for module, build, fill, ops in FAMILIES:
-        try:
-            mod = importlib.import_module(f"zkvm.circuit.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"zkvm.circuit.{module}":
-                raise
-            continue
-        if hasattr(mod, build) and hasattr(mod, fill):
-            out.append(Family(getattr(mod, build)(), getattr(mod, fill), tuple(ops.values())))
-    return out
-
-
 @dataclass
 class Circuit:
     air: object
     cpu: CpuTable
-    families: dict
+    families: list
 
 
 @lru_cache(maxsize=1)
@@ -79,8 +48,8 @@ def circuit() -> Circuit:
     # Our tables start empty so the Air (and its publics) exists before their constraints are written.
     cpu_t, prog_t, regs_t, image_t, zinit_t = (Table(n) for n in (
         CpuTable.NAME, ProgramTable.NAME, RegsTable.NAME, ImageTable.NAME, ZinitTable.NAME))
-    families = _families()
-    tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + [f.table for f in families]
+    families = [spec.table() for spec in FAMILIES]
+    tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + families
     tables += [range_table.table(), bytes_table.table()]
     air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
     cpu = CpuTable(cpu_t, air.public("entry_pc"))
@@ -134,7 +103,7 @@ def setup(image) -> ImageSetup:
 
 
 def fixed_digest(s: ImageSetup) -> bytes:
-    from zkvm.stark import commit_fixed
+    from zkvm.stark.prover import commit_fixed
 
     return commit_fixed(circuit().air, s.fixed)
 
@@ -161,8 +130,9 @@ class Witness:
 def public_terms(journal: bytes, exit_code: int) -> list[tuple[str, tuple[int, ...], int]]:
     """What the verifier adds to the buses itself: it *receives* the exit code and every journal byte (the
     CPU sends them), so the proof balances only if the committed bytes are exactly the journal."""
-    terms = [(BUS_EXIT, (exit_code & 0xFFFF, exit_code >> 16), -1)]
-    terms += [(BUS_JOURNAL, (i, b), -1) for i, b in enumerate(journal)]
+    receive = P - 1
+    terms = [(BUS_EXIT, (exit_code & 0xFFFF, exit_code >> 16), receive)]
+    terms += [(BUS_JOURNAL, (i, b), receive) for i, b in enumerate(journal)]
     return terms
 
 
@@ -179,13 +149,7 @@ def generate(s: ImageSetup, record) -> Witness:
     main[ImageTable.NAME] = image_main(cpu.resolved, s.image_lo, s.words, s.fixed[ImageTable.NAME].shape[0])
     main[ZinitTable.NAME] = zinit_main(cpu.resolved, s.image_lo, s.image_hi, sends)
     ops, a, b = cpu.alu_ops
-    covered = np.zeros(len(ops), dtype=bool)
-    for fam in c.families:
-        sel = np.isin(ops, fam.ops)
-        covered |= sel
-        main[fam.table.name] = fam.fill(ops[sel], a[sel], b[sel], sends)
-    if not covered.all():
-        raise TraceError(f"no family table for alu op {int(ops[~covered][0])} in this build")
+    main.update(fill_families(ops, a, b, sends))
     main[range_table.NAME] = range_table.multiplicities(sends)
     main[bytes_table.NAME] = bytes_table.multiplicities(sends)
     return Witness(main, cpu.journal, cpu.exit_code, len(record))

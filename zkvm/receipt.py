@@ -1,0 +1,310 @@
+"""Claims and receipts: what a proof says, its byte format, and the checks a verifier runs.
+
+A `Claim` says: the image with this id, run on some private input, halted with this exit code after
+committing a journal whose SHA-256 is this digest. A `Receipt` is the claim, the journal and the seal.
+
+Byte format (explicit little-endian, lengths everywhere, never pickle)::
+
+    magic "ZKVMRCPT" | u16 version | u8 flags (bit 0: zk, bit 1: dev; others must be 0)
+    claim:   u16 claim version | image_id (32 B) | u32 exit_code | journal_digest (32 B)
+    u32 journal length | journal bytes
+    u32 seal length    | seal bytes
+
+Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi (word indices) | fixed digest (32 B) |
+STARK proof bytes (zkvm.stark.proof). The verifier recomputes the image id from the first four fields and
+compares it with the id it was given, then checks the proof against publics and public terms derived from
+the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
+
+Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+import time
+from dataclasses import dataclass, field
+
+from zkvm import abi
+from zkvm.errors import InputError, VerificationError, ZkvmError
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"ZKVMRCPT"
+VERSION = 1
+CLAIM_VERSION = 1
+FLAG_ZK, FLAG_DEV = 1, 2
+_HEADER = struct.Struct("<8sHB")
+_CLAIM = struct.Struct("<H32sI32s")
+_SEAL_HEAD = struct.Struct("<III32s")
+#: Largest receipt file the CLI reads (the journal is bounded by the interpreter's limit, proofs are ~MBs).
+MAX_RECEIPT_BYTES = 1 << 28
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+class MalformedReceipt(VerificationError):
+    """The receipt bytes do not parse (bad magic, version, flags, lengths, trailing bytes...)."""
+
+
+class ImageIdMismatch(VerificationError):
+    """The receipt is for another image than the one the verifier expects (or its seal's image data do not
+    hash to the claimed id)."""
+
+
+class JournalDigestMismatch(VerificationError):
+    """The journal does not hash to the claim's journal digest."""
+
+
+class DevReceiptRefused(VerificationError):
+    """A dev-mode (unproven) receipt, and the verifier did not allow dev receipts."""
+
+
+class NotZeroKnowledge(VerificationError):
+    """The verifier requires a zero-knowledge proof and the receipt's proof is not one."""
+
+
+class SealError(VerificationError):
+    """The seal is inconsistent with the receipt (flags, sizes, heights)."""
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+@dataclass(frozen=True)
+class Claim:
+    image_id: bytes
+    exit_code: int
+    journal_digest: bytes
+    version: int = CLAIM_VERSION
+
+    def to_bytes(self) -> bytes:
+        return _CLAIM.pack(self.version, self.image_id, self.exit_code, self.journal_digest)
+
+    @property
+    def digest(self) -> bytes:
+        return hashlib.sha256(b"zkvm-claim-v1" + self.to_bytes()).digest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    claim: Claim
+    journal: bytes
+    seal: bytes
+    zk: bool
+    dev: bool
+
+    def to_bytes(self) -> bytes:
+        flags = (FLAG_ZK if self.zk else 0) | (FLAG_DEV if self.dev else 0)
+        return b"".join([
+            _HEADER.pack(MAGIC, VERSION, flags), self.claim.to_bytes(),
+            struct.pack("<I", len(self.journal)), self.journal,
+            struct.pack("<I", len(self.seal)), self.seal,
+        ])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Receipt":
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise MalformedReceipt("a receipt must be bytes")
+        data = bytes(data)
+        if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
+            raise MalformedReceipt("not a zkvm receipt (bad magic)")
+        pos = 0
+
+        def take(n: int, what: str) -> bytes:
+            nonlocal pos
+            if n > len(data) - pos:
+                raise MalformedReceipt(f"truncated receipt: {what} needs {n} bytes, {len(data) - pos} left")
+            out = data[pos:pos + n]
+            pos += n
+            return out
+
+        _, version, flags = _HEADER.unpack(take(_HEADER.size, "header"))
+        if version != VERSION:
+            raise MalformedReceipt(f"unsupported receipt version {version} (this verifier reads {VERSION})")
+        if flags & ~(FLAG_ZK | FLAG_DEV):
+            raise MalformedReceipt(f"unknown receipt flags 0x{flags:02x}")
+        cversion, image_id, exit_code, jdigest = _CLAIM.unpack(take(_CLAIM.size, "claim"))
+        if cversion != CLAIM_VERSION:
+            raise MalformedReceipt(f"unsupported claim version {cversion}")
+        (jlen,) = struct.unpack("<I", take(4, "journal length"))
+        journal = take(jlen, "journal")
+        (slen,) = struct.unpack("<I", take(4, "seal length"))
+        seal = take(slen, "seal")
+        if pos != len(data):
+            raise MalformedReceipt(f"{len(data) - pos} trailing bytes after the receipt")
+        return cls(Claim(image_id, exit_code, jdigest, cversion), journal, seal,
+                   zk=bool(flags & FLAG_ZK), dev=bool(flags & FLAG_DEV))
+
+
+@dataclass(frozen=True)
+class Seal:
+    entry: int
+    image_lo: int
+    image_hi: int
+    fixed_digest: bytes
+    proof: bytes
+
+    def to_bytes(self) -> bytes:
+        return _SEAL_HEAD.pack(self.entry, self.image_lo, self.image_hi, self.fixed_digest) + self.proof
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Seal":
+        if len(data) < _SEAL_HEAD.size:
+            raise MalformedReceipt(f"seal too short ({len(data)} bytes)")
+        entry, lo, hi, digest = _SEAL_HEAD.unpack_from(data)
+        return cls(entry, lo, hi, digest, data[_SEAL_HEAD.size:])
+
+    @property
+    def image_id(self) -> bytes:
+        from zkvm.circuit.riscv_air import image_id_from_parts
+
+        return image_id_from_parts(self.entry, self.image_lo, self.image_hi, self.fixed_digest)
+
+
+# ---------------------------------------------------------------------------------------------- API
+
+def image_id(image) -> bytes:
+    """The id of a `MemoryImage`: binds its entry pc, its memory and its decoded program."""
+    from zkvm.circuit import riscv_air
+
+    return riscv_air.image_id(riscv_air.setup(image))
+
+
+@dataclass
+class ProveStats:
+    """Wall time per phase (seconds) and sizes, for `-v` output and benchmarks."""
+
+    phases: dict = field(default_factory=dict)
+    heights: dict = field(default_factory=dict)
+    receipt_bytes: int = 0
+
+
+def default_options(zk: bool = True):
+    from zkvm.stark.options import ProofOptions
+
+    return ProofOptions(zk=zk)
+
+
+def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,
+          options=None, max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats: ProveStats | None = None):
+    """Run the guest and prove the run. Returns (ExecResult, Receipt). A trap raises GuestError (a trapping
+    run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt."""
+    from zkvm.exec import Executor
+
+    stats = stats if stats is not None else ProveStats()
+    t0 = time.perf_counter()
+    executor = Executor(image, input, max_cycles=max_cycles)
+    if dev:
+        result = executor.run()
+        stats.phases["execute"] = time.perf_counter() - t0
+        claim = Claim(image_id(image), result.exit_code & 0xFFFF_FFFF, hashlib.sha256(result.journal).digest())
+        return result, Receipt(claim, result.journal, b"", zk=False, dev=True)
+
+    from zkvm.circuit import riscv_air
+
+    result, record = executor.record()
+    stats.phases["execute"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    s = riscv_air.setup(image)
+    from zkvm.stark.prover import commit_fixed_data
+
+    fixed_commitment = commit_fixed_data(riscv_air.circuit().air, s.fixed)
+    digest = fixed_commitment.digest
+    stats.phases["setup"] = time.perf_counter() - t
+    t = time.perf_counter()
+    w = riscv_air.generate(s, record)
+    stats.phases["trace"] = time.perf_counter() - t
+    if w.journal != result.journal or w.exit_code != result.exit_code:
+        raise ZkvmError("internal error: the trace's journal/exit code differ from the execution's")
+    stats.heights = {name: int(arr.shape[0]) for name, arr in w.main.items()}
+    opts = options if options is not None else default_options(zk)
+    if opts.zk != zk:
+        raise InputError("proof options disagree with the zk flag")
+    t = time.perf_counter()
+    timings: dict = {}
+    proof = _stark("prove")(riscv_air.circuit().air, s.fixed, w.main, s.publics,
+                            riscv_air.public_terms(w.journal, w.exit_code), opts, progress=progress,
+                            timings=timings, fixed_commitment=fixed_commitment)
+    stats.phases["prove"] = time.perf_counter() - t
+    stats.phases.update({f"prove.{k}": v for k, v in timings.items()})
+    seal = Seal(s.entry, s.image_lo, s.image_hi, digest, proof.to_bytes())
+    claim = Claim(seal.image_id, w.exit_code, hashlib.sha256(w.journal).digest())
+    receipt = Receipt(claim, w.journal, seal.to_bytes(), zk=opts.zk, dev=False)
+    stats.receipt_bytes = len(receipt.to_bytes())
+    return result, receipt
+
+
+def _stark(name: str):
+    """`zkvm.stark.<name>` (prove / verify / commit_fixed), from its defining module if not re-exported."""
+    import importlib
+
+    from zkvm import stark
+
+    fn = getattr(stark, name, None)
+    if fn is None:
+        module = {"prove": "prover", "commit_fixed": "prover", "verify": "verifier"}[name]
+        fn = getattr(importlib.import_module(f"zkvm.stark.{module}"), name)
+    return fn
+
+
+def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, require_zk: bool = False,
+           min_security_bits: int = 100) -> bytes:
+    """Check a receipt against the expected image id; return the journal or raise a VerificationError
+    subclass naming the failed check."""
+    if not isinstance(receipt, Receipt):
+        raise MalformedReceipt("not a Receipt")
+    if len(image_id) != 32:
+        raise InputError("an image id is 32 bytes (64 hex digits)")
+    claim = receipt.claim
+    if claim.image_id != image_id:
+        raise ImageIdMismatch(f"receipt is for image {claim.image_id.hex()}, expected {image_id.hex()}")
+    if hashlib.sha256(receipt.journal).digest() != claim.journal_digest:
+        raise JournalDigestMismatch("the journal does not match the claim's journal digest")
+    if receipt.dev:
+        if not allow_dev:
+            raise DevReceiptRefused("dev-mode receipt (unproven): refused unless dev receipts are allowed")
+        if receipt.seal:
+            raise SealError("a dev receipt carries no seal")
+        return receipt.journal
+    if require_zk and not receipt.zk:
+        raise NotZeroKnowledge("the receipt's proof is not zero-knowledge")
+    seal = Seal.from_bytes(receipt.seal)
+    if seal.image_id != claim.image_id:
+        raise ImageIdMismatch("the seal's image data do not hash to the claimed image id")
+
+    from zkvm.circuit import riscv_air
+    from zkvm.circuit.cpu import MAX_LOG_HEIGHT
+    from zkvm.stark.proof import Proof
+
+    proof = Proof.from_bytes(seal.proof)
+    if proof.options.zk != receipt.zk:
+        raise SealError("the receipt's zk flag disagrees with its proof options")
+    air = riscv_air.circuit().air
+    names = [t.name for t in air.tables]
+    if len(proof.log_heights) == len(names):
+        cpu_h = proof.log_heights[names.index("cpu")]
+        if cpu_h > MAX_LOG_HEIGHT:  # keeps memory timestamps below 2^24 (see memory.py)
+            raise SealError(f"cpu table of height 2^{cpu_h} exceeds 2^{MAX_LOG_HEIGHT}")
+    publics = {"entry_pc": seal.entry, "image_lo": seal.image_lo, "image_hi": seal.image_hi}
+    _stark("verify")(air, proof, publics, riscv_air.public_terms(receipt.journal, claim.exit_code), seal.fixed_digest,
+                 min_security_bits=min_security_bits)
+    return receipt.journal
+
+
+def read_receipt(path: str) -> Receipt:
+    """Load a receipt file; every failure is a typed error with a clear message."""
+    import os
+
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_RECEIPT_BYTES:
+            raise MalformedReceipt(f"{path}: {size} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return Receipt.from_bytes(data)
+    except MalformedReceipt as exc:
+        raise MalformedReceipt(f"{path}: {exc}") from None
