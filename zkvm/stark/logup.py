@@ -1,0 +1,105 @@
+"""LogUp buses: fingerprints, the prover's auxiliary trace, and the auxiliary constraints.
+
+Aux layout of a table with interactions (see the degree rule in ``air.py``): one extension column ``h_g`` per
+group of one or two interactions, holding ``sum_{k in g} sign_k·m_k / d_k`` on each row, then the running sum
+``S`` (exclusive prefix sum: ``S[0] = 0``, ``S[i+1] = S[i] + sum_g h_g[i]``). The table's final sum
+``F = S[n-1] + sum_g h_g[n-1]`` is sent in the proof; the verifier checks ``sum_t F_t + public = 0``.
+Each extension column is committed as its 4 base-field coordinate columns.
+
+The constraint formulas below are written once, over an ``ops`` backend, and serve both the prover (arrays
+over the LDE) and the verifier (scalars at the out-of-domain point).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from zkvm.field import babybear as bb
+from zkvm.field.babybear import Ext, P
+from zkvm.stark.air import CompiledAir, CompiledTable, Interaction
+
+
+def beta_powers(beta: Ext, count: int) -> list[Ext]:
+    out = [Ext(1)]
+    for _ in range(count):
+        out.append(out[-1] * beta)
+    return out
+
+
+def denominator(ops, values: Sequence, alpha: Ext, betas: Sequence[Ext], bus_id: int):
+    """``alpha - (bus_id + sum_j beta^(j+1)·v_j)``."""
+    acc = ops.sub(alpha, bus_id)
+    for j, v in enumerate(values):
+        acc = ops.sub(acc, ops.mul(v, betas[j + 1]))
+    return acc
+
+
+def public_contribution(ca: CompiledAir, public_terms, alpha: Ext, betas: Sequence[Ext]) -> Ext:
+    """Sum of ``mult / (alpha - fingerprint)`` over the public terms (they count as sends)."""
+    total = Ext(0)
+    for bus, values, mult in public_terms:
+        d = alpha - ca.bus_ids[bus]
+        for j, v in enumerate(values):
+            d = d - betas[j + 1] * (int(v) % P)
+        total = total + d.inverse() * (int(mult) % P)
+    return total
+
+
+def group_constraints(ops, group: list[Interaction], evals: dict[int, tuple[list, object]], h,
+                      alpha: Ext, betas: Sequence[Ext], bus_ids: dict[str, int]):
+    """The constraint tying ``h`` to its group: ``h·d - s·m`` or ``h·d1·d2 - (s1·m1·d2 + s2·m2·d1)``.
+
+    ``evals[id(interaction)] = (tuple values, multiplicity)`` evaluated by the caller."""
+    ds, ms = [], []
+    for it in group:
+        vals, m = evals[id(it)]
+        ds.append(denominator(ops, vals, alpha, betas, bus_ids[it.bus]))
+        ms.append(m if it.sign > 0 else ops.neg(m))
+    if len(group) == 1:
+        return ops.sub(ops.mul(h, ds[0]), ms[0])
+    lhs = ops.mul(ops.mul(h, ds[0]), ds[1])
+    rhs = ops.add(ops.mul(ms[0], ds[1]), ops.mul(ms[1], ds[0]))
+    return ops.sub(lhs, rhs)
+
+
+def sum_constraints(ops, hs: list, s, s_next, final):
+    """(first, transition, last) constraints of the running sum ``S``."""
+    total = hs[0]
+    for h in hs[1:]:
+        total = ops.add(total, h)
+    step = ops.sub(ops.sub(s_next, s), total)
+    last = ops.sub(ops.sub(final, s), total)
+    return s, step, last
+
+
+def aux_trace(ct: CompiledTable, evals: dict[int, tuple[list, object]], n: int, alpha: Ext, betas: Sequence[Ext],
+              bus_ids: dict[str, int]) -> tuple[np.ndarray, Ext]:
+    """The aux trace ``uint32[n, 4·(groups+1)]`` of a table and its final sum (prover side, on trace rows)."""
+    from zkvm.stark.algebra import ExtArrayOps, ext_batch_inverse
+
+    ops = ExtArrayOps()
+    cols = []
+    row_total = np.zeros((n, 4), dtype=np.uint32)
+    for group in ct.groups:
+        h = np.zeros((n, 4), dtype=np.uint32)
+        for it in group:
+            vals, m = evals[id(it)]
+            d = np.broadcast_to(denominator(ops, vals, alpha, betas, bus_ids[it.bus]), (n, 4))
+            try:
+                dinv = ext_batch_inverse(np.ascontiguousarray(d))
+            except ZeroDivisionError:
+                raise ArithmeticError(f"table {ct.name!r}: LogUp denominator vanished (bus {it.bus!r})") from None
+            term = ops.mul(np.broadcast_to(np.asarray(m, dtype=np.uint64), (n,)) if not isinstance(m, int) else m,
+                           dinv)
+            term = np.broadcast_to(term, (n, 4))
+            h = bb.ext_add(h, term) if it.sign > 0 else bb.ext_sub(h, term)
+        cols.append(h)
+        row_total = bb.ext_add(row_total, h)
+    cum = (np.cumsum(row_total.astype(np.uint64), axis=0) % np.uint64(P)).astype(np.uint32)
+    final = Ext(cum[-1])
+    s = np.zeros((n, 4), dtype=np.uint32)
+    s[1:] = cum[:-1]
+    cols.append(s)
+    return np.concatenate(cols, axis=1), final

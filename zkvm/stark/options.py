@@ -1,0 +1,79 @@
+"""Proof options and the conjectured-security rule shared by prover and verifier."""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+from zkvm.field.babybear import P
+
+#: Conjectured security can never exceed what the challenge field gives: |GF(p^4)| ~ 2^123.6.
+FIELD_SECURITY_CAP = int(4 * math.log2(P))
+#: Fixed (preprocessed) columns are committed once, independently of the proof options, at this blowup;
+#: a proof with a smaller blowup reads every 2^(FIXED_LOG_BLOWUP - log_blowup)-th row of that commitment.
+FIXED_LOG_BLOWUP = 4
+MAX_QUERIES = 256
+MAX_GRINDING_BITS = 32
+MAX_LOG_FINAL_LEN = 10
+
+_FMT = "<BHBBBB"  # log_blowup, num_queries, grinding_bits, log_fold_arity, log_final_len, zk
+ENCODED_SIZE = struct.calcsize(_FMT)
+
+
+@dataclass(frozen=True)
+class ProofOptions:
+    """FRI / protocol parameters. Defaults: blowup 4, 42 queries, 16 grinding bits -> 100 conjectured bits.
+
+    ``log_fold_arity``: FRI folds by 2^k per committed layer (k in 1..3; arity 8 by default keeps proofs small);
+    ``log_final_len``: folding stops once the degree bound is <= 2^k and the final polynomial is sent in clear;
+    ``zk``: hook for zero knowledge (salted leaves, randomised traces) - not implemented yet, so proving with
+    ``zk=True`` raises.
+    """
+
+    log_blowup: int = 2
+    num_queries: int = 42
+    grinding_bits: int = 16
+    log_fold_arity: int = 3
+    log_final_len: int = 3
+    zk: bool = False
+
+    def validate(self) -> None:
+        """Raise ValueError if any field is out of its supported range."""
+        if not 1 <= self.log_blowup <= FIXED_LOG_BLOWUP:
+            raise ValueError(f"log_blowup must be in 1..{FIXED_LOG_BLOWUP}")
+        if not 1 <= self.num_queries <= MAX_QUERIES:
+            raise ValueError(f"num_queries must be in 1..{MAX_QUERIES}")
+        if not 0 <= self.grinding_bits <= MAX_GRINDING_BITS:
+            raise ValueError(f"grinding_bits must be in 0..{MAX_GRINDING_BITS}")
+        if not 1 <= self.log_fold_arity <= 3:
+            raise ValueError("log_fold_arity must be in 1..3")
+        if not 0 <= self.log_final_len <= MAX_LOG_FINAL_LEN:
+            raise ValueError(f"log_final_len must be in 0..{MAX_LOG_FINAL_LEN}")
+        if not isinstance(self.zk, bool):
+            raise ValueError("zk must be a bool")
+
+    @property
+    def blowup(self) -> int:
+        return 1 << self.log_blowup
+
+    @property
+    def security_bits(self) -> int:
+        """Conjectured bits: queries·log2(blowup) + grinding, capped by the challenge field size."""
+        return min(self.num_queries * self.log_blowup + self.grinding_bits, FIELD_SECURITY_CAP)
+
+    def to_bytes(self) -> bytes:
+        return struct.pack(_FMT, self.log_blowup, self.num_queries, self.grinding_bits, self.log_fold_arity,
+                           self.log_final_len, int(self.zk))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "ProofOptions":
+        """Parse and validate; raises ValueError on anything out of range."""
+        if len(data) != ENCODED_SIZE:
+            raise ValueError("options: wrong length")
+        lb, q, g, a, f, zk = struct.unpack(_FMT, data)
+        if zk not in (0, 1):
+            raise ValueError("options: zk flag must be 0 or 1")
+        opts = cls(lb, q, g, a, f, bool(zk))
+        opts.validate()
+        return opts

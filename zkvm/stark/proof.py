@@ -1,0 +1,224 @@
+"""The proof object and its byte format (versioned, explicit little-endian, length-prefixed, never pickle).
+
+Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the items; ``felt`` = ``u32`` < p;
+``ext`` = 4 felts; ``digest`` = 32 bytes; ``opening`` = ``vec<felt>`` row then ``vec<digest>`` path)::
+
+    magic "ZKSTARK\\0" | u16 version | options (7 bytes, see options.py)
+    vec<u8>      log_heights              one per table, AIR order
+    vec<digest>  fixed_roots              tables with fixed columns
+    vec<digest>  main_roots               tables with main columns
+    vec<digest>  aux_roots                tables with bus interactions
+    vec<ext>     final_sums               tables with bus interactions
+    vec<digest>  quotient_roots           every table
+    vec<vec<ext>> ood_z, ood_zg           per table: values at zeta and at zeta·g
+    vec<digest>  fri_roots
+    vec<ext>     final_poly
+    u64          pow_nonce
+    vec<u32>     query_indices            positions in the largest LDE domain (re-derived and compared last)
+    vec<query>   queries: vec<vec<opening>> (per table, its trees in the order fixed, main, aux, quotient)
+                          vec<opening>      (per committed FRI layer)
+
+The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and
+that every field element is canonical; the verifier then checks every shape against the AIR and the options.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from zkvm.field.babybear import P
+from zkvm.stark.errors import MalformedProof
+from zkvm.stark.options import ENCODED_SIZE, ProofOptions
+
+MAGIC = b"ZKSTARK\x00"
+VERSION = 1
+DIGEST = 32
+
+ExtT = tuple[int, int, int, int]
+
+
+@dataclass
+class Opening:
+    row: list[int]
+    path: list[bytes]
+
+
+@dataclass
+class QueryProof:
+    tables: list[list[Opening]]
+    fri: list[Opening]
+
+
+@dataclass
+class Proof:
+    options: ProofOptions
+    log_heights: list[int]
+    fixed_roots: list[bytes]
+    main_roots: list[bytes]
+    aux_roots: list[bytes]
+    final_sums: list[ExtT]
+    quotient_roots: list[bytes]
+    ood_z: list[list[ExtT]]
+    ood_zg: list[list[ExtT]]
+    fri_roots: list[bytes]
+    final_poly: list[ExtT]
+    pow_nonce: int
+    query_indices: list[int] = field(default_factory=list)
+    queries: list[QueryProof] = field(default_factory=list)
+    version: int = VERSION
+
+    def to_bytes(self) -> bytes:
+        w = _Writer()
+        w.raw(MAGIC)
+        w.u16(self.version)
+        w.raw(self.options.to_bytes())
+        w.vec(self.log_heights, w.u8)
+        w.vec(self.fixed_roots, w.digest)
+        w.vec(self.main_roots, w.digest)
+        w.vec(self.aux_roots, w.digest)
+        w.vec(self.final_sums, w.ext)
+        w.vec(self.quotient_roots, w.digest)
+        w.vec(self.ood_z, lambda v: w.vec(v, w.ext))
+        w.vec(self.ood_zg, lambda v: w.vec(v, w.ext))
+        w.vec(self.fri_roots, w.digest)
+        w.vec(self.final_poly, w.ext)
+        w.u64(self.pow_nonce)
+        w.vec(self.query_indices, w.u32)
+        w.vec(self.queries, lambda q: (w.vec(q.tables, lambda ops: w.vec(ops, w.opening)),
+                                       w.vec(q.fri, w.opening)))
+        return w.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Proof":
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise MalformedProof("proof must be bytes")
+        r = _Reader(bytes(data))
+        if r.raw(len(MAGIC)) != MAGIC:
+            raise MalformedProof("not a STARK proof (bad magic)")
+        version = r.u16()
+        if version != VERSION:
+            raise MalformedProof(f"unsupported proof version {version} (this verifier reads {VERSION})")
+        try:
+            options = ProofOptions.from_bytes(r.raw(ENCODED_SIZE))
+        except ValueError as e:
+            raise MalformedProof(f"bad proof options: {e}") from None
+        log_heights = r.vec(r.u8, 1)
+        fixed_roots = r.vec(r.digest, DIGEST)
+        main_roots = r.vec(r.digest, DIGEST)
+        aux_roots = r.vec(r.digest, DIGEST)
+        final_sums = r.vec(r.ext, 16)
+        quotient_roots = r.vec(r.digest, DIGEST)
+        ood_z = r.vec(lambda: r.vec(r.ext, 16), 4)
+        ood_zg = r.vec(lambda: r.vec(r.ext, 16), 4)
+        fri_roots = r.vec(r.digest, DIGEST)
+        final_poly = r.vec(r.ext, 16)
+        pow_nonce = r.u64()
+        query_indices = r.vec(r.u32, 4)
+        queries = r.vec(lambda: QueryProof(r.vec(lambda: r.vec(r.opening, 8), 4), r.vec(r.opening, 8)), 8)
+        if not r.at_end():
+            raise MalformedProof("trailing bytes after the proof")
+        return cls(options, log_heights, fixed_roots, main_roots, aux_roots, final_sums, quotient_roots, ood_z,
+                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, version)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def raw(self, b: bytes) -> None:
+        self._parts.append(bytes(b))
+
+    def u8(self, v: int) -> None:
+        self._parts.append(struct.pack("<B", v))
+
+    def u16(self, v: int) -> None:
+        self._parts.append(struct.pack("<H", v))
+
+    def u32(self, v: int) -> None:
+        self._parts.append(struct.pack("<I", v))
+
+    def u64(self, v: int) -> None:
+        self._parts.append(struct.pack("<Q", v))
+
+    def felt(self, v: int) -> None:
+        self._parts.append(struct.pack("<I", int(v)))
+
+    def ext(self, v) -> None:
+        self._parts.append(struct.pack("<4I", *(int(c) for c in v)))
+
+    def digest(self, d: bytes) -> None:
+        if len(d) != DIGEST:
+            raise ValueError("digest must be 32 bytes")
+        self._parts.append(bytes(d))
+
+    def vec(self, items, put) -> None:
+        self.u32(len(items))
+        for it in items:
+            put(it)
+
+    def opening(self, o: Opening) -> None:
+        self.u32(len(o.row))
+        self._parts.append(struct.pack(f"<{len(o.row)}I", *(int(v) for v in o.row)))
+        self.vec(o.path, self.digest)
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._parts)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self._d = data
+        self._pos = 0
+
+    def at_end(self) -> bool:
+        return self._pos == len(self._d)
+
+    def raw(self, n: int) -> bytes:
+        if n < 0 or self._pos + n > len(self._d):
+            raise MalformedProof("proof truncated")
+        out = self._d[self._pos:self._pos + n]
+        self._pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.raw(1)[0]
+
+    def u16(self) -> int:
+        return struct.unpack("<H", self.raw(2))[0]
+
+    def u32(self) -> int:
+        return struct.unpack("<I", self.raw(4))[0]
+
+    def u64(self) -> int:
+        return struct.unpack("<Q", self.raw(8))[0]
+
+    def felt(self) -> int:
+        v = self.u32()
+        if v >= P:
+            raise MalformedProof("non-canonical field element")
+        return v
+
+    def ext(self) -> ExtT:
+        vals = struct.unpack("<4I", self.raw(16))
+        if max(vals) >= P:
+            raise MalformedProof("non-canonical field element")
+        return vals  # type: ignore[return-value]
+
+    def digest(self) -> bytes:
+        return self.raw(DIGEST)
+
+    def vec(self, get, min_item_size: int) -> list:
+        count = self.u32()
+        if count * min_item_size > len(self._d) - self._pos:
+            raise MalformedProof("length prefix exceeds the remaining proof bytes")
+        return [get() for _ in range(count)]
+
+    def opening(self) -> Opening:
+        count = self.u32()
+        if count * 4 > len(self._d) - self._pos:
+            raise MalformedProof("length prefix exceeds the remaining proof bytes")
+        row = list(struct.unpack(f"<{count}I", self.raw(4 * count)))
+        if row and max(row) >= P:
+            raise MalformedProof("non-canonical field element")
+        return Opening(row, self.vec(self.digest, DIGEST))

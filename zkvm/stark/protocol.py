@@ -1,0 +1,146 @@
+"""Pieces of the protocol that prover and verifier must compute identically: statement absorption, the fixed
+digest, the per-table commitment/opening layout, and the list of constraint values at a point.
+
+Pure Python + numpy (imported by the verifier).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Callable, Mapping, Sequence
+
+from zkvm.errors import InputError
+from zkvm.field.babybear import Ext, P
+from zkvm.stark import logup
+from zkvm.stark.air import Air, CompiledAir, CompiledTable, evaluate
+from zkvm.stark.errors import PublicInputMismatch
+from zkvm.stark.options import ProofOptions
+from zkvm.stark.transcript import Transcript
+
+FIXED_TAG = b"zkvm-fixed-v1"
+QUOTIENT_CHUNKS = 2  # constraint degree <= 3 -> quotient degree < 2n (see air.py)
+QUOTIENT_WIDTH = 4 * QUOTIENT_CHUNKS
+MAX_LOG_HEIGHT = 22  # 4M rows per table; with blowup <= 16 the LDE stays within BabyBear's two-adicity
+
+
+def publics_vector(air: Air, publics: Mapping[str, int]) -> list[int]:
+    """Publics in declaration order; every declared name present, values canonical field elements."""
+    if set(publics) != set(air.publics):
+        raise PublicInputMismatch(f"publics {sorted(publics)} do not match the AIR's {sorted(air.publics)}")
+    out = []
+    for name in air.publics:
+        v = publics[name]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < P:
+            raise PublicInputMismatch(f"public {name!r} = {v!r} is not a field element in [0, p)")
+        out.append(v)
+    return out
+
+
+def normalize_public_terms(ca: CompiledAir, public_terms) -> list[tuple[str, tuple[int, ...], int]]:
+    out = []
+    for term in public_terms:
+        try:
+            bus, values, mult = term
+            values = tuple(values)
+        except (TypeError, ValueError):
+            raise PublicInputMismatch(f"public term {term!r} is not (bus, tuple, mult)") from None
+        if bus not in ca.bus_ids:
+            raise PublicInputMismatch(f"public term on unknown bus {bus!r}")
+        if len(values) != ca.bus_arity[bus]:
+            raise PublicInputMismatch(f"public term on bus {bus!r} has {len(values)} values, bus arity is "
+                                      f"{ca.bus_arity[bus]}")
+        for v in values + (mult,):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < P:
+                raise PublicInputMismatch(f"public term {term!r}: {v!r} is not a field element in [0, p)")
+        out.append((bus, values, mult))
+    return out
+
+
+def absorb_statement(tr: Transcript, ca: CompiledAir, options: ProofOptions, log_heights: Sequence[int],
+                     publics: Sequence[int], public_terms, fixed_digest: bytes) -> None:
+    tr.absorb("options", options.to_bytes())
+    tr.absorb("air", ca.digest)
+    tr.absorb("heights", bytes(log_heights))
+    tr.absorb("publics", struct.pack(f"<{len(publics)}I", *publics))
+    enc = [struct.pack("<I", len(public_terms))]
+    for bus, values, mult in public_terms:
+        enc.append(struct.pack(f"<II{len(values)}II", ca.bus_ids[bus], len(values), *values, mult))
+    tr.absorb("public_terms", b"".join(enc))
+    tr.absorb("fixed_digest", fixed_digest)
+
+
+def fixed_digest(ca: CompiledAir, fixed_log_heights: Sequence[int], fixed_roots: Sequence[bytes]) -> bytes:
+    """SHA-256 over the AIR digest and, per table with fixed columns, its height and fixed LDE root."""
+    h = hashlib.sha256(FIXED_TAG)
+    h.update(ca.digest)
+    tables = [ct for ct in ca.tables if ct.n_fixed]
+    h.update(struct.pack("<I", len(tables)))
+    for ct, lh, root in zip(tables, fixed_log_heights, fixed_roots):
+        name = ct.name.encode()
+        h.update(struct.pack("<I", len(name)) + name + struct.pack("<BI", lh, ct.n_fixed) + root)
+    return h.digest()
+
+
+def tree_layout(ct: CompiledTable) -> list[tuple[str, int]]:
+    """The Merkle trees of a table in opening order, with their widths (empty ones omitted)."""
+    out = []
+    if ct.n_fixed:
+        out.append(("fixed", ct.n_fixed))
+    if ct.n_main:
+        out.append(("main", ct.n_main))
+    if ct.has_bus:
+        out.append(("aux", ct.n_aux))
+    out.append(("quot", QUOTIENT_WIDTH))
+    return out
+
+
+def ood_layout(ct: CompiledTable) -> tuple[int, int]:
+    """Number of values opened at zeta (every committed column) and at zeta·g (columns used with .next)."""
+    z = ct.n_fixed + ct.n_main + ct.n_aux + QUOTIENT_WIDTH
+    zg = len(ct.next_fixed) + len(ct.next_main) + (4 if ct.has_bus else 0)
+    return z, zg
+
+
+def constraint_values(ct: CompiledTable, air: Air, base_ops, ext_ops, column: Callable, public: Callable,
+                      aux: Callable[[int], object], aux_sum_next, alpha: Ext, betas: Sequence[Ext],
+                      bus_ids: Mapping[str, int], final: Ext | None) -> list:
+    """All constraint values of a table in canonical order (``ct.constraint_names``).
+
+    ``column(kind, idx, is_next)`` gives main/fixed values, ``aux(g)`` the extension value of aux column g (the
+    running sum is ``g = len(groups)``) and ``aux_sum_next`` the running sum on the next row. User constraints
+    come out in ``base_ops`` representation, LogUp ones in ``ext_ops``.
+    """
+    t = ct.table
+    roots = [c.expr for c in t.constraints]
+    its = [it for group in ct.groups for it in group]
+    for it in its:
+        roots.extend(it.values)
+        roots.append(it.mult)
+    vals = evaluate(roots, base_ops, column, public)
+    out = vals[:len(t.constraints)]
+    if not ct.groups:
+        return out
+    evals = {}
+    pos = len(t.constraints)
+    for it in its:
+        k = len(it.values)
+        evals[id(it)] = (vals[pos:pos + k], vals[pos + k])
+        pos += k + 1
+    hs = [aux(g) for g in range(len(ct.groups))]
+    for g, group in enumerate(ct.groups):
+        out.append(logup.group_constraints(ext_ops, group, evals, hs[g], alpha, betas, bus_ids))
+    out.extend(logup.sum_constraints(ext_ops, hs, aux(len(ct.groups)), aux_sum_next, final))
+    return out
+
+
+def max_tuple_len(ca: CompiledAir) -> int:
+    return max(ca.bus_arity.values(), default=0)
+
+
+def check_heights(ca: CompiledAir, log_heights: Sequence[int], options: ProofOptions, error=InputError) -> None:
+    if len(log_heights) != len(ca.tables):
+        raise error(f"{len(log_heights)} table heights for {len(ca.tables)} tables")
+    for ct, lh in zip(ca.tables, log_heights):
+        if not 1 <= lh <= MAX_LOG_HEIGHT:
+            raise error(f"table {ct.name!r}: height 2^{lh} outside 2^1..2^{MAX_LOG_HEIGHT}")

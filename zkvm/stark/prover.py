@@ -1,0 +1,488 @@
+"""The STARK prover: commits traces, LogUp aux traces and quotients of every table, opens them at an
+out-of-domain point, and proves the openings with one batched DEEP-FRI across tables of different heights.
+
+Phases (the transcript schema in ``transcript.py`` fixes their order):
+1. fixed columns (LDE at the canonical blowup, committed once: ``commit_fixed``), 2. main traces (LDE + Merkle
+per table), 3. LogUp challenges, aux traces, 4. composition challenge, quotient per table (2 chunks),
+5. out-of-domain point ``zeta`` and openings at ``zeta`` / ``zeta·g``, 6. DEEP quotients and FRI,
+7. proof of work and query openings.
+
+Zero knowledge is not implemented yet (``ProofOptions.zk`` raises); the hooks are: Merkle leaves take salts,
+and trace randomisation would be one extra step between reading the traces and the main LDE.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from zkvm.errors import InputError, ZkvmError
+from zkvm.field import babybear as bb
+from zkvm.field.babybear import GENERATOR, Ext, P
+from zkvm.stark import fri, logup, ntt
+from zkvm.stark.air import Air, CompiledAir, CompiledTable
+from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
+from zkvm.stark.errors import TraceShapeError
+from zkvm.stark.merkle import MerkleTree
+from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
+from zkvm.stark.proof import Opening, Proof, QueryProof
+from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
+                                 fixed_digest, max_tuple_len, normalize_public_terms, publics_vector, tree_layout)
+from zkvm.stark.traces import _as_trace, _log_height, read_traces
+from zkvm.stark.transcript import Transcript
+
+_P64 = np.uint64(P)
+BLOCK = 1 << 15  # rows per block in the quotient evaluation (bounds temporaries, keeps them in cache)
+
+
+# ---------------------------------------------------------------- fixed columns
+
+@dataclass
+class FixedCommitment:
+    """LDEs (at FIXED_LOG_BLOWUP) and Merkle trees of the fixed columns; ``digest`` goes into image ids."""
+
+    ldes: dict[str, np.ndarray]
+    trees: dict[str, MerkleTree]
+    digest: bytes
+
+
+def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray]) -> FixedCommitment:
+    ca = air.compile()
+    ldes, trees, lhs, roots = {}, {}, [], []
+    for ct in ca.tables:
+        if not ct.n_fixed:
+            continue
+        if ct.name not in fixed:
+            raise TraceShapeError(f"table {ct.name!r}: fixed trace missing")
+        f = _as_trace(fixed[ct.name], "fixed", ct.name, ct.n_fixed)
+        lh = _log_height(f.shape[0], ct.name)
+        ldes[ct.name] = ntt.lde(f, FIXED_LOG_BLOWUP, GENERATOR)
+        trees[ct.name] = MerkleTree(ldes[ct.name])
+        lhs.append(lh)
+        roots.append(trees[ct.name].root)
+    return FixedCommitment(ldes, trees, fixed_digest(ca, lhs, roots))
+
+
+def commit_fixed(air: Air, fixed: Mapping[str, np.ndarray]) -> bytes:
+    """The deterministic (never salted) commitment to the fixed columns, independent of proof options."""
+    return commit_fixed_data(air, fixed).digest
+
+
+# ---------------------------------------------------------------- helpers
+
+def _domain(log_n: int, shift: int = 1) -> np.ndarray:
+    return bb.mul(bb.powers(bb.two_adic_root(log_n), 1 << log_n), shift).astype(np.uint64)
+
+
+def eval_at(trace: np.ndarray, z: Ext) -> list[Ext]:
+    """Values at ``z`` of the polynomials interpolating each column of ``trace[n, w]`` on H_n (barycentric)."""
+    n, w = trace.shape
+    if w == 0:
+        return []
+    h = _domain(n.bit_length() - 1)
+    zn = z ** n
+    c = -(zn - 1) * bb.inv_int(n)
+    weights = bb.ext_mul_base(inv_x_minus_z(h, z), h)  # w^i / (w^i - z)
+    weights = bb.ext_mul(weights, c.to_array())  # L_i(z) = (z^n - 1)/n · w^i/(z - w^i)
+    out = mat_dot(trace.T, weights)
+    return [Ext(row) for row in out]
+
+
+def _stack_rows(src: np.ndarray, r0: int, r1: int, shift: int) -> np.ndarray:
+    """Rows r0+shift .. r1+shift of src, wrapping around."""
+    n = src.shape[0]
+    a, b = (r0 + shift) % n, (r1 + shift) % n
+    if a < b or r1 - r0 == 0:
+        return src[a:a + (r1 - r0)]
+    return np.concatenate([src[a:], src[:b]], axis=0)
+
+
+class _Timer:
+    def __init__(self, progress: bool) -> None:
+        self.times: dict[str, float] = {}
+        self._bar = None
+        if progress:
+            from tqdm import tqdm
+            self._bar = tqdm(total=7, desc="prove", unit="phase", leave=False)
+
+    @contextmanager
+    def phase(self, name: str):
+        if self._bar is not None:
+            self._bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        yield
+        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+
+    def step(self) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+@dataclass
+class _TableState:
+    ct: CompiledTable
+    log_n: int
+    main: np.ndarray | None = None
+    fixed: np.ndarray | None = None
+    main_lde: np.ndarray | None = None
+    fixed_lde: np.ndarray | None = None  # subsampled to the proof's blowup (view)
+    aux: np.ndarray | None = None
+    aux_lde: np.ndarray | None = None
+    final: Ext | None = None
+    quot_coeffs: np.ndarray | None = None
+    quot_lde: np.ndarray | None = None
+    trees: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- quotient
+
+def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: Ext, betas, bus_ids,
+              lam: Ext) -> np.ndarray:
+    """Q = (A + (x - g^-1)·T)/Z_H + F/(x - 1) + L/(x - g^-1) over the LDE coset, as ``uint32[N, 4]``."""
+    ct = st.ct
+    n = 1 << st.log_n
+    blow = 1 << lb
+    big_n = n << lb
+    names = ct.constraint_names
+    lam_pows = ext_powers(lam, len(names))
+    kinds = [k for k, _ in names]
+    g_last = bb.inv_int(bb.two_adic_root(st.log_n))
+    xs_all = _domain(st.log_n + lb, GENERATOR)
+    # x^n on the coset takes only `blow` distinct values: Z_H(x) = s^n·w_B^(i mod B) - 1
+    zh_period = bb.sub(bb.mul(bb.powers(bb.two_adic_root(lb), blow), bb.pow_int(GENERATOR, n)), 1).astype(np.uint64)
+    base_ops, ext_ops = BaseArrayOps(), ExtArrayOps()
+    out = np.empty((big_n, 4), dtype=np.uint32)
+    n_groups = len(ct.groups)
+    for r0 in range(0, big_n, BLOCK):
+        r1 = min(big_n, r0 + BLOCK)
+        b = r1 - r0
+        blocks: dict = {}
+
+        def rows(kind: str, nxt: bool):
+            key = (kind, nxt)
+            if key not in blocks:
+                src = {"main": st.main_lde, "fixed": st.fixed_lde, "aux": st.aux_lde}[kind]
+                blocks[key] = _stack_rows(src, r0, r1, blow if nxt else 0)
+            return blocks[key]
+
+        cols: dict = {}
+
+        def column(kind: str, idx: int, nxt: bool):
+            key = (kind, idx, nxt)
+            if key not in cols:
+                cols[key] = rows(kind, nxt)[:, idx].astype(np.uint64)
+            return cols[key]
+
+        def aux(g: int):
+            return np.ascontiguousarray(rows("aux", False)[:, 4 * g:4 * g + 4])
+
+        aux_next = np.ascontiguousarray(rows("aux", True)[:, 4 * n_groups:4 * n_groups + 4]) if ct.groups else None
+        vals = constraint_values(ct, air, base_ops, ext_ops, column, pubs.__getitem__, aux, aux_next,
+                                 alpha, betas, bus_ids, st.final)
+        acc = {k: np.zeros((b, 4), dtype=np.uint32) for k in ("always", "transition", "first", "last")}
+        for kind in acc:
+            base_idx = [i for i, v in enumerate(vals) if kinds[i] == kind and not _is_ext(v)]
+            if base_idx:
+                mat = np.empty((b, len(base_idx)), dtype=np.uint64)
+                for j, i in enumerate(base_idx):
+                    mat[:, j] = vals[i]
+                acc[kind] = bb.ext_add(acc[kind], mat_dot(mat, lam_pows[base_idx]))
+            for i, v in enumerate(vals):
+                if kinds[i] == kind and _is_ext(v):
+                    acc[kind] = bb.ext_add(acc[kind], bb.ext_mul(np.broadcast_to(v, (b, 4)), lam_pows[i]))
+        xs = xs_all[r0:r1]
+        u = bb.sub(xs, 1).astype(np.uint64)           # x - 1
+        v = bb.sub(xs, g_last).astype(np.uint64)      # x - g^(n-1)
+        zh = zh_period[np.arange(r0, r1) % blow]
+        inner = bb.ext_add(acc["always"], bb.ext_mul_base(acc["transition"], v))
+        boundary = bb.ext_add(bb.ext_mul_base(acc["first"], v), bb.ext_mul_base(acc["last"], u))
+        num = bb.ext_add(bb.ext_mul_base(inner, bb.mul(u, v)), bb.ext_mul_base(boundary, zh))
+        den_inv = batch_inverse(bb.mul(bb.mul(u, v), zh))
+        out[r0:r1] = bb.ext_mul_base(num, den_inv)
+    return out
+
+
+def _is_ext(v) -> bool:
+    return isinstance(v, np.ndarray) and v.ndim == 2
+
+
+# ---------------------------------------------------------------- prove
+
+def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray], publics: Mapping[str, int],
+          public_terms=(), options: ProofOptions = ProofOptions(), *, progress: bool = False,
+          fixed_commitment: FixedCommitment | None = None, timings: dict | None = None) -> Proof:
+    """Prove that the traces satisfy ``air`` with these publics. Does not check the traces first (use
+    ``check_trace``); an unsatisfying trace yields a proof the verifier rejects."""
+    try:
+        options.validate()
+    except ValueError as e:
+        raise InputError(f"bad proof options: {e}") from None
+    if options.zk:
+        raise ZkvmError("zero-knowledge proving is not implemented yet (use ProofOptions(zk=False))")
+    ca = air.compile()
+    pubs_vec = publics_vector(air, publics)
+    pubs = dict(zip(air.publics, pubs_vec))
+    terms = normalize_public_terms(ca, public_terms)
+    fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
+    lb = options.log_blowup
+    timer = _Timer(progress)
+    try:
+        return _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
+                      fixed_commitment)
+    finally:
+        timer.close()
+        if timings is not None:
+            timings.update(timer.times)
+
+
+def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
+           fixed_commitment) -> Proof:
+    with timer.phase("lde"):
+        fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
+    states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name)) for ct, lh in
+              zip(ca.tables, log_heights)]
+    tr = Transcript()
+    absorb_statement(tr, ca, options, log_heights, pubs_vec, terms, fc.digest)
+    fixed_roots = [fc.trees[st.ct.name].root for st in states if st.ct.n_fixed]
+    stride = 1 << (FIXED_LOG_BLOWUP - lb)
+    for st in states:
+        if st.ct.n_fixed:
+            st.fixed_lde = fc.ldes[st.ct.name][::stride]
+            st.trees["fixed"] = fc.trees[st.ct.name]
+    timer.step()
+
+    # ---- main traces
+    main_roots = []
+    for st in states:
+        if st.ct.n_main:
+            with timer.phase("lde"):
+                st.main_lde = ntt.lde(st.main, lb, GENERATOR)
+            with timer.phase("merkle"):
+                st.trees["main"] = MerkleTree(st.main_lde)
+            main_roots.append(st.trees["main"].root)
+            tr.absorb("main_root", main_roots[-1])
+    timer.step()
+
+    # ---- LogUp
+    alpha = tr.challenge_ext("alpha")
+    beta = tr.challenge_ext("beta")
+    betas = logup.beta_powers(beta, max_tuple_len(ca))
+    aux_roots, final_sums = [], []
+    base_ops = BaseArrayOps()
+    for st in states:
+        if not st.ct.has_bus:
+            continue
+        with timer.phase("quotient"):
+            evals = _trace_interactions(st, pubs, base_ops)
+            st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids)
+        with timer.phase("lde"):
+            st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
+        with timer.phase("merkle"):
+            st.trees["aux"] = MerkleTree(st.aux_lde)
+        aux_roots.append(st.trees["aux"].root)
+        final_sums.append(st.final.c)
+        tr.absorb("aux_root", aux_roots[-1])
+        tr.absorb("final_sum", bytes(st.final.to_array().astype("<u4").tobytes()))
+    timer.step()
+
+    # ---- quotients
+    lam = tr.challenge_ext("lambda")
+    quotient_roots = []
+    for st in states:
+        n = 1 << st.log_n
+        with timer.phase("quotient"):
+            q = _quotient(st, air, lb, pubs, alpha, betas, ca.bus_ids, lam)
+        with timer.phase("lde"):
+            coeffs = ntt.interpolate(q, GENERATOR)
+            st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n]  # higher coefficients vanish for a valid trace
+            st.quot_lde = np.concatenate([ntt.evaluate(st.quot_coeffs[c * n:(c + 1) * n], lb, GENERATOR)
+                                          for c in range(QUOTIENT_CHUNKS)], axis=1)
+        with timer.phase("merkle"):
+            st.trees["quot"] = MerkleTree(st.quot_lde)
+        quotient_roots.append(st.trees["quot"].root)
+        tr.absorb("quotient_root", quotient_roots[-1])
+    timer.step()
+
+    # ---- out-of-domain openings
+    zeta = _draw_zeta(tr)
+    ood_z, ood_zg = [], []
+    with timer.phase("fri"):
+        for st in states:
+            z_vals, zg_vals = _ood_values(st, zeta)
+            ood_z.append([v.c for v in z_vals])
+            ood_zg.append([v.c for v in zg_vals])
+            for v in z_vals + zg_vals:
+                tr.absorb("ood", v.to_array().astype("<u4").tobytes())
+    timer.step()
+
+    # ---- DEEP + FRI
+    gamma = tr.challenge_ext("gamma")
+    with timer.phase("fri"):
+        rollins: dict[int, np.ndarray] = {}
+        counter = 0
+        for st, zv, zgv in zip(states, ood_z, ood_zg):
+            d, counter = _deep(st, lb, zeta, gamma, counter, zv, zgv)
+            size = d.shape[0]
+            rollins[size] = d if size not in rollins else bb.ext_add(rollins[size], d)
+        sizes = fri.layer_sizes([(1 << st.log_n) << lb for st in states], lb, options.log_final_len,
+                                options.log_fold_arity)
+        n_max = sizes[0]
+        f = rollins[n_max]
+        layers = []
+        fri_roots = []
+        for k in range(len(sizes) - 1):
+            m, m2 = sizes[k], sizes[k + 1]
+            mat = fri.leaf_matrix(f, m2)
+            with timer.phase("merkle"):
+                tree = MerkleTree(mat)
+            layers.append((mat, tree))
+            fri_roots.append(tree.root)
+            tr.absorb("fri_root", tree.root)
+            beta_k = tr.challenge_ext("fri_beta")
+            arity = m // m2
+            f = fri.fold_array(f, beta_k, fri.layer_shift(n_max, m), arity.bit_length() - 1)
+            if m2 in rollins:
+                f = bb.ext_add(f, bb.ext_mul(rollins[m2], (beta_k ** arity).to_array()))
+        final_deg = sizes[-1] >> lb
+        coeffs = ntt.interpolate(f, fri.layer_shift(n_max, sizes[-1]))
+        final_poly = [tuple(int(c) for c in row) for row in coeffs[:final_deg]]
+        tr.absorb("final_poly", np.asarray(final_poly, dtype="<u4").tobytes())
+        nonce = tr.grind(options.grinding_bits)
+        tr.absorb("pow", nonce.to_bytes(8, "little"))
+        queries = tr.query_indices("queries", options.num_queries, n_max)
+    timer.step()
+
+    # ---- openings
+    with timer.phase("merkle"):
+        per_table = []
+        for st in states:
+            big_n = (1 << st.log_n) << lb
+            rows_idx = [q % big_n for q in queries]
+            openings = []
+            for kind, _ in tree_layout(st.ct):
+                tree = st.trees[kind]
+                if kind == "fixed":
+                    idx = [r * stride for r in rows_idx]
+                    src = fc.ldes[st.ct.name]
+                else:
+                    idx = rows_idx
+                    src = {"main": st.main_lde, "aux": st.aux_lde, "quot": st.quot_lde}[kind]
+                paths = tree.open(idx)
+                openings.append([Opening(src[i].tolist(), p) for i, p in zip(idx, paths)])
+            per_table.append(openings)
+        per_layer = []
+        for k, (mat, tree) in enumerate(layers):
+            leaves = [(q % sizes[k]) % sizes[k + 1] for q in queries]
+            paths = tree.open(leaves)
+            per_layer.append([Opening(mat[i].tolist(), p) for i, p in zip(leaves, paths)])
+        qproofs = [QueryProof([[openings[qi] for openings in per_table[t]] for t in range(len(states))],
+                              [per_layer[k][qi] for k in range(len(layers))]) for qi in range(len(queries))]
+    timer.step()
+    return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs)
+
+
+def _draw_zeta(tr: Transcript) -> Ext:
+    """zeta must lie outside the base field (hence outside every trace domain and LDE coset)."""
+    while True:
+        z = tr.challenge_ext("zeta")
+        if any(z.c[1:]):
+            return z
+
+
+def _trace_interactions(st: _TableState, pubs, base_ops) -> dict:
+    """Tuple values and multiplicities of every interaction on the trace rows (base arrays)."""
+    from zkvm.stark.air import evaluate
+
+    its = [it for g in st.ct.groups for it in g]
+    roots = []
+    for it in its:
+        roots.extend(it.values)
+        roots.append(it.mult)
+    n = 1 << st.log_n
+
+    def column(kind, idx, nxt):
+        src = st.main if kind == "main" else st.fixed
+        return src[:, idx].astype(np.uint64)
+
+    vals = evaluate(roots, base_ops, column, pubs.__getitem__)
+    vals = [np.full(n, v, dtype=np.uint64) if isinstance(v, int) else v for v in vals]
+    out, pos = {}, 0
+    for it in its:
+        k = len(it.values)
+        out[id(it)] = (vals[pos:pos + k], vals[pos + k])
+        pos += k + 1
+    return out
+
+
+def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:
+    ct = st.ct
+    n = 1 << st.log_n
+    zg = zeta * bb.two_adic_root(st.log_n)
+    z_vals: list[Ext] = []
+    zg_vals: list[Ext] = []
+    if ct.n_fixed:
+        z_vals += eval_at(st.fixed, zeta)
+    if ct.n_main:
+        z_vals += eval_at(st.main, zeta)
+    if ct.has_bus:
+        z_vals += eval_at(st.aux, zeta)
+    zpows = ext_powers(zeta, n)
+    for c in range(QUOTIENT_CHUNKS):
+        chunk = st.quot_coeffs[c * n:(c + 1) * n]
+        z_vals += [Ext(row) for row in mat_dot(np.ascontiguousarray(chunk.T), zpows)]
+    if ct.next_fixed:
+        zg_vals += eval_at(st.fixed[:, ct.next_fixed], zg)
+    if ct.next_main:
+        zg_vals += eval_at(st.main[:, ct.next_main], zg)
+    if ct.has_bus:
+        g = len(ct.groups)
+        zg_vals += eval_at(st.aux[:, 4 * g:4 * g + 4], zg)
+    return z_vals, zg_vals
+
+
+def _deep(st: _TableState, lb: int, zeta: Ext, gamma: Ext, counter: int, zv, zgv) -> tuple[np.ndarray, int]:
+    """Table's DEEP quotient on its LDE coset: sum gamma^i (f_i(x) - f_i(z))/(x - z) over both points."""
+    ct = st.ct
+    n_z, n_zg = len(zv), len(zgv)
+    gp = ext_powers(gamma, counter + n_z + n_zg)[counter:]
+    mats_z = [m for m in (st.fixed_lde, st.main_lde, st.aux_lde, st.quot_lde) if m is not None and m.shape[1]]
+    mats_zg = []
+    if ct.next_fixed:
+        mats_zg.append((st.fixed_lde, ct.next_fixed))
+    if ct.next_main:
+        mats_zg.append((st.main_lde, ct.next_main))
+    if ct.has_bus:
+        g = len(ct.groups)
+        mats_zg.append((st.aux_lde, list(range(4 * g, 4 * g + 4))))
+    big_n = (1 << st.log_n) << lb
+    xs = _domain(st.log_n + lb, GENERATOR)
+    zg = zeta * bb.two_adic_root(st.log_n)
+
+    def combine(parts, coeffs, values) -> np.ndarray:
+        acc = np.zeros((big_n, 4), dtype=np.uint32)
+        pos = 0
+        for m in parts:
+            w = m.shape[1]
+            acc = bb.ext_add(acc, mat_dot(m, coeffs[pos:pos + w]))
+            pos += w
+        v = Ext(0)
+        for i, val in enumerate(values):
+            v = v + Ext(coeffs[i]) * Ext(val)
+        return bb.ext_sub(acc, v.to_array())
+
+    num_z = combine(mats_z, gp[:n_z], zv)
+    d = bb.ext_mul(num_z, inv_x_minus_z(xs, zeta))
+    if n_zg:
+        parts = [np.ascontiguousarray(m[:, idx]) for m, idx in mats_zg]
+        num_zg = combine(parts, gp[n_z:], zgv)
+        d = bb.ext_add(d, bb.ext_mul(num_zg, inv_x_minus_z(xs, zg)))
+    return d, counter + n_z + n_zg

@@ -1,0 +1,333 @@
+"""The STARK verifier: pure Python + numpy + hashlib, imports no compiled extension.
+
+Checks, in this order (each failure raises its own ``VerificationError`` subclass):
+1. shapes of every proof field against the AIR and options (``MalformedProof``);
+2. conjectured security >= ``min_security_bits`` (``InsufficientSecurity``);
+3. publics / public terms well-formed, fixed roots hash to ``fixed_digest`` (``PublicInputMismatch``);
+4. every opened row and FRI leaf authenticates at the proof's query positions (``MerkleError``);
+5. transcript replay; LogUp final sums + public terms == 0 (``BusImbalance``);
+6. per table, constraints at zeta match the committed quotient (``OodMismatch``);
+7. DEEP values, FRI folding and final polynomial at every query (``FriError``);
+8. proof of work (``PowError``) and query positions == those the transcript derives (``QueryMismatch``).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from zkvm.errors import VerificationError
+from zkvm.field import babybear as bb
+from zkvm.field.babybear import GENERATOR, Ext, P
+from zkvm.stark import fri, logup
+from zkvm.stark.air import Air, CompiledTable
+from zkvm.stark.algebra import ExtScalarOps, mat_dot
+from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
+                               PowError, PublicInputMismatch, QueryMismatch)
+from zkvm.stark.merkle_verify import leaf_hash, verify_path
+from zkvm.stark.options import FIXED_LOG_BLOWUP
+from zkvm.stark.proof import Proof
+from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values, fixed_digest,
+                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector, tree_layout)
+from zkvm.stark.transcript import Transcript
+
+_BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
+
+
+def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_terms=(), fixed_digest: bytes = b"",
+           min_security_bits: int = 100) -> None:
+    """Return None if ``proof`` is valid for ``air`` and this statement, else raise a VerificationError subclass."""
+    if isinstance(proof, (bytes, bytearray, memoryview)):
+        proof = Proof.from_bytes(proof)
+    if not isinstance(proof, Proof):
+        raise MalformedProof("not a Proof")
+    try:
+        _verify(air, proof, publics, public_terms, fixed_digest, min_security_bits)
+    except VerificationError:
+        raise
+    except (ArithmeticError, ValueError, IndexError, TypeError, KeyError, OverflowError) as e:
+        # Shapes are checked up front; this is a last line of defence so hostile input never escapes untyped.
+        raise MalformedProof(f"proof could not be processed: {type(e).__name__}: {e}") from None
+
+
+def _ext(v) -> Ext:
+    return Ext(*v)
+
+
+def _from_coords(vals) -> Ext:
+    """Extension value of a committed extension column from the values of its 4 coordinate polynomials."""
+    acc = Ext(0)
+    for c, v in enumerate(vals):
+        acc = acc + _BASIS[c] * v
+    return acc
+
+
+def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int) -> None:
+    opts = proof.options
+    ca = air.compile()
+    tables = ca.tables
+    lb = opts.log_blowup
+    # ---- 1. shapes
+    heights = proof.log_heights
+    if len(heights) != len(tables):
+        raise MalformedProof(f"{len(heights)} table heights for {len(tables)} tables")
+    for ct, lh in zip(tables, heights):
+        if not 1 <= lh <= MAX_LOG_HEIGHT:
+            raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
+    _expect(len(proof.fixed_roots), sum(1 for ct in tables if ct.n_fixed), "fixed roots")
+    _expect(len(proof.main_roots), sum(1 for ct in tables if ct.n_main), "main roots")
+    n_bus = sum(1 for ct in tables if ct.has_bus)
+    _expect(len(proof.aux_roots), n_bus, "aux roots")
+    _expect(len(proof.final_sums), n_bus, "final sums")
+    _expect(len(proof.quotient_roots), len(tables), "quotient roots")
+    _expect(len(proof.ood_z), len(tables), "OOD groups")
+    _expect(len(proof.ood_zg), len(tables), "OOD-next groups")
+    for ct, z, zg in zip(tables, proof.ood_z, proof.ood_zg):
+        nz, nzg = ood_layout(ct)
+        _expect(len(z), nz, f"OOD values of {ct.name!r}")
+        _expect(len(zg), nzg, f"OOD-next values of {ct.name!r}")
+    lde_sizes = [(1 << lh) << lb for lh in heights]
+    sizes = fri.layer_sizes(lde_sizes, lb, opts.log_final_len, opts.log_fold_arity)
+    n_max = sizes[0]
+    _expect(len(proof.fri_roots), len(sizes) - 1, "FRI layers")
+    _expect(len(proof.final_poly), sizes[-1] >> lb, "final polynomial coefficients")
+    _expect(len(proof.query_indices), opts.num_queries, "query indices")
+    _expect(len(proof.queries), opts.num_queries, "query openings")
+    layouts = [tree_layout(ct) for ct in tables]
+    for q, qp in zip(proof.query_indices, proof.queries):
+        if not 0 <= q < n_max:
+            raise MalformedProof("query index out of range")
+        _expect(len(qp.tables), len(tables), "tables in a query")
+        for ct, layout, ops, lh in zip(tables, layouts, qp.tables, heights):
+            _expect(len(ops), len(layout), f"openings of {ct.name!r}")
+            for (kind, width), o in zip(layout, ops):
+                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lb)
+                _expect(len(o.row), width, f"{kind} row width of {ct.name!r}")
+                _expect(len(o.path), depth, f"{kind} path length of {ct.name!r}")
+        _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
+        for k, o in enumerate(qp.fri):
+            _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
+            _expect(len(o.path), sizes[k + 1].bit_length() - 1, "FRI path length")
+
+    # ---- 2. security policy
+    if opts.security_bits < min_security_bits:
+        raise InsufficientSecurity(f"proof gives {opts.security_bits} conjectured bits, verifier requires "
+                                   f"{min_security_bits}")
+
+    # ---- 3. statement
+    pubs_vec = publics_vector(air, publics)
+    pubs = dict(zip(air.publics, pubs_vec))
+    terms = normalize_public_terms(ca, public_terms)
+    fixed_heights = [lh for ct, lh in zip(tables, heights) if ct.n_fixed]
+    if not isinstance(fdigest, (bytes, bytearray)) or fixed_digest(ca, fixed_heights, proof.fixed_roots) != fdigest:
+        raise PublicInputMismatch("fixed commitment does not match fixed_digest")
+
+    # ---- 4. Merkle openings at the proof's query positions
+    roots = _table_roots(proof, tables)
+    stride = 1 << (FIXED_LOG_BLOWUP - lb)
+    for q, qp in zip(proof.query_indices, proof.queries):
+        for ct, layout, ops, lh, troots in zip(tables, layouts, qp.tables, heights, roots):
+            r = q % ((1 << lh) << lb)
+            for (kind, _), o in zip(layout, ops):
+                idx = r * stride if kind == "fixed" else r
+                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lb)
+                if not verify_path(troots[kind], leaf_hash(o.row), idx, o.path, depth):
+                    raise MerkleError(f"table {ct.name!r}: {kind} opening at row {idx} does not authenticate")
+        for k, o in enumerate(qp.fri):
+            leaf = (q % sizes[k]) % sizes[k + 1]
+            if not verify_path(proof.fri_roots[k], leaf_hash(o.row), leaf, o.path, sizes[k + 1].bit_length() - 1):
+                raise MerkleError(f"FRI layer {k}: leaf {leaf} does not authenticate")
+
+    # ---- 5. transcript replay and bus balance
+    tr = Transcript()
+    absorb_statement(tr, ca, opts, heights, pubs_vec, terms, fdigest)
+    for root in proof.main_roots:
+        tr.absorb("main_root", root)
+    alpha = tr.challenge_ext("alpha")
+    beta = tr.challenge_ext("beta")
+    betas = logup.beta_powers(beta, max_tuple_len(ca))
+    for root, fs in zip(proof.aux_roots, proof.final_sums):
+        tr.absorb("aux_root", root)
+        tr.absorb("final_sum", np.asarray(fs, dtype="<u4").tobytes())
+    lam = tr.challenge_ext("lambda")
+    for root in proof.quotient_roots:
+        tr.absorb("quotient_root", root)
+    while True:
+        zeta = tr.challenge_ext("zeta")
+        if any(zeta.c[1:]):
+            break
+    for z, zg in zip(proof.ood_z, proof.ood_zg):
+        for v in list(z) + list(zg):
+            tr.absorb("ood", np.asarray(v, dtype="<u4").tobytes())
+    gamma = tr.challenge_ext("gamma")
+    fri_betas = []
+    for root in proof.fri_roots:
+        tr.absorb("fri_root", root)
+        fri_betas.append(tr.challenge_ext("fri_beta"))
+    tr.absorb("final_poly", np.asarray(proof.final_poly, dtype="<u4").reshape(-1).tobytes())
+
+    if ca.bus_ids:
+        total = Ext(0)
+        for fs in proof.final_sums:
+            total = total + _ext(fs)
+        try:
+            total = total + logup.public_contribution(ca, terms, alpha, betas)
+        except ZeroDivisionError:
+            raise BusImbalance("a public term's LogUp denominator vanished") from None
+        if not total.is_zero():
+            raise BusImbalance("the LogUp sums of all tables and the public terms do not add up to zero")
+
+    # ---- 6. constraints at zeta
+    finals = iter(proof.final_sums)
+    table_finals = [_ext(next(finals)) if ct.has_bus else None for ct in tables]
+    for ct, lh, z, zg, final in zip(tables, heights, proof.ood_z, proof.ood_zg, table_finals):
+        _check_ood(ct, air, lh, [_ext(v) for v in z], [_ext(v) for v in zg], pubs, alpha, betas, ca.bus_ids,
+                   final, lam, zeta)
+
+    # ---- 7. DEEP + FRI at every query
+    counter = 0
+    deep_coeffs = []
+    for ct, z, zg in zip(tables, proof.ood_z, proof.ood_zg):
+        total = len(z) + len(zg)
+        gp = [Ext(1)]
+        g_start = gamma ** counter
+        for _ in range(total - 1):
+            gp.append(gp[-1] * gamma)
+        gp = [g_start * g for g in gp]
+        deep_coeffs.append(np.array([g.c for g in gp], dtype=np.uint32).reshape(total, 4))
+        counter += total
+    deep_vals = []  # per table: list over queries of Ext
+    for t, (ct, lh, z, zg) in enumerate(zip(tables, heights, proof.ood_z, proof.ood_zg)):
+        deep_vals.append(_deep_at_queries(ct, t, lh, lb, proof, deep_coeffs[t], z, zg, zeta))
+    by_size: dict[int, list[int]] = {}
+    for t, size in enumerate(lde_sizes):
+        by_size.setdefault(size, []).append(t)
+    final_poly = [_ext(c) for c in proof.final_poly]
+    for qi, (q, qp) in enumerate(zip(proof.query_indices, proof.queries)):
+        value = _sum(deep_vals[t][qi] for t in by_size.get(n_max, []))
+        for k in range(len(sizes) - 1):
+            m, m2 = sizes[k], sizes[k + 1]
+            qk = q % m
+            leaf, pos = qk % m2, qk // m2
+            row = qp.fri[k].row
+            vals = [Ext(*row[4 * j:4 * j + 4]) for j in range(m // m2)]
+            if vals[pos] != value:
+                raise FriError(f"query {qi}: FRI layer {k} is inconsistent with the previous layer")
+            value = fri.fold_leaf(vals, leaf, m, fri.layer_shift(n_max, m), fri_betas[k])
+            if m2 in by_size:
+                value = value + (fri_betas[k] ** (m // m2)) * _sum(deep_vals[t][qi] for t in by_size[m2])
+        mf = sizes[-1]
+        x = fri.layer_shift(n_max, mf) * bb.pow_int(bb.two_adic_root(mf.bit_length() - 1), q % mf) % P
+        if fri.eval_poly(final_poly, x) != value:
+            raise FriError(f"query {qi}: final polynomial does not match the folded value")
+
+    # ---- 8. proof of work and query positions
+    if not tr.check_pow(proof.pow_nonce, opts.grinding_bits):
+        raise PowError(f"proof-of-work nonce lacks {opts.grinding_bits} leading zero bits")
+    tr.absorb("pow", proof.pow_nonce.to_bytes(8, "little"))
+    if tr.query_indices("queries", opts.num_queries, n_max) != list(proof.query_indices):
+        raise QueryMismatch("query positions differ from the transcript's")
+
+
+def _expect(got: int, want: int, what: str) -> None:
+    if got != want:
+        raise MalformedProof(f"{what}: expected {want}, got {got}")
+
+
+def _sum(items) -> Ext:
+    acc = Ext(0)
+    for v in items:
+        acc = acc + v
+    return acc
+
+
+def _table_roots(proof: Proof, tables: list[CompiledTable]) -> list[dict[str, bytes]]:
+    fixed_it, main_it, aux_it = iter(proof.fixed_roots), iter(proof.main_roots), iter(proof.aux_roots)
+    out = []
+    for t, ct in enumerate(tables):
+        r = {"quot": proof.quotient_roots[t]}
+        if ct.n_fixed:
+            r["fixed"] = next(fixed_it)
+        if ct.n_main:
+            r["main"] = next(main_it)
+        if ct.has_bus:
+            r["aux"] = next(aux_it)
+        out.append(r)
+    return out
+
+
+def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext], pubs, alpha, betas, bus_ids,
+               final, lam: Ext, zeta: Ext) -> None:
+    nf, nm = ct.n_fixed, ct.n_main
+    fixed_z, main_z = z[:nf], z[nf:nf + nm]
+    aux_z = z[nf + nm:nf + nm + ct.n_aux]
+    quot_z = z[nf + nm + ct.n_aux:]
+    nfx, nmx = len(ct.next_fixed), len(ct.next_main)
+    fixed_next = dict(zip(ct.next_fixed, zg[:nfx]))
+    main_next = dict(zip(ct.next_main, zg[nfx:nfx + nmx]))
+    s_next = _from_coords(zg[nfx + nmx:]) if ct.has_bus else None
+
+    def column(kind, idx, nxt):
+        if kind == "main":
+            return main_next[idx] if nxt else main_z[idx]
+        return fixed_next[idx] if nxt else fixed_z[idx]
+
+    def aux(g):
+        return _from_coords(aux_z[4 * g:4 * g + 4])
+
+    ops = ExtScalarOps()
+    vals = constraint_values(ct, air, ops, ops, column, pubs.__getitem__, aux, s_next, alpha, betas, bus_ids, final)
+    acc = {k: Ext(0) for k in ("always", "transition", "first", "last")}
+    lp = Ext(1)
+    for (kind, _), v in zip(ct.constraint_names, vals):
+        acc[kind] = acc[kind] + lp * v
+        lp = lp * lam
+    n = 1 << lh
+    g_last = bb.inv_int(bb.two_adic_root(lh))
+    zh = zeta ** n - 1
+    u, v = zeta - 1, zeta - g_last
+    expected = (acc["always"] + v * acc["transition"]) / zh + acc["first"] / u + acc["last"] / v
+    zn = zeta ** n
+    actual = Ext(0)
+    scale = Ext(1)
+    for c in range(QUOTIENT_CHUNKS):
+        actual = actual + scale * _from_coords(quot_z[4 * c:4 * c + 4])
+        scale = scale * zn
+    if expected != actual:
+        raise OodMismatch(f"table {ct.name!r}: constraints at zeta do not match the quotient")
+
+
+def _deep_at_queries(ct: CompiledTable, t: int, lh: int, lb: int, proof: Proof, coeffs: np.ndarray, z, zg,
+                     zeta: Ext) -> list[Ext]:
+    """Table t's DEEP quotient at each query's point, from its opened rows."""
+    layout = tree_layout(ct)
+    rows_z, rows_zg = [], []
+    for qp in proof.queries:
+        opened = {kind: o.row for (kind, _), o in zip(layout, qp.tables[t])}
+        rz = []
+        for kind in ("fixed", "main", "aux", "quot"):
+            rz += opened.get(kind, [])
+        rzg = [opened["fixed"][i] for i in ct.next_fixed] + [opened["main"][i] for i in ct.next_main]
+        if ct.has_bus:
+            g = len(ct.groups)
+            rzg += opened["aux"][4 * g:4 * g + 4]
+        rows_z.append(rz)
+        rows_zg.append(rzg)
+    nz = len(z)
+    fz = mat_dot(np.asarray(rows_z, dtype=np.uint32).reshape(len(rows_z), -1), coeffs[:nz])
+    vz = _sum(Ext(c) * _ext(v) for c, v in zip(coeffs[:nz], z))
+    if zg:
+        fzg = mat_dot(np.asarray(rows_zg, dtype=np.uint32).reshape(len(rows_zg), -1), coeffs[nz:])
+        vzg = _sum(Ext(c) * _ext(v) for c, v in zip(coeffs[nz:], zg))
+    zg_point = zeta * bb.two_adic_root(lh)
+    big_n = (1 << lh) << lb
+    omega = bb.two_adic_root(lh + lb)
+    out = []
+    for qi, q in enumerate(proof.query_indices):
+        x = GENERATOR * bb.pow_int(omega, q % big_n) % P
+        d = (Ext(fz[qi]) - vz) / (x - zeta)
+        if zg:
+            d = d + (Ext(fzg[qi]) - vzg) / (x - zg_point)
+        out.append(d)
+    return out
