@@ -1,0 +1,70 @@
+"""`python -m host inspect R [--json]`: show a receipt's claim, proof options, security and sizes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "inspect",
+        help="show what a receipt claims and how it is proven (does not verify it)",
+        description="Parse a receipt and show its claim (image id, exit code, journal digest and length), the "
+        "proof options and their conjectured security, table heights and sizes. Nothing is verified: use "
+        "`verify` for that.",
+        epilog="Exit status: 0 ok; 1 the file is not a well-formed receipt.",
+    )
+    parser.add_argument("receipt", help="receipt file")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def describe(receipt) -> dict:
+    from zkvm.receipt import Seal
+
+    info = {
+        "image_id": receipt.claim.image_id.hex(),
+        "exit_code": receipt.claim.exit_code,
+        "journal_digest": receipt.claim.journal_digest.hex(),
+        "journal_bytes": len(receipt.journal),
+        "dev": receipt.dev,
+        "zk": receipt.zk,
+        "seal_bytes": len(receipt.seal),
+        "receipt_bytes": len(receipt.to_bytes()),
+    }
+    if not receipt.dev:
+        from zkvm.circuit.riscv_air import circuit
+        from zkvm.stark.proof import Proof
+
+        seal = Seal.from_bytes(receipt.seal)
+        proof = Proof.from_bytes(seal.proof)
+        o = proof.options
+        names = [t.name for t in circuit().air.tables]
+        info.update(
+            entry_pc=f"0x{seal.entry:08x}",
+            proof_options={"log_blowup": o.log_blowup, "num_queries": o.num_queries,
+                           "grinding_bits": o.grinding_bits, "log_fold_arity": o.log_fold_arity,
+                           "log_final_len": o.log_final_len, "zk": o.zk},
+            security_bits=o.security_bits,
+            table_heights=({n: 1 << h for n, h in zip(names, proof.log_heights)}
+                           if len(names) == len(proof.log_heights) else list(proof.log_heights)),
+            cycles_padded=(1 << proof.log_heights[names.index("cpu")]) if len(names) == len(proof.log_heights)
+            else None,
+        )
+    return info
+
+
+def run(args: argparse.Namespace) -> int:
+    from zkvm.receipt import read_receipt
+
+    info = describe(read_receipt(args.receipt))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        print(f"{key:<{width}}  {value}")
+    return 0
