@@ -193,7 +193,7 @@ DIV_COLUMNS = (tuple(name for name, _ in DIV_SELECTORS)
                + ("a_lo", "a_hi") + tuple(f"b{i}" for i in range(4)) + tuple(f"q{i}" for i in range(4))
                + ("r_lo", "r_hi", "c_lo", "c_hi")
                + ("sign_a", "sign_b", "sign_q", "sign_r", "ea", "eb", "eq", "er")
-               + ("b_zero", "b_inv", "ovf", "ovf_inv") + _CARRIES
+               + ("b_zero", "ovf") + _CARRIES
                + ("abs_b_lo", "abs_b_hi", "neg_b_carry", "abs_r_lo", "abs_r_hi", "neg_r_carry")
                + ("gap_lo", "gap_hi", "gap_carry"))
 INT_MIN = 1 << 31
@@ -212,7 +212,7 @@ def div_table() -> Table:
     q_lo, q_hi = q[0] + 256 * q[1], q[2] + 256 * q[3]
     sign = {w: col[f"sign_{w}"] for w in "abqr"}
     eff = {w: col[f"e{w}"] for w in "abqr"}
-    b_zero, b_inv, ovf, ovf_inv = col["b_zero"], col["b_inv"], col["ovf"], col["ovf_inv"]
+    b_zero, ovf = col["b_zero"], col["ovf"]
 
     for name, _ in DIV_SELECTORS:
         t.always(f"{name}_bool", col[name] * (1 - col[name]))
@@ -247,27 +247,29 @@ def div_table() -> Table:
     # + 0xFFFF·2^32 + 0xFFFF·2^48 so every left-hand term is non-negative (carries stay >= 0).
     # Soundness: for signed ops |q·b + r| < 2^63, for unsigned q·b + r < 2^64, so without overflow the
     # congruence is the integer equation q·b + r = a. Together with |r| < |b| (below) and the remainder's sign
-    # rule, q and r are the truncated quotient and remainder (unique). Overflow INT_MIN / -1 (ovf = 1, forced
-    # below) gives -q + r = 2^31 (mod 2^64) with r = 0 (|r| < 1), so q = INT_MIN as RV32M requires.
+    # rule, q and r are the truncated quotient and remainder (unique). Overflow INT_MIN / -1: see ovf below.
     extra = [r_lo, r_hi, 0xFFFF * eff["r"] + 0xFFFF * ovf, 0xFFFF * eff["r"] + 0xFFFF * ovf]
     prod = _product_limbs(_ext_bytes(q, eff["q"]), _ext_bytes(b, eff["b"]))
     a_ext = [a_lo, a_hi, 0xFFFF * eff["a"], 0xFFFF * eff["a"]]
     _carry_chain(t, "identity", [prod[l] + extra[l] for l in range(4)], a_ext, col)
     _send_carries(t, col, is_real)
 
-    # Division by zero: b_zero = [b == 0] via the inverse of b_lo + b_hi (a sum of two 16-bit limbs is 0 iff
-    # both are). Then q = 2^32 - 1 (both limbs 0xFFFF: their sum is 0x1FFFE only then), and the identity gives
-    # r_ext = a_ext, i.e. r = a, for every op. The |r| < |b| check is switched off.
+    # Division by zero. b_zero·(b_lo + b_hi) = 0 (a sum of two 16-bit limbs is 0 iff both are) so b_zero = 0 when
+    # b != 0. When b = 0, b_zero = 1 is forced without an inverse: any other value keeps the |r| < |b| check
+    # (gated by g = is_real - b_zero, below) switched on, and |r| + 1 + gap = 0 has no solution. Then q must be
+    # 2^32 - 1 (both limbs 0xFFFF: their sum is 0x1FFFE only then), and the identity gives r_ext = a_ext, i.e.
+    # r = a, for every op.
     b_sum = b_lo + b_hi
     t.always("b_zero_flag", b_zero * b_sum)
-    t.always("b_zero_inv", is_real * (b_sum * b_inv - 1 + b_zero))
     t.always("div_by_zero_quotient", b_zero * (q_lo + q_hi - 0x1FFFE))
 
-    # Overflow flag: ovf = [signed and a = INT_MIN and b = -1]. dist is a sum of non-negative terms (< 2^19) that is
-    # 0 exactly in that case; ovf·dist = 0 and, for signed ops, dist·ovf_inv = 1 - ovf; unsigned ops have ovf = 0.
+    # Overflow: ovf may be non-zero only when dist = 0, dist being a sum of non-negative terms (< 2^19) that is 0
+    # exactly when a = INT_MIN and b = -1, and only for signed ops. In that case no inverse is needed to force it
+    # either: whatever (field) value ovf takes, limbs 2 and 3 absorb the same integer I = 0xFFFF·ovf, so
+    # -q + r + I·(2^32 + 2^48) = -2^31 (mod 2^64) with r = 0 (|r| < |b| = 1), and q's low 32 bits — the whole
+    # word q — are 2^31 = INT_MIN, as RV32M requires; the honest witness has ovf = 1.
     dist = ((1 - sign["a"]) + a_lo + (a_hi - 0x8000 * sign["a"]) + (0xFFFF - b_lo) + (0xFFFF - b_hi))
     t.always("ovf_flag", ovf * dist)
-    t.always("ovf_inv", is_signed * (dist * ovf_inv - 1 + ovf))
     t.always("ovf_signed_only", (sel[DIVU] + sel[REMU]) * ovf)
 
     # Remainder sign: r >= 0 when a >= 0, and r <= 0 when a < 0 (signed ops; effective signs are 0 otherwise).
@@ -323,14 +325,6 @@ def div_evaluate(ops: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isin(ops, (DIV, DIVU)), quot, rem).astype(np.uint32)
 
 
-def _field_inv(x: np.ndarray) -> np.ndarray:
-    """Field inverse of non-negative int64 values (0 -> 0), via Fermat."""
-    from zkvm.field.babybear import P, pow as field_pow, to_field
-
-    f = to_field(x)
-    return np.where(f == 0, 0, field_pow(np.where(f == 0, 1, f), P - 2)).astype(np.int64)
-
-
 def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | None = None,
              min_height: int = MIN_HEIGHT) -> np.ndarray:
     """Trace uint32[h, len(DIV_COLUMNS)] (padding rows all zero); appends lookups to `sends`."""
@@ -348,13 +342,10 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
     for w, word in (("a", a), ("b", b), ("q", quot), ("r", rem)):
         v[f"sign_{w}"] = word >> 31
         v[f"e{w}"] = (word >> 31) * signed
-    b_sum = v["b0"] + 256 * v["b1"] + v["b2"] + 256 * v["b3"]
     v["b_zero"] = (b == 0).astype(np.int64)
-    v["b_inv"] = _field_inv(b_sum)
     sign_a = v["sign_a"]
     dist = (1 - sign_a) + v["a_lo"] + (v["a_hi"] - 0x8000 * sign_a) + (0xFFFF - (b & 0xFFFF)) + (0xFFFF - (b >> 16))
     v["ovf"] = ((dist == 0) & (signed == 1)).astype(np.int64)
-    v["ovf_inv"] = _field_inv(dist)
     prod = _np_product_limbs(qb + [255 * v["eq"]] * 4, bb + [255 * v["eb"]] * 4)
     fill_hi = 0xFFFF * v["er"] + 0xFFFF * v["ovf"]
     extra = [v["r_lo"], v["r_hi"], fill_hi, fill_hi]
