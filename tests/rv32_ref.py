@@ -143,12 +143,14 @@ class RefCpu:
         elif opc == 0x17:
             result = (pc + (w & 0xFFFFF000)) & MASK
         elif opc == 0x6F:
-            off = s32(((w >> 31) << 20) | (((w >> 12) & 0xFF) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3FF) << 1) << 11) >> 11
+            off = ((w >> 31) << 20) | (((w >> 12) & 0xFF) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3FF) << 1)
+            off -= (off >> 20) << 21
             result, st.next_pc = pc + 4, (pc + off) & MASK
         elif opc == 0x67:
             result, st.next_pc = pc + 4, (x[rs1] + imm_i) & MASK & ~1
         elif opc == 0x63:
-            off = s32((((w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3F) << 5) | (((w >> 8) & 0xF) << 1)) << 19) >> 19
+            off = ((w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3F) << 5) | (((w >> 8) & 0xF) << 1)
+            off -= (off >> 12) << 13
             if branch_taken(_BR[f3], x[rs1], x[rs2]):
                 st.next_pc = (pc + off) & MASK
         elif opc == 0x03:
