@@ -112,6 +112,11 @@ def compiler_command(sources: GuestSources, out: Path) -> list[str]:
     ]
 
 
+def build_all(out_dir: Path | str = DEFAULT_OUT_DIR, guests_dir: Path = GUESTS_DIR) -> dict[str, Path]:
+    """Build every guest of `guests_dir` into `out_dir`; returns name -> ELF path."""
+    return {g.name: build_guest(g, Path(out_dir) / f"{g.name}.elf") for g in find_guests(guests_dir)}
+
+
 def build_guest(guest_dir: Path | str, out: Path | str | None = None) -> Path:
     """Compile and link one guest folder; returns the ELF path (default `build/guests/NAME.elf`)."""
     sources = collect_sources(Path(guest_dir))

@@ -41,7 +41,7 @@ def test_header_carries_every_abi_constant():
     for name, value in abi.EXIT_CODES.items():
         assert f"#define ZKVM_EXIT_{name} {value}\n" in header
     for name in ["MEM_START", "TEXT_START", "MEM_END", "STACK_TOP", "STACK_SIZE"]:
-        assert f"#define ZKVM_{name} 0x{getattr(abi, name):08x}u " in header
+        assert f"#define ZKVM_{name} ZKVM_U32(0x{getattr(abi, name):08x}) " in header
 
 
 def test_linker_script_matches_abi():
@@ -262,3 +262,8 @@ def test_no_compressed_instructions_in_any_guest(tmp_path):
         image = load_elf(build_guest(guest, tmp_path / f"{guest.name}.elf"))
         bad = [hex(a) for a, w in image.program().items() if w & 3 != 3]
         assert not bad, f"{guest.name}: 16-bit encodings at {bad[:5]}"
+
+
+def test_output_with_all_is_rejected(capsys):
+    assert cli_main(["build", "--all", "-o", "x.elf"]) == 1
+    assert capsys.readouterr().err == "error: -o/--output applies to a single guest, not --all\n"

@@ -8,13 +8,20 @@
 #ifndef ZKVM_GUEST_H
 #define ZKVM_GUEST_H
 
+/* Unsigned in C; bare in assembly (crt0.S includes this header), where a `u` suffix is not valid. */
+#ifdef __ASSEMBLER__
+#define ZKVM_U32(x) x
+#else
+#define ZKVM_U32(x) x##u
+#endif
+
 /* ---- memory map */
-#define ZKVM_MEM_START 0x00001000u /* lowest mappable guest address (page 0 traps) */
-#define ZKVM_TEXT_START 0x00010000u /* where .text starts */
-#define ZKVM_MEM_END 0x01000000u /* one past the highest guest address */
-#define ZKVM_STACK_TOP 0x01000000u /* initial sp; the stack grows down */
-#define ZKVM_STACK_SIZE 0x00100000u /* bytes reserved below STACK_TOP for the stack */
-#define ZKVM_HEAP_END 0x00f00000u /* the heap (from _end) must stay below this */
+#define ZKVM_MEM_START ZKVM_U32(0x00001000) /* lowest mappable guest address (page 0 traps) */
+#define ZKVM_TEXT_START ZKVM_U32(0x00010000) /* where .text starts */
+#define ZKVM_MEM_END ZKVM_U32(0x01000000) /* one past the highest guest address */
+#define ZKVM_STACK_TOP ZKVM_U32(0x01000000) /* initial sp; the stack grows down */
+#define ZKVM_STACK_SIZE ZKVM_U32(0x00100000) /* bytes reserved below STACK_TOP for the stack */
+#define ZKVM_HEAP_END ZKVM_U32(0x00f00000) /* the heap (from _end) must stay below this */
 
 /* ---- ecall numbers (a7) */
 #define ZKVM_ECALL_HALT 0

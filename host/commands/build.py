@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from tqdm import tqdm
+
 from host.build import DEFAULT_OUT_DIR, GUESTS_DIR, BuildError, build_guest, find_guests
 from zkvm.elf import load_elf
 
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         guests = find_guests(GUESTS_DIR)
         if not guests:
             raise BuildError(f"no guest folders with a main.c under {GUESTS_DIR}")
-        for guest in guests:
+        # tqdm hides itself when stderr is not a terminal; a cold build takes a few seconds per guest
+        for guest in tqdm(guests, desc="building guests", unit="guest", disable=None, leave=False):
             _build_one(guest, None)
         return 0
     _build_one(args.guest, args.output)
