@@ -130,3 +130,16 @@ def image(code: list[int], data: dict[int, int] | None = None, base: int = abi.T
         assert addr % 4 == 0 and addr not in words
         words[addr] = w & 0xFFFFFFFF
     return MemoryImage(entry=base, words=words, exec_ranges=((base, base + 4 * len(code)),))
+
+
+def elf(code: list[int], base: int = abi.TEXT_START) -> bytes:
+    """A minimal static ELF32 RV32 executable: one R+X PT_LOAD segment holding `code`, entry at its start."""
+    import struct
+
+    text = struct.pack(f"<{len(code)}I", *(w & 0xFFFFFFFF for w in code))
+    ehdr, phdr = struct.Struct("<16sHHIIIIIHHHHHH"), struct.Struct("<8I")
+    offset = ehdr.size + phdr.size
+    ident = b"\x7fELF\x01\x01\x01" + b"\0" * 9
+    header = ehdr.pack(ident, 2, 243, 1, base, ehdr.size, 0, 0, ehdr.size, phdr.size, 1, 40, 0, 0)
+    segment = phdr.pack(1, offset, base, base, len(text), len(text), 5, 4)  # PT_LOAD, flags R+X
+    return header + segment + text
