@@ -161,3 +161,26 @@ def expect_rejected(b: Bench, trace: np.ndarray, constraints: set[str] | None = 
 
 def byte_cells(prefix: str, word: int) -> dict[str, int]:
     return {f"{prefix}{i}": (word >> (8 * i)) & 255 for i in range(4)}
+
+
+def constraint_values(b: Bench, trace: np.ndarray, name: str) -> np.ndarray:
+    expr = next(c.expr for c in b.table.constraints if c.name == name)
+    return evaluate_on(trace, [expr])[0]
+
+
+def resolve_carries(b: Bench, trace: np.ndarray, row: int, prefix: str) -> np.ndarray:
+    """Re-derive the carry columns k{l}x/k{l}y of a (tampered) row so that the limb equations
+    `{prefix}_limb{l}` hold over the field. Honest-looking carries (< 4096) are split into bytes; anything
+    else lands whole in k{l}x, where the byte lookup rejects it."""
+    spec = b.spec
+    out = set_row(trace, spec, row, **{f"k{l}{part}": 0 for l in range(4) for part in "xy"})
+    inv16 = pow(1 << 16, P - 2, P)
+    for l in range(4):  # limb l's equation holds with k_l = (lhs_l + k_{l-1} - z_l) / 2^16
+        carry = int(constraint_values(b, out, f"{prefix}_limb{l}")[row]) * inv16 % P
+        split = {f"k{l}x": carry & 15, f"k{l}y": carry >> 4} if carry < 4096 else {f"k{l}x": carry}
+        out = set_row(out, spec, row, **split)
+    return out
+
+
+def carries_are_small(trace: np.ndarray, spec: FamilyTable, row: int) -> bool:
+    return all(get(trace, spec, row, f"k{l}x") < 16 and get(trace, spec, row, f"k{l}y") < 256 for l in range(4))
