@@ -136,11 +136,11 @@ def public_terms(journal: bytes, exit_code: int) -> list[tuple[str, tuple[int, .
     return terms
 
 
-def generate(s: ImageSetup, record) -> Witness:
-    """Main traces of every table for one recorded execution."""
+def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
+    """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
     c = circuit()
     sends = LookupSends()
-    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends)
+    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, strict)
     main = {CpuTable.NAME: cpu.main}
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,

@@ -1,0 +1,189 @@
+"""Malicious-prover tests: take the honest trace of a program using every instruction family, change one thing
+(keeping everything else consistent where a real cheater would), skip the trace checker, prove, and check the
+verifier rejects. The trace checker's verdict names the constraint or bus each tamper runs into — so each test
+also documents which check is the one standing in the way (each was confirmed once by removing that check
+from the AIR and seeing the tampered proof verify)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import harness as H
+from zkvm import abi
+from zkvm.circuit.cpu import COLUMN_INDEX
+from zkvm.circuit import riscv_air
+from zkvm.errors import VerificationError
+from zkvm.exec.record import Record
+from zkvm.field.babybear import P
+from zkvm.stark.errors import BusError, ConstraintError
+
+
+@pytest.fixture(scope="module")
+def honest():
+    return H.honest_run()
+
+
+@pytest.fixture
+def run(honest):
+    """A fresh copy of the honest run to tamper with."""
+    w = honest.witness
+    w2 = type(w)({k: v.copy() for k, v in w.main.items()}, w.journal, w.exit_code, w.cycles)
+    return H.Run(honest.setup, w2, honest.record, honest.result, honest.labels, honest.image)
+
+
+def expect_rejected(run, check_error, where, **public):
+    """The checker flags `where` (constraint name or bus name), and a proof of these traces does not verify."""
+    with pytest.raises(check_error) as info:
+        H.check(run, **public)
+    got = info.value.constraint if check_error is ConstraintError else info.value.bus
+    assert got == where, f"expected the checker to stop at {where!r}, got {info.value}"
+    with pytest.raises(VerificationError):
+        H.prove_and_verify(run, **public)
+
+
+def test_honest_trace_proves_and_verifies(honest):
+    assert honest.result.exit_code == 3 and honest.result.journal == H.INPUT
+    H.check(honest)
+    H.prove_and_verify(honest)
+
+
+def _bump_family_result(run, label, table):
+    t = run.cycle_of(label)
+    c_lo, c_hi = H.get_cpu(run, t, "c_lo"), H.get_cpu(run, t, "c_hi")
+    row = H.family_row(run, table, c_lo, c_hi)
+    # the CPU and the family table agree on the wrong result; rd = x0, so nothing else sees it
+    H.set_cpu(run, t, c_lo=c_lo ^ 1, res_lo=c_lo ^ 1)
+    H.fix_eq_gadget(run, t)
+    H.set_family(run, table, row, c_lo=c_lo ^ 1)
+    return row
+
+
+def test_wrong_add_result(run):
+    row = _bump_family_result(run, "add_x0", "alu")
+    H.set_family(run, "alu", row, x0=H.get_family(run, "alu", row, "x0") ^ 1)  # keep c's bytes consistent
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "add_lo")
+
+
+@pytest.mark.parametrize("label,table", [("sll_x0", "shift"), ("mul_x0", "mul"), ("div_x0", "div")])
+def test_wrong_family_result(run, label, table):
+    _bump_family_result(run, label, table)
+    H.rebalance_lookups(run)
+    with pytest.raises(ConstraintError) as info:
+        H.check(run)
+    assert info.value.table == table, info.value
+    with pytest.raises(VerificationError):
+        H.prove_and_verify(run)
+
+
+def test_wrong_loaded_value(run):
+    t = run.cycle_of("last_lw")  # lw s6 <- [scratch]; s6 is never read again
+    wrong = (H.get_cpu(run, t, "res_lo") + 1) % 65536
+    H.set_cpu(run, t, res_lo=wrong, wv_lo=wrong)
+    H.set_reg_final(run, 22, wrong | (H.get_cpu(run, t, "res_hi") << 16))
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "res_lw_lo")
+
+
+def test_memory_changed_between_store_and_load(run):
+    t = run.cycle_of("lw_after_sw")  # lw a3 <- the word the sw just wrote; a3 is never read again
+    m_lo = H.get_cpu(run, t, "m_lo")
+    wrong = m_lo ^ 1
+    mb0 = H.get_cpu(run, t, "mb0") ^ 1
+    H.set_cpu(run, t, m_lo=wrong, n_lo=wrong, res_lo=wrong, wv_lo=wrong, mb0=mb0, sel_byte=mb0)
+    H.set_reg_final(run, 13, wrong | (H.get_cpu(run, t, "res_hi") << 16))
+    H.rebalance_lookups(run)
+    expect_rejected(run, BusError, "mem")
+
+
+def _record_with(run, rows: np.ndarray) -> Record:
+    r = run.record
+    return Record(np.ascontiguousarray(rows, dtype=np.uint32), r.initial_regs, r.final_regs, r.input_consumed)
+
+
+def _regenerate(run, rows):
+    run.witness = riscv_air.generate(run.setup, _record_with(run, rows), strict=False)
+
+
+def test_branch_not_taken_when_it_must_be(run):
+    """The beq is taken; the cheater falls through and executes the instruction it skips."""
+    from zkvm.exec.record import COLUMN
+    t = run.cycle_of("beq")
+    rows = np.asarray(run.record.rows).astype(np.int64)
+    fall = rows[t].copy()
+    fall[:] = 0
+    pc = rows[t, COLUMN["pc"]] + 4
+    fall[COLUMN["pc"]], fall[COLUMN["insn"]], fall[COLUMN["next_pc"]] = pc, run.image.words[pc], pc + 4
+    rows[t, COLUMN["next_pc"]] = pc
+    # the skipped `addi s4, s4, 1` makes every later value of s4 one larger
+    s4_later = (rows[:, COLUMN["insn"]] >> 7 & 31) == 20
+    s4_later[: t + 1] = False
+    rows[s4_later, COLUMN["rd_val"]] += 1
+    fall[COLUMN["rd_val"]] = 1
+    rows = np.insert(rows, t + 1, fall, axis=0)
+    cyc = rows[:, COLUMN["a7_val"]] == abi.ECALL_CYCLES
+    rows[cyc & (rows[:, COLUMN["insn"]] == 0x73), COLUMN["rd_val"]] += 1
+    _regenerate(run, rows)
+    expect_rejected(run, ConstraintError, "pc_flow")
+
+
+def test_skipped_instruction(run):
+    from zkvm.exec.record import COLUMN
+    t = run.cycle_of("nop")
+    rows = np.delete(np.asarray(run.record.rows).astype(np.int64), t, axis=0)
+    cyc = (rows[:, COLUMN["a7_val"]] == abi.ECALL_CYCLES) & (rows[:, COLUMN["insn"]] == 0x73)
+    rows[cyc, COLUMN["rd_val"]] -= 1  # keep CYCLES consistent with the shorter run
+    _regenerate(run, rows)
+    expect_rejected(run, ConstraintError, "pc_flow")
+
+
+def test_write_to_x0(run):
+    t = run.cycle_of("x0_write")  # addi x0, t1, 5: the cheater lets x0 become 12
+    res = H.get_cpu(run, t, "res_lo")
+    assert res == 12
+    H.set_cpu(run, t, wv_lo=res)
+    H.set_reg_final(run, 0, res)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "wv_lo")
+
+
+def test_journal_byte_changed_by_verifier_side(run):
+    journal = bytearray(run.witness.journal)
+    journal[1] ^= 0x40
+    expect_rejected(run, BusError, "journal", journal=bytes(journal))
+
+
+def test_journal_byte_changed_in_trace(run):
+    t = int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_commit"]])[0][0])
+    H.set_cpu(run, t, mb1=H.get_cpu(run, t, "mb1") ^ 0x40)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "bytes_lo")
+
+
+def test_exit_code_changed(run):
+    expect_rejected(run, BusError, "exit", exit_code=4)
+
+
+def test_journal_truncated(run):
+    expect_rejected(run, BusError, "journal", journal=run.witness.journal[:-1])
+
+
+def test_timestamp_order(run):
+    H.relink_x0_read(run, index=2, after=6)
+    H.rebalance_lookups(run)
+    expect_rejected(run, BusError, "bytes")
+
+
+def test_instruction_not_in_program(run):
+    """The cheater executes `sub x0, t0, t1` where the program has `add x0, t0, t1`."""
+    from zkvm.circuit.opcodes import SUB
+    t = run.cycle_of("add_x0")
+    a = H.get_cpu(run, t, "a_lo") | H.get_cpu(run, t, "a_hi") << 16
+    b = H.get_cpu(run, t, "b_lo") | H.get_cpu(run, t, "b_hi") << 16
+    c = (a - b) % (1 << 32)
+    H.set_cpu(run, t, alu_op=SUB, c_lo=c & 0xFFFF, c_hi=c >> 16, res_lo=c & 0xFFFF, res_hi=c >> 16)
+    H.fix_eq_gadget(run, t)
+    H.refill_families(run)
+    H.rebalance_lookups(run)
+    expect_rejected(run, BusError, "program")
