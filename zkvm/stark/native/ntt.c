@@ -25,6 +25,9 @@
 
 #define SCRATCH_BYTES (256u * 1024u) /* per-thread working set of one group: well inside a 1 MiB L2 */
 #define MIN_RUN_WORDS 64u            /* gather at least this many consecutive words per row slot */
+#define PREFETCH_SLOTS 4
+#define STREAM_BYTES (64u << 20)     /* outputs this large go around the caches (they cannot stay in them) */
+#define MAX_CHUNK_WORDS 64u          /* columns handled together (wider matrices are split in chunks) */
 
 static inline size_t bit_reverse(size_t x, int bits) {
     uint32_t v = (uint32_t)x;
@@ -101,57 +104,90 @@ static void fill_bitrev_powers(uint32_t *table, int log_n, uint32_t z, uint32_t 
 
 /* ------------------------------------------------------------------ one blocked pass */
 
+/* Where a pass reads its rows from and writes them to. The source may be narrower than the matrix being
+ * transformed: with `replicas` = B > 1, source row s (src_w columns) is copied B times side by side, copy r
+ * multiplied by scale[r * scale_stride + s] (this is how the LDE's B coset NTTs run as one wide NTT). */
+typedef struct {
+    const uint32_t *src;
+    size_t src_pitch, src_w, replicas;
+    int src_bitrev;            /* matrix row i reads source row bitrev(i) */
+    int src_reduce;            /* canonicalise unscaled values on the way in */
+    const uint32_t *src_scale; /* Montgomery factors indexed by source row (+ r * scale_stride), or NULL */
+    size_t scale_stride;
+    uint32_t *dst;
+    size_t dst_pitch;
+    int dst_bitrev;            /* matrix row i is written to dst row bitrev(i) */
+    const uint32_t *dst_scale; /* Montgomery factor per destination row, or NULL */
+} ntt_io;
+
 typedef struct {
     int log_n, dif;
     const uint32_t *tw;
     int e_lo, k;       /* stages with span exponents [e_lo, e_lo + k) */
+    int stream;        /* destination too big for the caches: non-temporal stores */
     size_t c;          /* consecutive offsets gathered together */
-    size_t w;
-    const uint32_t *src;
-    size_t src_pitch;
-    int src_bitrev;    /* read global row rev(i) for row i */
-    int src_reduce;    /* canonicalise values on the way in */
-    const uint32_t *src_scale; /* Montgomery factor per source row index, or NULL */
-    uint32_t *dst;
-    size_t dst_pitch;
-    int dst_bitrev;    /* write row i to rev(i) */
-    const uint32_t *dst_scale; /* Montgomery factor per destination row index, or NULL */
+    size_t w;          /* matrix width (= src_w * replicas) */
+    size_t cw;         /* columns per chunk */
+    size_t nchunks;
+    ntt_io io;
     const zk_rowops *ops;
     int failed;
 } pass_ctx;
 
+/* Copy columns [c0, c0 + len) of matrix row i (source row si) into `row`. */
+static inline void gather_row(const pass_ctx *ps, uint32_t *row, size_t si, size_t c0, size_t len) {
+    const ntt_io *io = &ps->io;
+    const uint32_t *srow = io->src + si * io->src_pitch;
+    size_t col = c0, end = c0 + len;
+    while (col < end) {
+        size_t r = col / io->src_w, off = col - r * io->src_w;
+        size_t run = io->src_w - off;
+        if (run > end - col) run = end - col;
+        uint32_t *d = row + (col - c0);
+        if (io->src_scale)
+            /* a Montgomery product is exact for any uint32 times a canonical factor: no reduce needed */
+            ps->ops->scale(d, srow + off, run, io->src_scale[r * io->scale_stride + si]);
+        else if (io->src_reduce)
+            ps->ops->reduce(d, srow + off, run);
+        else
+            memcpy(d, srow + off, run * sizeof(uint32_t));
+        col += run;
+    }
+}
+
 static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     pass_ctx *ps = (pass_ctx *)vctx;
-    const size_t w = ps->w, c = ps->c, rows = ((size_t)1 << ps->k) * c;
-    uint32_t *scratch = (uint32_t *)aligned_alloc(64, ((rows * w * sizeof(uint32_t)) + 63) & ~(size_t)63);
+    const size_t c = ps->c, T = (size_t)1 << ps->k, rows = T * c;
+    uint32_t *scratch = (uint32_t *)aligned_alloc(64, ((rows * ps->cw * sizeof(uint32_t)) + 63) & ~(size_t)63);
     if (!scratch) {
         __atomic_store_n(&ps->failed, 1, __ATOMIC_RELAXED);
         return;
     }
     const zk_rowops *ops = ps->ops;
+    const ntt_io *io = &ps->io;
     const size_t s_lo = (size_t)1 << ps->e_lo;
     const size_t bundles_per_hi = s_lo / c;
     const int log_n = ps->log_n;
-    const size_t T = (size_t)1 << ps->k;
 
     for (size_t b = b_begin; b < b_end; b++) {
-        const size_t hi = b / bundles_per_hi, r0 = (b % bundles_per_hi) * c;
+        const size_t group = b / ps->nchunks, chunk = b % ps->nchunks;
+        const size_t c0 = chunk * ps->cw;
+        const size_t w = c0 + ps->cw <= ps->w ? ps->cw : ps->w - c0; /* columns in this chunk */
+        const size_t hi = group / bundles_per_hi, r0 = (group % bundles_per_hi) * c;
         const size_t base = (hi << (ps->e_lo + ps->k)) + r0;
         /* gather */
         for (size_t t = 0; t < T; t++) {
             for (size_t r = 0; r < c; r++) {
                 size_t i = base + t * s_lo + r;
-                size_t si = ps->src_bitrev ? bit_reverse(i, log_n) : i;
-                const uint32_t *srow = ps->src + si * ps->src_pitch;
-                uint32_t *row = scratch + (t * c + r) * w;
-                if (ps->src_scale) {
-                    /* a Montgomery product is exact for any uint32 times a canonical factor: no reduce */
-                    ops->scale(row, srow, w, ps->src_scale[si]);
-                } else if (ps->src_reduce) {
-                    for (size_t j = 0; j < w; j++) row[j] = bb_reduce32(srow[j]);
-                } else {
-                    memcpy(row, srow, w * sizeof(uint32_t));
+                if (t + PREFETCH_SLOTS < T) { /* start fetching a row a few slots ahead */
+                    size_t ni = i + PREFETCH_SLOTS * s_lo, nsi = io->src_bitrev ? bit_reverse(ni, log_n) : ni;
+                    const char *p = (const char *)(io->src + nsi * io->src_pitch + c0 % io->src_w);
+                    __builtin_prefetch(p, 0, 0);
+                    __builtin_prefetch(p + 64, 0, 0);
+                    __builtin_prefetch(p + 128, 0, 0);
+                    __builtin_prefetch(p + 192, 0, 0);
                 }
+                gather_row(ps, scratch + (t * c + r) * w, io->src_bitrev ? bit_reverse(i, log_n) : i, c0, w);
             }
         }
         /* k stages in scratch */
@@ -179,79 +215,71 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
         for (size_t t = 0; t < T; t++) {
             for (size_t r = 0; r < c; r++) {
                 size_t i = base + t * s_lo + r;
-                size_t di = ps->dst_bitrev ? bit_reverse(i, log_n) : i;
-                uint32_t *drow = ps->dst + di * ps->dst_pitch;
+                size_t di = io->dst_bitrev ? bit_reverse(i, log_n) : i;
+                uint32_t *drow = io->dst + di * io->dst_pitch + c0;
                 const uint32_t *row = scratch + (t * c + r) * w;
-                if (ps->dst_scale)
-                    ops->scale(drow, row, w, ps->dst_scale[di]);
-                else
+                if (ps->stream) {
+                    if (io->dst_scale)
+                        ops->stream_scale(drow, row, w, io->dst_scale[di]);
+                    else
+                        ops->stream_copy(drow, row, w);
+                } else if (io->dst_scale) {
+                    ops->scale(drow, row, w, io->dst_scale[di]);
+                } else {
                     memcpy(drow, row, w * sizeof(uint32_t));
+                }
             }
         }
     }
+    if (ps->stream) ops->fence();
     free(scratch);
 }
 
-typedef struct {
-    const uint32_t *src;
-    size_t src_pitch;
-    int src_bitrev, src_reduce;
-    const uint32_t *src_scale;
-    uint32_t *dst;
-    size_t dst_pitch;
-    int dst_bitrev;
-    const uint32_t *dst_scale;
-} ntt_io;
-
-/* Full NTT of n = 2^log_n rows (w columns). First pass reads via io.src..., last pass writes via io.dst...;
- * intermediate passes work in place in io.dst (so io.dst must not alias io.src unless both are identical
- * without bitrev). If dst_bitrev is set and there is more than one pass, `work` (n*w words) holds the
- * intermediate passes. */
+/* Full NTT of n = 2^log_n rows and w columns. The first pass reads through io.src*, the last writes through
+ * io.dst*; intermediate passes work in place in io.dst, or in `work` (n*w words, required) when the output
+ * is bit-reversed and there is more than one pass. */
 static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, uint32_t *work) {
     const size_t n = (size_t)1 << log_n;
     const zk_rowops *ops = zk_ops();
-    if (log_n == 0) { /* a single row: copy through with the requested transformations */
-        pass_ctx ps = {0};
-        ps.log_n = 0; ps.dif = dif; ps.tw = tw; ps.e_lo = 0; ps.k = 0; ps.c = 1; ps.w = w;
-        ps.src = io.src; ps.src_pitch = io.src_pitch; ps.src_bitrev = 0; ps.src_reduce = io.src_reduce;
-        ps.src_scale = io.src_scale; ps.dst = io.dst; ps.dst_pitch = io.dst_pitch; ps.dst_bitrev = 0;
-        ps.dst_scale = io.dst_scale; ps.ops = ops;
-        pass_range(&ps, 0, 1);
-        return ps.failed ? -2 : 0;
-    }
+    if (io.replicas == 0) io.replicas = 1;
+    if (io.src_w == 0) io.src_w = w;
+    size_t nchunks = (w + MAX_CHUNK_WORDS - 1) / MAX_CHUNK_WORDS;
+    size_t cw = (w + nchunks - 1) / nchunks;
+    cw = (cw + 15) & ~(size_t)15; /* whole SIMD vectors */
+    if (cw > w) cw = w;
+    nchunks = (w + cw - 1) / cw;
     size_t cg = 1;
-    while (cg * w < MIN_RUN_WORDS) cg *= 2;
-    size_t max_rows = SCRATCH_BYTES / (sizeof(uint32_t) * w * cg);
+    while (cg * cw < MIN_RUN_WORDS) cg *= 2;
+    size_t max_rows = SCRATCH_BYTES / (sizeof(uint32_t) * cw * cg);
     int kmax = 1;
     while (((size_t)2 << kmax) <= max_rows) kmax++;
-    int passes = (log_n + kmax - 1) / kmax;
-    if (passes < 1) passes = 1;
+    int passes = log_n ? (log_n + kmax - 1) / kmax : 1;
 
     int done = 0;
     for (int p = 0; p < passes; p++) {
         int k = (log_n - done) / (passes - p);
-        pass_ctx ps = {0};
+        pass_ctx ps;
+        memset(&ps, 0, sizeof ps);
         ps.log_n = log_n; ps.dif = dif; ps.tw = tw; ps.k = k; ps.w = w; ps.ops = ops;
+        ps.cw = cw; ps.nchunks = nchunks;
         /* DIF walks span exponents downwards from log_n - 1, DIT upwards from 0 */
         ps.e_lo = dif ? log_n - done - k : done;
         size_t s_lo = (size_t)1 << ps.e_lo;
         ps.c = cg < s_lo ? cg : s_lo;
         int first = p == 0, last = p == passes - 1;
         uint32_t *inter = (io.dst_bitrev && passes > 1) ? work : io.dst;
-        if (first) {
-            ps.src = io.src; ps.src_pitch = io.src_pitch; ps.src_bitrev = io.src_bitrev;
-            ps.src_reduce = io.src_reduce; ps.src_scale = io.src_scale;
-        } else {
-            ps.src = inter; ps.src_pitch = inter == work ? w : io.dst_pitch;
+        size_t inter_pitch = inter == work ? w : io.dst_pitch;
+        ps.io = io;
+        if (!first) {
+            ps.io.src = inter; ps.io.src_pitch = inter_pitch; ps.io.src_w = w; ps.io.replicas = 1;
+            ps.io.src_bitrev = 0; ps.io.src_reduce = 0; ps.io.src_scale = NULL;
         }
-        if (last) {
-            ps.dst = io.dst; ps.dst_pitch = io.dst_pitch; ps.dst_bitrev = io.dst_bitrev;
-            ps.dst_scale = io.dst_scale;
-        } else {
-            ps.dst = inter; ps.dst_pitch = inter == work ? w : io.dst_pitch;
+        if (!last) {
+            ps.io.dst = inter; ps.io.dst_pitch = inter_pitch; ps.io.dst_bitrev = 0; ps.io.dst_scale = NULL;
         }
-        size_t bundles = n / (((size_t)1 << k) * ps.c);
-        size_t per_bundle = ((size_t)1 << k) * ps.c * w;
+        ps.stream = n * w * sizeof(uint32_t) >= STREAM_BYTES;
+        size_t bundles = n / (((size_t)1 << k) * ps.c) * nchunks;
+        size_t per_bundle = ((size_t)1 << k) * ps.c * cw;
         size_t min_chunk = per_bundle >= (1u << 15) ? 1 : (1u << 15) / per_bundle;
         zk_parallel_for(bundles, min_chunk, pass_range, &ps);
         if (ps.failed) return -2;
@@ -276,39 +304,41 @@ int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32
     if (log_n && !tw) return -2;
     /* out[j] = n^-1 shift^-j * DIF(in)[bitrev(j)] */
     uint32_t *scale = (uint32_t *)malloc(n * sizeof(uint32_t));
-    uint32_t *work = (uint32_t *)malloc(n * w * sizeof(uint32_t));
-    if (!scale || !work) { free(scale); free(work); return -2; }
+    uint32_t *work = (uint32_t *)zk_big_alloc(n * w * sizeof(uint32_t));
+    if (!scale || !work) { free(scale); zk_big_free(work, n * w * sizeof(uint32_t)); return -2; }
     fill_powers(scale, n, bb_inv(shift % BB_P), bb_to_mont(bb_inv((uint32_t)(n % BB_P))));
-    ntt_io io = {in, w, 0, 1, NULL, out, w, 1, scale};
+    ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = out, .dst_pitch = w, .dst_bitrev = 1,
+                 .dst_scale = scale};
     int st = run_ntt(log_n, w, 1, tw, io, work);
     free(scale);
-    free(work);
+    zk_big_free(work, n * w * sizeof(uint32_t));
     return st;
 }
 
-/* Coefficients in bit-reversed row order (coef_br[p] = c_{bitrev(p)}, times the factor `pre`) -> evaluations
- * on shift * <omega_N>, N = n << log_blowup: for each r < 2^log_blowup, rows k*B + r of `out` receive the
- * size-n NTT of c_j (shift omega_N^r)^j. */
-static int coset_evals_from_bitrev(const uint32_t *coef, int coef_bitrev_rows, uint32_t *out, int log_n, size_t w,
-                                   int log_blowup, uint32_t shift, uint32_t pre) {
+/* Coefficients -> evaluations on shift * <omega_N>, N = n * B, B = 2^log_blowup, as ONE NTT of size n over
+ * a n x (B*w) matrix: row k of `out` viewed that way is (f(shift omega_N^(kB + r)))_{r < B}, and column block r
+ * is the size-n NTT of c_j (shift omega_N^r)^j. The coefficient rows are either in natural order or
+ * bit-reversed (as the inverse DIF leaves them); each is scaled by `pre` too. */
+static int coset_evals(const uint32_t *coef, int coef_bitrev_rows, uint32_t *out, int log_n, size_t w,
+                       int log_blowup, uint32_t shift, uint32_t pre) {
     size_t n = (size_t)1 << log_n, B = (size_t)1 << log_blowup;
     const uint32_t *tw = log_n ? twiddles(log_n, 0) : NULL;
     if (log_n && !tw) return -2;
-    uint32_t *scale = (uint32_t *)malloc(n * sizeof(uint32_t));
+    uint32_t *scale = (uint32_t *)malloc(B * n * sizeof(uint32_t));
     if (!scale) return -2;
     uint32_t omega_big = two_adic_root(log_n + log_blowup);
     uint32_t z = shift % BB_P;
-    int st = 0;
-    for (size_t r = 0; r < B && st == 0; r++) {
-        /* source row s holds coefficient index bitrev(s) when coef is in bit-reversed order, else s */
+    for (size_t r = 0; r < B; r++) {
+        /* factor for source row s: pre * z^(coefficient index held by row s) */
         if (coef_bitrev_rows)
-            fill_bitrev_powers(scale, log_n, z, bb_to_mont(pre));
+            fill_bitrev_powers(scale + r * n, log_n, z, bb_to_mont(pre));
         else
-            fill_powers(scale, n, z, bb_to_mont(pre));
-        ntt_io io = {coef, w, !coef_bitrev_rows, 1, scale, out + r * w, B * w, 0, NULL};
-        st = run_ntt(log_n, w, 0, tw, io, NULL);
+            fill_powers(scale + r * n, n, z, bb_to_mont(pre));
         z = bb_mul(z, omega_big);
     }
+    ntt_io io = {.src = coef, .src_pitch = w, .src_w = w, .replicas = B, .src_bitrev = !coef_bitrev_rows,
+                 .src_scale = scale, .scale_stride = n, .dst = out, .dst_pitch = B * w};
+    int st = run_ntt(log_n, B * w, 0, tw, io, NULL);
     free(scale);
     return st;
 }
@@ -316,7 +346,7 @@ static int coset_evals_from_bitrev(const uint32_t *coef, int coef_bitrev_rows, u
 int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift) {
     int log_n = log2_exact(n);
     if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27) return -1;
-    return coset_evals_from_bitrev(coeffs, 0, out, log_n, w, log_blowup, shift, 1);
+    return coset_evals(coeffs, 0, out, log_n, w, log_blowup, shift, 1);
 }
 
 int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift) {
@@ -324,13 +354,12 @@ int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup
     if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27) return -1;
     const uint32_t *itw = log_n ? twiddles(log_n, 1) : NULL;
     if (log_n && !itw) return -2;
-    uint32_t *coef = (uint32_t *)malloc(n * w * sizeof(uint32_t));
+    uint32_t *coef = (uint32_t *)zk_big_alloc(n * w * sizeof(uint32_t));
     if (!coef) return -2;
     /* DIF with the inverse root: coef[p] = n * c_{bitrev(p)} */
-    ntt_io io = {in, w, 0, 1, NULL, coef, w, 0, NULL};
+    ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = coef, .dst_pitch = w};
     int st = run_ntt(log_n, w, 1, itw, io, NULL);
-    if (st == 0)
-        st = coset_evals_from_bitrev(coef, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)));
-    free(coef);
+    if (st == 0) st = coset_evals(coef, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)));
+    zk_big_free(coef, n * w * sizeof(uint32_t));
     return st;
 }

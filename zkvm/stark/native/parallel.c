@@ -1,6 +1,7 @@
 #include "parallel.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -66,4 +67,28 @@ void zk_parallel_for(size_t count, size_t min_chunk, zk_range_fn fn, void *ctx) 
         else
             fn(ctx, tasks[i].begin, tasks[i].end); /* could not start a thread: do its share here */
     }
+}
+
+void *zk_big_alloc(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+#if defined(MAP_ANONYMOUS)
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+#if defined(MADV_HUGEPAGE)
+    madvise(p, bytes, MADV_HUGEPAGE); /* advisory: ignored where THP is unavailable */
+#endif
+    return p;
+#else
+    return malloc(bytes);
+#endif
+}
+
+void zk_big_free(void *p, size_t bytes) {
+    if (!p) return;
+#if defined(MAP_ANONYMOUS)
+    munmap(p, bytes ? bytes : 1);
+#else
+    (void)bytes;
+    free(p);
+#endif
 }

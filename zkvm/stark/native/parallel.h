@@ -15,4 +15,10 @@ void zk_set_num_threads(int n);
  * count itself is. Falls back to running everything on the calling thread if threads cannot be created. */
 void zk_parallel_for(size_t count, size_t min_chunk, zk_range_fn fn, void *ctx);
 
+
+/* Large scratch buffers: anonymous mappings advised for transparent huge pages (far fewer page faults than
+ * malloc's 4 KiB pages for buffers of hundreds of MiB). Free with the same size. NULL when out of memory. */
+void *zk_big_alloc(size_t bytes);
+void zk_big_free(void *p, size_t bytes);
+
 #endif

@@ -1,5 +1,6 @@
 #include "simd.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "field.h"
@@ -43,8 +44,15 @@ static void mul_scalar(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t
     for (size_t i = 0; i < n; i++) o[i] = bb_mul(a[i], b[i]);
 }
 
+static void reduce_scalar(uint32_t *dst, const uint32_t *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = bb_reduce32(src[i]);
+}
+
+static void copy_scalar(uint32_t *dst, const uint32_t *src, size_t n) { memcpy(dst, src, n * sizeof(uint32_t)); }
+static void fence_none(void) {}
+
 static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
-                                     "scalar"};
+                                     reduce_scalar, copy_scalar, scale_scalar, fence_none, "scalar"};
 
 #ifdef ZK_X86
 /* ------------------------------------------------------------------ AVX2 (8 lanes) */
@@ -138,7 +146,32 @@ AVX2 static void mul_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, siz
     mul_scalar(o + i, a + i, b + i, n - i);
 }
 
-static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2, "avx2"};
+AVX2 static void reduce_avx2(uint32_t *dst, const uint32_t *src, size_t n) {
+    const __m256i P = _mm256_set1_epi32((int)BB_P);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i v = LD8(src + i);
+        v = _mm256_min_epu32(v, _mm256_sub_epi32(v, P));
+        ST8(dst + i, _mm256_min_epu32(v, _mm256_sub_epi32(v, P)));
+    }
+    reduce_scalar(dst + i, src + i, n - i);
+}
+
+AVX2 static void stream_copy_avx2(uint32_t *dst, const uint32_t *src, size_t n) {
+    if (((uintptr_t)dst & 31) || (n & 7)) { memcpy(dst, src, n * sizeof(uint32_t)); return; }
+    for (size_t i = 0; i < n; i += 8) _mm256_stream_si256((__m256i *)(dst + i), LD8(src + i));
+}
+
+AVX2 static void stream_scale_avx2(uint32_t *dst, const uint32_t *src, size_t n, uint32_t f) {
+    if (((uintptr_t)dst & 31) || (n & 7)) { scale_avx2(dst, src, n, f); return; }
+    __m256i c = _mm256_set1_epi32((int)f);
+    for (size_t i = 0; i < n; i += 8) _mm256_stream_si256((__m256i *)(dst + i), mont_mul8_c(LD8(src + i), c));
+}
+
+static void fence_sse(void) { _mm_sfence(); }
+
+static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2,
+                                   reduce_avx2, stream_copy_avx2, stream_scale_avx2, fence_sse, "avx2"};
 
 /* ------------------------------------------------------------------ AVX-512F (16 lanes) */
 #define AVX512 __attribute__((target("avx512f")))
@@ -228,8 +261,30 @@ AVX512 static void mul_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b,
     mul_scalar(o + i, a + i, b + i, n - i);
 }
 
+AVX512 static void reduce_avx512(uint32_t *dst, const uint32_t *src, size_t n) {
+    const __m512i P = _mm512_set1_epi32((int)BB_P);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i v = LD16(src + i);
+        v = _mm512_min_epu32(v, _mm512_sub_epi32(v, P));
+        ST16(dst + i, _mm512_min_epu32(v, _mm512_sub_epi32(v, P)));
+    }
+    reduce_scalar(dst + i, src + i, n - i);
+}
+
+AVX512 static void stream_copy_avx512(uint32_t *dst, const uint32_t *src, size_t n) {
+    if (((uintptr_t)dst & 63) || (n & 15)) { memcpy(dst, src, n * sizeof(uint32_t)); return; }
+    for (size_t i = 0; i < n; i += 16) _mm512_stream_si512((void *)(dst + i), LD16(src + i));
+}
+
+AVX512 static void stream_scale_avx512(uint32_t *dst, const uint32_t *src, size_t n, uint32_t f) {
+    if (((uintptr_t)dst & 63) || (n & 15)) { scale_avx512(dst, src, n, f); return; }
+    __m512i c = _mm512_set1_epi32((int)f);
+    for (size_t i = 0; i < n; i += 16) _mm512_stream_si512((void *)(dst + i), mont_mul16_c(LD16(src + i), c));
+}
+
 static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
-                                     "avx512"};
+                                     reduce_avx512, stream_copy_avx512, stream_scale_avx512, fence_sse, "avx512"};
 #endif
 
 /* ------------------------------------------------------------------ dispatch */

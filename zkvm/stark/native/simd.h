@@ -18,6 +18,13 @@ typedef struct {
     void (*add)(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
     void (*sub)(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
     void (*mul)(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
+    /* dst = canonical(src) for any uint32 input */
+    void (*reduce)(uint32_t *dst, const uint32_t *src, size_t n);
+    /* dst = src (scale: times f, Montgomery) with non-temporal stores where aligned: for output that will
+     * not be read again before it has left the caches. Call fence() before handing the data over. */
+    void (*stream_copy)(uint32_t *dst, const uint32_t *src, size_t n);
+    void (*stream_scale)(uint32_t *dst, const uint32_t *src, size_t n, uint32_t f_m);
+    void (*fence)(void);
     const char *name;
 } zk_rowops;
 
