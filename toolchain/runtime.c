@@ -4,6 +4,9 @@
  * Compiled with -fno-builtin so the loops below are not turned back into calls to themselves. */
 #include "zkvm_guest.h"
 
+/* Word accesses into caller buffers of any declared type: tell the compiler they may alias. */
+typedef uint32_t __attribute__((may_alias)) word_t;
+
 /* ---- input: READ_WORD hands out up to 4 bytes at a time; a caller asking for fewer keeps the rest here
  * so the byte stream is never lost between calls. */
 static uint32_t pending_word;  /* unread bytes, lowest byte next */
@@ -23,7 +26,7 @@ size_t zkvm_read(void *buf, size_t len) {
             uint32_t count;
             uint32_t word = zkvm_read_word(&count);
             if (count == 4) {
-                *(uint32_t *)(out + done) = word;
+                *(word_t *)(out + done) = word;
                 done += 4;
                 continue;
             }
@@ -55,7 +58,7 @@ uint32_t zkvm_read_u32(void) {
 void zkvm_commit(const void *buf, size_t len) {
     const uint8_t *in = (const uint8_t *)buf;
     if (((uintptr_t)in & 3u) == 0) {
-        for (; len >= 4; in += 4, len -= 4) zkvm_commit_word(*(const uint32_t *)in, 4);
+        for (; len >= 4; in += 4, len -= 4) zkvm_commit_word(*(const word_t *)in, 4);
     }
     while (len > 0) {
         uint32_t n = len < 4 ? (uint32_t)len : 4;
@@ -94,7 +97,7 @@ void *memcpy(void *dst, const void *src, size_t n) {
     const uint8_t *s = (const uint8_t *)src;
     if ((((uintptr_t)d ^ (uintptr_t)s) & 3u) == 0) {
         while (n > 0 && ((uintptr_t)d & 3u)) { *d++ = *s++; n--; }
-        for (; n >= 4; d += 4, s += 4, n -= 4) *(uint32_t *)d = *(const uint32_t *)s;
+        for (; n >= 4; d += 4, s += 4, n -= 4) *(word_t *)d = *(const word_t *)s;
     }
     while (n > 0) { *d++ = *s++; n--; }
     return dst;
@@ -110,7 +113,7 @@ void *memmove(void *dst, const void *src, size_t n) {
     s += n;
     if ((((uintptr_t)d ^ (uintptr_t)s) & 3u) == 0) {
         while (n > 0 && ((uintptr_t)d & 3u)) { *--d = *--s; n--; }
-        for (; n >= 4; n -= 4) { d -= 4; s -= 4; *(uint32_t *)d = *(const uint32_t *)s; }
+        for (; n >= 4; n -= 4) { d -= 4; s -= 4; *(word_t *)d = *(const word_t *)s; }
     }
     while (n > 0) { *--d = *--s; n--; }
     return dst;
@@ -121,7 +124,7 @@ void *memset(void *dst, int c, size_t n) {
     uint8_t byte = (uint8_t)c;
     while (n > 0 && ((uintptr_t)d & 3u)) { *d++ = byte; n--; }
     uint32_t word = 0x01010101u * byte;
-    for (; n >= 4; d += 4, n -= 4) *(uint32_t *)d = word;
+    for (; n >= 4; d += 4, n -= 4) *(word_t *)d = word;
     while (n > 0) { *d++ = byte; n--; }
     return dst;
 }
