@@ -139,10 +139,19 @@ def test_skipped_instruction(run):
 
 
 def test_write_to_x0(run):
-    t = run.cycle_of("x0_write")  # addi x0, t1, 5: the cheater lets x0 become 12
+    t = run.cycle_of("x0_write")  # addi x0, t1, 5: the cheater lets x0 become 12 ...
     res = H.get_cpu(run, t, "res_lo")
     assert res == 12
     H.set_cpu(run, t, wv_lo=res)
+    # ... and every later read of x0 (LUI's rs1/rs2 fields are x0) sees 12, consistently
+    ci = COLUMN_INDEX
+    later = np.arange(t + 1, run.witness.cycles)
+    for r in later[run.cpu[later, ci["rs1"]] == 0]:
+        H.set_cpu(run, int(r), a_lo=res)
+    for r in later[run.cpu[later, ci["rs2"]] == 0]:
+        H.set_cpu(run, int(r), r2_lo=res)
+        if not H.get_cpu(run, int(r), "use_imm"):
+            H.set_cpu(run, int(r), b_lo=res)
     H.set_reg_final(run, 0, res)
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "wv_lo")
@@ -155,10 +164,13 @@ def test_journal_byte_changed_by_verifier_side(run):
 
 
 def test_journal_byte_changed_in_trace(run):
+    """The cheater commits a byte a0 does not hold, and claims the journal with that byte."""
     t = int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_commit"]])[0][0])
     H.set_cpu(run, t, mb1=H.get_cpu(run, t, "mb1") ^ 0x40)
     H.rebalance_lookups(run)
-    expect_rejected(run, ConstraintError, "bytes_lo")
+    journal = bytearray(run.witness.journal)
+    journal[1] ^= 0x40
+    expect_rejected(run, ConstraintError, "bytes_lo", journal=bytes(journal))
 
 
 def test_exit_code_changed(run):
