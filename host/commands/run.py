@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     # The prover adds its flags (--prove, --receipt FILE) next to these; `execute` stays the shared path.
+    from host import proving
+
+    proving.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -109,6 +112,10 @@ def execute(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from host import proving
+
+    if proving.wanted(args):
+        return proving.run_prove(args, lambda result, input_len: _print_outcome(args, result, input_len))
     try:
         _image, data, result = execute(args)
     except ZkvmError as exc:
@@ -116,12 +123,16 @@ def run(args: argparse.Namespace) -> int:
             raise  # the CLI prints "error: ..." and exits 1
         print(json.dumps({"ok": False, "error": _error_json(exc)}))
         return 1
+    return _print_outcome(args, result, len(data))
+
+
+def _print_outcome(args: argparse.Namespace, result, input_len: int) -> int:
     if result.logs:
         sys.stderr.buffer.write(result.logs)
         sys.stderr.flush()
     status = 0 if result.exit_code == 0 else 1
     if args.json:
-        print(json.dumps(_result_json(result, len(data))))
+        print(json.dumps(_result_json(result, input_len)))
     else:
         print(_result_text(result))
     if status and not args.json:

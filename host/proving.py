@@ -1,0 +1,71 @@
+"""The proving side of `python -m host run`: --prove, --receipt FILE, --dev, --no-zk (see host/commands/run.py)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from zkvm.errors import InputError, ZkvmError
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("proving")
+    group.add_argument("--prove", action="store_true", help="prove the run with a STARK (see --receipt)")
+    group.add_argument("--receipt", type=Path, metavar="FILE",
+                       help="write the receipt (claim + journal + seal) to FILE; check it with `host verify`")
+    group.add_argument("--dev", action="store_true",
+                       help="write an UNPROVEN dev-mode receipt instead of proving (verify refuses it unless "
+                            "--allow-dev)")
+    group.add_argument("--no-zk", action="store_true", help="prove without zero knowledge (smaller, faster)")
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "prove", False) or getattr(args, "dev", False))
+
+
+def run_prove(args: argparse.Namespace, printer) -> int:
+    """Prove (or dev-receipt) the run; `printer(result)` prints the run's outcome as `host run` does."""
+    from zkvm.elf import load_elf
+    from zkvm.receipt import ProveStats, prove
+
+    from host.commands.run import read_guest_input
+
+    if args.prove and args.dev:
+        raise InputError("--prove and --dev exclude each other (--dev makes an unproven receipt)")
+    if args.dev and args.receipt is None:
+        raise InputError("--dev needs --receipt FILE")
+    image = load_elf(args.elf)
+    data = read_guest_input(args.input, args.input_hex)
+    stats = ProveStats()
+    progress = sys.stderr.isatty()
+    try:
+        result, receipt = prove(image, data, zk=not args.no_zk, dev=args.dev, progress=progress,
+                                max_cycles=args.max_cycles, stats=stats)
+    except ZkvmError as exc:
+        if not args.no_zk and "zero-knowledge" in str(exc):
+            raise ZkvmError(f"{exc}; for a proof without zero knowledge pass --no-zk") from None
+        raise
+    status = printer(result, len(data))
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout  # keep --json output parseable
+    raw = receipt.to_bytes()
+    if args.receipt is not None:
+        try:
+            args.receipt.write_bytes(raw)
+        except OSError as exc:
+            raise InputError(f"cannot write {args.receipt}: {exc.strerror or exc}") from None
+    kind = "DEV (unproven)" if receipt.dev else ("zk" if receipt.zk else "not zk")
+    print(f"image id:  {receipt.claim.image_id.hex()}", file=out)
+    print(f"receipt:   {args.receipt or '(not written)'} ({len(raw)} bytes, {kind})", file=out)
+    if not receipt.dev:
+        total = sum(v for k, v in stats.phases.items() if "." not in k)
+        rate = result.cycles / stats.phases["prove"] if stats.phases.get("prove") else 0
+        print(f"proving:   {total:.2f} s ({rate:,.0f} cycles/s in the prover)", file=out)
+    for phase, secs in stats.phases.items():
+        log.info("  %-16s %8.3f s", phase, secs)
+    if stats.heights:
+        log.info("  tables: %s", ", ".join(f"{k}={v}" for k, v in stats.heights.items()))
+    return status
