@@ -5,5 +5,6 @@ setup(
     cffi_modules=[
         "zkvm/exec/build_exec.py:ffibuilder",
         "zkvm/stark/native/build_native.py:ffibuilder",
+        "zkvm/stark/evalvm/build_evalvm.py:ffibuilder",
     ],
 )

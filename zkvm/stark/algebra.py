@@ -136,11 +136,12 @@ def frobenius_conjugates(z: Ext) -> list[Ext]:
     return [z, z ** P, z ** (P * P), z ** (P * P * P)]
 
 
-def inv_x_minus_z(xs: np.ndarray, z: Ext) -> np.ndarray:
+def inv_x_minus_z(xs: np.ndarray, z: Ext, kernels=None) -> np.ndarray:
     """``1 / (x - z)`` for base points ``xs`` (1-D) and one extension point ``z`` not in the base field.
 
     With ``m(X) = prod_k (X - z^(p^k))`` (base coefficients) and ``q(X) = m(X) / (X - z)``:
-    ``1/(x - z) = q(x) / m(x)``, so only one base-field batch inversion is needed.
+    ``1/(x - z) = q(x) / m(x)``, so only one base-field batch inversion is needed. ``kernels`` (optional)
+    supplies faster ``mul, ext_mul_base, ext_add, batch_inverse`` array functions.
     """
     conj = frobenius_conjugates(z)
     m = [Ext(1)]  # coefficients of prod (X - c), low degree first
@@ -154,14 +155,24 @@ def inv_x_minus_z(xs: np.ndarray, z: Ext) -> np.ndarray:
     for i in range(4, 0, -1):
         carry = m[i] + carry * z if i < 4 else m[4]
         q[i - 1] = carry
-    xs64 = np.asarray(xs, dtype=np.uint64)
-    mx = np.zeros_like(xs64)
-    for coef in reversed([mc.c[0] for mc in m]):
-        mx = (mx * xs64 + np.uint64(coef)) % _P64
-    qx = np.zeros(xs64.shape + (4,), dtype=np.uint64)
-    for coef in reversed(q):
-        qx = (qx * xs64[:, None] + np.array(coef.c, dtype=np.uint64)) % _P64
-    return bb.ext_mul_base(qx.astype(np.uint32), batch_inverse(mx))
+    if kernels is None:
+        xs64 = np.asarray(xs, dtype=np.uint64)
+        mx = np.zeros_like(xs64)
+        for coef in reversed([mc.c[0] for mc in m]):
+            mx = (mx * xs64 + np.uint64(coef)) % _P64
+        qx = np.zeros(xs64.shape + (4,), dtype=np.uint64)
+        for coef in reversed(q):
+            qx = (qx * xs64[:, None] + np.array(coef.c, dtype=np.uint64)) % _P64
+        return bb.ext_mul_base(qx.astype(np.uint32), batch_inverse(mx))
+    k = kernels
+    xs32 = np.ascontiguousarray(np.asarray(xs).astype(np.uint32))
+    mx = np.full(xs32.shape, m[4].c[0], dtype=np.uint32)
+    for coef in reversed([mc.c[0] for mc in m[:4]]):
+        mx = bb.add(k.mul(mx, xs32), coef)
+    qx = np.broadcast_to(q[3].to_array(), xs32.shape + (4,))
+    for coef in reversed(q[:3]):
+        qx = k.ext_add(k.ext_mul_base(qx, xs32), coef.to_array())
+    return k.ext_mul_base(qx, k.batch_inverse(mx))
 
 
 # ---------------------------------------------------------------- evaluator backends
@@ -232,9 +243,13 @@ class ExtScalarOps:
 
 class ExtArrayOps:
     """Mixed arrays: base values ``uint64[N]`` (or ints) and extension values ``[N, 4]`` / ``[4]`` (ext scalars
-    broadcast). Used by the prover for the LogUp constraints over the LDE."""
+    broadcast). Used by the prover for the LogUp constraints over the LDE. ``f`` supplies the array kernels
+    (``ext_add, ext_sub, ext_mul, ext_mul_base, mul``): numpy by default, the prover passes its C kernels."""
 
     base = BaseArrayOps()
+
+    def __init__(self, f=None) -> None:
+        self.f = f or bb
 
     @staticmethod
     def lift(v, n: int | None = None):
@@ -249,10 +264,10 @@ class ExtArrayOps:
         return bb.ext_from_base(v)
 
     def add(self, a, b):
-        return bb.ext_add(self.lift(a), self.lift(b))
+        return self.f.ext_add(self.lift(a), self.lift(b))
 
     def sub(self, a, b):
-        return bb.ext_sub(self.lift(a), self.lift(b))
+        return self.f.ext_sub(self.lift(a), self.lift(b))
 
     def mul(self, a, b):
         a_ext = isinstance(a, Ext) or (isinstance(a, np.ndarray) and a.ndim == 2)
@@ -265,9 +280,9 @@ class ExtArrayOps:
         # now b is ext
         if not a_ext:
             if isinstance(a, int):
-                return bb.mul(self.lift(b), np.uint64(a % P))
-            return bb.ext_mul_base(self.lift(b), a)
-        return bb.ext_mul(self.lift(a), self.lift(b))
+                return self.f.ext_mul_base(self.lift(b), np.uint32(a % P))
+            return self.f.ext_mul_base(self.lift(b), a)
+        return self.f.ext_mul(self.lift(a), self.lift(b))
 
     def neg(self, a):
         return bb.ext_neg(self.lift(a))

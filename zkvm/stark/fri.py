@@ -54,17 +54,18 @@ def layer_shift(n_max: int, m: int) -> int:
 
 # ---------------------------------------------------------------- prover side (arrays)
 
-def fold_array(f: np.ndarray, beta: Ext, shift: int, log_arity: int) -> np.ndarray:
-    """Fold extension evaluations ``f[M, 4]`` on ``shift·H_M`` by ``2^log_arity``."""
+def fold_array(f: np.ndarray, beta: Ext, shift: int, log_arity: int, kernels=bb) -> np.ndarray:
+    """Fold extension evaluations ``f[M, 4]`` on ``shift·H_M`` by ``2^log_arity`` (``kernels``: array ops)."""
+    k = kernels
     for _ in range(log_arity):
         m = f.shape[0]
         half = m // 2
         omega_inv = bb.inv_int(bb.two_adic_root(m.bit_length() - 1))
         inv_2x = bb.mul(bb.powers(omega_inv, half), bb.inv_int(2 * shift))
         lo, hi = f[:half], f[half:]
-        even = bb.mul(bb.ext_add(lo, hi), INV2)
-        odd = bb.ext_mul_base(bb.ext_sub(lo, hi), inv_2x)
-        f = bb.ext_add(even, bb.ext_mul(odd, beta.to_array()))
+        even = k.ext_mul_base(k.ext_add(lo, hi), np.uint32(INV2))
+        odd = k.ext_mul_base(k.ext_sub(lo, hi), inv_2x)
+        f = k.ext_add(even, k.ext_mul(odd, beta.to_array()))
         shift = shift * shift % P
         beta = beta * beta
     return f

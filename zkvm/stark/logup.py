@@ -75,11 +75,15 @@ def sum_constraints(ops, hs: list, s, s_next, final):
 
 
 def aux_trace(ct: CompiledTable, evals: dict[int, tuple[list, object]], n: int, alpha: Ext, betas: Sequence[Ext],
-              bus_ids: dict[str, int]) -> tuple[np.ndarray, Ext]:
-    """The aux trace ``uint32[n, 4·(groups+1)]`` of a table and its final sum (prover side, on trace rows)."""
-    from zkvm.stark.algebra import ExtArrayOps, ext_batch_inverse
+              bus_ids: dict[str, int], kernels=None) -> tuple[np.ndarray, Ext]:
+    """The aux trace ``uint32[n, 4·(groups+1)]`` of a table and its final sum (prover side, on trace rows).
+    ``kernels``: array kernels (``ext_*``, ``ext_batch_inverse``), numpy by default."""
+    from zkvm.stark import algebra
+    from zkvm.stark.algebra import ExtArrayOps
 
-    ops = ExtArrayOps()
+    k = kernels or bb
+    ext_batch_inverse = getattr(kernels, "ext_batch_inverse", algebra.ext_batch_inverse)
+    ops = ExtArrayOps(kernels)
     cols = []
     row_total = np.zeros((n, 4), dtype=np.uint32)
     for group in ct.groups:
@@ -94,9 +98,9 @@ def aux_trace(ct: CompiledTable, evals: dict[int, tuple[list, object]], n: int, 
             term = ops.mul(np.broadcast_to(np.asarray(m, dtype=np.uint64), (n,)) if not isinstance(m, int) else m,
                            dinv)
             term = np.broadcast_to(term, (n, 4))
-            h = bb.ext_add(h, term) if it.sign > 0 else bb.ext_sub(h, term)
+            h = k.ext_add(h, term) if it.sign > 0 else k.ext_sub(h, term)
         cols.append(h)
-        row_total = bb.ext_add(row_total, h)
+        row_total = k.ext_add(row_total, h)
     cum = (np.cumsum(row_total.astype(np.uint64), axis=0) % np.uint64(P)).astype(np.uint32)
     final = Ext(cum[-1])
     s = np.zeros((n, 4), dtype=np.uint32)

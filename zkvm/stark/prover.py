@@ -23,7 +23,7 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import fri, logup, ntt
+from zkvm.stark import accel, fri, logup, native_eval, ntt
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
@@ -86,9 +86,12 @@ def eval_at(trace: np.ndarray, z: Ext) -> list[Ext]:
     h = _domain(n.bit_length() - 1)
     zn = z ** n
     c = -(zn - 1) * bb.inv_int(n)
-    weights = bb.ext_mul_base(inv_x_minus_z(h, z), h)  # w^i / (w^i - z)
-    weights = bb.ext_mul(weights, c.to_array())  # L_i(z) = (z^n - 1)/n · w^i/(z - w^i)
-    out = mat_dot(trace.T, weights)
+    weights = accel.ext_mul_base(inv_x_minus_z(h, z, accel), h)  # w^i/(w^i - z)
+    weights = accel.ext_mul(weights, c.to_array())  # L_i(z) = (z^n - 1)/n · w^i/(z - w^i)
+    if native_eval.available():
+        out = native_eval.weighted_col_sums(trace, weights)
+    else:
+        out = mat_dot(trace.T, weights)
     return [Ext(row) for row in out]
 
 
@@ -145,8 +148,12 @@ class _TableState:
 # ---------------------------------------------------------------- quotient
 
 def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: Ext, betas, bus_ids,
-              lam: Ext) -> np.ndarray:
-    """Q = (A + (x - g^-1)·T)/Z_H + F/(x - 1) + L/(x - g^-1) over the LDE coset, as ``uint32[N, 4]``."""
+              lam: Ext, fixed_full: np.ndarray | None, fixed_stride: int) -> np.ndarray:
+    """Q = (A + (x - g^-1)·T)/Z_H + F/(x - 1) + L/(x - g^-1) over the LDE coset, as ``uint32[N, 4]``.
+
+    A, T, F, L are the lambda-combinations of the always / transition / first / last constraints. The base
+    constraints run on the C constraint VM when it is built (numpy otherwise); LogUp constraints (extension)
+    use the array kernels."""
     ct = st.ct
     n = 1 << st.log_n
     blow = 1 << lb
@@ -154,15 +161,28 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
     names = ct.constraint_names
     lam_pows = ext_powers(lam, len(names))
     kinds = [k for k, _ in names]
-    g_last = bb.inv_int(bb.two_adic_root(st.log_n))
+    n_user = len(ct.table.constraints)
+    ext_ops = ExtArrayOps(accel)
+    n_groups = len(ct.groups)
+    native = native_eval.available()
+    if native:
+        roots, raw_idx = _quotient_roots(ct)
+        program = native_eval.Program(roots, pubs)
+        matrices = {}
+        if st.main_lde is not None:
+            matrices["main"] = (st.main_lde, st.main_lde.shape[1])
+        if fixed_full is not None:
+            matrices["fixed"] = (fixed_full, fixed_full.shape[1] * fixed_stride)
+        outputs = [(i, native_eval.KIND_INDEX[kinds[i]], lam_pows[i]) for i in range(n_user)]
+        acc_all, raw_all = native_eval.run(program, matrices, big_n, blow, outputs, raw_idx)
+    out = np.empty((big_n, 4), dtype=np.uint32)
     xs_all = _domain(st.log_n + lb, GENERATOR)
+    g_last = bb.inv_int(bb.two_adic_root(st.log_n))
     # x^n on the coset takes only `blow` distinct values: Z_H(x) = s^n·w_B^(i mod B) - 1
     zh_period = bb.sub(bb.mul(bb.powers(bb.two_adic_root(lb), blow), bb.pow_int(GENERATOR, n)), 1).astype(np.uint64)
-    base_ops, ext_ops = BaseArrayOps(), ExtArrayOps()
-    out = np.empty((big_n, 4), dtype=np.uint32)
-    n_groups = len(ct.groups)
-    for r0 in range(0, big_n, BLOCK):
-        r1 = min(big_n, r0 + BLOCK)
+    block = BLOCK if not native else 1 << 18
+    for r0 in range(0, big_n, block):
+        r1 = min(big_n, r0 + block)
         b = r1 - r0
         blocks: dict = {}
 
@@ -173,40 +193,77 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
                 blocks[key] = _stack_rows(src, r0, r1, blow if nxt else 0)
             return blocks[key]
 
-        cols: dict = {}
-
-        def column(kind: str, idx: int, nxt: bool):
-            key = (kind, idx, nxt)
-            if key not in cols:
-                cols[key] = rows(kind, nxt)[:, idx].astype(np.uint64)
-            return cols[key]
-
         def aux(g: int):
             return np.ascontiguousarray(rows("aux", False)[:, 4 * g:4 * g + 4])
 
         aux_next = np.ascontiguousarray(rows("aux", True)[:, 4 * n_groups:4 * n_groups + 4]) if ct.groups else None
-        vals = constraint_values(ct, air, base_ops, ext_ops, column, pubs.__getitem__, aux, aux_next,
-                                 alpha, betas, bus_ids, st.final)
-        acc = {k: np.zeros((b, 4), dtype=np.uint32) for k in ("always", "transition", "first", "last")}
-        for kind in acc:
-            base_idx = [i for i, v in enumerate(vals) if kinds[i] == kind and not _is_ext(v)]
-            if base_idx:
-                mat = np.empty((b, len(base_idx)), dtype=np.uint64)
-                for j, i in enumerate(base_idx):
-                    mat[:, j] = vals[i]
-                acc[kind] = bb.ext_add(acc[kind], mat_dot(mat, lam_pows[base_idx]))
-            for i, v in enumerate(vals):
-                if kinds[i] == kind and _is_ext(v):
-                    acc[kind] = bb.ext_add(acc[kind], bb.ext_mul(np.broadcast_to(v, (b, 4)), lam_pows[i]))
+        if native:
+            acc = {k: acc_all[i, r0:r1] for i, k in enumerate(("always", "transition", "first", "last"))}
+            if ct.groups:
+                raw_block = [raw_all[k, r0:r1].astype(np.uint64) for k in range(len(raw_idx))]
+                logup_vals = _logup_values(ct, raw_block, aux, aux_next, ext_ops, alpha, betas, bus_ids, st.final)
+                for off, v in enumerate(logup_vals):
+                    i = n_user + off
+                    acc[kinds[i]] = accel.ext_add(acc[kinds[i]], accel.ext_mul(v, lam_pows[i]))
+        else:
+            cols: dict = {}
+
+            def column(kind: str, idx: int, nxt: bool):
+                key = (kind, idx, nxt)
+                if key not in cols:
+                    cols[key] = rows(kind, nxt)[:, idx].astype(np.uint64)
+                return cols[key]
+
+            vals = constraint_values(ct, air, BaseArrayOps(), ext_ops, column, pubs.__getitem__, aux, aux_next,
+                                     alpha, betas, bus_ids, st.final)
+            acc = {k: np.zeros((b, 4), dtype=np.uint32) for k in ("always", "transition", "first", "last")}
+            for kind in acc:
+                base_idx = [i for i, v in enumerate(vals) if kinds[i] == kind and not _is_ext(v)]
+                if base_idx:
+                    mat = np.empty((b, len(base_idx)), dtype=np.uint64)
+                    for j, i in enumerate(base_idx):
+                        mat[:, j] = vals[i]
+                    acc[kind] = bb.ext_add(acc[kind], mat_dot(mat, lam_pows[base_idx]))
+                for i, v in enumerate(vals):
+                    if kinds[i] == kind and _is_ext(v):
+                        acc[kind] = bb.ext_add(acc[kind], bb.ext_mul(np.broadcast_to(v, (b, 4)), lam_pows[i]))
         xs = xs_all[r0:r1]
-        u = bb.sub(xs, 1).astype(np.uint64)           # x - 1
-        v = bb.sub(xs, g_last).astype(np.uint64)      # x - g^(n-1)
-        zh = zh_period[np.arange(r0, r1) % blow]
-        inner = bb.ext_add(acc["always"], bb.ext_mul_base(acc["transition"], v))
-        boundary = bb.ext_add(bb.ext_mul_base(acc["first"], v), bb.ext_mul_base(acc["last"], u))
-        num = bb.ext_add(bb.ext_mul_base(inner, bb.mul(u, v)), bb.ext_mul_base(boundary, zh))
-        den_inv = batch_inverse(bb.mul(bb.mul(u, v), zh))
-        out[r0:r1] = bb.ext_mul_base(num, den_inv)
+        u = bb.sub(xs, 1)                 # x - 1
+        v = bb.sub(xs, g_last)            # x - g^(n-1)
+        zh = zh_period[np.arange(r0, r1) % blow].astype(np.uint32)
+        uv = accel.mul(u, v)
+        inner = accel.ext_add(acc["always"], accel.ext_mul_base(acc["transition"], v))
+        boundary = accel.ext_add(accel.ext_mul_base(acc["first"], v), accel.ext_mul_base(acc["last"], u))
+        num = accel.ext_add(accel.ext_mul_base(inner, uv), accel.ext_mul_base(boundary, zh))
+        den_inv = accel.batch_inverse(accel.mul(uv, zh))
+        out[r0:r1] = accel.ext_mul_base(num, den_inv)
+    return out
+
+
+def _quotient_roots(ct: CompiledTable) -> tuple[list, list[int]]:
+    """The expressions the VM evaluates: user constraints, then every interaction's tuple values and
+    multiplicity (returned raw for the LogUp constraints)."""
+    roots = [c.expr for c in ct.table.constraints]
+    raw = []
+    for g in ct.groups:
+        for it in g:
+            for e in list(it.values) + [it.mult]:
+                raw.append(len(roots))
+                roots.append(e)
+    return roots, raw
+
+
+def _logup_values(ct: CompiledTable, raw_block, aux, aux_next, ext_ops, alpha, betas, bus_ids, final) -> list:
+    evals, pos = {}, 0
+    for g in ct.groups:
+        for it in g:
+            k = len(it.values)
+            evals[id(it)] = (raw_block[pos:pos + k], raw_block[pos + k])
+            pos += k + 1
+    hs = [aux(g) for g in range(len(ct.groups))]
+    out = [logup.group_constraints(ext_ops, group, evals, hs[g], alpha, betas, bus_ids)
+           for g, group in enumerate(ct.groups)]
+    out.extend(logup.sum_constraints(ext_ops, hs, aux(len(ct.groups)), aux_next, final))
     return out
 
 
@@ -282,7 +339,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             continue
         with timer.phase("quotient"):
             evals = _trace_interactions(st, pubs, base_ops)
-            st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids)
+            st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
         with timer.phase("lde"):
             st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
         with timer.phase("merkle"):
@@ -299,7 +356,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     for st in states:
         n = 1 << st.log_n
         with timer.phase("quotient"):
-            q = _quotient(st, air, lb, pubs, alpha, betas, ca.bus_ids, lam)
+            q = _quotient(st, air, lb, pubs, alpha, betas, ca.bus_ids, lam,
+                          fc.ldes.get(st.ct.name), stride)
         with timer.phase("lde"):
             coeffs = ntt.interpolate(q, GENERATOR)
             st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n]  # higher coefficients vanish for a valid trace
@@ -331,7 +389,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         for st, zv, zgv in zip(states, ood_z, ood_zg):
             d, counter = _deep(st, lb, zeta, gamma, counter, zv, zgv)
             size = d.shape[0]
-            rollins[size] = d if size not in rollins else bb.ext_add(rollins[size], d)
+            rollins[size] = d if size not in rollins else accel.ext_add(rollins[size], d)
         sizes = fri.layer_sizes([(1 << st.log_n) << lb for st in states], lb, options.log_final_len,
                                 options.log_fold_arity)
         n_max = sizes[0]
@@ -348,9 +406,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             tr.absorb("fri_root", tree.root)
             beta_k = tr.challenge_ext("fri_beta")
             arity = m // m2
-            f = fri.fold_array(f, beta_k, fri.layer_shift(n_max, m), arity.bit_length() - 1)
+            f = fri.fold_array(f, beta_k, fri.layer_shift(n_max, m), arity.bit_length() - 1, accel)
             if m2 in rollins:
-                f = bb.ext_add(f, bb.ext_mul(rollins[m2], (beta_k ** arity).to_array()))
+                f = accel.ext_add(f, accel.ext_mul(rollins[m2], (beta_k ** arity).to_array()))
         final_deg = sizes[-1] >> lb
         coeffs = ntt.interpolate(f, fri.layer_shift(n_max, sizes[-1]))
         final_poly = [tuple(int(c) for c in row) for row in coeffs[:final_deg]]
@@ -467,22 +525,24 @@ def _deep(st: _TableState, lb: int, zeta: Ext, gamma: Ext, counter: int, zv, zgv
     xs = _domain(st.log_n + lb, GENERATOR)
     zg = zeta * bb.two_adic_root(st.log_n)
 
+    dot = native_eval.base_dot_ext if native_eval.available() else mat_dot
+
     def combine(parts, coeffs, values) -> np.ndarray:
         acc = np.zeros((big_n, 4), dtype=np.uint32)
         pos = 0
         for m in parts:
             w = m.shape[1]
-            acc = bb.ext_add(acc, mat_dot(m, coeffs[pos:pos + w]))
+            acc = accel.ext_add(acc, dot(m, coeffs[pos:pos + w]))
             pos += w
         v = Ext(0)
         for i, val in enumerate(values):
             v = v + Ext(coeffs[i]) * Ext(val)
-        return bb.ext_sub(acc, v.to_array())
+        return accel.ext_sub(acc, v.to_array())
 
     num_z = combine(mats_z, gp[:n_z], zv)
-    d = bb.ext_mul(num_z, inv_x_minus_z(xs, zeta))
+    d = accel.ext_mul(num_z, inv_x_minus_z(xs, zeta, accel))
     if n_zg:
         parts = [np.ascontiguousarray(m[:, idx]) for m, idx in mats_zg]
         num_zg = combine(parts, gp[n_z:], zgv)
-        d = bb.ext_add(d, bb.ext_mul(num_zg, inv_x_minus_z(xs, zg)))
+        d = accel.ext_add(d, accel.ext_mul(num_zg, inv_x_minus_z(xs, zg, accel)))
     return d, counter + n_z + n_zg

@@ -1,0 +1,78 @@
+"""The prover's fast paths (C constraint VM, C dot products, tree batch inversion, float64 exact products)
+agree with the plain numpy / Python-int definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .airs import FAST, permutation_air, permutation_traces, range_air, range_traces
+from zkvm.field.babybear import Ext, P
+from zkvm.stark import algebra, native_eval, prover
+
+
+def _rand(rng, shape):
+    return rng.integers(0, P, shape, dtype=np.uint64).astype(np.uint32)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mat_dot_exact(seed):
+    rng = np.random.default_rng(seed)
+    for r, k, c in [(5, 3, 4), (7, 70, 4), (3, 5000, 16), (1, 1, 1)]:
+        a, b = _rand(rng, (r, k)), _rand(rng, (k, c))
+        want = (a.astype(object) @ b.astype(object)) % P
+        assert np.array_equal(algebra.mat_dot(a, b), want.astype(np.uint32)), f"seed={seed} shape={(r, k, c)}"
+
+
+def test_batch_inverse_matches_fermat():
+    rng = np.random.default_rng(7)
+    a = _rand(rng, 1000)
+    a[a == 0] = 1
+    inv = algebra.batch_inverse(a)
+    assert all(int(x) * int(y) % P == 1 for x, y in zip(a, inv))
+    with pytest.raises(ZeroDivisionError):
+        algebra.batch_inverse(np.array([1, 0, 2], dtype=np.uint32))
+
+
+def test_inv_x_minus_z():
+    rng = np.random.default_rng(8)
+    xs = _rand(rng, 64)
+    z = Ext(*(int(v) for v in _rand(rng, 4)))
+    got = algebra.inv_x_minus_z(xs, z)
+    for x, g in zip(xs, got):
+        assert (Ext(int(x)) - z) * Ext(g) == Ext(1)
+    from zkvm.stark import accel
+    assert np.array_equal(algebra.inv_x_minus_z(xs, z, accel), got)
+
+
+needs_vm = pytest.mark.skipif(not native_eval.available(), reason="constraint VM extension not built")
+
+
+@needs_vm
+@pytest.mark.parametrize("seed", range(3))
+def test_native_dot_products(seed):
+    rng = np.random.default_rng(seed)
+    m, cf = _rand(rng, (9000, 37)), _rand(rng, (37, 4))
+    assert np.array_equal(native_eval.base_dot_ext(m, cf), algebra.mat_dot(m, cf)), f"seed={seed}"
+    strided = _rand(rng, (9000, 5))[::3]
+    assert np.array_equal(native_eval.base_dot_ext(strided, cf[:5]), algebra.mat_dot(strided, cf[:5]))
+    w = _rand(rng, (9000, 4))
+    assert np.array_equal(native_eval.weighted_col_sums(m, w), algebra.mat_dot(m.T, w)), f"seed={seed}"
+
+
+@needs_vm
+@pytest.mark.parametrize("make", ["range", "perm"])
+def test_native_quotient_equals_numpy(make, monkeypatch):
+    """The same proof comes out of the VM path and the numpy evaluator path (byte for byte)."""
+    rng = np.random.default_rng(3)
+    if make == "range":
+        air = range_air()
+        fixed, main = range_traces(16, rng, [(5, 1)])
+        terms = [("range8", (5,), 1)]
+    else:
+        air, fixed, terms = permutation_air(), {}, []
+        main = permutation_traces(8, rng)
+    fast = prover.prove(air, fixed, main, {}, terms, FAST).to_bytes()
+    monkeypatch.setattr(native_eval, "available", lambda: False)
+    slow = prover.prove(air, fixed, main, {}, terms, FAST).to_bytes()
+    assert fast == slow

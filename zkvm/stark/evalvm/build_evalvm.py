@@ -1,0 +1,44 @@
+"""cffi builder for the prover's constraint VM (``zkvm.stark._evalvm``). Portable C (no -march): the hot loops
+are plain 64-bit modular arithmetic that gcc vectorises where it can; threads via the shared pthread helper.
+
+Run from the repository root as ``python zkvm/stark/evalvm/build_evalvm.py`` to build in place.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+NATIVE = os.path.normpath(os.path.join(HERE, "..", "native"))
+
+CDEF = """
+typedef struct { const uint32_t *base; size_t row_stride; size_t shift; } zk_src;
+int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
+                    const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
+                    const int32_t *raw_regs, int n_raw, size_t n_rows, uint32_t *acc, uint32_t *raw);
+int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
+                    uint32_t *out);
+int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);
+"""
+
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+ffibuilder.set_source(
+    "zkvm.stark._evalvm",
+    '#include "evalvm.h"\n',
+    sources=[os.path.join("zkvm", "stark", "evalvm", "evalvm.c"), os.path.join("zkvm", "stark", "native", "parallel.c")],
+    include_dirs=[HERE, NATIVE, os.path.normpath(os.path.join(HERE, "..", "..", "field"))],
+    depends=[os.path.join(HERE, "evalvm.c"), os.path.join(HERE, "evalvm.h"), os.path.join(NATIVE, "parallel.c"),
+             os.path.join(NATIVE, "parallel.h"), os.path.normpath(os.path.join(HERE, "..", "..", "field", "field.h"))],
+    extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno", "-Wall"],
+    extra_link_args=["-pthread"],
+    libraries=["pthread"],
+)
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(0 if ffibuilder.compile(tmpdir=".", verbose=False) else 1)

@@ -1,0 +1,233 @@
+#include "evalvm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "parallel.h"
+
+#include "field.h"
+
+#define P BB_P
+#define BLK 64
+
+/* Registers hold Montgomery forms (x·2^32 mod p): MUL is one Montgomery multiplication, ADD/SUB/NEG are
+ * unchanged, LOAD/CONST convert. mont_mul(v_mont, c) of a Montgomery value by a plain coefficient gives the
+ * plain product, which is what the accumulation wants. Loops run over a block of rows so gcc vectorises them;
+ * target_clones builds an AVX2 variant picked at load time (portable: default clone everywhere else). */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ZK_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ZK_CLONES
+#endif
+
+typedef struct {
+    const zk_src *srcs;
+    int n_srcs;
+    const int32_t *prog;
+    int n_instr, n_regs;
+    const int32_t *out_regs, *out_kinds;
+    const uint32_t *out_coeffs;
+    int n_out;
+    const int32_t *raw_regs;
+    int n_raw;
+    size_t n_rows;
+    uint32_t *acc, *raw;
+    int failed;
+} vm_ctx;
+
+ZK_CLONES
+static void vm_block(vm_ctx *c, uint32_t *regs, uint64_t *sums, size_t r0, size_t b) {
+    for (int i = 0; i < c->n_instr; i++) {
+        const int32_t *ins = c->prog + 4 * (size_t)i;
+        uint32_t *d = regs + (size_t)ins[1] * BLK;
+        switch (ins[0]) {
+        case ZK_OP_LOAD: {
+            const zk_src *s = &c->srcs[ins[2]];
+            size_t col = (size_t)ins[3];
+            size_t row = (r0 + s->shift) % c->n_rows;
+            for (size_t k = 0; k < b; k++) {
+                d[k] = bb_to_mont(s->base[row * s->row_stride + col]);
+                if (++row == c->n_rows) row = 0;
+            }
+            break;
+        }
+        case ZK_OP_CONST: {
+            uint32_t v = bb_to_mont((uint32_t)ins[2]);
+            for (size_t k = 0; k < b; k++) d[k] = v;
+            break;
+        }
+        case ZK_OP_ADD: {
+            const uint32_t *x = regs + (size_t)ins[2] * BLK, *y = regs + (size_t)ins[3] * BLK;
+            for (size_t k = 0; k < BLK; k++) d[k] = bb_add(x[k], y[k]);
+            break;
+        }
+        case ZK_OP_SUB: {
+            const uint32_t *x = regs + (size_t)ins[2] * BLK, *y = regs + (size_t)ins[3] * BLK;
+            for (size_t k = 0; k < BLK; k++) d[k] = bb_sub(x[k], y[k]);
+            break;
+        }
+        case ZK_OP_MUL: {
+            const uint32_t *x = regs + (size_t)ins[2] * BLK, *y = regs + (size_t)ins[3] * BLK;
+            for (size_t k = 0; k < BLK; k++) d[k] = bb_mont_mul(x[k], y[k]);
+            break;
+        }
+        case ZK_OP_NEG: {
+            const uint32_t *x = regs + (size_t)ins[2] * BLK;
+            for (size_t k = 0; k < BLK; k++) d[k] = bb_sub(0, x[k]);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    /* sums[kind][coord][row]: sums of canonical values < 2^31, at most 2^31 terms: no overflow */
+    for (size_t z = 0; z < 16 * BLK; z++) sums[z] = 0;
+    for (int o = 0; o < c->n_out; o++) {
+        const uint32_t *v = regs + (size_t)c->out_regs[o] * BLK;
+        const uint32_t *cf = c->out_coeffs + 4 * (size_t)o;
+        uint64_t *s = sums + (size_t)c->out_kinds[o] * 4 * BLK;
+        for (int j = 0; j < 4; j++) {
+            uint32_t cj = cf[j];
+            uint64_t *sj = s + (size_t)j * BLK;
+            for (size_t k = 0; k < BLK; k++) sj[k] += bb_mont_mul(v[k], cj);
+        }
+    }
+    for (int kind = 0; kind < 4; kind++)
+        for (size_t k = 0; k < b; k++) {
+            uint32_t *a = c->acc + ((size_t)kind * c->n_rows + r0 + k) * 4;
+            for (int j = 0; j < 4; j++) a[j] = (uint32_t)(sums[((size_t)kind * 4 + j) * BLK + k] % P);
+        }
+    for (int q = 0; q < c->n_raw; q++) {
+        const uint32_t *src = regs + (size_t)c->raw_regs[q] * BLK;
+        uint32_t *dst = c->raw + (size_t)q * c->n_rows + r0;
+        for (size_t k = 0; k < b; k++) dst[k] = bb_from_mont(src[k]);
+    }
+}
+
+static void vm_range(void *vctx, size_t begin, size_t end) {
+    vm_ctx *c = (vm_ctx *)vctx;
+    /* registers are zero-initialised so lanes past a short final block stay canonical */
+    uint32_t *regs = (uint32_t *)calloc((size_t)BLK * (size_t)c->n_regs, sizeof(uint32_t));
+    uint64_t *sums = (uint64_t *)malloc(sizeof(uint64_t) * 16 * BLK);
+    if (!regs || !sums) { free(regs); free(sums); c->failed = 1; return; }
+    for (size_t r0 = begin; r0 < end; r0 += BLK) {
+        size_t b = end - r0 < BLK ? end - r0 : BLK;
+        vm_block(c, regs, sums, r0, b);
+    }
+    free(regs);
+    free(sums);
+}
+
+int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
+                    const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
+                    const int32_t *raw_regs, int n_raw, size_t n_rows, uint32_t *acc, uint32_t *raw) {
+    if (n_rows == 0 || n_regs <= 0 || n_instr < 0 || n_out < 0 || n_raw < 0) return -1;
+    for (int i = 0; i < n_instr; i++) {
+        const int32_t *ins = prog + 4 * (size_t)i;
+        if (ins[1] < 0 || ins[1] >= n_regs) return -1;
+        switch (ins[0]) {
+        case ZK_OP_LOAD: if (ins[2] < 0 || ins[2] >= n_srcs || ins[3] < 0) return -1; break;
+        case ZK_OP_CONST: if ((uint32_t)ins[2] >= P) return -1; break;
+        case ZK_OP_ADD: case ZK_OP_SUB: case ZK_OP_MUL:
+            if (ins[3] < 0 || ins[3] >= n_regs) return -1;
+            /* fallthrough */
+        case ZK_OP_NEG: if (ins[2] < 0 || ins[2] >= n_regs) return -1; break;
+        default: return -1;
+        }
+    }
+    for (int o = 0; o < n_out; o++)
+        if (out_regs[o] < 0 || out_regs[o] >= n_regs || out_kinds[o] < 0 || out_kinds[o] > 3) return -1;
+    for (int q = 0; q < n_raw; q++)
+        if (raw_regs[q] < 0 || raw_regs[q] >= n_regs) return -1;
+    vm_ctx c = {srcs, n_srcs, prog, n_instr, n_regs, out_regs, out_kinds, out_coeffs, n_out, raw_regs, n_raw,
+                n_rows, acc, raw, 0};
+    /* chunks are multiples of BLK rows except the last */
+    size_t blocks = (n_rows + BLK - 1) / BLK;
+    (void)blocks;
+    zk_parallel_for(n_rows, 4096, vm_range, &c);
+    return c.failed ? -2 : 0;
+}
+
+typedef struct {
+    const uint32_t *m;
+    size_t w, stride;
+    const uint32_t *cf; /* coefficients transposed and in Montgomery form: cf[c][j] */
+    uint32_t *out;
+} dot_ctx;
+
+/* mont_mul(plain, Montgomery coefficient) = plain product: no conversion of the matrix entries needed. */
+ZK_CLONES
+static void dot_range(void *vctx, size_t begin, size_t end) {
+    dot_ctx *c = (dot_ctx *)vctx;
+    const size_t w = c->w;
+    const uint32_t *c0 = c->cf, *c1 = c->cf + w, *c2 = c->cf + 2 * w, *c3 = c->cf + 3 * w;
+    for (size_t r = begin; r < end; r++) {
+        const uint32_t *row = c->m + r * c->stride;
+        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (size_t j = 0; j < w; j++) {
+            uint32_t v = row[j];
+            s0 += bb_mont_mul(v, c0[j]);
+            s1 += bb_mont_mul(v, c1[j]);
+            s2 += bb_mont_mul(v, c2[j]);
+            s3 += bb_mont_mul(v, c3[j]);
+        }
+        uint32_t *o = c->out + 4 * r;
+        o[0] = (uint32_t)(s0 % P);
+        o[1] = (uint32_t)(s1 % P);
+        o[2] = (uint32_t)(s2 % P);
+        o[3] = (uint32_t)(s3 % P);
+    }
+}
+
+int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
+                    uint32_t *out) {
+    if (w > ((size_t)1 << 31) || (w && stride < w)) return -1;
+    uint32_t *cf = (uint32_t *)malloc(4 * w * sizeof(uint32_t) + 4);
+    if (!cf) return -2;
+    for (size_t j = 0; j < w; j++)
+        for (int k = 0; k < 4; k++) cf[(size_t)k * w + j] = bb_to_mont(coeffs[4 * j + k]);
+    dot_ctx c = {m, w, stride, cf, out};
+    zk_parallel_for(n_rows, 4096, dot_range, &c);
+    free(cf);
+    return 0;
+}
+
+typedef struct {
+    const uint32_t *m;
+    size_t n_rows, w;
+    const uint32_t *weights;
+    uint32_t *out;
+} wsum_ctx;
+
+ZK_CLONES
+static void wsum_range(void *vctx, size_t c0, size_t c1) {
+    wsum_ctx *c = (wsum_ctx *)vctx;
+    size_t span = c1 - c0;
+    uint64_t *acc = (uint64_t *)calloc(span * 4 + 1, sizeof(uint64_t));
+    if (!acc) return;
+    for (size_t r = 0; r < c->n_rows; r++) {
+        const uint32_t *row = c->m + r * c->w + c0;
+        const uint32_t *wt = c->weights + 4 * r;
+        /* mont_mul(plain entry, Montgomery weight) = plain product */
+        uint32_t w0 = bb_to_mont(wt[0]), w1 = bb_to_mont(wt[1]), w2 = bb_to_mont(wt[2]), w3 = bb_to_mont(wt[3]);
+        for (size_t j = 0; j < span; j++) {
+            uint32_t v = row[j];
+            acc[4 * j] += bb_mont_mul(v, w0);
+            acc[4 * j + 1] += bb_mont_mul(v, w1);
+            acc[4 * j + 2] += bb_mont_mul(v, w2);
+            acc[4 * j + 3] += bb_mont_mul(v, w3);
+        }
+        if ((r & 0x3fffff) == 0x3fffff)  /* keep sums far below 2^64 for any n */
+            for (size_t z = 0; z < span * 4; z++) acc[z] %= P;
+    }
+    for (size_t z = 0; z < span * 4; z++) c->out[c0 * 4 + z] = (uint32_t)(acc[z] % P);
+    free(acc);
+}
+
+int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out) {
+    wsum_ctx c = {m, n_rows, w, weights, out};
+    for (size_t z = 0; z < 4 * w; z++) out[z] = 0;
+    zk_parallel_for(w, 1, wsum_range, &c);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* Constraint VM: evaluates the AIR's expression DAG (compiled to a register program by
+ * zkvm/stark/native_eval.py) over every row of a low-degree extension, in row blocks, on all cores, and
+ * accumulates the random linear combination of the constraints per kind. Also an exact base-matrix times
+ * extension-vector product for the DEEP quotient. All values canonical BabyBear (uint32 < p). Functions return
+ * 0 on success, negative on bad arguments or allocation failure; they never abort. */
+#ifndef ZKVM_EVALVM_H
+#define ZKVM_EVALVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const uint32_t *base; /* element [0][0] of a row-major matrix */
+    size_t row_stride;    /* elements between consecutive rows */
+    size_t shift;         /* row offset (mod n_rows): 0 for the current row, blowup for the next row */
+} zk_src;
+
+enum { ZK_OP_LOAD = 0, ZK_OP_CONST = 1, ZK_OP_ADD = 2, ZK_OP_SUB = 3, ZK_OP_MUL = 4, ZK_OP_NEG = 5 };
+
+/* prog: n_instr x 4 int32 (op, dst, a, b): LOAD dst <- srcs[a] column b; CONST dst <- (uint32)a;
+ * ADD/SUB/MUL dst <- a op b; NEG dst <- -a. Registers 0..n_regs-1.
+ * acc: uint32[4][n_rows][4] (kinds x rows x extension coords), overwritten:
+ *   acc[out_kinds[k]][row] += out_coeffs[k] (extension) * reg[out_regs[k]][row].
+ * raw: uint32[n_raw][n_rows]: raw[k][row] = reg[raw_regs[k]][row]. */
+int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
+                    const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
+                    const int32_t *raw_regs, int n_raw, size_t n_rows, uint32_t *acc, uint32_t *raw);
+
+/* out[row][0..3] = sum_j m[row][j] * coeffs[j][0..3]  (m: n_rows x w with row stride `stride`). */
+int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
+                    uint32_t *out);
+
+/* out[col][0..3] = sum_row m[row][col] * weights[row][0..3]  (m: n_rows x w row-major, weights plain). */
+int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);
+
+#endif

@@ -1,0 +1,128 @@
+"""Prover-side fast path for the constraint evaluator: the same Expr DAG that ``air.evaluate`` walks is
+compiled into a register program and run by the C constraint VM (``evalvm/evalvm.c``) over every LDE row.
+Used only by the prover; when the extension is not built, ``available()`` is False and the prover falls back
+to the numpy backend of ``air.evaluate`` (same results, tested).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from zkvm.stark.air import Expr, _walk
+
+try:
+    from zkvm.stark import _evalvm  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - machines without the compiled extension
+    _evalvm = None
+
+OP_LOAD, OP_CONST, OP_ADD, OP_SUB, OP_MUL, OP_NEG = range(6)
+KIND_INDEX = {"always": 0, "transition": 1, "first": 2, "last": 3}
+
+
+def available() -> bool:
+    return _evalvm is not None
+
+
+class Program:
+    """A DAG compiled to ``(op, dst, a, b)`` instructions; one register per node."""
+
+    def __init__(self, roots: Sequence[Expr], publics: Mapping[str, int]) -> None:
+        self.sources: list[tuple[str, bool]] = []  # (kind, is_next) in source-id order
+        src_id: dict[tuple[str, bool], int] = {}
+        reg: dict[int, int] = {}
+        prog: list[tuple[int, int, int, int]] = []
+        for node in _walk(roots):
+            r = len(reg)
+            op, args = node.op, node.args
+            if op == "col":
+                key = (args[1], args[4])
+                if key not in src_id:
+                    src_id[key] = len(self.sources)
+                    self.sources.append(key)
+                prog.append((OP_LOAD, r, src_id[key], args[2]))
+            elif op == "const":
+                prog.append((OP_CONST, r, args[0], 0))
+            elif op == "pub":
+                prog.append((OP_CONST, r, int(publics[args[0]]), 0))
+            elif op == "neg":
+                prog.append((OP_NEG, r, reg[id(args[0])], 0))
+            else:
+                code = {"add": OP_ADD, "sub": OP_SUB, "mul": OP_MUL}[op]
+                prog.append((code, r, reg[id(args[0])], reg[id(args[1])]))
+            reg[id(node)] = r
+        self.roots = [reg[id(r)] for r in roots]
+        self.n_regs = max(len(reg), 1)
+        self.code = np.asarray(prog, dtype=np.int32).reshape(-1, 4)
+
+
+def run(program: Program, matrices: Mapping[str, tuple[np.ndarray, int]], n_rows: int, blowup: int,
+        outputs: Sequence[tuple[int, int, np.ndarray]], raw: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate over ``n_rows`` LDE rows.
+
+    ``matrices[kind] = (array, row_stride)`` where ``array`` starts at row 0 (``row_stride`` elements between
+    rows, so strided views of a larger LDE work); ``outputs`` = (root index, kind index, ext coefficient[4]);
+    ``raw`` = root indices whose values are returned. Returns (acc uint32[4, n_rows, 4], raw uint32[len, n_rows]).
+    """
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    keep = []
+    srcs = ffi.new("zk_src[]", max(len(program.sources), 1))
+    for i, (kind, nxt) in enumerate(program.sources):
+        arr, stride = matrices[kind]
+        keep.append(arr)
+        srcs[i].base = ffi.cast("const uint32_t *", arr.ctypes.data)
+        srcs[i].row_stride = stride
+        srcs[i].shift = blowup if nxt else 0
+    out_regs = np.asarray([program.roots[i] for i, _, _ in outputs], dtype=np.int32)
+    out_kinds = np.asarray([k for _, k, _ in outputs], dtype=np.int32)
+    out_coeffs = np.ascontiguousarray(np.asarray([c for _, _, c in outputs], dtype=np.uint32).reshape(-1, 4))
+    raw_regs = np.asarray([program.roots[i] for i in raw], dtype=np.int32)
+    acc = np.empty((4, n_rows, 4), dtype=np.uint32)
+    raw_out = np.empty((len(raw), n_rows), dtype=np.uint32)
+
+    def ptr(a, t):
+        return ffi.cast(t, a.ctypes.data) if a.size else ffi.NULL
+
+    status = lib.zk_eval_program(srcs, len(program.sources), ptr(program.code, "const int32_t *"),
+                                 program.code.shape[0], program.n_regs, ptr(out_regs, "const int32_t *"),
+                                 ptr(out_kinds, "const int32_t *"), ptr(out_coeffs, "const uint32_t *"),
+                                 len(outputs), ptr(raw_regs, "const int32_t *"), len(raw), n_rows,
+                                 ffi.cast("uint32_t *", acc.ctypes.data), ptr(raw_out, "uint32_t *"))
+    if status != 0:
+        raise MemoryError(f"constraint VM failed with status {status}")
+    return acc, raw_out
+
+
+def base_dot_ext(m: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """``m[N, w] @ coeffs[w, 4]`` over the field (``m`` may be a row-strided view with unit column stride)."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    n, w = m.shape
+    if m.strides[1] != 4 and w > 1:
+        m = np.ascontiguousarray(m)
+    stride = m.strides[0] // 4 if n > 1 else w
+    coeffs = np.ascontiguousarray(coeffs, dtype=np.uint32)
+    out = np.empty((n, 4), dtype=np.uint32)
+    if n == 0:
+        return out
+    if w == 0:
+        out[:] = 0
+        return out
+    status = lib.zk_base_dot_ext(ffi.cast("const uint32_t *", m.ctypes.data), n, w, stride,
+                                 ffi.cast("const uint32_t *", coeffs.ctypes.data), ffi.cast("uint32_t *", out.ctypes.data))
+    if status != 0:
+        raise ValueError(f"base_dot_ext failed with status {status}")
+    return out
+
+
+def weighted_col_sums(m: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``out[col] = sum_row m[row, col] · weights[row]`` (extension weights) -> ``uint32[w, 4]``."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    m = np.ascontiguousarray(m, dtype=np.uint32)
+    weights = np.ascontiguousarray(weights, dtype=np.uint32)
+    n, w = m.shape
+    out = np.zeros((w, 4), dtype=np.uint32)
+    if n and w:
+        lib.zk_weighted_col_sums(ffi.cast("const uint32_t *", m.ctypes.data), n, w,
+                                 ffi.cast("const uint32_t *", weights.ctypes.data), ffi.cast("uint32_t *", out.ctypes.data))
+    return out
