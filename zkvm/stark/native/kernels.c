@@ -110,19 +110,34 @@ void zk_ext_sub(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
 void zk_ext_mul(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) { run_ext(out, a, b, n, 2); }
 void zk_ext_mul_base(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) { run_ext(out, a, b, n, 3); }
 
-/* a^-1 = a(-x) (b0 - b1 x^2) / N(a): the norms are inverted together with Montgomery's trick. */
-int zk_ext_inv(uint32_t *out, const uint32_t *a, size_t n) {
-    uint32_t *parts = (uint32_t *)malloc(3 * n * sizeof(uint32_t) + 1);
-    if (!parts) return -2;
+/* a^-1 = a(-x) (b0 - b1 x^2) / N(a): per thread chunk, the norms are inverted together (Montgomery's trick). */
+typedef struct {
+    uint32_t *out;
+    const uint32_t *a;
+    int status;
+} ext_inv_ctx;
+
+static void ext_inv_range(void *vctx, size_t s, size_t e) {
+    ext_inv_ctx *c = (ext_inv_ctx *)vctx;
+    size_t n = e - s;
+    uint32_t *parts = (uint32_t *)calloc(3 * n + 1, sizeof(uint32_t));
+    if (!parts) { __atomic_store_n(&c->status, -2, __ATOMIC_RELAXED); return; }
     uint32_t *b0 = parts, *b1 = parts + n, *norm = parts + 2 * n;
-    for (size_t i = 0; i < n; i++) bb_ext_norm_parts(load_ext(a + 4 * i), &b0[i], &b1[i], &norm[i]);
-    int st = zk_vec_inv(norm, norm, n); /* N(a) = 0 iff a = 0 */
+    for (size_t i = 0; i < n; i++) bb_ext_norm_parts(load_ext(c->a + 4 * (s + i)), &b0[i], &b1[i], &norm[i]);
+    vec_ctx vc = {norm, norm, NULL, 0, 0};
+    inv_range(&vc, 0, n); /* N(a) = 0 iff a = 0 */
+    if (vc.zero_seen) __atomic_store_n(&c->status, -1, __ATOMIC_RELAXED);
     for (size_t i = 0; i < n; i++) {
-        bb_ext r = bb_ext_inv_with(load_ext(a + 4 * i), b0[i], b1[i], norm[i]);
-        memcpy(out + 4 * i, r.c, sizeof r.c);
+        bb_ext r = bb_ext_inv_with(load_ext(c->a + 4 * (s + i)), b0[i], b1[i], norm[i]);
+        memcpy(c->out + 4 * (s + i), r.c, sizeof r.c);
     }
     free(parts);
-    return st;
+}
+
+int zk_ext_inv(uint32_t *out, const uint32_t *a, size_t n) {
+    ext_inv_ctx c = {out, a, 0};
+    zk_parallel_for(n, CHUNK / 4, ext_inv_range, &c);
+    return c.status;
 }
 
 typedef struct {

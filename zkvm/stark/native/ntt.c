@@ -39,6 +39,13 @@ static inline size_t bit_reverse(size_t x, int bits) {
     return bits ? (size_t)(v >> (32 - bits)) : 0;
 }
 
+static size_t g_stream_bytes = STREAM_BYTES;
+
+/* Test hook: outputs of at least this many bytes use non-temporal stores (returns the previous value). */
+size_t zk_ntt_set_stream_threshold(size_t bytes) {
+    return __atomic_exchange_n(&g_stream_bytes, bytes, __ATOMIC_RELAXED);
+}
+
 /* ------------------------------------------------------------------ twiddle tables (cached) */
 
 /* tw[k] = root^k in Montgomery form for k < n/2, root = two_adic_root(log_n) or its inverse. */
@@ -277,7 +284,7 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
         if (!last) {
             ps.io.dst = inter; ps.io.dst_pitch = inter_pitch; ps.io.dst_bitrev = 0; ps.io.dst_scale = NULL;
         }
-        ps.stream = n * w * sizeof(uint32_t) >= STREAM_BYTES;
+        ps.stream = n * w * sizeof(uint32_t) >= __atomic_load_n(&g_stream_bytes, __ATOMIC_RELAXED);
         size_t bundles = n / (((size_t)1 << k) * ps.c) * nchunks;
         size_t per_bundle = ((size_t)1 << k) * ps.c * cw;
         size_t min_chunk = per_bundle >= (1u << 15) ? 1 : (1u << 15) / per_bundle;
