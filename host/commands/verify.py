@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from zkvm.errors import InputError
+from zkvm.errors import InputError, VerificationError
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,14 @@ def run(args: argparse.Namespace) -> int:
         from zkvm.receipt import image_id
 
         expected = image_id(load_elf(args.elf))
-    receipt = read_receipt(args.receipt)
     t0 = time.perf_counter()
-    journal = verify(receipt, expected, allow_dev=args.allow_dev, require_zk=args.require_zk,
-                     min_security_bits=args.min_security)
+    try:
+        receipt = read_receipt(args.receipt)
+        journal = verify(receipt, expected, allow_dev=args.allow_dev, require_zk=args.require_zk,
+                         min_security_bits=args.min_security)
+    except VerificationError as exc:  # name the failed check, e.g. "ImageIdMismatch"
+        print(f"error: receipt rejected ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 1
     log.info("receipt valid (%s, exit code %d, verified in %.0f ms)",
              "dev, unproven" if receipt.dev else ("zk" if receipt.zk else "not zk"), receipt.claim.exit_code,
              1000 * (time.perf_counter() - t0))
