@@ -103,6 +103,31 @@ def fold_leaf(values: list[Ext], leaf_index: int, m: int, shift: int, beta: Ext)
     return vals[0]
 
 
+def fold_rows(rows: np.ndarray, leaf: np.ndarray, m: int, shift: int, beta: Ext) -> np.ndarray:
+    """Vectorised :func:`fold_leaf` over queries: ``rows[Q, A, 4]`` opened cosets, ``leaf[Q]`` leaf indices of a
+    layer of size ``m`` -> folded values ``[Q, 4]`` at those indices of the next layer."""
+    vals = rows
+    a = rows.shape[1]
+    stride = m // a  # element j sits at index leaf + j·stride in every round
+    mc = m
+    leaf = np.asarray(leaf, dtype=np.int64)
+    while vals.shape[1] > 1:
+        half = vals.shape[1] // 2
+        omega = bb.two_adic_root(mc.bit_length() - 1)
+        step = bb.pow_int(omega, stride)
+        x0 = np.asarray([shift * bb.pow_int(omega, int(i)) % P for i in leaf], dtype=np.uint64)
+        x = bb.mul(x0[:, None], bb.powers(step, half)[None, :])  # [Q, half]
+        inv_2x = bb.inv(bb.mul(x, 2))
+        lo, hi = vals[:, :half], vals[:, half:]
+        even = bb.mul(bb.ext_add(lo, hi), INV2)
+        odd = bb.ext_mul_base(bb.ext_sub(lo, hi), inv_2x)
+        vals = bb.ext_add(even, bb.ext_mul(odd, beta.to_array()))
+        mc //= 2
+        shift = shift * shift % P
+        beta = beta * beta
+    return vals[:, 0]
+
+
 def eval_poly(coeffs: list[Ext], x: int) -> Ext:
     acc = Ext(0)
     for c in reversed(coeffs):

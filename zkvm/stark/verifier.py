@@ -203,24 +203,39 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
         by_size.setdefault(size, []).append(t)
-    final_poly = [_ext(c) for c in proof.final_poly]
-    for qi, (q, qp) in enumerate(zip(proof.query_indices, proof.queries)):
-        value = _sum(deep_vals[t][qi] for t in by_size.get(n_max, []))
-        for k in range(len(sizes) - 1):
-            m, m2 = sizes[k], sizes[k + 1]
-            qk = q % m
-            leaf, pos = qk % m2, qk // m2
-            row = qp.fri[k].row
-            vals = [Ext(*row[4 * j:4 * j + 4]) for j in range(m // m2)]
-            if vals[pos] != value:
-                raise FriError(f"query {qi}: FRI layer {k} is inconsistent with the previous layer")
-            value = fri.fold_leaf(vals, leaf, m, fri.layer_shift(n_max, m), fri_betas[k])
-            if m2 in by_size:
-                value = value + (fri_betas[k] ** (m // m2)) * _sum(deep_vals[t][qi] for t in by_size[m2])
-        mf = sizes[-1]
-        x = fri.layer_shift(n_max, mf) * bb.pow_int(bb.two_adic_root(mf.bit_length() - 1), q % mf) % P
-        if fri.eval_poly(final_poly, x) != value:
-            raise FriError(f"query {qi}: final polynomial does not match the folded value")
+    qs = np.asarray(proof.query_indices, dtype=np.int64)
+    n_q = len(qs)
+
+    def deep_sum(ts):
+        acc = np.zeros((n_q, 4), dtype=np.uint32)
+        for t in ts:
+            acc = bb.ext_add(acc, deep_vals[t])
+        return acc
+
+    value = deep_sum(by_size.get(n_max, []))
+    for k in range(len(sizes) - 1):
+        m, m2 = sizes[k], sizes[k + 1]
+        arity = m // m2
+        qk = qs % m
+        leaf, pos = qk % m2, qk // m2
+        rows = np.asarray([qp.fri[k].row for qp in proof.queries], dtype=np.uint32).reshape(n_q, arity, 4)
+        picked = rows[np.arange(n_q), pos]
+        bad = np.flatnonzero(np.any(picked != value, axis=1))
+        if bad.size:
+            raise FriError(f"query {int(bad[0])}: FRI layer {k} is inconsistent with the previous layer")
+        value = fri.fold_rows(rows, leaf, m, fri.layer_shift(n_max, m), fri_betas[k])
+        if m2 in by_size:
+            value = bb.ext_add(value, bb.ext_mul(deep_sum(by_size[m2]), (fri_betas[k] ** arity).to_array()))
+    mf = sizes[-1]
+    omega_f = bb.two_adic_root(mf.bit_length() - 1)
+    shift_f = fri.layer_shift(n_max, mf)
+    xs = np.asarray([shift_f * bb.pow_int(omega_f, int(q) % mf) % P for q in qs], dtype=np.uint32)
+    expect = np.zeros((n_q, 4), dtype=np.uint32)
+    for c in reversed(proof.final_poly):
+        expect = bb.ext_add(bb.ext_mul_base(expect, xs), np.asarray(c, dtype=np.uint32))
+    bad = np.flatnonzero(np.any(expect != value, axis=1))
+    if bad.size:
+        raise FriError(f"query {int(bad[0])}: final polynomial does not match the folded value")
 
     # ---- 8. proof of work and query positions
     if not tr.check_pow(proof.pow_nonce, opts.grinding_bits):
@@ -299,8 +314,8 @@ def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext]
 
 
 def _deep_at_queries(ct: CompiledTable, t: int, lh: int, lb: int, proof: Proof, coeffs: np.ndarray, z, zg,
-                     zeta: Ext) -> list[Ext]:
-    """Table t's DEEP quotient at each query's point, from its opened rows."""
+                     zeta: Ext) -> np.ndarray:
+    """Table t's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows."""
     layout = tree_layout(ct)
     rows_z, rows_zg = [], []
     for qp in proof.queries:
@@ -323,11 +338,15 @@ def _deep_at_queries(ct: CompiledTable, t: int, lh: int, lb: int, proof: Proof, 
     zg_point = zeta * bb.two_adic_root(lh)
     big_n = (1 << lh) << lb
     omega = bb.two_adic_root(lh + lb)
-    out = []
-    for qi, q in enumerate(proof.query_indices):
-        x = GENERATOR * bb.pow_int(omega, q % big_n) % P
-        d = (Ext(fz[qi]) - vz) / (x - zeta)
-        if zg:
-            d = d + (Ext(fzg[qi]) - vzg) / (x - zg_point)
-        out.append(d)
+    xs = np.asarray([GENERATOR * bb.pow_int(omega, q % big_n) % P for q in proof.query_indices], dtype=np.uint32)
+    out = bb.ext_mul(bb.ext_sub(fz, vz.to_array()), _inv_x_minus(xs, zeta))
+    if zg:
+        out = bb.ext_add(out, bb.ext_mul(bb.ext_sub(fzg, vzg.to_array()), _inv_x_minus(xs, zg_point)))
     return out
+
+
+def _inv_x_minus(xs: np.ndarray, z: Ext) -> np.ndarray:
+    try:
+        return bb.ext_inv(bb.ext_sub(bb.ext_from_base(xs), z.to_array()))
+    except ZeroDivisionError:
+        raise FriError("a query point coincides with the out-of-domain point") from None
