@@ -85,18 +85,8 @@ static void ext_range(void *vctx, size_t s, size_t e) {
     switch (c->op) {
         case 0: zk_ops()->add(c->out + 4 * s, c->a + 4 * s, c->b + 4 * s, 4 * (e - s)); break;
         case 1: zk_ops()->sub(c->out + 4 * s, c->a + 4 * s, c->b + 4 * s, 4 * (e - s)); break;
-        case 2:
-            for (size_t i = s; i < e; i++) {
-                bb_ext r = bb_ext_mul(load_ext(c->a + 4 * i), load_ext(c->b + 4 * i));
-                memcpy(c->out + 4 * i, r.c, sizeof r.c);
-            }
-            break;
-        case 3:
-            for (size_t i = s; i < e; i++) {
-                uint32_t bm = bb_to_mont(c->b[i]);
-                for (int k = 0; k < 4; k++) c->out[4 * i + k] = bb_mont_mul(c->a[4 * i + k], bm);
-            }
-            break;
+        case 2: zk_ops()->ext_mul(c->out + 4 * s, c->a + 4 * s, c->b + 4 * s, e - s); break;
+        case 3: zk_ops()->ext_mul_base(c->out + 4 * s, c->a + 4 * s, c->b + s, e - s); break;
     }
 }
 

@@ -51,8 +51,26 @@ static void reduce_scalar(uint32_t *dst, const uint32_t *src, size_t n) {
 static void copy_scalar(uint32_t *dst, const uint32_t *src, size_t n) { memcpy(dst, src, n * sizeof(uint32_t)); }
 static void fence_none(void) {}
 
+static void ext_mul_scalar(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        bb_ext x, y;
+        memcpy(x.c, a + 4 * i, sizeof x.c);
+        memcpy(y.c, b + 4 * i, sizeof y.c);
+        bb_ext r = bb_ext_mul(x, y);
+        memcpy(out + 4 * i, r.c, sizeof r.c);
+    }
+}
+
+static void ext_mul_base_scalar(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bm = bb_to_mont(b[i]);
+        for (int k = 0; k < 4; k++) out[4 * i + k] = bb_mont_mul(a[4 * i + k], bm);
+    }
+}
+
 static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
-                                     reduce_scalar, copy_scalar, scale_scalar, fence_none, "scalar"};
+                                     reduce_scalar, copy_scalar, scale_scalar, fence_none,
+                                     ext_mul_scalar, ext_mul_base_scalar, "scalar"};
 
 #ifdef ZK_X86
 /* ------------------------------------------------------------------ AVX2 (8 lanes) */
@@ -170,8 +188,44 @@ AVX2 static void stream_scale_avx2(uint32_t *dst, const uint32_t *src, size_t n,
 
 static void fence_sse(void) { _mm_sfence(); }
 
+/* Extension products with one element per 128-bit lane: lane k of element e needs
+ * sum_i a_i * b_{(k-i) mod 4} * (W if i > k). For each i, a_i is broadcast inside the lane and b rotated by
+ * i (vpshufd works per 128-bit lane); b is first turned into Montgomery form times W on the wrapped lanes,
+ * so each partial product is one Montgomery multiplication landing directly in normal form. */
+#define EXT_WR2 0x308888bbu /* W * 2^64 mod p */
+#define EXT_R2 BB_R2_MOD_P
+
+AVX2 static void ext_mul_avx2(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
+    const __m256i C0 = _mm256_set1_epi32((int)EXT_R2);
+    const __m256i C1 = _mm256_setr_epi32(EXT_WR2, EXT_R2, EXT_R2, EXT_R2, EXT_WR2, EXT_R2, EXT_R2, EXT_R2);
+    const __m256i C2 = _mm256_setr_epi32(EXT_WR2, EXT_WR2, EXT_R2, EXT_R2, EXT_WR2, EXT_WR2, EXT_R2, EXT_R2);
+    const __m256i C3 = _mm256_setr_epi32(EXT_WR2, EXT_WR2, EXT_WR2, EXT_R2, EXT_WR2, EXT_WR2, EXT_WR2, EXT_R2);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        __m256i va = LD8(a + 4 * i), vb = LD8(b + 4 * i);
+        __m256i acc = mont_mul8(_mm256_shuffle_epi32(va, 0x00), mont_mul8(vb, C0));
+        acc = add8(acc, mont_mul8(_mm256_shuffle_epi32(va, 0x55), mont_mul8(_mm256_shuffle_epi32(vb, 0x93), C1)));
+        acc = add8(acc, mont_mul8(_mm256_shuffle_epi32(va, 0xAA), mont_mul8(_mm256_shuffle_epi32(vb, 0x4E), C2)));
+        acc = add8(acc, mont_mul8(_mm256_shuffle_epi32(va, 0xFF), mont_mul8(_mm256_shuffle_epi32(vb, 0x39), C3)));
+        ST8(out + 4 * i, acc);
+    }
+    ext_mul_scalar(out + 4 * i, a + 4 * i, b + 4 * i, n - i);
+}
+
+AVX2 static void ext_mul_base_avx2(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
+    const __m256i R2 = _mm256_set1_epi32((int)EXT_R2);
+    const __m256i IDX = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        __m256i vb = _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)(b + i))), IDX);
+        ST8(out + 4 * i, mont_mul8(LD8(a + 4 * i), mont_mul8(vb, R2)));
+    }
+    ext_mul_base_scalar(out + 4 * i, a + 4 * i, b + i, n - i);
+}
+
 static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2,
-                                   reduce_avx2, stream_copy_avx2, stream_scale_avx2, fence_sse, "avx2"};
+                                   reduce_avx2, stream_copy_avx2, stream_scale_avx2, fence_sse,
+                                   ext_mul_avx2, ext_mul_base_avx2, "avx2"};
 
 /* ------------------------------------------------------------------ AVX-512F (16 lanes) */
 #define AVX512 __attribute__((target("avx512f")))
@@ -283,8 +337,37 @@ AVX512 static void stream_scale_avx512(uint32_t *dst, const uint32_t *src, size_
     for (size_t i = 0; i < n; i += 16) _mm512_stream_si512((void *)(dst + i), mont_mul16_c(LD16(src + i), c));
 }
 
+AVX512 static void ext_mul_avx512(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
+    const __m512i C0 = _mm512_set1_epi32((int)EXT_R2);
+    const __m512i C1 = _mm512_broadcast_i32x4(_mm_setr_epi32(EXT_WR2, EXT_R2, EXT_R2, EXT_R2));
+    const __m512i C2 = _mm512_broadcast_i32x4(_mm_setr_epi32(EXT_WR2, EXT_WR2, EXT_R2, EXT_R2));
+    const __m512i C3 = _mm512_broadcast_i32x4(_mm_setr_epi32(EXT_WR2, EXT_WR2, EXT_WR2, EXT_R2));
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m512i va = LD16(a + 4 * i), vb = LD16(b + 4 * i);
+        __m512i acc = mont_mul16(_mm512_shuffle_epi32(va, 0x00), mont_mul16(vb, C0));
+        acc = add16(acc, mont_mul16(_mm512_shuffle_epi32(va, 0x55), mont_mul16(_mm512_shuffle_epi32(vb, 0x93), C1)));
+        acc = add16(acc, mont_mul16(_mm512_shuffle_epi32(va, 0xAA), mont_mul16(_mm512_shuffle_epi32(vb, 0x4E), C2)));
+        acc = add16(acc, mont_mul16(_mm512_shuffle_epi32(va, 0xFF), mont_mul16(_mm512_shuffle_epi32(vb, 0x39), C3)));
+        ST16(out + 4 * i, acc);
+    }
+    ext_mul_avx2(out + 4 * i, a + 4 * i, b + 4 * i, n - i);
+}
+
+AVX512 static void ext_mul_base_avx512(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
+    const __m512i R2 = _mm512_set1_epi32((int)EXT_R2);
+    const __m512i IDX = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m512i vb = _mm512_permutexvar_epi32(IDX, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(b + i))));
+        ST16(out + 4 * i, mont_mul16(LD16(a + 4 * i), mont_mul16(vb, R2)));
+    }
+    ext_mul_base_avx2(out + 4 * i, a + 4 * i, b + i, n - i);
+}
+
 static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
-                                     reduce_avx512, stream_copy_avx512, stream_scale_avx512, fence_sse, "avx512"};
+                                     reduce_avx512, stream_copy_avx512, stream_scale_avx512, fence_sse,
+                                     ext_mul_avx512, ext_mul_base_avx512, "avx512"};
 #endif
 
 /* ------------------------------------------------------------------ dispatch */

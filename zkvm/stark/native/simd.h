@@ -25,6 +25,9 @@ typedef struct {
     void (*stream_copy)(uint32_t *dst, const uint32_t *src, size_t n);
     void (*stream_scale)(uint32_t *dst, const uint32_t *src, size_t n, uint32_t f_m);
     void (*fence)(void);
+    /* extension GF(p^4), interleaved uint32[n][4]: out = a * b, and out = a * b_base (b uint32[n]) */
+    void (*ext_mul)(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
+    void (*ext_mul_base)(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
     const char *name;
 } zk_rowops;
 
