@@ -1,0 +1,150 @@
+"""Proving benchmark: cycles, table heights, proving rate, peak RSS, receipt size and verify time.
+
+    python bench/prove.py [--only NAME ...] [--max-log 20]
+
+Workloads: fib at 2^16, 2^18, 2^20 cycles (n chosen so the run just fits that CPU height), sha256 and sort.
+Each workload runs in its own process (so peak RSS is that workload's), proving with the default 100-bit
+options (no zero knowledge: the STARK layer does not implement it yet). Writes bench/out/prove.json and the
+"prove" section of bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out" / "prove.json"
+README = ROOT / "bench" / "README.md"
+START, END = "<!-- prove:start -->", "<!-- prove:end -->"
+
+
+def fib_input_for(log_cycles: int) -> bytes:
+    """The largest n whose fib run fits in 2^log_cycles cycles (cycles are affine in n)."""
+    from zkvm.elf import load_elf
+    from zkvm.exec import Executor
+
+    image = load_elf(ROOT / "build/guests/fib.elf")
+    cyc = lambda n: Executor(image, struct.pack("<I", n)).run().cycles  # noqa: E731
+    c0, c1 = cyc(0), cyc(1000)
+    n = int(((1 << log_cycles) - c0) * 1000 / (c1 - c0))
+    while cyc(n) > 1 << log_cycles:
+        n -= 1
+    return struct.pack("<I", n)
+
+
+def workloads(max_log: int) -> dict[str, tuple[str, bytes]]:
+    rng = random.Random(7)
+    out = {f"fib_2^{k}": ("fib", None) for k in (16, 18, 20) if k <= max_log}
+    out["sha256_4KiB"] = ("sha256", bytes(rng.randrange(256) for _ in range(4096)))
+    out["sort_2000"] = ("sort", struct.pack("<2000I", *(rng.randrange(1 << 32) for _ in range(2000))))
+    return out
+
+
+def measure(name: str, guest: str, data: bytes) -> dict:
+    """Prove and verify one workload in this process."""
+    from zkvm import receipt as R
+    from zkvm.elf import load_elf
+
+    image = load_elf(ROOT / f"build/guests/{guest}.elf")
+    stats = R.ProveStats()
+    t0 = time.perf_counter()
+    result, receipt = R.prove(image, data, zk=False, stats=stats, progress=False)
+    prove_s = time.perf_counter() - t0
+    raw = receipt.to_bytes()
+    iid = receipt.claim.image_id
+    t0 = time.perf_counter()
+    journal = R.verify(R.Receipt.from_bytes(raw), iid)
+    verify_s = time.perf_counter() - t0
+    assert journal == result.journal
+    opts = R.default_options(False)
+    return {
+        "workload": name, "cycles": result.cycles, "heights": stats.heights,
+        "prove_s": round(prove_s, 3),
+        "phases_s": {k: round(v, 3) for k, v in stats.phases.items()},
+        "rate_hz": round(result.cycles / prove_s, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "receipt_bytes": len(raw), "verify_s": round(verify_s, 3),
+        "security_bits": opts.security_bits,
+    }
+
+
+def markdown(results: list[dict]) -> str:
+    lines = [
+        START, "## Proving (`python bench/prove.py`)", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Default proof "
+        "options (blowup 4, 42 queries, 16 grinding bits: 100 conjectured bits), no zero knowledge. One process "
+        "per workload; prove = execute + setup (image tables, fixed commitment) + trace + STARK.", "",
+        "| workload | cycles | cpu rows | prove s | rate (cycles/s) | peak RSS MB | receipt KB | verify s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['workload']} | — | — | failed: {r['error'][:80]} | — | — | — | — |")
+            continue
+        lines.append(f"| {r['workload']} | {r['cycles']:,} | {r['heights'].get('cpu', 0):,} | {r['prove_s']:.1f} | "
+                     f"{r['rate_hz']:,.0f} | {r['peak_rss_mb']:,.0f} | {r['receipt_bytes'] / 1024:,.0f} | "
+                     f"{r['verify_s']:.2f} |")
+    lines += ["", "Phase split (s) per workload is in `bench/out/prove.json`.", END]
+    return "\n".join(lines)
+
+
+def write_readme(section: str) -> None:
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        a, b = text.index(START), text.index(END) + len(END)
+        text = text[:a] + section + text[b:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    README.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", help="workload names to run")
+    ap.add_argument("--max-log", type=int, default=20, help="largest fib size, log2 cycles")
+    ap.add_argument("--one", nargs=2, metavar=("NAME", "INPUT_FILE"), help=argparse.SUPPRESS)
+    ap.add_argument("--guest", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        name, path = args.one
+        print(json.dumps(measure(name, args.guest, Path(path).read_bytes())))
+        return
+    results = []
+    for name, (guest, data) in workloads(args.max_log).items():
+        if args.only and name not in args.only:
+            continue
+        if data is None:
+            data = fib_input_for(int(name.split("^")[1]))
+        path = OUT.parent / f".{name}.input"
+        path.write_bytes(data)
+        print(f"{name}...", file=sys.stderr, flush=True)
+        p = subprocess.run([sys.executable, __file__, "--guest", guest, "--one", name, str(path)],
+                           capture_output=True, text=True)
+        path.unlink()
+        if p.returncode != 0:
+            err = (p.stderr.strip().splitlines() or ["?"])[-1]
+            results.append({"workload": name, "error": err})
+            print(f"  failed: {err}", file=sys.stderr)
+            continue
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        results.append(r)
+        print(f"  {r['cycles']} cycles, {r['prove_s']} s, {r['rate_hz']} Hz, {r['peak_rss_mb']} MB, "
+              f"{r['receipt_bytes']} B, verify {r['verify_s']} s", file=sys.stderr)
+    OUT.write_text(json.dumps({"machine": platform.machine(), "cores": os.cpu_count(), "results": results},
+                              indent=2))
+    write_readme(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
