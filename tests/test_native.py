@@ -184,7 +184,7 @@ def test_sha256_against_hashlib(sha_path):
 def test_merkle_native_matches_hashlib(sha_path, threads):
     seed = 5
     rng = np.random.default_rng(seed)
-    for n, w, k in [(1, 3, 0), (2, 64, 0), (1024, 13, 16), (4096, 64, 0), (512, 1, 32)]:
+    for n, w, k in [(1, 3, 0), (2, 64, 0), (1024, 13, 16), (4096, 64, 0), (512, 1, 32), (64, 5, 100), (8, 16, 1)]:
         rows = rng.integers(0, 2**32, (n, w), dtype=np.uint32)
         salts = rng.integers(0, 256, (n, k), dtype=np.uint8) if k else None
         tree = MerkleTree(rows, salts)

@@ -85,9 +85,61 @@ SHANI static void compress_shani(uint32_t st[8], const uint8_t *data, size_t blo
     _mm_storeu_si128((__m128i *)&st[0], _mm_blend_epi16(feba, dchg, 0xF0)); /* D C B A */
     _mm_storeu_si128((__m128i *)&st[4], _mm_alignr_epi8(dchg, feba, 8));   /* H G F E */
 }
+/* Two independent messages with the same number of blocks, rounds interleaved: sha256rnds2 has a long
+ * latency, so a single chain leaves the unit idle half the time. */
+SHANI static void compress_shani_x2(uint32_t sa[8], uint32_t sb[8], const uint8_t *da, const uint8_t *db,
+                                    size_t blocks) {
+    const __m128i BSWAP = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i t, u;
+    t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sa[0]), 0xB1);
+    u = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sa[4]), 0x1B);
+    __m128i a0 = _mm_alignr_epi8(t, u, 8), a1 = _mm_blend_epi16(u, t, 0xF0);
+    t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sb[0]), 0xB1);
+    u = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sb[4]), 0x1B);
+    __m128i b0 = _mm_alignr_epi8(t, u, 8), b1 = _mm_blend_epi16(u, t, 0xF0);
+    for (; blocks; blocks--, da += 64, db += 64) {
+        __m128i sa0 = a0, sa1 = a1, sb0 = b0, sb1 = b1, ma[4], mb[4];
+        for (int g = 0; g < 16; g++) {
+            __m128i ca, cb;
+            if (g < 4) {
+                ca = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(da + 16 * g)), BSWAP);
+                cb = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(db + 16 * g)), BSWAP);
+            } else {
+                __m128i xa = _mm_sha256msg1_epu32(ma[g & 3], ma[(g + 1) & 3]);
+                __m128i xb = _mm_sha256msg1_epu32(mb[g & 3], mb[(g + 1) & 3]);
+                xa = _mm_add_epi32(xa, _mm_alignr_epi8(ma[(g + 3) & 3], ma[(g + 2) & 3], 4));
+                xb = _mm_add_epi32(xb, _mm_alignr_epi8(mb[(g + 3) & 3], mb[(g + 2) & 3], 4));
+                ca = _mm_sha256msg2_epu32(xa, ma[(g + 3) & 3]);
+                cb = _mm_sha256msg2_epu32(xb, mb[(g + 3) & 3]);
+            }
+            ma[g & 3] = ca;
+            mb[g & 3] = cb;
+            __m128i k = _mm_loadu_si128((const __m128i *)&K[4 * g]);
+            __m128i ta = _mm_add_epi32(ca, k), tb = _mm_add_epi32(cb, k);
+            a1 = _mm_sha256rnds2_epu32(a1, a0, ta);
+            b1 = _mm_sha256rnds2_epu32(b1, b0, tb);
+            a0 = _mm_sha256rnds2_epu32(a0, a1, _mm_shuffle_epi32(ta, 0x0E));
+            b0 = _mm_sha256rnds2_epu32(b0, b1, _mm_shuffle_epi32(tb, 0x0E));
+        }
+        a0 = _mm_add_epi32(a0, sa0); a1 = _mm_add_epi32(a1, sa1);
+        b0 = _mm_add_epi32(b0, sb0); b1 = _mm_add_epi32(b1, sb1);
+    }
+    t = _mm_shuffle_epi32(a0, 0x1B); u = _mm_shuffle_epi32(a1, 0xB1);
+    _mm_storeu_si128((__m128i *)&sa[0], _mm_blend_epi16(t, u, 0xF0));
+    _mm_storeu_si128((__m128i *)&sa[4], _mm_alignr_epi8(u, t, 8));
+    t = _mm_shuffle_epi32(b0, 0x1B); u = _mm_shuffle_epi32(b1, 0xB1);
+    _mm_storeu_si128((__m128i *)&sb[0], _mm_blend_epi16(t, u, 0xF0));
+    _mm_storeu_si128((__m128i *)&sb[4], _mm_alignr_epi8(u, t, 8));
+}
 #endif
 
 typedef void (*compress_fn)(uint32_t st[8], const uint8_t *data, size_t blocks);
+
+static void compress_portable_x2(uint32_t sa[8], uint32_t sb[8], const uint8_t *da, const uint8_t *db,
+                                 size_t blocks) {
+    compress_portable(sa, da, blocks);
+    compress_portable(sb, db, blocks);
+}
 
 static int g_force_portable = 0;
 
@@ -173,4 +225,58 @@ void zk_sha256_pair(const uint8_t *left, const uint8_t *right, uint8_t out[32]) 
     f(st, block, 1);
     f(st, PAD64, 1);
     for (int i = 0; i < 8; i++) store_be32(out + 4 * i, st[i]);
+}
+
+typedef void (*compress2_fn)(uint32_t sa[8], uint32_t sb[8], const uint8_t *da, const uint8_t *db, size_t blocks);
+
+static compress2_fn pick2(void) {
+#ifdef ZK_X86
+    if (pick() == compress_shani) return compress_shani_x2;
+#endif
+    return compress_portable_x2;
+}
+
+static const uint8_t PAD_64[64] = {0x80, [62] = 0x02, [63] = 0x00};
+
+static void store_digest(uint8_t out[32], const uint32_t st[8]) {
+    for (int i = 0; i < 8; i++) store_be32(out + 4 * i, st[i]);
+}
+
+void zk_sha256_pair_x2(const uint8_t *children_a, const uint8_t *children_b, uint8_t out_a[32], uint8_t out_b[32]) {
+    uint32_t sa[8], sb[8];
+    memcpy(sa, IV, sizeof IV);
+    memcpy(sb, IV, sizeof IV);
+    compress2_fn f = pick2();
+    f(sa, sb, children_a, children_b, 1);
+    f(sa, sb, PAD_64, PAD_64, 1);
+    store_digest(out_a, sa);
+    store_digest(out_b, sb);
+}
+
+/* SHA256(head || tail) for two messages of equal lengths. `scratch` holds >= 2 * (tail_len + 137) bytes. */
+void zk_sha256_cat_x2(const uint8_t *head_a, const uint8_t *head_b, size_t head_len, const uint8_t *tail_a,
+                      const uint8_t *tail_b, size_t tail_len, uint8_t *scratch, uint8_t out_a[32],
+                      uint8_t out_b[32]) {
+    uint32_t sa[8], sb[8];
+    memcpy(sa, IV, sizeof IV);
+    memcpy(sb, IV, sizeof IV);
+    compress2_fn f = pick2();
+    size_t direct = head_len / 64;
+    if (direct) f(sa, sb, head_a, head_b, direct);
+    size_t rest = head_len - 64 * direct, total = head_len + tail_len;
+    size_t buf_len = ((rest + tail_len + 9 + 63) / 64) * 64;
+    uint8_t *ba = scratch, *bb = scratch + buf_len;
+    memset(ba, 0, 2 * buf_len);
+    memcpy(ba, head_a + 64 * direct, rest);
+    memcpy(bb, head_b + 64 * direct, rest);
+    if (tail_len) {
+        memcpy(ba + rest, tail_a, tail_len);
+        memcpy(bb + rest, tail_b, tail_len);
+    }
+    ba[rest + tail_len] = bb[rest + tail_len] = 0x80;
+    uint64_t bits = (uint64_t)total * 8;
+    for (int i = 0; i < 8; i++) ba[buf_len - 1 - i] = bb[buf_len - 1 - i] = (uint8_t)(bits >> (8 * i));
+    f(sa, sb, ba, bb, buf_len / 64);
+    store_digest(out_a, sa);
+    store_digest(out_b, sb);
 }
