@@ -76,3 +76,15 @@ def test_native_quotient_equals_numpy(make, monkeypatch):
     monkeypatch.setattr(native_eval, "available", lambda: False)
     slow = prover.prove(air, fixed, main, {}, terms, FAST).to_bytes()
     assert fast == slow
+
+
+@needs_vm
+@pytest.mark.parametrize("bits", [0, 1, 5, 12])
+def test_native_grind_equals_python(bits):
+    from zkvm.stark.transcript import Transcript
+
+    t = Transcript()
+    t.absorb("seed", bytes([bits]))
+    fast = t.grind(bits, native_eval.grind)
+    assert fast == t.grind(bits), f"bits={bits}"
+    assert t.check_pow(fast, bits) and (fast == 0 or not t.check_pow(fast - 1, bits) or bits == 0)

@@ -126,3 +126,12 @@ def weighted_col_sums(m: np.ndarray, weights: np.ndarray) -> np.ndarray:
         lib.zk_weighted_col_sums(ffi.cast("const uint32_t *", m.ctypes.data), n, w,
                                  ffi.cast("const uint32_t *", weights.ctypes.data), ffi.cast("uint32_t *", out.ctypes.data))
     return out
+
+
+def grind(prefix: bytes, bits: int) -> int | None:
+    """Smallest nonce with SHA256(prefix || le64(nonce)) having ``bits`` leading zero bits (None if not found)."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    out = ffi.new("uint64_t *")
+    if lib.zk_grind(prefix, len(prefix), bits, 1 << min(bits + 12, 63), out) != 0:
+        return None
+    return int(out[0])

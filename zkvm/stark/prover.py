@@ -413,7 +413,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         coeffs = ntt.interpolate(f, fri.layer_shift(n_max, sizes[-1]))
         final_poly = [tuple(int(c) for c in row) for row in coeffs[:final_deg]]
         tr.absorb("final_poly", np.asarray(final_poly, dtype="<u4").tobytes())
-        nonce = tr.grind(options.grinding_bits)
+        nonce = tr.grind(options.grinding_bits, native_eval.grind if native_eval.available() else None)
         tr.absorb("pow", nonce.to_bytes(8, "little"))
         queries = tr.query_indices("queries", options.num_queries, n_max)
     timer.step()

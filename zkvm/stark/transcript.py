@@ -72,14 +72,23 @@ class Transcript:
 
     # ---- proof of work
     def _pow_prefix(self, bits: int) -> "hashlib._Hash":
-        return hashlib.sha256(self._state + b"P" + struct.pack("<B", bits))
+        return hashlib.sha256(self.pow_message_prefix(bits))
 
     @staticmethod
     def _leading_zeros_ok(digest: bytes, bits: int) -> bool:
         return bits == 0 or int.from_bytes(digest[:8], "big") >> (64 - bits) == 0
 
-    def grind(self, bits: int) -> int:
-        """Find a nonce whose hash with the current state has ``bits`` leading zero bits (prover side)."""
+    def pow_message_prefix(self, bits: int) -> bytes:
+        """The bytes hashed before the 8-byte little-endian nonce (for a native grinder)."""
+        return self._state + b"P" + struct.pack("<B", bits)
+
+    def grind(self, bits: int, search=None) -> int:
+        """Find a nonce whose hash with the current state has ``bits`` leading zero bits (prover side).
+        ``search(prefix, bits)``, if given, is a faster equivalent search (checked here before use)."""
+        if search is not None:
+            nonce = search(self.pow_message_prefix(bits), bits)
+            if nonce is not None and self.check_pow(nonce, bits):
+                return nonce
         prefix = self._pow_prefix(bits)
         nonce = 0
         while True:

@@ -23,6 +23,7 @@ int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_i
 int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
                     uint32_t *out);
 int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);
+int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_iter, uint64_t *out);
 """
 
 ffibuilder = FFI()
@@ -30,10 +31,12 @@ ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "zkvm.stark._evalvm",
     '#include "evalvm.h"\n',
-    sources=[os.path.join("zkvm", "stark", "evalvm", "evalvm.c"), os.path.join("zkvm", "stark", "native", "parallel.c")],
+    sources=[os.path.join("zkvm", "stark", "evalvm", "evalvm.c"), os.path.join("zkvm", "stark", "native", "parallel.c"),
+             os.path.join("zkvm", "stark", "native", "sha256.c")],
     include_dirs=[HERE, NATIVE, os.path.normpath(os.path.join(HERE, "..", "..", "field"))],
     depends=[os.path.join(HERE, "evalvm.c"), os.path.join(HERE, "evalvm.h"), os.path.join(NATIVE, "parallel.c"),
-             os.path.join(NATIVE, "parallel.h"), os.path.normpath(os.path.join(HERE, "..", "..", "field", "field.h"))],
+             os.path.join(NATIVE, "parallel.h"), os.path.join(NATIVE, "sha256.c"),
+             os.path.join(NATIVE, "sha256.h"), os.path.normpath(os.path.join(HERE, "..", "..", "field", "field.h"))],
     extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno", "-Wall"],
     extra_link_args=["-pthread"],
     libraries=["pthread"],

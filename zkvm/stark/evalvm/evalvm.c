@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "parallel.h"
+#include "sha256.h"
 
 #include "field.h"
 
@@ -230,4 +231,24 @@ int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint3
     for (size_t z = 0; z < 4 * w; z++) out[z] = 0;
     zk_parallel_for(w, 1, wsum_range, &c);
     return 0;
+}
+
+/* Proof-of-work search: smallest nonce with SHA256(prefix || le64(nonce)) having `bits` leading zero bits
+ * (big-endian reading of the digest). Returns 0 and sets *out, or -1 if none below max_iter. */
+int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_iter, uint64_t *out) {
+    if (bits < 0 || bits > 64 || prefix_len > 4096) return -1;
+    uint8_t buf[4096 + 8];
+    memcpy(buf, prefix, prefix_len);
+    uint8_t h[32];
+    for (uint64_t nonce = 0; nonce < max_iter; nonce++) {
+        for (int i = 0; i < 8; i++) buf[prefix_len + i] = (uint8_t)(nonce >> (8 * i));
+        zk_sha256(buf, prefix_len + 8, h);
+        uint64_t top = 0;
+        for (int i = 0; i < 8; i++) top = (top << 8) | h[i];
+        if (bits == 0 || (top >> (64 - bits)) == 0) {
+            *out = nonce;
+            return 0;
+        }
+    }
+    return -1;
 }

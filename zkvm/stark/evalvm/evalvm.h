@@ -33,4 +33,7 @@ int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, c
 /* out[col][0..3] = sum_row m[row][col] * weights[row][0..3]  (m: n_rows x w row-major, weights plain). */
 int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);
 
+/* Smallest nonce with SHA256(prefix || le64(nonce)) having `bits` leading zero bits; -1 if none < max_iter. */
+int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_iter, uint64_t *out);
+
 #endif
