@@ -137,6 +137,8 @@ typedef struct {
     size_t cw;         /* columns per chunk */
     size_t nchunks;
     ntt_io io;
+    const uint32_t *small; /* small[2^le + tt] = tw[tt << (log_n - 1 - le)]: the part of a stage's twiddle
+                              that does not depend on the bundle (see pass_range) */
     const zk_rowops *ops;
     int failed;
 } pass_ctx;
@@ -166,7 +168,10 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     pass_ctx *ps = (pass_ctx *)vctx;
     const size_t c = ps->c, T = (size_t)1 << ps->k, rows = T * c;
     uint32_t *scratch = (uint32_t *)aligned_alloc(64, ((rows * ps->cw * sizeof(uint32_t)) + 63) & ~(size_t)63);
-    if (!scratch) {
+    uint32_t *tw_loc = (uint32_t *)malloc((rows / 2 + 1) * sizeof(uint32_t));
+    if (!scratch || !tw_loc) {
+        free(scratch);
+        free(tw_loc);
         __atomic_store_n(&ps->failed, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -203,13 +208,22 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
             int e = ps->e_lo + le;                       /* global span exponent */
             int sh = log_n - 1 - e;                      /* twiddle = tw[j << sh], j = i mod 2^e */
             size_t ls = (size_t)1 << le;
+            /* The twiddle of row tt*s_lo + r0 + r is tw[(tt*s_lo) << sh] * tw[(r0 + r) << sh]: the first factor
+             * is small[ls + tt] (shared by all bundles, stays in cache), the second is one lookup per r. Reading
+             * tw[(j0 + r) << sh] directly would miss the cache on nearly every butterfly of the late passes. */
+            for (size_t r = 0; r < c; r++) {
+                uint32_t f = ps->tw[(r0 + r) << sh];
+                if (r0 + r == 0)
+                    for (size_t tt = 0; tt < ls; tt++) tw_loc[tt * c + r] = ps->small[ls + tt];
+                else
+                    for (size_t tt = 0; tt < ls; tt++) tw_loc[tt * c + r] = bb_mont_reduce((uint64_t)ps->small[ls + tt] * f);
+            }
             for (size_t tb = 0; tb < T; tb += 2 * ls) {
                 for (size_t tt = 0; tt < ls; tt++) {
                     uint32_t *x = scratch + (tb + tt) * c * w;
                     uint32_t *y = x + ls * c * w;
-                    size_t j0 = tt * s_lo + r0;
                     for (size_t r = 0; r < c; r++) {
-                        uint32_t twm = ps->tw[(j0 + r) << sh];
+                        uint32_t twm = tw_loc[tt * c + r];
                         if (ps->dif)
                             ops->dif(x + r * w, y + r * w, w, twm);
                         else
@@ -240,6 +254,7 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     }
     if (ps->stream) ops->fence();
     free(scratch);
+    free(tw_loc);
 }
 
 /* Full NTT of n = 2^log_n rows and w columns. The first pass reads through io.src*, the last writes through
@@ -288,7 +303,14 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
         size_t bundles = n / (((size_t)1 << k) * ps.c) * nchunks;
         size_t per_bundle = ((size_t)1 << k) * ps.c * cw;
         size_t min_chunk = per_bundle >= (1u << 15) ? 1 : (1u << 15) / per_bundle;
+        uint32_t small_buf[2 + 2 * 1024];
+        uint32_t *small = ((size_t)1 << k) <= 1024 ? small_buf : (uint32_t *)malloc(((size_t)2 << k) * sizeof(uint32_t));
+        if (!small) return -2;
+        for (int le = 0; le < k; le++)
+            for (size_t tt = 0; tt < ((size_t)1 << le); tt++) small[((size_t)1 << le) + tt] = tw[tt << (log_n - 1 - le)];
+        ps.small = small;
         zk_parallel_for(bundles, min_chunk, pass_range, &ps);
+        if (small != small_buf) free(small);
         if (ps.failed) return -2;
         done += k;
     }
