@@ -141,6 +141,13 @@ def main() -> None:
         results.append(r)
         print(f"  {r['cycles']} cycles, {r['prove_s']} s, {r['rate_hz']} Hz, {r['peak_rss_mb']} MB, "
               f"{r['receipt_bytes']} B, verify {r['verify_s']} s", file=sys.stderr)
+    # --only runs update their workloads and keep the others' last results
+    previous = json.loads(OUT.read_text()).get("results", []) if OUT.exists() else []
+    fresh = {r["workload"]: r for r in results}
+    order = list(workloads(args.max_log))
+    merged = {r["workload"]: r for r in previous if r["workload"] in order}
+    merged.update(fresh)
+    results = [merged[n] for n in order if n in merged]
     OUT.write_text(json.dumps({"machine": platform.machine(), "cores": os.cpu_count(), "results": results},
                               indent=2))
     write_readme(markdown(results))

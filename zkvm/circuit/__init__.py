@@ -1,1 +1,28 @@
-"""The RISC-V AIR: one module per table (columns, trace fill, constraints together) and the buses linking them."""
+"""The RISC-V AIR: one module per table (columns, trace fill, constraints together) and the buses linking them.
+
+Tables (``riscv_air.circuit()`` assembles them):
+
+==========  =========================================  =============================================
+table       rows                                       module
+==========  =========================================  =============================================
+cpu         one per executed instruction (+ padding)   cpu.py
+program     one per decodable instruction (fixed)      program.py
+regs        32 registers (fixed initial values)        memory.py
+image       every word of the image span (fixed)       memory.py
+zinit       zero-initialised words the run touches     memory.py
+alu, shift, mul, div   one per operation of the family  alu.py, shift.py, muldiv.py (families.py)
+range16     2^16 (fixed)                               range.py
+bytes       2^16 byte pairs (fixed)                    bytes.py
+==========  =========================================  =============================================
+
+Buses (LogUp; every bus balances over all tables plus the verifier's public terms):
+
+* ``program`` (valid, pc, decoded fields...): cpu sends, program receives -> execution follows the image;
+* ``alu`` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): cpu sends, the family tables receive and prove c;
+* ``mem`` (space, addr, lo, hi, ts): offline memory checking of registers and memory (memory.py);
+* ``range16`` (x,) and ``bytes`` (op, x, y, z): lookups into the fixed tables;
+* ``journal`` (position, byte): cpu sends on COMMIT_WORD, the verifier receives the public journal;
+* ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code.
+
+Public inputs: entry_pc, image_lo, image_hi — bound to the image id with the fixed-column digest.
+"""

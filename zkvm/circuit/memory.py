@@ -16,8 +16,8 @@ Soundness sketch: for one cell, the sends have timestamps {0} ∪ {ts of its acc
 {ts_prev of its accesses} ∪ {final}. Sorting the accesses by ts, the first one's ts_prev < its ts can only
 match the init send; inductively each ts_prev must be exactly the previous access's ts (every other send is
 either later or already consumed — the multiset equality counts multiplicities), so each access sees the
-value the previous one left. CPU timestamps are 4·clk + slot < 2^24 (the verifier bounds the CPU height), so
-no difference wraps around the field.
+value the previous one left. CPU timestamps are 4·clk + slot <= 2^24 + 3 (the CPU height is at most 2^22), so
+a "difference" of a backwards pair is a field element >= p - 2^25, far outside [0, 2^24): no wrap-around.
 """
 
 from __future__ import annotations
