@@ -31,6 +31,12 @@ def native_available() -> bool:
     return _native is not None
 
 
+def release_scratch() -> None:
+    """Free the scratch buffer the C code keeps between calls (as large as the last LDE's input)."""
+    if _native is not None:
+        _native.lib.zk_ntt_release_cache()
+
+
 def _as_matrix(cols: np.ndarray) -> tuple[np.ndarray, bool]:
     arr = np.asarray(cols)
     squeeze = arr.ndim == 1

@@ -24,6 +24,7 @@ int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32
 int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
 int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
 size_t zk_ntt_set_stream_threshold(size_t bytes);
+void zk_ntt_release_cache(void);
 
 int zk_num_threads(void);
 void zk_set_num_threads(int n);

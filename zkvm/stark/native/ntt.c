@@ -46,6 +46,57 @@ size_t zk_ntt_set_stream_threshold(size_t bytes) {
     return __atomic_exchange_n(&g_stream_bytes, bytes, __ATOMIC_RELAXED);
 }
 
+/* ------------------------------------------------------------------ reusable big scratch buffer */
+
+/* The LDE's coefficient buffer is as large as its input (hundreds of MiB). Keeping one around between calls
+ * saves the page faults and kernel zeroing of a fresh mapping on every call (a large share of an LDE on a
+ * VM); zk_ntt_release_cache() gives it back. */
+static void *g_cache = NULL;
+static size_t g_cache_bytes = 0;
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *cache_take(size_t bytes, size_t *got) {
+    void *p = NULL;
+    pthread_mutex_lock(&g_cache_lock);
+    if (g_cache && g_cache_bytes >= bytes) {
+        p = g_cache;
+        *got = g_cache_bytes;
+        g_cache = NULL;
+        g_cache_bytes = 0;
+    }
+    pthread_mutex_unlock(&g_cache_lock);
+    if (!p) {
+        p = zk_big_alloc(bytes);
+        *got = bytes;
+    }
+    return p;
+}
+
+static void cache_give(void *p, size_t bytes) {
+    if (!p) return;
+    pthread_mutex_lock(&g_cache_lock);
+    if (bytes > g_cache_bytes) { /* keep the largest */
+        void *old = g_cache;
+        size_t old_bytes = g_cache_bytes;
+        g_cache = p;
+        g_cache_bytes = bytes;
+        p = old;
+        bytes = old_bytes;
+    }
+    pthread_mutex_unlock(&g_cache_lock);
+    zk_big_free(p, bytes);
+}
+
+void zk_ntt_release_cache(void) {
+    pthread_mutex_lock(&g_cache_lock);
+    void *p = g_cache;
+    size_t bytes = g_cache_bytes;
+    g_cache = NULL;
+    g_cache_bytes = 0;
+    pthread_mutex_unlock(&g_cache_lock);
+    zk_big_free(p, bytes);
+}
+
 /* ------------------------------------------------------------------ twiddle tables (cached) */
 
 /* tw[k] = root^k in Montgomery form for k < n/2, root = two_adic_root(log_n) or its inverse. */
@@ -333,14 +384,15 @@ int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32
     if (log_n && !tw) return -2;
     /* out[j] = n^-1 shift^-j * DIF(in)[bitrev(j)] */
     uint32_t *scale = (uint32_t *)malloc(n * sizeof(uint32_t));
-    uint32_t *work = (uint32_t *)zk_big_alloc(n * w * sizeof(uint32_t));
-    if (!scale || !work) { free(scale); zk_big_free(work, n * w * sizeof(uint32_t)); return -2; }
+    size_t work_bytes;
+    uint32_t *work = (uint32_t *)cache_take(n * w * sizeof(uint32_t), &work_bytes);
+    if (!scale || !work) { free(scale); cache_give(work, work_bytes); return -2; }
     fill_powers(scale, n, bb_inv(shift % BB_P), bb_to_mont(bb_inv((uint32_t)(n % BB_P))));
     ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = out, .dst_pitch = w, .dst_bitrev = 1,
                  .dst_scale = scale};
     int st = run_ntt(log_n, w, 1, tw, io, work);
     free(scale);
-    zk_big_free(work, n * w * sizeof(uint32_t));
+    cache_give(work, work_bytes);
     return st;
 }
 
@@ -383,12 +435,13 @@ int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup
     if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27) return -1;
     const uint32_t *itw = log_n ? twiddles(log_n, 1) : NULL;
     if (log_n && !itw) return -2;
-    uint32_t *coef = (uint32_t *)zk_big_alloc(n * w * sizeof(uint32_t));
+    size_t coef_bytes;
+    uint32_t *coef = (uint32_t *)cache_take(n * w * sizeof(uint32_t), &coef_bytes);
     if (!coef) return -2;
     /* DIF with the inverse root: coef[p] = n * c_{bitrev(p)} */
     ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = coef, .dst_pitch = w};
     int st = run_ntt(log_n, w, 1, itw, io, NULL);
     if (st == 0) st = coset_evals(coef, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)));
-    zk_big_free(coef, n * w * sizeof(uint32_t));
+    cache_give(coef, coef_bytes);
     return st;
 }

@@ -11,5 +11,7 @@ int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int l
 int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
 
 size_t zk_ntt_set_stream_threshold(size_t bytes);
+/* Free the scratch buffer kept between calls (see ntt.c). */
+void zk_ntt_release_cache(void);
 
 #endif
