@@ -305,6 +305,26 @@ def test_cycle_limit_is_exact():
     assert trap(code, max_cycles=0).pc == T
 
 
+@pytest.mark.parametrize("mode", ["run", "record"])
+def test_cycles_after_a_trap_count_completed_instructions(mode):
+    """The fast loop charges whole straight-line runs up front; a trap inside one must give back the rest."""
+    code = [A.NOP] * 3 + [A.load("lw", "a0", "s0", 0)] + [A.NOP] * 5 + A.halt()
+    ex = Executor(A.image(code), initial_regs=regs_with(s0=2))
+    m = ex.machine()
+    status = m.run() if mode == "run" else m.record()
+    with pytest.raises(GuestError):
+        m.raise_for_status(status)
+    assert m.cycles == 3 and m.pc == T + 12
+
+
+def test_cycle_limit_inside_a_long_straight_line_run():
+    code = [A.op_imm("addi", "a0", "a0", 1)] * 50 + A.halt()
+    for limit in (1, 17, 49, 50):
+        err = trap(code[:-3], max_cycles=limit, halt=False)
+        assert (err.cause, err.pc) == ("cycle_limit", T + 4 * limit), limit
+    assert run(code, max_cycles=53).exit_code == 50
+
+
 def test_entry_outside_program_traps():
     img = A.image([A.NOP] + A.halt())
     bad = type(img)(entry=T + 0x100, words=img.words, exec_ranges=img.exec_ranges)

@@ -13,8 +13,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef __linux__
 #include <pthread.h>
+#ifdef __linux__
 #include <sys/mman.h>
 #endif
 
@@ -32,7 +32,7 @@
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 _Static_assert(MEM_START % 4 == 0 && MEM_END % 4 == 0 && MEM_START < MEM_END, "word-aligned guest memory");
-_Static_assert(sizeof(rv32_dec) == 8, "decoded entries stay 8 bytes");
+_Static_assert(sizeof(rv32_dec) == 16, "decoded entries stay 16 bytes");
 
 enum {
     OP_LUI, /* also AUIPC: pc + imm is a constant after decoding */
@@ -65,7 +65,7 @@ static int32_t imm_j(uint32_t w) {
 }
 
 static rv32_dec decode(uint32_t w, uint32_t pc, const rv32_program *p) {
-    rv32_dec d = {OP_ILLEGAL, SINK, 0, 0, (int32_t)w};
+    rv32_dec d = {.op = OP_ILLEGAL, .rd = SINK, .imm = (int32_t)w};
     uint32_t rd = (w >> 7) & 31, f3 = (w >> 12) & 7, rs1 = (w >> 15) & 31, rs2 = (w >> 20) & 31, f7 = w >> 25;
     uint8_t dst = rd ? (uint8_t)rd : SINK;
     int32_t target_off;
@@ -139,6 +139,17 @@ static rv32_dec decode(uint32_t w, uint32_t pc, const rv32_program *p) {
     }
 }
 
+/* Instructions after which execution may not continue at the next entry. */
+static int ends_run(uint8_t op) {
+    switch (op) {
+    case OP_JAL: case OP_JALR: case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+    case OP_FARJUMP: case OP_ECALL: case OP_EBREAK: case OP_ILLEGAL: case OP_FETCH_FAULT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 rv32_program *rv32_program_new(uint32_t base, const uint32_t *words, const uint8_t *is_exec, uint32_t n) {
     if (base & 3 || (uint64_t)base + 4 * (uint64_t)n > 0x100000000ull) return NULL;
     rv32_program *p = calloc(1, sizeof *p);
@@ -146,15 +157,19 @@ rv32_program *rv32_program_new(uint32_t base, const uint32_t *words, const uint8
     p->base = base, p->n = n;
     p->code = malloc(((size_t)n + 1) * sizeof *p->code);
     p->raw = malloc(((size_t)n + 1) * sizeof *p->raw);
-    if (!p->code || !p->raw) {
+    p->run_len = malloc(((size_t)n + 1) * sizeof *p->run_len);
+    if (!p->code || !p->raw || !p->run_len) {
         rv32_program_free(p);
         return NULL;
     }
     for (uint32_t i = 0; i <= n; i++) {
-        rv32_dec fault = {OP_FETCH_FAULT, SINK, 0, 0, 0};
+        rv32_dec fault = {.op = OP_FETCH_FAULT, .rd = SINK};
         int ok = i < n && is_exec[i];
         p->raw[i] = ok ? words[i] : 0;
         p->code[i] = ok ? decode(words[i], base + 4 * i, p) : fault;
+    }
+    for (uint32_t i = n + 1; i-- > 0;) {
+        p->run_len[i] = i == n || ends_run(p->code[i].op) ? 1 : 1 + p->run_len[i + 1];
     }
     return p;
 }
@@ -163,6 +178,7 @@ void rv32_program_free(rv32_program *p) {
     if (!p) return;
     free(p->code);
     free(p->raw);
+    free(p->run_len);
     free(p);
 }
 
@@ -370,15 +386,50 @@ static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); re
 static inline void st32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void st16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
-/* The execution loop, twice: run mode (no recording) and record mode. */
+#if defined(__GNUC__) && !defined(RV32_NO_COMPUTED_GOTO)
+/* Direct threading: store the fast loop's handler addresses in the decoded entries, once per program.
+ * Concurrent first runs of one program are serialised by the lock. */
+static void thread_program(const rv32_program *cp, const void *const *labels) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    rv32_program *p = (rv32_program *)cp;
+    if (__atomic_load_n(&p->threaded, __ATOMIC_ACQUIRE)) return;
+    pthread_mutex_lock(&lock);
+    if (!p->threaded) {
+        for (uint32_t i = 0; i <= p->n; i++) p->code[i].handler = labels[p->code[i].op];
+        __atomic_store_n(&p->threaded, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&lock);
+}
+#endif
+
+enum { STATUS_TAIL = 100 }; /* internal: run_fast stopped where the budget ends inside a run */
+
+/* The execution loop, three times (see rv32_loop.h). */
+#define FAST 1
 #define RECORD 0
-#define LOOP_NAME rv32_run
+#define LOOP_NAME run_fast
+#include "rv32_loop.h"
+#undef FAST
+#undef RECORD
+#undef LOOP_NAME
+
+#define FAST 0
+#define RECORD 0
+#define LOOP_NAME run_careful
 #include "rv32_loop.h"
 #undef RECORD
 #undef LOOP_NAME
 
 #define RECORD 1
-#define LOOP_NAME rv32_record
+#define LOOP_NAME record_careful
 #include "rv32_loop.h"
+#undef FAST
 #undef RECORD
 #undef LOOP_NAME
+
+int rv32_run(rv32_machine *m) {
+    int status = run_fast(m);
+    return status == STATUS_TAIL ? run_careful(m) : status;
+}
+
+int rv32_record(rv32_machine *m) { return record_careful(m); }

@@ -41,18 +41,22 @@ enum rv32_cause {
     RV32_CAUSE_CYCLE_LIMIT = 14         /* max_cycles executed without HALT (pc = next instruction) */
 };
 
-/* One pre-decoded instruction (8 bytes). rd == 32 is a sink register: writes to x0 (and instructions
+/* One pre-decoded instruction (16 bytes). rd == 32 is a sink register: writes to x0 (and instructions
  * without a destination) go there, so no handler tests for rd == 0. */
 typedef struct {
+    const void *handler; /* run mode's handler address (direct threading), filled on the first run */
+    int32_t imm;         /* immediate; for LUI/AUIPC the final value; for branches/JAL the offset in entries */
     uint8_t op, rd, rs1, rs2;
-    int32_t imm; /* immediate; for LUI/AUIPC the final value; for branches/JAL the offset in entries */
 } rv32_dec;
 
 typedef struct {
-    uint32_t base;   /* pc of entry 0 */
-    uint32_t n;      /* number of words covered; entry n is a sentinel that traps */
-    rv32_dec *code;  /* n + 1 entries */
-    uint32_t *raw;   /* n + 1 raw instruction words (for records and trap reports) */
+    uint32_t base;     /* pc of entry 0 */
+    uint32_t n;        /* number of words covered; entry n is a sentinel that traps */
+    rv32_dec *code;    /* n + 1 entries */
+    uint32_t *raw;     /* n + 1 raw instruction words (for records and trap reports) */
+    uint32_t *run_len; /* instructions from entry i to the end of its straight-line run (control transfer,
+                        * ecall or trap), inclusive: run mode charges the cycle budget once per run */
+    int threaded;      /* handler fields filled */
 } rv32_program;
 
 /* One record per executed instruction. Field order and meaning: zkvm/exec/record.py (checked at import). */

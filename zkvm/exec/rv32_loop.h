@@ -1,19 +1,51 @@
-/* The dispatch loop, included twice by rv32.c: RECORD = 0 defines rv32_run, RECORD = 1 rv32_record.
- * In record mode PRE() opens a row before each instruction (pc, insn, source values) and POST() closes
- * it after (rd value, next pc); loads/stores fill the memory columns through MEMREC().
+/* The dispatch loop, included three times by rv32.c:
+ *   FAST = 1               run_fast: run mode, the cycle budget charged once per straight-line run
+ *   FAST = 0, RECORD = 0   run_careful: run mode, the budget checked before every instruction
+ *   FAST = 0, RECORD = 1   rv32_record: like run_careful, and PRE()/POST() write one record row per
+ *                          instruction (loads/stores fill the memory columns through MEMREC()).
  *
- * Cycle accounting: `remaining` counts down from the budget; each dispatch takes one, so the
- * instructions executed in this call are (budget - remaining), minus one when the current instruction
- * did not complete (it trapped). */
+ * Cycle accounting: `remaining` counts down from `budget`; the instructions executed by this call are
+ * budget - remaining. The careful loops take one per instruction before dispatching it. The fast loop
+ * takes run_len[d] (the whole straight-line run starting at d: no instruction in it can jump away, only
+ * trap) whenever it enters a run, and gives back what a trap skipped. When a run does not fit the budget,
+ * the fast loop returns TAIL and run_careful finishes instruction by instruction, so the cycle-limit trap
+ * lands exactly. In the fast loop, handlers are reached through the address stored in the decoded entry
+ * (direct threading); the others go through the label table. */
 
 #if defined(__GNUC__) && !defined(RV32_NO_COMPUTED_GOTO)
-#define CASE(op) L_##op:
-#define NEXT()                                                                                               \
+#define USE_GOTO 1
+#else
+#define USE_GOTO 0
+#endif
+
+#if FAST
+#define CHARGE() ((void)0)
+#define ENTER_RUN()                                                                                          \
+    do {                                                                                                     \
+        uint32_t len_ = run_len[d - code];                                                                   \
+        if (UNLIKELY(remaining < len_)) goto tail;                                                           \
+        remaining -= len_;                                                                                   \
+    } while (0)
+#define UNDO_CURRENT() (remaining += run_len[d - code]) /* the trapping instruction and the rest of its run */
+#define JUMP() goto *d->handler
+#else
+#define CHARGE()                                                                                             \
     do {                                                                                                     \
         if (UNLIKELY(remaining == 0)) goto cycle_limit;                                                     \
         remaining--;                                                                                         \
+    } while (0)
+#define ENTER_RUN() ((void)0)
+#define UNDO_CURRENT() (remaining += 1)
+#define JUMP() goto *labels[d->op]
+#endif
+
+#if USE_GOTO
+#define CASE(op) L_##op:
+#define NEXT()                                                                                               \
+    do {                                                                                                     \
+        CHARGE();                                                                                            \
         PRE();                                                                                               \
-        goto *labels[d->op];                                                                                 \
+        JUMP();                                                                                              \
     } while (0)
 #define LOOP_BEGIN NEXT();
 #define LOOP_END
@@ -22,8 +54,7 @@
 #define NEXT() goto top
 #define LOOP_BEGIN                                                                                           \
     top:                                                                                                     \
-    if (UNLIKELY(remaining == 0)) goto cycle_limit;                                                         \
-    remaining--;                                                                                             \
+    CHARGE();                                                                                                \
     PRE();                                                                                                   \
     switch (d->op) {
 #define LOOP_END                                                                                             \
@@ -112,10 +143,11 @@
 #define BRANCH(cond)                                                                                         \
     do {                                                                                                     \
         d += (cond) ? d->imm : 1;                                                                            \
+        ENTER_RUN();                                                                                         \
         DISPATCH();                                                                                          \
     } while (0)
 
-int LOOP_NAME(rv32_machine *m) {
+static int LOOP_NAME(rv32_machine *m) {
     const rv32_program *p = m->prog;
     const rv32_dec *const code = p->code;
     const uint32_t base = p->base, n = p->n;
@@ -133,7 +165,7 @@ int LOOP_NAME(rv32_machine *m) {
     if (m->rec_len == m->rec_cap && grow_records(m, remaining)) return RV32_NO_MEMORY;
     r = m->rec + m->rec_len, rend = m->rec + m->rec_cap;
 #endif
-#if defined(__GNUC__) && !defined(RV32_NO_COMPUTED_GOTO)
+#if USE_GOTO
     static const void *const labels[OP_COUNT] = {
         [OP_LUI] = &&L_OP_LUI, [OP_JAL] = &&L_OP_JAL, [OP_JALR] = &&L_OP_JALR,
         [OP_BEQ] = &&L_OP_BEQ, [OP_BNE] = &&L_OP_BNE, [OP_BLT] = &&L_OP_BLT, [OP_BGE] = &&L_OP_BGE,
@@ -153,6 +185,12 @@ int LOOP_NAME(rv32_machine *m) {
     };
 #endif
 
+#if FAST && USE_GOTO
+    thread_program(p, labels);
+#endif
+#if FAST
+    const uint32_t *const run_len = p->run_len;
+#endif
     memcpy(x, m->regs, sizeof x);
     x[0] = 0;
     {
@@ -165,12 +203,14 @@ int LOOP_NAME(rv32_machine *m) {
         d = code + (off >> 2);
     }
 
+    ENTER_RUN();
     LOOP_BEGIN
     CASE(OP_LUI) ALU(IMM);
     CASE(OP_JAL) {
         uint32_t link = PC(d) + 4;
         RD = link;
         d += d->imm;
+        ENTER_RUN();
         DISPATCH();
     }
     CASE(OP_JALR) {
@@ -183,6 +223,7 @@ int LOOP_NAME(rv32_machine *m) {
         }
         RD = PC(d) + 4;
         d = code + (off >> 2);
+        ENTER_RUN();
         DISPATCH();
     }
     CASE(OP_BEQ) BRANCH(RS1 == RS2);
@@ -253,6 +294,7 @@ int LOOP_NAME(rv32_machine *m) {
             goto out;
         }
         d++;
+        ENTER_RUN();
         NEXT();
     }
     CASE(OP_EBREAK) {
@@ -269,11 +311,12 @@ int LOOP_NAME(rv32_machine *m) {
             goto out;
         }
         d++;
+        ENTER_RUN();
         DISPATCH();
     }
     CASE(OP_FETCH_FAULT) {
         m->trap_cause = RV32_CAUSE_PC_OUT_OF_RANGE, m->trap_pc = PC(d), m->trap_insn = 0, m->trap_value = PC(d);
-        remaining++; /* not an instruction */
+        UNDO_CURRENT(); /* not an instruction */
         status = RV32_TRAPPED;
         goto out;
     }
@@ -288,16 +331,23 @@ mem_fault:
     goto trap_keep_cause;
 trap_keep_cause: /* the current instruction faulted and did not complete */
     m->trap_pc = PC(d), m->trap_insn = p->raw[d - code];
-    remaining++;
+    UNDO_CURRENT();
     status = RV32_TRAPPED;
     goto out;
+#if !FAST
 cycle_limit:
     m->trap_cause = RV32_CAUSE_CYCLE_LIMIT, m->trap_pc = PC(d), m->trap_insn = p->raw[d - code];
     m->trap_value = (uint32_t)m->max_cycles;
     status = RV32_TRAPPED;
     goto out;
+#endif
 no_memory:
     status = RV32_NO_MEMORY;
+    goto out;
+#if FAST
+tail: /* the run at d does not fit the remaining budget: run_careful takes over from d */
+    status = STATUS_TAIL;
+#endif
 out:
     m->cycles += budget - remaining;
     m->pc = PC(d);
@@ -309,6 +359,11 @@ out:
     return status;
 }
 
+#undef USE_GOTO
+#undef CHARGE
+#undef ENTER_RUN
+#undef UNDO_CURRENT
+#undef JUMP
 #undef CASE
 #undef NEXT
 #undef LOOP_BEGIN
