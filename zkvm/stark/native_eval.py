@@ -58,13 +58,17 @@ class Program:
 
 
 def run(program: Program, matrices: Mapping[str, tuple[np.ndarray, int]], n_rows: int, blowup: int,
-        outputs: Sequence[tuple[int, int, np.ndarray]], raw: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Evaluate over ``n_rows`` LDE rows.
+        outputs: Sequence[tuple[int, int, np.ndarray]], raw: Sequence[int], r0: int = 0,
+        r1: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate rows ``r0 .. r1`` of an LDE of ``n_rows`` rows (``.next`` wraps modulo ``n_rows``).
 
     ``matrices[kind] = (array, row_stride)`` where ``array`` starts at row 0 (``row_stride`` elements between
     rows, so strided views of a larger LDE work); ``outputs`` = (root index, kind index, ext coefficient[4]);
-    ``raw`` = root indices whose values are returned. Returns (acc uint32[4, n_rows, 4], raw uint32[len, n_rows]).
+    ``raw`` = root indices whose values are returned. Returns (acc uint32[4, r1-r0, 4], raw uint32[len, r1-r0]).
     """
+    r1 = n_rows if r1 is None else r1
+    if not 0 <= r0 < r1 <= n_rows:
+        raise ValueError("bad row range")
     ffi, lib = _evalvm.ffi, _evalvm.lib
     keep = []
     srcs = ffi.new("zk_src[]", max(len(program.sources), 1))
@@ -73,13 +77,14 @@ def run(program: Program, matrices: Mapping[str, tuple[np.ndarray, int]], n_rows
         keep.append(arr)
         srcs[i].base = ffi.cast("const uint32_t *", arr.ctypes.data)
         srcs[i].row_stride = stride
-        srcs[i].shift = blowup if nxt else 0
+        # the VM numbers rows from 0 and wraps at n_rows: start the window at r0 (+ blowup for .next)
+        srcs[i].shift = (r0 + (blowup if nxt else 0)) % n_rows
     out_regs = np.asarray([program.roots[i] for i, _, _ in outputs], dtype=np.int32)
     out_kinds = np.asarray([k for _, k, _ in outputs], dtype=np.int32)
     out_coeffs = np.ascontiguousarray(np.asarray([c for _, _, c in outputs], dtype=np.uint32).reshape(-1, 4))
     raw_regs = np.asarray([program.roots[i] for i in raw], dtype=np.int32)
-    acc = np.empty((4, n_rows, 4), dtype=np.uint32)
-    raw_out = np.empty((len(raw), n_rows), dtype=np.uint32)
+    acc = np.empty((4, r1 - r0, 4), dtype=np.uint32)
+    raw_out = np.empty((len(raw), r1 - r0), dtype=np.uint32)
 
     def ptr(a, t):
         return ffi.cast(t, a.ctypes.data) if a.size else ffi.NULL
@@ -87,7 +92,7 @@ def run(program: Program, matrices: Mapping[str, tuple[np.ndarray, int]], n_rows
     status = lib.zk_eval_program(srcs, len(program.sources), ptr(program.code, "const int32_t *"),
                                  program.code.shape[0], program.n_regs, ptr(out_regs, "const int32_t *"),
                                  ptr(out_kinds, "const int32_t *"), ptr(out_coeffs, "const uint32_t *"),
-                                 len(outputs), ptr(raw_regs, "const int32_t *"), len(raw), n_rows,
+                                 len(outputs), ptr(raw_regs, "const int32_t *"), len(raw), n_rows, r1 - r0,
                                  ffi.cast("uint32_t *", acc.ctypes.data), ptr(raw_out, "uint32_t *"))
     if status != 0:
         raise MemoryError(f"constraint VM failed with status {status}")

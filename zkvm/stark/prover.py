@@ -174,9 +174,8 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
         if fixed_full is not None:
             matrices["fixed"] = (fixed_full, fixed_full.shape[1] * fixed_stride)
         outputs = [(i, native_eval.KIND_INDEX[kinds[i]], lam_pows[i]) for i in range(n_user)]
-        acc_all, raw_all = native_eval.run(program, matrices, big_n, blow, outputs, raw_idx)
     out = np.empty((big_n, 4), dtype=np.uint32)
-    xs_all = _domain(st.log_n + lb, GENERATOR)
+    omega_big = bb.two_adic_root(st.log_n + lb)
     g_last = bb.inv_int(bb.two_adic_root(st.log_n))
     # x^n on the coset takes only `blow` distinct values: Z_H(x) = s^n·w_B^(i mod B) - 1
     zh_period = bb.sub(bb.mul(bb.powers(bb.two_adic_root(lb), blow), bb.pow_int(GENERATOR, n)), 1).astype(np.uint64)
@@ -198,9 +197,10 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
 
         aux_next = np.ascontiguousarray(rows("aux", True)[:, 4 * n_groups:4 * n_groups + 4]) if ct.groups else None
         if native:
-            acc = {k: acc_all[i, r0:r1] for i, k in enumerate(("always", "transition", "first", "last"))}
+            acc_all, raw_all = native_eval.run(program, matrices, big_n, blow, outputs, raw_idx, r0, r1)
+            acc = {k: acc_all[i] for i, k in enumerate(("always", "transition", "first", "last"))}
             if ct.groups:
-                raw_block = [raw_all[k, r0:r1].astype(np.uint64) for k in range(len(raw_idx))]
+                raw_block = [raw_all[k].astype(np.uint64) for k in range(len(raw_idx))]
                 logup_vals = _logup_values(ct, raw_block, aux, aux_next, ext_ops, alpha, betas, bus_ids, st.final)
                 for off, v in enumerate(logup_vals):
                     i = n_user + off
@@ -227,7 +227,7 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
                 for i, v in enumerate(vals):
                     if kinds[i] == kind and _is_ext(v):
                         acc[kind] = bb.ext_add(acc[kind], bb.ext_mul(np.broadcast_to(v, (b, 4)), lam_pows[i]))
-        xs = xs_all[r0:r1]
+        xs = bb.mul(bb.powers(omega_big, b), GENERATOR * bb.pow_int(omega_big, r0) % P)
         u = bb.sub(xs, 1)                 # x - 1
         v = bb.sub(xs, g_last)            # x - g^(n-1)
         zh = zh_period[np.arange(r0, r1) % blow].astype(np.uint32)

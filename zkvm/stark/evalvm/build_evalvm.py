@@ -19,7 +19,8 @@ CDEF = """
 typedef struct { const uint32_t *base; size_t row_stride; size_t shift; } zk_src;
 int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
                     const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
-                    const int32_t *raw_regs, int n_raw, size_t n_rows, uint32_t *acc, uint32_t *raw);
+                    const int32_t *raw_regs, int n_raw, size_t n_rows, size_t n_eval, uint32_t *acc,
+                    uint32_t *raw);
 int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
                     uint32_t *out);
 int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);

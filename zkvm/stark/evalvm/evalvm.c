@@ -32,7 +32,8 @@ typedef struct {
     int n_out;
     const int32_t *raw_regs;
     int n_raw;
-    size_t n_rows;
+    size_t n_rows; /* rows of the source matrices (wrap-around modulus) */
+    size_t n_eval; /* rows evaluated: 0 .. n_eval-1, row k reading source row (k + shift) mod n_rows */
     uint32_t *acc, *raw;
     int failed;
 } vm_ctx;
@@ -96,12 +97,12 @@ static void vm_block(vm_ctx *c, uint32_t *regs, uint64_t *sums, size_t r0, size_
     }
     for (int kind = 0; kind < 4; kind++)
         for (size_t k = 0; k < b; k++) {
-            uint32_t *a = c->acc + ((size_t)kind * c->n_rows + r0 + k) * 4;
+            uint32_t *a = c->acc + ((size_t)kind * c->n_eval + r0 + k) * 4;
             for (int j = 0; j < 4; j++) a[j] = (uint32_t)(sums[((size_t)kind * 4 + j) * BLK + k] % P);
         }
     for (int q = 0; q < c->n_raw; q++) {
         const uint32_t *src = regs + (size_t)c->raw_regs[q] * BLK;
-        uint32_t *dst = c->raw + (size_t)q * c->n_rows + r0;
+        uint32_t *dst = c->raw + (size_t)q * c->n_eval + r0;
         for (size_t k = 0; k < b; k++) dst[k] = bb_from_mont(src[k]);
     }
 }
@@ -122,8 +123,9 @@ static void vm_range(void *vctx, size_t begin, size_t end) {
 
 int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
                     const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
-                    const int32_t *raw_regs, int n_raw, size_t n_rows, uint32_t *acc, uint32_t *raw) {
-    if (n_rows == 0 || n_regs <= 0 || n_instr < 0 || n_out < 0 || n_raw < 0) return -1;
+                    const int32_t *raw_regs, int n_raw, size_t n_rows, size_t n_eval, uint32_t *acc,
+                    uint32_t *raw) {
+    if (n_rows == 0 || n_eval == 0 || n_regs <= 0 || n_instr < 0 || n_out < 0 || n_raw < 0) return -1;
     for (int i = 0; i < n_instr; i++) {
         const int32_t *ins = prog + 4 * (size_t)i;
         if (ins[1] < 0 || ins[1] >= n_regs) return -1;
@@ -142,11 +144,8 @@ int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_i
     for (int q = 0; q < n_raw; q++)
         if (raw_regs[q] < 0 || raw_regs[q] >= n_regs) return -1;
     vm_ctx c = {srcs, n_srcs, prog, n_instr, n_regs, out_regs, out_kinds, out_coeffs, n_out, raw_regs, n_raw,
-                n_rows, acc, raw, 0};
-    /* chunks are multiples of BLK rows except the last */
-    size_t blocks = (n_rows + BLK - 1) / BLK;
-    (void)blocks;
-    zk_parallel_for(n_rows, 4096, vm_range, &c);
+                n_rows, n_eval, acc, raw, 0};
+    zk_parallel_for(n_eval, 4096, vm_range, &c);
     return c.failed ? -2 : 0;
 }
 

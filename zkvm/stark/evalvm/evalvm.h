@@ -19,12 +19,14 @@ enum { ZK_OP_LOAD = 0, ZK_OP_CONST = 1, ZK_OP_ADD = 2, ZK_OP_SUB = 3, ZK_OP_MUL 
 
 /* prog: n_instr x 4 int32 (op, dst, a, b): LOAD dst <- srcs[a] column b; CONST dst <- (uint32)a;
  * ADD/SUB/MUL dst <- a op b; NEG dst <- -a. Registers 0..n_regs-1.
- * acc: uint32[4][n_rows][4] (kinds x rows x extension coords), overwritten:
+ * Rows k = 0..n_eval-1 are evaluated; LOAD reads source row (k + src.shift) mod n_rows.
+ * acc: uint32[4][n_eval][4] (kinds x rows x extension coords), overwritten:
  *   acc[out_kinds[k]][row] += out_coeffs[k] (extension) * reg[out_regs[k]][row].
- * raw: uint32[n_raw][n_rows]: raw[k][row] = reg[raw_regs[k]][row]. */
+ * raw: uint32[n_raw][n_eval]: raw[k][row] = reg[raw_regs[k]][row]. */
 int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
                     const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
-                    const int32_t *raw_regs, int n_raw, size_t n_rows, uint32_t *acc, uint32_t *raw);
+                    const int32_t *raw_regs, int n_raw, size_t n_rows, size_t n_eval, uint32_t *acc,
+                    uint32_t *raw);
 
 /* out[row][0..3] = sum_j m[row][j] * coeffs[j][0..3]  (m: n_rows x w with row stride `stride`). */
 int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
