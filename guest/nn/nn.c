@@ -278,15 +278,30 @@ static void centre(const int8_t *x, uint32_t n, int32_t zp, int32_t *out) {
  * which the numpy reference reproduces, instead of being undefined behaviour. */
 static void dense(const nn_layer *L, const int32_t *xc, int8_t *y) {
     uint32_t in_n = nn_shape_size(L->in);
-    for (uint32_t o = 0; o < L->out.c; o++) {
+    uint32_t o = 0;
+    /* Two output rows per pass: each centred input is loaded once for both (fewer cycles to prove). */
+    for (; o + 2u <= L->out.c; o += 2u) {
+        const int8_t *w0 = L->weights + o * in_n;
+        const int8_t *w1 = w0 + in_n;
+        uint32_t acc0 = le32(L->bias + 4u * o);
+        uint32_t acc1 = le32(L->bias + 4u * (o + 1u));
+        uint32_t i = 0;
+        for (; i + 2u <= in_n; i += 2u) {
+            int32_t xa = xc[i], xb = xc[i + 1];
+            acc0 += (uint32_t)(xa * w0[i]) + (uint32_t)(xb * w0[i + 1]);
+            acc1 += (uint32_t)(xa * w1[i]) + (uint32_t)(xb * w1[i + 1]);
+        }
+        for (; i < in_n; i++) {
+            acc0 += (uint32_t)(xc[i] * w0[i]);
+            acc1 += (uint32_t)(xc[i] * w1[i]);
+        }
+        y[o] = requantize(L, o, acc0);
+        y[o + 1u] = requantize(L, o + 1u, acc1);
+    }
+    for (; o < L->out.c; o++) {
         const int8_t *w = L->weights + o * in_n;
         uint32_t acc = le32(L->bias + 4u * o);
-        uint32_t i = 0;
-        for (; i + 4u <= in_n; i += 4u) {
-            acc += (uint32_t)(xc[i] * w[i]) + (uint32_t)(xc[i + 1] * w[i + 1]) + (uint32_t)(xc[i + 2] * w[i + 2]) +
-                   (uint32_t)(xc[i + 3] * w[i + 3]);
-        }
-        for (; i < in_n; i++) acc += (uint32_t)(xc[i] * w[i]);
+        for (uint32_t i = 0; i < in_n; i++) acc += (uint32_t)(xc[i] * w[i]);
         y[o] = requantize(L, o, acc);
     }
 }
