@@ -10,8 +10,8 @@ Byte format (explicit little-endian, lengths everywhere, never pickle)::
     u32 journal length | journal bytes
     u32 seal length    | seal bytes
 
-Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi (word indices) | fixed digest (32 B) |
-STARK proof bytes (zkvm.stark.proof). The verifier recomputes the image id from the first four fields and
+Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi | u32 text_lo | u32 text_hi (word
+indices of the image span and of the executable span) | fixed digest (32 B) | STARK proof bytes (zkvm.stark.proof). The verifier recomputes the image id from the first four fields and
 compares it with the id it was given, then checks the proof against publics and public terms derived from
 the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
 
@@ -37,7 +37,7 @@ CLAIM_VERSION = 1
 FLAG_ZK, FLAG_DEV = 1, 2
 _HEADER = struct.Struct("<8sHB")
 _CLAIM = struct.Struct("<H32sI32s")
-_SEAL_HEAD = struct.Struct("<III32s")
+_SEAL_HEAD = struct.Struct("<IIIII32s")
 #: Largest receipt file the CLI reads (the journal is bounded by the interpreter's limit, proofs are ~MBs).
 MAX_RECEIPT_BYTES = 1 << 28
 
@@ -142,24 +142,32 @@ class Seal:
     entry: int
     image_lo: int
     image_hi: int
+    text_lo: int
+    text_hi: int
     fixed_digest: bytes
     proof: bytes
 
     def to_bytes(self) -> bytes:
-        return _SEAL_HEAD.pack(self.entry, self.image_lo, self.image_hi, self.fixed_digest) + self.proof
+        return _SEAL_HEAD.pack(self.entry, self.image_lo, self.image_hi, self.text_lo, self.text_hi,
+                               self.fixed_digest) + self.proof
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Seal":
         if len(data) < _SEAL_HEAD.size:
             raise MalformedReceipt(f"seal too short ({len(data)} bytes)")
-        entry, lo, hi, digest = _SEAL_HEAD.unpack_from(data)
-        return cls(entry, lo, hi, digest, data[_SEAL_HEAD.size:])
+        entry, lo, hi, tlo, thi, digest = _SEAL_HEAD.unpack_from(data)
+        return cls(entry, lo, hi, tlo, thi, digest, data[_SEAL_HEAD.size:])
+
+    @property
+    def publics(self) -> dict[str, int]:
+        return {"entry_pc": self.entry, "image_lo": self.image_lo, "image_hi": self.image_hi,
+                "text_lo": self.text_lo, "text_hi": self.text_hi}
 
     @property
     def image_id(self) -> bytes:
         from zkvm.circuit.riscv_air import image_id_from_parts
 
-        return image_id_from_parts(self.entry, self.image_lo, self.image_hi, self.fixed_digest)
+        return image_id_from_parts(self.publics, self.fixed_digest)
 
 
 # ---------------------------------------------------------------------------------------------- API
@@ -228,7 +236,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
                             timings=timings, fixed_commitment=fixed_commitment)
     stats.phases["prove"] = time.perf_counter() - t
     stats.phases.update({f"prove.{k}": v for k, v in timings.items()})
-    seal = Seal(s.entry, s.image_lo, s.image_hi, digest, proof.to_bytes())
+    seal = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, digest, proof.to_bytes())
     claim = Claim(seal.image_id, w.exit_code, hashlib.sha256(w.journal).digest())
     receipt = Receipt(claim, w.journal, seal.to_bytes(), zk=opts.zk, dev=False)
     stats.receipt_bytes = len(receipt.to_bytes())
@@ -286,7 +294,7 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
         cpu_h = proof.log_heights[names.index("cpu")]
         if cpu_h > MAX_LOG_HEIGHT:  # keeps memory timestamps below 2^24 (see memory.py)
             raise SealError(f"cpu table of height 2^{cpu_h} exceeds 2^{MAX_LOG_HEIGHT}")
-    publics = {"entry_pc": seal.entry, "image_lo": seal.image_lo, "image_hi": seal.image_hi}
+    publics = seal.publics
     _stark("verify")(air, proof, publics, riscv_air.public_terms(receipt.journal, claim.exit_code), seal.fixed_digest,
                  min_security_bits=min_security_bits)
     return receipt.journal

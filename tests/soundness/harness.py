@@ -170,7 +170,7 @@ def fixed_commitment(run: Run):
     """The fixed commitment of the kitchen-sink image (computed once per process: it dominates small proofs)."""
     from zkvm.stark.prover import commit_fixed_data
 
-    key = riscv_air.image_id_from_parts(run.setup.entry, run.setup.image_lo, run.setup.image_hi, b"")
+    key = riscv_air.image_id_from_parts(run.setup.publics, b"")
     if key not in _FIXED_CACHE:
         _FIXED_CACHE[key] = commit_fixed_data(riscv_air.circuit().air, run.setup.fixed)
     return _FIXED_CACHE[key]

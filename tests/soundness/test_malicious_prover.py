@@ -199,3 +199,33 @@ def test_instruction_not_in_program(run):
     H.refill_families(run)
     H.rebalance_lookups(run)
     expect_rejected(run, BusError, "program")
+
+
+def test_store_into_program_text():
+    """Self-modifying code traps in the interpreter; a cheater claiming a store into the text (with a
+    consistent trace otherwise) runs into the store_outside_text range check."""
+    from zkvm.exec import Executor
+    from zkvm.exec.record import COLUMN
+    code = (H.A.li("a7", abi.ECALL_READ_WORD) + [H.A.ECALL] + H.A.li("t1", 0x55)
+            + [H.A.store("sw", "t1", "a0", 0)] + H.A.li("a0", 0) + H.A.halt())
+    image = H.A.image(code)
+    honest_input = (H.SCRATCH).to_bytes(4, "little")
+    _, record = Executor(image, honest_input).record()
+    setup = riscv_air.setup(image)
+    rows = np.asarray(record.rows).astype(np.int64)
+    text_word = abi.TEXT_START + 8
+    read = int(np.nonzero(rows[:, COLUMN["a7_val"]] == abi.ECALL_READ_WORD)[0][0])
+    rows[read, COLUMN["rd_val"]] = text_word
+    store = read + 3
+    assert rows[store, COLUMN["mem_addr"]] == H.SCRATCH
+    rows[store, COLUMN["mem_addr"]] = text_word
+    rows[store, COLUMN["mem_before"]] = image.words[text_word]
+    fake = Record(np.ascontiguousarray(rows, dtype=np.uint32), record.initial_regs, record.final_regs,
+                  text_word.to_bytes(4, "little"))
+    w = riscv_air.generate(setup, fake, strict=False)
+    run = H.Run(setup, w, fake, None, {}, image)
+    with pytest.raises(BusError) as info:
+        H.check(run)
+    assert info.value.bus in ("range16", "bytes"), info.value
+    with pytest.raises(VerificationError):
+        H.prove_and_verify(run)

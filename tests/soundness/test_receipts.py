@@ -75,12 +75,14 @@ def _layout(receipt: R.Receipt) -> dict[str, tuple[int, int]]:
         "image_id": (13, 45), "exit_code": (45, 49), "journal_digest": (49, 81), "journal_len": (81, 85),
         "journal": (85, 85 + jl), "seal_len": (85 + jl, seal_at), "seal_entry": (seal_at, seal_at + 4),
         "seal_image_lo": (seal_at + 4, seal_at + 8), "seal_image_hi": (seal_at + 8, seal_at + 12),
-        "seal_fixed_digest": (seal_at + 12, seal_at + 44), "proof": (seal_at + 44, seal_at + len(receipt.seal)),
+        "seal_text_lo": (seal_at + 12, seal_at + 16), "seal_text_hi": (seal_at + 16, seal_at + 20),
+        "seal_fixed_digest": (seal_at + 20, seal_at + 52), "proof": (seal_at + 52, seal_at + len(receipt.seal)),
     }
 
 
 FIELDS = ["magic", "version", "flags", "claim_version", "image_id", "exit_code", "journal_digest", "journal_len",
-          "journal", "seal_len", "seal_entry", "seal_image_lo", "seal_image_hi", "seal_fixed_digest"]
+          "journal", "seal_len", "seal_entry", "seal_image_lo", "seal_image_hi", "seal_text_lo", "seal_text_hi",
+          "seal_fixed_digest"]
 
 
 @pytest.mark.parametrize("field", FIELDS)

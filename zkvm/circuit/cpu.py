@@ -44,7 +44,7 @@ COLUMNS = (
        "p_lo", "p_hi", "m_lo", "m_hi", "n_lo", "n_hi", "maddr")
     + ("eq", "inv", "taken", "bit0")
     + ("o0", "o1", "o2", "o3", "rx", "mb0", "mb1", "mb2", "mb3", "rsb", "rsbh", "sel_byte", "sign_src", "sign",
-       "bx")
+       "bx", "st_above", "sr_lo", "sr_hi")
     + tuple(name for name, _ in ECALL_KINDS) + ("cnt1", "cnt2", "cnt3", "cnt4", "jpos")
     + tuple(f"d{k}_{part}" for k in range(4) for part in ("lo", "hi"))
 )
@@ -56,7 +56,7 @@ MAX_LOG_HEIGHT = TS_BITS - 2
 class CpuTable:
     NAME = "cpu"
 
-    def __init__(self, t, entry_pc) -> None:
+    def __init__(self, t, entry_pc, text_lo, text_hi) -> None:
         c = {name: t.main(name) for name in COLUMNS}
         self.c = c
         is_real, clk, pc, next_pc = c["is_real"], c["clk"], c["pc"], c["next_pc"]
@@ -169,6 +169,12 @@ class CpuTable:
         t.always("sb_lo", sb * (n_lo - m_lo - o[0] * (rsb - mb[0]) - 256 * o[1] * (rsb - mb[1])))
         t.always("sb_hi", sb * (n_hi - m_hi - o[2] * (rsb - mb[2]) - 256 * o[3] * (rsb - mb[3])))
 
+        # stores never write the program's words (the interpreter traps on self-modifying code): the word
+        # index is below text_lo or at/above text_hi, shown by a range-checked distance (all values < 2^22)
+        boolean("st_above")
+        st_dist = c["st_above"] * (c["maddr"] - text_hi) + (1 - c["st_above"]) * (text_lo - 1 - c["maddr"])
+        t.always("store_outside_text", is_store * (st_dist - c["sr_lo"] - 65536 * c["sr_hi"]))
+
         # ---- ecalls: the kind is selected by a7's value
         for name, _ in ECALL_KINDS:
             boolean(name)
@@ -206,12 +212,13 @@ class CpuTable:
             t.send(BUS_RANGE16, [c[f"d{k}_lo"]], mult=is_real)
         t.send(BUS_RANGE16, [c["rx"]], mult=is_mem + e["e_read"] + e["e_cycles"])
         t.send(BUS_RANGE16, [res_hi], mult=e["e_read"])
+        t.send(BUS_RANGE16, [c["sr_lo"]], mult=is_store)
         t.send(BUS_BYTES, [BYTE_RANGE, c["d0_hi"], c["d1_hi"], 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, c["d2_hi"], c["d3_hi"], 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, mb[0], mb[1], 0], mult=is_mem + e["e_commit"])
         t.send(BUS_BYTES, [BYTE_RANGE, mb[2], mb[3], 0], mult=is_mem + e["e_commit"])
         t.send(BUS_BYTES, [BYTE_RANGE, rsb, c["rsbh"], 0], mult=sb)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["bx"], 0, 0], mult=is_mem + is_jalr + e["e_read"] + e["e_cycles"])
+        t.send(BUS_BYTES, [BYTE_RANGE, c["bx"], c["sr_hi"], 0], mult=is_mem + is_jalr + e["e_read"] + e["e_cycles"])
         t.send(BUS_BYTES, [BYTE_AND, c["sign_src"], 0x80, 0x80 * sign], mult=lb + lh)
 
         # ---- public outputs
@@ -242,7 +249,8 @@ class CpuTrace:
     exit_code: int
 
 
-def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends, strict: bool = True) -> CpuTrace:
+def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends, text: tuple[int, int],
+         strict: bool = True) -> CpuTrace:
     """The CPU trace of a recorded execution, vectorised over cycles. Also replays the memory accesses (the
     values read come from that replay, not from the record) and reports every range/byte lookup to `sends`.
 
@@ -251,6 +259,8 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     n = len(rec)
     if n == 0:
         raise TraceError("empty execution record")
+    if not strict:
+        sends = _InRangeOnly(sends)
     height = 1 << max(2, (n - 1).bit_length())
     if height > 1 << MAX_LOG_HEIGHT:
         raise TraceError(f"{n} cycles exceed the provable maximum of {1 << MAX_LOG_HEIGHT} per proof")
@@ -380,6 +390,12 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     v["rsb"] = np.where(is_sb == 1, r2_val & 0xFF, 0)
     v["rsbh"] = np.where(is_sb == 1, (r2_val >> 8) & 0xFF, 0)
     v["maddr"] = np.where(is_mem == 1, mem_word, np.where(is_ecall == 1, REG_A1, 0))
+    text_lo, text_hi = text
+    st_above = is_store * (mem_word >= text_hi)
+    sr = np.where(st_above == 1, mem_word - text_hi, text_lo - 1 - mem_word) * is_store
+    v["st_above"] = st_above
+    sr %= P  # honest runs: sr >= 0; non-strict (test) traces may hold a "negative" distance
+    v["sr_lo"], v["sr_hi"] = sr & 0xFFFF, sr >> 16
 
     # --- result (before the x0 mask)
     res = np.zeros(n, np.int64)
@@ -421,6 +437,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
         sends.add_range16(v[f"d{k}_lo"])
     sends.add_range16(v["rx"][(is_mem + e_read + ek["e_cycles"]) == 1])
     sends.add_range16(res_hi[e_read == 1])
+    sends.add_range16(v["sr_lo"][is_store == 1])
     sends.add_bytes(BYTE_RANGE, v["d0_hi"], v["d1_hi"])
     sends.add_bytes(BYTE_RANGE, v["d2_hi"], v["d3_hi"])
     mbm = (is_mem + e_commit) == 1
@@ -428,7 +445,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     sends.add_bytes(BYTE_RANGE, mbs[2][mbm], mbs[3][mbm])
     sends.add_bytes(BYTE_RANGE, v["rsb"][is_sb == 1], v["rsbh"][is_sb == 1])
     bxm = (is_mem + f["is_jalr"] + e_read + ek["e_cycles"]) == 1
-    sends.add_bytes(BYTE_RANGE, v["bx"][bxm], zero[bxm])
+    sends.add_bytes(BYTE_RANGE, v["bx"][bxm], v["sr_hi"][bxm])
     sgm = (is_lb + is_lh) == 1
     sends.add_bytes(BYTE_AND, sign_src[sgm], np.full(int(sgm.sum()), 0x80))
 
@@ -444,6 +461,22 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     main[pad, COLUMN_INDEX["jpos"]] = len(journal)
     exit_code = int(r2_val[-1])
     return CpuTrace(main, row, alu_ops, res_mem, journal, exit_code)
+
+
+class _InRangeOnly:
+    """Non-strict fills report only lookups the fixed tables can absorb (the rest stays unbalanced)."""
+
+    def __init__(self, sends: LookupSends) -> None:
+        self.sends = sends
+
+    def add_range16(self, values) -> None:
+        v = np.asarray(values, dtype=np.int64)
+        self.sends.add_range16(v[(v >= 0) & (v < 1 << 16)])
+
+    def add_bytes(self, op, x, y) -> None:
+        x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+        ok = (x >= 0) & (x < 256) & (y >= 0) & (y < 256)
+        self.sends.add_bytes(op if np.ndim(op) == 0 else np.asarray(op)[ok], x[ok], y[ok])
 
 
 def _field_inverse(x: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ Tables: cpu, program (fixed per image), regs / image (fixed) and zinit (memory i
 Buses: program, alu, mem, range16, bytes, journal (public terms: the journal bytes), exit (public term: the
 exit code).
 
-Publics: entry_pc, image_lo, image_hi (word indices of the image span). They are bound to the image id
+Publics: entry_pc, image_lo, image_hi (word indices of the image span), text_lo, text_hi (word indices spanning
+the executable ranges, which stores may not write). They are bound to the image id
 together with the fixed-column digest, so a verifier holding only the image id learns them from the receipt
 and checks them by recomputing the id.
 """
@@ -32,7 +33,7 @@ from zkvm.circuit.program import ProgramTable, decode_program
 from zkvm.field.babybear import P
 
 IMAGE_ID_TAG = b"zkvm-image-id-v1"
-PUBLICS = ("entry_pc", "image_lo", "image_hi")
+PUBLICS = ("entry_pc", "image_lo", "image_hi", "text_lo", "text_hi")
 @dataclass
 class Circuit:
     air: object
@@ -52,7 +53,7 @@ def circuit() -> Circuit:
     tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + families
     tables += [range_table.table(), bytes_table.table()]
     air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
-    cpu = CpuTable(cpu_t, air.public("entry_pc"))
+    cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"))
     ProgramTable(prog_t)
     RegsTable(regs_t)
     ImageTable(image_t)
@@ -69,6 +70,8 @@ class ImageSetup:
     entry: int
     image_lo: int        # word index of the first image word
     image_hi: int        # one past the last
+    text_lo: int         # word indices spanning the executable ranges (stores may not touch them)
+    text_hi: int
     words: np.ndarray    # uint32 words of the span
     pcs: np.ndarray      # decoded program: pcs and fields
     fields: np.ndarray
@@ -76,7 +79,8 @@ class ImageSetup:
 
     @property
     def publics(self) -> dict[str, int]:
-        return {"entry_pc": self.entry, "image_lo": self.image_lo, "image_hi": self.image_hi}
+        return {"entry_pc": self.entry, "image_lo": self.image_lo, "image_hi": self.image_hi,
+                "text_lo": self.text_lo, "text_hi": self.text_hi}
 
     def init_value(self, keys: np.ndarray) -> np.ndarray:
         """Initial value of cells (key = space << 32 | addr)."""
@@ -99,7 +103,12 @@ def setup(image) -> ImageSetup:
         range_table.NAME: range_table.fixed_columns(),
         bytes_table.NAME: bytes_table.fixed_columns(),
     }
-    return ImageSetup(int(image.entry), lo, lo + len(words), words, pcs, fields, fixed)
+    if image.exec_ranges:
+        text_lo = min(start for start, _ in image.exec_ranges) // 4
+        text_hi = (max(end for _, end in image.exec_ranges) + 3) // 4
+    else:
+        text_lo = text_hi = 0
+    return ImageSetup(int(image.entry), lo, lo + len(words), text_lo, text_hi, words, pcs, fields, fixed)
 
 
 def fixed_digest(s: ImageSetup) -> bytes:
@@ -108,13 +117,14 @@ def fixed_digest(s: ImageSetup) -> bytes:
     return commit_fixed(circuit().air, s.fixed)
 
 
-def image_id_from_parts(entry: int, image_lo: int, image_hi: int, digest: bytes) -> bytes:
-    """Image id = SHA-256(tag ‖ entry pc ‖ image span ‖ fixed-column digest), integers little-endian u32."""
-    return hashlib.sha256(IMAGE_ID_TAG + struct.pack("<III", entry, image_lo, image_hi) + digest).digest()
+def image_id_from_parts(publics: dict[str, int], digest: bytes) -> bytes:
+    """Image id = SHA-256(tag ‖ publics (entry pc, image span, text span; u32 LE, PUBLICS order) ‖ fixed digest)."""
+    return hashlib.sha256(IMAGE_ID_TAG + struct.pack(f"<{len(PUBLICS)}I", *(publics[k] for k in PUBLICS))
+                          + digest).digest()
 
 
 def image_id(s: ImageSetup) -> bytes:
-    return image_id_from_parts(s.entry, s.image_lo, s.image_hi, fixed_digest(s))
+    return image_id_from_parts(s.publics, fixed_digest(s))
 
 
 # ---------------------------------------------------------------------------------------------- witness
@@ -140,7 +150,7 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
     c = circuit()
     sends = LookupSends()
-    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, strict)
+    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict)
     main = {CpuTable.NAME: cpu.main}
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
