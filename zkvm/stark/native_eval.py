@@ -26,16 +26,37 @@ def available() -> bool:
 
 
 class Program:
-    """A DAG compiled to ``(op, dst, a, b)`` instructions; one register per node."""
+    """A DAG compiled to ``(op, dst, a, b)`` instructions. Registers are reused once a node's last consumer
+    has run (roots stay live to the end), so the VM's working set stays in L1 even for large AIRs."""
 
     def __init__(self, roots: Sequence[Expr], publics: Mapping[str, int]) -> None:
         self.sources: list[tuple[str, bool]] = []  # (kind, is_next) in source-id order
         src_id: dict[tuple[str, bool], int] = {}
+        order = _walk(roots)
+        pos = {id(node): i for i, node in enumerate(order)}
+        last_use = {id(node): i for i, node in enumerate(order)}
+        for i, node in enumerate(order):
+            if node.op in ("add", "sub", "mul", "neg"):
+                for a in node.args:
+                    last_use[id(a)] = max(last_use[id(a)], i)
+        for r in roots:
+            last_use[id(r)] = len(order)
         reg: dict[int, int] = {}
+        free: list[int] = []
+        n_regs = 0
         prog: list[tuple[int, int, int, int]] = []
-        for node in _walk(roots):
-            r = len(reg)
+        for i, node in enumerate(order):
             op, args = node.op, node.args
+            operands = [reg[id(a)] for a in args] if op in ("add", "sub", "mul", "neg") else []
+            # operands whose last use is this instruction can be overwritten by its result
+            for a in (args if op in ("add", "sub", "mul", "neg") else ()):
+                if last_use[id(a)] == i and reg[id(a)] not in free:
+                    free.append(reg[id(a)])
+            if free:
+                r = free.pop()
+            else:
+                r = n_regs
+                n_regs += 1
             if op == "col":
                 key = (args[1], args[4])
                 if key not in src_id:
@@ -47,13 +68,16 @@ class Program:
             elif op == "pub":
                 prog.append((OP_CONST, r, int(publics[args[0]]), 0))
             elif op == "neg":
-                prog.append((OP_NEG, r, reg[id(args[0])], 0))
+                prog.append((OP_NEG, r, operands[0], 0))
             else:
                 code = {"add": OP_ADD, "sub": OP_SUB, "mul": OP_MUL}[op]
-                prog.append((code, r, reg[id(args[0])], reg[id(args[1])]))
+                prog.append((code, r, operands[0], operands[1]))
             reg[id(node)] = r
+            if last_use[id(node)] == i:  # never used (cannot happen for roots): free at once
+                free.append(r)
+        del pos
         self.roots = [reg[id(r)] for r in roots]
-        self.n_regs = max(len(reg), 1)
+        self.n_regs = max(n_regs, 1)
         self.code = np.asarray(prog, dtype=np.int32).reshape(-1, 4)
 
 

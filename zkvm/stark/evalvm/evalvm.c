@@ -48,9 +48,14 @@ static void vm_block(vm_ctx *c, uint32_t *regs, uint64_t *sums, size_t r0, size_
             const zk_src *s = &c->srcs[ins[2]];
             size_t col = (size_t)ins[3];
             size_t row = (r0 + s->shift) % c->n_rows;
-            for (size_t k = 0; k < b; k++) {
-                d[k] = bb_to_mont(s->base[row * s->row_stride + col]);
-                if (++row == c->n_rows) row = 0;
+            if (row + b <= c->n_rows) {
+                const uint32_t *src = s->base + row * s->row_stride + col;
+                for (size_t k = 0; k < b; k++) d[k] = bb_to_mont(src[k * s->row_stride]);
+            } else {
+                for (size_t k = 0; k < b; k++) {
+                    d[k] = bb_to_mont(s->base[row * s->row_stride + col]);
+                    if (++row == c->n_rows) row = 0;
+                }
             }
             break;
         }
@@ -83,22 +88,32 @@ static void vm_block(vm_ctx *c, uint32_t *regs, uint64_t *sums, size_t r0, size_
             break;
         }
     }
-    /* sums[kind][coord][row]: sums of canonical values < 2^31, at most 2^31 terms: no overflow */
-    for (size_t z = 0; z < 16 * BLK; z++) sums[z] = 0;
+    /* Linear combination with lazy reduction: each extension coefficient is split into 16-bit halves, so
+     * every product v·half < 2^47 and up to 2^16 of them sum exactly in uint64. v is in Montgomery form, so
+     * the reduced sum is (plain sum)·2^32: one Montgomery reduction per row and coordinate removes it. */
+    uint64_t *lo = sums, *hi = sums + 16 * BLK;
+    for (size_t z = 0; z < 32 * BLK; z++) sums[z] = 0;
     for (int o = 0; o < c->n_out; o++) {
         const uint32_t *v = regs + (size_t)c->out_regs[o] * BLK;
         const uint32_t *cf = c->out_coeffs + 4 * (size_t)o;
-        uint64_t *s = sums + (size_t)c->out_kinds[o] * 4 * BLK;
+        size_t base = (size_t)c->out_kinds[o] * 4 * BLK;
         for (int j = 0; j < 4; j++) {
-            uint32_t cj = cf[j];
-            uint64_t *sj = s + (size_t)j * BLK;
-            for (size_t k = 0; k < BLK; k++) sj[k] += bb_mont_mul(v[k], cj);
+            uint64_t cl = cf[j] & 0xffffu, ch = cf[j] >> 16;
+            uint64_t *sl = lo + base + (size_t)j * BLK, *sh = hi + base + (size_t)j * BLK;
+            for (size_t k = 0; k < BLK; k++) {
+                sl[k] += v[k] * cl;
+                sh[k] += v[k] * ch;
+            }
         }
     }
     for (int kind = 0; kind < 4; kind++)
         for (size_t k = 0; k < b; k++) {
             uint32_t *a = c->acc + ((size_t)kind * c->n_eval + r0 + k) * 4;
-            for (int j = 0; j < 4; j++) a[j] = (uint32_t)(sums[((size_t)kind * 4 + j) * BLK + k] % P);
+            for (int j = 0; j < 4; j++) {
+                size_t z = ((size_t)kind * 4 + j) * BLK + k;
+                uint64_t t = (lo[z] % P + ((hi[z] % P) << 16)) % P;
+                a[j] = bb_mont_reduce(t);
+            }
         }
     for (int q = 0; q < c->n_raw; q++) {
         const uint32_t *src = regs + (size_t)c->raw_regs[q] * BLK;
@@ -111,7 +126,7 @@ static void vm_range(void *vctx, size_t begin, size_t end) {
     vm_ctx *c = (vm_ctx *)vctx;
     /* registers are zero-initialised so lanes past a short final block stay canonical */
     uint32_t *regs = (uint32_t *)calloc((size_t)BLK * (size_t)c->n_regs, sizeof(uint32_t));
-    uint64_t *sums = (uint64_t *)malloc(sizeof(uint64_t) * 16 * BLK);
+    uint64_t *sums = (uint64_t *)malloc(sizeof(uint64_t) * 32 * BLK);
     if (!regs || !sums) { free(regs); free(sums); c->failed = 1; return; }
     for (size_t r0 = begin; r0 < end; r0 += BLK) {
         size_t b = end - r0 < BLK ? end - r0 : BLK;
@@ -139,6 +154,7 @@ int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_i
         default: return -1;
         }
     }
+    if (n_out > 65535) return -1; /* lazy-reduction bound of the accumulation */
     for (int o = 0; o < n_out; o++)
         if (out_regs[o] < 0 || out_regs[o] >= n_regs || out_kinds[o] < 0 || out_kinds[o] > 3) return -1;
     for (int q = 0; q < n_raw; q++)
@@ -152,41 +168,46 @@ int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_i
 typedef struct {
     const uint32_t *m;
     size_t w, stride;
-    const uint32_t *cf; /* coefficients transposed and in Montgomery form: cf[c][j] */
+    const uint32_t *cf; /* coefficient halves, transposed: see dot_range */
     uint32_t *out;
 } dot_ctx;
 
-/* mont_mul(plain, Montgomery coefficient) = plain product: no conversion of the matrix entries needed. */
+/* Lazy reduction: coefficients split into 16-bit halves (cf[c][j] low halves, cf[4 + c][j] high halves), so
+ * each product is < 2^47 and up to 2^16 columns sum exactly in uint64; one reduction per row and coordinate. */
 ZK_CLONES
 static void dot_range(void *vctx, size_t begin, size_t end) {
     dot_ctx *c = (dot_ctx *)vctx;
     const size_t w = c->w;
-    const uint32_t *c0 = c->cf, *c1 = c->cf + w, *c2 = c->cf + 2 * w, *c3 = c->cf + 3 * w;
+    const uint32_t *cl[4], *chh[4];
+    for (int k = 0; k < 4; k++) {
+        cl[k] = c->cf + (size_t)k * w;
+        chh[k] = c->cf + (size_t)(4 + k) * w;
+    }
     for (size_t r = begin; r < end; r++) {
         const uint32_t *row = c->m + r * c->stride;
-        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t j = 0; j < w; j++) {
-            uint32_t v = row[j];
-            s0 += bb_mont_mul(v, c0[j]);
-            s1 += bb_mont_mul(v, c1[j]);
-            s2 += bb_mont_mul(v, c2[j]);
-            s3 += bb_mont_mul(v, c3[j]);
-        }
         uint32_t *o = c->out + 4 * r;
-        o[0] = (uint32_t)(s0 % P);
-        o[1] = (uint32_t)(s1 % P);
-        o[2] = (uint32_t)(s2 % P);
-        o[3] = (uint32_t)(s3 % P);
+        for (int k = 0; k < 4; k++) {
+            uint64_t sl = 0, sh = 0;
+            const uint32_t *a = cl[k], *bh = chh[k];
+            for (size_t j = 0; j < w; j++) {
+                sl += (uint64_t)row[j] * a[j];
+                sh += (uint64_t)row[j] * bh[j];
+            }
+            o[k] = (uint32_t)((sl % P + ((sh % P) << 16)) % P);
+        }
     }
 }
 
 int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, const uint32_t *coeffs,
                     uint32_t *out) {
-    if (w > ((size_t)1 << 31) || (w && stride < w)) return -1;
-    uint32_t *cf = (uint32_t *)malloc(4 * w * sizeof(uint32_t) + 4);
+    if (w > 65535 || (w && stride < w)) return -1;
+    uint32_t *cf = (uint32_t *)malloc(8 * w * sizeof(uint32_t) + 4);
     if (!cf) return -2;
     for (size_t j = 0; j < w; j++)
-        for (int k = 0; k < 4; k++) cf[(size_t)k * w + j] = bb_to_mont(coeffs[4 * j + k]);
+        for (int k = 0; k < 4; k++) {
+            cf[(size_t)k * w + j] = coeffs[4 * j + k] & 0xffffu;
+            cf[(size_t)(4 + k) * w + j] = coeffs[4 * j + k] >> 16;
+        }
     dot_ctx c = {m, w, stride, cf, out};
     zk_parallel_for(n_rows, 4096, dot_range, &c);
     free(cf);
