@@ -44,6 +44,15 @@ def register(subparsers) -> None:
             q.add_argument("--input-digest", action="store_true",
                            help="with a public input: commit its SHA-256 instead of its bytes")
 
+    qz = sub.add_parser("quantize", help="quantise an ONNX model into a blob for the ML guests")
+    qz.add_argument("onnx", metavar="MODEL.onnx")
+    qz.add_argument("--calibration", required=True, metavar="DATA",
+                    help="digits8 / digits28 (training split of the bundled digits) or FILE.npy (N x features floats)")
+    qz.add_argument("--input-range", nargs=2, type=float, default=(0.0, 1.0), metavar=("LO", "HI"),
+                    help="value range of the float inputs (default 0 1)")
+    qz.add_argument("--out", required=True, metavar="BLOB")
+    qz.set_defaults(func=cmd_quantize)
+
     r = sub.add_parser("run", help="execute an ML guest (no proof): prediction and cycles")
     model_args(r)
     r.set_defaults(func=cmd_run)
@@ -141,6 +150,31 @@ def cmd_build_models(args) -> int:
     for n in names:
         models.build_model(n, build_elf=not args.no_elf, log=lambda m: print(m, file=sys.stderr))
     print(f"models written to {models.MODELS_DIR}")
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    from host.ml import data, onnx_io, quantize, reference
+
+    fm = onnx_io.load(args.onnx, tuple(args.input_range))
+    if args.calibration in ("digits8", "digits28"):
+        calib, _, xte, yte = data.digits(8 if args.calibration == "digits8" else 28)
+    else:
+        try:
+            calib = np.load(args.calibration, allow_pickle=False)
+        except Exception as exc:  # numpy raises several types for malformed files
+            raise InputError(f"cannot read calibration data {args.calibration}: {exc}") from None
+        xte = yte = None
+    if calib.ndim < 2 or int(np.prod(calib.shape[1:])) != int(np.prod(fm.input_shape)):
+        raise InputError(f"calibration data shape {calib.shape} does not fit the model input {fm.input_shape}")
+    qm = quantize.quantize(fm, calib.reshape(len(calib), -1))
+    blob = qm.to_bytes()
+    Path(args.out).write_bytes(blob)
+    print(f"wrote {args.out}: {len(blob)} bytes, sha256 {qm.digest().hex()}")
+    if xte is not None:
+        fp, ip = fm.predict(xte), reference.predict(qm, qm.quantize_input(xte))
+        print(f"digits test split: float top-1 {np.mean(fp == yte):.4f}, int8 top-1 {np.mean(ip == yte):.4f}, "
+              f"agreement {np.mean(fp == ip):.4f}")
     return 0
 
 
