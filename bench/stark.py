@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 TARGETS = {"log_n": 20, "prove_s": 10.0, "rss_mb": 3072, "verify_ms": 100.0, "proof_kb": 400}
 
 
-def run_one(log_n: int, width: int) -> dict:
+def run_one(log_n: int, width: int, zk: bool = False) -> dict:
     """Prove and verify one size in this process; returns the measurements."""
     from stark_air import synthetic_air, synthetic_trace
 
@@ -39,7 +39,8 @@ def run_one(log_n: int, width: int) -> dict:
 
     air = synthetic_air(width)
     trace = synthetic_trace(log_n, width)
-    opts = ProofOptions()  # blowup 4, 42 queries, 16 grinding bits: 100 conjectured bits
+    # defaults: blowup 4, 42 queries, 16 grinding bits -> 100 conjectured bits
+    opts = ProofOptions(zk=zk) if "zk" in ProofOptions.__dataclass_fields__ else ProofOptions()
     timings: dict = {}
     t0 = time.perf_counter()
     proof = prove(air, {}, {"syn": trace}, {}, [], opts, timings=timings)
@@ -53,21 +54,22 @@ def run_one(log_n: int, width: int) -> dict:
         verify_times.append(time.perf_counter() - t0)
     verify_times.sort()
     return {
-        "log_n": log_n, "rows": 1 << log_n, "width": width, "security_bits": opts.security_bits,
+        "log_n": log_n, "rows": 1 << log_n, "width": width, "security_bits": opts.security_bits, "zk": zk,
         "log_blowup": opts.log_blowup, "queries": opts.num_queries, "grinding_bits": opts.grinding_bits,
         "prove_s": round(prove_s, 3), "split_s": {k: round(v, 3) for k, v in timings.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "proof_bytes": len(data), "verify_ms": round(verify_times[1] * 1000, 1),
+        "cpu_s": round(time.process_time(), 2), "load_avg": os.getloadavg()[0],
     }
 
 
-def primitives() -> dict | None:
+def primitives(log_ns: list[int]) -> dict | None:
     """Side-by-side NTT vs numpy and Merkle vs hashlib, from the primitives benchmark if it exists."""
     path = HERE / "primitives.py"
     if not path.exists():
         return None
-    res = subprocess.run([sys.executable, str(path), "--json"], capture_output=True, text=True, cwd=ROOT,
-                         timeout=1800)
+    res = subprocess.run([sys.executable, str(path), "--json", "--log-n", *map(str, log_ns)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=3600)
     if res.returncode != 0:
         return {"error": res.stderr.strip().splitlines()[-1:] or ["failed"]}
     try:
@@ -81,14 +83,17 @@ def markdown(results: list[dict], prims, machine: str) -> str:
     lines = ["## STARK core (`python bench/stark.py`)", "",
              f"Machine: {machine}. Synthetic table: 64 columns, 59 degree-3 constraints + 1 transition, one LogUp "
              "bus (2 interactions); default options (blowup 4, 42 queries, 16 grinding bits = 100 conjectured "
-             "bits). Each size in its own process; verify = median of 3. Split = prover phases (seconds).", "",
-             "| rows | prove s | LDE | Merkle | quotient | FRI | peak RSS MB | proof KB | verify ms |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "bits). Each size in its own process; verify = median of 3. Split = prover phases (wall seconds); process "
+             "CPU = user+system seconds of the whole run (trace generation and verification included); the load "
+             "average shows how shared the machine was.", "",
+             "| rows | zk | prove s | LDE | Merkle | quotient | FRI | process CPU s | load avg | peak RSS MB | proof KB | verify ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         sp = r["split_s"]
-        lines.append(f"| 2^{r['log_n']} | {r['prove_s']:.2f} | {sp.get('lde', 0):.2f} | {sp.get('merkle', 0):.2f} | "
-                     f"{sp.get('quotient', 0):.2f} | {sp.get('fri', 0):.2f} | {r['peak_rss_mb']:.0f} | "
-                     f"{r['proof_bytes'] / 1024:.0f} | {r['verify_ms']:.0f} |")
+        lines.append(f"| 2^{r['log_n']} | {'on' if r.get('zk') else 'off'} | {r['prove_s']:.2f} | "
+                     f"{sp.get('lde', 0):.2f} | {sp.get('merkle', 0):.2f} | {sp.get('quotient', 0):.2f} | "
+                     f"{sp.get('fri', 0):.2f} | {r.get('cpu_s', 0):.1f} | {r.get('load_avg', 0):.1f} | "
+                     f"{r['peak_rss_mb']:.0f} | {r['proof_bytes'] / 1024:.0f} | {r['verify_ms']:.0f} |")
     t = TARGETS
     lines += ["", f"Targets at 2^{t['log_n']} x 64: prove <= {t['prove_s']:.0f} s, peak RSS <= {t['rss_mb']} MB, "
               f"verify <= {t['verify_ms']:.0f} ms, proof <= {t['proof_kb']} KB."]
@@ -117,21 +122,22 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=64, help="columns")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
     ap.add_argument("--no-primitives", action="store_true", help="skip bench/primitives.py")
+    ap.add_argument("--zk", action="store_true", help="prove with zero knowledge (default: off, the STARK core)")
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.width)))
+        print(json.dumps(run_one(args.one, args.width, args.zk)))
         return 0
     results = []
     for log_n in args.log_n:
         print(f"2^{log_n} x {args.width} ...", file=sys.stderr, flush=True)
-        res = subprocess.run([sys.executable, __file__, "--one", str(log_n), "--width", str(args.width)],
-                             capture_output=True, text=True, cwd=ROOT)
+        res = subprocess.run([sys.executable, __file__, "--one", str(log_n), "--width", str(args.width)]
+                             + (["--zk"] if args.zk else []), capture_output=True, text=True, cwd=ROOT)
         if res.returncode != 0:
             print(res.stderr, file=sys.stderr)
             return 1
         results.append(json.loads(res.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), file=sys.stderr)
-    prims = None if args.no_primitives else primitives()
+    prims = None if args.no_primitives else primitives(args.log_n)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     out = {"machine": machine, "targets": TARGETS, "results": results, "primitives": prims}
     (HERE / "out").mkdir(exist_ok=True)
