@@ -1,8 +1,24 @@
-"""STARK proof system: constraint DSL, prover, verifier. Knows nothing of RISC-V.
+"""STARK proof system over BabyBear: constraint DSL, prover, verifier. Knows nothing of RISC-V.
 
-Public API (import from here): ``Table, Air, ProofOptions, Proof, prove, verify, commit_fixed, check_trace``.
-The submodules are imported lazily so that importing ``zkvm.stark.verifier`` never pulls in the prover's
-compiled extensions.
+API (importable from here; submodules are imported lazily so that ``zkvm.stark.verifier`` never pulls in the
+prover's compiled extensions)::
+
+    t = Table("name"); a = t.main("a"); f = t.fixed("f")          # columns -> Expr (+ - * with Exprs/ints)
+    a.next                                                       # next row (cyclic)
+    t.always(name, e); t.transition(name, e); t.first(name, e); t.last(name, e)
+    t.send(bus, [e1, ...], mult=1); t.receive(bus, [e1, ...], mult=1)      # LogUp
+    air = Air("name", [t, ...], publics=["p", ...]); air.public("p")       # public input as an Expr
+
+    commit_fixed(air, fixed) -> bytes                                      # fixed_digest (deterministic)
+    check_trace(air, fixed, main, publics, public_terms=()) -> None        # ConstraintError / BusError
+    prove(air, fixed, main, publics, public_terms=(), options=ProofOptions(), *, progress=False,
+          fixed_commitment=None, timings=None) -> Proof                    # Proof.to_bytes() / from_bytes()
+    verify(air, proof_or_bytes, publics, public_terms=(), fixed_digest=b"", min_security_bits=100) -> None
+
+``fixed`` / ``main`` map table names to ``uint32[height, columns]`` arrays (heights: powers of two >= 2, may
+differ between tables). ``public_terms`` are ``(bus, values, mult)`` sends the verifier adds to the bus balance
+itself. Degree rules: ``air.py``. Protocol and check order: ``prover.py``, ``verifier.py``, ``transcript.py``,
+``fri.py``. Errors: ``errors.py`` (every rejection is a subclass of ``zkvm.errors.VerificationError``).
 """
 
 from __future__ import annotations
