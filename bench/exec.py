@@ -48,7 +48,7 @@ GUESTS = ROOT / "build" / "guests"
 
 def workloads(quick: bool) -> list[tuple[str, str, bytes]]:
     rng = random.Random(2026)
-    n_fib, sha_len, sort_n = (2_000_000, 1 << 18, 25_000) if quick else (20_000_000, 1 << 20, 100_000)
+    n_fib, sha_len, sort_n = (2_000_000, 1 << 18, 25_000) if quick else (5_000_000, 1 << 20, 100_000)
     return [
         ("fib", f"fib n={n_fib:,}", struct.pack("<I", n_fib)),
         ("sha256", f"sha256 {sha_len >> 10} KiB", rng.randbytes(sha_len)),

@@ -146,7 +146,7 @@ def test_missing_input_file(capsys, exit3_elf, tmp_path):
     assert (code, out, err) == (1, "", f"error: cannot read input file {missing}: No such file or directory\n")
 
 
-@pytest.mark.parametrize("argv", [["--max-cycles", "0"], ["--max-cycles", "ten"], ["--input", "a", "--input-hex", "00"], []])
+@pytest.mark.parametrize("argv", [["--max-cycles", "0"], ["--max-cycles", "ten"], ["--max-cycles", str(1 << 64)], ["--input", "a", "--input-hex", "00"], []])
 def test_usage_errors_exit_2(capsys, exit3_elf, argv):
     args = [exit3_elf, *argv] if argv else []
     with pytest.raises(SystemExit) as info:

@@ -401,6 +401,13 @@ def test_halt_exit_code_and_cycles():
     assert m.exit_code == 0xDEAD and m.cycles == 5
 
 
+def test_executor_rejects_bad_limits():
+    image = A.image(A.halt())
+    for kwargs in ({"max_cycles": -1}, {"max_cycles": 1 << 63}, {"max_journal": -1}, {"max_log": 1 << 41}):
+        with pytest.raises(ValueError):
+            Executor(image, **kwargs)
+
+
 def test_executor_result_and_reuse():
     ex = Executor(A.image(A.li("a0", 3) + A.li("a1", 1) + ecall(abi.ECALL_COMMIT_WORD) + A.halt()))
     r1, r2 = ex.run(), ex.run()

@@ -64,6 +64,8 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    if value > 1 << 62:
+        raise argparse.ArgumentTypeError(f"too large: {text} (at most 2^62)")
     return value
 
 

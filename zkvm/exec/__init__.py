@@ -27,10 +27,15 @@ from zkvm import abi
 from zkvm.exec.machine import CAUSES, Machine, Program
 from zkvm.exec.record import FIELDS, Record
 
-__all__ = ["CAUSES", "DEFAULT_MAX_JOURNAL", "DEFAULT_MAX_LOG", "ExecResult", "Executor", "FIELDS", "Machine", "Record"]
+__all__ = [
+    "CAUSES", "DEFAULT_MAX_JOURNAL", "DEFAULT_MAX_LOG", "MAX_CYCLES_LIMIT", "ExecResult", "Executor", "FIELDS",
+    "Machine", "Record",
+]
 
 #: Journal size limit (a COMMIT_WORD beyond it traps with ``journal_overflow``).
 DEFAULT_MAX_JOURNAL = 1 << 26
+#: Largest accepted max_cycles (the C side counts in 64 bits).
+MAX_CYCLES_LIMIT = 1 << 62
 #: Debug log limit (LOG output beyond it is dropped; ``ExecResult.logs_truncated`` says so).
 DEFAULT_MAX_LOG = 1 << 24
 
@@ -64,8 +69,10 @@ class Executor:
         max_log: int = DEFAULT_MAX_LOG,
         initial_regs: Sequence[int] | None = None,
     ) -> None:
-        if max_cycles < 0:
-            raise ValueError("max_cycles must be >= 0")
+        if not 0 <= max_cycles <= MAX_CYCLES_LIMIT:
+            raise ValueError(f"max_cycles must be in [0, {MAX_CYCLES_LIMIT}]")
+        if not 0 <= max_journal < 1 << 40 or not 0 <= max_log < 1 << 40:
+            raise ValueError("max_journal and max_log must be in [0, 2^40)")
         self.image = image
         self.input = bytes(input)
         self.max_cycles = int(max_cycles)

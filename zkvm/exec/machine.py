@@ -93,7 +93,7 @@ class Machine:
         if status == lib.RV32_HALTED:
             return
         if status == lib.RV32_NO_MEMORY:
-            raise MemoryError("host out of memory while running the guest (record buffer or journal)")
+            raise ZkvmError("host out of memory while running the guest (record buffer or journal)")
         if status != lib.RV32_TRAPPED:
             raise ZkvmError(f"interpreter returned unknown status {status}")
         m = self._m

@@ -213,6 +213,7 @@ int rv32_load(rv32_machine *m, uint32_t addr, const uint8_t *data, uint64_t len)
 
 /* Append to a buffer that doubles up to `max` bytes. Returns 0, -1 over max, -2 out of host memory. */
 static int append(uint8_t **buf, uint64_t *len, uint64_t *cap, uint64_t max, const uint8_t *src, uint64_t n) {
+    if (n == 0) return 0;
     if (*len + n > max) return -1;
     if (*len + n > *cap) {
         uint64_t cap2 = *cap ? *cap : 256;
@@ -283,9 +284,11 @@ static int ecall(rv32_machine *m, uint32_t *x, uint64_t cycles, uint32_t *a0_out
  * fresh memory: every new page is a fault plus zeroing, and on a virtual machine the first touch of a page
  * can cost more than recording into it. Hence, on Linux: anonymous mappings grown with mremap (pages move,
  * nothing is copied), and the last freed buffer (up to REC_CACHE_MAX bytes) is kept for the next record
- * run, whose pages are then already resident. Elsewhere: malloc/realloc/free. */
+ * run, whose pages are then already resident. The kept buffer is marked MADV_FREE: under memory pressure
+ * the kernel takes its pages back (a later reuse just faults again), otherwise reuse costs nothing.
+ * Elsewhere: malloc/realloc/free. */
 #ifdef __linux__
-#define REC_CACHE_MAX ((uint64_t)2 << 30)
+#define REC_CACHE_MAX ((uint64_t)8 << 30)
 static pthread_mutex_t rec_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *rec_cache;
 static uint64_t rec_cache_bytes;
@@ -318,6 +321,9 @@ static void *rec_resize(void *old, uint64_t old_bytes, uint64_t *bytes) {
 void rv32_free_records(rv32_rec *r, uint64_t bytes) {
     if (!r) return;
     if (bytes <= REC_CACHE_MAX) {
+#ifdef MADV_FREE
+        madvise(r, bytes, MADV_FREE);
+#endif
         pthread_mutex_lock(&rec_cache_lock);
         if (bytes > rec_cache_bytes) { /* keep the larger of the two */
             void *t = rec_cache;
