@@ -26,6 +26,7 @@
 #define SCRATCH_BYTES (256u * 1024u) /* per-thread working set of one group: well inside a 1 MiB L2 */
 #define MIN_RUN_WORDS 64u            /* gather at least this many consecutive words per row slot */
 #define PREFETCH_SLOTS 4
+#define NARROW_WORDS 16u             /* chunks narrower than this use per-element twiddles (dit_v/dif_v) */
 #define STREAM_BYTES (64u << 20)     /* outputs this large go around the caches (they cannot stay in them) */
 #define MAX_CHUNK_WORDS 64u          /* columns handled together (wider matrices are split in chunks) */
 
@@ -183,6 +184,8 @@ typedef struct {
     const uint32_t *tw;
     int e_lo, k;       /* stages with span exponents [e_lo, e_lo + k) */
     int stream;        /* destination too big for the caches: non-temporal stores */
+    int hi_bits;       /* log2 of the number of groups along the high index bits */
+    int reorder;       /* visit those groups in bit-reversed order (see pass_range) */
     size_t c;          /* consecutive offsets gathered together */
     size_t w;          /* matrix width (= src_w * replicas) */
     size_t cw;         /* columns per chunk */
@@ -220,9 +223,13 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     const size_t c = ps->c, T = (size_t)1 << ps->k, rows = T * c;
     uint32_t *scratch = (uint32_t *)aligned_alloc(64, ((rows * ps->cw * sizeof(uint32_t)) + 63) & ~(size_t)63);
     uint32_t *tw_loc = (uint32_t *)malloc((rows / 2 + 1) * sizeof(uint32_t));
-    if (!scratch || !tw_loc) {
+    /* narrow chunks: one twiddle per element, expanded per stage, so a whole block is one vector call */
+    const int narrow = ps->cw < NARROW_WORDS;
+    uint32_t *tw_exp = narrow ? (uint32_t *)malloc((rows / 2 * ps->cw + 1) * sizeof(uint32_t)) : NULL;
+    if (!scratch || !tw_loc || (narrow && !tw_exp)) {
         free(scratch);
         free(tw_loc);
+        free(tw_exp);
         __atomic_store_n(&ps->failed, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -236,7 +243,11 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
         const size_t group = b / ps->nchunks, chunk = b % ps->nchunks;
         const size_t c0 = chunk * ps->cw;
         const size_t w = c0 + ps->cw <= ps->w ? ps->cw : ps->w - c0; /* columns in this chunk */
-        const size_t hi = group / bundles_per_hi, r0 = (group % bundles_per_hi) * c;
+        /* With bit-reversed reads or writes, group hi touches rows bitrev(hi) + multiples of a large stride:
+         * visiting groups in bit-reversed order makes consecutive groups touch adjacent rows, so cache lines
+         * (and scale-table lines) are reused instead of being fetched once per narrow row. */
+        const size_t hi_seq = group / bundles_per_hi, r0 = (group % bundles_per_hi) * c;
+        const size_t hi = ps->reorder ? bit_reverse(hi_seq, ps->hi_bits) : hi_seq;
         const size_t base = (hi << (ps->e_lo + ps->k)) + r0;
         /* gather */
         for (size_t t = 0; t < T; t++) {
@@ -268,6 +279,19 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
                     for (size_t tt = 0; tt < ls; tt++) tw_loc[tt * c + r] = ps->small[ls + tt];
                 else
                     for (size_t tt = 0; tt < ls; tt++) tw_loc[tt * c + r] = bb_mont_reduce((uint64_t)ps->small[ls + tt] * f);
+            }
+            if (narrow) {
+                size_t m = ls * c;
+                for (size_t q = 0; q < m; q++)
+                    for (size_t col = 0; col < w; col++) tw_exp[q * w + col] = tw_loc[q];
+                for (size_t tb = 0; tb < T; tb += 2 * ls) {
+                    uint32_t *x = scratch + tb * c * w; /* slots tb..tb+ls-1 then their partners: contiguous */
+                    if (ps->dif)
+                        ops->dif_v(x, x + m * w, m * w, tw_exp);
+                    else
+                        ops->dit_v(x, x + m * w, m * w, tw_exp);
+                }
+                continue;
             }
             for (size_t tb = 0; tb < T; tb += 2 * ls) {
                 for (size_t tt = 0; tt < ls; tt++) {
@@ -306,6 +330,7 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     if (ps->stream) ops->fence();
     free(scratch);
     free(tw_loc);
+    free(tw_exp);
 }
 
 /* Full NTT of n = 2^log_n rows and w columns. The first pass reads through io.src*, the last writes through
@@ -350,7 +375,11 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
         if (!last) {
             ps.io.dst = inter; ps.io.dst_pitch = inter_pitch; ps.io.dst_bitrev = 0; ps.io.dst_scale = NULL;
         }
-        ps.stream = n * w * sizeof(uint32_t) >= __atomic_load_n(&g_stream_bytes, __ATOMIC_RELAXED);
+        /* no streaming into bit-reversed positions: those stores only fill part of a line each */
+        ps.stream = n * w * sizeof(uint32_t) >= __atomic_load_n(&g_stream_bytes, __ATOMIC_RELAXED) &&
+                    !(last && io.dst_bitrev);
+        ps.hi_bits = log_n - ps.e_lo - k;
+        ps.reorder = ((first && io.src_bitrev) || (last && io.dst_bitrev)) && ps.e_lo == 0;
         size_t bundles = n / (((size_t)1 << k) * ps.c) * nchunks;
         size_t per_bundle = ((size_t)1 << k) * ps.c * cw;
         size_t min_chunk = per_bundle >= (1u << 15) ? 1 : (1u << 15) / per_bundle;

@@ -28,6 +28,22 @@ static void dif_scalar(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
     }
 }
 
+static void dit_v_scalar(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = bb_mont_mul(y[i], tw[i]), a = x[i];
+        x[i] = bb_add(a, t);
+        y[i] = bb_sub(a, t);
+    }
+}
+
+static void dif_v_scalar(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = x[i], b = y[i];
+        x[i] = bb_add(a, b);
+        y[i] = bb_mont_mul(bb_sub(a, b), tw[i]);
+    }
+}
+
 static void scale_scalar(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
     for (size_t i = 0; i < w; i++) dst[i] = bb_mont_mul(src[i], f);
 }
@@ -68,7 +84,7 @@ static void ext_mul_base_scalar(uint32_t *out, const uint32_t *a, const uint32_t
     }
 }
 
-static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
+static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, dit_v_scalar, dif_v_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
                                      reduce_scalar, copy_scalar, scale_scalar, fence_none,
                                      ext_mul_scalar, ext_mul_base_scalar, "scalar"};
 
@@ -136,6 +152,26 @@ AVX2 static void dif_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
         ST8(y + i, mont_mul8_c(sub8(a, b), c));
     }
     dif_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX2 static void dit_v_avx2(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i a = LD8(x + i), t = mont_mul8(LD8(y + i), LD8(tw + i));
+        ST8(x + i, add8(a, t));
+        ST8(y + i, sub8(a, t));
+    }
+    dit_v_scalar(x + i, y + i, n - i, tw + i);
+}
+
+AVX2 static void dif_v_avx2(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i a = LD8(x + i), b = LD8(y + i);
+        ST8(x + i, add8(a, b));
+        ST8(y + i, mont_mul8(sub8(a, b), LD8(tw + i)));
+    }
+    dif_v_scalar(x + i, y + i, n - i, tw + i);
 }
 
 AVX2 static void scale_avx2(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
@@ -223,7 +259,7 @@ AVX2 static void ext_mul_base_avx2(uint32_t *out, const uint32_t *a, const uint3
     ext_mul_base_scalar(out + 4 * i, a + 4 * i, b + i, n - i);
 }
 
-static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2,
+static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, dit_v_avx2, dif_v_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2,
                                    reduce_avx2, stream_copy_avx2, stream_scale_avx2, fence_sse,
                                    ext_mul_avx2, ext_mul_base_avx2, "avx2"};
 
@@ -287,6 +323,26 @@ AVX512 static void dif_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
         ST16(y + i, mont_mul16_c(sub16(a, b), c));
     }
     dif_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX512 static void dit_v_avx512(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i a = LD16(x + i), t = mont_mul16(LD16(y + i), LD16(tw + i));
+        ST16(x + i, add16(a, t));
+        ST16(y + i, sub16(a, t));
+    }
+    dit_v_scalar(x + i, y + i, n - i, tw + i);
+}
+
+AVX512 static void dif_v_avx512(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i a = LD16(x + i), b = LD16(y + i);
+        ST16(x + i, add16(a, b));
+        ST16(y + i, mont_mul16(sub16(a, b), LD16(tw + i)));
+    }
+    dif_v_scalar(x + i, y + i, n - i, tw + i);
 }
 
 AVX512 static void scale_avx512(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
@@ -365,7 +421,7 @@ AVX512 static void ext_mul_base_avx512(uint32_t *out, const uint32_t *a, const u
     ext_mul_base_avx2(out + 4 * i, a + 4 * i, b + i, n - i);
 }
 
-static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
+static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, dit_v_avx512, dif_v_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
                                      reduce_avx512, stream_copy_avx512, stream_scale_avx512, fence_sse,
                                      ext_mul_avx512, ext_mul_base_avx512, "avx512"};
 #endif

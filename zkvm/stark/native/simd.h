@@ -12,6 +12,9 @@ typedef struct {
     void (*dit)(uint32_t *x, uint32_t *y, size_t w, uint32_t tw_m);
     /* DIF butterfly: x = x + y; y = (x - y)*tw */
     void (*dif)(uint32_t *x, uint32_t *y, size_t w, uint32_t tw_m);
+    /* the same with one twiddle per element (tw[i] for x[i], y[i]), for narrow matrices */
+    void (*dit_v)(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw_m);
+    void (*dif_v)(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw_m);
     /* dst = src * f (f in Montgomery form); dst may equal src */
     void (*scale)(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f_m);
     /* elementwise on canonical values */
