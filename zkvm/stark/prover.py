@@ -37,6 +37,7 @@ from zkvm.stark.transcript import Transcript
 
 _P64 = np.uint64(P)
 BLOCK = 1 << 15  # rows per block in the quotient evaluation (bounds temporaries, keeps them in cache)
+DEEP_BLOCK = 1 << 18  # rows per block of the DEEP quotient
 
 
 # ---------------------------------------------------------------- fixed columns
@@ -522,27 +523,37 @@ def _deep(st: _TableState, lb: int, zeta: Ext, gamma: Ext, counter: int, zv, zgv
         g = len(ct.groups)
         mats_zg.append((st.aux_lde, list(range(4 * g, 4 * g + 4))))
     big_n = (1 << st.log_n) << lb
-    xs = _domain(st.log_n + lb, GENERATOR)
+    omega = bb.two_adic_root(st.log_n + lb)
     zg = zeta * bb.two_adic_root(st.log_n)
-
     dot = native_eval.base_dot_ext if native_eval.available() else mat_dot
 
-    def combine(parts, coeffs, values) -> np.ndarray:
-        acc = np.zeros((big_n, 4), dtype=np.uint32)
-        pos = 0
-        for m in parts:
-            w = m.shape[1]
-            acc = accel.ext_add(acc, dot(m, coeffs[pos:pos + w]))
-            pos += w
+    def claimed(coeffs, values) -> np.ndarray:
         v = Ext(0)
         for i, val in enumerate(values):
             v = v + Ext(coeffs[i]) * Ext(val)
-        return accel.ext_sub(acc, v.to_array())
+        return v.to_array()
 
-    num_z = combine(mats_z, gp[:n_z], zv)
-    d = accel.ext_mul(num_z, inv_x_minus_z(xs, zeta, accel))
-    if n_zg:
-        parts = [np.ascontiguousarray(m[:, idx]) for m, idx in mats_zg]
-        num_zg = combine(parts, gp[n_z:], zgv)
-        d = accel.ext_add(d, accel.ext_mul(num_zg, inv_x_minus_z(xs, zg, accel)))
+    v_z, v_zg = claimed(gp[:n_z], zv), claimed(gp[n_z:], zgv)
+
+    def combine(parts, coeffs, value) -> np.ndarray:
+        acc = None
+        pos = 0
+        for m in parts:
+            w = m.shape[1]
+            term = dot(m, coeffs[pos:pos + w])
+            acc = term if acc is None else accel.ext_add(acc, term)
+            pos += w
+        return accel.ext_sub(acc, value)
+
+    # row blocks keep every temporary small (the LDE matrices are the big residents)
+    d = np.empty((big_n, 4), dtype=np.uint32)
+    for r0 in range(0, big_n, DEEP_BLOCK):
+        r1 = min(big_n, r0 + DEEP_BLOCK)
+        xs = bb.mul(bb.powers(omega, r1 - r0), GENERATOR * bb.pow_int(omega, r0) % P)
+        num_z = combine([m[r0:r1] for m in mats_z], gp[:n_z], v_z)
+        blk = accel.ext_mul(num_z, inv_x_minus_z(xs, zeta, accel))
+        if n_zg:
+            num_zg = combine([np.ascontiguousarray(m[r0:r1][:, idx]) for m, idx in mats_zg], gp[n_z:], v_zg)
+            blk = accel.ext_add(blk, accel.ext_mul(num_zg, inv_x_minus_z(xs, zg, accel)))
+        d[r0:r1] = blk
     return d, counter + n_z + n_zg
