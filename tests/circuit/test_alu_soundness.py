@@ -167,13 +167,9 @@ def test_slt_sign_bits_range_checked():
 
 
 def test_slt_sign_bits_boolean():
-    # sign_a = 2 with 2·a_hi - 2^17 in range needs a_hi >= 2^16: not a limb. Instead shift the result by a
-    # non-boolean pair: sign_a = sign_b = s keeps c_lo = borrow; use sign_a = 1 + x, sign_b = x... the range send
-    # 2·a_hi - 2^16·sign_a must stay < 2^16, so booleanity is what pins the signs: sign_a = 1/2 for a_hi = 2^14.
-    a, b = 0x40000000, 0x00000000  # a_hi = 2^14: 2·a_hi - 2^16·(1/2) = 0 is in range
-    t = one(SLT, a, b)
+    # a_hi = 2^14: 2·a_hi - 2^16·(1/2) = 0 is in range, so sign_a = 1/2 passes the lookup, and the result
+    # borrow + sign_a - sign_b = 1/2 is no bit: only booleanity pins the sign.
+    a, b = 0x40000000, 0x00000000
     half = fdiv(1, 2)
-    # result = borrow + sign_a - sign_b = 0 + 1/2 - 0: not a bit, but c_lo is any field value to the bus
-    expect_rejected(B, set_row(t, S, 0, sign_a=half, c_lo=half), {"sign_a_bool"})
-    t = one(SLT, b, a)
-    expect_rejected(B, set_row(t, S, 0, sign_b=half, c_lo=(1 - half) % P), {"sign_b_bool"})
+    expect_rejected(B, set_row(one(SLT, a, b), S, 0, sign_a=half, c_lo=half), {"sign_a_bool"})
+    expect_rejected(B, set_row(one(SLT, b, a), S, 0, sign_b=half, c_lo=(1 - half) % P), {"sign_b_bool"})

@@ -113,7 +113,7 @@ def div_row(op: int, a: int, b: int, q: int | None = None, r: int | None = None,
         gap_carry = ((abs_r & 0xFFFF) + 1 + (gap & 0xFFFF)) >> 16 if b else 0
         c = q if op in (DIV, DIVU) else r
         t = set_row(t, D, 0, **byte_cells("q", q), r_lo=r & 0xFFFF, r_hi=r >> 16, c_lo=c & 0xFFFF, c_hi=c >> 16,
-                    sign_q=sq, sign_r=sr, eq=sq * signed, er=sr * signed, abs_r_lo=abs_r & 0xFFFF,
+                    eq=sq * signed, er=sr * signed, abs_r_lo=abs_r & 0xFFFF,
                     abs_r_hi=abs_r >> 16, neg_r_carry=((r & 0xFFFF) + (abs_r & 0xFFFF)) >> 16 if signed and sr else 0,
                     gap_lo=gap % (1 << 16), gap_hi=(gap >> 16) % P, gap_carry=gap_carry)
     return resolve_carries(BD, set_row(t, D, 0, **cells), 0, "identity")

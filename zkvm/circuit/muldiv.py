@@ -192,7 +192,7 @@ DIV_SELECTORS = (("is_div", DIV), ("is_divu", DIVU), ("is_rem", REM), ("is_remu"
 DIV_COLUMNS = (tuple(name for name, _ in DIV_SELECTORS)
                + ("a_lo", "a_hi") + tuple(f"b{i}" for i in range(4)) + tuple(f"q{i}" for i in range(4))
                + ("r_lo", "r_hi", "c_lo", "c_hi")
-               + ("sign_a", "sign_b", "sign_q", "sign_r", "ea", "eb", "eq", "er")
+               + ("sign_a", "sign_b", "ea", "eb", "eq", "er")
                + ("b_zero", "ovf") + _CARRIES
                + ("abs_b_lo", "abs_b_hi", "neg_b_carry", "abs_r_lo", "abs_r_hi", "neg_r_carry")
                + ("gap_lo", "gap_hi", "gap_carry"))
@@ -210,7 +210,7 @@ def div_table() -> Table:
     q = [col[f"q{i}"] for i in range(4)]
     b_lo, b_hi = b[0] + 256 * b[1], b[2] + 256 * b[3]
     q_lo, q_hi = q[0] + 256 * q[1], q[2] + 256 * q[3]
-    sign = {w: col[f"sign_{w}"] for w in "abqr"}
+    sign = {w: col[f"sign_{w}"] for w in "ab"}
     eff = {w: col[f"e{w}"] for w in "abqr"}
     b_zero, ovf = col["b_zero"], col["ovf"]
 
@@ -234,14 +234,22 @@ def div_table() -> Table:
     t.send(BUS_RANGE16, [r_lo], mult=is_real)
     t.send(BUS_RANGE16, [r_hi], mult=is_real)
 
-    # Sign bits (top bit of each word) and effective signs (signed ops only). Soundness: a bit s with
-    # 2·top - 2^k·s in range, for a range-checked top limb/byte, forces s = the top bit (as in the ALU table).
-    for w in "abqr":
+    # Signs. a and b: sign bits with 2·top - 2^k·sign in range (for a range-checked top limb/byte this forces
+    # sign = the top bit, as in the ALU table), effective signs ea, eb = sign·is_signed (a wrong ea or eb changes
+    # the statement, e.g. eb = 1 for b = 3 would let DIV(5, 3) = 0 rem 5 pass). q and r: their effective signs
+    # eq, er only need to be bits. Soundness: with b != 0 the identity below is an integer equation, so
+    # q_ext = (a - r) / b with |r| < |b|, hence |q_ext| <= 2^31; a bit eq that disagrees with q's top bit makes
+    # q_ext = q - 2^32 < -2^31 (impossible) or q >= 2^31 (only q = 2^31 = INT_MIN for INT_MIN / -1, the right
+    # word anyway). Likewise er disagreeing with r's top bit makes |r| computed below > 2^31 >= |b|, and for
+    # unsigned ops rem_sign_pos forces er = 0 while eq = 1 would need q >= 2^32. With b = 0 the identity reads
+    # r = a (mod 2^32) whatever eq and er are.
+    for w in "ab":
         t.always(f"sign_{w}_bool", sign[w] * (1 - sign[w]))
         t.always(f"e{w}", eff[w] - sign[w] * is_signed)
+    t.always("eq_bool", eff["q"] * (1 - eff["q"]))
+    t.always("er_bool", eff["r"] * (1 - eff["r"]))
     t.send(BUS_RANGE16, [2 * a_hi - _TWO16 * sign["a"]], mult=is_real)
-    t.send(BUS_RANGE16, [2 * r_hi - _TWO16 * sign["r"]], mult=is_real)
-    t.send(BUS_BYTES, [BYTE_RANGE, 2 * b[3] - 256 * sign["b"], 2 * q[3] - 256 * sign["q"], 0], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, 2 * b[3] - 256 * sign["b"], 0, 0], mult=is_real)
 
     # Division identity over 64 bits: q_ext·b_ext + r_ext - ovf·2^32 = a_ext (mod 2^64), the -2^32 written as
     # + 0xFFFF·2^32 + 0xFFFF·2^48 so every left-hand term is non-negative (carries stay >= 0).
@@ -278,17 +286,20 @@ def div_table() -> Table:
     t.always("rem_sign_neg_hi", eff["a"] * (1 - eff["r"]) * r_hi)
 
     # |b| and |r|: equal to the word when its effective sign is 0, else the limbs of 2^32 - word (x + |x| = 2^32
-    # with a borrow bit between limbs). Soundness: |x| limbs are range-checked and the carry is a bit, so the
-    # limb equations are integer equations.
+    # with a borrow bit between limbs). Soundness: |x| limbs are range-checked and, for b, the borrow is a bit,
+    # so the limb equations are integer equations and |b| is exact. For r the borrow needs no booleanity: with
+    # k = r_lo + |r|_lo in [0, 2^17), a non-bit borrow k / 2^16 turns the high equation into
+    # |r|_hi = 2^16 - r_hi (- 1) + 30720·k' (mod p, k' >= 1; 2^16·30720 = p - 1), i.e. a claimed |r| larger than
+    # the true one by more than 2^30 — which only makes |r| < |b| harder to satisfy.
     for w, (x_lo, x_hi) in (("b", (b_lo, b_hi)), ("r", (r_lo, r_hi))):
         e, abs_lo, abs_hi, carry = eff[w], col[f"abs_{w}_lo"], col[f"abs_{w}_hi"], col[f"neg_{w}_carry"]
         t.always(f"abs_{w}_pos_lo", (1 - e) * (abs_lo - x_lo))
         t.always(f"abs_{w}_pos_hi", (1 - e) * (abs_hi - x_hi))
         t.always(f"abs_{w}_neg_lo", e * (x_lo + abs_lo - _TWO16 * carry))
         t.always(f"abs_{w}_neg_hi", e * (x_hi + abs_hi + carry - _TWO16))
-        t.always(f"neg_{w}_carry_bool", carry * (1 - carry))
         t.send(BUS_RANGE16, [abs_lo], mult=is_real)
         t.send(BUS_RANGE16, [abs_hi], mult=is_real)
+    t.always("neg_b_carry_bool", col["neg_b_carry"] * (1 - col["neg_b_carry"]))
 
     # |r| < |b| when b != 0: |r| + 1 + gap = |b| with gap >= 0 (range-checked limbs, boolean carry, no carry out
     # of the high limb), an integer equation. g = is_real - b_zero is 1 on real rows with b != 0.
@@ -340,7 +351,8 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
     v.update(c_lo=c & 0xFFFF, c_hi=c >> 16)
     signed = np.isin(ops, (DIV, REM)).astype(np.int64)
     for w, word in (("a", a), ("b", b), ("q", quot), ("r", rem)):
-        v[f"sign_{w}"] = word >> 31
+        if w in "ab":
+            v[f"sign_{w}"] = word >> 31
         v[f"e{w}"] = (word >> 31) * signed
     v["b_zero"] = (b == 0).astype(np.int64)
     sign_a = v["sign_a"]
@@ -370,8 +382,7 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
         sends.add_range16(v["r_lo"])
         sends.add_range16(v["r_hi"])
         sends.add_range16(2 * v["a_hi"] - (v["sign_a"] << 16))
-        sends.add_range16(2 * v["r_hi"] - (v["sign_r"] << 16))
-        sends.add_bytes(BYTE_RANGE, 2 * bb[3] - 256 * v["sign_b"], 2 * qb[3] - 256 * v["sign_q"])
+        sends.add_bytes(BYTE_RANGE, 2 * bb[3] - 256 * v["sign_b"], np.zeros(n, np.int64))
         _np_carry_sends(v, sends)
         for name in ("abs_b_lo", "abs_b_hi", "abs_r_lo", "abs_r_hi", "gap_lo", "gap_hi"):
             sends.add_range16(v[name])
