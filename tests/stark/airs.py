@@ -8,8 +8,11 @@ from zkvm.field.babybear import P
 from zkvm.stark import Air, ProofOptions, Table
 
 #: Fast options for tests that are not about security (the verifier's minimum must be lowered to match).
-FAST = ProofOptions(log_blowup=1, num_queries=6, grinding_bits=2, log_fold_arity=2, log_final_len=1)
+FAST = ProofOptions(log_blowup=1, num_queries=6, grinding_bits=2, log_fold_arity=2, log_final_len=1, zk=False)
 FAST_BITS = FAST.security_bits
+#: The same with zero knowledge (its conjectured security is lower: the zk degree slack costs rate).
+FAST_ZK = ProofOptions(log_blowup=1, num_queries=6, grinding_bits=2, log_fold_arity=2, log_final_len=1, zk=True)
+FAST_ZK_BITS = FAST_ZK.security_bits
 
 
 def fibonacci_air() -> Air:

@@ -22,10 +22,11 @@ from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, Mal
 from zkvm.stark.options import ProofOptions
 
 OPTS = dataclasses.replace(FAST, grinding_bits=8, num_queries=4)
+OPTS_ZK = dataclasses.replace(OPTS, zk=True)
 MIN_BITS = OPTS.security_bits
 
 
-def _case(name):
+def _case(name, zk=False):
     rng = np.random.default_rng(11)
     if name == "fib":
         air = fibonacci_air()
@@ -39,13 +40,14 @@ def _case(name):
     else:
         air = permutation_air()
         fixed, main, terms, pubs = {}, permutation_traces(4, rng), [], {}
-    proof = prove(air, fixed, main, pubs, terms, OPTS)
+    proof = prove(air, fixed, main, pubs, terms, OPTS_ZK if zk else OPTS)
     return air, proof, pubs, terms, commit_fixed(air, fixed)
 
 
-@pytest.fixture(scope="module", params=["fib", "range", "perm"])
+@pytest.fixture(scope="module", params=[(name, zk) for zk in (False, True) for name in ("fib", "range", "perm")],
+                ids=lambda p: p[0] + ("-zk" if p[1] else ""))
 def honest(request):
-    return _case(request.param)
+    return _case(*request.param)
 
 
 def _flip(b: bytes) -> bytes:
@@ -65,10 +67,9 @@ def _mutations(proof, has_terms):
          MalformedProof),
         ("options.grinding_bits", lambda p: setattr(p, "options", dataclasses.replace(p.options, grinding_bits=7)),
          InsufficientSecurity),
-        ("options.zk", lambda p: setattr(p, "options", dataclasses.replace(p.options, zk=True)),
-         # new challenges: public terms no longer cancel the (still zero-sum) final sums; without public
-         # terms the sums still cancel and the constraints at the new zeta fail instead
-         BusImbalance if has_terms else OodMismatch),
+        # zk changes the proof's shape (salts, quotient chunks, final polynomial, FRI mask)
+        ("options.zk", lambda p: setattr(p, "options", dataclasses.replace(p.options, zk=not p.options.zk)),
+         MalformedProof),
         ("log_heights", lambda p: p.log_heights.__setitem__(0, p.log_heights[0] + 1), MalformedProof),
         ("pow_nonce", lambda p: setattr(p, "pow_nonce", _bad_nonce(p)), PowError),
     ]
@@ -110,7 +111,30 @@ def _mutations(proof, has_terms):
                             lambda p, qi=qi, k=k, j=j: _bump_row(p.queries[qi].fri[k], j), MerkleError))
             out.append((f"queries[{qi}].fri[{k}].path[0]",
                         lambda p, qi=qi, k=k: _flip_path(p.queries[qi].fri[k], 0), MerkleError))
+    if proof.options.zk:  # salts, the FRI mask commitment and its openings
+        out.append(("mask_roots[0]", lambda p: p.mask_roots.__setitem__(0, _flip(p.mask_roots[0])), MerkleError))
+        out.append(("mask_roots dropped", lambda p: p.mask_roots.clear(), MalformedProof))
+        for qi in (0, len(proof.queries) - 1):
+            q = proof.queries[qi]
+            for t, openings in enumerate(q.tables):
+                for o_i, o in enumerate(openings):
+                    if o.salt:
+                        out.append((f"queries[{qi}].tables[{t}][{o_i}].salt",
+                                    lambda p, qi=qi, t=t, o_i=o_i: _flip_salt(p.queries[qi].tables[t][o_i]),
+                                    MerkleError))
+            for k in range(len(q.fri)):
+                out.append((f"queries[{qi}].fri[{k}].salt", lambda p, qi=qi, k=k: _flip_salt(p.queries[qi].fri[k]),
+                            MerkleError))
+            out.append((f"queries[{qi}].mask.row[0]", lambda p, qi=qi: _bump_row(p.queries[qi].mask[0], 0),
+                        MerkleError))
+            out.append((f"queries[{qi}].mask.salt", lambda p, qi=qi: _flip_salt(p.queries[qi].mask[0]), MerkleError))
+            out.append((f"queries[{qi}].mask.path[0]", lambda p, qi=qi: _flip_path(p.queries[qi].mask[0], 0),
+                        MerkleError))
     return out
+
+
+def _flip_salt(o):
+    o.salt = _flip(o.salt)
 
 
 def _bump_row(o, j):
@@ -127,13 +151,14 @@ def _bad_nonce(p):
 
 def test_every_field_tampered_is_rejected_specifically(honest):
     air, proof, pubs, terms, fd = honest
-    verify(air, proof, pubs, terms, fd, min_security_bits=MIN_BITS)
+    min_bits = proof.options.security_bits
+    verify(air, proof, pubs, terms, fd, min_security_bits=min_bits)
     failures = []
     for desc, mutate, expected in _mutations(proof, bool(terms)):
         bad = copy.deepcopy(proof)
         mutate(bad)
         try:
-            verify(air, bad, pubs, terms, fd, min_security_bits=MIN_BITS)
+            verify(air, bad, pubs, terms, fd, min_security_bits=min_bits)
             failures.append(f"{desc}: accepted")
         except expected:
             pass

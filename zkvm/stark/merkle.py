@@ -42,6 +42,7 @@ class MerkleTree:
                 raise ValueError(f"salts must be uint8[{n}, k], got shape {salts.shape}")
         self.depth = n.bit_length() - 1
         self.width = rows.shape[1]
+        self.salts = salts  # kept so openings can send each opened leaf's salt
         self.levels = _build_native(rows, salts) if _native is not None else _build_hashlib(rows, salts)
 
     @property

@@ -23,20 +23,22 @@ ENCODED_SIZE = struct.calcsize(_FMT)
 
 @dataclass(frozen=True)
 class ProofOptions:
-    """FRI / protocol parameters. Defaults: blowup 4, 42 queries, 16 grinding bits -> 100 conjectured bits.
+    """FRI / protocol parameters. Defaults: zero knowledge, blowup 4, 43 queries, 16 grinding bits, final
+    polynomial of 2^6 (+1) coefficients -> 101 conjectured bits. ``NON_ZK_DEFAULT`` (integrity only): 42 queries,
+    final length 2^3 -> 100 bits.
 
     ``log_fold_arity``: FRI folds by 2^k per committed layer (k in 1..3; arity 8 by default keeps proofs small);
     ``log_final_len``: folding stops once the degree bound is <= 2^k and the final polynomial is sent in clear;
-    ``zk``: hook for zero knowledge (salted leaves, randomised traces) - not implemented yet, so proving with
-    ``zk=True`` raises.
+    ``zk``: zero knowledge (salted leaves, randomised traces and quotient, masked FRI; see ``zk.py``). It costs
+    a little code rate (the FRI degree bound gets a 1/2^log_final_len slack), which ``security_bits`` counts.
     """
 
     log_blowup: int = 2
-    num_queries: int = 42
+    num_queries: int = 43
     grinding_bits: int = 16
     log_fold_arity: int = 3
-    log_final_len: int = 3
-    zk: bool = False
+    log_final_len: int = 6
+    zk: bool = True
 
     def validate(self) -> None:
         """Raise ValueError if any field is out of its supported range."""
@@ -59,8 +61,12 @@ class ProofOptions:
 
     @property
     def security_bits(self) -> int:
-        """Conjectured bits: queries·log2(blowup) + grinding, capped by the challenge field size."""
-        return min(self.num_queries * self.log_blowup + self.grinding_bits, FIELD_SECURITY_CAP)
+        """Conjectured bits: queries·log2(1/rate) + grinding, capped by the challenge field size. The rate is
+        1/blowup, times (1 + 2^-log_final_len) under zk (the FRI degree slack that hides the randomisers)."""
+        per_query = self.log_blowup
+        if self.zk:
+            per_query -= math.log2(1 + 2.0 ** -self.log_final_len)
+        return min(math.floor(self.num_queries * per_query + 1e-9) + self.grinding_bits, FIELD_SECURITY_CAP)
 
     def to_bytes(self) -> bytes:
         return struct.pack(_FMT, self.log_blowup, self.num_queries, self.grinding_bits, self.log_fold_arity,
@@ -77,3 +83,11 @@ class ProofOptions:
         opts = cls(lb, q, g, a, f, bool(zk))
         opts.validate()
         return opts
+
+
+#: Integrity-only defaults (``--no-zk``): 42·2 + 16 = 100 conjectured bits.
+NON_ZK_DEFAULT = ProofOptions(num_queries=42, log_final_len=3, zk=False)
+
+
+def default_options(zk: bool = True) -> ProofOptions:
+    return ProofOptions() if zk else NON_ZK_DEFAULT

@@ -17,6 +17,11 @@ Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the it
     vec<u32>     query_indices            positions in the largest LDE domain (re-derived and compared last)
     vec<query>   queries: vec<vec<opening>> (per table, its trees in the order fixed, main, aux, quotient)
                           vec<opening>      (per committed FRI layer)
+                          vec<opening>      (zk only: the FRI mask tree, see zk.py)
+    vec<digest>  mask_roots               (zk only, at the end: the FRI mask commitment)
+
+With ``zk`` set in the options every opening also carries its leaf salt (``u8`` length then the bytes, after
+the row; empty for the unsalted fixed trees). Proofs without zk have exactly the layout above without those.
 
 The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and
 that every field element is canonical; the verifier then checks every shape against the AIR and the options.
@@ -42,12 +47,14 @@ ExtT = tuple[int, int, int, int]
 class Opening:
     row: list[int]
     path: list[bytes]
+    salt: bytes = b""
 
 
 @dataclass
 class QueryProof:
     tables: list[list[Opening]]
     fri: list[Opening]
+    mask: list[Opening] = field(default_factory=list)
 
 
 @dataclass
@@ -67,9 +74,10 @@ class Proof:
     query_indices: list[int] = field(default_factory=list)
     queries: list[QueryProof] = field(default_factory=list)
     version: int = VERSION
+    mask_roots: list[bytes] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        w = _Writer()
+        w = _Writer(self.options.zk)
         w.raw(MAGIC)
         w.u16(self.version)
         w.raw(self.options.to_bytes())
@@ -86,7 +94,10 @@ class Proof:
         w.u64(self.pow_nonce)
         w.vec(self.query_indices, w.u32)
         w.vec(self.queries, lambda q: (w.vec(q.tables, lambda ops: w.vec(ops, w.opening)),
-                                       w.vec(q.fri, w.opening)))
+                                       w.vec(q.fri, w.opening),
+                                       w.vec(q.mask, w.opening) if self.options.zk else None))
+        if self.options.zk:
+            w.vec(self.mask_roots, w.digest)
         return w.getvalue()
 
     @classmethod
@@ -115,16 +126,24 @@ class Proof:
         final_poly = r.vec(r.ext, 16)
         pow_nonce = r.u64()
         query_indices = r.vec(r.u32, 4)
-        queries = r.vec(lambda: QueryProof(r.vec(lambda: r.vec(r.opening, 8), 4), r.vec(r.opening, 8)), 8)
+        r.zk = options.zk
+        if options.zk:
+            queries = r.vec(lambda: QueryProof(r.vec(lambda: r.vec(r.opening, 8), 4), r.vec(r.opening, 8),
+                                               r.vec(r.opening, 8)), 12)
+            mask_roots = r.vec(r.digest, DIGEST)
+        else:
+            queries = r.vec(lambda: QueryProof(r.vec(lambda: r.vec(r.opening, 8), 4), r.vec(r.opening, 8)), 8)
+            mask_roots = []
         if not r.at_end():
             raise MalformedProof("trailing bytes after the proof")
         return cls(options, log_heights, fixed_roots, main_roots, aux_roots, final_sums, quotient_roots, ood_z,
-                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, version)
+                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, version, mask_roots)
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, zk: bool = False) -> None:
         self._parts: list[bytes] = []
+        self._zk = zk
 
     def raw(self, b: bytes) -> None:
         self._parts.append(bytes(b))
@@ -160,6 +179,13 @@ class _Writer:
     def opening(self, o: Opening) -> None:
         self.u32(len(o.row))
         self._parts.append(struct.pack(f"<{len(o.row)}I", *(int(v) for v in o.row)))
+        if self._zk:
+            if len(o.salt) > 255:
+                raise ValueError("salt longer than 255 bytes")
+            self.u8(len(o.salt))
+            self.raw(o.salt)
+        elif o.salt:
+            raise ValueError("a proof without zk carries no salts")
         self.vec(o.path, self.digest)
 
     def getvalue(self) -> bytes:
@@ -170,6 +196,7 @@ class _Reader:
     def __init__(self, data: bytes) -> None:
         self._d = data
         self._pos = 0
+        self.zk = False
 
     def at_end(self) -> bool:
         return self._pos == len(self._d)
@@ -221,4 +248,5 @@ class _Reader:
         row = list(struct.unpack(f"<{count}I", self.raw(4 * count)))
         if row and max(row) >= P:
             raise MalformedProof("non-canonical field element")
-        return Opening(row, self.vec(self.digest, DIGEST))
+        salt = self.raw(self.u8()) if self.zk else b""
+        return Opening(row, self.vec(self.digest, DIGEST), salt)

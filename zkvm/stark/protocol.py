@@ -82,8 +82,9 @@ def fixed_digest(ca: CompiledAir, fixed_log_heights: Sequence[int], fixed_roots:
     return h.digest()
 
 
-def tree_layout(ct: CompiledTable) -> list[tuple[str, int]]:
-    """The Merkle trees of a table in opening order, with their widths (empty ones omitted)."""
+def tree_layout(ct: CompiledTable, quot_width: int = QUOTIENT_WIDTH) -> list[tuple[str, int]]:
+    """The Merkle trees of a table in opening order, with their widths (empty ones omitted). Under zk the
+    quotient may have more chunks (``zk.TablePlan.quot_width``)."""
     out = []
     if ct.n_fixed:
         out.append(("fixed", ct.n_fixed))
@@ -91,13 +92,13 @@ def tree_layout(ct: CompiledTable) -> list[tuple[str, int]]:
         out.append(("main", ct.n_main))
     if ct.has_bus:
         out.append(("aux", ct.n_aux))
-    out.append(("quot", QUOTIENT_WIDTH))
+    out.append(("quot", quot_width))
     return out
 
 
-def ood_layout(ct: CompiledTable) -> tuple[int, int]:
+def ood_layout(ct: CompiledTable, quot_width: int = QUOTIENT_WIDTH) -> tuple[int, int]:
     """Number of values opened at zeta (every committed column) and at zeta·g (columns used with .next)."""
-    z = ct.n_fixed + ct.n_main + ct.n_aux + QUOTIENT_WIDTH
+    z = ct.n_fixed + ct.n_main + ct.n_aux + quot_width
     zg = len(ct.next_fixed) + len(ct.next_main) + (4 if ct.has_bus else 0)
     return z, zg
 

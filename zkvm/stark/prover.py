@@ -7,8 +7,9 @@ per table), 3. LogUp challenges, aux traces, 4. composition challenge, quotient 
 5. out-of-domain point ``zeta`` and openings at ``zeta`` / ``zeta·g``, 6. DEEP quotients and FRI,
 7. proof of work and query openings.
 
-Zero knowledge is not implemented yet (``ProofOptions.zk`` raises); the hooks are: Merkle leaves take salts,
-and trace randomisation would be one extra step between reading the traces and the main LDE.
+Zero knowledge (``ProofOptions.zk``, on by default) is constructed and argued in ``zk.py``: salted leaves,
+randomised main/aux columns (possibly on an extended coset: each table's LDE blowup is ``lb + plan.log_ext``),
+blinded quotient chunks, and a random FRI mask committed before ``gamma``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import accel, fri, logup, native_eval, ntt
+from zkvm.stark import accel, fri, logup, native_eval, ntt, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
@@ -144,6 +145,9 @@ class _TableState:
     quot_coeffs: np.ndarray | None = None
     quot_lde: np.ndarray | None = None
     trees: dict = field(default_factory=dict)
+    plan: zk.TablePlan | None = None
+    lb: int = 0                                  # this table's LDE log blowup (options' + plan.log_ext)
+    masks: dict = field(default_factory=dict)    # zk randomisers r[k, w] of "main" / "aux"
 
 
 # ---------------------------------------------------------------- quotient
@@ -276,44 +280,53 @@ def _is_ext(v) -> bool:
 
 def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray], publics: Mapping[str, int],
           public_terms=(), options: ProofOptions = ProofOptions(), *, progress: bool = False,
-          fixed_commitment: FixedCommitment | None = None, timings: dict | None = None) -> Proof:
+          fixed_commitment: FixedCommitment | None = None, timings: dict | None = None,
+          zk_randomness: zk.Randomness | None = None) -> Proof:
     """Prove that the traces satisfy ``air`` with these publics. Does not check the traces first (use
-    ``check_trace``); an unsatisfying trace yields a proof the verifier rejects."""
+    ``check_trace``); an unsatisfying trace yields a proof the verifier rejects.
+
+    ``zk_randomness`` is for tests only (a seeded ``zk.Randomness``); proofs draw from ``os.urandom``."""
     try:
         options.validate()
     except ValueError as e:
         raise InputError(f"bad proof options: {e}") from None
-    if options.zk:
-        raise ZkvmError("zero-knowledge proving is not implemented yet (use ProofOptions(zk=False))")
     ca = air.compile()
     pubs_vec = publics_vector(air, publics)
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(ca, public_terms)
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
     lb = options.log_blowup
+    try:
+        plans = zk.table_plans(ca, log_heights, options, FIXED_LOG_BLOWUP)
+    except ValueError as e:
+        raise InputError(f"zero knowledge: {e}") from None
+    rng = (zk_randomness or zk.Randomness()) if options.zk else None
     timer = _Timer(progress)
     try:
         return _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
-                      fixed_commitment)
+                      fixed_commitment, plans, rng)
     finally:
         timer.close()
         if timings is not None:
             timings.update(timer.times)
 
 
+def _salts(rng, n: int):
+    return None if rng is None else rng.salts(n)
+
+
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
-           fixed_commitment) -> Proof:
+           fixed_commitment, plans, rng) -> Proof:
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
-    states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name)) for ct, lh in
-              zip(ca.tables, log_heights)]
+    states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
+                          lb=lb + plan.log_ext) for ct, lh, plan in zip(ca.tables, log_heights, plans)]
     tr = Transcript()
     absorb_statement(tr, ca, options, log_heights, pubs_vec, terms, fc.digest)
     fixed_roots = [fc.trees[st.ct.name].root for st in states if st.ct.n_fixed]
-    stride = 1 << (FIXED_LOG_BLOWUP - lb)
     for st in states:
         if st.ct.n_fixed:
-            st.fixed_lde = fc.ldes[st.ct.name][::stride]
+            st.fixed_lde = fc.ldes[st.ct.name][::1 << (FIXED_LOG_BLOWUP - st.lb)]
             st.trees["fixed"] = fc.trees[st.ct.name]
     timer.step()
 
@@ -322,9 +335,12 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     for st in states:
         if st.ct.n_main:
             with timer.phase("lde"):
-                st.main_lde = ntt.lde(st.main, lb, GENERATOR)
+                if rng is None:
+                    st.main_lde = ntt.lde(st.main, lb, GENERATOR)
+                else:
+                    st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
             with timer.phase("merkle"):
-                st.trees["main"] = MerkleTree(st.main_lde)
+                st.trees["main"] = MerkleTree(st.main_lde, _salts(rng, st.main_lde.shape[0]))
             main_roots.append(st.trees["main"].root)
             tr.absorb("main_root", main_roots[-1])
     timer.step()
@@ -342,9 +358,12 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             evals = _trace_interactions(st, pubs, base_ops)
             st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
         with timer.phase("lde"):
-            st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
+            if rng is None:
+                st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
+            else:
+                st.aux_lde, st.masks["aux"] = zk.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
         with timer.phase("merkle"):
-            st.trees["aux"] = MerkleTree(st.aux_lde)
+            st.trees["aux"] = MerkleTree(st.aux_lde, _salts(rng, st.aux_lde.shape[0]))
         aux_roots.append(st.trees["aux"].root)
         final_sums.append(st.final.c)
         tr.absorb("aux_root", aux_roots[-1])
@@ -357,15 +376,20 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     for st in states:
         n = 1 << st.log_n
         with timer.phase("quotient"):
-            q = _quotient(st, air, lb, pubs, alpha, betas, ca.bus_ids, lam,
-                          fc.ldes.get(st.ct.name), stride)
+            q = _quotient(st, air, st.lb, pubs, alpha, betas, ca.bus_ids, lam,
+                          fc.ldes.get(st.ct.name), _fixed_stride(st))
         with timer.phase("lde"):
             coeffs = ntt.interpolate(q, GENERATOR)
-            st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n]  # higher coefficients vanish for a valid trace
-            st.quot_lde = np.concatenate([ntt.evaluate(st.quot_coeffs[c * n:(c + 1) * n], lb, GENERATOR)
-                                          for c in range(QUOTIENT_CHUNKS)], axis=1)
+            if rng is None:
+                st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n]  # higher coefficients vanish for a valid trace
+                st.quot_lde = np.concatenate([ntt.evaluate(st.quot_coeffs[c * n:(c + 1) * n], lb, GENERATOR)
+                                              for c in range(QUOTIENT_CHUNKS)], axis=1)
+            else:
+                st.quot_coeffs = zk.split_quotient(coeffs, st.plan, rng)
+                st.quot_lde = np.concatenate([zk.evaluate_long(c, st.log_n + st.plan.log_ext, lb)
+                                              for c in st.quot_coeffs], axis=1)
         with timer.phase("merkle"):
-            st.trees["quot"] = MerkleTree(st.quot_lde)
+            st.trees["quot"] = MerkleTree(st.quot_lde, _salts(rng, st.quot_lde.shape[0]))
         quotient_roots.append(st.trees["quot"].root)
         tr.absorb("quotient_root", quotient_roots[-1])
     timer.step()
@@ -382,26 +406,39 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 tr.absorb("ood", v.to_array().astype("<u4").tobytes())
     timer.step()
 
+    # ---- zk: FRI mask, committed before gamma (zk.py, 4.)
+    mask_roots, mask_lde, mask_tree = [], None, None
+    if rng is not None:
+        with timer.phase("fri"):
+            lde_max = max(st.log_n + st.lb for st in states)
+            mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
+        with timer.phase("merkle"):
+            mask_tree = MerkleTree(mask_lde, _salts(rng, mask_lde.shape[0]))
+        mask_roots.append(mask_tree.root)
+        tr.absorb("zk_mask_root", mask_tree.root)
+
     # ---- DEEP + FRI
     gamma = tr.challenge_ext("gamma")
     with timer.phase("fri"):
         rollins: dict[int, np.ndarray] = {}
         counter = 0
         for st, zv, zgv in zip(states, ood_z, ood_zg):
-            d, counter = _deep(st, lb, zeta, gamma, counter, zv, zgv)
+            d, counter = _deep(st, st.lb, zeta, gamma, counter, zv, zgv)
             size = d.shape[0]
             rollins[size] = d if size not in rollins else accel.ext_add(rollins[size], d)
-        sizes = fri.layer_sizes([(1 << st.log_n) << lb for st in states], lb, options.log_final_len,
+        sizes = fri.layer_sizes([(1 << st.log_n) << st.lb for st in states], lb, options.log_final_len,
                                 options.log_fold_arity)
         n_max = sizes[0]
         f = rollins[n_max]
+        if mask_lde is not None:
+            f = accel.ext_add(f, accel.ext_mul(mask_lde, (gamma ** counter).to_array()))
         layers = []
         fri_roots = []
         for k in range(len(sizes) - 1):
             m, m2 = sizes[k], sizes[k + 1]
             mat = fri.leaf_matrix(f, m2)
             with timer.phase("merkle"):
-                tree = MerkleTree(mat)
+                tree = MerkleTree(mat, _salts(rng, mat.shape[0]))
             layers.append((mat, tree))
             fri_roots.append(tree.root)
             tr.absorb("fri_root", tree.root)
@@ -410,7 +447,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             f = fri.fold_array(f, beta_k, fri.layer_shift(n_max, m), arity.bit_length() - 1, accel)
             if m2 in rollins:
                 f = accel.ext_add(f, accel.ext_mul(rollins[m2], (beta_k ** arity).to_array()))
-        final_deg = sizes[-1] >> lb
+        final_deg = zk.final_poly_len(options, sizes[-1] >> lb)
         coeffs = ntt.interpolate(f, fri.layer_shift(n_max, sizes[-1]))
         final_poly = [tuple(int(c) for c in row) for row in coeffs[:final_deg]]
         tr.absorb("final_poly", np.asarray(final_poly, dtype="<u4").tobytes())
@@ -423,8 +460,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     with timer.phase("merkle"):
         per_table = []
         for st in states:
-            big_n = (1 << st.log_n) << lb
+            big_n = (1 << st.log_n) << st.lb
             rows_idx = [q % big_n for q in queries]
+            stride = _fixed_stride(st)
             openings = []
             for kind, _ in tree_layout(st.ct):
                 tree = st.trees[kind]
@@ -435,18 +473,32 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                     idx = rows_idx
                     src = {"main": st.main_lde, "aux": st.aux_lde, "quot": st.quot_lde}[kind]
                 paths = tree.open(idx)
-                openings.append([Opening(src[i].tolist(), p) for i, p in zip(idx, paths)])
+                openings.append([Opening(src[i].tolist(), p, _leaf_salt(tree, i)) for i, p in zip(idx, paths)])
             per_table.append(openings)
         per_layer = []
         for k, (mat, tree) in enumerate(layers):
             leaves = [(q % sizes[k]) % sizes[k + 1] for q in queries]
             paths = tree.open(leaves)
-            per_layer.append([Opening(mat[i].tolist(), p) for i, p in zip(leaves, paths)])
+            per_layer.append([Opening(mat[i].tolist(), p, _leaf_salt(tree, i)) for i, p in zip(leaves, paths)])
+        per_mask = []
+        if mask_tree is not None:
+            paths = mask_tree.open(queries)
+            per_mask = [Opening(mask_lde[i].tolist(), p, _leaf_salt(mask_tree, i)) for i, p in zip(queries, paths)]
         qproofs = [QueryProof([[openings[qi] for openings in per_table[t]] for t in range(len(states))],
-                              [per_layer[k][qi] for k in range(len(layers))]) for qi in range(len(queries))]
+                              [per_layer[k][qi] for k in range(len(layers))], per_mask[qi:qi + 1])
+                   for qi in range(len(queries))]
     timer.step()
     return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs)
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, mask_roots=mask_roots)
+
+
+def _fixed_stride(st: _TableState) -> int:
+    """Rows of the fixed commitment (blowup 2^FIXED_LOG_BLOWUP) per row of this table's LDE."""
+    return 1 << (FIXED_LOG_BLOWUP - st.lb) if st.ct.n_fixed else 1
+
+
+def _leaf_salt(tree: MerkleTree, index: int) -> bytes:
+    return b"" if tree.salts is None else tree.salts[index].tobytes()
 
 
 def _draw_zeta(tr: Transcript) -> Ext:
@@ -490,21 +542,33 @@ def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:
     zg_vals: list[Ext] = []
     if ct.n_fixed:
         z_vals += eval_at(st.fixed, zeta)
+    def randomised(kind: str, vals: list[Ext], point: Ext, cols=None) -> list[Ext]:
+        if kind not in st.masks:
+            return vals
+        r = st.masks[kind] if cols is None else st.masks[kind][:, cols]
+        return [v + c for v, c in zip(vals, zk.randomiser_at(r, point, n))]
+
     if ct.n_main:
-        z_vals += eval_at(st.main, zeta)
+        z_vals += randomised("main", eval_at(st.main, zeta), zeta)
     if ct.has_bus:
-        z_vals += eval_at(st.aux, zeta)
-    zpows = ext_powers(zeta, n)
-    for c in range(QUOTIENT_CHUNKS):
-        chunk = st.quot_coeffs[c * n:(c + 1) * n]
-        z_vals += [Ext(row) for row in mat_dot(np.ascontiguousarray(chunk.T), zpows)]
+        z_vals += randomised("aux", eval_at(st.aux, zeta), zeta)
+    if isinstance(st.quot_coeffs, list):  # zk: blinded chunks of plan.chunk_len + plan.quot_mask coefficients
+        zpows = ext_powers(zeta, st.quot_coeffs[0].shape[0])
+        for chunk in st.quot_coeffs:
+            z_vals += [Ext(row) for row in mat_dot(np.ascontiguousarray(chunk.T), zpows)]
+    else:
+        zpows = ext_powers(zeta, n)
+        for c in range(QUOTIENT_CHUNKS):
+            chunk = st.quot_coeffs[c * n:(c + 1) * n]
+            z_vals += [Ext(row) for row in mat_dot(np.ascontiguousarray(chunk.T), zpows)]
     if ct.next_fixed:
         zg_vals += eval_at(st.fixed[:, ct.next_fixed], zg)
     if ct.next_main:
-        zg_vals += eval_at(st.main[:, ct.next_main], zg)
+        zg_vals += randomised("main", eval_at(st.main[:, ct.next_main], zg), zg, ct.next_main)
     if ct.has_bus:
         g = len(ct.groups)
-        zg_vals += eval_at(st.aux[:, 4 * g:4 * g + 4], zg)
+        cols = list(range(4 * g, 4 * g + 4))
+        zg_vals += randomised("aux", eval_at(st.aux[:, 4 * g:4 * g + 4], zg), zg, cols)
     return z_vals, zg_vals
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from zkvm.errors import VerificationError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import fri, logup
+from zkvm.stark import fri, logup, zk
 from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
@@ -28,7 +28,7 @@ from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, Mal
 from zkvm.stark.merkle_verify import leaf_hash, verify_path
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values, fixed_digest,
+from zkvm.stark.protocol import (MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
                                  max_tuple_len, normalize_public_terms, ood_layout, publics_vector, tree_layout)
 from zkvm.stark.transcript import Transcript
 
@@ -75,6 +75,11 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     for ct, lh in zip(tables, heights):
         if not 1 <= lh <= MAX_LOG_HEIGHT:
             raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
+    try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
+        plans = zk.table_plans(ca, heights, opts, FIXED_LOG_BLOWUP)
+    except ValueError as e:
+        raise MalformedProof(f"zero knowledge: {e}") from None
+    lbs = [lb + plan.log_ext for plan in plans]
     _expect(len(proof.fixed_roots), sum(1 for ct in tables if ct.n_fixed), "fixed roots")
     _expect(len(proof.main_roots), sum(1 for ct in tables if ct.n_main), "main roots")
     n_bus = sum(1 for ct in tables if ct.has_bus)
@@ -83,32 +88,41 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     _expect(len(proof.quotient_roots), len(tables), "quotient roots")
     _expect(len(proof.ood_z), len(tables), "OOD groups")
     _expect(len(proof.ood_zg), len(tables), "OOD-next groups")
-    for ct, z, zg in zip(tables, proof.ood_z, proof.ood_zg):
-        nz, nzg = ood_layout(ct)
+    for ct, z, zg, plan in zip(tables, proof.ood_z, proof.ood_zg, plans):
+        nz, nzg = ood_layout(ct, plan.quot_width)
         _expect(len(z), nz, f"OOD values of {ct.name!r}")
         _expect(len(zg), nzg, f"OOD-next values of {ct.name!r}")
-    lde_sizes = [(1 << lh) << lb for lh in heights]
+    lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
     sizes = fri.layer_sizes(lde_sizes, lb, opts.log_final_len, opts.log_fold_arity)
     n_max = sizes[0]
     _expect(len(proof.fri_roots), len(sizes) - 1, "FRI layers")
-    _expect(len(proof.final_poly), sizes[-1] >> lb, "final polynomial coefficients")
+    _expect(len(proof.final_poly), zk.final_poly_len(opts, sizes[-1] >> lb), "final polynomial coefficients")
+    _expect(len(proof.mask_roots), 1 if opts.zk else 0, "FRI mask roots")
     _expect(len(proof.query_indices), opts.num_queries, "query indices")
     _expect(len(proof.queries), opts.num_queries, "query openings")
-    layouts = [tree_layout(ct) for ct in tables]
+    layouts = [tree_layout(ct, plan.quot_width) for ct, plan in zip(tables, plans)]
+    salt_len = zk.SALT_BYTES if opts.zk else 0
     for q, qp in zip(proof.query_indices, proof.queries):
         if not 0 <= q < n_max:
             raise MalformedProof("query index out of range")
         _expect(len(qp.tables), len(tables), "tables in a query")
-        for ct, layout, ops, lh in zip(tables, layouts, qp.tables, heights):
+        for ct, layout, ops, lh, lbt in zip(tables, layouts, qp.tables, heights, lbs):
             _expect(len(ops), len(layout), f"openings of {ct.name!r}")
             for (kind, width), o in zip(layout, ops):
-                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lb)
+                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
                 _expect(len(o.row), width, f"{kind} row width of {ct.name!r}")
                 _expect(len(o.path), depth, f"{kind} path length of {ct.name!r}")
+                _expect(len(o.salt), 0 if kind == "fixed" else salt_len, f"{kind} salt length of {ct.name!r}")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
             _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
             _expect(len(o.path), sizes[k + 1].bit_length() - 1, "FRI path length")
+            _expect(len(o.salt), salt_len, "FRI leaf salt length")
+        _expect(len(qp.mask), 1 if opts.zk else 0, "FRI mask openings in a query")
+        for o in qp.mask:
+            _expect(len(o.row), 4, "FRI mask row width")
+            _expect(len(o.path), n_max.bit_length() - 1, "FRI mask path length")
+            _expect(len(o.salt), salt_len, "FRI mask salt length")
 
     # ---- 2. security policy
     if opts.security_bits < min_security_bits:
@@ -125,19 +139,22 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
 
     # ---- 4. Merkle openings at the proof's query positions
     roots = _table_roots(proof, tables)
-    stride = 1 << (FIXED_LOG_BLOWUP - lb)
     for q, qp in zip(proof.query_indices, proof.queries):
-        for ct, layout, ops, lh, troots in zip(tables, layouts, qp.tables, heights, roots):
-            r = q % ((1 << lh) << lb)
+        for ct, layout, ops, lh, troots, lbt in zip(tables, layouts, qp.tables, heights, roots, lbs):
+            r = q % ((1 << lh) << lbt)
             for (kind, _), o in zip(layout, ops):
-                idx = r * stride if kind == "fixed" else r
-                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lb)
-                if not verify_path(troots[kind], leaf_hash(o.row), idx, o.path, depth):
+                idx = r * (1 << (FIXED_LOG_BLOWUP - lbt)) if kind == "fixed" else r
+                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
+                if not verify_path(troots[kind], leaf_hash(o.row, o.salt), idx, o.path, depth):
                     raise MerkleError(f"table {ct.name!r}: {kind} opening at row {idx} does not authenticate")
         for k, o in enumerate(qp.fri):
             leaf = (q % sizes[k]) % sizes[k + 1]
-            if not verify_path(proof.fri_roots[k], leaf_hash(o.row), leaf, o.path, sizes[k + 1].bit_length() - 1):
+            if not verify_path(proof.fri_roots[k], leaf_hash(o.row, o.salt), leaf, o.path,
+                               sizes[k + 1].bit_length() - 1):
                 raise MerkleError(f"FRI layer {k}: leaf {leaf} does not authenticate")
+        for o in qp.mask:
+            if not verify_path(proof.mask_roots[0], leaf_hash(o.row, o.salt), q, o.path, n_max.bit_length() - 1):
+                raise MerkleError(f"FRI mask: leaf {q} does not authenticate")
 
     # ---- 5. transcript replay and bus balance
     tr = Transcript()
@@ -160,6 +177,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     for z, zg in zip(proof.ood_z, proof.ood_zg):
         for v in list(z) + list(zg):
             tr.absorb("ood", np.asarray(v, dtype="<u4").tobytes())
+    for root in proof.mask_roots:
+        tr.absorb("zk_mask_root", root)
     gamma = tr.challenge_ext("gamma")
     fri_betas = []
     for root in proof.fri_roots:
@@ -181,9 +200,9 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     # ---- 6. constraints at zeta
     finals = iter(proof.final_sums)
     table_finals = [_ext(next(finals)) if ct.has_bus else None for ct in tables]
-    for ct, lh, z, zg, final in zip(tables, heights, proof.ood_z, proof.ood_zg, table_finals):
+    for ct, lh, z, zg, final, plan in zip(tables, heights, proof.ood_z, proof.ood_zg, table_finals, plans):
         _check_ood(ct, air, lh, [_ext(v) for v in z], [_ext(v) for v in zg], pubs, alpha, betas, ca.bus_ids,
-                   final, lam, zeta)
+                   final, lam, zeta, plan)
 
     # ---- 7. DEEP + FRI at every query
     counter = 0
@@ -199,7 +218,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         counter += total
     deep_vals = []  # per table: list over queries of Ext
     for t, (ct, lh, z, zg) in enumerate(zip(tables, heights, proof.ood_z, proof.ood_zg)):
-        deep_vals.append(_deep_at_queries(ct, t, lh, lb, proof, deep_coeffs[t], z, zg, zeta))
+        deep_vals.append(_deep_at_queries(ct, t, lh, lbs[t], proof, deep_coeffs[t], z, zg, zeta, plans[t]))
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
         by_size.setdefault(size, []).append(t)
@@ -213,6 +232,9 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         return acc
 
     value = deep_sum(by_size.get(n_max, []))
+    if opts.zk:  # zk.py, 4.: FRI runs on DEEP + gamma^M·R, R opened at every query
+        mask_rows = np.asarray([qp.mask[0].row for qp in proof.queries], dtype=np.uint32).reshape(n_q, 4)
+        value = bb.ext_add(value, bb.ext_mul(mask_rows, (gamma ** counter).to_array()))
     for k in range(len(sizes) - 1):
         m, m2 = sizes[k], sizes[k + 1]
         arity = m // m2
@@ -273,7 +295,7 @@ def _table_roots(proof: Proof, tables: list[CompiledTable]) -> list[dict[str, by
 
 
 def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext], pubs, alpha, betas, bus_ids,
-               final, lam: Ext, zeta: Ext) -> None:
+               final, lam: Ext, zeta: Ext, plan: zk.TablePlan) -> None:
     nf, nm = ct.n_fixed, ct.n_main
     fixed_z, main_z = z[:nf], z[nf:nf + nm]
     aux_z = z[nf + nm:nf + nm + ct.n_aux]
@@ -303,10 +325,10 @@ def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext]
     zh = zeta ** n - 1
     u, v = zeta - 1, zeta - g_last
     expected = (acc["always"] + v * acc["transition"]) / zh + acc["first"] / u + acc["last"] / v
-    zn = zeta ** n
+    zn = zeta ** plan.chunk_len  # n without zk
     actual = Ext(0)
     scale = Ext(1)
-    for c in range(QUOTIENT_CHUNKS):
+    for c in range(plan.chunks):
         actual = actual + scale * _from_coords(quot_z[4 * c:4 * c + 4])
         scale = scale * zn
     if expected != actual:
@@ -314,9 +336,10 @@ def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext]
 
 
 def _deep_at_queries(ct: CompiledTable, t: int, lh: int, lb: int, proof: Proof, coeffs: np.ndarray, z, zg,
-                     zeta: Ext) -> np.ndarray:
-    """Table t's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows."""
-    layout = tree_layout(ct)
+                     zeta: Ext, plan: zk.TablePlan) -> np.ndarray:
+    """Table t's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows (``lb``: the
+    table's LDE blowup)."""
+    layout = tree_layout(ct, plan.quot_width)
     rows_z, rows_zg = [], []
     for qp in proof.queries:
         opened = {kind: o.row for (kind, _), o in zip(layout, qp.tables[t])}

@@ -1,0 +1,241 @@
+"""Zero knowledge for the STARK: what is randomised, how much, and why that hides the witness.
+
+``ProofOptions.zk`` (on by default) turns on four measures. Prover and verifier derive every size below from
+the proof options and the table heights alone (:func:`table_plans`, :func:`final_poly_len`), so nothing about
+the construction is negotiated in the proof.
+
+1. **Hiding commitments.** Every Merkle leaf of a *private* tree (main, aux, quotient, FRI mask, FRI layers)
+   is ``SHA256(row || salt)`` with a fresh 16-byte salt from ``os.urandom``; the salt is sent only with an
+   opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then independent
+   of its row. Fixed (preprocessed) trees stay unsalted: they are public and define the image id.
+
+2. **Randomised traces.** A committed column ``f`` (main or aux, each base coordinate of an extension column
+   separately) is replaced by ``f'(X) = f(X) + Z_H(X)·r(X)`` with ``Z_H = X^n - 1`` and ``r`` uniformly random
+   of degree ``< k``. ``f' = f`` on the trace domain ``H`` (so every constraint still holds there), and for any
+   ``k`` points outside ``H`` the values ``f'(x_i)`` are uniform and independent: ``Z_H(x_i) != 0`` and
+   evaluation of a degree ``< k`` polynomial at ``k`` distinct points is a bijection. The verifier learns
+   ``f'`` at: every query row of the table (at most ``q`` distinct points), the next-row point ``g·x`` of
+   every query (only *implicitly*, through the opened quotient value, which depends on the constraints'
+   next-row terms), and the out-of-domain points ``zeta`` and ``zeta·g``. Hence ``k = 2q + 2``.
+   The DEEP/FRI values reveal nothing more because of 4.
+
+3. **Randomised quotient chunks.** The quotient ``Q`` of degree ``< 2n + 3k`` (constraints have degree <= 3)
+   is cut into ``C`` chunks of ``m`` coefficients, ``Q = sum_i X^(i·m) c_i``, and blinded telescopically:
+   ``c_i' = c_i + X^m·b_(i+1) - b_i`` (``b_0 = b_C = 0``, ``b_i`` random of degree ``< s``) so that
+   ``sum_i X^(i·m) c_i' = Q`` still. Each ``c_i'`` is opened at the ``q`` query rows and at ``zeta``:
+   ``s = q + 1`` makes the opened chunk values uniform subject to their combination being ``Q(x)`` - and
+   ``Q(x)`` is a function of the values in 2, which are already uniform.
+
+4. **Masked FRI batch.** Before the DEEP challenge ``gamma`` the prover commits a uniformly random extension
+   polynomial ``R`` of the full FRI degree bound; FRI runs on ``F = DEEP + gamma^M·R`` (``M`` = number of DEEP
+   terms). ``F`` is then a uniform polynomial of that degree whatever the witness is, so every FRI layer and
+   the final polynomial are simulatable; the verifier only sees ``R`` at the query points, where it equals
+   ``(F - DEEP)/gamma^M`` and ``DEEP`` is a function of the (uniform) openings in 2 and 3. ``R`` is committed
+   before ``gamma`` so the batch stays sound (a mask chosen after ``gamma`` could cancel a bad DEEP term).
+
+**Degree bookkeeping.** Randomised columns have degree ``n + k > n``, which no longer fits the FRI degree bound
+``n`` of a table. Two knobs absorb it without doubling the work:
+
+* the FRI final polynomial gets one extra coefficient, ``L = fd + 1`` (``fd = 2^log_final_len``); as FRI folds
+  the degree bound by two per round, that raises the bound of a table of committed height ``n_c`` to
+  ``D = n_c·L/fd = n_c(1 + 1/fd)``. The code rate grows by ``L/fd`` and the conjectured security per query
+  drops from ``log2 B`` to ``log2(B·fd/L)`` (``options.py`` accounts for it: 43 queries with ``fd = 64`` give
+  the same 100 bits as 42 without zk);
+* a table too short for ``n + k <= D`` (or for the quotient to fit) is committed at a *virtual* height
+  ``n_c = 2^j·n``: its columns are low-degree extended on a coset ``2^j`` times larger (as if its blowup were
+  ``B·2^j``), so ``f'`` has room for ``r`` while the code rate stays ``D/(B·n_c)``. Constraints are still
+  checked on the ``n`` rows of ``H`` (the next row is ``2^(j+lb)`` LDE points ahead). Tables with fixed
+  columns can go up to ``2^(FIXED_LOG_BLOWUP - lb)`` (the fixed commitment is at blowup 16); big tables keep
+  ``j = 0`` and pay only for the slack in ``D``.
+
+**What is not hidden.** Table heights (the trace length, padded to powers of two) and each table's LogUp
+running-sum total (``final_sums``): a verifier with a candidate witness could recompute a table's bus sum
+and compare. Hiding those needs blinding interactions on a dedicated bus (random multiplicities whose
+totals cancel across tables), which is left for later.
+
+Randomness comes from ``os.urandom``; tests may pass a seeded :class:`Randomness` explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from zkvm.field.babybear import P
+
+SALT_BYTES = 16
+#: Constraint degree bound of the DSL (air.MAX_DEGREE); the quotient has degree < (D-1)·n + D·k.
+_CONSTRAINT_DEGREE = 3
+#: Largest LDE the field supports (two-adicity of BabyBear).
+_MAX_LOG_LDE = 27
+
+
+class Randomness:
+    """Source of prover randomness: the OS CSPRNG, or (tests only) a seeded numpy generator."""
+
+    def __init__(self, test_seed: int | None = None) -> None:
+        self._rng = None if test_seed is None else np.random.default_rng(test_seed)
+
+    def _bytes(self, n: int) -> bytes:
+        if self._rng is None:
+            return os.urandom(n)
+        return self._rng.bytes(n)
+
+    def field(self, shape) -> np.ndarray:
+        """Uniform field elements (64 random bits reduced mod p: statistical distance < 2^-32)."""
+        count = int(np.prod(shape))
+        raw = np.frombuffer(self._bytes(8 * count), dtype="<u8")
+        return (raw % np.uint64(P)).astype(np.uint32).reshape(shape)
+
+    def salts(self, n: int) -> np.ndarray:
+        return np.frombuffer(self._bytes(n * SALT_BYTES), dtype=np.uint8).reshape(n, SALT_BYTES).copy()
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """How one table is committed. Without zk: ``log_ext = 0``, no masks, two chunks of ``n`` coefficients."""
+
+    log_ext: int        # j: columns extended on a coset 2^j times larger than n·B
+    trace_mask: int     # k: coefficients of each column's randomiser r
+    quot_mask: int      # s: coefficients of each chunk blinder b_i
+    chunk_len: int      # m: quotient coefficients per chunk (the OOD recombination uses zeta^m)
+    chunks: int         # C
+
+    @property
+    def quot_width(self) -> int:
+        return 4 * self.chunks
+
+
+def final_poly_len(options, final_deg: int) -> int:
+    """Coefficients of the FRI final polynomial: one more than the folded degree bound under zk."""
+    return final_deg + 1 if options.zk else final_deg
+
+
+def slack_log2(options) -> float:
+    """log2(L/fd): the rate loss per query that zk costs (0 without zk)."""
+    if not options.zk:
+        return 0.0
+    fd = 1 << options.log_final_len
+    return math.log2((fd + 1) / fd)
+
+
+def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int) -> TablePlan:
+    """The plan of a table of height ``2^log_height``; ValueError if zk cannot hide it at these options."""
+    n = 1 << log_height
+    if not options.zk:
+        return TablePlan(0, 0, 0, n, 2)
+    lb = options.log_blowup
+    q = options.num_queries
+    k, s = 2 * q + 2, q + 1
+    fd = 1 << options.log_final_len
+    dq = (_CONSTRAINT_DEGREE - 1) * n + _CONSTRAINT_DEGREE * k
+    max_j = fixed_log_blowup - lb if has_fixed else _MAX_LOG_LDE - lb - log_height
+    for j in range(0, max_j + 1):
+        n_c = n << j
+        if n_c < fd:
+            continue
+        bound = n_c + n_c // fd          # D = n_c·(fd + 1)/fd
+        m = bound - s
+        if n + k > bound or dq > (n_c << lb) or m <= 0:
+            continue
+        return TablePlan(j, k, s, m, -(-dq // m))
+    raise ValueError(f"a table of height 2^{log_height} is too small to be hidden with {q} queries at blowup "
+                     f"2^{lb}" + (" (its fixed columns cap the extension)" if has_fixed else ""))
+
+
+def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePlan]:
+    return [table_plan(options, lh, bool(ct.n_fixed), fixed_log_blowup) for ct, lh in zip(ca.tables, log_heights)]
+
+
+# ---------------------------------------------------------------- prover side (uses the NTT extension)
+
+def _x_pow_period(log_size: int, log_period: int, e: int) -> np.ndarray:
+    """``x^e`` for x on GENERATOR·H_(2^log_size) when ``x^e`` repeats with period 2^log_period (e = size/period·t)."""
+    from zkvm.field import babybear as bb
+    from zkvm.field.babybear import GENERATOR
+
+    w = bb.two_adic_root(log_size)
+    return bb.mul(bb.powers(bb.pow_int(w, e), 1 << log_period), bb.pow_int(GENERATOR, e)).astype(np.uint64)
+
+
+def evaluate_long(coeffs: np.ndarray, log_nc: int, lb: int) -> np.ndarray:
+    """Evaluate polynomials with ``len(coeffs) <= 2·n_c`` coefficients (columns) on GENERATOR·H_(n_c·2^lb).
+
+    The low ``n_c`` coefficients go through one ordinary coset evaluation; the few high ones (the zk slack)
+    through a short, highly blown-up one, multiplied by ``x^n_c`` (which repeats with period 2^lb)."""
+    from zkvm.field import babybear as bb
+    from zkvm.field.babybear import GENERATOR
+    from zkvm.stark import ntt
+
+    n_c = 1 << log_nc
+    length, w = coeffs.shape
+    lo = np.zeros((n_c, w), dtype=np.uint32)
+    lo[:min(length, n_c)] = coeffs[:n_c]
+    out = ntt.evaluate(lo, lb, GENERATOR)
+    if length <= n_c:
+        return out
+    extra = length - n_c
+    log_h = max(0, (extra - 1).bit_length())
+    hi = np.zeros((1 << log_h, w), dtype=np.uint32)
+    hi[:extra] = coeffs[n_c:]
+    hi_eval = ntt.evaluate(hi, log_nc + lb - log_h, GENERATOR)
+    xn = _x_pow_period(log_nc + lb, lb, n_c)
+    big = n_c << lb
+    xn_full = np.tile(xn, big >> lb)[:, None]
+    return bb.add(out, bb.mul(hi_eval.astype(np.uint64), xn_full)).astype(np.uint32)
+
+
+def randomised_lde(trace: np.ndarray, log_n: int, plan: TablePlan, lb: int,
+                   rng: Randomness) -> tuple[np.ndarray, np.ndarray]:
+    """LDE of ``trace + Z_H·r`` on the table's (possibly extended) coset and the randomisers ``r[k, w]``."""
+    from zkvm.stark import ntt
+
+    n = 1 << log_n
+    w = trace.shape[1]
+    k = plan.trace_mask
+    r = rng.field((k, w))
+    coeffs = np.zeros((n + k, w), dtype=np.uint64)
+    coeffs[:n] = ntt.interpolate(trace, 1)
+    p = np.uint64(P)
+    coeffs[:k] = (coeffs[:k] + p - r) % p            # (X^n - 1)·r = X^n·r - r (the ranges overlap if k > n)
+    coeffs[n:n + k] = (coeffs[n:n + k] + r) % p
+    return evaluate_long(coeffs.astype(np.uint32), log_n + plan.log_ext, lb), r
+
+
+def randomiser_at(r: np.ndarray, z, n: int) -> list:
+    """``Z_H(z)·r(z)`` per column (extension values) - the OOD correction of a randomised column."""
+    from zkvm.field.babybear import Ext
+    from zkvm.stark.algebra import ext_powers, mat_dot
+
+    zh = z ** n - 1
+    vals = mat_dot(np.ascontiguousarray(r.T), ext_powers(z, r.shape[0]))
+    return [Ext(row) * zh for row in vals]
+
+
+def split_quotient(coeffs: np.ndarray, plan: TablePlan, rng: Randomness | None) -> list[np.ndarray]:
+    """Chunks ``c_i'`` (extension coefficients ``[m + s, 4]``) with ``sum X^(i·m) c_i' = Q`` (see 3. above)."""
+    m, s, c = plan.chunk_len, plan.quot_mask, plan.chunks
+    chunks = []
+    for i in range(c):
+        ch = np.zeros((m + s, 4), dtype=np.uint64)
+        part = coeffs[i * m:(i + 1) * m]
+        ch[:part.shape[0]] = part
+        chunks.append(ch)
+    if s and rng is not None:
+        p = np.uint64(P)
+        for i in range(1, c):
+            b = rng.field((s, 4)).astype(np.uint64)
+            chunks[i - 1][m:m + s] = (chunks[i - 1][m:m + s] + b) % p
+            chunks[i][:s] = (chunks[i][:s] + p - b) % p
+    return [ch.astype(np.uint32) for ch in chunks]
+
+
+def mask_polynomial(log_nc: int, lb: int, options, rng: Randomness) -> np.ndarray:
+    """Evaluations ``[n_c·B, 4]`` of a uniformly random extension polynomial of the FRI bound n_c(1 + 1/fd)."""
+    n_c = 1 << log_nc
+    fd = 1 << options.log_final_len
+    coeffs = rng.field((n_c + n_c // fd, 4))
+    return evaluate_long(coeffs, log_nc, lb)
