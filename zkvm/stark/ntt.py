@@ -44,7 +44,9 @@ def _as_matrix(cols: np.ndarray) -> tuple[np.ndarray, bool]:
         arr = arr[:, None]
     if arr.ndim != 2:
         raise ValueError(f"expected a uint32[n, w] matrix, got shape {arr.shape}")
-    if arr.dtype != np.uint32 or (arr.size and int(arr.max()) >= bb.P):
+    # The C code canonicalises any uint32 on the way in (saving a pass over the data here); numpy needs
+    # canonical input.
+    if arr.dtype != np.uint32 or (_native is None and arr.size and int(arr.max()) >= bb.P):
         arr = bb.to_field(arr)
     ntt_numpy.log2_exact(arr.shape[0])
     return np.ascontiguousarray(arr, dtype=np.uint32), squeeze

@@ -26,7 +26,7 @@
 #define SCRATCH_BYTES (256u * 1024u) /* per-thread working set of one group: well inside a 1 MiB L2 */
 #define MIN_RUN_WORDS 64u            /* gather at least this many consecutive words per row slot */
 #define PREFETCH_SLOTS 4
-#define NARROW_WORDS 16u             /* chunks narrower than this use per-element twiddles (dit_v/dif_v) */
+#define NARROW_WORDS 32u             /* chunks narrower than this use per-element twiddles (dit_v/dif_v) */
 #define STREAM_BYTES (64u << 20)     /* outputs this large go around the caches (they cannot stay in them) */
 #define MAX_CHUNK_WORDS 64u          /* columns handled together (wider matrices are split in chunks) */
 
