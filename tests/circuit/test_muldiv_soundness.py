@@ -184,11 +184,19 @@ def test_div_remainder_sign():
     expect_rejected(BD, div_row(DIV, 7, (-2) & MASK, q=(-4) & MASK, r=MASK), {"rem_sign_pos"})
 
 
-def test_div_sign_bits_range_checked():
+def test_div_sign_bits_looked_up():
     # DIV(-7, 2) treated as unsigned (sign_a = 0): 0xFFFFFFF9 / 2
     t = div_row(DIV, (-7) & MASK, 2, q=0x7FFFFFFC, r=1, sign_a=0, ea=0)
     assert carries_are_small(t, D, 0)
-    expect_rejected(BD, t, bus=BUS_RANGE16)
+    expect_rejected(BD, t, bus=BUS_BYTES)
+    # DIV(7, -2) with b's sign dropped: 0xFFFFFFFE treated as positive, 7 / 0xFFFFFFFE = 0 rem 7
+    t = div_row(DIV, 7, (-2) & MASK, q=0, r=7, sign_b=0, eb=0, abs_b_lo=0xFFFE, abs_b_hi=0xFFFF, neg_b_carry=0)
+    t = set_row(t, D, 0, gap_lo=0xFFFE - 8, gap_hi=0xFFFF, gap_carry=0)
+    expect_rejected(BD, t, bus=BUS_BYTES)
+    # a's top byte a3 off by one (a_hi - 256·a3 is then no byte): a3 = 0x7F claims a = 0x80000000 is positive
+    t = div_row(DIV, 0x80000000, 2, q=0x40000000, r=0, a3=0x7F, sign_a=0, ea=0)
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, bus=BUS_BYTES)
 
 
 def test_div_abs_values():

@@ -23,8 +23,8 @@ from typing import Sequence
 import numpy as np
 
 from zkvm.circuit.lookups import FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, assemble, padded_height
-from zkvm.circuit.opcodes import (BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_RANGE, DIV, DIV_OPS, DIVU, MUL, MUL_OPS,
-                                  MULH, MULHSU, MULHU, REM, REMU)
+from zkvm.circuit.opcodes import (BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE, DIV, DIV_OPS, DIVU, MUL,
+                                  MUL_OPS, MULH, MULHSU, MULHU, REM, REMU)
 from zkvm.stark.air import Expr, Table
 
 MUL_NAME = "mul"
@@ -192,7 +192,7 @@ DIV_SELECTORS = (("is_div", DIV), ("is_divu", DIVU), ("is_rem", REM), ("is_remu"
 DIV_COLUMNS = (tuple(name for name, _ in DIV_SELECTORS)
                + ("a_lo", "a_hi") + tuple(f"b{i}" for i in range(4)) + tuple(f"q{i}" for i in range(4))
                + ("r_lo", "r_hi", "c_lo", "c_hi")
-               + ("sign_a", "sign_b", "ea", "eb", "eq", "er")
+               + ("a3", "sign_a", "sign_b", "ea", "eb", "eq", "er")
                + ("b_zero", "ovf") + _CARRIES
                + ("abs_b_lo", "abs_b_hi", "neg_b_carry", "abs_r_lo", "abs_r_hi", "neg_r_carry")
                + ("gap_lo", "gap_hi", "gap_carry"))
@@ -234,22 +234,23 @@ def div_table() -> Table:
     t.send(BUS_RANGE16, [r_lo], mult=is_real)
     t.send(BUS_RANGE16, [r_hi], mult=is_real)
 
-    # Signs. a and b: sign bits with 2·top - 2^k·sign in range (for a range-checked top limb/byte this forces
-    # sign = the top bit, as in the ALU table), effective signs ea, eb = sign·is_signed (a wrong ea or eb changes
-    # the statement, e.g. eb = 1 for b = 3 would let DIV(5, 3) = 0 rem 5 pass). q and r: their effective signs
-    # eq, er only need to be bits. Soundness: with b != 0 the identity below is an integer equation, so
-    # q_ext = (a - r) / b with |r| < |b|, hence |q_ext| <= 2^31; a bit eq that disagrees with q's top bit makes
-    # q_ext = q - 2^32 < -2^31 (impossible) or q >= 2^31 (only q = 2^31 = INT_MIN for INT_MIN / -1, the right
-    # word anyway). Likewise er disagreeing with r's top bit makes |r| computed below > 2^31 >= |b|, and for
-    # unsigned ops rem_sign_pos forces er = 0 while eq = 1 would need q >= 2^32. With b = 0 the identity reads
-    # r = a (mod 2^32) whatever eq and er are.
+    # Signs. a and b: the byte lookups (AND, top, 0x80, 0x80·sign) force sign = top >> 7 — a bit, with no
+    # booleanity constraint — for a byte `top` (b3; for a, its top byte a3, with a_hi - 256·a3 a byte too).
+    # Effective signs ea, eb = sign·is_signed (a wrong ea or eb changes the statement, e.g. eb = 1 for b = 3 would
+    # let DIV(5, 3) = 0 rem 5 pass). q and r: their effective signs eq, er only need to be bits. Soundness: with
+    # b != 0 the identity below is an integer equation, so q_ext = (a - r) / b with |r| < |b|, hence
+    # |q_ext| <= 2^31; a bit eq that disagrees with q's top bit makes q_ext = q - 2^32 < -2^31 (impossible) or
+    # q >= 2^31 (only q = 2^31 = INT_MIN for INT_MIN / -1, the right word anyway). Likewise er disagreeing with
+    # r's top bit makes |r| computed below > 2^31 >= |b|, and for unsigned ops rem_sign_pos forces er = 0 while
+    # eq = 1 would need q >= 2^32. With b = 0 the identity reads r = a (mod 2^32) whatever eq and er are.
+    a3 = col["a3"]
+    t.send(BUS_BYTES, [BYTE_AND, a3, 0x80, 0x80 * sign["a"]], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_AND, b[3], 0x80, 0x80 * sign["b"]], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, a_hi - 256 * a3, 0, 0], mult=is_real)
     for w in "ab":
-        t.always(f"sign_{w}_bool", sign[w] * (1 - sign[w]))
         t.always(f"e{w}", eff[w] - sign[w] * is_signed)
     t.always("eq_bool", eff["q"] * (1 - eff["q"]))
     t.always("er_bool", eff["r"] * (1 - eff["r"]))
-    t.send(BUS_RANGE16, [2 * a_hi - _TWO16 * sign["a"]], mult=is_real)
-    t.send(BUS_BYTES, [BYTE_RANGE, 2 * b[3] - 256 * sign["b"], 0, 0], mult=is_real)
 
     # Division identity over 64 bits: q_ext·b_ext + r_ext - ovf·2^32 = a_ext (mod 2^64), the -2^32 written as
     # + 0xFFFF·2^32 + 0xFFFF·2^48 so every left-hand term is non-negative (carries stay >= 0).
@@ -346,7 +347,7 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
     bb, qb = _np_bytes(b), _np_bytes(quot)
     for i in range(4):
         v[f"b{i}"], v[f"q{i}"] = bb[i], qb[i]
-    v.update(a_lo=a & 0xFFFF, a_hi=a >> 16, r_lo=rem & 0xFFFF, r_hi=rem >> 16)
+    v.update(a_lo=a & 0xFFFF, a_hi=a >> 16, a3=a >> 24, r_lo=rem & 0xFFFF, r_hi=rem >> 16)
     c = np.where(np.isin(ops, (DIV, DIVU)), quot, rem)
     v.update(c_lo=c & 0xFFFF, c_hi=c >> 16)
     signed = np.isin(ops, (DIV, REM)).astype(np.int64)
@@ -381,8 +382,9 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
         sends.add_bytes(BYTE_RANGE, qb[2], qb[3])
         sends.add_range16(v["r_lo"])
         sends.add_range16(v["r_hi"])
-        sends.add_range16(2 * v["a_hi"] - (v["sign_a"] << 16))
-        sends.add_bytes(BYTE_RANGE, 2 * bb[3] - 256 * v["sign_b"], np.zeros(n, np.int64))
+        sends.add_bytes(BYTE_AND, v["a3"], np.full(n, 0x80, np.int64))
+        sends.add_bytes(BYTE_AND, bb[3], np.full(n, 0x80, np.int64))
+        sends.add_bytes(BYTE_RANGE, v["a_hi"] & 255, np.zeros(n, np.int64))
         _np_carry_sends(v, sends)
         for name in ("abs_b_lo", "abs_b_hi", "abs_r_lo", "abs_r_hi", "gap_lo", "gap_hi"):
             sends.add_range16(v[name])
