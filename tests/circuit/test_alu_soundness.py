@@ -173,3 +173,29 @@ def test_slt_sign_bits_boolean():
     half = fdiv(1, 2)
     expect_rejected(B, set_row(one(SLT, a, b), S, 0, sign_a=half, c_lo=half), {"sign_a_bool"})
     expect_rejected(B, set_row(one(SLT, b, a), S, 0, sign_b=half, c_lo=(1 - half) % P), {"sign_b_bool"})
+
+
+def test_bitwise_operands_bound_to_looked_up_bytes():
+    # AND(0xFFFFFFFF, 0xFFFFFFFF) "=" 0x0F0F0F0F by looking up the bytes of other operands
+    for word, limb in (("x", "a_lo"), ("x", "a_hi"), ("y", "b_lo"), ("y", "b_hi")):
+        other = 0xFFFF0F0F if limb.endswith("lo") else 0x0F0FFFFF
+        t = one(AND, 0xFFFFFFFF, 0xFFFFFFFF)
+        c = other
+        t = set_row(t, S, 0, **byte_cells(word, other), **byte_cells("z", c), c_lo=c & 0xFFFF, c_hi=c >> 16)
+        expect_rejected(B, t, {f"bitwise_{'a' if word == 'x' else 'b'}_{limb[-2:]}"})
+
+
+@pytest.mark.parametrize("byte", range(4))
+def test_every_byte_lookup_range_checks(byte):
+    # ADD without the carry into the affected limb: c_lo = a_lo + b_lo (or c_hi = a_hi + b_hi) >= 2^16, stored
+    # so that only byte `byte` of x is out of range
+    a, b = (0x0000FFFF, 0x00000002) if byte < 2 else (0xFFFF0000, 0x00020000)
+    limb = 0xFFFF + 2
+    lo_byte, hi_byte = (limb, 0) if byte % 2 == 0 else (1, 256)
+    cells = {f"x{byte - byte % 2}": lo_byte, f"x{byte - byte % 2 + 1}": hi_byte}
+    if byte < 2:
+        cells.update(c_lo=limb, c_hi=0, carry0=0, x2=0, x3=0)
+    else:
+        cells.update(c_lo=0, c_hi=limb, carry1=0, x0=0, x1=0)
+    t = set_row(one(ADD, a, b), S, 0, **cells)
+    expect_rejected(B, t, bus=BUS_BYTES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from family_harness import P, bench, expect_rejected, fdiv, get, set_row
 from zkvm.circuit import shift
@@ -16,7 +17,7 @@ def one(op: int, a: int, b: int) -> np.ndarray:
     return shift.fill(np.array([op]), np.array([a]), np.array([b]))
 
 
-def rederive(t: np.ndarray, sll: bool, **cells: int) -> np.ndarray:
+def rederive(t: np.ndarray, sll: bool, products: bool = True, **cells: int) -> np.ndarray:
     """Set some cells of row 0, then recompute the product bytes, L4 and c from the row's a bytes, mu, flags and
     fill with the table's own formulas (field arithmetic), so that only the tampered relation can break."""
     t = set_row(t, S, 0, **cells)
@@ -27,6 +28,8 @@ def rederive(t: np.ndarray, sll: bool, **cells: int) -> np.ndarray:
     prods = [a[n] * mu % P for n in range(4)]
     lo = [p & 255 if p < 1 << 16 else p for p in prods]
     hi = [p >> 8 if p < 1 << 16 else 0 for p in prods]
+    if not products:  # keep the row's (tampered) product bytes
+        lo, hi = [g(f"L{n}") for n in range(4)], [g(f"H{n}") for n in range(4)]
     l4 = fill * (256 - mu) % P
     if sll:
         w = [lo[0]] + [lo[n] + hi[n - 1] for n in range(1, 4)]
@@ -140,3 +143,49 @@ def test_results_bound_to_bytes():
         t = one(op, 0x87654321, 5)
         expect_rejected(B, set_row(t, S, 0, c_lo=get(t, S, 0, "c_lo") ^ 1), {f"{name}_lo"})
         expect_rejected(B, set_row(t, S, 0, c_hi=get(t, S, 0, "c_hi") ^ 1), {f"{name}_hi"})
+
+
+def test_every_amount_bit_boolean():
+    # s1 = 2 encodes 4 like s2 but makes m = 7; s2 = 2 encodes 8 like f1 but makes m = 31
+    t = rederive(one(SLL, 0x01020304, 4), True, s1=2, s2=0, m1=6, mu=7)
+    expect_rejected(B, t, {"s1_bool"})
+    t = rederive(one(SLL, 0x01020304, 8), True, s2=2, f0=1, f1=0, m1=30, mu=31)
+    expect_rejected(B, t, {"s2_bool"})
+
+
+def test_every_byte_flag_boolean():
+    # one flag = -1 and two others = 1 (so the flags still sum to 1), r absorbing a negative amount:
+    # the row selects a signed mix of byte placements
+    for target in range(4):
+        flags = [0, 0, 0, 0]
+        flags[target] = -1
+        for other in [j for j in range(4) if j != target][:2]:
+            flags[other] = 1
+        j = flags[1] + 2 * flags[2] + 3 * flags[3]
+        r = 1 if j < 0 else 0
+        b = 8 * j + 32 * r
+        t = rederive(one(SLL, 1, b), True, r=r, **{f"f{k}": flags[k] for k in range(4)})
+        expect_rejected(B, t, {f"f{target}_bool"})
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_every_byte_product(n):
+    t = one(SLL, 0x01020304, 1)
+    bad = rederive(set_row(t, S, 0, **{f"L{n}": get(t, S, 0, f"L{n}") + 1}), True, products=False)
+    expect_rejected(B, bad, {f"byte_product_{n}"})
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_every_product_byte_pair_range_checked(n):
+    # byte n of a is 0xFF, shifted left by 1: its product 510 stored as L = 510, H = 0 (not bytes)
+    t = one(SLL, 0xFF << (8 * n), 1)
+    bad = rederive(set_row(t, S, 0, **{f"L{n}": 510, f"H{n}": 0}), True, products=False)
+    expect_rejected(B, bad, bus=BUS_BYTES)
+
+
+def test_low_operand_bytes_range_checked():
+    # a = 0x100 stored as bytes (256, 0, ..): the same limb, every product still splits into bytes (256·2 =
+    # 0 + 256·2), so only the lookup of (a0, a1) notices that a0 is no byte
+    t = rederive(one(SLL, 0x100, 1), True, a0=256, a1=0)
+    assert get(t, S, 0, "L0") == 0 and get(t, S, 0, "H0") == 2
+    expect_rejected(B, t, bus=BUS_BYTES)
