@@ -10,8 +10,8 @@ Semantics worth knowing:
 - Registers start at zero (crt0 sets sp); pc starts at ``image.entry``.
 - ``cycles`` counts executed instructions, the final HALT included. ``max_cycles`` allows exactly that
   many; executing one more is a ``cycle_limit`` trap.
-- The executable ranges are decoded once per ``Executor``; a store into them traps (``store_to_text``):
-  self-modifying code is not supported.
+- The executable ranges are decoded once per ``Executor``; a store anywhere in the span they cover (from
+  the lowest start to the highest end) traps (``store_to_text``): self-modifying code is not supported.
 - FENCE (funct3 = 0) executes as a no-op; FENCE.I, CSR instructions, and compressed encodings are illegal.
 """
 
