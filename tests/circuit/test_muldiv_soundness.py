@@ -4,6 +4,7 @@ consistent: carries re-derived in the field, lookups rebalanced, the sender send
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from family_harness import (P, bench, byte_cells, carries_are_small, expect_rejected, fdiv, get,
                             resolve_carries, set_row)
@@ -230,3 +231,96 @@ def test_div_overflow_flag():
     t = div_row(DIVU, 0x80000000, MASK, q=1, r=0x80000001, ovf=1)
     assert carries_are_small(t, D, 0)
     expect_rejected(BD, t, {"ovf_signed_only"})
+
+
+# ------------------------------------------------------------------------------------------------ per-lookup
+
+def _z_columns(op: int) -> list[str]:
+    """Which columns hold the 64-bit product limbs z0..z3."""
+    return ["c_lo", "c_hi", "o_lo", "o_hi"] if op == MUL else ["o_lo", "o_hi", "c_lo", "c_hi"]
+
+
+@pytest.mark.parametrize("pair,op,a,b,cells", [
+    ("a2a3", MULH, 0x80000000, 2, dict(a2=256, a3=0x7F, sign_a=0, ea=0)),   # a looks positive: MULH "=" 1
+    ("b2b3", MULH, 2, 0x80000000, dict(b2=256, b3=0x7F, sign_b=0, eb=0)),   # same for b
+    ("b0b1", MULHU, 3, 0x100, dict(b0=256, b1=0)),                          # same limb, non-byte b0
+])
+def test_mul_every_operand_byte_pair_range_checked(pair, op, a, b, cells):
+    t = muldiv.mul_fill(np.array([op]), np.array([a]), np.array([b]))
+    z = _z_columns(op)
+    if op == MULH:  # the wrongly positive operand: 2^31·2 = 2^32, high word 1, low word 0
+        cells = cells | {z[0]: 0, z[1]: 0, z[2]: 1, z[3]: 0}
+    t = resolve_carries(BM, set_row(t, M, 0, **cells), 0, "product")
+    assert carries_are_small(t, M, 0), pair
+    expect_rejected(BM, t, bus=BUS_BYTES)
+
+
+@pytest.mark.parametrize("limb", range(4))
+def test_mul_every_product_limb_range_checked(limb):
+    # limb + 2^16 and the next limb - 1 (the top limb: one less final carry): same integer, non-limb value
+    op, a, b = (MULHU, 0x12345678, 0x9ABCDEF0) if limb < 3 else (MULH, 0x92345678, 0x9ABCDEF0)
+    t = muldiv.mul_fill(np.array([op]), np.array([a]), np.array([b]))
+    z = _z_columns(op)
+    cells = {z[limb]: get(t, M, 0, z[limb]) + (1 << 16)}
+    if limb < 3:
+        cells[z[limb + 1]] = get(t, M, 0, z[limb + 1]) - 1
+    t = resolve_carries(BM, set_row(t, M, 0, **cells), 0, "product")
+    assert carries_are_small(t, M, 0)
+    expect_rejected(BM, t, bus=BUS_RANGE16)
+
+
+@pytest.mark.parametrize("carry", range(4))
+def test_mul_every_carry_range_checked(carry):
+    # z_l + 1 makes carry l = k - 2^-16 = k + 30720 (an integer > 4335) and z_{l+1} + 30720 absorbs it: a wrong
+    # product that only the lookup of carry l rejects
+    t = muldiv.mul_fill(np.array([MULHU]), np.array([0x1234]), np.array([0x5678]))
+    z = _z_columns(MULHU)
+    cells = {z[carry]: get(t, M, 0, z[carry]) + 1}
+    if carry < 3:
+        cells[z[carry + 1]] = get(t, M, 0, z[carry + 1]) + 30720
+    t = resolve_carries(BM, set_row(t, M, 0, **cells), 0, "product")
+    big = [l for l in range(4) if get(t, M, 0, f"k{l}x") >= 16]
+    assert big == [carry]
+    expect_rejected(BM, t, bus=BUS_BYTES)
+
+
+# ------------------------------------------------------------------------------------------------ DIV, more
+
+def test_div_effective_signs_follow_sign_bits():
+    # ea = 0 for a = -7: DIV(-7, 2) computed as 0xFFFFFFF9 / 2
+    expect_rejected(BD, div_row(DIV, (-7) & MASK, 2, q=0x7FFFFFFC, r=1, ea=0), {"ea"})
+    # eb = 1 for b = 3: b_ext = 3 - 2^32, |b| = 2^32 - 3: DIV(5, 3) "=" 0 rem 5
+    t = div_row(DIV, 5, 3, q=0, r=5, eb=1, abs_b_lo=0xFFFD, abs_b_hi=0xFFFF, neg_b_carry=1)
+    gap = 0xFFFFFFFD - 5 - 1
+    t = set_row(t, D, 0, gap_lo=gap & 0xFFFF, gap_hi=gap >> 16, gap_carry=((5 + 1 + (gap & 0xFFFF)) >> 16))
+    t = resolve_carries(BD, t, 0, "identity")
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, {"eb"})
+
+
+def test_div_abs_b_borrow_boolean():
+    # b = -65535: a borrow of 1/2^16 (field) lets |b| read 30721·2^16: DIV(100000, -65535) "=" 0 rem 100000
+    b = (-65535) & MASK
+    k = fdiv(1, 1 << 16)
+    abs_hi = (1 << 16) - (b >> 16) + 30720
+    gap = abs_hi * (1 << 16) - 100000 - 1
+    t = div_row(DIV, 100000, b, q=0, r=100000, abs_b_lo=0, abs_b_hi=abs_hi, neg_b_carry=k)
+    t = set_row(t, D, 0, gap_lo=gap & 0xFFFF, gap_hi=gap >> 16, gap_carry=((100000 & 0xFFFF) + 1 + (gap & 0xFFFF)) >> 16)
+    expect_rejected(BD, t, {"neg_b_carry_bool"})
+
+
+def test_div_abs_r():
+    # |r| claimed smaller than r: DIVU(7, 2) = 1 rem 5 with |r| = 1; DIVU(0x70000, 0x20000) = 1 rem 0x50000
+    expect_rejected(BD, div_row(DIVU, 7, 2, q=1, r=5, abs_r_lo=1, gap_lo=0), {"abs_r_pos_lo"})
+    t = div_row(DIVU, 0x70000, 0x20000, q=1, r=0x50000, abs_r_hi=1, gap_lo=0xFFFF, gap_hi=0, gap_carry=0)
+    expect_rejected(BD, t, {"abs_r_pos_hi"})
+    # DIV(-0x70000, 0x20000) = -1 rem -0x50000 with |r| = 0x10000
+    t = div_row(DIV, (-0x70000) & MASK, 0x20000, q=MASK, r=(-0x50000) & MASK, abs_r_lo=0, abs_r_hi=1,
+                neg_r_carry=0, gap_lo=0xFFFF, gap_hi=0, gap_carry=0)
+    expect_rejected(BD, t, {"abs_r_neg_hi"})
+
+
+def test_div_gap_carry_boolean():
+    # DIVU(0x50000, 0x10000) = 3 rem 0x20000: gap_carry = 1/2^16 makes gap_hi = -1 + 30720 a valid limb
+    t = div_row(DIVU, 0x50000, 0x10000, q=3, r=0x20000, gap_lo=0, gap_carry=fdiv(1, 1 << 16), gap_hi=30719)
+    expect_rejected(BD, t, {"gap_carry_bool"})
