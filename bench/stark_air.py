@@ -24,13 +24,26 @@ def synthetic_air(width: int = WIDTH) -> Air:
 
 
 def synthetic_trace(log_n: int, width: int = WIDTH, seed: int = 0) -> np.ndarray:
+    """The satisfying trace, built column by column into the final uint32 matrix (bounded extra memory)."""
     n = 1 << log_n
     rng = np.random.default_rng(seed)
-    cols = np.zeros((width, n), dtype=np.uint64)
-    cols[1:4] = rng.integers(0, P, (3, n), dtype=np.uint64)
-    cols[0, 0] = rng.integers(0, P)
-    cols[0, 1:] = (cols[1, :-1] + cols[2, :-1]) % P
-    for j in range(4, width - 1):
-        cols[j] = ((cols[j - 1] * cols[j - 2]) % P * cols[j - 3] % P + cols[j - 4]) % P
-    cols[width - 1] = np.roll(cols[4], 1)
-    return np.ascontiguousarray(cols.T.astype(np.uint32))
+    out = np.empty((n, width), dtype=np.uint32)
+    recent: list[np.ndarray] = []  # the last four columns as uint64
+    for j in range(width - 1):
+        if j == 0:
+            col = np.empty(n, dtype=np.uint64)
+            col[0] = rng.integers(0, P)
+        elif j < 4:
+            col = rng.integers(0, P, n, dtype=np.uint64)
+        else:
+            col = ((recent[-1] * recent[-2]) % P * recent[-3] % P + recent[-4]) % P
+        out[:, j] = col
+        recent = (recent + [col])[-4:]
+        if j == 2:  # c0.next = c1 + c2 needs c1, c2
+            c0 = np.empty(n, dtype=np.uint64)
+            c0[0] = out[0, 0]
+            c0[1:] = (out[:-1, 1].astype(np.uint64) + out[:-1, 2]) % P
+            out[:, 0] = c0
+            recent[0] = c0
+    out[:, width - 1] = np.roll(out[:, 4], 1)
+    return out
