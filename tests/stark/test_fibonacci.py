@@ -50,3 +50,25 @@ def test_false_witness_caught_by_checker_and_verifier(seed):
     proof = prove(air, {}, {"fib": bad}, pubs, [], FAST)  # checker bypassed
     with pytest.raises(OodMismatch):
         verify(air, proof, pubs, [], commit_fixed(air, {}), min_security_bits=FAST_BITS)
+
+
+@pytest.mark.parametrize("log_blowup", [1, 2, 3, 4])
+@pytest.mark.parametrize("log_arity", [1, 2, 3])
+def test_every_blowup_and_folding_arity(log_blowup, log_arity):
+    import dataclasses
+
+    air = fibonacci_air()
+    tr, pubs = fibonacci_trace(64)
+    opts = dataclasses.replace(FAST, log_blowup=log_blowup, log_fold_arity=log_arity, log_final_len=0)
+    proof = prove(air, {}, {"fib": tr}, pubs, [], opts)
+    verify(air, proof.to_bytes(), pubs, [], commit_fixed(air, {}), min_security_bits=opts.security_bits)
+    with pytest.raises(OodMismatch):
+        verify(air, proof, dict(pubs, out=0), [], commit_fixed(air, {}), min_security_bits=opts.security_bits)
+
+
+def test_progress_bar_and_timings(capsys):
+    air = fibonacci_air()
+    tr, pubs = fibonacci_trace(16)
+    timings: dict = {}
+    prove(air, {}, {"fib": tr}, pubs, [], FAST, progress=True, timings=timings)
+    assert set(timings) >= {"lde", "merkle", "quotient", "fri"}
