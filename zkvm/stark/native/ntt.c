@@ -225,8 +225,10 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     uint32_t *tw_loc = (uint32_t *)malloc((rows / 2 + 1) * sizeof(uint32_t));
     /* narrow chunks: one twiddle per element, expanded per stage, so a whole block is one vector call */
     const int narrow = ps->cw < NARROW_WORDS;
-    uint32_t *tw_exp = narrow ? (uint32_t *)malloc((rows / 2 * ps->cw + 1) * sizeof(uint32_t)) : NULL;
-    if (!scratch || !tw_loc || (narrow && !tw_exp)) {
+    uint32_t *tw_exp = narrow ? (uint32_t *)malloc((rows / 2 * ps->cw + 1) * sizeof(uint32_t))
+                              : (uint32_t *)malloc((rows + 2) * sizeof(uint32_t));
+    uint32_t *tw_sh = tw_exp; /* wide rows use the same buffer for Shoup pairs */
+    if (!scratch || !tw_loc || !tw_exp) {
         free(scratch);
         free(tw_loc);
         free(tw_exp);
@@ -293,16 +295,22 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
                 }
                 continue;
             }
+            /* wide rows: Shoup pairs (normal form, floor(tw 2^32/p)), one broadcast twiddle per row pair */
+            for (size_t q = 0; q < ls * c; q++) {
+                uint32_t t = bb_from_mont(tw_loc[q]);
+                tw_sh[2 * q] = t;
+                tw_sh[2 * q + 1] = (uint32_t)(((uint64_t)t << 32) / BB_P);
+            }
             for (size_t tb = 0; tb < T; tb += 2 * ls) {
                 for (size_t tt = 0; tt < ls; tt++) {
                     uint32_t *x = scratch + (tb + tt) * c * w;
                     uint32_t *y = x + ls * c * w;
                     for (size_t r = 0; r < c; r++) {
-                        uint32_t twm = tw_loc[tt * c + r];
+                        const uint32_t *tp = tw_sh + 2 * (tt * c + r);
                         if (ps->dif)
-                            ops->dif(x + r * w, y + r * w, w, twm);
+                            ops->dif_sh(x + r * w, y + r * w, w, tp[0], tp[1]);
                         else
-                            ops->dit(x + r * w, y + r * w, w, twm);
+                            ops->dit_sh(x + r * w, y + r * w, w, tp[0], tp[1]);
                     }
                 }
             }

@@ -28,6 +28,30 @@ static void dif_scalar(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
     }
 }
 
+/* y * tw mod p for any uint32 y, tw < p, tw_sh = floor(tw 2^32 / p): r = y tw - q p lies in [0, 2p). */
+static inline uint32_t shoup_mul(uint32_t y, uint32_t tw, uint32_t tw_sh) {
+    uint32_t q = (uint32_t)(((uint64_t)y * tw_sh) >> 32);
+    uint32_t r = y * tw - q * BB_P;
+    uint32_t r2 = r - BB_P;
+    return r2 < r ? r2 : r;
+}
+
+static void dit_sh_scalar(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
+    for (size_t i = 0; i < w; i++) {
+        uint32_t t = shoup_mul(y[i], tw, tw_sh), a = x[i];
+        x[i] = bb_add(a, t);
+        y[i] = bb_sub(a, t);
+    }
+}
+
+static void dif_sh_scalar(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
+    for (size_t i = 0; i < w; i++) {
+        uint32_t a = x[i], b = y[i];
+        x[i] = bb_add(a, b);
+        y[i] = shoup_mul(bb_sub(a, b), tw, tw_sh);
+    }
+}
+
 static void dit_v_scalar(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
     for (size_t i = 0; i < n; i++) {
         uint32_t t = bb_mont_mul(y[i], tw[i]), a = x[i];
@@ -84,7 +108,7 @@ static void ext_mul_base_scalar(uint32_t *out, const uint32_t *a, const uint32_t
     }
 }
 
-static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, dit_v_scalar, dif_v_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
+static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, dit_sh_scalar, dif_sh_scalar, dit_v_scalar, dif_v_scalar, scale_scalar, add_scalar, sub_scalar, mul_scalar,
                                      reduce_scalar, copy_scalar, scale_scalar, fence_none,
                                      ext_mul_scalar, ext_mul_base_scalar, "scalar"};
 
@@ -152,6 +176,37 @@ AVX2 static void dif_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
         ST8(y + i, mont_mul8_c(sub8(a, b), c));
     }
     dif_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX2 static inline __m256i shoup_mul8(__m256i y, __m256i tw, __m256i tw_sh) {
+    const __m256i P = _mm256_set1_epi32((int)BB_P);
+    __m256i qe = _mm256_mul_epu32(y, tw_sh);
+    __m256i qo = _mm256_mul_epu32(_mm256_srli_epi64(y, 32), tw_sh);
+    __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(qe, 32), qo, 0xAA);
+    __m256i r = _mm256_sub_epi32(_mm256_mullo_epi32(y, tw), _mm256_mullo_epi32(q, P));
+    return _mm256_min_epu32(r, _mm256_sub_epi32(r, P));
+}
+
+AVX2 static void dit_sh_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
+    __m256i c = _mm256_set1_epi32((int)tw), cs = _mm256_set1_epi32((int)tw_sh);
+    size_t i = 0;
+    for (; i + 8 <= w; i += 8) {
+        __m256i a = LD8(x + i), t = shoup_mul8(LD8(y + i), c, cs);
+        ST8(x + i, add8(a, t));
+        ST8(y + i, sub8(a, t));
+    }
+    dit_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
+}
+
+AVX2 static void dif_sh_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
+    __m256i c = _mm256_set1_epi32((int)tw), cs = _mm256_set1_epi32((int)tw_sh);
+    size_t i = 0;
+    for (; i + 8 <= w; i += 8) {
+        __m256i a = LD8(x + i), b = LD8(y + i);
+        ST8(x + i, add8(a, b));
+        ST8(y + i, shoup_mul8(sub8(a, b), c, cs));
+    }
+    dif_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
 }
 
 AVX2 static void dit_v_avx2(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
@@ -259,7 +314,7 @@ AVX2 static void ext_mul_base_avx2(uint32_t *out, const uint32_t *a, const uint3
     ext_mul_base_scalar(out + 4 * i, a + 4 * i, b + i, n - i);
 }
 
-static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, dit_v_avx2, dif_v_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2,
+static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, dit_sh_avx2, dif_sh_avx2, dit_v_avx2, dif_v_avx2, scale_avx2, add_avx2, sub_avx2, mul_avx2,
                                    reduce_avx2, stream_copy_avx2, stream_scale_avx2, fence_sse,
                                    ext_mul_avx2, ext_mul_base_avx2, "avx2"};
 
@@ -323,6 +378,37 @@ AVX512 static void dif_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
         ST16(y + i, mont_mul16_c(sub16(a, b), c));
     }
     dif_scalar(x + i, y + i, w - i, tw);
+}
+
+AVX512 static inline __m512i shoup_mul16(__m512i y, __m512i tw, __m512i tw_sh) {
+    const __m512i P = _mm512_set1_epi32((int)BB_P);
+    __m512i qe = _mm512_mul_epu32(y, tw_sh);
+    __m512i qo = _mm512_mul_epu32(_mm512_srli_epi64(y, 32), tw_sh);
+    __m512i q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(qe, 32), qo);
+    __m512i r = _mm512_sub_epi32(_mm512_mullo_epi32(y, tw), _mm512_mullo_epi32(q, P));
+    return _mm512_min_epu32(r, _mm512_sub_epi32(r, P));
+}
+
+AVX512 static void dit_sh_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
+    __m512i c = _mm512_set1_epi32((int)tw), cs = _mm512_set1_epi32((int)tw_sh);
+    size_t i = 0;
+    for (; i + 16 <= w; i += 16) {
+        __m512i a = LD16(x + i), t = shoup_mul16(LD16(y + i), c, cs);
+        ST16(x + i, add16(a, t));
+        ST16(y + i, sub16(a, t));
+    }
+    dit_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
+}
+
+AVX512 static void dif_sh_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
+    __m512i c = _mm512_set1_epi32((int)tw), cs = _mm512_set1_epi32((int)tw_sh);
+    size_t i = 0;
+    for (; i + 16 <= w; i += 16) {
+        __m512i a = LD16(x + i), b = LD16(y + i);
+        ST16(x + i, add16(a, b));
+        ST16(y + i, shoup_mul16(sub16(a, b), c, cs));
+    }
+    dif_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
 }
 
 AVX512 static void dit_v_avx512(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
@@ -421,7 +507,7 @@ AVX512 static void ext_mul_base_avx512(uint32_t *out, const uint32_t *a, const u
     ext_mul_base_avx2(out + 4 * i, a + 4 * i, b + i, n - i);
 }
 
-static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, dit_v_avx512, dif_v_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
+static const zk_rowops ops_avx512 = {dit_avx512, dif_avx512, dit_sh_avx512, dif_sh_avx512, dit_v_avx512, dif_v_avx512, scale_avx512, add_avx512, sub_avx512, mul_avx512,
                                      reduce_avx512, stream_copy_avx512, stream_scale_avx512, fence_sse,
                                      ext_mul_avx512, ext_mul_base_avx512, "avx512"};
 #endif

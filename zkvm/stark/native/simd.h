@@ -12,6 +12,10 @@ typedef struct {
     void (*dit)(uint32_t *x, uint32_t *y, size_t w, uint32_t tw_m);
     /* DIF butterfly: x = x + y; y = (x - y)*tw */
     void (*dif)(uint32_t *x, uint32_t *y, size_t w, uint32_t tw_m);
+    /* the same with the twiddle as a Shoup pair: tw in normal form and tw_sh = floor(tw * 2^32 / p), which
+     * makes the product y*tw two low multiplications and one high one (vs three full ones for Montgomery) */
+    void (*dit_sh)(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh);
+    void (*dif_sh)(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh);
     /* the same with one twiddle per element (tw[i] for x[i], y[i]), for narrow matrices */
     void (*dit_v)(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw_m);
     void (*dif_v)(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw_m);
