@@ -58,7 +58,7 @@ def run_demo(args) -> int:
     _step("Prove the fib run (zero-knowledge STARK); -v prints the time split",
           ["-v", "run", str(GUESTS / "fib.elf"), "--input-hex", fib_input, "--prove", "--receipt", fib_receipt])
     fib_id = image_id(load_elf(GUESTS / "fib.elf")).hex()
-    _step("Verify the receipt knowing only the image id", ["verify", fib_receipt, "--image-id", fib_id])
+    _step("Verify the receipt knowing only the image id", ["verify", fib_receipt, "--image-id", fib_id, "--hex"])
     _step("What the receipt contains", ["inspect", fib_receipt])
 
     if not models.paths("a")["blob"].is_file():
