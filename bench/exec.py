@@ -38,7 +38,7 @@ from unicorn import riscv_const as rc  # noqa: E402
 
 from zkvm import abi  # noqa: E402
 from zkvm.elf import MemoryImage, load_elf  # noqa: E402
-from zkvm.exec import Executor  # noqa: E402
+from zkvm.exec import Executor, release_cached_records  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "exec.json"
 README = ROOT / "bench" / "README.md"
@@ -119,7 +119,8 @@ def measure(name: str, label: str, data: bytes, repeats: int) -> dict:
     run_s = min(r.wall_s for r in runs)
 
     gc.collect()
-    result, record = ex.record()  # cold: the first record buffer of this process for this size
+    release_cached_records()  # cold: no buffer kept from an earlier record run
+    result, record = ex.record()
     cold_s = result.wall_s
     assert (result.cycles, result.journal) == (cycles, journal) and len(record) == cycles
     warm = []
@@ -130,6 +131,7 @@ def measure(name: str, label: str, data: bytes, repeats: int) -> dict:
         warm.append(result.wall_s)
     del record
     gc.collect()
+    release_cached_records()
 
     uc_times = []
     for _ in range(max(1, repeats - 1)):

@@ -16,7 +16,7 @@ from test_exec_diff import BASE_REG, DATA, DATA_SIZE, rand_block, rand_value
 from zkvm import abi
 from zkvm.elf import MemoryImage, load_elf
 from zkvm.errors import GuestError
-from zkvm.exec import Executor
+from zkvm.exec import Executor, release_cached_records
 from zkvm.exec.record import FIELDS, Record
 
 GUEST_DIR = Path(__file__).resolve().parents[1] / "build" / "guests"
@@ -147,6 +147,10 @@ def test_record_buffer_grows_and_buffers_stay_independent():
     _, second = Executor(image).record()  # may reuse the first buffer
     assert np.array_equal(second.rows, keep) and len(small) == 5
     assert small.rd_val.tolist() == [0, 1, 0, 0, 0]
+    del second
+    release_cached_records()
+    _, third = Executor(image).record()
+    assert np.array_equal(third.rows, keep)
 
 
 def test_record_at_exact_cycle_limit_and_trap():

@@ -24,12 +24,12 @@ from typing import Sequence
 import numpy as np
 
 from zkvm import abi
-from zkvm.exec.machine import CAUSES, Machine, Program
+from zkvm.exec.machine import CAUSES, Machine, Program, release_cached_records
 from zkvm.exec.record import FIELDS, Record
 
 __all__ = [
     "CAUSES", "DEFAULT_MAX_JOURNAL", "DEFAULT_MAX_LOG", "MAX_CYCLES_LIMIT", "ExecResult", "Executor", "FIELDS",
-    "Machine", "Record",
+    "Machine", "Record", "release_cached_records",
 ]
 
 #: Journal size limit (a COMMIT_WORD beyond it traps with ``journal_overflow``).

@@ -45,19 +45,52 @@ def _cdef_from_header() -> str:
 
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef_from_header())
-ffibuilder.set_source(
-    "zkvm.exec._rv32",
-    '#include "rv32.h"',
-    sources=[os.path.relpath(os.path.join(HERE, "rv32.c"), os.getcwd())],
-    include_dirs=[HERE],
-    define_macros=_abi_macros(),
-    # Plain -O3, no -march=native: the interpreter gains nothing from wide vectors, and the extension
-    # must run on any x86-64/arm64 machine it is built for. -fno-crossjumping keeps one indirect jump per
-    # handler (GCC otherwise merges the dispatch code of the computed gotos, which defeats branch prediction).
-    extra_compile_args=["-O3", "-fno-crossjumping", "-std=gnu11", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-    depends=[os.path.join(HERE, name) for name in ("rv32.h", "rv32_loop.h", "rv32.c")],
+
+
+def _set_source(source_path: str) -> None:
+    ffibuilder.set_source(
+        "zkvm.exec._rv32",
+        '#include "rv32.h"',
+        sources=[source_path],
+        include_dirs=[HERE],
+        define_macros=_abi_macros(),
+        # Plain -O3, no -march=native: the interpreter gains nothing from wide vectors, and the extension
+        # must run on any x86-64/arm64 machine it is built for. -fno-crossjumping keeps one indirect jump
+        # per handler (GCC otherwise merges the dispatch code of the computed gotos, which defeats branch
+        # prediction).
+        extra_compile_args=[
+            "-O3", "-fno-crossjumping", "-std=gnu11", "-fno-strict-aliasing", "-Wall", "-Wextra",
+            "-Wno-unused-parameter",
+        ],
+        depends=[os.path.join(HERE, name) for name in ("rv32.h", "rv32_loop.h", "rv32.c")],
+    )
+
+
+# setup.py (cffi_modules) builds from the repository root and wants a relative source path; the script
+# (build_in_place) compiles inside a scratch directory, so it needs an absolute one.
+_set_source(
+    os.path.join(HERE, "rv32.c") if __name__ == "__main__" else os.path.relpath(os.path.join(HERE, "rv32.c"), os.getcwd())
 )
 
-if __name__ == "__main__":
+
+def build_in_place() -> str:
+    """Compile in a scratch directory, then atomically replace zkvm/exec/_rv32*.so: processes that have the
+    old extension loaded keep their (unlinked) copy instead of seeing the file rewritten under them."""
+    import glob
+    import shutil
+    import tempfile
+
     os.chdir(ROOT)
-    sys.exit(0 if ffibuilder.compile(tmpdir=".", verbose=False) else 1)
+    with tempfile.TemporaryDirectory(prefix="build_exec_", dir=os.path.join(ROOT, "zkvm", "exec")) as tmp:
+        built = ffibuilder.compile(tmpdir=tmp, verbose=False)
+        target = os.path.join(HERE, os.path.basename(built))
+        staged = target + ".new"
+        shutil.copy2(built, staged)
+        os.replace(staged, target)
+        for generated in glob.glob(os.path.join(tmp, "zkvm", "exec", "_rv32.c")):
+            shutil.copy2(generated, os.path.join(HERE, "_rv32.c"))
+    return target
+
+
+if __name__ == "__main__":
+    print(build_in_place())

@@ -27,6 +27,11 @@ CAUSES: dict[int, str] = {
 _RECORD_WIDTH = len(FIELDS)
 
 
+def release_cached_records() -> None:
+    """Return the record buffer the interpreter keeps for reuse (the last one freed) to the system."""
+    lib.rv32_release_cached_records()
+
+
 class Program:
     """The executable ranges of an image, decoded once into the C table."""
 

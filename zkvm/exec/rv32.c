@@ -335,6 +335,15 @@ void rv32_free_records(rv32_rec *r, uint64_t bytes) {
     }
     if (r) munmap(r, bytes);
 }
+
+void rv32_release_cached_records(void) {
+    pthread_mutex_lock(&rec_cache_lock);
+    void *r = rec_cache;
+    uint64_t bytes = rec_cache_bytes;
+    rec_cache = NULL, rec_cache_bytes = 0;
+    pthread_mutex_unlock(&rec_cache_lock);
+    if (r) munmap(r, bytes);
+}
 #else
 static void *rec_resize(void *old, uint64_t old_bytes, uint64_t *bytes) {
     (void)old_bytes;
@@ -345,6 +354,8 @@ void rv32_free_records(rv32_rec *r, uint64_t bytes) {
     (void)bytes;
     free(r);
 }
+
+void rv32_release_cached_records(void) {}
 #endif
 
 /* Grow the record buffer (doubling), never beyond what the cycle budget can fill. */

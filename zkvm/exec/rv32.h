@@ -109,6 +109,8 @@ int rv32_record(rv32_machine *m);
  * with rv32_free_records(r, *bytes). */
 rv32_rec *rv32_take_records(rv32_machine *m, uint64_t *bytes);
 void rv32_free_records(rv32_rec *r, uint64_t bytes);
+/* Give the kept (last freed) record buffer back to the system. */
+void rv32_release_cached_records(void);
 /* CDEF END */
 
 #endif
