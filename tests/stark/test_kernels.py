@@ -88,3 +88,21 @@ def test_native_grind_equals_python(bits):
     fast = t.grind(bits, native_eval.grind)
     assert fast == t.grind(bits), f"bits={bits}"
     assert t.check_pow(fast, bits) and (fast == 0 or not t.check_pow(fast - 1, bits) or bits == 0)
+
+
+@needs_vm
+@pytest.mark.parametrize("op", ["mul", "add", "sub", "rsub"])
+def test_ext_scalar_ops(op):
+    from zkvm.field import babybear as bb
+
+    rng = np.random.default_rng(17)
+    a, s = _rand(rng, (5000, 4)), _rand(rng, 4)
+    want = {"mul": bb.ext_mul(a, s), "add": bb.ext_add(a, s), "sub": bb.ext_sub(a, s), "rsub": bb.ext_sub(s, a)}[op]
+    assert np.array_equal(native_eval.ext_scalar_op(a, s, op), want)
+    from zkvm.stark import accel
+    fn = {"mul": accel.ext_mul, "add": accel.ext_add, "sub": accel.ext_sub}
+    if op in fn:
+        assert np.array_equal(fn[op](a, s[None, :]), want)
+        assert np.array_equal(fn[op](a, s), want)
+    else:
+        assert np.array_equal(accel.ext_sub(s, a), want)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from zkvm.field import babybear as bb
+from zkvm.stark import native_eval
 from zkvm.stark.algebra import batch_inverse as _np_batch_inverse
 
 try:
@@ -16,6 +17,7 @@ except ImportError:  # pragma: no cover
     _native = None
 
 _MIN_NATIVE = 4096  # below this, call overhead dominates: use numpy
+_SCALAR_OP = {"zk_ext_mul": "mul", "zk_ext_add": "add", "zk_ext_sub": "sub"}
 
 
 def _prep(a, shape) -> np.ndarray:
@@ -33,6 +35,13 @@ def _ext_binary(fn_name: str, np_fn, a, b):
     n = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
     if _native is None or n < _MIN_NATIVE or a.dtype.kind not in "ui" or b.dtype.kind not in "ui":
         return np_fn(a, b)
+    # one operand a single extension element: the scalar kernel, no broadcast copy
+    if native_eval.available() and (a.size == 4 or b.size == 4) and a.shape != b.shape:
+        op = _SCALAR_OP[fn_name]
+        if b.size == 4 and a.shape == shape:
+            return native_eval.ext_scalar_op(a, b, op)
+        if a.size == 4 and b.shape == shape:
+            return native_eval.ext_scalar_op(b, a, "rsub" if op == "sub" else op)
     a2, b2 = _prep(a, shape), _prep(b, shape)
     out = np.empty(shape, dtype=np.uint32)
     getattr(_native.lib, fn_name)(_ptr(out), _ptr(a2), _ptr(b2), n)

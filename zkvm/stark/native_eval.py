@@ -164,3 +164,19 @@ def grind(prefix: bytes, bits: int) -> int | None:
     if lib.zk_grind(prefix, len(prefix), bits, 1 << min(bits + 12, 63), out) != 0:
         return None
     return int(out[0])
+
+
+_SCALAR_OPS = {"mul": 0, "add": 1, "sub": 2, "rsub": 3}
+
+
+def ext_scalar_op(a: np.ndarray, s: np.ndarray, op: str) -> np.ndarray:
+    """Extension array ``a[..., 4]`` op one extension scalar ``s[4]``: "mul", "add", "sub" (a - s), "rsub"."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    a = np.ascontiguousarray(a, dtype=np.uint32)
+    sv = np.ascontiguousarray(np.asarray(s, dtype=np.uint32).reshape(4))
+    out = np.empty_like(a)
+    n = a.size // 4
+    if n and lib.zk_ext_scalar_op(ffi.cast("uint32_t *", out.ctypes.data), ffi.cast("const uint32_t *", a.ctypes.data),
+                                  ffi.cast("const uint32_t *", sv.ctypes.data), n, _SCALAR_OPS[op]) != 0:
+        raise ValueError("ext_scalar_op: bad arguments")
+    return out

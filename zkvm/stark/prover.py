@@ -24,7 +24,7 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import accel, fri, logup, native_eval, ntt, zk
+from zkvm.stark import accel, fri, kernels, logup, native_eval, ntt, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
@@ -553,14 +553,12 @@ def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:
     if ct.has_bus:
         z_vals += randomised("aux", eval_at(st.aux, zeta), zeta)
     if isinstance(st.quot_coeffs, list):  # zk: blinded chunks of plan.chunk_len + plan.quot_mask coefficients
-        zpows = ext_powers(zeta, st.quot_coeffs[0].shape[0])
         for chunk in st.quot_coeffs:
-            z_vals += [Ext(row) for row in mat_dot(np.ascontiguousarray(chunk.T), zpows)]
+            z_vals += [Ext(row) for row in kernels.poly_eval_ext(chunk, zeta)]
     else:
-        zpows = ext_powers(zeta, n)
         for c in range(QUOTIENT_CHUNKS):
             chunk = st.quot_coeffs[c * n:(c + 1) * n]
-            z_vals += [Ext(row) for row in mat_dot(np.ascontiguousarray(chunk.T), zpows)]
+            z_vals += [Ext(row) for row in kernels.poly_eval_ext(chunk, zeta)]
     if ct.next_fixed:
         zg_vals += eval_at(st.fixed[:, ct.next_fixed], zg)
     if ct.next_main:

@@ -25,6 +25,7 @@ int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, c
                     uint32_t *out);
 int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);
 int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_iter, uint64_t *out);
+int zk_ext_scalar_op(uint32_t *out, const uint32_t *a, const uint32_t s[4], size_t n, int op);
 """
 
 ffibuilder = FFI()

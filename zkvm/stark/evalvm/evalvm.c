@@ -272,3 +272,58 @@ int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_it
     }
     return -1;
 }
+
+/* Extension array op extension scalar (the scalar broadcast without materialising it). op: 0 a*s, 1 a+s,
+ * 2 a-s, 3 s-a. For the product the scalar is pre-multiplied into Montgomery form (and by W for the
+ * wrapped-around terms), so each output coordinate is 4 Montgomery products of plain values. */
+typedef struct {
+    uint32_t *out;
+    const uint32_t *a;
+    uint32_t s[4], sm[4], swm[4];
+    int op;
+} scal_ctx;
+
+ZK_CLONES
+static void scal_range(void *vctx, size_t begin, size_t end) {
+    scal_ctx *c = (scal_ctx *)vctx;
+    const uint32_t *a = c->a;
+    uint32_t *o = c->out;
+    if (c->op == 0) {
+        const uint32_t s0 = c->sm[0], s1 = c->sm[1], s2 = c->sm[2], s3 = c->sm[3];
+        const uint32_t w1 = c->swm[1], w2 = c->swm[2], w3 = c->swm[3];
+        for (size_t i = begin; i < end; i++) {
+            uint32_t a0 = a[4 * i], a1 = a[4 * i + 1], a2 = a[4 * i + 2], a3 = a[4 * i + 3];
+            uint32_t r0 = bb_add(bb_add(bb_mont_mul(a0, s0), bb_mont_mul(a1, w3)),
+                                 bb_add(bb_mont_mul(a2, w2), bb_mont_mul(a3, w1)));
+            uint32_t r1 = bb_add(bb_add(bb_mont_mul(a0, s1), bb_mont_mul(a1, s0)),
+                                 bb_add(bb_mont_mul(a2, w3), bb_mont_mul(a3, w2)));
+            uint32_t r2 = bb_add(bb_add(bb_mont_mul(a0, s2), bb_mont_mul(a1, s1)),
+                                 bb_add(bb_mont_mul(a2, s0), bb_mont_mul(a3, w3)));
+            uint32_t r3 = bb_add(bb_add(bb_mont_mul(a0, s3), bb_mont_mul(a1, s2)),
+                                 bb_add(bb_mont_mul(a2, s1), bb_mont_mul(a3, s0)));
+            o[4 * i] = r0; o[4 * i + 1] = r1; o[4 * i + 2] = r2; o[4 * i + 3] = r3;
+        }
+        return;
+    }
+    for (size_t i = begin; i < end; i++)
+        for (int j = 0; j < 4; j++) {
+            uint32_t x = a[4 * i + j], s = c->s[j];
+            o[4 * i + j] = c->op == 1 ? bb_add(x, s) : c->op == 2 ? bb_sub(x, s) : bb_sub(s, x);
+        }
+}
+
+int zk_ext_scalar_op(uint32_t *out, const uint32_t *a, const uint32_t s[4], size_t n, int op) {
+    if (op < 0 || op > 3) return -1;
+    scal_ctx c;
+    c.out = out;
+    c.a = a;
+    c.op = op;
+    for (int j = 0; j < 4; j++) {
+        if (s[j] >= P) return -1;
+        c.s[j] = s[j];
+        c.sm[j] = bb_to_mont(s[j]);
+        c.swm[j] = bb_to_mont((uint32_t)(((uint64_t)s[j] * BB_W) % P));
+    }
+    zk_parallel_for(n, 8192, scal_range, &c);
+    return 0;
+}

@@ -38,4 +38,8 @@ int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint3
 /* Smallest nonce with SHA256(prefix || le64(nonce)) having `bits` leading zero bits; -1 if none < max_iter. */
 int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_iter, uint64_t *out);
 
+/* out[i] = a[i] op s for extension arrays a, out (uint32[n][4]) and one extension scalar s:
+ * op 0: a*s, 1: a+s, 2: a-s, 3: s-a. out may alias a. */
+int zk_ext_scalar_op(uint32_t *out, const uint32_t *a, const uint32_t s[4], size_t n, int op);
+
 #endif
