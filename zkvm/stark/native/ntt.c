@@ -241,8 +241,11 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     const size_t bundles_per_hi = s_lo / c;
     const int log_n = ps->log_n;
 
-    for (size_t b = b_begin; b < b_end; b++) {
-        const size_t group = b / ps->nchunks, chunk = b % ps->nchunks;
+    /* [b_begin, b_end) counts groups; within a group the column chunks go right to left, so that when the
+     * source is the left block of the destination itself (the LDE's coefficients live in out's first replica
+     * columns), the chunk that overwrites it comes after every chunk that reads it. */
+    for (size_t b = b_begin * ps->nchunks; b < b_end * ps->nchunks; b++) {
+        const size_t group = b / ps->nchunks, chunk = ps->nchunks - 1 - b % ps->nchunks;
         const size_t c0 = chunk * ps->cw;
         const size_t w = c0 + ps->cw <= ps->w ? ps->cw : ps->w - c0; /* columns in this chunk */
         /* With bit-reversed reads or writes, group hi touches rows bitrev(hi) + multiples of a large stride:
@@ -388,8 +391,8 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
                     !(last && io.dst_bitrev);
         ps.hi_bits = log_n - ps.e_lo - k;
         ps.reorder = ((first && io.src_bitrev) || (last && io.dst_bitrev)) && ps.e_lo == 0;
-        size_t bundles = n / (((size_t)1 << k) * ps.c) * nchunks;
-        size_t per_bundle = ((size_t)1 << k) * ps.c * cw;
+        size_t groups = n / (((size_t)1 << k) * ps.c);
+        size_t per_bundle = ((size_t)1 << k) * ps.c * w; /* work per group */
         size_t min_chunk = per_bundle >= (1u << 15) ? 1 : (1u << 15) / per_bundle;
         uint32_t small_buf[2 + 2 * 1024];
         uint32_t *small = ((size_t)1 << k) <= 1024 ? small_buf : (uint32_t *)malloc(((size_t)2 << k) * sizeof(uint32_t));
@@ -397,7 +400,7 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
         for (int le = 0; le < k; le++)
             for (size_t tt = 0; tt < ((size_t)1 << le); tt++) small[((size_t)1 << le) + tt] = tw[tt << (log_n - 1 - le)];
         ps.small = small;
-        zk_parallel_for(bundles, min_chunk, pass_range, &ps);
+        zk_parallel_for(groups, min_chunk, pass_range, &ps);
         if (small != small_buf) free(small);
         if (ps.failed) return -2;
         done += k;
@@ -437,8 +440,8 @@ int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32
  * a n x (B*w) matrix: row k of `out` viewed that way is (f(shift omega_N^(kB + r)))_{r < B}, and column block r
  * is the size-n NTT of c_j (shift omega_N^r)^j. The coefficient rows are either in natural order or
  * bit-reversed (as the inverse DIF leaves them); each is scaled by `pre` too. */
-static int coset_evals(const uint32_t *coef, int coef_bitrev_rows, uint32_t *out, int log_n, size_t w,
-                       int log_blowup, uint32_t shift, uint32_t pre) {
+static int coset_evals(const uint32_t *coef, size_t coef_pitch, int coef_bitrev_rows, uint32_t *out, int log_n,
+                       size_t w, int log_blowup, uint32_t shift, uint32_t pre) {
     size_t n = (size_t)1 << log_n, B = (size_t)1 << log_blowup;
     const uint32_t *tw = log_n ? twiddles(log_n, 0) : NULL;
     if (log_n && !tw) return -2;
@@ -454,7 +457,7 @@ static int coset_evals(const uint32_t *coef, int coef_bitrev_rows, uint32_t *out
             fill_powers(scale + r * n, n, z, bb_to_mont(pre));
         z = bb_mul(z, omega_big);
     }
-    ntt_io io = {.src = coef, .src_pitch = w, .src_w = w, .replicas = B, .src_bitrev = !coef_bitrev_rows,
+    ntt_io io = {.src = coef, .src_pitch = coef_pitch, .src_w = w, .replicas = B, .src_bitrev = !coef_bitrev_rows,
                  .src_scale = scale, .scale_stride = n, .dst = out, .dst_pitch = B * w};
     int st = run_ntt(log_n, B * w, 0, tw, io, NULL);
     free(scale);
@@ -464,7 +467,7 @@ static int coset_evals(const uint32_t *coef, int coef_bitrev_rows, uint32_t *out
 int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift) {
     int log_n = log2_exact(n);
     if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27) return -1;
-    return coset_evals(coeffs, 0, out, log_n, w, log_blowup, shift, 1);
+    return coset_evals(coeffs, w, 0, out, log_n, w, log_blowup, shift, 1);
 }
 
 int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift) {
@@ -472,13 +475,11 @@ int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup
     if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27) return -1;
     const uint32_t *itw = log_n ? twiddles(log_n, 1) : NULL;
     if (log_n && !itw) return -2;
-    size_t coef_bytes;
-    uint32_t *coef = (uint32_t *)cache_take(n * w * sizeof(uint32_t), &coef_bytes);
-    if (!coef) return -2;
-    /* DIF with the inverse root: coef[p] = n * c_{bitrev(p)} */
-    ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = coef, .dst_pitch = w};
+    size_t B = (size_t)1 << log_blowup;
+    /* DIF with the inverse root into the first w columns of `out` seen as an n x (B*w) matrix (no scratch
+     * matrix): coef[p] = n * c_{bitrev(p)}. The coset NTT then reads them from there and overwrites them last. */
+    ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = out, .dst_pitch = B * w};
     int st = run_ntt(log_n, w, 1, itw, io, NULL);
-    if (st == 0) st = coset_evals(coef, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)));
-    cache_give(coef, coef_bytes);
+    if (st == 0) st = coset_evals(out, B * w, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)));
     return st;
 }
