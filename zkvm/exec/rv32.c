@@ -1,5 +1,6 @@
 /* RV32IM interpreter. Decoding happens once (rv32_program_new); execution (rv32_loop.h, instantiated
- * twice below: run and record) dispatches over the pre-decoded table with computed goto.
+ * three times at the end of this file: fast run, careful run, record) dispatches over the pre-decoded
+ * table with computed goto (a switch where GCC extensions are unavailable).
  *
  * Checks, and why they are where they are:
  *  - branch/JAL targets are constant, so they are checked while decoding: a bad target becomes a
