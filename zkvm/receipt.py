@@ -189,9 +189,10 @@ class ProveStats:
 
 
 def default_options(zk: bool = True):
-    from zkvm.stark.options import ProofOptions
+    """100+ conjectured bits either way; the zk defaults spend one more query on the zk rate slack."""
+    from zkvm.stark.options import default_options as stark_defaults
 
-    return ProofOptions(zk=zk)
+    return stark_defaults(zk)
 
 
 def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,

@@ -251,7 +251,7 @@ def cmd_verify(args) -> int:
             raise ZkvmError(f"model digest mismatch: receipt has {j.model_digest.hex()}")
     private = j.model_digest is None or (j.input_bytes is None and j.input_digest is None)
     if private and not receipt.zk:
-        raise ZkvmError("receipt keeps data private but its proof is not zero-knowledge: refused")
+        raise receipt_mod.NotZeroKnowledge("receipt keeps data private but its proof is not zero-knowledge: refused")
     out = {"verified": True, "zk": receipt.zk, **j.describe()}
     print(json.dumps(out, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
     return 0
