@@ -3,7 +3,9 @@ and a runner that executes a guest on the interpreter or natively."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -14,13 +16,35 @@ from host.ml import guest_io, models, native
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _source_hash() -> str:
+    h = hashlib.sha256()
+    for f in sorted((REPO / "host" / "ml").glob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=None)
 def model(name: str):
-    """-> (float model, quant model, blob, x_test float, y_test)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        fm, qm = models.make_model(name, Path(tmp) / f"{name}.onnx")
+    """-> (float model, quant model, blob, x_test float, y_test). Trained once per version of host/ml (cached
+    under build/ml_test_cache, file-locked so parallel workers train each model once)."""
+    from host.ml import blob as blobmod
+    from host.ml import onnx_io
+
+    cache = REPO / "build" / "ml_test_cache" / _source_hash()
+    cache.mkdir(parents=True, exist_ok=True)
+    onnx_path, blob_path = cache / f"{name}.onnx", cache / f"{name}.blob"
+    with open(cache / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not blob_path.exists():
+            tmp = cache / f"{name}.tmp.onnx"
+            _, qm = models.make_model(name, tmp)
+            tmp.replace(onnx_path)
+            blob_path.write_bytes(qm.to_bytes())
+    fm = onnx_io.load(onnx_path)
+    blob = blob_path.read_bytes()
+    qm = blobmod.decode(blob)
     xte, yte = models.test_data(name)
-    return fm, qm, qm.to_bytes(), xte, yte
+    return fm, qm, blob, xte, yte
 
 
 @functools.lru_cache(maxsize=None)

@@ -128,12 +128,23 @@ def write_private_guest(name: str, blob: bytes, build_elf: bool = True) -> Path 
     return build_guest(gdir, p["private_elf"])
 
 
+def _single_threaded_blas():
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - comes with scikit-learn
+    except ImportError:  # pragma: no cover
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
 def make_model(name: str, onnx_path: Path):
     """Train model `name`, write its ONNX file, and quantise the model re-imported from that file (so the blob
     always comes through the ONNX path). -> (imported float model, quantised model)."""
     s = spec(name)
     xtr, ytr, _, _ = data.digits(s.side)
-    fm = train.train_mlp(xtr, ytr, s.hidden) if s.kind == "mlp" else train.train_cnn(xtr, ytr, side=s.side)
+    with _single_threaded_blas():  # small matrices: extra BLAS threads only contend on a busy machine
+        fm = train.train_mlp(xtr, ytr, s.hidden) if s.kind == "mlp" else train.train_cnn(xtr, ytr, side=s.side)
     onnx_io.export(fm, onnx_path)
     imported = onnx_io.load(onnx_path)
     qm = quantize.quantize(imported, xtr)
