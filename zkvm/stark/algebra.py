@@ -285,4 +285,4 @@ class ExtArrayOps:
         return self.f.ext_mul(self.lift(a), self.lift(b))
 
     def neg(self, a):
-        return bb.ext_neg(self.lift(a))
+        return self.f.ext_sub(np.zeros(4, dtype=np.uint32), self.lift(a))
