@@ -52,7 +52,8 @@ def kitchen_sink() -> tuple[list[int], dict[str, int]]:
     mark("div_x0"); code += [A.op("divu", "zero", "t0", "t1")]
     code += [A.op("sra", "t5", "t0", "t1"), A.op("mulh", "t6", "t0", "t0"), A.op("rem", "s2", "t0", "t1")]
     # memory: image word, zero-initialised word, sub-word stores and loads
-    code += [A.load("lw", "a2", "s0", 0), A.store("sw", "t0", "s1", 0), A.store("sb", "t1", "s1", 5),
+    mark("lw_image"); code += [A.load("lw", "a2", "s0", 0)]
+    code += [A.store("sw", "t0", "s1", 0), A.store("sb", "t1", "s1", 5),
              A.store("sh", "t1", "s1", 10)]
     mark("lw_after_sw"); code += [A.load("lw", "a3", "s1", 0)]
     code += [A.load("lb", "a4", "s1", 3), A.load("lbu", "a5", "s1", 0), A.load("lh", "a6", "s1", 2),
@@ -271,3 +272,36 @@ def relink_x0_read(run: Run, index: int, after: int) -> None:
         set_cpu(run, row, **{f"d{slot}_lo": d & 0xFFFF, f"d{slot}_hi": d >> 16})
         prev_ts = ts
     run.witness.main["regs"][0, 2] = prev_ts  # the final state follows the last access in the new chain
+
+
+def zinit_trace(cells: list[tuple[int, int, int]], image_lo: int, image_hi: int) -> np.ndarray:
+    """A zinit table for the given (word index, final value, final ts) rows, in the given order, with every
+    witness column computed as the honest fill would (differences taken mod p when they are "negative")."""
+    from zkvm.circuit.lookups import padded_height
+    from zkvm.circuit.memory import MEM_START_WORD, ZinitTable
+
+    n = len(cells)
+    out = np.zeros((padded_height(n), len(ZinitTable.COLUMNS)), dtype=np.uint32)
+    prev = MEM_START_WORD - 1
+    for i, (w, val, ts) in enumerate(cells):
+        above = int(w >= image_hi)
+        d = (w - prev - 1) % P
+        r = ((w - image_hi) if above else (image_lo - 1 - w)) % P
+        row = dict(is_real=1, w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev, d_lo=d & 0xFFFF, d_hi=d >> 16,
+                   above=above, r_lo=r & 0xFFFF, r_hi=r >> 16, final_lo=val & 0xFFFF, final_hi=val >> 16,
+                   final_ts=ts)
+        out[i] = [row[c] for c in ZinitTable.COLUMNS]
+        prev = w
+    if out.shape[0] > n:
+        out[n, ZinitTable.COLUMNS.index("prev_w")] = prev
+    return out
+
+
+def zinit_cells(run: Run) -> list[tuple[int, int, int]]:
+    from zkvm.circuit.memory import ZinitTable
+
+    z = run.witness.main["zinit"].astype(np.int64)
+    col = {c: z[:, i] for i, c in enumerate(ZinitTable.COLUMNS)}
+    real = np.nonzero(col["is_real"])[0]
+    return [(int(col["w_lo"][i] + 65536 * col["w_hi"][i]), int(col["final_lo"][i] + 65536 * col["final_hi"][i]),
+             int(col["final_ts"][i])) for i in real]

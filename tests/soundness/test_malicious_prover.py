@@ -229,3 +229,58 @@ def test_store_into_program_text():
     assert info.value.bus in ("range16", "bytes"), info.value
     with pytest.raises(VerificationError):
         H.prove_and_verify(run)
+
+
+def test_zero_init_inside_the_image(run):
+    """The cheater gives an image word a second, zero, initialisation and loads 0 from it instead of the
+    image's value: only the zinit table's outside-the-image range check stands in the way."""
+    t = run.cycle_of("lw_image")
+    w = H.get_cpu(run, t, "maddr")
+    H.set_cpu(run, t, m_lo=0, m_hi=0, n_lo=0, n_hi=0, mb0=0, mb1=0, mb2=0, mb3=0, sel_byte=0, res_lo=0,
+              res_hi=0, wv_lo=0, wv_hi=0)
+    H.set_reg_final(run, 12, 0)  # a2 is never touched again
+    image = run.witness.main["image"]
+    row = w - run.setup.image_lo
+    image[row, :] = [run.setup.words[row] & 0xFFFF, run.setup.words[row] >> 16, 0]  # the image word: untouched
+    ts = 4 * H.get_cpu(run, t, "clk") + 2
+    cells = sorted(H.zinit_cells(run) + [(w, 0, ts)])
+    run.witness.main["zinit"] = H.zinit_trace(cells, run.setup.image_lo, run.setup.image_hi)
+    H.rebalance_lookups(run)
+    with pytest.raises(BusError) as info:
+        H.check(run)
+    assert info.value.bus in ("range16", "bytes"), info.value
+    with pytest.raises(VerificationError):
+        H.prove_and_verify(run)
+
+
+def test_zero_init_twice(run):
+    """The cheater zero-initialises a scratch word twice and, after storing to it, loads 0 through the second
+    chain: only the zinit table's strictly-increasing range check stands in the way."""
+    t = run.cycle_of("last_lw")  # lw s6 <- [scratch] (written by the sw earlier); s6 is never read again
+    w = H.get_cpu(run, t, "maddr")
+    old = H.get_cpu(run, t, "m_lo") | H.get_cpu(run, t, "m_hi") << 16
+    H.set_cpu(run, t, m_lo=0, m_hi=0, n_lo=0, n_hi=0, mb0=0, mb1=0, mb2=0, mb3=0, sel_byte=0, res_lo=0,
+              res_hi=0, wv_lo=0, wv_hi=0)
+    ts = 4 * H.get_cpu(run, t, "clk") + 2
+    # the load now starts the second chain (prev ts 0), so its timestamp difference changes
+    d = ts - 0 - 1
+    H.set_cpu(run, t, d2_lo=d & 0xFFFF, d2_hi=d >> 16)
+    H.set_reg_final(run, 22, 0)
+    cells = H.zinit_cells(run)
+    i = next(k for k, c in enumerate(cells) if c[0] == w)
+    assert cells[i][1] == old and cells[i][2] == ts, "the load was the last access to the word"
+    # the first chain now ends at the access before the load; the second chain is the load alone
+    cpu = run.cpu.astype(np.int64)
+    ci = COLUMN_INDEX
+    before = [4 * int(cpu[r, ci["clk"]]) + 2 for r in range(t) if cpu[r, ci["maddr"]] == w
+              and (cpu[r, ci["is_sw"]] + cpu[r, ci["is_sh"]] + cpu[r, ci["is_sb"]] + cpu[r, ci["is_lw"]]
+                   + cpu[r, ci["is_lh"]] + cpu[r, ci["is_lhu"]] + cpu[r, ci["is_lb"]] + cpu[r, ci["is_lbu"]])]
+    cells[i] = (w, old, max(before))
+    cells.insert(i + 1, (w, 0, ts))
+    run.witness.main["zinit"] = H.zinit_trace(cells, run.setup.image_lo, run.setup.image_hi)
+    H.rebalance_lookups(run)
+    with pytest.raises(BusError) as info:
+        H.check(run)
+    assert info.value.bus in ("range16", "bytes"), info.value
+    with pytest.raises(VerificationError):
+        H.prove_and_verify(run)
