@@ -195,3 +195,15 @@ def test_merkle_native_matches_hashlib(sha_path, threads):
 
 def test_shani_used_when_available():
     assert lib.zk_sha256_force_portable(0) == lib.zk_sha256_has_shani()
+
+
+@pytest.mark.parametrize("rows,w,period", [(5000, 3, 4), (1024, 300, 16), (37, 1, 1)])
+def test_fma_rows_periodic(rows, w, period):
+    seed = rows + w + period
+    rng = np.random.default_rng(seed)
+    acc = rng.integers(0, P, (rows, w), dtype=np.uint32)
+    a = rng.integers(0, P, (rows, w), dtype=np.uint32)
+    f = rng.integers(0, P, period, dtype=np.uint32)
+    expect = bb.add(acc, bb.mul(a, f[np.arange(rows) % period][:, None]))
+    got = kernels.fma_rows_periodic(acc.copy(), a, f)
+    assert (got == expect).all(), f"seed {seed}"

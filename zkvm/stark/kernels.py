@@ -155,6 +155,31 @@ def ext_batch_inv(a) -> np.ndarray:
     return out.reshape(a.shape)
 
 
+def fma_rows_periodic(acc: np.ndarray, a: np.ndarray, factors) -> np.ndarray:
+    """In place: ``acc[i, :] += a[i, :] * factors[i % len(factors)]`` for row-major ``uint32[rows, w]``
+    matrices (e.g. adding ``x^n · hi(x)`` on an LDE coset, where ``x^n`` repeats with period 2^log_blowup).
+    ``acc`` must be a C-contiguous uint32 array; returns it."""
+    if not (isinstance(acc, np.ndarray) and acc.dtype == np.uint32 and acc.flags.c_contiguous):
+        raise ValueError("acc must be a C-contiguous uint32 array")
+    a = np.asarray(a)
+    if a.shape != acc.shape:
+        raise ValueError(f"shape mismatch: acc {acc.shape}, a {a.shape}")
+    f = np.ascontiguousarray(np.asarray(factors).reshape(-1) % bb.P, dtype=np.uint32)
+    if f.size == 0:
+        raise ValueError("factors must not be empty")
+    rows = acc.shape[0] if acc.ndim else 1
+    width = acc.size // rows if rows else 0
+    if _use_native(acc.size, a):
+        a2 = np.ascontiguousarray(a, dtype=np.uint32)
+        status = _native.lib.zk_rows_fma_periodic(_ptr(acc), _ptr(a2), rows, width, _ptr(f), f.size)
+        if status != 0:
+            raise MemoryError("fma_rows_periodic: out of memory")
+        return acc
+    per_row = f[np.arange(rows) % f.size].astype(np.uint64).reshape((rows,) + (1,) * (acc.ndim - 1))
+    acc[...] = bb.add(acc, bb.mul(a, per_row))
+    return acc
+
+
 def poly_eval_ext(coeffs: np.ndarray, z: Iterable[int] | bb.Ext) -> np.ndarray:
     """Evaluate every column of ``coeffs`` (``uint32[n, w]``, row j = coefficient of x^j) at the extension
     point ``z``: returns ``uint32[w, 4]``. A 1-D ``coeffs`` is one column and gives ``uint32[4]``."""

@@ -47,6 +47,8 @@ void zk_ext_sub(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
 void zk_ext_mul(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
 void zk_ext_mul_base(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
 int zk_ext_inv(uint32_t *out, const uint32_t *a, size_t n);
+int zk_rows_fma_periodic(uint32_t *acc, const uint32_t *a, size_t rows, size_t w, const uint32_t *factors,
+                         size_t period);
 void zk_poly_eval_ext(const uint32_t *coeffs, size_t n, size_t w, const uint32_t z[4], uint32_t *out);
 """
 

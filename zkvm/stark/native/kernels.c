@@ -192,3 +192,37 @@ void zk_poly_eval_ext(const uint32_t *coeffs, size_t n, size_t w, const uint32_t
     free(zpow);
     free(partial);
 }
+
+/* acc[i][c] += a[i][c] * factors[i % period]: adding a periodic-row-scaled matrix (e.g. x^n on an LDE coset,
+ * which repeats with period 2^log_blowup) in one pass. */
+typedef struct {
+    uint32_t *acc;
+    const uint32_t *a, *factors_m;
+    size_t w, period;
+} fma_ctx;
+
+static void fma_range(void *vctx, size_t s, size_t e) {
+    fma_ctx *c = (fma_ctx *)vctx;
+    const zk_rowops *ops = zk_ops();
+    uint32_t buf[256];
+    for (size_t i = s; i < e; i++) {
+        uint32_t f = c->factors_m[i % c->period];
+        for (size_t c0 = 0; c0 < c->w; c0 += 256) {
+            size_t len = c->w - c0 < 256 ? c->w - c0 : 256;
+            ops->scale(buf, c->a + i * c->w + c0, len, f);
+            ops->add(c->acc + i * c->w + c0, c->acc + i * c->w + c0, buf, len);
+        }
+    }
+}
+
+int zk_rows_fma_periodic(uint32_t *acc, const uint32_t *a, size_t rows, size_t w, const uint32_t *factors,
+                         size_t period) {
+    if (period == 0) return -1;
+    uint32_t *fm = (uint32_t *)malloc(period * sizeof(uint32_t));
+    if (!fm) return -2;
+    for (size_t k = 0; k < period; k++) fm[k] = bb_to_mont(bb_reduce32(factors[k]));
+    fma_ctx c = {acc, a, fm, w, period};
+    zk_parallel_for(rows, CHUNK / (w ? w : 1) + 1, fma_range, &c);
+    free(fm);
+    return 0;
+}

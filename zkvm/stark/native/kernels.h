@@ -22,4 +22,8 @@ int zk_ext_inv(uint32_t *out, const uint32_t *a, size_t n);
  * out is uint32[w][4]. */
 void zk_poly_eval_ext(const uint32_t *coeffs, size_t n, size_t w, const uint32_t z[4], uint32_t *out);
 
+/* acc[i][c] += a[i][c] * factors[i % period] (row-major uint32[rows][w]); 0, -1 bad period, -2 no memory. */
+int zk_rows_fma_periodic(uint32_t *acc, const uint32_t *a, size_t rows, size_t w, const uint32_t *factors,
+                         size_t period);
+
 #endif
