@@ -25,7 +25,7 @@ from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import leaf_hash, verify_path
+from zkvm.stark.merkle_verify import leaf_hash, root_from_path
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
 from zkvm.stark.protocol import (MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
@@ -145,15 +145,15 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
             for (kind, _), o in zip(layout, ops):
                 idx = r * (1 << (FIXED_LOG_BLOWUP - lbt)) if kind == "fixed" else r
                 depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
-                if not verify_path(troots[kind], leaf_hash(o.row, o.salt), idx, o.path, depth):
+                if not _authentic(troots[kind], leaf_hash(o.row, o.salt), idx, o.path, depth):
                     raise MerkleError(f"table {ct.name!r}: {kind} opening at row {idx} does not authenticate")
         for k, o in enumerate(qp.fri):
             leaf = (q % sizes[k]) % sizes[k + 1]
-            if not verify_path(proof.fri_roots[k], leaf_hash(o.row, o.salt), leaf, o.path,
+            if not _authentic(proof.fri_roots[k], leaf_hash(o.row, o.salt), leaf, o.path,
                                sizes[k + 1].bit_length() - 1):
                 raise MerkleError(f"FRI layer {k}: leaf {leaf} does not authenticate")
         for o in qp.mask:
-            if not verify_path(proof.mask_roots[0], leaf_hash(o.row, o.salt), q, o.path, n_max.bit_length() - 1):
+            if not _authentic(proof.mask_roots[0], leaf_hash(o.row, o.salt), q, o.path, n_max.bit_length() - 1):
                 raise MerkleError(f"FRI mask: leaf {q} does not authenticate")
 
     # ---- 5. transcript replay and bus balance
@@ -265,6 +265,14 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     tr.absorb("pow", proof.pow_nonce.to_bytes(8, "little"))
     if tr.query_indices("queries", opts.num_queries, n_max) != list(proof.query_indices):
         raise QueryMismatch("query positions differ from the transcript's")
+
+
+def _authentic(root: bytes, leaf_digest: bytes, index: int, path: list[bytes], depth: int) -> bool:
+    """Merkle path check. The parser already guarantees 32-byte digests; path length and index range are
+    checked here (as ``merkle_verify.verify_path`` does), then the root is recomputed."""
+    if len(path) != depth or not 0 <= index < (1 << depth):
+        return False
+    return root_from_path(leaf_digest, index, path) == root
 
 
 def _expect(got: int, want: int, what: str) -> None:
