@@ -27,13 +27,10 @@ def _private_image(name: str, salt: bytes = bytes(range(32))):
 
 
 def _prove(image, request: bytes):
-    """Zero-knowledge when the prover supports it; otherwise a plain proof (the zk test below tracks that)."""
-    try:
-        return receipt_mod.prove(image, request, zk=True)
-    except ZkvmError as exc:
-        if "zero-knowledge" not in str(exc):
-            raise
-        return receipt_mod.prove(image, request, zk=False)
+    """Private modes are proven zero-knowledge (the CLI refuses anything else for them)."""
+    result, rcpt = receipt_mod.prove(image, request, zk=True)
+    assert rcpt.zk
+    return result, rcpt
 
 
 def _windows(data: bytes, size: int) -> set[bytes]:
@@ -48,7 +45,7 @@ def _check_private_model_run(name: str, index: int) -> None:
     assert result.exit_code == 0
     data = rcpt.to_bytes()
     back = receipt_mod.Receipt.from_bytes(data)
-    journal = receipt_mod.verify(back, receipt_mod.image_id(image))
+    journal = receipt_mod.verify(back, receipt_mod.image_id(image), require_zk=True)
     j = guest_io.decode_journal(journal)
     want = reference.run(qm, x[None])[0]
     assert j.logits == want.tobytes() and j.predicted == int(want.argmax())
@@ -80,17 +77,6 @@ def test_model_a_private_prove_verify() -> None:
 @pytest.mark.parametrize("name", ["b", "c"])
 def test_models_b_c_private_prove_verify(name: str) -> None:
     _check_private_model_run(name, 7)
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=ZkvmError,
-                   reason="zero-knowledge proving is not implemented in zkvm.stark yet; private modes need it")
-def test_model_a_private_receipt_is_zero_knowledge() -> None:
-    _, qm, _, xte, _ = model("a")
-    image = _private_image("a")
-    _, rcpt = receipt_mod.prove(image, guest_io.encode_request(qm.quantize_input(xte[0]), None, False), zk=True)
-    assert rcpt.zk
-    receipt_mod.verify(rcpt, receipt_mod.image_id(image), require_zk=True)
 
 
 def test_journal_reveals_exactly_the_mode(tmp_path) -> None:
