@@ -173,6 +173,7 @@ typedef struct {
     int src_reduce;            /* canonicalise unscaled values on the way in */
     const uint32_t *src_scale; /* Montgomery factors indexed by source row (+ r * scale_stride), or NULL */
     size_t scale_stride;
+    int src_in_dst;            /* the source is the destination's first column block (in-place LDE) */
     uint32_t *dst;
     size_t dst_pitch;
     int dst_bitrev;            /* matrix row i is written to dst row bitrev(i) */
@@ -186,6 +187,7 @@ typedef struct {
     int stream;        /* destination too big for the caches: non-temporal stores */
     int hi_bits;       /* log2 of the number of groups along the high index bits */
     int reorder;       /* visit those groups in bit-reversed order (see pass_range) */
+    int whole_groups;  /* parallel work unit = a group with all its column chunks (see pass_range) */
     size_t c;          /* consecutive offsets gathered together */
     size_t w;          /* matrix width (= src_w * replicas) */
     size_t cw;         /* columns per chunk */
@@ -241,10 +243,12 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     const size_t bundles_per_hi = s_lo / c;
     const int log_n = ps->log_n;
 
-    /* [b_begin, b_end) counts groups; within a group the column chunks go right to left, so that when the
-     * source is the left block of the destination itself (the LDE's coefficients live in out's first replica
-     * columns), the chunk that overwrites it comes after every chunk that reads it. */
-    for (size_t b = b_begin * ps->nchunks; b < b_end * ps->nchunks; b++) {
+    /* [b_begin, b_end) counts groups when ps->whole_groups (else bundles = group x chunk). Within a group the
+     * column chunks go right to left, so that when the source is the left block of the destination itself
+     * (the LDE's coefficients live in out's first replica columns), the chunk that overwrites it comes after
+     * every chunk that reads it - which also needs a group's chunks on one thread. */
+    const size_t scale_b = ps->whole_groups ? ps->nchunks : 1;
+    for (size_t b = b_begin * scale_b; b < b_end * scale_b; b++) {
         const size_t group = b / ps->nchunks, chunk = ps->nchunks - 1 - b % ps->nchunks;
         const size_t c0 = chunk * ps->cw;
         const size_t w = c0 + ps->cw <= ps->w ? ps->cw : ps->w - c0; /* columns in this chunk */
@@ -391,8 +395,9 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
                     !(last && io.dst_bitrev);
         ps.hi_bits = log_n - ps.e_lo - k;
         ps.reorder = ((first && io.src_bitrev) || (last && io.dst_bitrev)) && ps.e_lo == 0;
-        size_t groups = n / (((size_t)1 << k) * ps.c);
-        size_t per_bundle = ((size_t)1 << k) * ps.c * w; /* work per group */
+        ps.whole_groups = first && io.src_in_dst;
+        size_t units = n / (((size_t)1 << k) * ps.c) * (ps.whole_groups ? 1 : nchunks);
+        size_t per_bundle = ((size_t)1 << k) * ps.c * (ps.whole_groups ? w : cw); /* work per unit */
         size_t min_chunk = per_bundle >= (1u << 15) ? 1 : (1u << 15) / per_bundle;
         uint32_t small_buf[2 + 2 * 1024];
         uint32_t *small = ((size_t)1 << k) <= 1024 ? small_buf : (uint32_t *)malloc(((size_t)2 << k) * sizeof(uint32_t));
@@ -400,7 +405,7 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
         for (int le = 0; le < k; le++)
             for (size_t tt = 0; tt < ((size_t)1 << le); tt++) small[((size_t)1 << le) + tt] = tw[tt << (log_n - 1 - le)];
         ps.small = small;
-        zk_parallel_for(groups, min_chunk, pass_range, &ps);
+        zk_parallel_for(units, min_chunk, pass_range, &ps);
         if (small != small_buf) free(small);
         if (ps.failed) return -2;
         done += k;
@@ -458,6 +463,7 @@ static int coset_evals(const uint32_t *coef, size_t coef_pitch, int coef_bitrev_
         z = bb_mul(z, omega_big);
     }
     ntt_io io = {.src = coef, .src_pitch = coef_pitch, .src_w = w, .replicas = B, .src_bitrev = !coef_bitrev_rows,
+                 .src_in_dst = coef == out,
                  .src_scale = scale, .scale_stride = n, .dst = out, .dst_pitch = B * w};
     int st = run_ntt(log_n, B * w, 0, tw, io, NULL);
     free(scale);
