@@ -211,25 +211,43 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
         return result, Receipt(claim, result.journal, b"", zk=False, dev=True)
 
     from zkvm.circuit import riscv_air
-
-    result, record = executor.record()
-    stats.phases["execute"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    s = riscv_air.setup(image)
     from zkvm.stark.prover import commit_fixed_data
 
-    fixed_commitment = commit_fixed_data(riscv_air.circuit().air, s.fixed)
-    digest = fixed_commitment.digest
-    stats.phases["setup"] = time.perf_counter() - t
-    t = time.perf_counter()
-    w = riscv_air.generate(s, record)
-    stats.phases["trace"] = time.perf_counter() - t
-    if w.journal != result.journal or w.exit_code != result.exit_code:
-        raise ZkvmError("internal error: the trace's journal/exit code differ from the execution's")
-    stats.heights = {name: int(arr.shape[0]) for name, arr in w.main.items()}
     opts = options if options is not None else default_options(zk)
     if opts.zk != zk:
         raise InputError("proof options disagree with the zk flag")
+    bar = None
+    if progress:  # the STARK prover shows its own phases; this covers the ones before it
+        from tqdm import tqdm
+
+        bar = tqdm(total=3, desc="execute", unit="phase", leave=False)
+
+    def step(name: str) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_description(name)
+
+    try:
+        result, record = executor.record()
+        stats.phases["execute"] = time.perf_counter() - t0
+        step("setup")
+        t = time.perf_counter()
+        s = riscv_air.setup(image)
+        fixed_commitment = commit_fixed_data(riscv_air.circuit().air, s.fixed)
+        digest = fixed_commitment.digest
+        stats.phases["setup"] = time.perf_counter() - t
+        step("trace")
+        t = time.perf_counter()
+        w = riscv_air.generate(s, record)
+        del record
+        stats.phases["trace"] = time.perf_counter() - t
+        step("prove")
+    finally:
+        if bar is not None:
+            bar.close()
+    if w.journal != result.journal or w.exit_code != result.exit_code:
+        raise ZkvmError("internal error: the trace's journal/exit code differ from the execution's")
+    stats.heights = {name: int(arr.shape[0]) for name, arr in w.main.items()}
     t = time.perf_counter()
     timings: dict = {}
     proof = _stark("prove")(riscv_air.circuit().air, s.fixed, w.main, s.publics,
