@@ -76,3 +76,18 @@ def test_inputs_are_reduced_and_validated():
         ntt.lde(np.zeros((4, 2), dtype=np.uint32), -1)
     with pytest.raises(ValueError):
         ntt.interpolate(np.zeros((4, 2), dtype=np.uint32), shift=P)
+
+
+def test_out_buffers_are_used_and_checked():
+    rng = np.random.default_rng(8)
+    cols = rng.integers(0, P, (64, 3), dtype=np.uint32)
+    out = np.empty((256, 3), dtype=np.uint32)
+    assert ntt.lde(cols, 2, out=out) is out
+    assert (out == ntt_numpy.lde(cols, 2, bb.GENERATOR)).all()
+    coeffs = np.empty_like(cols)
+    assert ntt.interpolate(cols, out=coeffs) is coeffs and (coeffs == ntt_numpy.interpolate(cols)).all()
+    assert ntt.evaluate(coeffs, 1, 5, out=out[:128]) is not None
+    with pytest.raises(ValueError):
+        ntt.lde(cols, 2, out=np.empty((128, 3), dtype=np.uint32))  # wrong shape
+    with pytest.raises(ValueError):
+        ntt.interpolate(cols, out=cols)  # aliasing the input

@@ -57,7 +57,26 @@ def _check_log_size(log_size: int) -> None:
         raise ValueError(f"domain of size 2^{log_size} exceeds BabyBear's two-adicity 2^{MAX_LOG_SIZE}")
 
 
-def interpolate(cols: np.ndarray, shift: int = 1) -> np.ndarray:
+def _out_buffer(out: np.ndarray | None, shape: tuple[int, int], src: np.ndarray) -> np.ndarray:
+    """A caller-supplied output (reusing memory avoids page faults on fresh multi-GB allocations) or a new one."""
+    if out is None:
+        return np.empty(shape, dtype=np.uint32)
+    if not (isinstance(out, np.ndarray) and out.dtype == np.uint32 and out.flags.c_contiguous
+            and out.shape == shape):
+        raise ValueError(f"out must be a C-contiguous uint32 array of shape {shape}")
+    if np.may_share_memory(out, src):
+        raise ValueError("out must not overlap the input")
+    return out
+
+
+def _finish(res: np.ndarray, out: np.ndarray | None, squeeze: bool, src: np.ndarray) -> np.ndarray:
+    if out is not None and res is not out:  # numpy path: honour `out` too
+        _out_buffer(out, res.shape, src)[...] = res
+        res = out
+    return res[:, 0] if squeeze else res
+
+
+def interpolate(cols: np.ndarray, shift: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """Evaluations on ``shift·H_n`` (natural order) -> coefficients, per column."""
     arr, squeeze = _as_matrix(cols)
     _check_log_size(ntt_numpy.log2_exact(arr.shape[0]))
@@ -65,13 +84,14 @@ def interpolate(cols: np.ndarray, shift: int = 1) -> np.ndarray:
     if shift == 0:
         raise ValueError("coset shift must be non-zero")
     if _native is not None and arr.size:
-        out = _native_interpolate(arr, shift)
+        res = _native_interpolate(arr, shift, out)
     else:
-        out = ntt_numpy.interpolate(arr, shift)
-    return out[:, 0] if squeeze else out
+        res = ntt_numpy.interpolate(arr, shift)
+    return _finish(res, out, squeeze, arr)
 
 
-def evaluate(coeffs: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR) -> np.ndarray:
+def evaluate(coeffs: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR,
+             out: np.ndarray | None = None) -> np.ndarray:
     """Coefficients (``n`` rows) -> evaluations on ``shift·H_{n·2^log_blowup}`` (natural order)."""
     arr, squeeze = _as_matrix(coeffs)
     if log_blowup < 0:
@@ -79,24 +99,27 @@ def evaluate(coeffs: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR) -> 
     _check_log_size(ntt_numpy.log2_exact(arr.shape[0]) + log_blowup)
     shift %= bb.P
     if _native is not None and arr.size:
-        out = _native_evaluate(arr, log_blowup, shift)
+        res = _native_evaluate(arr, log_blowup, shift, out)
     else:
-        out = ntt_numpy.evaluate(arr, log_blowup, shift)
-    return out[:, 0] if squeeze else out
+        res = ntt_numpy.evaluate(arr, log_blowup, shift)
+    return _finish(res, out, squeeze, arr)
 
 
-def lde(cols: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR) -> np.ndarray:
-    """Evaluations on ``H_n`` -> evaluations of the same polynomials on ``shift·H_{n·2^log_blowup}``."""
+def lde(cols: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR, out: np.ndarray | None = None) -> np.ndarray:
+    """Evaluations on ``H_n`` -> evaluations of the same polynomials on ``shift·H_{n·2^log_blowup}``.
+
+    ``out`` (optional, all three functions, native path): a C-contiguous ``uint32`` matrix of the result's
+    2-D shape to write into instead of allocating."""
     arr, squeeze = _as_matrix(cols)
     if log_blowup < 0:
         raise ValueError("log_blowup must be >= 0")
     _check_log_size(ntt_numpy.log2_exact(arr.shape[0]) + log_blowup)
     shift %= bb.P
     if _native is not None and arr.size:
-        out = _native_lde(arr, log_blowup, shift)
+        res = _native_lde(arr, log_blowup, shift, out)
     else:
-        out = ntt_numpy.lde(arr, log_blowup, shift)
-    return out[:, 0] if squeeze else out
+        res = ntt_numpy.lde(arr, log_blowup, shift)
+    return _finish(res, out, squeeze, arr)
 
 
 # ---------------------------------------------------------------- C glue (filled in by the native module)
@@ -112,22 +135,22 @@ def _check(status: int, what: str) -> None:
         raise ValueError(f"{what}: native error {status}")
 
 
-def _native_interpolate(arr: np.ndarray, shift: int) -> np.ndarray:
+def _native_interpolate(arr: np.ndarray, shift: int, out: np.ndarray | None) -> np.ndarray:
     n, w = arr.shape
-    out = np.empty_like(arr)
+    out = _out_buffer(out, (n, w), arr)
     _check(_native.lib.zk_interpolate(_ptr(arr), _ptr(out), n, w, shift), "interpolate")
     return out
 
 
-def _native_evaluate(arr: np.ndarray, log_blowup: int, shift: int) -> np.ndarray:
+def _native_evaluate(arr: np.ndarray, log_blowup: int, shift: int, out: np.ndarray | None) -> np.ndarray:
     n, w = arr.shape
-    out = np.empty((n << log_blowup, w), dtype=np.uint32)
+    out = _out_buffer(out, (n << log_blowup, w), arr)
     _check(_native.lib.zk_evaluate(_ptr(arr), _ptr(out), n, w, log_blowup, shift), "evaluate")
     return out
 
 
-def _native_lde(arr: np.ndarray, log_blowup: int, shift: int) -> np.ndarray:
+def _native_lde(arr: np.ndarray, log_blowup: int, shift: int, out: np.ndarray | None) -> np.ndarray:
     n, w = arr.shape
-    out = np.empty((n << log_blowup, w), dtype=np.uint32)
+    out = _out_buffer(out, (n << log_blowup, w), arr)
     _check(_native.lib.zk_lde(_ptr(arr), _ptr(out), n, w, log_blowup, shift), "lde")
     return out
