@@ -25,16 +25,18 @@ OPTS = dataclasses.replace(FAST, num_queries=3, grinding_bits=1)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _honest():
+def _honest(opts=OPTS):
     rng = np.random.default_rng(21)
     air = range_air()
     terms = [("range8", (3,), 1)]
     fixed, main = range_traces(4, rng, [(3, 1)])
-    proof = prove(air, fixed, main, {}, terms, OPTS)
+    proof = prove(air, fixed, main, {}, terms, opts)
     return air, proof.to_bytes(), terms, commit_fixed(air, fixed)
 
 
 AIR, DATA, TERMS, FD = _honest()
+ZK_OPTS = dataclasses.replace(OPTS, zk=True)
+_, ZK_DATA, _, _ = _honest(ZK_OPTS)
 
 
 def test_roundtrip_is_identity():
@@ -62,13 +64,18 @@ def test_huge_length_prefix_does_not_allocate():
         Proof.from_bytes(bad)
 
 
-mutation = st.one_of(
-    st.tuples(st.just("flip"), st.integers(0, len(DATA) - 1), st.integers(1, 255)),
-    st.tuples(st.just("set32"), st.integers(0, len(DATA) - 4), st.sampled_from([0, 1, 2, 0xFF, 2**31 - 2**27,
-                                                                               2**31 - 2**27 + 1, 2**32 - 1])),
-    st.tuples(st.just("cut"), st.integers(0, len(DATA) - 1), st.integers(1, 64)),
-    st.tuples(st.just("insert"), st.integers(0, len(DATA)), st.binary(min_size=1, max_size=8)),
-)
+def _mutations(size: int):
+    return st.one_of(
+        st.tuples(st.just("flip"), st.integers(0, size - 1), st.integers(1, 255)),
+        st.tuples(st.just("set32"), st.integers(0, size - 4), st.sampled_from([0, 1, 2, 0xFF, 2**31 - 2**27,
+                                                                              2**31 - 2**27 + 1, 2**32 - 1])),
+        st.tuples(st.just("cut"), st.integers(0, size - 1), st.integers(1, 64)),
+        st.tuples(st.just("insert"), st.integers(0, size), st.binary(min_size=1, max_size=8)),
+    )
+
+
+mutation = _mutations(len(DATA))
+zk_mutation = _mutations(len(ZK_DATA))
 
 
 def _apply(data: bytes, muts) -> bytes:
@@ -87,12 +94,30 @@ def _apply(data: bytes, muts) -> bytes:
     return bytes(b)
 
 
-def _check_rejected(muts) -> None:
-    data = _apply(DATA, muts)
-    if data == DATA:
+def _check_rejected(muts, original: bytes = DATA, opts=OPTS) -> None:
+    data = _apply(original, muts)
+    if data == original:
         return
     with pytest.raises(VerificationError):
-        verify(AIR, data, {}, TERMS, FD, min_security_bits=OPTS.security_bits)
+        verify(AIR, data, {}, TERMS, FD, min_security_bits=opts.security_bits)
+
+
+def test_zk_proof_roundtrip():
+    assert Proof.from_bytes(ZK_DATA).to_bytes() == ZK_DATA
+    verify(AIR, ZK_DATA, {}, TERMS, FD, min_security_bits=ZK_OPTS.security_bits)
+
+
+@settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(zk_mutation, min_size=1, max_size=3))
+def test_mutated_zk_proofs_rejected(muts):
+    _check_rejected(muts, ZK_DATA, ZK_OPTS)
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(zk_mutation, min_size=1, max_size=4))
+def test_mutated_zk_proofs_rejected_10k(muts):
+    _check_rejected(muts, ZK_DATA, ZK_OPTS)
 
 
 @settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
