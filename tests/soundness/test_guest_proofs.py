@@ -45,3 +45,21 @@ def test_guest_proof(name):
 @pytest.mark.parametrize("name", [g for g in INPUTS if g not in FAST_GUESTS])
 def test_guest_proof_slow(name):
     _prove_and_verify(name)
+
+
+@pytest.mark.slow
+def test_ml_inference_proof():
+    """A real inference of the private-model guest (input tensor through the whole network) proves."""
+    import numpy as np
+
+    from host.ml.guest_io import encode_request
+
+    path = GUEST_DIR / "ml_a_private.elf"
+    if not path.exists():
+        pytest.skip(f"{path} not built")
+    image = load_elf(path)
+    request = encode_request(np.random.default_rng(1).integers(-128, 127, 64, dtype=np.int8), None,
+                             publish_input=False)
+    result, receipt = R.prove(image, request, zk=False, options=H.FAST)
+    assert result.exit_code == 0 and result.journal.startswith(b"ZKML")
+    assert R.verify(receipt, R.image_id(image), min_security_bits=0) == result.journal
