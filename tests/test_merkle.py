@@ -72,3 +72,20 @@ def test_bad_shapes_rejected():
         MerkleTree(np.zeros((4, 2), dtype=np.uint32), np.zeros((2, 4), dtype=np.uint8))
     with pytest.raises(IndexError):
         MerkleTree(np.zeros((4, 2), dtype=np.uint32)).open([4])
+
+
+def test_verify_path_never_raises_on_junk():
+    tree = MerkleTree(np.arange(16, dtype=np.uint32).reshape(8, 2))
+    leaf = leaf_hash(np.array([0, 1]))
+    path = tree.open([0])[0]
+    assert verify_path(tree.root, leaf, 0, path, 3)
+    junk = [None, "x" * 32, 3.5, [1, 2], b"", object()]
+    for j in junk:
+        assert not verify_path(j, leaf, 0, path, 3)
+        assert not verify_path(tree.root, j, 0, path, 3)
+        assert not verify_path(tree.root, leaf, j, path, 3)
+        assert not verify_path(tree.root, leaf, 0, j, 3)
+        assert not verify_path(tree.root, leaf, 0, [j] + path[1:], 3)
+        if j is not None:
+            assert not verify_path(tree.root, leaf, 0, path, j)
+    assert not verify_path(tree.root, leaf, True, path, 3)

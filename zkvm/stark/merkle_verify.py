@@ -44,13 +44,17 @@ def verify_path(root: bytes, leaf_digest: bytes, index: int, path: Sequence[byte
     ``depth`` (log2 of the number of leaves), when given, is enforced: the path must have exactly that many
     siblings and the index must lie inside the tree. Malformed inputs give False, never an exception.
     """
-    if not isinstance(index, int) or index < 0:
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         return False
-    if depth is not None and (len(path) != depth or index >> depth):
+    if not isinstance(leaf_digest, (bytes, bytearray)) or len(leaf_digest) != DIGEST_SIZE:
+        return False
+    if not isinstance(path, (list, tuple)) or any(not isinstance(s, (bytes, bytearray)) or len(s) != DIGEST_SIZE
+                                                  for s in path):
+        return False
+    if depth is not None and (not isinstance(depth, int) or len(path) != depth or index >> depth):
         return False
     if depth is None and index >> len(path):
         return False
-    if len(leaf_digest) != DIGEST_SIZE or any(not isinstance(s, (bytes, bytearray)) or len(s) != DIGEST_SIZE
-                                              for s in path):
+    if not isinstance(root, (bytes, bytearray)):
         return False
-    return root_from_path(bytes(leaf_digest), index, [bytes(s) for s in path]) == root
+    return root_from_path(bytes(leaf_digest), index, [bytes(s) for s in path]) == bytes(root)
