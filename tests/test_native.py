@@ -123,7 +123,7 @@ def test_kernels_api_large_and_broadcast(threads):
         assert tuple(got[col].tolist()) == ref.ext_poly_eval([int(v) for v in coeffs[:, col]], z)
 
 
-@pytest.mark.parametrize("log_n,w,log_blowup", [(0, 3, 2), (4, 7, 1), (12, 1, 1), (12, 5, 2), (11, 64, 2),
+@pytest.mark.parametrize("log_n,w,log_blowup", [(0, 3, 2), (4, 7, 1), (12, 1, 1), (12, 5, 2), (11, 64, 2), (8, 1, 4), (6, 3, 5),
                                                  (12, 100, 1), (13, 16, 0)])
 def test_ntt_paths_match_numpy(simd, threads, log_n, w, log_blowup):
     seed = log_n * 1000 + w * 10 + log_blowup

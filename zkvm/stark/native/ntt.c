@@ -199,23 +199,54 @@ typedef struct {
     int failed;
 } pass_ctx;
 
-/* Copy columns [c0, c0 + len) of matrix row i (source row si) into `row`. */
-static inline void gather_row(const pass_ctx *ps, uint32_t *row, size_t si, size_t c0, size_t len) {
-    const ntt_io *io = &ps->io;
-    const uint32_t *srow = io->src + si * io->src_pitch;
+/* How columns [c0, c0 + len) of a matrix row map onto source replicas: at most MAX_SEGS runs, each
+ * (replica r, source column off, length run). Computed once per bundle (it has divisions). */
+#define MAX_SEGS 8
+typedef struct {
+    size_t n;
+    size_t r[MAX_SEGS], off[MAX_SEGS], run[MAX_SEGS], at[MAX_SEGS];
+} segments;
+
+static int plan_segments(const ntt_io *io, size_t c0, size_t len, segments *sg) {
     size_t col = c0, end = c0 + len;
+    sg->n = 0;
     while (col < end) {
+        if (sg->n == MAX_SEGS) return -1;
         size_t r = col / io->src_w, off = col - r * io->src_w;
         size_t run = io->src_w - off;
         if (run > end - col) run = end - col;
-        uint32_t *d = row + (col - c0);
+        sg->r[sg->n] = r; sg->off[sg->n] = off; sg->run[sg->n] = run; sg->at[sg->n] = col - c0;
+        sg->n++;
+        col += run;
+    }
+    return 0;
+}
+
+/* Copy the planned columns of source row si into `row`. */
+static inline void gather_row(const pass_ctx *ps, const segments *sg, uint32_t *row, size_t si) {
+    const ntt_io *io = &ps->io;
+    const uint32_t *srow = io->src + si * io->src_pitch;
+    for (size_t k = 0; k < sg->n; k++) {
+        uint32_t *d = row + sg->at[k];
         if (io->src_scale)
             /* a Montgomery product is exact for any uint32 times a canonical factor: no reduce needed */
-            ps->ops->scale(d, srow + off, run, io->src_scale[r * io->scale_stride + si]);
+            ps->ops->scale(d, srow + sg->off[k], sg->run[k], io->src_scale[sg->r[k] * io->scale_stride + si]);
         else if (io->src_reduce)
-            ps->ops->reduce(d, srow + off, run);
+            ps->ops->reduce(d, srow + sg->off[k], sg->run[k]);
         else
-            memcpy(d, srow + off, run * sizeof(uint32_t));
+            memcpy(d, srow + sg->off[k], sg->run[k] * sizeof(uint32_t));
+    }
+}
+
+/* Slow path for chunks spanning more than MAX_SEGS replicas (very narrow sources): one run at a time. */
+static void gather_row_general(const pass_ctx *ps, uint32_t *row, size_t si, size_t c0, size_t len) {
+    const ntt_io *io = &ps->io;
+    for (size_t col = c0; col < c0 + len;) {
+        segments one;
+        size_t r = col / io->src_w, off = col - r * io->src_w, run = io->src_w - off;
+        if (run > c0 + len - col) run = c0 + len - col;
+        one.n = 1; one.r[0] = r; one.off[0] = off; one.run[0] = run; one.at[0] = col - c0;
+        gather_row(ps, &one, row, si);
         col += run;
     }
 }
@@ -258,6 +289,8 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
         const size_t hi_seq = group / bundles_per_hi, r0 = (group % bundles_per_hi) * c;
         const size_t hi = ps->reorder ? bit_reverse(hi_seq, ps->hi_bits) : hi_seq;
         const size_t base = (hi << (ps->e_lo + ps->k)) + r0;
+        segments segs;
+        const int segs_ok = plan_segments(io, c0, w, &segs) == 0;
         /* gather */
         for (size_t t = 0; t < T; t++) {
             for (size_t r = 0; r < c; r++) {
@@ -270,7 +303,11 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
                     __builtin_prefetch(p + 128, 0, 0);
                     __builtin_prefetch(p + 192, 0, 0);
                 }
-                gather_row(ps, scratch + (t * c + r) * w, io->src_bitrev ? bit_reverse(i, log_n) : i, c0, w);
+                size_t si = io->src_bitrev ? bit_reverse(i, log_n) : i;
+                if (segs_ok)
+                    gather_row(ps, &segs, scratch + (t * c + r) * w, si);
+                else
+                    gather_row_general(ps, scratch + (t * c + r) * w, si, c0, w);
             }
         }
         /* k stages in scratch */
