@@ -60,8 +60,8 @@ def rand_block(rng: random.Random, n: int) -> list[int]:
     while size < n:
         g = len(groups)
         kind = rng.choices(
-            ["rr", "imm", "shift", "lui", "auipc", "load", "store", "via", "branch", "jal", "jalr", "li"],
-            [30, 14, 6, 2, 2, 8, 8, 4, 8, 2, 2, 8],
+            ["rr", "imm", "shift", "lui", "auipc", "load", "store", "via", "branch", "jal", "jalr", "li", "fence"],
+            [30, 14, 6, 2, 2, 8, 8, 4, 8, 2, 2, 8, 1],
         )[0]
         target = g + rng.randint(1, 24)  # a group index, clamped to the end below
         if kind == "rr":
@@ -95,6 +95,8 @@ def rand_block(rng: random.Random, n: int) -> list[int]:
         elif kind == "jalr":  # auipc x, 0; jalr rd, x, offset (bit 0 of the target is ignored)
             x = scratch()
             group = [A.auipc(x, 0), ("jalr", rd(), x, target, rng.choice([0, 1]))]
+        elif kind == "fence":
+            group = [A.FENCE]
         else:
             group = A.li(scratch(), rand_value(rng))
         groups.append(group)
@@ -193,6 +195,7 @@ def test_generator_covers_every_instruction():
     expected |= {(0x63, f3, 0) for f3 in (0, 1, 4, 5, 6, 7)} | {(0x03, f3, 0) for f3 in (0, 1, 2, 4, 5)}
     expected |= {(0x23, f3, 0) for f3 in (0, 1, 2)} | {(0x13, f3, 0) for f3 in (0, 1, 2, 3, 4, 5, 6, 7)}
     expected |= {(0x13, 5, 0x20)} | {(0x33, f3, f7) for f3 in range(8) for f7 in (0, 1)} | {(0x33, 0, 0x20), (0x33, 5, 0x20)}
+    expected |= {(0x0F, 0, 0)}
     assert expected <= seen, sorted(expected - seen)
 
 
