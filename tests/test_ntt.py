@@ -91,3 +91,14 @@ def test_out_buffers_are_used_and_checked():
         ntt.lde(cols, 2, out=np.empty((128, 3), dtype=np.uint32))  # wrong shape
     with pytest.raises(ValueError):
         ntt.interpolate(cols, out=cols)  # aliasing the input
+
+
+def test_evaluate_on_any_number_of_coefficients():
+    seed = 31
+    rng = np.random.default_rng(seed)
+    for m, log_domain in [(1, 0), (5, 3), (64 + 3, 8), (100, 7)]:
+        coeffs = rng.integers(0, P, (m, 2), dtype=np.uint32)
+        got = ntt.evaluate_on(coeffs, log_domain, 7)
+        assert (got == slow_eval(coeffs, domain(log_domain, 7))).all(), f"seed {seed} m {m}"
+    with pytest.raises(ValueError):
+        ntt.evaluate_on(np.zeros((9, 1), dtype=np.uint32), 3)

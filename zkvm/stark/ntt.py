@@ -105,6 +105,29 @@ def evaluate(coeffs: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR,
     return _finish(res, out, squeeze, arr)
 
 
+def evaluate_on(coeffs: np.ndarray, log_domain: int, shift: int = bb.GENERATOR,
+                out: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients (any number of rows ``m <= 2^log_domain``, e.g. a zk-randomised trace with ``n + k``
+    coefficients) -> evaluations on ``shift·H_{2^log_domain}``. The rows are zero-padded to the next power of
+    two and evaluated with one :func:`evaluate` call (cost about that of a size-2^log_domain NTT)."""
+    arr = np.asarray(coeffs)
+    squeeze = arr.ndim == 1
+    if squeeze:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"expected a uint32[m, w] matrix, got shape {arr.shape}")
+    m = arr.shape[0]
+    if m < 1 or m > (1 << log_domain):
+        raise ValueError(f"{m} coefficients do not fit a domain of size 2^{log_domain}")
+    log_m = (m - 1).bit_length()
+    if m != 1 << log_m:
+        padded = np.zeros((1 << log_m, arr.shape[1]), dtype=np.uint32)
+        padded[:m] = arr if arr.dtype == np.uint32 else bb.to_field(arr)
+        arr = padded
+    res = evaluate(arr, log_domain - log_m, shift, out=out)
+    return res[:, 0] if squeeze else res
+
+
 def lde(cols: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR, out: np.ndarray | None = None) -> np.ndarray:
     """Evaluations on ``H_n`` -> evaluations of the same polynomials on ``shift·H_{n·2^log_blowup}``.
 
