@@ -56,7 +56,8 @@ def kitchen_sink() -> tuple[list[int], dict[str, int]]:
     code += [A.store("sw", "t0", "s1", 0), A.store("sb", "t1", "s1", 5),
              A.store("sh", "t1", "s1", 10)]
     mark("lw_after_sw"); code += [A.load("lw", "a3", "s1", 0)]
-    code += [A.load("lb", "a4", "s1", 3), A.load("lbu", "a5", "s1", 0), A.load("lh", "a6", "s1", 2),
+    mark("lb"); code += [A.load("lb", "a4", "s1", 3)]
+    code += [A.load("lbu", "a5", "s1", 0), A.load("lh", "a6", "s1", 2),
              A.load("lhu", "s3", "s1", 8)]
     # branches and jumps
     mark("beq"); code += [A.branch("beq", "t1", "t1", 8)]
@@ -71,7 +72,8 @@ def kitchen_sink() -> tuple[list[int], dict[str, int]]:
     code += A.li("a7", abi.ECALL_READ_WORD) + [A.ECALL]
     code += [A.op("add", "s5", "a0", "zero")]
     code += A.li("a1", 3) + A.li("a7", abi.ECALL_COMMIT_WORD) + [A.ECALL]
-    code += A.li("a7", abi.ECALL_CYCLES) + [A.ECALL]
+    code += A.li("a7", abi.ECALL_CYCLES)
+    mark("cycles"); code += [A.ECALL]
     mark("last_lw"); code += [A.load("lw", "s6", "s1", 0)]
     mark("x0_write"); code += [A.op_imm("addi", "zero", "t1", 5)]
     code += A.li("a0", 3) + A.halt()

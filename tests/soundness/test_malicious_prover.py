@@ -284,3 +284,32 @@ def test_zero_init_twice(run):
     assert info.value.bus in ("range16", "bytes"), info.value
     with pytest.raises(VerificationError):
         H.prove_and_verify(run)
+
+
+def test_wrong_sign_extension(run):
+    """lb of the byte 0x12 sign-extended as if it were negative: the (AND, byte, 0x80, 0x80·sign) lookup fails."""
+    t = run.cycle_of("lb")  # lb a4 <- 0x12; a4 is never read again
+    assert H.get_cpu(run, t, "sel_byte") == 0x12 and H.get_cpu(run, t, "sign") == 0
+    H.set_cpu(run, t, sign=1, res_lo=0xFF12, res_hi=0xFFFF, wv_lo=0xFF12, wv_hi=0xFFFF)
+    H.set_reg_final(run, 14, 0xFFFFFF12)
+    H.rebalance_lookups(run)
+    expect_rejected(run, BusError, "bytes")
+
+
+def test_wrong_cycle_count(run):
+    t = run.cycle_of("cycles")
+    assert H.get_cpu(run, t, "res_lo") == t
+    H.set_cpu(run, t, res_lo=t + 1, wv_lo=t + 1, rx=t + 1)
+    # the next access to a0 (the `lui a0` of `li a0, 3`) overwrites it: its previous value follows the lie
+    nxt = next(r for r in range(t + 1, run.witness.cycles) if H.get_cpu(run, r, "rd") == 10)
+    assert H.get_cpu(run, nxt, "p_lo") == t
+    H.set_cpu(run, nxt, p_lo=t + 1)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "cycles")
+
+
+def test_run_that_does_not_halt(run):
+    """A run cut before its HALT (e.g. one that hit the cycle limit) is not a provable clean exit."""
+    rows = np.asarray(run.record.rows)[:-1]
+    _regenerate(run, rows)
+    expect_rejected(run, ConstraintError, "ends_with_halt")

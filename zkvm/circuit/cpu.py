@@ -429,7 +429,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     jbytes = np.stack(mbs, axis=1)[e_commit == 1]
     jcount = count[e_commit == 1]
     journal = bytes(jbytes[np.arange(4)[None, :] < jcount[:, None]].astype(np.uint8).tobytes())
-    if not ek["e_halt"][-1]:
+    if strict and not ek["e_halt"][-1]:
         raise TraceError("the execution does not end with HALT")
 
     # --- lookups for the fixed range/byte tables (real rows only; every send above, same order)
@@ -459,7 +459,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     main[pad, COLUMN_INDEX["o0"]] = 1
     main[pad, COLUMN_INDEX["eq"]] = 1
     main[pad, COLUMN_INDEX["jpos"]] = len(journal)
-    exit_code = int(r2_val[-1])
+    exit_code = int(r2_val[-1]) if ek["e_halt"][-1] else 0
     return CpuTrace(main, row, alu_ops, res_mem, journal, exit_code)
 
 
