@@ -99,7 +99,7 @@ def private_guest_source(blob: bytes, salt: bytes) -> str:
  * the image, so the image id binds them without revealing the model. Keep this file private. */
 #include "nn_guest.h"
 
-static const uint8_t model_blob[{len(blob)}] = {{{c_array(blob)}}};
+static const uint8_t model_blob[{len(blob)}] __attribute__((aligned(4))) = {{{c_array(blob)}}};
 static const uint8_t model_salt[{len(salt)}] = {{{c_array(salt)}}};
 
 int main(void) {{
