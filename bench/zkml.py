@@ -227,6 +227,7 @@ def main() -> None:
     ap.add_argument("--no-ezkl", action="store_true")
     ap.add_argument("--ezkl-acc", type=int, default=100, help="test images for EZKL's accuracy (0 = skip)")
     ap.add_argument("--note", default="", help="text appended under the table")
+    ap.add_argument("--merge", action="store_true", help="keep other models' results from bench/out/zkml.json")
     args = ap.parse_args()
     from host.ml import models
 
@@ -235,6 +236,9 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                "modes": modes, "note": args.note, "models": {}}
+    previous = OUT / "zkml.json"
+    if args.merge and previous.exists():
+        results["models"] = json.loads(previous.read_text()).get("models", {})
     for name in names:
         if not models.paths(name)["blob"].exists():
             models.build_model(name, log=lambda m: print(m, file=sys.stderr))
@@ -245,6 +249,7 @@ def main() -> None:
         if not args.no_ezkl:
             r["ezkl"] = ezkl_side(name, args.ezkl_acc)
         results["models"][name] = r
+        results["models"] = dict(sorted(results["models"].items()))
         (OUT / "zkml.json").write_text(json.dumps(results, indent=2))
     write_readme(results)
     print(table(results))
