@@ -324,3 +324,36 @@ def test_div_gap_carry_boolean():
     # DIVU(0x50000, 0x10000) = 3 rem 0x20000: gap_carry = 1/2^16 makes gap_hi = -1 + 30720 a valid limb
     t = div_row(DIVU, 0x50000, 0x10000, q=3, r=0x20000, gap_lo=0, gap_carry=fdiv(1, 1 << 16), gap_hi=30719)
     expect_rejected(BD, t, {"gap_carry_bool"})
+
+
+def test_div_quotient_sign_extension_boolean():
+    # eq = 65535 / (2·257·255): with b = 2 the sign-extension bytes of q add 65535 to limbs 2 and 3, which with
+    # carries 1 absorbs q·b + r = a + 2^32: DIVU(10, 2) "=" 5 + 2^31
+    eq = fdiv(65535, 2 * 257 * 255)
+    t = div_row(DIVU, 10, 2, q=5 + (1 << 31), r=0, eq=eq)
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, {"eq_bool"})
+
+
+def test_div_remainder_limb_range_checked_signed():
+    # REM(-7, 2) = -1: r_lo = 0x1FFFF, r_hi = 0xFFFE is the same integer (|r| = 1 with borrow 2), but the
+    # result limb c_lo = 0x1FFFF is no 16-bit limb
+    t = div_row(REM, (-7) & MASK, 2, r_lo=0x1FFFF, r_hi=0xFFFE, c_lo=0x1FFFF, c_hi=0xFFFE, neg_r_carry=2)
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, bus=BUS_RANGE16)
+
+
+@pytest.mark.parametrize("cells", [dict(b0=256 + 3, b1=0), dict(b2=256, b3=0x7F, sign_b=0, eb=0),
+                                   dict(q0=256 + 1, q1=0), dict(q2=256 + 0x40, q3=0)],
+                         ids=["b0b1", "b2b3", "q0q1", "q2q3"])
+def test_div_every_byte_pair_range_checked(cells):
+    # same limbs, one non-byte byte; for b2b3 the top byte 0x7F also hides b's sign
+    if "b2" in cells:  # b = 0x80000000 read as positive: DIV(7, INT_MIN) stays 0 rem 7 either way
+        t = div_row(DIV, 7, 0x80000000, q=0, r=7, abs_b_lo=0, abs_b_hi=0x8000, neg_b_carry=0, **cells)
+    elif "b0" in cells:
+        t = div_row(DIVU, 1000, 0x103, **cells)
+    else:
+        q = (cells.get("q1", 0) << 8) + cells.get("q0", 0) + (cells.get("q2", 0) << 16)
+        t = div_row(DIVU, 7 * q, 7, **cells)
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, bus=BUS_BYTES)

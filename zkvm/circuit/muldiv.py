@@ -237,7 +237,9 @@ def div_table() -> Table:
     # Signs. a and b: the byte lookups (AND, top, 0x80, 0x80·sign) force sign = top >> 7 — a bit, with no
     # booleanity constraint — for a byte `top` (b3; for a, its top byte a3, with a_hi - 256·a3 a byte too).
     # Effective signs ea, eb = sign·is_signed (a wrong ea or eb changes the statement, e.g. eb = 1 for b = 3 would
-    # let DIV(5, 3) = 0 rem 5 pass). q and r: their effective signs eq, er only need to be bits. Soundness: with
+    # let DIV(5, 3) = 0 rem 5 pass). q and r: their effective signs eq, er only need to be bits (er is one by
+    # the remainder-sign and |r| constraints below: if ea = 0, rem_sign_pos gives er = 0; if ea = 1, either
+    # er = 1 or r = 0, and r = 0 with er != 0, 1 makes |r| = 0 and 2^16 at once). Soundness of any bits: with
     # b != 0 the identity below is an integer equation, so q_ext = (a - r) / b with |r| < |b|, hence
     # |q_ext| <= 2^31; a bit eq that disagrees with q's top bit makes q_ext = q - 2^32 < -2^31 (impossible) or
     # q >= 2^31 (only q = 2^31 = INT_MIN for INT_MIN / -1, the right word anyway). Likewise er disagreeing with
@@ -250,7 +252,6 @@ def div_table() -> Table:
     for w in "ab":
         t.always(f"e{w}", eff[w] - sign[w] * is_signed)
     t.always("eq_bool", eff["q"] * (1 - eff["q"]))
-    t.always("er_bool", eff["r"] * (1 - eff["r"]))
 
     # Division identity over 64 bits: q_ext·b_ext + r_ext - ovf·2^32 = a_ext (mod 2^64), the -2^32 written as
     # + 0xFFFF·2^32 + 0xFFFF·2^48 so every left-hand term is non-negative (carries stay >= 0).
