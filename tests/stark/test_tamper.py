@@ -127,6 +127,10 @@ def _mutations(proof, has_terms):
                             MerkleError))
             out.append((f"queries[{qi}].mask.row[0]", lambda p, qi=qi: _bump_row(p.queries[qi].mask[0], 0),
                         MerkleError))
+            out.append((f"queries[{qi}].mask dropped", lambda p, qi=qi: p.queries[qi].mask.clear(), MalformedProof))
+            out.append((f"queries[{qi}].fri[0].salt truncated",
+                        lambda p, qi=qi: setattr(p.queries[qi].fri[0], "salt", p.queries[qi].fri[0].salt[:-1]),
+                        MalformedProof))
             out.append((f"queries[{qi}].mask.salt", lambda p, qi=qi: _flip_salt(p.queries[qi].mask[0]), MerkleError))
             out.append((f"queries[{qi}].mask.path[0]", lambda p, qi=qi: _flip_path(p.queries[qi].mask[0], 0),
                         MerkleError))
