@@ -11,7 +11,13 @@
  *
  * DIF (Gentleman-Sande) maps natural order to bit-reversed order, DIT (Cooley-Tukey) bit-reversed to
  * natural. Data stays in normal form; twiddles and scale factors are kept in Montgomery form so each
- * product costs one reduction.
+ * product costs one reduction (wide rows use Shoup pairs instead: fewer multiplications per butterfly).
+ *
+ * LDE (n rows -> N = n*B rows): an inverse DIF leaves n * coefficients in bit-reversed row order, written
+ * straight into the first w columns of the output seen as an n x (B*w) matrix; then ONE forward DIT of size
+ * n over that wide matrix, whose column block r holds the coefficients scaled by (shift*omega_N^r)^j, yields
+ * f(shift*omega_N^(k*B + r)) at wide row k, block r - which is output row k*B + r in natural order. So the
+ * B cosets share every pass, and the output is written in place with no scratch matrix.
  */
 #include "ntt.h"
 
