@@ -357,3 +357,36 @@ def test_div_every_byte_pair_range_checked(cells):
         t = div_row(DIVU, 7 * q, 7, **cells)
     assert carries_are_small(t, D, 0)
     expect_rejected(BD, t, bus=BUS_BYTES)
+
+
+def test_div_remainder_high_limb_range_checked():
+    # REM(-8, 2) = 0; with er = 1, |r| = 0 and r = (0, 65536) the identity still reads r_ext = 0 (mod 2^64),
+    # but the result's high limb 65536 is no 16-bit limb
+    t = div_row(REM, (-8) & MASK, 2, er=1, r_hi=1 << 16, c_hi=1 << 16, abs_r_lo=0, abs_r_hi=0, neg_r_carry=0)
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, bus=BUS_RANGE16)
+
+
+def _only_carry_big(t: np.ndarray, spec, carry: int) -> bool:
+    return [l for l in range(4) if get(t, spec, 0, f"k{l}x") >= 16] == [carry]
+
+
+def test_div_identity_carry0_range_checked():
+    # a' = a + 1 + 30720·2^16: limb 0 off by one is absorbed by carry0 + 30720 (2^16·30720 = -1 mod p) and limb 1
+    # by a_hi + 30720: DIVU(a', 7) "=" DIVU(a, 7)
+    a = 0x00001234 * 7
+    a2 = a + 1 + (30720 << 16)
+    honest = div_row(DIVU, a, 7)
+    t = div_row(DIVU, a2, 7, q=a // 7, r=0, a_lo=a2 & 0xFFFF, a_hi=a2 >> 16, a3=a2 >> 24, sign_a=a2 >> 31)
+    t = set_row(t, D, 0, **{name: get(honest, D, 0, name) for name in ("abs_r_lo", "gap_lo", "gap_hi", "gap_carry")})
+    assert _only_carry_big(t, D, 0)
+    expect_rejected(BD, t, bus=BUS_BYTES)
+
+
+def test_div_identity_top_carry_range_checked():
+    # b = 2^24: q's top byte only feeds limb 3; q3 - 1 makes the top carry k3 + 30720:
+    # DIV(-2^25, 2^24) "=" -2 - 2^24
+    a, b = (-(1 << 25)) & MASK, 1 << 24
+    t = div_row(DIV, a, b, q=((-2) - (1 << 24)) & MASK, r=0)
+    assert _only_carry_big(t, D, 3)
+    expect_rejected(BD, t, bus=BUS_BYTES)
