@@ -3,9 +3,9 @@
     python bench/prove.py [--only NAME ...] [--max-log 20]
 
 Workloads: fib at 2^16, 2^18, 2^20 cycles (n chosen so the run just fits that CPU height), sha256 and sort.
-Each workload runs in its own process (so peak RSS is that workload's), proving with the default 100-bit
-options (no zero knowledge: the STARK layer does not implement it yet). Writes bench/out/prove.json and the
-"prove" section of bench/README.md.
+Each workload runs in its own process (so peak RSS is that workload's), proving with the default >= 100-bit
+options, without zero knowledge unless --zk (then the zk defaults). Writes bench/out/prove.json and the
+"prove" section of bench/README.md (rows keyed by workload and zk, so zk and non-zk runs sit side by side).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def workloads(max_log: int) -> dict[str, tuple[str, bytes]]:
     return out
 
 
-def measure(name: str, guest: str, data: bytes) -> dict:
+def measure(name: str, guest: str, data: bytes, zk: bool) -> dict:
     """Prove and verify one workload in this process."""
     from zkvm import receipt as R
     from zkvm.elf import load_elf
@@ -59,7 +59,7 @@ def measure(name: str, guest: str, data: bytes) -> dict:
     image = load_elf(ROOT / f"build/guests/{guest}.elf")
     stats = R.ProveStats()
     t0 = time.perf_counter()
-    result, receipt = R.prove(image, data, zk=False, stats=stats, progress=False)
+    result, receipt = R.prove(image, data, zk=zk, stats=stats, progress=False)
     prove_s = time.perf_counter() - t0
     raw = receipt.to_bytes()
     iid = receipt.claim.image_id
@@ -67,9 +67,9 @@ def measure(name: str, guest: str, data: bytes) -> dict:
     journal = R.verify(R.Receipt.from_bytes(raw), iid)
     verify_s = time.perf_counter() - t0
     assert journal == result.journal
-    opts = R.default_options(False)
+    opts = R.default_options(zk)
     return {
-        "workload": name, "cycles": result.cycles, "heights": stats.heights,
+        "workload": name, "zk": zk, "cycles": result.cycles, "heights": stats.heights,
         "prove_s": round(prove_s, 3),
         "phases_s": {k: round(v, 3) for k, v in stats.phases.items()},
         "rate_hz": round(result.cycles / prove_s, 1),
@@ -82,17 +82,18 @@ def measure(name: str, guest: str, data: bytes) -> dict:
 def markdown(results: list[dict]) -> str:
     lines = [
         START, "## Proving (`python bench/prove.py`)", "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Default proof "
-        "options (blowup 4, 42 queries, 16 grinding bits: 100 conjectured bits), no zero knowledge. One process "
-        "per workload; prove = execute + setup (image tables, fixed commitment) + trace + STARK.", "",
-        "| workload | cycles | cpu rows | prove s | rate (cycles/s) | peak RSS MB | receipt KB | verify s |",
-        "|---|---|---|---|---|---|---|---|",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs while measured), Python "
+        f"{platform.python_version()}. Default proof options for each mode (blowup 4, >= 100 conjectured bits). "
+        "One process per workload; prove = execute + setup (image tables, fixed commitment) + trace + STARK.", "",
+        "| workload | zk | cycles | cpu rows | prove s | rate (cycles/s) | peak RSS MB | receipt KB | verify s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['workload']} | — | — | failed: {r['error'][:80]} | — | — | — | — |")
+            lines.append(f"| {r['workload']} | {'yes' if r.get('zk') else 'no'} | — | — | failed: {r['error'][:80]} "
+                         "| — | — | — | — |")
             continue
-        lines.append(f"| {r['workload']} | {r['cycles']:,} | {r['heights'].get('cpu', 0):,} | {r['prove_s']:.1f} | "
+        lines.append(f"| {r['workload']} | {'yes' if r.get('zk') else 'no'} | {r['cycles']:,} | {r['heights'].get('cpu', 0):,} | {r['prove_s']:.1f} | "
                      f"{r['rate_hz']:,.0f} | {r['peak_rss_mb']:,.0f} | {r['receipt_bytes'] / 1024:,.0f} | "
                      f"{r['verify_s']:.2f} |")
     lines += ["", "Phase split (s) per workload is in `bench/out/prove.json`.", END]
@@ -113,12 +114,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="workload names to run")
     ap.add_argument("--max-log", type=int, default=20, help="largest fib size, log2 cycles")
+    ap.add_argument("--zk", action="store_true", help="prove with zero knowledge (zk default options)")
     ap.add_argument("--one", nargs=2, metavar=("NAME", "INPUT_FILE"), help=argparse.SUPPRESS)
     ap.add_argument("--guest", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         name, path = args.one
-        print(json.dumps(measure(name, args.guest, Path(path).read_bytes())))
+        print(json.dumps(measure(name, args.guest, Path(path).read_bytes(), args.zk)))
         return
     results = []
     for name, (guest, data) in workloads(args.max_log).items():
@@ -129,12 +131,12 @@ def main() -> None:
         path = OUT.parent / f".{name}.input"
         path.write_bytes(data)
         print(f"{name}...", file=sys.stderr, flush=True)
-        p = subprocess.run([sys.executable, __file__, "--guest", guest, "--one", name, str(path)],
-                           capture_output=True, text=True)
+        p = subprocess.run([sys.executable, __file__, "--guest", guest, "--one", name, str(path)]
+                           + (["--zk"] if args.zk else []), capture_output=True, text=True)
         path.unlink()
         if p.returncode != 0:
             err = (p.stderr.strip().splitlines() or ["?"])[-1]
-            results.append({"workload": name, "error": err})
+            results.append({"workload": name, "zk": args.zk, "error": err})
             print(f"  failed: {err}", file=sys.stderr)
             continue
         r = json.loads(p.stdout.strip().splitlines()[-1])
@@ -143,11 +145,11 @@ def main() -> None:
               f"{r['receipt_bytes']} B, verify {r['verify_s']} s", file=sys.stderr)
     # --only runs update their workloads and keep the others' last results
     previous = json.loads(OUT.read_text()).get("results", []) if OUT.exists() else []
-    fresh = {r["workload"]: r for r in results}
-    order = list(workloads(args.max_log))
-    merged = {r["workload"]: r for r in previous if r["workload"] in order}
-    merged.update(fresh)
-    results = [merged[n] for n in order if n in merged]
+    key = lambda r: (r["workload"], bool(r.get("zk")))  # noqa: E731
+    order = [(n, zk) for n in workloads(args.max_log) for zk in (False, True)]
+    merged = {key(r): r for r in previous if key(r) in order}
+    merged.update({key(r): r for r in results})
+    results = [merged[k] for k in order if k in merged]
     OUT.write_text(json.dumps({"machine": platform.machine(), "cores": os.cpu_count(), "results": results},
                               indent=2))
     write_readme(markdown(results))
