@@ -336,9 +336,10 @@ def test_div_quotient_sign_extension_boolean():
 
 
 def test_div_remainder_limb_range_checked_signed():
-    # REM(-7, 2) = -1: r_lo = 0x1FFFF, r_hi = 0xFFFE is the same integer (|r| = 1 with borrow 2), but the
-    # result limb c_lo = 0x1FFFF is no 16-bit limb
-    t = div_row(REM, (-7) & MASK, 2, r_lo=0x1FFFF, r_hi=0xFFFE, c_lo=0x1FFFF, c_hi=0xFFFE, neg_r_carry=2)
+    # REM(-0x10002, 0x10001) = -1: r_lo = 0x1FFFF, r_hi = 0xFFFE is the same integer (|r| = 1: limbs -0xFFFF, 1
+    # with borrow 1), but the result limb c_lo = 0x1FFFF is no 16-bit limb
+    t = div_row(REM, (-0x10002) & MASK, 0x10001, r_lo=0x1FFFF, r_hi=0xFFFE, c_lo=0x1FFFF, c_hi=0xFFFE,
+                abs_r_lo=(-0xFFFF) % P, abs_r_hi=1, neg_r_carry=1, gap_lo=0xFFFF, gap_hi=0, gap_carry=0)
     assert carries_are_small(t, D, 0)
     expect_rejected(BD, t, bus=BUS_RANGE16)
 
@@ -390,3 +391,26 @@ def test_div_identity_top_carry_range_checked():
     t = div_row(DIV, a, b, q=((-2) - (1 << 24)) & MASK, r=0)
     assert _only_carry_big(t, D, 3)
     expect_rejected(BD, t, bus=BUS_BYTES)
+
+
+def test_div_abs_r_borrow_boolean():
+    # DIV(INT_MIN + 5, 2^30) = -1 rem -(2^30 - 5). Claim q = 0, r = a (|r| = 2^31 - 5 >= |b|): the borrow
+    # 30721 = (r_lo + s + p) / 2^16 with s = 2^16 - 1 - r_lo keeps |r|_lo = s a limb and lowers |r|_hi by 30721,
+    # so the claimed |r| = s + 2^16·2047 passes the bound
+    a, b = 0x80000005, 1 << 30
+    r_lo, r_hi = a & 0xFFFF, a >> 16
+    s_lo = (1 << 16) - 1 - r_lo
+    abs_hi = (1 << 16) - r_hi - 30721
+    claimed = s_lo + (abs_hi << 16)
+    gap = b - claimed - 1
+    gap_carry = (s_lo + 1 + (gap & 0xFFFF)) >> 16
+    t = div_row(DIV, a, b, q=0, r=a, abs_r_lo=s_lo, abs_r_hi=abs_hi, neg_r_carry=30721, gap_lo=gap & 0xFFFF,
+                gap_hi=gap >> 16, gap_carry=gap_carry)
+    assert carries_are_small(t, D, 0)
+    expect_rejected(BD, t, {"neg_r_carry_bool"})
+
+
+def test_div_gap_low_limb_range_checked():
+    # DIVU(8, 2) = 3 rem 2: |r| = |b|, gap = -1 fits as gap_lo = p - 1, gap_hi = 0
+    t = div_row(DIVU, 8, 2, q=3, r=2, gap_lo=P - 1, gap_hi=0, gap_carry=0)
+    expect_rejected(BD, t, bus=BUS_RANGE16)

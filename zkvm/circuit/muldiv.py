@@ -288,23 +288,21 @@ def div_table() -> Table:
     t.always("rem_sign_neg_hi", eff["a"] * (1 - eff["r"]) * r_hi)
 
     # |b| and |r|: equal to the word when its effective sign is 0, else the limbs of 2^32 - word (x + |x| = 2^32
-    # with a borrow bit between limbs). Soundness: |x| limbs are range-checked and, for b, the borrow is a bit,
-    # so the limb equations are integer equations and |b| is exact. For r the borrow needs no booleanity: with
-    # k = r_lo + |r|_lo in [0, 2^17), a non-bit borrow k / 2^16 turns the high equation into
-    # |r|_hi = 2^16 - r_hi (- 1) + 30720·k' (mod p, k' >= 1; 2^16·30720 = p - 1), i.e. a claimed |r| larger than
-    # the true one by more than 2^30 — which only makes |r| < |b| harder to satisfy.
+    # with a borrow between limbs). Soundness: the borrow is a bit, so |x|_lo + 2^16·|x|_hi = 2^32 - x exactly as
+    # an integer, whatever the limbs look like (a negative |x|_lo with borrow 0 is the same integer); the gap
+    # equations below only use that integer, so |x| needs no range check. The borrow's booleanity matters: with
+    # borrow (r_lo + s + p) / 2^16 = 30721 (2^16·30720 = p - 1) |r|_lo = s stays small and |r|_hi drops by 30721,
+    # claiming |r| about 2^31 smaller than it is.
     for w, (x_lo, x_hi) in (("b", (b_lo, b_hi)), ("r", (r_lo, r_hi))):
         e, abs_lo, abs_hi, carry = eff[w], col[f"abs_{w}_lo"], col[f"abs_{w}_hi"], col[f"neg_{w}_carry"]
         t.always(f"abs_{w}_pos_lo", (1 - e) * (abs_lo - x_lo))
         t.always(f"abs_{w}_pos_hi", (1 - e) * (abs_hi - x_hi))
         t.always(f"abs_{w}_neg_lo", e * (x_lo + abs_lo - _TWO16 * carry))
         t.always(f"abs_{w}_neg_hi", e * (x_hi + abs_hi + carry - _TWO16))
-        t.send(BUS_RANGE16, [abs_lo], mult=is_real)
-        t.send(BUS_RANGE16, [abs_hi], mult=is_real)
-    t.always("neg_b_carry_bool", col["neg_b_carry"] * (1 - col["neg_b_carry"]))
+        t.always(f"neg_{w}_carry_bool", carry * (1 - carry))
 
     # |r| < |b| when b != 0: |r| + 1 + gap = |b| with gap >= 0 (range-checked limbs, boolean carry, no carry out
-    # of the high limb), an integer equation. g = is_real - b_zero is 1 on real rows with b != 0.
+    # of the high limb), an integer equation (|r| and |b| limbs lie in (-2^16, 2^16], see above). g = is_real - b_zero is 1 on real rows with b != 0.
     g = is_real - b_zero
     gap_lo, gap_hi, gap_carry = col["gap_lo"], col["gap_hi"], col["gap_carry"]
     t.always("gap_lo", g * (col["abs_r_lo"] + 1 + gap_lo - col["abs_b_lo"] - _TWO16 * gap_carry))
@@ -387,7 +385,7 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
         sends.add_bytes(BYTE_AND, bb[3], np.full(n, 0x80, np.int64))
         sends.add_bytes(BYTE_RANGE, v["a_hi"] & 255, np.zeros(n, np.int64))
         _np_carry_sends(v, sends)
-        for name in ("abs_b_lo", "abs_b_hi", "abs_r_lo", "abs_r_hi", "gap_lo", "gap_hi"):
+        for name in ("gap_lo", "gap_hi"):
             sends.add_range16(v[name])
     return assemble(DIV_COLUMNS, v, n, padded_height(n, min_height))
 
