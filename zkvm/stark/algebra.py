@@ -4,6 +4,8 @@ inversion, and the arithmetic backends the constraint evaluator runs on. Pure nu
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from zkvm.field import babybear as bb
@@ -136,16 +138,13 @@ def frobenius_conjugates(z: Ext) -> list[Ext]:
     return [z, z ** P, z ** (P * P), z ** (P * P * P)]
 
 
-def inv_x_minus_z(xs: np.ndarray, z: Ext, kernels=None) -> np.ndarray:
-    """``1 / (x - z)`` for base points ``xs`` (1-D) and one extension point ``z`` not in the base field.
-
-    With ``m(X) = prod_k (X - z^(p^k))`` (base coefficients) and ``q(X) = m(X) / (X - z)``:
-    ``1/(x - z) = q(x) / m(x)``, so only one base-field batch inversion is needed. ``kernels`` (optional)
-    supplies faster ``mul, ext_mul_base, ext_add, batch_inverse`` array functions.
-    """
-    conj = frobenius_conjugates(z)
+@functools.lru_cache(maxsize=64)
+def _min_poly_parts(zc: tuple[int, int, int, int]) -> tuple[list[Ext], list[Ext]]:
+    """``m(X) = prod_k (X - z^(p^k))`` (base coefficients, as Ext) and ``q(X) = m(X)/(X - z)``, low degree first.
+    Cached: the prover asks for the same few points (zeta, zeta·g) once per row block and table."""
+    z = Ext(zc)
     m = [Ext(1)]  # coefficients of prod (X - c), low degree first
-    for c in conj:
+    for c in frobenius_conjugates(z):
         m = [(m[i - 1] if i > 0 else Ext(0)) - (c * m[i] if i < len(m) else Ext(0)) for i in range(len(m) + 1)]
     if any(any(mc.c[1:]) for mc in m):
         raise ArithmeticError("minimal polynomial of z is not over the base field")
@@ -155,6 +154,17 @@ def inv_x_minus_z(xs: np.ndarray, z: Ext, kernels=None) -> np.ndarray:
     for i in range(4, 0, -1):
         carry = m[i] + carry * z if i < 4 else m[4]
         q[i - 1] = carry
+    return m, q
+
+
+def inv_x_minus_z(xs: np.ndarray, z: Ext, kernels=None) -> np.ndarray:
+    """``1 / (x - z)`` for base points ``xs`` (1-D) and one extension point ``z`` not in the base field.
+
+    With ``m(X) = prod_k (X - z^(p^k))`` (base coefficients) and ``q(X) = m(X) / (X - z)``:
+    ``1/(x - z) = q(x) / m(x)``, so only one base-field batch inversion is needed. ``kernels`` (optional)
+    supplies faster ``mul, ext_mul_base, ext_add, batch_inverse`` array functions.
+    """
+    m, q = _min_poly_parts(z.c)
     if kernels is None:
         xs64 = np.asarray(xs, dtype=np.uint64)
         mx = np.zeros_like(xs64)
