@@ -31,6 +31,7 @@ test-slow: guests
 
 bench: guests
 	$(VPY) bench/exec.py
+	$(VPY) bench/stark.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
