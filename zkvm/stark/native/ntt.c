@@ -177,7 +177,8 @@ typedef struct {
     size_t src_pitch, src_w, replicas;
     int src_bitrev;            /* matrix row i reads source row bitrev(i) */
     int src_reduce;            /* canonicalise unscaled values on the way in */
-    const uint32_t *src_scale; /* Montgomery factors indexed by source row (+ r * scale_stride), or NULL */
+    const uint32_t *src_scale; /* Montgomery factors indexed by MATRIX row (+ r * scale_stride), or NULL:
+                                  sequential within a group even when the source is read bit-reversed */
     size_t scale_stride;
     int src_in_dst;            /* the source is the destination's first column block (in-place LDE) */
     uint32_t *dst;
@@ -228,15 +229,15 @@ static int plan_segments(const ntt_io *io, size_t c0, size_t len, segments *sg) 
     return 0;
 }
 
-/* Copy the planned columns of source row si into `row`. */
-static inline void gather_row(const pass_ctx *ps, const segments *sg, uint32_t *row, size_t si) {
+/* Copy the planned columns of source row si (matrix row i) into `row`. */
+static inline void gather_row(const pass_ctx *ps, const segments *sg, uint32_t *row, size_t i, size_t si) {
     const ntt_io *io = &ps->io;
     const uint32_t *srow = io->src + si * io->src_pitch;
     for (size_t k = 0; k < sg->n; k++) {
         uint32_t *d = row + sg->at[k];
         if (io->src_scale)
             /* a Montgomery product is exact for any uint32 times a canonical factor: no reduce needed */
-            ps->ops->scale(d, srow + sg->off[k], sg->run[k], io->src_scale[sg->r[k] * io->scale_stride + si]);
+            ps->ops->scale(d, srow + sg->off[k], sg->run[k], io->src_scale[sg->r[k] * io->scale_stride + i]);
         else if (io->src_reduce)
             ps->ops->reduce(d, srow + sg->off[k], sg->run[k]);
         else
@@ -245,14 +246,14 @@ static inline void gather_row(const pass_ctx *ps, const segments *sg, uint32_t *
 }
 
 /* Slow path for chunks spanning more than MAX_SEGS replicas (very narrow sources): one run at a time. */
-static void gather_row_general(const pass_ctx *ps, uint32_t *row, size_t si, size_t c0, size_t len) {
+static void gather_row_general(const pass_ctx *ps, uint32_t *row, size_t i, size_t si, size_t c0, size_t len) {
     const ntt_io *io = &ps->io;
     for (size_t col = c0; col < c0 + len;) {
         segments one;
         size_t r = col / io->src_w, off = col - r * io->src_w, run = io->src_w - off;
         if (run > c0 + len - col) run = c0 + len - col;
         one.n = 1; one.r[0] = r; one.off[0] = off; one.run[0] = run; one.at[0] = col - c0;
-        gather_row(ps, &one, row, si);
+        gather_row(ps, &one, row, i, si);
         col += run;
     }
 }
@@ -297,6 +298,9 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
         const size_t base = (hi << (ps->e_lo + ps->k)) + r0;
         segments segs;
         const int segs_ok = plan_segments(io, c0, w, &segs) == 0;
+        /* bytes of one source row this chunk reads (at most 4 lines are prefetched) */
+        size_t pf_bytes = (w < io->src_w ? w : io->src_w) * sizeof(uint32_t);
+        if (pf_bytes > 256) pf_bytes = 256;
         /* gather */
         for (size_t t = 0; t < T; t++) {
             for (size_t r = 0; r < c; r++) {
@@ -304,16 +308,13 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
                 if (t + PREFETCH_SLOTS < T) { /* start fetching a row a few slots ahead */
                     size_t ni = i + PREFETCH_SLOTS * s_lo, nsi = io->src_bitrev ? bit_reverse(ni, log_n) : ni;
                     const char *p = (const char *)(io->src + nsi * io->src_pitch + c0 % io->src_w);
-                    __builtin_prefetch(p, 0, 0);
-                    __builtin_prefetch(p + 64, 0, 0);
-                    __builtin_prefetch(p + 128, 0, 0);
-                    __builtin_prefetch(p + 192, 0, 0);
+                    for (size_t off = 0; off < pf_bytes; off += 64) __builtin_prefetch(p + off, 0, 0);
                 }
                 size_t si = io->src_bitrev ? bit_reverse(i, log_n) : i;
                 if (segs_ok)
-                    gather_row(ps, &segs, scratch + (t * c + r) * w, si);
+                    gather_row(ps, &segs, scratch + (t * c + r) * w, i, si);
                 else
-                    gather_row_general(ps, scratch + (t * c + r) * w, si, c0, w);
+                    gather_row_general(ps, scratch + (t * c + r) * w, i, si, c0, w);
             }
         }
         /* k stages in scratch */
@@ -498,11 +499,9 @@ static int coset_evals(const uint32_t *coef, size_t coef_pitch, int coef_bitrev_
     uint32_t omega_big = two_adic_root(log_n + log_blowup);
     uint32_t z = shift % BB_P;
     for (size_t r = 0; r < B; r++) {
-        /* factor for source row s: pre * z^(coefficient index held by row s) */
-        if (coef_bitrev_rows)
-            fill_bitrev_powers(scale + r * n, log_n, z, bb_to_mont(pre));
-        else
-            fill_powers(scale + r * n, n, z, bb_to_mont(pre));
+        /* factor for matrix row i of the DIT (which holds coefficient bitrev(i), whether the source rows are
+         * already bit-reversed or are read bit-reversed): pre * z^bitrev(i) */
+        fill_bitrev_powers(scale + r * n, log_n, z, bb_to_mont(pre));
         z = bb_mul(z, omega_big);
     }
     ntt_io io = {.src = coef, .src_pitch = coef_pitch, .src_w = w, .replicas = B, .src_bitrev = !coef_bitrev_rows,
