@@ -184,7 +184,7 @@ typedef struct {
     uint32_t *dst;
     size_t dst_pitch;
     int dst_bitrev;            /* matrix row i is written to dst row bitrev(i) */
-    const uint32_t *dst_scale; /* Montgomery factor per destination row, or NULL */
+    const uint32_t *dst_scale; /* Montgomery factor per MATRIX row (sequential within a group), or NULL */
 } ntt_io;
 
 typedef struct {
@@ -375,11 +375,11 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
                 const uint32_t *row = scratch + (t * c + r) * w;
                 if (ps->stream) {
                     if (io->dst_scale)
-                        ops->stream_scale(drow, row, w, io->dst_scale[di]);
+                        ops->stream_scale(drow, row, w, io->dst_scale[i]);
                     else
                         ops->stream_copy(drow, row, w);
                 } else if (io->dst_scale) {
-                    ops->scale(drow, row, w, io->dst_scale[di]);
+                    ops->scale(drow, row, w, io->dst_scale[i]);
                 } else {
                     memcpy(drow, row, w * sizeof(uint32_t));
                 }
@@ -476,7 +476,8 @@ int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32
     size_t work_bytes;
     uint32_t *work = (uint32_t *)cache_take(n * w * sizeof(uint32_t), &work_bytes);
     if (!scale || !work) { free(scale); cache_give(work, work_bytes); return -2; }
-    fill_powers(scale, n, bb_inv(shift % BB_P), bb_to_mont(bb_inv((uint32_t)(n % BB_P))));
+    /* matrix row i lands in output row j = bitrev(i): factor n^-1 shift^-bitrev(i) */
+    fill_bitrev_powers(scale, log_n, bb_inv(shift % BB_P), bb_to_mont(bb_inv((uint32_t)(n % BB_P))));
     ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = out, .dst_pitch = w, .dst_bitrev = 1,
                  .dst_scale = scale};
     int st = run_ntt(log_n, w, 1, tw, io, work);
