@@ -185,6 +185,11 @@ class CpuTable:
         t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
         t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
         t.always("read_a1_hi", e["e_read"] * n_hi)
+        # READ's count a1 is at most 4 (the ABI's 0..4; n_lo = bx is a byte). Soundness: without it a cheating
+        # prover hands the guest a count of up to 255 for one word, and the runtime's word loop copies that many
+        # bytes into the caller's buffer (an overflow no input can cause). sr_hi is free on READ rows and is
+        # byte-checked with bx: n_lo + 251 <= 255 (no wrap: both are bytes).
+        t.always("read_count_max", e["e_read"] * (c["sr_hi"] - n_lo - 251))
         t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1))
         t.always("rx_advice", (e["e_read"] + e["e_cycles"]) * (c["rx"] - res_lo))
         for k in range(4):
@@ -396,6 +401,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     v["st_above"] = st_above
     sr %= P  # honest runs: sr >= 0; non-strict (test) traces may hold a "negative" distance
     v["sr_lo"], v["sr_hi"] = sr & 0xFFFF, sr >> 16
+    v["sr_hi"] = np.where(e_read == 1, v["n_lo"] + 251, v["sr_hi"])  # READ: the count <= 4 check
 
     # --- result (before the x0 mask)
     res = np.zeros(n, np.int64)
