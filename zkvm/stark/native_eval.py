@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from zkvm.field.babybear import P
 from zkvm.stark.air import Expr, _walk
 
 try:
@@ -180,3 +181,41 @@ def ext_scalar_op(a: np.ndarray, s: np.ndarray, op: str) -> np.ndarray:
                                   ffi.cast("const uint32_t *", sv.ctypes.data), n, _SCALAR_OPS[op]) != 0:
         raise ValueError("ext_scalar_op: bad arguments")
     return out
+
+
+def logup_layout(groups, bus_ids: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(its int32[n, 4], group_sizes int32[g]) for ``logup_quotient``: per interaction its raw offset (values
+    then multiplicity, in the order ``prover._quotient_roots`` lists them), tuple length, sign and bus id."""
+    its, sizes, pos = [], [], 0
+    for g in groups:
+        sizes.append(len(g))
+        for it in g:
+            its.append((pos, len(it.values), 1 if it.sign > 0 else -1, bus_ids[it.bus] % P))
+            pos += len(it.values) + 1
+    return np.asarray(its, dtype=np.int32).reshape(-1, 4), np.asarray(sizes, dtype=np.int32)
+
+
+def logup_quotient(acc: np.ndarray, raw: np.ndarray, layout: tuple[np.ndarray, np.ndarray], aux_lde: np.ndarray,
+                   shift_cur: int, shift_next: int, alpha: np.ndarray, betas: np.ndarray, final: np.ndarray,
+                   lam: np.ndarray) -> None:
+    """In place: add the LogUp constraints (groups, then running sum first / step / last) times ``lam`` into
+    the VM accumulator ``acc`` (uint32[4, b, 4] from ``run``). ``raw`` is ``run``'s raw output; the aux LDE
+    rows read are ``(k + shift) mod len(aux_lde)``."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    its, sizes = layout
+    if not (acc.flags.c_contiguous and acc.dtype == np.uint32 and raw.flags.c_contiguous and raw.dtype == np.uint32):
+        raise ValueError("logup_quotient: acc and raw must be C-contiguous uint32")
+    if aux_lde.strides[1] != 4 or aux_lde.dtype != np.uint32:
+        raise ValueError("logup_quotient: aux LDE needs unit column stride")
+    b = acc.shape[1]
+    small = [np.ascontiguousarray(np.asarray(x, dtype=np.uint32).reshape(-1, 4)) for x in (alpha, betas, final, lam)]
+
+    def p(a, t="const uint32_t *"):
+        return ffi.cast(t, a.ctypes.data)
+
+    status = lib.zk_logup_quotient(p(raw), raw.shape[0], b, p(its, "const int32_t *"), its.shape[0],
+                                   p(sizes, "const int32_t *"), sizes.shape[0], p(aux_lde), aux_lde.strides[0] // 4,
+                                   aux_lde.shape[0], shift_cur, shift_next, p(small[0]), p(small[1]),
+                                   small[1].shape[0], p(small[2]), p(small[3]), p(acc, "uint32_t *"))
+    if status != 0:
+        raise ValueError(f"logup_quotient failed with status {status}")

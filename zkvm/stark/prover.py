@@ -179,6 +179,8 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
         if fixed_full is not None:
             matrices["fixed"] = (fixed_full, fixed_full.shape[1] * fixed_stride)
         outputs = [(i, native_eval.KIND_INDEX[kinds[i]], lam_pows[i]) for i in range(n_user)]
+        logup_layout = native_eval.logup_layout(ct.groups, bus_ids)
+        betas_arr = np.asarray([b.to_array() for b in betas], dtype=np.uint32).reshape(-1, 4)
     out = np.empty((big_n, 4), dtype=np.uint32)
     omega_big = bb.two_adic_root(st.log_n + lb)
     g_last = bb.inv_int(bb.two_adic_root(st.log_n))
@@ -200,17 +202,15 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
         def aux(g: int):
             return np.ascontiguousarray(rows("aux", False)[:, 4 * g:4 * g + 4])
 
-        aux_next = np.ascontiguousarray(rows("aux", True)[:, 4 * n_groups:4 * n_groups + 4]) if ct.groups else None
         if native:
             acc_all, raw_all = native_eval.run(program, matrices, big_n, blow, outputs, raw_idx, r0, r1)
+            if ct.groups:  # LogUp constraints fused per row in C, added into the VM's accumulators
+                native_eval.logup_quotient(acc_all, raw_all, logup_layout, st.aux_lde, r0 % big_n,
+                                           (r0 + blow) % big_n, alpha.to_array(), betas_arr,
+                                           st.final.to_array(), lam_pows[n_user:])
             acc = {k: acc_all[i] for i, k in enumerate(("always", "transition", "first", "last"))}
-            if ct.groups:
-                raw_block = [raw_all[k].astype(np.uint64) for k in range(len(raw_idx))]
-                logup_vals = _logup_values(ct, raw_block, aux, aux_next, ext_ops, alpha, betas, bus_ids, st.final)
-                for off, v in enumerate(logup_vals):
-                    i = n_user + off
-                    acc[kinds[i]] = accel.ext_add(acc[kinds[i]], accel.ext_mul(v, lam_pows[i]))
         else:
+            aux_next = np.ascontiguousarray(rows("aux", True)[:, 4 * n_groups:4 * n_groups + 4]) if ct.groups else None
             cols: dict = {}
 
             def column(kind: str, idx: int, nxt: bool):
@@ -256,20 +256,6 @@ def _quotient_roots(ct: CompiledTable) -> tuple[list, list[int]]:
                 raw.append(len(roots))
                 roots.append(e)
     return roots, raw
-
-
-def _logup_values(ct: CompiledTable, raw_block, aux, aux_next, ext_ops, alpha, betas, bus_ids, final) -> list:
-    evals, pos = {}, 0
-    for g in ct.groups:
-        for it in g:
-            k = len(it.values)
-            evals[id(it)] = (raw_block[pos:pos + k], raw_block[pos + k])
-            pos += k + 1
-    hs = [aux(g) for g in range(len(ct.groups))]
-    out = [logup.group_constraints(ext_ops, group, evals, hs[g], alpha, betas, bus_ids)
-           for g, group in enumerate(ct.groups)]
-    out.extend(logup.sum_constraints(ext_ops, hs, aux(len(ct.groups)), aux_next, final))
-    return out
 
 
 def _is_ext(v) -> bool:

@@ -26,6 +26,11 @@ int zk_base_dot_ext(const uint32_t *m, size_t n_rows, size_t w, size_t stride, c
 int zk_weighted_col_sums(const uint32_t *m, size_t n_rows, size_t w, const uint32_t *weights, uint32_t *out);
 int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_iter, uint64_t *out);
 int zk_ext_scalar_op(uint32_t *out, const uint32_t *a, const uint32_t s[4], size_t n, int op);
+int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32_t *its, int n_its,
+                      const int32_t *group_sizes, int n_groups, const uint32_t *aux, size_t aux_stride,
+                      size_t n_rows, size_t shift_cur, size_t shift_next, const uint32_t *alpha,
+                      const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
+                      uint32_t *acc);
 """
 
 ffibuilder = FFI()

@@ -327,3 +327,217 @@ int zk_ext_scalar_op(uint32_t *out, const uint32_t *a, const uint32_t s[4], size
     zk_parallel_for(n, 8192, scal_range, &c);
     return 0;
 }
+
+/* LogUp constraints of one table over a block of LDE rows, added into the VM's accumulators (the numpy
+ * formulas of logup.group_constraints / sum_constraints, fused per row so no extension temporaries exist). */
+typedef struct {
+    const uint32_t *raw;
+    size_t n_eval;
+    const int32_t *its; /* per interaction: raw offset, tuple length, sign (+1/-1), bus id */
+    const int32_t *group_sizes;
+    int n_groups;
+    const uint32_t *aux;
+    size_t aux_stride, n_rows, shift_cur, shift_next;
+    bb_ext alpha, fin;
+    const bb_ext *betas_m; /* beta^j in Montgomery form: mont_mul(v, .) of a plain v is the plain product */
+    const uint32_t (*lam_m)[2][4]; /* n_groups + 3 coefficients as (s·R, W·s·R) */
+    uint32_t *acc;
+    int failed;
+} logup_ctx;
+
+static inline bb_ext ld_ext(const uint32_t *p) {
+    bb_ext r;
+    for (int j = 0; j < 4; j++) r.c[j] = p[j];
+    return r;
+}
+
+/* Structure-of-arrays extension values for BLK rows, so gcc vectorises the row loops (as in vm_block). */
+typedef struct { uint32_t c[4][BLK]; } ext_blk;
+
+/* r = a * b (r must not alias a or b); formula and Montgomery corrections as bb_ext_mul. */
+ZK_CLONES
+static void eb_mul(ext_blk *restrict r, const ext_blk *restrict a, const ext_blk *restrict b) {
+    const uint32_t R2 = BB_R2_MOD_P, WR2 = 0x308888bbu;
+    for (size_t k = 0; k < BLK; k++) {
+#define M(i, j) bb_mont_mul(a->c[i][k], b->c[j][k])
+        uint32_t lo0 = M(0, 0);
+        uint32_t hi0 = bb_add(bb_add(M(1, 3), M(2, 2)), M(3, 1));
+        uint32_t lo1 = bb_add(M(0, 1), M(1, 0));
+        uint32_t hi1 = bb_add(M(2, 3), M(3, 2));
+        uint32_t lo2 = bb_add(bb_add(M(0, 2), M(1, 1)), M(2, 0));
+        uint32_t hi2 = M(3, 3);
+        uint32_t lo3 = bb_add(bb_add(M(0, 3), M(1, 2)), bb_add(M(2, 1), M(3, 0)));
+#undef M
+        r->c[0][k] = bb_add(bb_mont_mul(lo0, R2), bb_mont_mul(hi0, WR2));
+        r->c[1][k] = bb_add(bb_mont_mul(lo1, R2), bb_mont_mul(hi1, WR2));
+        r->c[2][k] = bb_add(bb_mont_mul(lo2, R2), bb_mont_mul(hi2, WR2));
+        r->c[3][k] = bb_mont_mul(lo3, R2);
+    }
+}
+
+/* acc += a * s for an extension constant s given as (s·R, W·s·R) coordinates (see scal_range). */
+ZK_CLONES
+static void eb_fma_const(ext_blk *restrict acc, const ext_blk *restrict a, const uint32_t sm[4], const uint32_t swm[4]) {
+    const uint32_t s0 = sm[0], s1 = sm[1], s2 = sm[2], s3 = sm[3], w1 = swm[1], w2 = swm[2], w3 = swm[3];
+    for (size_t k = 0; k < BLK; k++) {
+        uint32_t a0 = a->c[0][k], a1 = a->c[1][k], a2 = a->c[2][k], a3 = a->c[3][k];
+        uint32_t r0 = bb_add(bb_add(bb_mont_mul(a0, s0), bb_mont_mul(a1, w3)),
+                             bb_add(bb_mont_mul(a2, w2), bb_mont_mul(a3, w1)));
+        uint32_t r1 = bb_add(bb_add(bb_mont_mul(a0, s1), bb_mont_mul(a1, s0)),
+                             bb_add(bb_mont_mul(a2, w3), bb_mont_mul(a3, w2)));
+        uint32_t r2 = bb_add(bb_add(bb_mont_mul(a0, s2), bb_mont_mul(a1, s1)),
+                             bb_add(bb_mont_mul(a2, s0), bb_mont_mul(a3, w3)));
+        uint32_t r3 = bb_add(bb_add(bb_mont_mul(a0, s3), bb_mont_mul(a1, s2)),
+                             bb_add(bb_mont_mul(a2, s1), bb_mont_mul(a3, s0)));
+        acc->c[0][k] = bb_add(acc->c[0][k], r0);
+        acc->c[1][k] = bb_add(acc->c[1][k], r1);
+        acc->c[2][k] = bb_add(acc->c[2][k], r2);
+        acc->c[3][k] = bb_add(acc->c[3][k], r3);
+    }
+}
+
+/* d -= v * beta (beta in Montgomery form, v plain: the Montgomery product is the plain product) */
+ZK_CLONES
+static void eb_sub_base_times(ext_blk *restrict d, const uint32_t *restrict v, const uint32_t bm[4]) {
+    for (int q = 0; q < 4; q++) {
+        const uint32_t b = bm[q];
+        for (size_t k = 0; k < BLK; k++) d->c[q][k] = bb_sub(d->c[q][k], bb_mont_mul(v[k], b));
+    }
+}
+
+typedef struct {
+    ext_blk d[2], h, t, u, total, sum[4], s, sn;
+    uint32_t m[2][BLK], v[BLK];
+} logup_scratch;
+
+static void load_raw(uint32_t *dst, const uint32_t *src, size_t b) {
+    memcpy(dst, src, b * sizeof(uint32_t));
+    for (size_t k = b; k < BLK; k++) dst[k] = 0;
+}
+
+static void load_aux(ext_blk *dst, const logup_ctx *c, size_t r0, size_t shift, size_t col, size_t b) {
+    size_t row = (r0 + shift) % c->n_rows;
+    for (size_t k = 0; k < BLK; k++) {
+        if (k < b) {
+            const uint32_t *p = c->aux + row * c->aux_stride + col;
+            for (int q = 0; q < 4; q++) dst->c[q][k] = p[q];
+            if (++row == c->n_rows) row = 0;
+        } else {
+            for (int q = 0; q < 4; q++) dst->c[q][k] = 0;
+        }
+    }
+}
+
+static void logup_block(const logup_ctx *c, logup_scratch *w, const uint32_t (*lam_m)[2][4], size_t r0, size_t b) {
+    const size_t n = c->n_eval;
+    const int G = c->n_groups;
+    memset(&w->total, 0, sizeof(ext_blk));
+    memset(&w->sum[0], 0, sizeof(ext_blk));
+    const int32_t *it = c->its;
+    for (int g = 0; g < G; g++) {
+        int sz = c->group_sizes[g];
+        for (int k = 0; k < sz; k++, it += 4) {
+            const uint32_t *rv = c->raw + (size_t)it[0] * n + r0;
+            ext_blk *d = &w->d[k];
+            uint32_t a0 = bb_sub(c->alpha.c[0], (uint32_t)it[3]);
+            for (size_t z = 0; z < BLK; z++) {
+                d->c[0][z] = a0;
+                d->c[1][z] = c->alpha.c[1];
+                d->c[2][z] = c->alpha.c[2];
+                d->c[3][z] = c->alpha.c[3];
+            }
+            for (int j = 0; j < it[1]; j++) {
+                load_raw(w->v, rv + (size_t)j * n, b);
+                eb_sub_base_times(d, w->v, c->betas_m[j + 1].c);
+            }
+            load_raw(w->m[k], rv + (size_t)it[1] * n, b);
+            if (it[2] < 0)
+                for (size_t z = 0; z < BLK; z++) w->m[k][z] = bb_neg(w->m[k][z]);
+        }
+        load_aux(&w->h, c, r0, c->shift_cur, 4 * (size_t)g, b);
+        for (int q = 0; q < 4; q++)
+            for (size_t z = 0; z < BLK; z++) w->total.c[q][z] = bb_add(w->total.c[q][z], w->h.c[q][z]);
+        if (sz == 1) {
+            eb_mul(&w->t, &w->h, &w->d[0]);  /* h·d - m */
+            for (size_t z = 0; z < BLK; z++) w->t.c[0][z] = bb_sub(w->t.c[0][z], w->m[0][z]);
+        } else {
+            eb_mul(&w->u, &w->h, &w->d[0]);  /* h·d0·d1 - (m0·d1 + m1·d0) */
+            eb_mul(&w->t, &w->u, &w->d[1]);
+            for (size_t z = 0; z < BLK; z++) {
+                uint32_t m0 = bb_to_mont(w->m[0][z]), m1 = bb_to_mont(w->m[1][z]);
+                for (int q = 0; q < 4; q++) {
+                    uint32_t rhs = bb_add(bb_mont_mul(w->d[1].c[q][z], m0), bb_mont_mul(w->d[0].c[q][z], m1));
+                    w->t.c[q][z] = bb_sub(w->t.c[q][z], rhs);
+                }
+            }
+        }
+        eb_fma_const(&w->sum[0], &w->t, lam_m[g][0], lam_m[g][1]);
+    }
+    /* running sum: first S, transition S' - S - total, last F - S - total */
+    load_aux(&w->s, c, r0, c->shift_cur, 4 * (size_t)G, b);
+    load_aux(&w->sn, c, r0, c->shift_next, 4 * (size_t)G, b);
+    memset(&w->sum[1], 0, 3 * sizeof(ext_blk));
+    eb_fma_const(&w->sum[2], &w->s, lam_m[G][0], lam_m[G][1]);
+    for (int q = 0; q < 4; q++)
+        for (size_t z = 0; z < BLK; z++) {
+            uint32_t st = bb_add(w->s.c[q][z], w->total.c[q][z]);
+            w->t.c[q][z] = bb_sub(w->sn.c[q][z], st);
+            w->u.c[q][z] = bb_sub(c->fin.c[q], st);
+        }
+    eb_fma_const(&w->sum[1], &w->t, lam_m[G + 1][0], lam_m[G + 1][1]);
+    eb_fma_const(&w->sum[3], &w->u, lam_m[G + 2][0], lam_m[G + 2][1]);
+    for (int kind = 0; kind < 4; kind++)
+        for (size_t z = 0; z < b; z++) {
+            uint32_t *a = c->acc + ((size_t)kind * n + r0 + z) * 4;
+            for (int q = 0; q < 4; q++) a[q] = bb_add(a[q], w->sum[kind].c[q][z]);
+        }
+}
+
+static void logup_range(void *vctx, size_t begin, size_t end) {
+    logup_ctx *c = (logup_ctx *)vctx;
+    logup_scratch *w = (logup_scratch *)malloc(sizeof(logup_scratch));
+    if (!w) { c->failed = 1; return; }
+    for (size_t r0 = begin; r0 < end; r0 += BLK) {
+        size_t b = end - r0 < BLK ? end - r0 : BLK;
+        logup_block(c, w, c->lam_m, r0, b);
+    }
+    free(w);
+}
+
+int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32_t *its, int n_its,
+                      const int32_t *group_sizes, int n_groups, const uint32_t *aux, size_t aux_stride,
+                      size_t n_rows, size_t shift_cur, size_t shift_next, const uint32_t *alpha,
+                      const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
+                      uint32_t *acc) {
+    if (n_groups <= 0 || n_rows == 0 || aux_stride < 4 * (size_t)(n_groups + 1) || n_betas < 1) return -1;
+    int count = 0;
+    for (int g = 0; g < n_groups; g++) {
+        if (group_sizes[g] < 1 || group_sizes[g] > 2) return -1;
+        count += group_sizes[g];
+    }
+    if (count != n_its) return -1;
+    for (int i = 0; i < n_its; i++) {
+        const int32_t *it = its + 4 * (size_t)i;
+        if (it[0] < 0 || it[1] < 0 || it[1] + 1 > n_betas || it[0] + it[1] >= n_raw) return -1;
+        if ((it[2] != 1 && it[2] != -1) || (uint32_t)it[3] >= P) return -1;
+    }
+    for (int j = 0; j < 4 * n_betas; j++) if (betas[j] >= P) return -1;
+    for (int j = 0; j < 4 * (n_groups + 3); j++) if (lam[j] >= P) return -1;
+    for (int j = 0; j < 4; j++) if (alpha[j] >= P || fin[j] >= P) return -1;
+    bb_ext *bm = (bb_ext *)malloc(sizeof(bb_ext) * (size_t)n_betas);
+    uint32_t (*lm)[2][4] = (uint32_t (*)[2][4])malloc(sizeof(uint32_t[2][4]) * (size_t)(n_groups + 3));
+    if (!bm || !lm) { free(bm); free(lm); return -2; }
+    for (int j = 0; j < n_betas; j++)
+        for (int q = 0; q < 4; q++) bm[j].c[q] = bb_to_mont(betas[4 * j + q]);
+    for (int g = 0; g < n_groups + 3; g++)
+        for (int q = 0; q < 4; q++) {
+            lm[g][0][q] = bb_to_mont(lam[4 * g + q]);
+            lm[g][1][q] = bb_to_mont((uint32_t)(((uint64_t)lam[4 * g + q] * BB_W) % P));
+        }
+    logup_ctx c = {raw, n_eval, its, group_sizes, n_groups, aux, aux_stride, n_rows, shift_cur, shift_next,
+                   ld_ext(alpha), ld_ext(fin), bm, (const uint32_t (*)[2][4])lm, acc, 0};
+    zk_parallel_for(n_eval, 4096, logup_range, &c);
+    free(bm);
+    free(lm);
+    return c.failed ? -2 : 0;
+}

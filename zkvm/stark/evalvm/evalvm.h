@@ -42,4 +42,16 @@ int zk_grind(const uint8_t *prefix, size_t prefix_len, int bits, uint64_t max_it
  * op 0: a*s, 1: a+s, 2: a-s, 3: s-a. out may alias a. */
 int zk_ext_scalar_op(uint32_t *out, const uint32_t *a, const uint32_t s[4], size_t n, int op);
 
+/* Adds the LogUp constraints of a table (logup.py: one per group, then the running sum's first / transition /
+ * last) times their combination coefficients lam[n_groups + 3][4] into acc (layout of zk_eval_program).
+ * raw[n_raw][n_eval]: tuple values then multiplicity of each interaction, as the VM returns them.
+ * its[n_its][4]: (raw offset, tuple length, sign +1/-1, bus id), grouped by group_sizes (1 or 2 each).
+ * aux: the aux LDE (row stride aux_stride, n_rows rows); row k reads (k + shift_cur) and (k + shift_next)
+ * mod n_rows. betas[n_betas][4] = beta^0..; alpha, fin: extension scalars. */
+int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32_t *its, int n_its,
+                      const int32_t *group_sizes, int n_groups, const uint32_t *aux, size_t aux_stride,
+                      size_t n_rows, size_t shift_cur, size_t shift_next, const uint32_t *alpha,
+                      const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
+                      uint32_t *acc);
+
 #endif
