@@ -85,7 +85,6 @@ def aux_trace(ct: CompiledTable, evals: dict[int, tuple[list, object]], n: int, 
     ext_batch_inverse = getattr(kernels, "ext_batch_inverse", algebra.ext_batch_inverse)
     ops = ExtArrayOps(kernels)
     cols = []
-    row_total = np.zeros((n, 4), dtype=np.uint32)
     for group in ct.groups:
         h = np.zeros((n, 4), dtype=np.uint32)
         for it in group:
@@ -100,10 +99,18 @@ def aux_trace(ct: CompiledTable, evals: dict[int, tuple[list, object]], n: int, 
             term = np.broadcast_to(term, (n, 4))
             h = k.ext_add(h, term) if it.sign > 0 else k.ext_sub(h, term)
         cols.append(h)
-        row_total = k.ext_add(row_total, h)
-    cum = (np.cumsum(row_total.astype(np.uint64), axis=0) % np.uint64(P)).astype(np.uint32)
+    return with_running_sum(np.concatenate(cols, axis=1))
+
+
+def with_running_sum(hs: np.ndarray) -> tuple[np.ndarray, Ext]:
+    """The aux trace from its h columns ``uint32[n, 4·groups]``: appends the running sum ``S`` and returns
+    (aux trace, final sum)."""
+    n, w = hs.shape
+    row_total = hs.reshape(n, w // 4, 4).sum(axis=1, dtype=np.uint64) % np.uint64(P)
+    cum = (np.cumsum(row_total, axis=0) % np.uint64(P)).astype(np.uint32)
     final = Ext(cum[-1])
-    s = np.zeros((n, 4), dtype=np.uint32)
-    s[1:] = cum[:-1]
-    cols.append(s)
-    return np.concatenate(cols, axis=1), final
+    aux = np.empty((n, w + 4), dtype=np.uint32)
+    aux[:, :w] = hs
+    aux[0, w:] = 0
+    aux[1:, w:] = cum[:-1]
+    return aux, final

@@ -219,3 +219,31 @@ def logup_quotient(acc: np.ndarray, raw: np.ndarray, layout: tuple[np.ndarray, n
                                    small[1].shape[0], p(small[2]), p(small[3]), p(acc, "uint32_t *"))
     if status != 0:
         raise ValueError(f"logup_quotient failed with status {status}")
+
+
+def logup_aux(raw: np.ndarray, layout: tuple[np.ndarray, np.ndarray], alpha: np.ndarray,
+              betas: np.ndarray) -> np.ndarray:
+    """The LogUp h columns ``uint32[n, 4·groups]`` on the trace rows from the VM's raw interaction values
+    ``raw[n_raw, n]``. Raises ``ZeroDivisionError(interaction index)`` if a denominator vanishes."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    its, sizes = layout
+    raw = np.ascontiguousarray(raw, dtype=np.uint32)
+    n = raw.shape[1]
+    al = np.ascontiguousarray(np.asarray(alpha, dtype=np.uint32).reshape(4))
+    be = np.ascontiguousarray(np.asarray(betas, dtype=np.uint32).reshape(-1, 4))
+    out = np.empty((n, 4 * sizes.shape[0]), dtype=np.uint32)
+    bad = ffi.new("int *", -1)
+
+    def p(a, t="const uint32_t *"):
+        return ffi.cast(t, a.ctypes.data)
+
+    status = lib.zk_logup_aux(p(raw), raw.shape[0], n, p(its, "const int32_t *"), its.shape[0],
+                              p(sizes, "const int32_t *"), sizes.shape[0], p(al), p(be), be.shape[0],
+                              p(out, "uint32_t *"), bad)
+    if status == -3:
+        raise ZeroDivisionError(int(bad[0]))
+    if status == -2:
+        raise MemoryError("logup_aux: out of memory")
+    if status != 0:
+        raise ValueError(f"logup_aux failed with status {status}")
+    return out

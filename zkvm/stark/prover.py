@@ -245,10 +245,10 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
     return out
 
 
-def _quotient_roots(ct: CompiledTable) -> tuple[list, list[int]]:
-    """The expressions the VM evaluates: user constraints, then every interaction's tuple values and
-    multiplicity (returned raw for the LogUp constraints)."""
-    roots = [c.expr for c in ct.table.constraints]
+def _quotient_roots(ct: CompiledTable, with_constraints: bool = True) -> tuple[list, list[int]]:
+    """The expressions the VM evaluates: user constraints (unless ``with_constraints`` is False), then every
+    interaction's tuple values and multiplicity (returned raw for the LogUp constraints)."""
+    roots = [c.expr for c in ct.table.constraints] if with_constraints else []
     raw = []
     for g in ct.groups:
         for it in g:
@@ -341,8 +341,11 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         if not st.ct.has_bus:
             continue
         with timer.phase("quotient"):
-            evals = _trace_interactions(st, pubs, base_ops)
-            st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
+            if native_eval.available():
+                st.aux, st.final = _native_aux_trace(st, pubs, alpha, betas, ca.bus_ids)
+            else:
+                evals = _trace_interactions(st, pubs, base_ops)
+                st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
         with timer.phase("lde"):
             if rng is None:
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
@@ -518,6 +521,29 @@ def _trace_interactions(st: _TableState, pubs, base_ops) -> dict:
         out[id(it)] = (vals[pos:pos + k], vals[pos + k])
         pos += k + 1
     return out
+
+
+def _native_aux_trace(st: _TableState, pubs, alpha: Ext, betas, bus_ids) -> tuple[np.ndarray, Ext]:
+    """``logup.aux_trace`` on the C constraint VM: interaction values on the trace rows, then the h columns
+    (denominators batch-inverted in C) and the running sum."""
+    ct = st.ct
+    roots, raw_idx = _quotient_roots(ct, with_constraints=False)
+    program = native_eval.Program(roots, pubs)
+    n = 1 << st.log_n
+    matrices = {}
+    if st.main is not None:
+        matrices["main"] = (np.ascontiguousarray(st.main), st.main.shape[1])
+    if st.fixed is not None:
+        matrices["fixed"] = (np.ascontiguousarray(st.fixed), st.fixed.shape[1])
+    _, raw = native_eval.run(program, matrices, n, 1, [], raw_idx)
+    betas_arr = np.asarray([b.to_array() for b in betas], dtype=np.uint32).reshape(-1, 4)
+    layout = native_eval.logup_layout(ct.groups, bus_ids)
+    try:
+        hs = native_eval.logup_aux(raw, layout, alpha.to_array(), betas_arr)
+    except ZeroDivisionError as e:
+        bus = [it.bus for g in ct.groups for it in g][e.args[0]]
+        raise ArithmeticError(f"table {ct.name!r}: LogUp denominator vanished (bus {bus!r})") from None
+    return logup.with_running_sum(hs)
 
 
 def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:

@@ -31,6 +31,9 @@ int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32
                       size_t n_rows, size_t shift_cur, size_t shift_next, const uint32_t *alpha,
                       const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
                       uint32_t *acc);
+int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, int n_its, const int32_t *group_sizes,
+                 int n_groups, const uint32_t *alpha, const uint32_t *betas, int n_betas, uint32_t *out,
+                 int *bad_it);
 """
 
 ffibuilder = FFI()

@@ -541,3 +541,121 @@ int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32
     free(lm);
     return c.failed ? -2 : 0;
 }
+
+/* The LogUp h columns on the trace rows: h_g = sum_{k in g} sign_k·m_k / d_k, with all denominators of a row
+ * block inverted together (Montgomery's trick across interactions, one extension inversion per row). */
+typedef struct {
+    const uint32_t *raw;
+    size_t n;
+    const int32_t *its;
+    int n_its;
+    const int32_t *group_sizes;
+    int n_groups;
+    bb_ext alpha;
+    const bb_ext *betas_m;
+    uint32_t *out;
+    int failed, bad_it;
+} aux_ctx;
+
+static void aux_range(void *vctx, size_t begin, size_t end) {
+    aux_ctx *c = (aux_ctx *)vctx;
+    const int N = c->n_its;
+    ext_blk *d = (ext_blk *)malloc(sizeof(ext_blk) * (size_t)(2 * N + 2));
+    uint32_t *v = (uint32_t *)malloc(sizeof(uint32_t) * BLK);
+    if (!d || !v) { free(d); free(v); c->failed = -2; return; }
+    ext_blk *pre = d + N, *inv = d + 2 * N, *tmp = d + 2 * N + 1;
+    const size_t w = 4 * (size_t)c->n_groups;
+    for (size_t r0 = begin; r0 < end; r0 += BLK) {
+        size_t b = end - r0 < BLK ? end - r0 : BLK;
+        for (int i = 0; i < N; i++) {
+            const int32_t *it = c->its + 4 * (size_t)i;
+            const uint32_t *rv = c->raw + (size_t)it[0] * c->n + r0;
+            uint32_t a0 = bb_sub(c->alpha.c[0], (uint32_t)it[3]);
+            for (size_t z = 0; z < BLK; z++) {
+                d[i].c[0][z] = a0;
+                d[i].c[1][z] = c->alpha.c[1];
+                d[i].c[2][z] = c->alpha.c[2];
+                d[i].c[3][z] = c->alpha.c[3];
+            }
+            for (int j = 0; j < it[1]; j++) {
+                load_raw(v, rv + (size_t)j * c->n, b);
+                eb_sub_base_times(&d[i], v, c->betas_m[j + 1].c);
+            }
+            for (size_t z = 0; z < b; z++)
+                if ((d[i].c[0][z] | d[i].c[1][z] | d[i].c[2][z] | d[i].c[3][z]) == 0) {
+                    c->failed = -3;
+                    c->bad_it = i;
+                    free(d); free(v);
+                    return;
+                }
+            for (size_t z = b; z < BLK; z++) {  /* padding lanes: 1, so the products stay invertible */
+                d[i].c[0][z] = 1;
+                d[i].c[1][z] = d[i].c[2][z] = d[i].c[3][z] = 0;
+            }
+            if (i == 0) memcpy(&pre[0], &d[0], sizeof(ext_blk));
+            else eb_mul(&pre[i], &pre[i - 1], &d[i]);
+        }
+        for (size_t z = 0; z < BLK; z++) {
+            bb_ext e = {{pre[N - 1].c[0][z], pre[N - 1].c[1][z], pre[N - 1].c[2][z], pre[N - 1].c[3][z]}};
+            bb_ext r = bb_ext_inv(e);
+            for (int q = 0; q < 4; q++) inv->c[q][z] = r.c[q];
+        }
+        /* back-propagate: 1/d_i = inv·pre_{i-1}, then inv <- inv·d_i; d_i is overwritten by its inverse */
+        for (int i = N - 1; i >= 0; i--) {
+            if (i > 0) {
+                eb_mul(tmp, inv, &pre[i - 1]);
+                eb_mul(&pre[i], inv, &d[i]);  /* pre[i] is no longer needed: reuse it as the next inv */
+                memcpy(inv, &pre[i], sizeof(ext_blk));
+                memcpy(&d[i], tmp, sizeof(ext_blk));
+            } else {
+                memcpy(&d[0], inv, sizeof(ext_blk));
+            }
+        }
+        const int32_t *it = c->its;
+        int i = 0;
+        for (int g = 0; g < c->n_groups; g++) {
+            ext_blk *h = tmp;
+            memset(h, 0, sizeof(ext_blk));
+            for (int k = 0; k < c->group_sizes[g]; k++, i++, it += 4) {
+                const uint32_t *mv = c->raw + ((size_t)it[0] + (size_t)it[1]) * c->n + r0;
+                load_raw(v, mv, b);
+                for (size_t z = 0; z < BLK; z++) {
+                    uint32_t m = bb_to_mont(it[2] > 0 ? v[z] : bb_neg(v[z]));
+                    for (int q = 0; q < 4; q++) h->c[q][z] = bb_add(h->c[q][z], bb_mont_mul(d[i].c[q][z], m));
+                }
+            }
+            for (size_t z = 0; z < b; z++)
+                for (int q = 0; q < 4; q++) c->out[(r0 + z) * w + 4 * (size_t)g + q] = h->c[q][z];
+        }
+    }
+    free(d);
+    free(v);
+}
+
+int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, int n_its, const int32_t *group_sizes,
+                 int n_groups, const uint32_t *alpha, const uint32_t *betas, int n_betas, uint32_t *out,
+                 int *bad_it) {
+    if (n_groups <= 0 || n == 0 || n_betas < 1) return -1;
+    int count = 0;
+    for (int g = 0; g < n_groups; g++) {
+        if (group_sizes[g] < 1 || group_sizes[g] > 2) return -1;
+        count += group_sizes[g];
+    }
+    if (count != n_its) return -1;
+    for (int i = 0; i < n_its; i++) {
+        const int32_t *it = its + 4 * (size_t)i;
+        if (it[0] < 0 || it[1] < 0 || it[1] + 1 > n_betas || it[0] + it[1] >= n_raw) return -1;
+        if ((it[2] != 1 && it[2] != -1) || (uint32_t)it[3] >= P) return -1;
+    }
+    for (int j = 0; j < 4 * n_betas; j++) if (betas[j] >= P) return -1;
+    for (int j = 0; j < 4; j++) if (alpha[j] >= P) return -1;
+    bb_ext *bm = (bb_ext *)malloc(sizeof(bb_ext) * (size_t)n_betas);
+    if (!bm) return -2;
+    for (int j = 0; j < n_betas; j++)
+        for (int q = 0; q < 4; q++) bm[j].c[q] = bb_to_mont(betas[4 * j + q]);
+    aux_ctx c = {raw, n, its, n_its, group_sizes, n_groups, ld_ext(alpha), bm, out, 0, -1};
+    zk_parallel_for(n, 4096, aux_range, &c);
+    free(bm);
+    if (c.failed == -3 && bad_it) *bad_it = c.bad_it;
+    return c.failed;
+}

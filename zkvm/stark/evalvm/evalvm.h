@@ -54,4 +54,11 @@ int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32
                       const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
                       uint32_t *acc);
 
+/* The LogUp h columns on the trace rows (layout as zk_logup_quotient; raw[n_raw][n] from the VM run on the
+ * trace): out[n][4·n_groups], h_g = sum sign·m/d over the group. Returns -3 (and *bad_it = the interaction)
+ * when a denominator vanishes. */
+int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, int n_its, const int32_t *group_sizes,
+                 int n_groups, const uint32_t *alpha, const uint32_t *betas, int n_betas, uint32_t *out,
+                 int *bad_it);
+
 #endif
