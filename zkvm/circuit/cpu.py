@@ -12,9 +12,10 @@ Each real row
   out-of-program targets are unprovable, as they trap in the interpreter).
 
 Ecalls (a7 in slot 0, a0 in slot 1 and rewritten by slot 3, a1 in slot 2): HALT sends the exit code on bus
-"exit" (balanced by the verifier's public term) and must be the last real row; READ_WORD writes unconstrained
-(range-checked) advice to a0/a1 — the private input; COMMIT_WORD sends its 1..4 bytes as (position, byte) on
-bus "journal", balanced by the verifier against the public journal; LOG is a no-op; CYCLES writes clk - 1.
+"exit" (balanced by the verifier's public term) and must be the last real row; READ_WORD writes advice to
+a0/a1 — the private input — shaped as the ABI says (count 0..4, zero padding, nothing after a short read);
+COMMIT_WORD sends its 1..4 bytes as (position, byte) on bus "journal", balanced by the verifier against the
+public journal; LOG is a no-op; CYCLES writes clk - 1.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ COLUMNS = (
     + ("eq", "inv", "taken", "bit0")
     + ("o0", "o1", "o2", "o3", "rx", "mb0", "mb1", "mb2", "mb3", "rsb", "rsbh", "sel_byte", "sign_src", "sign",
        "bx", "st_above", "sr_lo", "sr_hi")
-    + tuple(name for name, _ in ECALL_KINDS) + ("cnt1", "cnt2", "cnt3", "cnt4", "jpos")
+    + tuple(name for name, _ in ECALL_KINDS) + ("cnt1", "cnt2", "cnt3", "cnt4", "jpos", "eof")
     + tuple(f"d{k}_{part}" for k in range(4) for part in ("lo", "hi"))
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
@@ -74,7 +75,8 @@ class CpuTable:
         is_ecall, is_jal, is_jalr = c["is_ecall"], c["is_jal"], c["is_jalr"]
         e = {name: c[name] for name, _ in ECALL_KINDS}
         cnt = [c[f"cnt{k}"] for k in range(1, 5)]
-        count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]
+        count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]  # COMMIT's a1 (1..4) or READ's a1 (0..4)
+        cnt_sum = cnt[0] + cnt[1] + cnt[2] + cnt[3]
 
         def boolean(name):
             t.always(f"{name}_bool", c[name] * (1 - c[name]))
@@ -91,7 +93,7 @@ class CpuTable:
         t.transition("halt_is_last", e["e_halt"] * is_real.next)
         t.transition("ends_with_halt", is_real * (1 - is_real.next) * (1 - e["e_halt"]))
         t.last("last_row_halts", is_real * (1 - e["e_halt"]))
-        t.transition("jpos_step", c["jpos"].next - c["jpos"] - count)
+        t.transition("jpos_step", c["jpos"].next - c["jpos"] - e["e_commit"] * count)
 
         # ---- decode: the row's instruction is in the program (padding rows: the all-zero padding tuple)
         t.send(BUS_PROGRAM, [is_real, pc] + [c[n] for n in FIELDS])
@@ -137,9 +139,9 @@ class CpuTable:
         t.always("align_word", (lw + sw) * (1 - o[0]))
         t.always("align_half", (lh + lhu + sh) * (o[1] + o[3]))
         t.always("maddr", c["maddr"] - is_mem * (c["rx"] + 16384 * c_hi) - is_ecall * REG_A1)
-        # bytes of the accessed word (memory ops) or of a0 (COMMIT_WORD)
-        t.always("bytes_lo", mb[0] + 256 * mb[1] - is_mem * m_lo - e["e_commit"] * r2_lo)
-        t.always("bytes_hi", mb[2] + 256 * mb[3] - is_mem * m_hi - e["e_commit"] * r2_hi)
+        # bytes of the accessed word (memory ops), of a0 (COMMIT_WORD) or of the a0 written (READ_WORD)
+        t.always("bytes_lo", mb[0] + 256 * mb[1] - is_mem * m_lo - e["e_commit"] * r2_lo - e["e_read"] * res_lo)
+        t.always("bytes_hi", mb[2] + 256 * mb[3] - is_mem * m_hi - e["e_commit"] * r2_hi - e["e_read"] * res_hi)
         t.always("sel_byte", c["sel_byte"] - (o[0] * mb[0] + o[1] * mb[1] + o[2] * mb[2] + o[3] * mb[3]))
         half = o[0] * m_lo + o[2] * m_hi
         # sign bit of the loaded byte / half: (AND, src, 0x80, 0x80·sign) in the byte table
@@ -185,16 +187,27 @@ class CpuTable:
         t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
         t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
         t.always("read_a1_hi", e["e_read"] * n_hi)
-        # READ's count a1 is at most 4 (the ABI's 0..4; n_lo = bx is a byte). Soundness: without it a cheating
-        # prover hands the guest a count of up to 255 for one word, and the runtime's word loop copies that many
-        # bytes into the caller's buffer (an overflow no input can cause). sr_hi is free on READ rows and is
-        # byte-checked with bx: n_lo + 251 <= 255 (no wrap: both are bytes).
-        t.always("read_count_max", e["e_read"] * (c["sr_hi"] - n_lo - 251))
         t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1))
         t.always("rx_advice", (e["e_read"] + e["e_cycles"]) * (c["rx"] - res_lo))
         for k in range(4):
             boolean(f"cnt{k + 1}")
-        t.always("commit_onehot", cnt[0] + cnt[1] + cnt[2] + cnt[3] - e["e_commit"])
+        # cnt1..cnt4: one-hot count of COMMIT (exactly one set) or READ (at most one: count 0 sets none);
+        # all zero on other rows.
+        t.always("count_at_most_one", cnt_sum * (1 - cnt_sum))
+        t.always("commit_onehot", cnt_sum - e["e_commit"] - e["e_read"] * cnt_sum)
+        # READ returns what some private input could give (ABI: a1 = count in 0..4, a0 = that many bytes, zero
+        # padded; once a READ is short every later READ returns 0 bytes). Soundness: without these a cheating
+        # prover could hand the guest a count up to 255 (the runtime's word loop copies `count` bytes into the
+        # caller's buffer: an overflow no input can cause), junk above the count, or more input after the end.
+        # a0's bytes are mb0..mb3 on READ rows (bytes_lo/hi, byte-checked); eof = a short READ happened before.
+        t.always("read_count", e["e_read"] * (n_lo - count))
+        above = [cnt_sum, cnt[1] + cnt[2] + cnt[3], cnt[2] + cnt[3], cnt[3]]  # [count > k]
+        for k in range(4):
+            t.always(f"read_zero_pad{k}", e["e_read"] * (1 - above[k]) * mb[k])
+        eof = c["eof"]
+        t.first("eof_start", eof)
+        t.transition("eof_step", eof.next - eof - e["e_read"] * (1 - cnt[3]) * (1 - eof))
+        t.always("read_after_eof", eof * e["e_read"] * cnt_sum)
         t.always("commit_count", e["e_commit"] * (m_lo - count))
         t.always("commit_count_hi", e["e_commit"] * m_hi)
         t.always("bx", c["bx"] - (is_mem + is_jalr) * c_hi - e["e_read"] * n_lo - e["e_cycles"] * res_hi)
@@ -220,15 +233,15 @@ class CpuTable:
         t.send(BUS_RANGE16, [c["sr_lo"]], mult=is_store)
         t.send(BUS_BYTES, [BYTE_RANGE, c["d0_hi"], c["d1_hi"], 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, c["d2_hi"], c["d3_hi"], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, mb[0], mb[1], 0], mult=is_mem + e["e_commit"])
-        t.send(BUS_BYTES, [BYTE_RANGE, mb[2], mb[3], 0], mult=is_mem + e["e_commit"])
+        t.send(BUS_BYTES, [BYTE_RANGE, mb[0], mb[1], 0], mult=is_mem + e["e_commit"] + e["e_read"])
+        t.send(BUS_BYTES, [BYTE_RANGE, mb[2], mb[3], 0], mult=is_mem + e["e_commit"] + e["e_read"])
         t.send(BUS_BYTES, [BYTE_RANGE, rsb, c["rsbh"], 0], mult=sb)
         t.send(BUS_BYTES, [BYTE_RANGE, c["bx"], c["sr_hi"], 0], mult=is_mem + is_jalr + e["e_read"] + e["e_cycles"])
         t.send(BUS_BYTES, [BYTE_AND, c["sign_src"], 0x80, 0x80 * sign], mult=lb + lh)
 
         # ---- public outputs
         t.send(BUS_EXIT, [r2_lo, r2_hi], mult=e["e_halt"])
-        jmult = [e["e_commit"], cnt[1] + cnt[2] + cnt[3], cnt[2] + cnt[3], cnt[3]]
+        jmult = [e["e_commit"], e["e_commit"] * above[1], e["e_commit"] * above[2], e["e_commit"] * above[3]]
         for k in range(4):
             t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
 
@@ -380,7 +393,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
         v[f"o{k}"] = np.where(is_mem == 1, (off == k).astype(np.int64), int(k == 0))
     if strict and ((is_mem == 1) & ((addr >> 2) != mem_word)).any():
         raise TraceError("a load/store address differs between the circuit and the interpreter")
-    dec_word = np.where(is_mem == 1, m_val, np.where(ek["e_commit"] == 1, r2_val, 0))
+    dec_word = np.where(is_mem == 1, m_val, np.where(ek["e_commit"] == 1, r2_val, np.where(e_read == 1, rd_val, 0)))
     mbs = [(dec_word >> (8 * k)) & 0xFF for k in range(4)]
     for k in range(4):
         v[f"mb{k}"] = mbs[k]
@@ -401,7 +414,6 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     v["st_above"] = st_above
     sr %= P  # honest runs: sr >= 0; non-strict (test) traces may hold a "negative" distance
     v["sr_lo"], v["sr_hi"] = sr & 0xFFFF, sr >> 16
-    v["sr_hi"] = np.where(e_read == 1, v["n_lo"] + 251, v["sr_hi"])  # READ: the count <= 4 check
 
     # --- result (before the x0 mask)
     res = np.zeros(n, np.int64)
@@ -428,8 +440,12 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     count = np.where(e_commit == 1, m_val, 0)
     if ((e_commit == 1) & ((count < 1) | (count > 4))).any():
         raise TraceError("COMMIT_WORD with a length outside 1..4 cannot be proven")
+    read_count = np.where(e_read == 1, a1_val, 0)
     for k in range(1, 5):
-        v[f"cnt{k}"] = (count == k).astype(np.int64) * e_commit
+        v[f"cnt{k}"] = (count == k).astype(np.int64) * e_commit + (read_count == k).astype(np.int64) * e_read
+    short = (e_read == 1) & (read_count < 4)
+    eof_after = np.cumsum(short) > 0
+    v["eof"] = np.concatenate([[0], eof_after[:-1]]).astype(np.int64)
     jpos = np.concatenate([[0], np.cumsum(count)[:-1]])
     v["jpos"] = jpos
     jbytes = np.stack(mbs, axis=1)[e_commit == 1]
@@ -446,7 +462,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     sends.add_range16(v["sr_lo"][is_store == 1])
     sends.add_bytes(BYTE_RANGE, v["d0_hi"], v["d1_hi"])
     sends.add_bytes(BYTE_RANGE, v["d2_hi"], v["d3_hi"])
-    mbm = (is_mem + e_commit) == 1
+    mbm = (is_mem + e_commit + e_read) == 1
     sends.add_bytes(BYTE_RANGE, mbs[0][mbm], mbs[1][mbm])
     sends.add_bytes(BYTE_RANGE, mbs[2][mbm], mbs[3][mbm])
     sends.add_bytes(BYTE_RANGE, v["rsb"][is_sb == 1], v["rsbh"][is_sb == 1])
@@ -465,6 +481,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     main[pad, COLUMN_INDEX["o0"]] = 1
     main[pad, COLUMN_INDEX["eq"]] = 1
     main[pad, COLUMN_INDEX["jpos"]] = len(journal)
+    main[pad, COLUMN_INDEX["eof"]] = int(eof_after[-1])
     exit_code = int(r2_val[-1]) if ek["e_halt"][-1] else 0
     return CpuTrace(main, row, alu_ops, res_mem, journal, exit_code)
 
