@@ -414,3 +414,12 @@ def test_div_gap_low_limb_range_checked():
     # DIVU(8, 2) = 3 rem 2: |r| = |b|, gap = -1 fits as gap_lo = p - 1, gap_hi = 0
     t = div_row(DIVU, 8, 2, q=3, r=2, gap_lo=P - 1, gap_hi=0, gap_carry=0)
     expect_rejected(BD, t, bus=BUS_RANGE16)
+
+
+def test_div_identity_middle_carry_range_checked():
+    # b = 2^16: q's high limb only feeds limb 2, so a_hi + 1 (carry1 + 30720) is absorbed by q_hi - 30720:
+    # DIV(0x80011234, 2^16) "=" 0x87FF8001
+    a, b = 0x80001234 + 0x10000, 1 << 16
+    t = div_row(DIV, a, b, q=0x87FF8001, r=0xFFFF1234)
+    assert _only_carry_big(t, D, 1)
+    expect_rejected(BD, t, bus=BUS_BYTES)
