@@ -99,3 +99,26 @@ def test_every_guest_proves_and_verifies_in_zk(name, tmp_path):
     result, rec = R.prove(image, b"12345678")
     assert rec.zk
     assert R.verify(R.Receipt.from_bytes(rec.to_bytes()), R.image_id(image), require_zk=True) == result.journal
+
+
+@pytest.mark.slow
+def test_ml_verify_refuses_an_integrity_only_receipt_of_private_data(tmp_path, capsys):
+    """A private-input, private-model ML run proven without zk (possible through the library, not the CLI):
+    `host ml verify` checks the proof, sees the privacy mode in the journal and refuses it."""
+    from host.commands.ml import _guest_and_request
+    from host.ml import models
+
+    qm = models.load_model("a")
+    x, _ = models.test_data("a")
+    elf, request = _guest_and_request("a", "none", qm.quantize_input(x[0]), False)
+    image = load_elf(elf)
+    _, rec = R.prove(image, request, zk=False)
+    path = tmp_path / "plain.bin"
+    path.write_bytes(rec.to_bytes())
+    iid = R.image_id(image).hex()
+    capsys.readouterr()
+    assert cli(["ml", "verify", str(path), "--image-id", iid]) == 1
+    assert "not zero-knowledge" in capsys.readouterr().err
+    _, zk_rec = R.prove(image, request)  # and the zk receipt of the same run is accepted
+    path.write_bytes(zk_rec.to_bytes())
+    assert cli(["ml", "verify", str(path), "--image-id", iid]) == 0
