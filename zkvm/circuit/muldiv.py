@@ -6,11 +6,12 @@ x = (x0..x3, 255·ex ×4) and y = (y0..y3, 255·ey ×4) are the bytes of the wor
 Column sums S_k = Σ_{i+j=k} x_i·y_j (k < 8; at most 8 terms < 2^16 each) are grouped in 16-bit limbs
 T_l = S_2l + 256·S_2l+1 (< 2^27.1) and resolved limb by limb with carries:
     T_l + (extra terms)_l + k_{l-1} = z_l + 2^16·k_l,   l = 0..3.
-Soundness of the gadget: every z_l is range-checked to 16 bits and every carry is k = kx + 16·ky with kx, ky
-range-checked bytes (so 0 <= k <= 4335, while honest carries stay below 2100). Both sides are then integers
-below 2^28.1 < p, so each limb equation holds over the integers and the chain proves
-Σ_l (T_l + extra_l)·2^16l = Σ_l z_l·2^16l (mod 2^64). Note k need not be "a byte pair": any field
-solution of k = kx + 16·ky with kx, ky bytes is an integer in [0, 4335].
+Soundness of the gadget: every z_l is a 16-bit limb (range-checked here; for DIV, a's limbs, the sender's word)
+and every carry is k = kx + 16·ky with kx, ky range-checked bytes, so k is an integer in [0, 4335] (honest
+carries stay below 2100; the split of k need not be unique). Both sides are then integers below 2^28.1 < p, so
+each limb equation holds over the integers and the chain proves Σ_l (T_l + extra_l)·2^16l = Σ_l z_l·2^16l
+(mod 2^64). Each carry's lookup is needed: without it a carry k + 30720 (2^16·30720 = p - 1) absorbs a limb
+off by one.
 
 MUL table: z = the 64-bit product; c = low word (MUL) or high word (MULH, MULHSU, MULHU); o = the other word.
 DIV table: proves q·b + r = a (see the table's comments) with |r| < |b|, the sign rule, x/0 and INT_MIN/-1.
