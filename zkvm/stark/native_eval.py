@@ -247,3 +247,22 @@ def logup_aux(raw: np.ndarray, layout: tuple[np.ndarray, np.ndarray], alpha: np.
     if status != 0:
         raise ValueError(f"logup_aux failed with status {status}")
     return out
+
+
+def quotient_finish(acc: np.ndarray, r0: int, x0: int, omega: int, g_last: int, zh_period: np.ndarray) -> np.ndarray:
+    """The quotient rows of one block from the VM accumulators ``acc[4, b, 4]`` (see ``prover._quotient``):
+    row k is the LDE point ``x0·omega^k`` and ``Z_H = zh_period[(r0 + k) mod len(zh_period)]``."""
+    ffi, lib = _evalvm.ffi, _evalvm.lib
+    if not (acc.flags.c_contiguous and acc.dtype == np.uint32 and acc.shape[0] == 4):
+        raise ValueError("quotient_finish: acc must be C-contiguous uint32[4, b, 4]")
+    zh = np.ascontiguousarray(zh_period, dtype=np.uint32)
+    b = acc.shape[1]
+    out = np.empty((b, 4), dtype=np.uint32)
+    status = lib.zk_quotient_finish(ffi.cast("const uint32_t *", acc.ctypes.data), b, r0, x0, omega, g_last,
+                                    ffi.cast("const uint32_t *", zh.ctypes.data), zh.shape[0],
+                                    ffi.cast("uint32_t *", out.ctypes.data))
+    if status == -3:
+        raise ZeroDivisionError("quotient_finish: vanishing denominator")
+    if status != 0:
+        raise ValueError(f"quotient_finish failed with status {status}")
+    return out

@@ -208,7 +208,9 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
                 native_eval.logup_quotient(acc_all, raw_all, logup_layout, st.aux_lde, r0 % big_n,
                                            (r0 + blow) % big_n, alpha.to_array(), betas_arr,
                                            st.final.to_array(), lam_pows[n_user:])
-            acc = {k: acc_all[i] for i, k in enumerate(("always", "transition", "first", "last"))}
+            x0 = GENERATOR * bb.pow_int(omega_big, r0) % P
+            out[r0:r1] = native_eval.quotient_finish(acc_all, r0, x0, omega_big, g_last, zh_period)
+            continue
         else:
             aux_next = np.ascontiguousarray(rows("aux", True)[:, 4 * n_groups:4 * n_groups + 4]) if ct.groups else None
             cols: dict = {}

@@ -34,6 +34,8 @@ int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32
 int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, int n_its, const int32_t *group_sizes,
                  int n_groups, const uint32_t *alpha, const uint32_t *betas, int n_betas, uint32_t *out,
                  int *bad_it);
+int zk_quotient_finish(const uint32_t *acc, size_t b, size_t r0, uint32_t x0, uint32_t omega, uint32_t g_last,
+                       const uint32_t *zh_period, size_t blow, uint32_t *out);
 """
 
 ffibuilder = FFI()

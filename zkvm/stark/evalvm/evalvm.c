@@ -659,3 +659,62 @@ int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, i
     if (c.failed == -3 && bad_it) *bad_it = c.bad_it;
     return c.failed;
 }
+
+/* Quotient of one row block from the VM accumulators: with x = x0·omega^k, u = x - 1, v = x - g_last and
+ * Z_H(x) = zh_period[(r0 + k) mod blow],  Q = ((A + T·v)·u·v + (F·v + L·u)·Z_H) / (u·v·Z_H)
+ * (the formula of prover._quotient; denominators inverted per thread chunk with Montgomery's trick). */
+typedef struct {
+    const uint32_t *acc;
+    size_t b, r0, blow;
+    uint32_t x0, omega, g_last;
+    const uint32_t *zh;
+    uint32_t *out;
+    int failed;
+} qfin_ctx;
+
+static void qfin_range(void *vctx, size_t begin, size_t end) {
+    qfin_ctx *c = (qfin_ctx *)vctx;
+    size_t m = end - begin;
+    uint32_t *den = (uint32_t *)malloc(sizeof(uint32_t) * 2 * m);
+    if (!den) { c->failed = -2; return; }
+    uint32_t *pre = den + m;
+    uint32_t x = bb_mul(c->x0, bb_pow(c->omega, begin));
+    uint32_t prod = 1;
+    for (size_t i = 0; i < m; i++) {
+        size_t k = begin + i;
+        uint32_t u = bb_sub(x, 1), v = bb_sub(x, c->g_last), zh = c->zh[(c->r0 + k) % c->blow];
+        uint32_t uv = bb_mul(u, v);
+        den[i] = bb_mul(uv, zh);
+        pre[i] = prod;
+        prod = bb_mul(prod, den[i]);
+        /* numerator into out (plain values) */
+        const uint32_t *A = c->acc + (0 * c->b + k) * 4, *T = c->acc + (1 * c->b + k) * 4;
+        const uint32_t *F = c->acc + (2 * c->b + k) * 4, *L = c->acc + (3 * c->b + k) * 4;
+        uint32_t vm = bb_to_mont(v), um = bb_to_mont(u), uvm = bb_to_mont(uv), zhm = bb_to_mont(zh);
+        for (int q = 0; q < 4; q++) {
+            uint32_t inner = bb_add(A[q], bb_mont_mul(T[q], vm));
+            uint32_t bnd = bb_add(bb_mont_mul(F[q], vm), bb_mont_mul(L[q], um));
+            c->out[k * 4 + q] = bb_add(bb_mont_mul(inner, uvm), bb_mont_mul(bnd, zhm));
+        }
+        x = bb_mul(x, c->omega);
+    }
+    if (prod == 0) { free(den); c->failed = -3; return; }
+    uint32_t inv = bb_inv(prod);
+    for (size_t i = m; i-- > 0;) {
+        uint32_t di = bb_mul(inv, pre[i]);  /* 1/den[i] */
+        inv = bb_mul(inv, den[i]);
+        uint32_t dm = bb_to_mont(di);
+        uint32_t *o = c->out + (begin + i) * 4;
+        for (int q = 0; q < 4; q++) o[q] = bb_mont_mul(o[q], dm);
+    }
+    free(den);
+}
+
+int zk_quotient_finish(const uint32_t *acc, size_t b, size_t r0, uint32_t x0, uint32_t omega, uint32_t g_last,
+                       const uint32_t *zh_period, size_t blow, uint32_t *out) {
+    if (blow == 0 || x0 >= P || omega >= P || g_last >= P) return -1;
+    for (size_t i = 0; i < blow; i++) if (zh_period[i] >= P) return -1;
+    qfin_ctx c = {acc, b, r0, blow, x0, omega, g_last, zh_period, out, 0};
+    zk_parallel_for(b, 4096, qfin_range, &c);
+    return c.failed;
+}

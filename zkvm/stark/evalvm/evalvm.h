@@ -61,4 +61,10 @@ int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, i
                  int n_groups, const uint32_t *alpha, const uint32_t *betas, int n_betas, uint32_t *out,
                  int *bad_it);
 
+/* One block of the quotient from the accumulators acc[4][b][4] (always, transition, first, last):
+ * row k has x = x0·omega^k and Z_H = zh_period[(r0 + k) mod blow]; out[b][4] = (see prover._quotient).
+ * Returns -3 if a denominator vanishes. */
+int zk_quotient_finish(const uint32_t *acc, size_t b, size_t r0, uint32_t x0, uint32_t omega, uint32_t g_last,
+                       const uint32_t *zh_period, size_t blow, uint32_t *out);
+
 #endif
