@@ -149,3 +149,101 @@ def test_read_eof_honest_second_read_proves():
     assert run.witness.journal == b"\x00"
     H.check(run)
     H.prove_and_verify(run)
+
+
+# ---------------------------------------------------------------------------------------------- constraint
+# families without a negative test before the audit: each cheat below keeps every other check satisfied.
+
+def _row_at(run, label: str, k: int = 0) -> int:
+    """The cycle executing the k-th instruction after `label`."""
+    pc = abi.TEXT_START + 4 * (run.labels[label] + k)
+    return int(np.nonzero(np.asarray(run.record.pc) == pc)[0][0])
+
+
+def _rewrite_rd(run, t: int, value: int) -> None:
+    """Row t writes `value` to its rd instead: res/wv change, and the next access to rd (a write that only
+    overwrites it, or the final register state) follows the lie. rd must not be read before it is rewritten."""
+    lo, hi = value & 0xFFFF, value >> 16
+    H.set_cpu(run, t, res_lo=lo, res_hi=hi, wv_lo=lo, wv_hi=hi)
+    rd = H.get_cpu(run, t, "rd")
+    for r in range(t + 1, run.witness.cycles):
+        assert H.get_cpu(run, r, "rs1") != rd and H.get_cpu(run, r, "rs2") != rd, "rd is read later"
+        if H.get_cpu(run, r, "rd") == rd:
+            H.set_cpu(run, r, p_lo=lo, p_hi=hi)
+            return
+    H.set_reg_final(run, rd, value)
+
+
+@pytest.mark.parametrize("k,kind,change,where", [
+    (1, "lbu", lambda v: v | 0x100, "res_lbu_lo"),             # lbu returns 2 bytes
+    (1, "lbu", lambda v: v | 0xFFFF0000, "res_lbu_hi"),        # lbu sign-extends
+    (2, "lh", lambda v: v ^ 0x10, "res_lh_lo"),                # lh returns another half
+    (2, "lh", lambda v: v ^ 0xFFFF0000, "res_lh_hi"),          # lh flips its extension, sign left alone
+    (3, "lhu", lambda v: v ^ 1, "res_lhu_lo"),
+    (3, "lhu", lambda v: v | 0x10000, "res_lhu_hi"),
+])
+def test_wrong_subword_load(run, k, kind, change, where):
+    t = _row_at(run, "lb", k)
+    assert H.get_cpu(run, t, f"is_{kind}") == 1
+    value = H.get_cpu(run, t, "res_lo") | H.get_cpu(run, t, "res_hi") << 16
+    _rewrite_rd(run, t, change(value))
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, where)
+
+
+def test_start_elsewhere_than_entry():
+    """The cheater's run starts past the entry's `jal` and takes the path the real run never executes,
+    exiting 7 instead of 0: pc_start rejects it."""
+    from zkvm.exec import Executor
+
+    A = H.A
+    code = [A.jal("zero", 4 * 5)] + A.li("a0", 7) + A.halt() + A.li("a0", 0) + A.halt()
+    image = A.image(code)
+    real_result, _ = Executor(image).record()
+    assert real_result.exit_code == 0
+    detour = type(image)(image.entry + 4, image.words, image.exec_ranges)
+    result, record = Executor(detour).record()
+    assert result.exit_code == 7
+    setup = riscv_air.setup(image)
+    w = riscv_air.generate(setup, record, strict=False)
+    run = H.Run(setup, w, record, result, {}, image)
+    assert w.exit_code == 7
+    expect_rejected(run, ConstraintError, "pc_start")
+
+
+def _commit_row(run) -> int:
+    return int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_commit"]])[0][0])
+
+
+def test_commit_relabelled_as_log(run):
+    """The cheater drops the COMMIT_WORD (and its 3 journal bytes) by decoding the ecall as LOG: the claimed
+    journal is empty. ecall_number ties the kind to a7 = 2."""
+    t = _commit_row(run)
+    H.set_cpu(run, t, e_commit=0, e_log=1, cnt3=0, mb0=0, mb1=0, mb2=0, mb3=0, sel_byte=0)
+    run.cpu[t + 1:, COLUMN_INDEX["jpos"]] = 0
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "ecall_number", journal=b"")
+
+
+def test_commit_drops_a_byte(run):
+    """COMMIT_WORD with a1 = 3 commits only 2 bytes (the claimed journal loses its last byte)."""
+    t = _commit_row(run)
+    assert H.get_cpu(run, t, "cnt3") == 1
+    H.set_cpu(run, t, cnt3=0, cnt2=1)
+    run.cpu[t + 1:, COLUMN_INDEX["jpos"]] = 2
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "commit_count", journal=run.witness.journal[:2])
+
+
+def test_ecall_changes_a1(run):
+    """A CYCLES ecall also rewrites a1 (slot 2 is a1 for ecalls): only READ_WORD may."""
+    t = run.cycle_of("cycles")
+    H.set_cpu(run, t, n_lo=H.get_cpu(run, t, "n_lo") + 1)
+    nxt = next(r for r in range(t + 1, run.witness.cycles) if REG_A1 in
+               (H.get_cpu(run, r, "rd"), H.get_cpu(run, r, "rs1"), H.get_cpu(run, r, "rs2"))
+               or H.get_cpu(run, r, "is_ecall"))
+    assert H.get_cpu(run, nxt, "is_ecall"), "the HALT is the next access to a1"
+    H.set_cpu(run, nxt, m_lo=H.get_cpu(run, t, "n_lo"), n_lo=H.get_cpu(run, t, "n_lo"))
+    H.set_reg_final(run, REG_A1, H.get_cpu(run, t, "n_lo") | H.get_cpu(run, t, "n_hi") << 16)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "keep_lo")
