@@ -55,7 +55,7 @@ def build_native(main_c: Path, extra_sources: list[Path] = (), sanitize: bool = 
         h.update(hdr.read_bytes())
     out = NATIVE_DIR / f"{name or Path(main_c).parent.name}-{h.hexdigest()[:12]}"
     if not out.exists():
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # parallel test workers may build the same binary
         proc = subprocess.run([cc, *flags, *map(str, sources), "-o", str(tmp)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise ZkvmError(f"native build failed:\n{proc.stderr}")
