@@ -186,7 +186,7 @@ def _quotient(st: _TableState, air: Air, lb: int, pubs: dict[str, int], alpha: E
     g_last = bb.inv_int(bb.two_adic_root(st.log_n))
     # x^n on the coset takes only `blow` distinct values: Z_H(x) = s^n·w_B^(i mod B) - 1
     zh_period = bb.sub(bb.mul(bb.powers(bb.two_adic_root(lb), blow), bb.pow_int(GENERATOR, n)), 1).astype(np.uint64)
-    block = BLOCK if not native else 1 << 18
+    block = BLOCK if not native else 1 << 16  # bounds the VM's raw interaction values (~150 columns)
     for r0 in range(0, big_n, block):
         r1 = min(big_n, r0 + block)
         b = r1 - r0
@@ -372,7 +372,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         with timer.phase("lde"):
             coeffs = ntt.interpolate(q, GENERATOR)
             if rng is None:
-                st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n]  # higher coefficients vanish for a valid trace
+                st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n].copy()  # higher ones vanish for a valid trace
                 st.quot_lde = np.concatenate([ntt.evaluate(st.quot_coeffs[c * n:(c + 1) * n], lb, GENERATOR)
                                               for c in range(QUOTIENT_CHUNKS)], axis=1)
             else:
@@ -395,6 +395,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             ood_zg.append([v.c for v in zg_vals])
             for v in z_vals + zg_vals:
                 tr.absorb("ood", v.to_array().astype("<u4").tobytes())
+    for st in states:  # trace-domain data is not needed past the openings at zeta: free it before DEEP/FRI
+        st.main = st.fixed = st.aux = st.quot_coeffs = None
+        st.masks = {}
     timer.step()
 
     # ---- zk: FRI mask, committed before gamma (zk.py, 4.)
