@@ -117,15 +117,15 @@ def _read_twice_program():
     return A.image(code)
 
 
-def _tampered_read_twice(second_a0: int, second_a1: int):
+def _tampered_read_twice(second_a0: int, second_a1: int, data: bytes = b"\x01\x02\x03"):
     from zkvm.exec import Executor
     from zkvm.exec.record import COLUMN, Record
 
     image = _read_twice_program()
-    _, record = Executor(image, b"\x01\x02\x03").record()
+    _, record = Executor(image, data).record()
     rows = np.asarray(record.rows).astype(np.int64)
     reads = np.nonzero((rows[:, COLUMN["insn"]] == 0x73) & (rows[:, COLUMN["a7_val"]] == abi.ECALL_READ_WORD))[0]
-    assert len(reads) == 2 and rows[reads[0], COLUMN["a1_val"]] == 3 and rows[reads[1], COLUMN["a1_val"]] == 0
+    assert len(reads) == 2 and rows[reads[0], COLUMN["a1_val"]] == len(data) and rows[reads[1], COLUMN["a1_val"]] == 0
     rows[reads[1], COLUMN["rd_val"]] = second_a0
     rows[reads[1], COLUMN["a1_val"]] = second_a1
     fake = Record(np.ascontiguousarray(rows, dtype=np.uint32), record.initial_regs, record.final_regs,
@@ -247,3 +247,94 @@ def test_ecall_changes_a1(run):
     H.set_reg_final(run, REG_A1, H.get_cpu(run, t, "n_lo") | H.get_cpu(run, t, "n_hi") << 16)
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "keep_lo")
+
+
+def test_read_after_the_end_without_eof_flag():
+    """The same cheat, with the eof flag left at 0 after the short READ: eof_step makes it latch."""
+    run = _tampered_read_twice(0x77, 1)
+    run.cpu[:, COLUMN_INDEX["eof"]] = 0
+    expect_rejected(run, ConstraintError, "eof_step")
+
+
+def test_read_count_two_flags():
+    """A READ after a full word claims a1 = 5 through two count flags (cnt1 + cnt4; a0 = 0 keeps the zero
+    padding happy and cnt4 keeps eof at 0): count_at_most_one rejects it."""
+    run = _tampered_read_twice(0, 5, data=b"\x01\x02\x03\x04")
+    t = int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_read"]])[0][1])
+    H.set_cpu(run, t, cnt1=1, cnt4=1)
+    run.cpu[t + 1:, COLUMN_INDEX["eof"]] = 0
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "count_at_most_one")
+
+
+@pytest.mark.parametrize("op,offset,where", [
+    ("lw", 2, "align_word"), ("lh", 1, "align_half"), ("lhu", 3, "align_half"),
+    ("sw", 1, "align_word"), ("sh", 3, "align_half"),
+])
+def test_misaligned_access(op, offset, where):
+    """A misaligned load/store traps in the interpreter; the cheater claims it went through (reading or
+    writing zeros, so every value stays consistent) and the run exits 0."""
+    from zkvm.errors import GuestError
+    from zkvm.exec import Executor
+    from zkvm.exec.record import COLUMN, Record
+
+    A = H.A
+    access = A.load(op, "a0", "s0", 0) if op.startswith("l") else A.store(op, "zero", "s0", 0)
+    prefix = A.li("s0", H.SCRATCH + offset)
+    code = prefix + [access] + A.li("a0", 0) + A.halt()
+    image = A.image(code)
+    with pytest.raises(GuestError):
+        Executor(image).run()
+    nop_code = list(code)
+    nop_code[len(prefix)] = A.op_imm("addi", "a0" if op.startswith("l") else "zero", "zero", 0)
+    result, record = Executor(A.image(nop_code)).record()
+    rows = np.asarray(record.rows).astype(np.int64)
+    k = len(prefix)
+    rows[k, COLUMN["insn"]] = access
+    rows[k, COLUMN["mem_addr"]] = H.SCRATCH
+    rows[k, COLUMN["mem_before"]] = rows[k, COLUMN["mem_after"]] = 0
+    rows[k, COLUMN["rd_val"]] = 0
+    fake = Record(np.ascontiguousarray(rows, dtype=np.uint32), record.initial_regs, record.final_regs,
+                  record.input_consumed)
+    setup = riscv_air.setup(image)
+    w = riscv_air.generate(setup, fake, strict=False)
+    run = H.Run(setup, w, fake, result, {}, image)
+    assert w.exit_code == 0
+    expect_rejected(run, ConstraintError, where)
+
+
+def _set_zinit_final(run, word: int, lo: int | None = None, hi: int | None = None) -> None:
+    from zkvm.circuit.memory import ZinitTable
+
+    z = run.witness.main["zinit"]
+    cols = ZinitTable.COLUMNS
+    w = z[:, cols.index("w_lo")].astype(np.int64) + 65536 * z[:, cols.index("w_hi")].astype(np.int64)
+    row = int(np.nonzero((w == word) & (z[:, cols.index("is_real")] == 1))[0][0])
+    if lo is not None:
+        z[row, cols.index("final_lo")] = lo
+    if hi is not None:
+        z[row, cols.index("final_hi")] = hi
+
+
+def test_store_byte_writes_another_byte(run):
+    """sb t1 (= 7), 5(s1) leaves 8 in memory instead (the word is not read again: its final state follows)."""
+    t = _row_at(run, "lw_after_sw", -2)
+    assert H.get_cpu(run, t, "is_sb") == 1 and H.get_cpu(run, t, "n_lo") == 0x0700
+    H.set_cpu(run, t, n_lo=0x0800)
+    _set_zinit_final(run, H.get_cpu(run, t, "maddr"), lo=0x0800)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "sb_lo")
+
+
+def test_store_half_writes_another_half(run):
+    """sh t1 (= 7), 10(s1) leaves 8 in the high half; the later lhu of the low half reads the changed word."""
+    t = _row_at(run, "lw_after_sw", -1)
+    assert H.get_cpu(run, t, "is_sh") == 1 and H.get_cpu(run, t, "n_hi") == 7
+    H.set_cpu(run, t, n_hi=8)
+    w = H.get_cpu(run, t, "maddr")
+    lhu = _row_at(run, "lb", 3)
+    assert H.get_cpu(run, lhu, "maddr") == w and H.get_cpu(run, lhu, "m_hi") == 7
+    H.set_cpu(run, lhu, m_hi=8, n_hi=8, mb2=8)
+    _set_zinit_final(run, w, hi=8)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "sh_hi")
