@@ -56,16 +56,22 @@ def _use_native(count: int, *arrays) -> bool:
     return _native is not None and count >= MIN_NATIVE and all(np.asarray(x).dtype.kind in "ui" for x in arrays)
 
 
+def _run_binary(c_name: str, a, b, a_shape: tuple[int, ...], b_shape: tuple[int, ...], count: int) -> np.ndarray:
+    """Materialise both operands at their broadcast shapes and run the C kernel ``c_name(out, a, b, count)``;
+    the result has ``a``'s shape."""
+    a2, b2 = _contig(a, a_shape), _contig(b, b_shape)
+    out = np.empty(a_shape, dtype=np.uint32)
+    getattr(_native.lib, c_name)(_ptr(out), _ptr(a2), _ptr(b2), count)
+    return out
+
+
 def _base_binary(c_name: str, np_fn, a, b) -> np.ndarray:
     a, b = np.asarray(a), np.asarray(b)
     shape = np.broadcast_shapes(a.shape, b.shape)
     count = int(np.prod(shape)) if shape else 1
     if not _use_native(count, a, b):
         return np_fn(a, b)
-    a2, b2 = _contig(a, shape), _contig(b, shape)
-    out = np.empty(shape, dtype=np.uint32)
-    getattr(_native.lib, c_name)(_ptr(out), _ptr(a2), _ptr(b2), count)
-    return out
+    return _run_binary(c_name, a, b, shape, shape, count)
 
 
 def add(a, b) -> np.ndarray:
@@ -104,10 +110,7 @@ def _ext_binary(c_name: str, np_fn, a, b) -> np.ndarray:
     shape, count = _ext_shape(a, b)
     if not _use_native(count, a, b):
         return np_fn(a, b)
-    a2, b2 = _contig(a, shape), _contig(b, shape)
-    out = np.empty(shape, dtype=np.uint32)
-    getattr(_native.lib, c_name)(_ptr(out), _ptr(a2), _ptr(b2), count)
-    return out
+    return _run_binary(c_name, a, b, shape, shape, count)
 
 
 def ext_add(a, b) -> np.ndarray:
@@ -131,10 +134,7 @@ def ext_mul_base(a, b) -> np.ndarray:
         raise ValueError(f"extension operand needs a trailing axis of length 4, got {a.shape}")
     if not _use_native(count, a, b):
         return bb.ext_mul_base(a, b)
-    a2, b2 = _contig(a, lead + (4,)), _contig(b, lead)
-    out = np.empty(lead + (4,), dtype=np.uint32)
-    _native.lib.zk_ext_mul_base(_ptr(out), _ptr(a2), _ptr(b2), count)
-    return out
+    return _run_binary("zk_ext_mul_base", a, b, lead + (4,), lead, count)
 
 
 def ext_batch_inv(a) -> np.ndarray:
