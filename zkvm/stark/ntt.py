@@ -76,6 +76,21 @@ def _finish(res: np.ndarray, out: np.ndarray | None, squeeze: bool, src: np.ndar
     return res[:, 0] if squeeze else res
 
 
+def _blowup_transform(what: str, cols: np.ndarray, log_blowup: int, shift: int, out: np.ndarray | None) -> np.ndarray:
+    """The common body of :func:`evaluate` and :func:`lde` (``what``): checks, then C or numpy onto the larger
+    coset."""
+    arr, squeeze = _as_matrix(cols)
+    if log_blowup < 0:
+        raise ValueError("log_blowup must be >= 0")
+    _check_log_size(ntt_numpy.log2_exact(arr.shape[0]) + log_blowup)
+    shift %= bb.P
+    if _native is not None and arr.size:
+        res = _native_blowup(what, arr, log_blowup, shift, out)
+    else:
+        res = getattr(ntt_numpy, what)(arr, log_blowup, shift)
+    return _finish(res, out, squeeze, arr)
+
+
 def interpolate(cols: np.ndarray, shift: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """Evaluations on ``shift·H_n`` (natural order) -> coefficients, per column."""
     arr, squeeze = _as_matrix(cols)
@@ -93,16 +108,7 @@ def interpolate(cols: np.ndarray, shift: int = 1, out: np.ndarray | None = None)
 def evaluate(coeffs: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR,
              out: np.ndarray | None = None) -> np.ndarray:
     """Coefficients (``n`` rows) -> evaluations on ``shift·H_{n·2^log_blowup}`` (natural order)."""
-    arr, squeeze = _as_matrix(coeffs)
-    if log_blowup < 0:
-        raise ValueError("log_blowup must be >= 0")
-    _check_log_size(ntt_numpy.log2_exact(arr.shape[0]) + log_blowup)
-    shift %= bb.P
-    if _native is not None and arr.size:
-        res = _native_evaluate(arr, log_blowup, shift, out)
-    else:
-        res = ntt_numpy.evaluate(arr, log_blowup, shift)
-    return _finish(res, out, squeeze, arr)
+    return _blowup_transform("evaluate", coeffs, log_blowup, shift, out)
 
 
 def evaluate_on(coeffs: np.ndarray, log_domain: int, shift: int = bb.GENERATOR,
@@ -133,16 +139,7 @@ def lde(cols: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR, out: np.nd
 
     ``out`` (optional, all three functions, native path): a C-contiguous ``uint32`` matrix of the result's
     2-D shape to write into instead of allocating."""
-    arr, squeeze = _as_matrix(cols)
-    if log_blowup < 0:
-        raise ValueError("log_blowup must be >= 0")
-    _check_log_size(ntt_numpy.log2_exact(arr.shape[0]) + log_blowup)
-    shift %= bb.P
-    if _native is not None and arr.size:
-        res = _native_lde(arr, log_blowup, shift, out)
-    else:
-        res = ntt_numpy.lde(arr, log_blowup, shift)
-    return _finish(res, out, squeeze, arr)
+    return _blowup_transform("lde", cols, log_blowup, shift, out)
 
 
 # ---------------------------------------------------------------- C glue (filled in by the native module)
@@ -165,15 +162,9 @@ def _native_interpolate(arr: np.ndarray, shift: int, out: np.ndarray | None) -> 
     return out
 
 
-def _native_evaluate(arr: np.ndarray, log_blowup: int, shift: int, out: np.ndarray | None) -> np.ndarray:
+def _native_blowup(what: str, arr: np.ndarray, log_blowup: int, shift: int, out: np.ndarray | None) -> np.ndarray:
+    """``zk_evaluate`` or ``zk_lde`` (same signature) into ``out`` or a new ``(n << log_blowup, w)`` matrix."""
     n, w = arr.shape
     out = _out_buffer(out, (n << log_blowup, w), arr)
-    _check(_native.lib.zk_evaluate(_ptr(arr), _ptr(out), n, w, log_blowup, shift), "evaluate")
-    return out
-
-
-def _native_lde(arr: np.ndarray, log_blowup: int, shift: int, out: np.ndarray | None) -> np.ndarray:
-    n, w = arr.shape
-    out = _out_buffer(out, (n << log_blowup, w), arr)
-    _check(_native.lib.zk_lde(_ptr(arr), _ptr(out), n, w, log_blowup, shift), "lde")
+    _check(getattr(_native.lib, f"zk_{what}")(_ptr(arr), _ptr(out), n, w, log_blowup, shift), what)
     return out
