@@ -338,3 +338,47 @@ def test_store_half_writes_another_half(run):
     _set_zinit_final(run, w, hi=8)
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "sh_hi")
+
+
+def _load_a0_run(s0: int, claimed_addr: int, data: dict[int, int] | None = None):
+    """`lw a0, 0(s0)` then HALT(a0): the cheater's record says the load read the word at `claimed_addr`."""
+    from zkvm.exec import Executor
+    from zkvm.exec.record import COLUMN, Record
+
+    A = H.A
+    prefix = A.li("s0", s0)
+    code = prefix + [A.load("lw", "a0", "s0", 0)] + A.halt()
+    image = A.image(code, data)
+    nop_code = list(code)
+    nop_code[len(prefix)] = A.op_imm("addi", "a0", "zero", 0)
+    result, record = Executor(A.image(nop_code, data)).record()
+    rows = np.asarray(record.rows).astype(np.int64)
+    k = len(prefix)
+    value = (data or {}).get(claimed_addr, 0)
+    rows[k, COLUMN["insn"]] = code[k]
+    rows[k, COLUMN["mem_addr"]] = claimed_addr
+    rows[k, COLUMN["mem_before"]] = rows[k, COLUMN["mem_after"]] = value
+    rows[k, COLUMN["rd_val"]] = value
+    fake = Record(np.ascontiguousarray(rows, dtype=np.uint32), record.initial_regs, record.final_regs,
+                  record.input_consumed)
+    setup = riscv_air.setup(image)
+    w = riscv_air.generate(setup, fake, strict=False)
+    return H.Run(setup, w, fake, result, {}, image), k
+
+
+def test_load_from_another_word():
+    """lw from a zero scratch word claims to have read the image word 42 instead (exit 42, really 0): the word
+    index of the memory access is tied to the address the ALU computed."""
+    run, _ = _load_a0_run(H.SCRATCH, H.DATA, {H.DATA: 42})
+    assert run.witness.exit_code == 42
+    expect_rejected(run, ConstraintError, "maddr")
+
+
+def test_load_beyond_mem_end():
+    """lw at MEM_END traps; the cheater zero-initialises word MEM_END/4 (the zinit table allows words up to
+    2^24) and claims the load: bx ties the address' high limb to its byte check (address < 2^24)."""
+    run, k = _load_a0_run(abi.MEM_END, abi.MEM_END)
+    assert H.get_cpu(run, k, "c_hi") == 256
+    H.set_cpu(run, k, bx=0)
+    H.rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "bx")
