@@ -13,6 +13,8 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, ROOT)  # cffi executes builders as files at install time, not as package modules
+from zkvm.build_flags import build_in_place, extension_options  # noqa: E402
 NATIVE = os.path.normpath(os.path.join(HERE, "..", "native"))
 
 CDEF = """
@@ -49,11 +51,8 @@ ffibuilder.set_source(
     depends=[os.path.join(HERE, "evalvm.c"), os.path.join(HERE, "evalvm.h"), os.path.join(NATIVE, "parallel.c"),
              os.path.join(NATIVE, "parallel.h"), os.path.join(NATIVE, "sha256.c"),
              os.path.join(NATIVE, "sha256.h"), os.path.normpath(os.path.join(HERE, "..", "..", "field", "field.h"))],
-    extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno", "-Wall"],
-    extra_link_args=["-pthread"],
-    libraries=["pthread"],
+    **extension_options(),
 )
 
 if __name__ == "__main__":
-    os.chdir(ROOT)
-    sys.exit(0 if ffibuilder.compile(tmpdir=".", verbose=False) else 1)
+    sys.exit(build_in_place(ffibuilder))

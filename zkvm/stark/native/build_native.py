@@ -16,6 +16,8 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, ROOT)  # cffi executes builders as files at install time, not as package modules
+from zkvm.build_flags import build_in_place, extension_options  # noqa: E402
 FIELD_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "field"))
 SOURCES = ["parallel.c", "simd.c", "ntt.c", "sha256.c", "merkle.c", "kernels.c"]
 
@@ -63,11 +65,8 @@ ffibuilder.set_source(
     include_dirs=[HERE, FIELD_DIR],
     depends=[os.path.join(HERE, s) for s in os.listdir(HERE) if s.endswith((".c", ".h"))]
     + [os.path.join(FIELD_DIR, "field.h")],
-    extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno", "-Wall"],
-    extra_link_args=["-pthread"],
-    libraries=["pthread"],
+    **extension_options(),
 )
 
 if __name__ == "__main__":
-    os.chdir(ROOT)
-    sys.exit(0 if ffibuilder.compile(tmpdir=".", verbose=False) else 1)
+    sys.exit(build_in_place(ffibuilder))
