@@ -382,3 +382,20 @@ def test_load_beyond_mem_end():
     H.set_cpu(run, k, bx=0)
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "bx")
+
+
+def test_longest_provable_run_leaves_timestamp_room():
+    """A run filling all 2^22 CPU rows would give its last row timestamps 2^24 + slot, whose gap from a first
+    access (timestamp 0) no longer fits the 2^24 range check: such a run is refused with a clear TraceError
+    up front (completeness; a cheater gains nothing from the gap, the check only keeps honest proofs whole)."""
+    from zkvm.circuit.cpu import MAX_LOG_HEIGHT, TraceError
+    from zkvm.circuit.memory import TS_BITS
+    from zkvm.exec.record import COLUMN, Record
+
+    n = 1 << MAX_LOG_HEIGHT
+    assert 4 * (n - 1) + 3 < 1 << TS_BITS <= 4 * n  # n - 1 cycles fit, n do not
+    rows = np.zeros((n, len(COLUMN)), dtype=np.uint32)  # calloc'd: never touched
+    fake = Record(rows, np.zeros(32, np.uint32), np.zeros(32, np.uint32), b"")
+    setup = riscv_air.setup(H.A.image(H.A.li("a0", 0) + H.A.halt()))
+    with pytest.raises(TraceError, match="provable maximum"):
+        riscv_air.generate(setup, fake)

@@ -280,8 +280,10 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     if not strict:
         sends = _InRangeOnly(sends)
     height = 1 << max(2, (n - 1).bit_length())
-    if height > 1 << MAX_LOG_HEIGHT:
-        raise TraceError(f"{n} cycles exceed the provable maximum of {1 << MAX_LOG_HEIGHT} per proof")
+    # One cycle short of a full 2^22-row table: the last row's timestamps 4·2^22 + slot would leave a gap from
+    # timestamp 0 (a first access) of 2^24 or more, beyond the 2^24 range check (completeness, not soundness).
+    if n >= 1 << MAX_LOG_HEIGHT:
+        raise TraceError(f"{n} cycles exceed the provable maximum of {(1 << MAX_LOG_HEIGHT) - 1} per proof")
     col = lambda name: np.ascontiguousarray(rec.column(name)).astype(np.int64)  # noqa: E731
     pc = col("pc")
     row = np.searchsorted(pcs, pc)
