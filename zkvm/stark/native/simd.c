@@ -156,28 +156,6 @@ AVX2 static inline __m256i sub8(__m256i a, __m256i b) {
 #define LD8(p) _mm256_loadu_si256((const __m256i *)(p))
 #define ST8(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
 
-AVX2 static void dit_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
-    __m256i c = _mm256_set1_epi32((int)tw);
-    size_t i = 0;
-    for (; i + 8 <= w; i += 8) {
-        __m256i a = LD8(x + i), t = mont_mul8_c(LD8(y + i), c);
-        ST8(x + i, add8(a, t));
-        ST8(y + i, sub8(a, t));
-    }
-    dit_scalar(x + i, y + i, w - i, tw);
-}
-
-AVX2 static void dif_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
-    __m256i c = _mm256_set1_epi32((int)tw);
-    size_t i = 0;
-    for (; i + 8 <= w; i += 8) {
-        __m256i a = LD8(x + i), b = LD8(y + i);
-        ST8(x + i, add8(a, b));
-        ST8(y + i, mont_mul8_c(sub8(a, b), c));
-    }
-    dif_scalar(x + i, y + i, w - i, tw);
-}
-
 AVX2 static inline __m256i shoup_mul8(__m256i y, __m256i tw, __m256i tw_sh) {
     const __m256i P = _mm256_set1_epi32((int)BB_P);
     __m256i qe = _mm256_mul_epu32(y, tw_sh);
@@ -187,95 +165,22 @@ AVX2 static inline __m256i shoup_mul8(__m256i y, __m256i tw, __m256i tw_sh) {
     return _mm256_min_epu32(r, _mm256_sub_epi32(r, P));
 }
 
-AVX2 static void dit_sh_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
-    __m256i c = _mm256_set1_epi32((int)tw), cs = _mm256_set1_epi32((int)tw_sh);
-    size_t i = 0;
-    for (; i + 8 <= w; i += 8) {
-        __m256i a = LD8(x + i), t = shoup_mul8(LD8(y + i), c, cs);
-        ST8(x + i, add8(a, t));
-        ST8(y + i, sub8(a, t));
-    }
-    dit_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
-}
-
-AVX2 static void dif_sh_avx2(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
-    __m256i c = _mm256_set1_epi32((int)tw), cs = _mm256_set1_epi32((int)tw_sh);
-    size_t i = 0;
-    for (; i + 8 <= w; i += 8) {
-        __m256i a = LD8(x + i), b = LD8(y + i);
-        ST8(x + i, add8(a, b));
-        ST8(y + i, shoup_mul8(sub8(a, b), c, cs));
-    }
-    dif_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
-}
-
-AVX2 static void dit_v_avx2(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i a = LD8(x + i), t = mont_mul8(LD8(y + i), LD8(tw + i));
-        ST8(x + i, add8(a, t));
-        ST8(y + i, sub8(a, t));
-    }
-    dit_v_scalar(x + i, y + i, n - i, tw + i);
-}
-
-AVX2 static void dif_v_avx2(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i a = LD8(x + i), b = LD8(y + i);
-        ST8(x + i, add8(a, b));
-        ST8(y + i, mont_mul8(sub8(a, b), LD8(tw + i)));
-    }
-    dif_v_scalar(x + i, y + i, n - i, tw + i);
-}
-
-AVX2 static void scale_avx2(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
-    __m256i c = _mm256_set1_epi32((int)f);
-    size_t i = 0;
-    for (; i + 8 <= w; i += 8) ST8(dst + i, mont_mul8_c(LD8(src + i), c));
-    scale_scalar(dst + i, src + i, w - i, f);
-}
-
-AVX2 static void add_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) ST8(o + i, add8(LD8(a + i), LD8(b + i)));
-    add_scalar(o + i, a + i, b + i, n - i);
-}
-
-AVX2 static void sub_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) ST8(o + i, sub8(LD8(a + i), LD8(b + i)));
-    sub_scalar(o + i, a + i, b + i, n - i);
-}
-
-AVX2 static void mul_avx2(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
-    const __m256i R2 = _mm256_set1_epi32((int)BB_R2_MOD_P);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) ST8(o + i, mont_mul8_c(mont_mul8(LD8(a + i), LD8(b + i)), R2));
-    mul_scalar(o + i, a + i, b + i, n - i);
-}
-
-AVX2 static void reduce_avx2(uint32_t *dst, const uint32_t *src, size_t n) {
-    const __m256i P = _mm256_set1_epi32((int)BB_P);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i v = LD8(src + i);
-        v = _mm256_min_epu32(v, _mm256_sub_epi32(v, P));
-        ST8(dst + i, _mm256_min_epu32(v, _mm256_sub_epi32(v, P)));
-    }
-    reduce_scalar(dst + i, src + i, n - i);
-}
-
-AVX2 static void stream_copy_avx2(uint32_t *dst, const uint32_t *src, size_t n) {
-    if (((uintptr_t)dst & 31) || (n & 7)) { memcpy(dst, src, n * sizeof(uint32_t)); return; }
-    for (size_t i = 0; i < n; i += 8) _mm256_stream_si256((__m256i *)(dst + i), LD8(src + i));
-}
-
-AVX2 static void stream_scale_avx2(uint32_t *dst, const uint32_t *src, size_t n, uint32_t f) {
-    if (((uintptr_t)dst & 31) || (n & 7)) { scale_avx2(dst, src, n, f); return; }
-    __m256i c = _mm256_set1_epi32((int)f);
-    for (size_t i = 0; i < n; i += 8) _mm256_stream_si256((__m256i *)(dst + i), mont_mul8_c(LD8(src + i), c));
-}
+#define SIMD_TARGET AVX2
+#define SIMD_SUFFIX avx2
+#define VEC __m256i
+#define LANES 8
+#define LD(p) LD8(p)
+#define ST(p, v) ST8(p, v)
+#define STREAM(p, v) _mm256_stream_si256((__m256i *)(p), (v))
+#define SET1(x) _mm256_set1_epi32(x)
+#define VMIN(a, b) _mm256_min_epu32(a, b)
+#define VSUB32(a, b) _mm256_sub_epi32(a, b)
+#define ADD(a, b) add8(a, b)
+#define SUB(a, b) sub8(a, b)
+#define MONT(a, b) mont_mul8(a, b)
+#define MONT_C(a, c) mont_mul8_c(a, c)
+#define SHOUP(y, tw, tw_sh) shoup_mul8(y, tw, tw_sh)
+#include "simd_rowops.h"
 
 static void fence_sse(void) { _mm_sfence(); }
 
@@ -358,28 +263,6 @@ AVX512 static inline __m512i sub16(__m512i a, __m512i b) {
 #define LD16(p) _mm512_loadu_si512((const void *)(p))
 #define ST16(p, v) _mm512_storeu_si512((void *)(p), (v))
 
-AVX512 static void dit_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
-    __m512i c = _mm512_set1_epi32((int)tw);
-    size_t i = 0;
-    for (; i + 16 <= w; i += 16) {
-        __m512i a = LD16(x + i), t = mont_mul16_c(LD16(y + i), c);
-        ST16(x + i, add16(a, t));
-        ST16(y + i, sub16(a, t));
-    }
-    dit_scalar(x + i, y + i, w - i, tw);
-}
-
-AVX512 static void dif_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw) {
-    __m512i c = _mm512_set1_epi32((int)tw);
-    size_t i = 0;
-    for (; i + 16 <= w; i += 16) {
-        __m512i a = LD16(x + i), b = LD16(y + i);
-        ST16(x + i, add16(a, b));
-        ST16(y + i, mont_mul16_c(sub16(a, b), c));
-    }
-    dif_scalar(x + i, y + i, w - i, tw);
-}
-
 AVX512 static inline __m512i shoup_mul16(__m512i y, __m512i tw, __m512i tw_sh) {
     const __m512i P = _mm512_set1_epi32((int)BB_P);
     __m512i qe = _mm512_mul_epu32(y, tw_sh);
@@ -389,95 +272,22 @@ AVX512 static inline __m512i shoup_mul16(__m512i y, __m512i tw, __m512i tw_sh) {
     return _mm512_min_epu32(r, _mm512_sub_epi32(r, P));
 }
 
-AVX512 static void dit_sh_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
-    __m512i c = _mm512_set1_epi32((int)tw), cs = _mm512_set1_epi32((int)tw_sh);
-    size_t i = 0;
-    for (; i + 16 <= w; i += 16) {
-        __m512i a = LD16(x + i), t = shoup_mul16(LD16(y + i), c, cs);
-        ST16(x + i, add16(a, t));
-        ST16(y + i, sub16(a, t));
-    }
-    dit_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
-}
-
-AVX512 static void dif_sh_avx512(uint32_t *x, uint32_t *y, size_t w, uint32_t tw, uint32_t tw_sh) {
-    __m512i c = _mm512_set1_epi32((int)tw), cs = _mm512_set1_epi32((int)tw_sh);
-    size_t i = 0;
-    for (; i + 16 <= w; i += 16) {
-        __m512i a = LD16(x + i), b = LD16(y + i);
-        ST16(x + i, add16(a, b));
-        ST16(y + i, shoup_mul16(sub16(a, b), c, cs));
-    }
-    dif_sh_scalar(x + i, y + i, w - i, tw, tw_sh);
-}
-
-AVX512 static void dit_v_avx512(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512i a = LD16(x + i), t = mont_mul16(LD16(y + i), LD16(tw + i));
-        ST16(x + i, add16(a, t));
-        ST16(y + i, sub16(a, t));
-    }
-    dit_v_scalar(x + i, y + i, n - i, tw + i);
-}
-
-AVX512 static void dif_v_avx512(uint32_t *x, uint32_t *y, size_t n, const uint32_t *tw) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512i a = LD16(x + i), b = LD16(y + i);
-        ST16(x + i, add16(a, b));
-        ST16(y + i, mont_mul16(sub16(a, b), LD16(tw + i)));
-    }
-    dif_v_scalar(x + i, y + i, n - i, tw + i);
-}
-
-AVX512 static void scale_avx512(uint32_t *dst, const uint32_t *src, size_t w, uint32_t f) {
-    __m512i c = _mm512_set1_epi32((int)f);
-    size_t i = 0;
-    for (; i + 16 <= w; i += 16) ST16(dst + i, mont_mul16_c(LD16(src + i), c));
-    scale_scalar(dst + i, src + i, w - i, f);
-}
-
-AVX512 static void add_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) ST16(o + i, add16(LD16(a + i), LD16(b + i)));
-    add_scalar(o + i, a + i, b + i, n - i);
-}
-
-AVX512 static void sub_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) ST16(o + i, sub16(LD16(a + i), LD16(b + i)));
-    sub_scalar(o + i, a + i, b + i, n - i);
-}
-
-AVX512 static void mul_avx512(uint32_t *o, const uint32_t *a, const uint32_t *b, size_t n) {
-    const __m512i R2 = _mm512_set1_epi32((int)BB_R2_MOD_P);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) ST16(o + i, mont_mul16_c(mont_mul16(LD16(a + i), LD16(b + i)), R2));
-    mul_scalar(o + i, a + i, b + i, n - i);
-}
-
-AVX512 static void reduce_avx512(uint32_t *dst, const uint32_t *src, size_t n) {
-    const __m512i P = _mm512_set1_epi32((int)BB_P);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512i v = LD16(src + i);
-        v = _mm512_min_epu32(v, _mm512_sub_epi32(v, P));
-        ST16(dst + i, _mm512_min_epu32(v, _mm512_sub_epi32(v, P)));
-    }
-    reduce_scalar(dst + i, src + i, n - i);
-}
-
-AVX512 static void stream_copy_avx512(uint32_t *dst, const uint32_t *src, size_t n) {
-    if (((uintptr_t)dst & 63) || (n & 15)) { memcpy(dst, src, n * sizeof(uint32_t)); return; }
-    for (size_t i = 0; i < n; i += 16) _mm512_stream_si512((void *)(dst + i), LD16(src + i));
-}
-
-AVX512 static void stream_scale_avx512(uint32_t *dst, const uint32_t *src, size_t n, uint32_t f) {
-    if (((uintptr_t)dst & 63) || (n & 15)) { scale_avx512(dst, src, n, f); return; }
-    __m512i c = _mm512_set1_epi32((int)f);
-    for (size_t i = 0; i < n; i += 16) _mm512_stream_si512((void *)(dst + i), mont_mul16_c(LD16(src + i), c));
-}
+#define SIMD_TARGET AVX512
+#define SIMD_SUFFIX avx512
+#define VEC __m512i
+#define LANES 16
+#define LD(p) LD16(p)
+#define ST(p, v) ST16(p, v)
+#define STREAM(p, v) _mm512_stream_si512((void *)(p), (v))
+#define SET1(x) _mm512_set1_epi32(x)
+#define VMIN(a, b) _mm512_min_epu32(a, b)
+#define VSUB32(a, b) _mm512_sub_epi32(a, b)
+#define ADD(a, b) add16(a, b)
+#define SUB(a, b) sub16(a, b)
+#define MONT(a, b) mont_mul16(a, b)
+#define MONT_C(a, c) mont_mul16_c(a, c)
+#define SHOUP(y, tw, tw_sh) shoup_mul16(y, tw, tw_sh)
+#include "simd_rowops.h"
 
 AVX512 static void ext_mul_avx512(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n) {
     const __m512i C0 = _mm512_set1_epi32((int)EXT_R2);
