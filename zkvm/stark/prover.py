@@ -80,16 +80,28 @@ def _domain(log_n: int, shift: int = 1) -> np.ndarray:
     return bb.mul(bb.powers(bb.two_adic_root(log_n), 1 << log_n), shift).astype(np.uint64)
 
 
-def eval_at(trace: np.ndarray, z: Ext) -> list[Ext]:
-    """Values at ``z`` of the polynomials interpolating each column of ``trace[n, w]`` on H_n (barycentric)."""
-    n, w = trace.shape
-    if w == 0:
-        return []
+def lagrange_weights(n: int, z: Ext) -> np.ndarray:
+    """``L_i(z)`` for the Lagrange basis of H_n, as ``uint32[n, 4]``."""
     h = _domain(n.bit_length() - 1)
     zn = z ** n
     c = -(zn - 1) * bb.inv_int(n)
     weights = accel.ext_mul_base(inv_x_minus_z(h, z, accel), h)  # w^i/(w^i - z)
-    weights = accel.ext_mul(weights, c.to_array())  # L_i(z) = (z^n - 1)/n · w^i/(z - w^i)
+    return accel.ext_mul(weights, c.to_array())  # L_i(z) = (z^n - 1)/n · w^i/(z - w^i)
+
+
+def eval_at(trace: np.ndarray, z: Ext, cache: dict | None = None) -> list[Ext]:
+    """Values at ``z`` of the polynomials interpolating each column of ``trace[n, w]`` on H_n (barycentric).
+    ``cache`` (optional) keeps the Lagrange weights per (n, z) for the next call at the same point."""
+    n, w = trace.shape
+    if w == 0:
+        return []
+    key = (n, tuple(z.c))
+    if cache is not None and key in cache:
+        weights = cache[key]
+    else:
+        weights = lagrange_weights(n, z)
+        if cache is not None:
+            cache[key] = weights
     if native_eval.available():
         out = native_eval.weighted_col_sums(trace, weights)
     else:
@@ -389,8 +401,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     zeta = _draw_zeta(tr)
     ood_z, ood_zg = [], []
     with timer.phase("fri"):
+        weights_cache: dict = {}  # tables of equal height share their Lagrange weights at zeta and zeta·g
         for st in states:
-            z_vals, zg_vals = _ood_values(st, zeta)
+            z_vals, zg_vals = _ood_values(st, zeta, weights_cache)
             ood_z.append([v.c for v in z_vals])
             ood_zg.append([v.c for v in zg_vals])
             for v in z_vals + zg_vals:
@@ -551,14 +564,14 @@ def _native_aux_trace(st: _TableState, pubs, alpha: Ext, betas, bus_ids) -> tupl
     return logup.with_running_sum(hs)
 
 
-def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:
+def _ood_values(st: _TableState, zeta: Ext, cache: dict | None = None) -> tuple[list[Ext], list[Ext]]:
     ct = st.ct
     n = 1 << st.log_n
     zg = zeta * bb.two_adic_root(st.log_n)
     z_vals: list[Ext] = []
     zg_vals: list[Ext] = []
     if ct.n_fixed:
-        z_vals += eval_at(st.fixed, zeta)
+        z_vals += eval_at(st.fixed, zeta, cache)
     def randomised(kind: str, vals: list[Ext], point: Ext, cols=None) -> list[Ext]:
         if kind not in st.masks:
             return vals
@@ -566,9 +579,9 @@ def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:
         return [v + c for v, c in zip(vals, zk.randomiser_at(r, point, n))]
 
     if ct.n_main:
-        z_vals += randomised("main", eval_at(st.main, zeta), zeta)
+        z_vals += randomised("main", eval_at(st.main, zeta, cache), zeta)
     if ct.has_bus:
-        z_vals += randomised("aux", eval_at(st.aux, zeta), zeta)
+        z_vals += randomised("aux", eval_at(st.aux, zeta, cache), zeta)
     if isinstance(st.quot_coeffs, list):  # zk: blinded chunks of plan.chunk_len + plan.quot_mask coefficients
         for chunk in st.quot_coeffs:
             z_vals += [Ext(row) for row in kernels.poly_eval_ext(chunk, zeta)]
@@ -577,13 +590,13 @@ def _ood_values(st: _TableState, zeta: Ext) -> tuple[list[Ext], list[Ext]]:
             chunk = st.quot_coeffs[c * n:(c + 1) * n]
             z_vals += [Ext(row) for row in kernels.poly_eval_ext(chunk, zeta)]
     if ct.next_fixed:
-        zg_vals += eval_at(st.fixed[:, ct.next_fixed], zg)
+        zg_vals += eval_at(st.fixed[:, ct.next_fixed], zg, cache)
     if ct.next_main:
-        zg_vals += randomised("main", eval_at(st.main[:, ct.next_main], zg), zg, ct.next_main)
+        zg_vals += randomised("main", eval_at(st.main[:, ct.next_main], zg, cache), zg, ct.next_main)
     if ct.has_bus:
         g = len(ct.groups)
         cols = list(range(4 * g, 4 * g + 4))
-        zg_vals += randomised("aux", eval_at(st.aux[:, 4 * g:4 * g + 4], zg), zg, cols)
+        zg_vals += randomised("aux", eval_at(st.aux[:, 4 * g:4 * g + 4], zg, cache), zg, cols)
     return z_vals, zg_vals
 
 
