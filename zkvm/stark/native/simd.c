@@ -118,10 +118,11 @@ static const zk_rowops ops_scalar = {dit_scalar, dif_scalar, dit_sh_scalar, dif_
 
 /* Montgomery product of canonical lanes: a*b/2^32 mod p. Even and odd lanes go through vpmuludq separately;
  * q = prod*mu mod 2^32 makes prod - q*p divisible by 2^32, so its high half is prod_hi - qp_hi exactly. */
-AVX2 static inline __m256i mont_mul8(__m256i a, __m256i b) {
+/* b_odd holds b's odd lanes in the even positions (vpmuludq reads only those). */
+AVX2 static inline __m256i mont_mul8_eo(__m256i a, __m256i b, __m256i b_odd) {
     const __m256i P = _mm256_set1_epi32((int)BB_P), MU = _mm256_set1_epi32((int)BB_MU);
     __m256i pe = _mm256_mul_epu32(a, b);
-    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32));
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), b_odd);
     __m256i qe = _mm256_mul_epu32(_mm256_mul_epu32(pe, MU), P);
     __m256i qo = _mm256_mul_epu32(_mm256_mul_epu32(po, MU), P);
     __m256i ph = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
@@ -130,18 +131,10 @@ AVX2 static inline __m256i mont_mul8(__m256i a, __m256i b) {
     return _mm256_min_epu32(d, _mm256_add_epi32(d, P));
 }
 
+AVX2 static inline __m256i mont_mul8(__m256i a, __m256i b) { return mont_mul8_eo(a, b, _mm256_srli_epi64(b, 32)); }
+
 /* Same with b broadcast (one constant): its odd lanes equal its even lanes, saving a shift. */
-AVX2 static inline __m256i mont_mul8_c(__m256i a, __m256i c) {
-    const __m256i P = _mm256_set1_epi32((int)BB_P), MU = _mm256_set1_epi32((int)BB_MU);
-    __m256i pe = _mm256_mul_epu32(a, c);
-    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), c);
-    __m256i qe = _mm256_mul_epu32(_mm256_mul_epu32(pe, MU), P);
-    __m256i qo = _mm256_mul_epu32(_mm256_mul_epu32(po, MU), P);
-    __m256i ph = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
-    __m256i qh = _mm256_blend_epi32(_mm256_srli_epi64(qe, 32), qo, 0xAA);
-    __m256i d = _mm256_sub_epi32(ph, qh);
-    return _mm256_min_epu32(d, _mm256_add_epi32(d, P));
-}
+AVX2 static inline __m256i mont_mul8_c(__m256i a, __m256i c) { return mont_mul8_eo(a, c, c); }
 
 AVX2 static inline __m256i add8(__m256i a, __m256i b) {
     __m256i s = _mm256_add_epi32(a, b);
@@ -226,10 +219,11 @@ static const zk_rowops ops_avx2 = {dit_avx2, dif_avx2, dit_sh_avx2, dif_sh_avx2,
 /* ------------------------------------------------------------------ AVX-512F (16 lanes) */
 #define AVX512 __attribute__((target("avx512f")))
 
-AVX512 static inline __m512i mont_mul16(__m512i a, __m512i b) {
+/* As mont_mul8_eo, 16 lanes. */
+AVX512 static inline __m512i mont_mul16_eo(__m512i a, __m512i b, __m512i b_odd) {
     const __m512i P = _mm512_set1_epi32((int)BB_P), MU = _mm512_set1_epi32((int)BB_MU);
     __m512i pe = _mm512_mul_epu32(a, b);
-    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), b_odd);
     __m512i qe = _mm512_mul_epu32(_mm512_mul_epu32(pe, MU), P);
     __m512i qo = _mm512_mul_epu32(_mm512_mul_epu32(po, MU), P);
     __m512i ph = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
@@ -238,17 +232,9 @@ AVX512 static inline __m512i mont_mul16(__m512i a, __m512i b) {
     return _mm512_min_epu32(d, _mm512_add_epi32(d, P));
 }
 
-AVX512 static inline __m512i mont_mul16_c(__m512i a, __m512i c) {
-    const __m512i P = _mm512_set1_epi32((int)BB_P), MU = _mm512_set1_epi32((int)BB_MU);
-    __m512i pe = _mm512_mul_epu32(a, c);
-    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), c);
-    __m512i qe = _mm512_mul_epu32(_mm512_mul_epu32(pe, MU), P);
-    __m512i qo = _mm512_mul_epu32(_mm512_mul_epu32(po, MU), P);
-    __m512i ph = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
-    __m512i qh = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(qe, 32), qo);
-    __m512i d = _mm512_sub_epi32(ph, qh);
-    return _mm512_min_epu32(d, _mm512_add_epi32(d, P));
-}
+AVX512 static inline __m512i mont_mul16(__m512i a, __m512i b) { return mont_mul16_eo(a, b, _mm512_srli_epi64(b, 32)); }
+
+AVX512 static inline __m512i mont_mul16_c(__m512i a, __m512i c) { return mont_mul16_eo(a, c, c); }
 
 AVX512 static inline __m512i add16(__m512i a, __m512i b) {
     __m512i s = _mm512_add_epi32(a, b);
