@@ -37,13 +37,19 @@ def release_scratch() -> None:
         _native.lib.zk_ntt_release_cache()
 
 
-def _as_matrix(cols: np.ndarray) -> tuple[np.ndarray, bool]:
+def _as_columns(cols: np.ndarray, rows: str = "n") -> tuple[np.ndarray, bool]:
+    """``cols`` as a 2-D matrix, and whether it was one 1-D column (the result is then squeezed back)."""
     arr = np.asarray(cols)
     squeeze = arr.ndim == 1
     if squeeze:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise ValueError(f"expected a uint32[n, w] matrix, got shape {arr.shape}")
+        raise ValueError(f"expected a uint32[{rows}, w] matrix, got shape {arr.shape}")
+    return arr, squeeze
+
+
+def _as_matrix(cols: np.ndarray) -> tuple[np.ndarray, bool]:
+    arr, squeeze = _as_columns(cols)
     # The C code canonicalises any uint32 on the way in (saving a pass over the data here); numpy needs
     # canonical input.
     if arr.dtype != np.uint32 or (_native is None and arr.size and int(arr.max()) >= bb.P):
@@ -116,12 +122,7 @@ def evaluate_on(coeffs: np.ndarray, log_domain: int, shift: int = bb.GENERATOR,
     """Coefficients (any number of rows ``m <= 2^log_domain``, e.g. a zk-randomised trace with ``n + k``
     coefficients) -> evaluations on ``shift·H_{2^log_domain}``. The rows are zero-padded to the next power of
     two and evaluated with one :func:`evaluate` call (cost about that of a size-2^log_domain NTT)."""
-    arr = np.asarray(coeffs)
-    squeeze = arr.ndim == 1
-    if squeeze:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise ValueError(f"expected a uint32[m, w] matrix, got shape {arr.shape}")
+    arr, squeeze = _as_columns(coeffs, rows="m")
     m = arr.shape[0]
     if m < 1 or m > (1 << log_domain):
         raise ValueError(f"{m} coefficients do not fit a domain of size 2^{log_domain}")
