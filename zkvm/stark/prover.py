@@ -429,10 +429,14 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     with timer.phase("fri"):
         rollins: dict[int, np.ndarray] = {}
         counter = 0
+        cosets = [(st.log_n, st.lb) for st in states]
+        inv_cache: dict = {}  # only for cosets shared by several tables; dropped after the loop
         for st, zv, zgv in zip(states, ood_z, ood_zg):
-            d, counter = _deep(st, st.lb, zeta, gamma, counter, zv, zgv)
+            shared = cosets.count((st.log_n, st.lb)) > 1
+            d, counter = _deep(st, st.lb, zeta, gamma, counter, zv, zgv, inv_cache if shared else None)
             size = d.shape[0]
             rollins[size] = d if size not in rollins else accel.ext_add(rollins[size], d)
+        del inv_cache
         sizes = fri.layer_sizes([(1 << st.log_n) << st.lb for st in states], lb, options.log_final_len,
                                 options.log_fold_arity)
         n_max = sizes[0]
@@ -600,8 +604,10 @@ def _ood_values(st: _TableState, zeta: Ext, cache: dict | None = None) -> tuple[
     return z_vals, zg_vals
 
 
-def _deep(st: _TableState, lb: int, zeta: Ext, gamma: Ext, counter: int, zv, zgv) -> tuple[np.ndarray, int]:
-    """Table's DEEP quotient on its LDE coset: sum gamma^i (f_i(x) - f_i(z))/(x - z) over both points."""
+def _deep(st: _TableState, lb: int, zeta: Ext, gamma: Ext, counter: int, zv, zgv,
+          inv_cache: dict | None = None) -> tuple[np.ndarray, int]:
+    """Table's DEEP quotient on its LDE coset: sum gamma^i (f_i(x) - f_i(z))/(x - z) over both points.
+    ``inv_cache`` shares the 1/(x - z) blocks between tables on the same coset (same height and blowup)."""
     ct = st.ct
     n_z, n_zg = len(zv), len(zgv)
     gp = ext_powers(gamma, counter + n_z + n_zg)[counter:]
@@ -637,15 +643,23 @@ def _deep(st: _TableState, lb: int, zeta: Ext, gamma: Ext, counter: int, zv, zgv
             pos += w
         return accel.ext_sub(acc, value)
 
+    def inv(xs, r0: int, point: Ext) -> np.ndarray:
+        key = (st.log_n, lb, r0, tuple(point.c))
+        if inv_cache is None:
+            return inv_x_minus_z(xs, point, accel)
+        if key not in inv_cache:
+            inv_cache[key] = inv_x_minus_z(xs, point, accel)
+        return inv_cache[key]
+
     # row blocks keep every temporary small (the LDE matrices are the big residents)
     d = np.empty((big_n, 4), dtype=np.uint32)
     for r0 in range(0, big_n, DEEP_BLOCK):
         r1 = min(big_n, r0 + DEEP_BLOCK)
         xs = bb.mul(bb.powers(omega, r1 - r0), GENERATOR * bb.pow_int(omega, r0) % P)
         num_z = combine([m[r0:r1] for m in mats_z], gp[:n_z], v_z)
-        blk = accel.ext_mul(num_z, inv_x_minus_z(xs, zeta, accel))
+        blk = accel.ext_mul(num_z, inv(xs, r0, zeta))
         if n_zg:
             num_zg = combine([np.ascontiguousarray(m[r0:r1][:, idx]) for m, idx in mats_zg], gp[n_z:], v_zg)
-            blk = accel.ext_add(blk, accel.ext_mul(num_zg, inv_x_minus_z(xs, zg, accel)))
+            blk = accel.ext_add(blk, accel.ext_mul(num_zg, inv(xs, r0, zg)))
         d[r0:r1] = blk
     return d, counter + n_z + n_zg
