@@ -3,6 +3,10 @@
 Hashing is done in C (``native/sha256.c``, ``native/merkle.c``: SHA-NI when the CPU has it, both cores) when
 the extension is built, else with hashlib. The leaf and node encodings are defined in
 :mod:`zkvm.stark.merkle_verify`, which is what the verifier uses to check openings.
+
+The leaf-digest level (half of all nodes) is not stored: the tree keeps a reference to the committed rows
+(which the prover keeps anyway to send opened rows) and rehashes a leaf's sibling when it is opened. At
+2^20-cycle proofs this saves ~0.8 GB of peak memory for a few hundred hashes per opening.
 """
 
 from __future__ import annotations
@@ -19,11 +23,16 @@ try:
 except ImportError:  # pragma: no cover
     _native = None
 
+# Leaves hashed per C call: the C builder writes the whole subtree of a chunk (2·chunk-1 digests) into a
+# scratch buffer, so the full leaf level never exists in memory at once.
+_CHUNK = 1 << 16
+
 
 class MerkleTree:
     """Commitment to the rows of ``rows`` (row i -> leaf i), salted per row when ``salts`` is given.
 
-    ``levels[0]`` holds the N leaf digests, ``levels[-1]`` the single root; each level is ``uint8[m, 32]``.
+    Stores the levels above the leaves (each ``uint8[m, 32]``, the root last) and references ``rows`` and
+    ``salts`` (not copied when already contiguous ``uint32`` / ``uint8``): do not mutate them afterwards.
     """
 
     def __init__(self, rows: np.ndarray, salts: np.ndarray | None = None) -> None:
@@ -42,65 +51,103 @@ class MerkleTree:
                 raise ValueError(f"salts must be uint8[{n}, k], got shape {salts.shape}")
         self.depth = n.bit_length() - 1
         self.width = rows.shape[1]
+        self.rows = rows    # kept to rehash opened leaves' siblings (the leaf level is not stored)
         self.salts = salts  # kept so openings can send each opened leaf's salt
-        self.levels = _build_native(rows, salts) if _native is not None else _build_hashlib(rows, salts)
+        build = _build_native if _native is not None else _build_hashlib
+        levels = build(rows, salts, keep_leaves=self.depth == 0)
+        self._upper = levels[1:] if self.depth else levels  # depth 0: the single leaf is the root
 
     @property
     def root(self) -> bytes:
-        return self.levels[-1][0].tobytes()
+        return self._upper[-1][0].tobytes()
 
     @property
     def leaf_count(self) -> int:
         return 1 << self.depth
 
+    @property
+    def levels(self) -> list[np.ndarray]:
+        """All levels, leaf digests first (recomputed: for tests and tools, not for the prover's hot path)."""
+        if self.depth == 0:
+            return list(self._upper)
+        build = _build_native if _native is not None else _build_hashlib
+        return [build(self.rows, self.salts, keep_leaves=True, leaves_only=True)[0]] + list(self._upper)
+
     def leaf_digest(self, index: int) -> bytes:
-        return self.levels[0][index].tobytes()
+        salt = b"" if self.salts is None else self.salts[index].tobytes()
+        return leaf_hash(self.rows[index], salt)
 
     def open(self, indices: Sequence[int]) -> list[list[bytes]]:
         """Authentication path (siblings, leaf level first) for each index."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         if idx.size and (idx.min() < 0 or idx.max() >= self.leaf_count):
             raise IndexError(f"leaf index out of range [0, {self.leaf_count})")
-        # Gather one level at a time for all indices (vectorised), then split per index.
-        per_level = []
-        for level in self.levels[:-1]:
-            per_level.append(level[idx ^ 1])
+        if self.depth == 0:
+            return [[] for _ in range(len(indices))]
+        # Leaf siblings are rehashed from the rows; upper levels gathered one level at a time (vectorised).
+        per_level = [[self.leaf_digest(int(i)) for i in idx ^ 1]]
+        idx = idx >> 1
+        for level in self._upper[:-1]:
+            per_level.append([d.tobytes() for d in level[idx ^ 1]])
             idx = idx >> 1
-        return [[per_level[d][k].tobytes() for d in range(self.depth)] for k in range(len(indices))]
+        return [[per_level[d][k] for d in range(self.depth)] for k in range(len(indices))]
 
 
-def _build_hashlib(rows: np.ndarray, salts: np.ndarray | None) -> list[np.ndarray]:
+def _upper_levels_hashlib(levels: list, depth: int) -> None:
+    """Append the levels above ``levels[-1]`` up to the root, with hashlib."""
+    while len(levels) <= depth:
+        pairs = levels[-1].reshape(-1, 2 * DIGEST_SIZE)
+        nxt = np.empty((pairs.shape[0], DIGEST_SIZE), dtype=np.uint8)
+        for i in range(pairs.shape[0]):
+            nxt[i] = np.frombuffer(hashlib.sha256(pairs[i].tobytes()).digest(), dtype=np.uint8)
+        levels.append(nxt)
+
+
+def _build_hashlib(rows: np.ndarray, salts: np.ndarray | None, keep_leaves: bool = True,
+                   leaves_only: bool = False) -> list:
+    """Every level, leaf digests first, root last (``levels[0]`` is None unless ``keep_leaves``)."""
     n = rows.shape[0]
     le = rows.astype("<u4", copy=False)
     leaves = np.empty((n, DIGEST_SIZE), dtype=np.uint8)
     for i in range(n):
         data = le[i].tobytes() + (salts[i].tobytes() if salts is not None else b"")
         leaves[i] = np.frombuffer(hashlib.sha256(data).digest(), dtype=np.uint8)
+    if leaves_only:
+        return [leaves]
     levels = [leaves]
-    while levels[-1].shape[0] > 1:
-        prev = levels[-1]
-        pairs = prev.reshape(-1, 2 * DIGEST_SIZE)
-        nxt = np.empty((pairs.shape[0], DIGEST_SIZE), dtype=np.uint8)
-        for i in range(pairs.shape[0]):
-            nxt[i] = np.frombuffer(hashlib.sha256(pairs[i].tobytes()).digest(), dtype=np.uint8)
-        levels.append(nxt)
+    _upper_levels_hashlib(levels, n.bit_length() - 1)
+    if not keep_leaves:
+        levels[0] = None
     return levels
 
 
-def _build_native(rows: np.ndarray, salts: np.ndarray | None) -> list[np.ndarray]:
+def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_leaves: bool = True,
+                  leaves_only: bool = False) -> list:
+    """Same levels as :func:`_build_hashlib`, hashed in C one chunk of leaves (and its subtree) at a time."""
     ffi, lib = _native.ffi, _native.lib
     n, w = rows.shape
     depth = n.bit_length() - 1
-    nodes = np.empty((2 * n - 1, DIGEST_SIZE), dtype=np.uint8)  # level 0 first, root last
-    salt_ptr = ffi.NULL if salts is None else ffi.cast("const uint8_t *", salts.ctypes.data)
+    chunk = min(n, max(2, _CHUNK))  # >= 2 so a stored level sits above the leaves
+    chunk_depth = chunk.bit_length() - 1
+    top = 0 if leaves_only else chunk_depth
+    levels: list = [np.empty((n >> d, DIGEST_SIZE), dtype=np.uint8) if (d or keep_leaves) else None
+                    for d in range(top + 1)]
+    scratch = np.empty((2 * chunk - 1, DIGEST_SIZE), dtype=np.uint8)
     salt_len = 0 if salts is None else salts.shape[1]
-    status = lib.zk_merkle_build(ffi.cast("const uint32_t *", rows.ctypes.data), n, w, salt_ptr, salt_len,
-                                 ffi.cast("uint8_t *", nodes.ctypes.data))
-    if status != 0:
-        raise MemoryError(f"merkle build failed with status {status}")
-    levels, start = [], 0
-    for d in range(depth + 1):
-        size = n >> d
-        levels.append(nodes[start:start + size])
-        start += size
+    row_base, salt_base = rows.ctypes.data, (0 if salts is None else salts.ctypes.data)
+    out = ffi.cast("uint8_t *", scratch.ctypes.data)
+    for j in range(n // chunk):
+        salt_ptr = ffi.NULL if salts is None else ffi.cast("const uint8_t *", salt_base + j * chunk * salt_len)
+        status = lib.zk_merkle_build(ffi.cast("const uint32_t *", row_base + j * chunk * w * 4), chunk, w,
+                                     salt_ptr, salt_len, out)
+        if status != 0:
+            raise MemoryError(f"merkle build failed with status {status}")
+        start = 0
+        for d in range(top + 1):
+            size = chunk >> d
+            if levels[d] is not None:
+                levels[d][j * size:(j + 1) * size] = scratch[start:start + size]
+            start += size
+    if not leaves_only:
+        _upper_levels_hashlib(levels, depth)  # above the chunk roots: n / chunk - 1 hashes
     return levels
