@@ -82,7 +82,7 @@ def measure(name: str, guest: str, data: bytes, zk: bool) -> dict:
 def markdown(results: list[dict]) -> str:
     lines = [
         START, "## Proving (`python bench/prove.py`)", "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs while measured), Python "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}. Default proof options for each mode (blowup 4, >= 100 conjectured bits). "
         "One process per workload; prove = execute + setup (image tables, fixed commitment) + trace + STARK.", "",
         "| workload | zk | cycles | cpu rows | prove s | rate (cycles/s) | peak RSS MB | receipt KB | verify s |",
