@@ -295,6 +295,7 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(ca, public_terms)
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
+    del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
     try:
         plans = zk.table_plans(ca, log_heights, options, FIXED_LOG_BLOWUP)
@@ -321,6 +322,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
     states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
                           lb=lb + plan.log_ext) for ct, lh, plan in zip(ca.tables, log_heights, plans)]
+    main_arr.clear()  # our own dict (read_traces): the states hold the traces now, and drop them after zeta
     tr = Transcript()
     absorb_statement(tr, ca, options, log_heights, pubs_vec, terms, fc.digest)
     fixed_roots = [fc.trees[st.ct.name].root for st in states if st.ct.n_fixed]
