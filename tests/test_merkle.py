@@ -91,14 +91,16 @@ def test_verify_path_never_raises_on_junk():
     assert not verify_path(tree.root, leaf, True, path, 3)
 
 
-@pytest.mark.parametrize("chunk", [1, 2, 8, 64])
-def test_chunked_build_and_rehashed_leaves(monkeypatch, chunk):
-    """The tree is hashed one chunk of leaves at a time and leaf digests are rehashed at open(): both must
-    give the from-scratch tree's root and paths across chunk boundaries."""
+@pytest.mark.parametrize("chunk,unstored", [(1, 1), (2, 1), (8, 1), (64, 1), (1, 4), (2, 3), (8, 4), (64, 2),
+                                            (64, 9), (1 << 16, 4)])
+def test_chunked_build_and_rehashed_leaves(monkeypatch, chunk, unstored):
+    """The tree is hashed one chunk of leaves at a time and the lowest levels are rehashed at open(): both
+    must give the from-scratch tree's root and paths across chunk boundaries."""
     from zkvm.stark import merkle
 
     monkeypatch.setattr(merkle, "_CHUNK", chunk)
-    seed = 40 + chunk
+    monkeypatch.setattr(merkle, "_UNSTORED_LEVELS", unstored)
+    seed = 40 + chunk + 1000 * unstored
     rng = np.random.default_rng(seed)
     for n, w, k in [(1, 2, 0), (2, 3, 5), (64, 5, 7), (256, 1, 0)]:
         rows = rng.integers(0, 2**31, (n, w), dtype=np.uint32)
@@ -106,7 +108,7 @@ def test_chunked_build_and_rehashed_leaves(monkeypatch, chunk):
         tree = MerkleTree(rows, salts)
         root, levels = python_tree_root(rows, salts)
         assert tree.root == root, f"seed {seed} n {n}"
-        assert [lvl.tobytes() for lvl in tree.levels[0]] == levels[0], f"seed {seed} n {n}"
+        assert [[x.tobytes() for x in lvl] for lvl in tree.levels] == levels, f"seed {seed} n {n}"
         indices = list(range(n))
         for i, path in zip(indices, tree.open(indices)):
             assert path == [levels[d][(i >> d) ^ 1] for d in range(tree.depth)], f"seed {seed} n {n} index {i}"

@@ -4,9 +4,9 @@ Hashing is done in C (``native/sha256.c``, ``native/merkle.c``: SHA-NI when the 
 the extension is built, else with hashlib. The leaf and node encodings are defined in
 :mod:`zkvm.stark.merkle_verify`, which is what the verifier uses to check openings.
 
-The leaf-digest level (half of all nodes) is not stored: the tree keeps a reference to the committed rows
-(which the prover keeps anyway to send opened rows) and rehashes a leaf's sibling when it is opened. At
-2^20-cycle proofs this saves ~0.8 GB of peak memory for a few hundred hashes per opening.
+The lowest ``_UNSTORED_LEVELS`` levels (15/16 of all nodes) are not stored: the tree keeps a reference to the
+committed rows (which the prover keeps anyway to send opened rows) and rehashes an opened leaf's sibling
+subtrees there. At 2^20-cycle proofs this saves ~1.4 GB of peak memory for ~30 hashes per opening.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ try:
 except ImportError:  # pragma: no cover
     _native = None
 
+# Levels not stored, lowest first: opening a leaf rehashes its sibling subtrees there (2^k - 1 leaves and
+# as many nodes per opening), storing only ~N/2^(k-1) digests instead of 2N.
+_UNSTORED_LEVELS = 4
+
 # Leaves hashed per C call: the C builder writes the whole subtree of a chunk (2·chunk-1 digests) into a
 # scratch buffer, so the full leaf level never exists in memory at once.
 _CHUNK = 1 << 16
@@ -31,7 +35,7 @@ _CHUNK = 1 << 16
 class MerkleTree:
     """Commitment to the rows of ``rows`` (row i -> leaf i), salted per row when ``salts`` is given.
 
-    Stores the levels above the leaves (each ``uint8[m, 32]``, the root last) and references ``rows`` and
+    Stores the levels from ``_UNSTORED_LEVELS`` up (each ``uint8[m, 32]``, the root last) and references ``rows`` and
     ``salts`` (not copied when already contiguous ``uint32`` / ``uint8``): do not mutate them afterwards.
     """
 
@@ -53,9 +57,9 @@ class MerkleTree:
         self.width = rows.shape[1]
         self.rows = rows    # kept to rehash opened leaves' siblings (the leaf level is not stored)
         self.salts = salts  # kept so openings can send each opened leaf's salt
+        self._first = min(_UNSTORED_LEVELS, self.depth)  # lowest stored level (the root is always stored)
         build = _build_native if _native is not None else _build_hashlib
-        levels = build(rows, salts, keep_leaves=self.depth == 0)
-        self._upper = levels[1:] if self.depth else levels  # depth 0: the single leaf is the root
+        self._upper = build(rows, salts, keep_from=self._first)[self._first:]
 
     @property
     def root(self) -> bytes:
@@ -71,11 +75,20 @@ class MerkleTree:
         if self.depth == 0:
             return list(self._upper)
         build = _build_native if _native is not None else _build_hashlib
-        return [build(self.rows, self.salts, keep_leaves=True, leaves_only=True)[0]] + list(self._upper)
+        return build(self.rows, self.salts, keep_from=0)
 
     def leaf_digest(self, index: int) -> bytes:
         salt = b"" if self.salts is None else self.salts[index].tobytes()
         return leaf_hash(self.rows[index], salt)
+
+    def _node(self, level: int, index: int) -> bytes:
+        """Digest of node ``index`` of ``level``: stored, or rehashed from its 2^level leaves."""
+        if level >= self._first:
+            return self._upper[level - self._first][index].tobytes()
+        nodes = [self.leaf_digest(i) for i in range(index << level, (index + 1) << level)]
+        while len(nodes) > 1:
+            nodes = [node_hash(nodes[i], nodes[i + 1]) for i in range(0, len(nodes), 2)]
+        return nodes[0]
 
     def open(self, indices: Sequence[int]) -> list[list[bytes]]:
         """Authentication path (siblings, leaf level first) for each index."""
@@ -84,11 +97,13 @@ class MerkleTree:
             raise IndexError(f"leaf index out of range [0, {self.leaf_count})")
         if self.depth == 0:
             return [[] for _ in range(len(indices))]
-        # Leaf siblings are rehashed from the rows; upper levels gathered one level at a time (vectorised).
-        per_level = [[self.leaf_digest(int(i)) for i in idx ^ 1]]
-        idx = idx >> 1
-        for level in self._upper[:-1]:
-            per_level.append([d.tobytes() for d in level[idx ^ 1]])
+        # Siblings below the stored levels are rehashed from the rows; the others gathered one level at a time.
+        per_level = []
+        for d in range(self.depth):
+            if d < self._first:
+                per_level.append([self._node(d, int(j)) for j in idx ^ 1])
+            else:
+                per_level.append([x.tobytes() for x in self._upper[d - self._first][idx ^ 1]])
             idx = idx >> 1
         return [[per_level[d][k] for d in range(self.depth)] for k in range(len(indices))]
 
@@ -103,34 +118,28 @@ def _upper_levels_hashlib(levels: list, depth: int) -> None:
         levels.append(nxt)
 
 
-def _build_hashlib(rows: np.ndarray, salts: np.ndarray | None, keep_leaves: bool = True,
-                   leaves_only: bool = False) -> list:
-    """Every level, leaf digests first, root last (``levels[0]`` is None unless ``keep_leaves``)."""
+def _build_hashlib(rows: np.ndarray, salts: np.ndarray | None, keep_from: int = 0) -> list:
+    """Every level, leaf digests first, root last; the levels below ``keep_from`` are None."""
     n = rows.shape[0]
     le = rows.astype("<u4", copy=False)
     leaves = np.empty((n, DIGEST_SIZE), dtype=np.uint8)
     for i in range(n):
         data = le[i].tobytes() + (salts[i].tobytes() if salts is not None else b"")
         leaves[i] = np.frombuffer(hashlib.sha256(data).digest(), dtype=np.uint8)
-    if leaves_only:
-        return [leaves]
     levels = [leaves]
     _upper_levels_hashlib(levels, n.bit_length() - 1)
-    if not keep_leaves:
-        levels[0] = None
-    return levels
+    return [lvl if d >= keep_from else None for d, lvl in enumerate(levels)]
 
 
-def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_leaves: bool = True,
-                  leaves_only: bool = False) -> list:
+def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_from: int = 0) -> list:
     """Same levels as :func:`_build_hashlib`, hashed in C one chunk of leaves (and its subtree) at a time."""
     ffi, lib = _native.ffi, _native.lib
     n, w = rows.shape
     depth = n.bit_length() - 1
     chunk = min(n, max(2, _CHUNK))  # >= 2 so a stored level sits above the leaves
     chunk_depth = chunk.bit_length() - 1
-    top = 0 if leaves_only else chunk_depth
-    levels: list = [np.empty((n >> d, DIGEST_SIZE), dtype=np.uint8) if (d or keep_leaves) else None
+    top = chunk_depth  # the chunk roots' level is always filled: the levels above are hashed from it
+    levels: list = [np.empty((n >> d, DIGEST_SIZE), dtype=np.uint8) if (d >= keep_from or d == top) else None
                     for d in range(top + 1)]
     scratch = np.empty((2 * chunk - 1, DIGEST_SIZE), dtype=np.uint8)
     salt_len = 0 if salts is None else salts.shape[1]
@@ -148,6 +157,5 @@ def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_leaves: bool 
             if levels[d] is not None:
                 levels[d][j * size:(j + 1) * size] = scratch[start:start + size]
             start += size
-    if not leaves_only:
-        _upper_levels_hashlib(levels, depth)  # above the chunk roots: n / chunk - 1 hashes
-    return levels
+    _upper_levels_hashlib(levels, depth)  # above the chunk roots: n / chunk - 1 hashes
+    return [lvl if d >= keep_from else None for d, lvl in enumerate(levels)]
