@@ -37,13 +37,21 @@ def denominator(ops, values: Sequence, alpha: Ext, betas: Sequence[Ext], bus_id:
 
 
 def public_contribution(ca: CompiledAir, public_terms, alpha: Ext, betas: Sequence[Ext]) -> Ext:
-    """Sum of ``mult / (alpha - fingerprint)`` over the public terms (they count as sends)."""
-    total = Ext(0)
+    """Sum of ``mult / (alpha - fingerprint)`` over the public terms (they count as sends).
+
+    Vectorised per bus (one batched extension inversion) because a journal contributes one term per byte:
+    a Python loop of scalar inversions made verification time grow ~30 us per journal byte."""
+    by_bus: dict[str, list] = {}
     for bus, values, mult in public_terms:
-        d = alpha - ca.bus_ids[bus]
-        for j, v in enumerate(values):
-            d = d - betas[j + 1] * (int(v) % P)
-        total = total + d.inverse() * (int(mult) % P)
+        by_bus.setdefault(bus, []).append((*values, mult))
+    total = Ext(0)
+    for bus, rows in by_bus.items():
+        arr = np.array(rows, dtype=np.uint64) % P  # (n, arity + 1): tuple values, then the multiplicity
+        d = np.broadcast_to(bb.ext_sub(alpha.to_array(), bb.ext_from_base(ca.bus_ids[bus] % P)), (len(rows), 4))
+        for j in range(arr.shape[1] - 1):
+            d = bb.ext_sub(d, bb.ext_mul_base(np.broadcast_to(betas[j + 1].to_array(), d.shape), arr[:, j]))
+        terms = bb.ext_mul_base(bb.ext_batch_inv(d), arr[:, -1])  # ZeroDivisionError if a denominator vanishes
+        total = total + Ext(*(int(x) for x in bb.ext_sum(terms)))
     return total
 
 
