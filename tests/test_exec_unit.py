@@ -380,9 +380,10 @@ def test_log_copies_guest_bytes():
 
 
 @pytest.mark.parametrize("addr,length", [(0, 4), (abi.MEM_END - 2, 4), (abi.MEM_START, 0xFFFF_FFFF)])
-def test_log_outside_memory_traps(addr, length):
-    err = trap(A.li("a0", addr) + A.li("a1", length) + ecall(abi.ECALL_LOG))
-    assert err.cause == "log_out_of_range"
+def test_log_outside_memory_is_a_flagged_no_op(addr, length):
+    # LOG is unproven, so it never traps (a trap the circuit cannot see would make a trapping run provable).
+    m = run(A.li("a0", addr) + A.li("a1", length) + ecall(abi.ECALL_LOG))
+    assert m.logs == b"" and m.logs_truncated  # run() raises if the guest trapped
 
 
 def test_cycles_ecall_counts_instructions_before_it():

@@ -30,7 +30,7 @@ WORD_BYTES = 4
 ECALL_HALT = 0  # a0 = exit code. Ends execution.
 ECALL_READ_WORD = 1  # a0 <- next <=4 bytes of private input (little-endian, zero padded); a1 <- how many (0..4)
 ECALL_COMMIT_WORD = 2  # append the low a1 bytes (1..4) of a0, little-endian, to the public journal
-ECALL_LOG = 3  # a0 = buf, a1 = len: host debug output, not proven
+ECALL_LOG = 3  # a0 = buf, a1 = len: host debug output, not proven; never traps (bad buffer: nothing logged)
 ECALL_CYCLES = 4  # a0 <- cycles executed so far (low 32 bits)
 
 ECALLS = {

@@ -175,8 +175,6 @@ def _detail(cause: str, value: int, m) -> str:
         return f"COMMIT_WORD byte count {value} not in 1..4"
     if cause == "journal_overflow":
         return f"journal would exceed {int(m.journal_max)} bytes"
-    if cause == "log_out_of_range":
-        return f"LOG buffer at 0x{value:08x} is not inside guest memory"
     if cause == "cycle_limit":
         return f"executed {int(m.cycles)} instructions without HALT (limit {int(m.max_cycles)})"
     return ""

@@ -37,7 +37,7 @@ enum rv32_cause {
     RV32_CAUSE_BAD_ECALL = 10,          /* unknown call number in a7 (trap_value = a7) */
     RV32_CAUSE_BAD_ECALL_ARG = 11,      /* e.g. COMMIT_WORD length not in 1..4 (trap_value = a1) */
     RV32_CAUSE_JOURNAL_OVERFLOW = 12,   /* journal would exceed max_journal (trap_value = its length) */
-    RV32_CAUSE_LOG_OUT_OF_RANGE = 13,   /* LOG buffer not inside guest memory (trap_value = a0) */
+    RV32_CAUSE_LOG_OUT_OF_RANGE = 13,   /* unused: LOG never traps (it is not proven) */
     RV32_CAUSE_CYCLE_LIMIT = 14         /* max_cycles executed without HALT (pc = next instruction) */
 };
 
