@@ -112,6 +112,28 @@ def honest_run() -> Run:
     return Run(s, w, record, result, labels, image)
 
 
+def fresh_copy(honest: Run) -> Run:
+    """A copy of the honest run whose main traces can be tampered with."""
+    w = honest.witness
+    w2 = type(w)({k: v.copy() for k, v in w.main.items()}, w.journal, w.exit_code, w.cycles)
+    return Run(honest.setup, w2, honest.record, honest.result, honest.labels, honest.image)
+
+
+def expect_rejected(run: Run, check_error, where: str, **public) -> None:
+    """The checker flags `where` (constraint name or bus name), and a proof of these traces does not verify."""
+    import pytest
+
+    from zkvm.errors import VerificationError
+    from zkvm.stark.errors import ConstraintError
+
+    with pytest.raises(check_error) as info:
+        check(run, **public)
+    got = info.value.constraint if check_error is ConstraintError else info.value.bus
+    assert got == where, f"expected the checker to stop at {where!r}, got {info.value}"
+    with pytest.raises(VerificationError):
+        prove_and_verify(run, **public)
+
+
 def set_cpu(run: Run, cycle: int, **values: int) -> None:
     for name, v in values.items():
         run.cpu[cycle, COLUMN_INDEX[name]] = v % P

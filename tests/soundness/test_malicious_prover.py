@@ -27,19 +27,10 @@ def honest():
 @pytest.fixture
 def run(honest):
     """A fresh copy of the honest run to tamper with."""
-    w = honest.witness
-    w2 = type(w)({k: v.copy() for k, v in w.main.items()}, w.journal, w.exit_code, w.cycles)
-    return H.Run(honest.setup, w2, honest.record, honest.result, honest.labels, honest.image)
+    return H.fresh_copy(honest)
 
 
-def expect_rejected(run, check_error, where, **public):
-    """The checker flags `where` (constraint name or bus name), and a proof of these traces does not verify."""
-    with pytest.raises(check_error) as info:
-        H.check(run, **public)
-    got = info.value.constraint if check_error is ConstraintError else info.value.bus
-    assert got == where, f"expected the checker to stop at {where!r}, got {info.value}"
-    with pytest.raises(VerificationError):
-        H.prove_and_verify(run, **public)
+expect_rejected = H.expect_rejected
 
 
 def test_honest_trace_proves_and_verifies(honest):
