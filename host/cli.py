@@ -39,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # force=True: `host demo` calls main() again in-process, and each call's -v must take effect.
     logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2), format="%(message)s", stream=sys.stderr
+        level=logging.WARNING - 10 * min(args.verbose, 2), format="%(message)s", stream=sys.stderr, force=True
     )
     try:
         return int(args.func(args) or 0)
