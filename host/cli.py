@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"host.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"host.commands.{name}":
-                continue  # command not shipped yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"host.commands.{name}").register(sub)
     return parser
 
 
