@@ -504,12 +504,11 @@ static void logup_range(void *vctx, size_t begin, size_t end) {
     free(w);
 }
 
-int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32_t *its, int n_its,
-                      const int32_t *group_sizes, int n_groups, const uint32_t *aux, size_t aux_stride,
-                      size_t n_rows, size_t shift_cur, size_t shift_next, const uint32_t *alpha,
-                      const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
-                      uint32_t *acc) {
-    if (n_groups <= 0 || n_rows == 0 || aux_stride < 4 * (size_t)(n_groups + 1) || n_betas < 1) return -1;
+/* Validates the interaction descriptors (raw offset, tuple length, sign, bus id) and the LogUp challenges
+ * shared by zk_logup_quotient and zk_logup_aux: 0 if usable, -1 otherwise. */
+static int check_interactions(int n_raw, const int32_t *its, int n_its, const int32_t *group_sizes, int n_groups,
+                              const uint32_t *alpha, const uint32_t *betas, int n_betas) {
+    if (n_groups <= 0 || n_betas < 1) return -1;
     int count = 0;
     for (int g = 0; g < n_groups; g++) {
         if (group_sizes[g] < 1 || group_sizes[g] > 2) return -1;
@@ -522,8 +521,19 @@ int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32
         if ((it[2] != 1 && it[2] != -1) || (uint32_t)it[3] >= P) return -1;
     }
     for (int j = 0; j < 4 * n_betas; j++) if (betas[j] >= P) return -1;
+    for (int j = 0; j < 4; j++) if (alpha[j] >= P) return -1;
+    return 0;
+}
+
+int zk_logup_quotient(const uint32_t *raw, int n_raw, size_t n_eval, const int32_t *its, int n_its,
+                      const int32_t *group_sizes, int n_groups, const uint32_t *aux, size_t aux_stride,
+                      size_t n_rows, size_t shift_cur, size_t shift_next, const uint32_t *alpha,
+                      const uint32_t *betas, int n_betas, const uint32_t *fin, const uint32_t *lam,
+                      uint32_t *acc) {
+    if (n_rows == 0 || aux_stride < 4 * (size_t)(n_groups + 1)) return -1;
+    if (check_interactions(n_raw, its, n_its, group_sizes, n_groups, alpha, betas, n_betas)) return -1;
     for (int j = 0; j < 4 * (n_groups + 3); j++) if (lam[j] >= P) return -1;
-    for (int j = 0; j < 4; j++) if (alpha[j] >= P || fin[j] >= P) return -1;
+    for (int j = 0; j < 4; j++) if (fin[j] >= P) return -1;
     bb_ext *bm = (bb_ext *)malloc(sizeof(bb_ext) * (size_t)n_betas);
     uint32_t (*lm)[2][4] = (uint32_t (*)[2][4])malloc(sizeof(uint32_t[2][4]) * (size_t)(n_groups + 3));
     if (!bm || !lm) { free(bm); free(lm); return -2; }
@@ -635,20 +645,8 @@ static void aux_range(void *vctx, size_t begin, size_t end) {
 int zk_logup_aux(const uint32_t *raw, int n_raw, size_t n, const int32_t *its, int n_its, const int32_t *group_sizes,
                  int n_groups, const uint32_t *alpha, const uint32_t *betas, int n_betas, uint32_t *out,
                  int *bad_it) {
-    if (n_groups <= 0 || n == 0 || n_betas < 1) return -1;
-    int count = 0;
-    for (int g = 0; g < n_groups; g++) {
-        if (group_sizes[g] < 1 || group_sizes[g] > 2) return -1;
-        count += group_sizes[g];
-    }
-    if (count != n_its) return -1;
-    for (int i = 0; i < n_its; i++) {
-        const int32_t *it = its + 4 * (size_t)i;
-        if (it[0] < 0 || it[1] < 0 || it[1] + 1 > n_betas || it[0] + it[1] >= n_raw) return -1;
-        if ((it[2] != 1 && it[2] != -1) || (uint32_t)it[3] >= P) return -1;
-    }
-    for (int j = 0; j < 4 * n_betas; j++) if (betas[j] >= P) return -1;
-    for (int j = 0; j < 4; j++) if (alpha[j] >= P) return -1;
+    if (n == 0) return -1;
+    if (check_interactions(n_raw, its, n_its, group_sizes, n_groups, alpha, betas, n_betas)) return -1;
     bb_ext *bm = (bb_ext *)malloc(sizeof(bb_ext) * (size_t)n_betas);
     if (!bm) return -2;
     for (int j = 0; j < n_betas; j++)
