@@ -309,13 +309,14 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
 
     from zkvm.circuit import riscv_air
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT
+    from zkvm.stark.blinding import compiled_air
     from zkvm.stark.proof import Proof
 
     proof = Proof.from_bytes(seal.proof)
     if proof.options.zk != receipt.zk:
         raise SealError("the receipt's zk flag disagrees with its proof options")
     air = riscv_air.circuit().air
-    names = [t.name for t in air.tables]
+    names = [ct.name for ct in compiled_air(air, proof.options.zk).tables]  # zk: + the blinding hub
     if len(proof.log_heights) == len(names):
         cpu_h = proof.log_heights[names.index("cpu")]
         if cpu_h > MAX_LOG_HEIGHT:  # keeps memory timestamps below 2^24 (see memory.py)

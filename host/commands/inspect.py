@@ -35,12 +35,13 @@ def describe(receipt) -> dict:
     }
     if not receipt.dev:
         from zkvm.circuit.riscv_air import circuit
+        from zkvm.stark.blinding import compiled_air
         from zkvm.stark.proof import Proof
 
         seal = Seal.from_bytes(receipt.seal)
         proof = Proof.from_bytes(seal.proof)
         o = proof.options
-        names = [t.name for t in circuit().air.tables]
+        names = [ct.name for ct in compiled_air(circuit().air, o.zk).tables]  # zk: + the blinding hub
         info.update(
             entry_pc=f"0x{seal.entry:08x}",
             proof_options={"log_blowup": o.log_blowup, "num_queries": o.num_queries,

@@ -83,6 +83,38 @@ def test_inspect_shows_zk(receipts, capsys):
         assert info["zk"] is zk and info["proof_options"]["zk"] is zk
 
 
+def test_inspect_names_every_table_of_a_zk_proof(receipts, capsys):
+    """A zk proof has one more table (the LogUp blinding hub, stark/blinding.py): inspect still maps heights to
+    table names and finds the cpu height."""
+    from zkvm.stark.blinding import HUB
+
+    for zk in (True, False):
+        capsys.readouterr()
+        assert cli(["inspect", str(receipts[zk]), "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert isinstance(info["table_heights"], dict) and (HUB in info["table_heights"]) is zk
+        assert info["cycles_padded"] == info["table_heights"]["cpu"]
+
+
+@pytest.mark.parametrize("zk", [True, False])
+def test_cpu_height_cap_applies_to_zk_receipts(receipts, elf, zk):
+    """The receipt's cap on the cpu table height (memory timestamps) must see the heights of a zk proof too,
+    whose AIR has the extra blinding hub table: a seal claiming a too-tall cpu table is refused by that check."""
+    import dataclasses
+
+    from zkvm.circuit import riscv_air
+    from zkvm.circuit.cpu import MAX_LOG_HEIGHT
+
+    iid = R.image_id(load_elf(elf))
+    rec = R.read_receipt(str(receipts[zk]))
+    seal = R.Seal.from_bytes(rec.seal)
+    proof = Proof.from_bytes(seal.proof)
+    proof.log_heights[[t.name for t in riscv_air.circuit().air.tables].index("cpu")] = MAX_LOG_HEIGHT + 1
+    forged = dataclasses.replace(seal, proof=proof.to_bytes())
+    with pytest.raises(R.SealError, match="cpu table of height"):
+        R.verify(R.Receipt(rec.claim, rec.journal, forged.to_bytes(), zk=zk, dev=False), iid)
+
+
 @pytest.mark.parametrize("public", ["none", "input", "model"])
 def test_private_ml_modes_refuse_no_zk(public, tmp_path, capsys):
     code = cli(["ml", "prove", "a", "--input", "0", "--public", public, "--no-zk", "--receipt",

@@ -299,6 +299,15 @@ class Table:
         """Adds ``-mult / (alpha - fingerprint(values))`` to the bus on every row."""
         self._interact(bus, values, mult, -1)
 
+    def copy(self) -> "Table":
+        """An independent table with the same columns, constraints and interactions, to extend without touching
+        this one (expressions, constraints and interactions are immutable, so they are shared)."""
+        t = Table(self.name)
+        t.main_names, t.fixed_names = list(self.main_names), list(self.fixed_names)
+        t.constraints, t.interactions = list(self.constraints), list(self.interactions)
+        t._names, t._constraint_names = set(self._names), set(self._constraint_names)
+        return t
+
     def _check_columns(self, expr: Expr, what: str) -> None:
         for node in _walk([expr]):
             if node.op == "col" and node.args[0] != self.name:
@@ -358,6 +367,7 @@ class CompiledAir:
     bus_ids: dict[str, int]
     bus_arity: dict[str, int]
     digest: bytes = field(default=b"")
+    zk_blinded: bool = False  # augmented by blinding.compiled_air (zk: the LogUp final sums are blinded)
 
 
 class Air:

@@ -24,7 +24,7 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import accel, fri, kernels, logup, native_eval, ntt, zk
+from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
@@ -297,11 +297,13 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
     del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
+    rng = (zk_randomness or zk.Randomness()) if options.zk else None
+    # zk: the LogUp final sums are blinded (blinding.py): more main columns and a hub table
+    ca, log_heights = blinding.blind_traces(air, options.zk, main_arr, log_heights, rng)
     try:
         plans = zk.table_plans(ca, log_heights, options, FIXED_LOG_BLOWUP)
     except ValueError as e:
         raise InputError(f"zero knowledge: {e}") from None
-    rng = (zk_randomness or zk.Randomness()) if options.zk else None
     timer = _Timer(progress)
     try:
         return _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,

@@ -20,7 +20,7 @@ import numpy as np
 from zkvm.errors import VerificationError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import fri, logup, zk
+from zkvm.stark import blinding, fri, logup, zk
 from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
@@ -65,7 +65,7 @@ def _from_coords(vals) -> Ext:
 
 def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int) -> None:
     opts = proof.options
-    ca = air.compile()
+    ca = blinding.compiled_air(air, opts.zk)  # zk: with the LogUp blinding columns and hub (blinding.py)
     tables = ca.tables
     lb = opts.log_blowup
     # ---- 1. shapes
@@ -75,6 +75,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     for ct, lh in zip(tables, heights):
         if not 1 <= lh <= MAX_LOG_HEIGHT:
             raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
+    blinding.check_heights(ca, heights)
     try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
         plans = zk.table_plans(ca, heights, opts, FIXED_LOG_BLOWUP)
     except ValueError as e:
@@ -132,7 +133,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     # ---- 3. statement
     pubs_vec = publics_vector(air, publics)
     pubs = dict(zip(air.publics, pubs_vec))
-    terms = normalize_public_terms(ca, public_terms)
+    terms = normalize_public_terms(air.compile(), public_terms)  # the blinding bus takes no public terms
     fixed_heights = [lh for ct, lh in zip(tables, heights) if ct.n_fixed]
     if not isinstance(fdigest, (bytes, bytearray)) or fixed_digest(ca, fixed_heights, proof.fixed_roots) != fdigest:
         raise PublicInputMismatch("fixed commitment does not match fixed_digest")

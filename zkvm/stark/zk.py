@@ -1,8 +1,8 @@
 """Zero knowledge for the STARK: what is randomised, how much, and why that hides the witness.
 
-``ProofOptions.zk`` (on by default) turns on four measures. Prover and verifier derive every size below from
-the proof options and the table heights alone (:func:`table_plans`, :func:`final_poly_len`), so nothing about
-the construction is negotiated in the proof.
+``ProofOptions.zk`` (on by default) turns on five measures. Prover and verifier derive every size below from
+the proof options and the table heights alone (:func:`table_plans`, :func:`final_poly_len`; the AIR with its
+blinding gadget from ``blinding.compiled_air``), so nothing about the construction is negotiated in the proof.
 
 1. **Hiding commitments.** Every Merkle leaf of a *private* tree (main, aux, quotient, FRI mask, FRI layers)
    is ``SHA256(row || salt)`` with a fresh 16-byte salt from ``os.urandom``; the salt is sent only with an
@@ -33,6 +33,18 @@ the construction is negotiated in the proof.
    ``(F - DEEP)/gamma^M`` and ``DEEP`` is a function of the (uniform) openings in 2 and 3. ``R`` is committed
    before ``gamma`` so the batch stays sound (a mask chosen after ``gamma`` could cancel a bad DEEP term).
 
+5. **Blinded LogUp final sums** (``blinding.py``: the gadget and its soundness argument). Each table's final
+   sum ``F_t`` is sent in clear, so every table with bus interactions gets 4 main columns ``z`` holding 4
+   uniform field elements on one row (zeros elsewhere) and sends ``z`` on a bus of its own; a hub table
+   receives every table's ``z``. ``F_t`` grows by the blinding term ``1/(alpha - id - beta·z_0 - beta^2·z_1 -
+   beta^3·z_2 - beta^4·z_3)`` (plus the public ``(n_t - 1)/(alpha - id)`` of the zero rows). The denominator
+   is uniform over GF(p^4): ``(beta, beta^2, beta^3, beta^4)`` are linearly independent over F_p unless
+   ``beta`` lies in a proper subfield (probability ~p^-2), so ``z -> sum beta^(j+1)·z_j`` is a bijection
+   F_p^4 -> GF(p^4). The terms of distinct tables are independent (independent ``z``), so the blinded sums
+   are uniform and independent, except the hub's, which is minus the sum of the blinding terms: the final
+   sums reveal only their total, which the verifier knows anyway (``-public``). The blinding columns are
+   main columns, hidden by 2 like the rest of the trace.
+
 **Degree bookkeeping.** Randomised columns have degree ``n + k > n``, which no longer fits the FRI degree bound
 ``n`` of a table. Two knobs absorb it without doubling the work:
 
@@ -53,10 +65,9 @@ the construction is negotiated in the proof.
 Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask opening, the extra quotient
 chunks of short tables and the deeper authentication paths of extended tables (``bench/zk.py`` measures it).
 
-**What is not hidden.** Table heights (the trace length, padded to powers of two) and each table's LogUp
-running-sum total (``final_sums``): a verifier with a candidate witness could recompute a table's bus sum
-and compare. Hiding those needs blinding interactions on a dedicated bus (random multiplicities whose
-totals cancel across tables), which is left for later.
+**What is not hidden.** Table heights (the trace length, padded to powers of two), and of the LogUp final
+sums only their total (fixed by the public terms). The blinding terms are uniform only up to the statistical
+distance of ``Randomness.field`` (< 2^-32 per element) and the ~p^-2 chance of a ``beta`` in a subfield.
 
 Randomness comes from ``os.urandom``; tests may pass a seeded :class:`Randomness` explicitly.
 """
