@@ -100,7 +100,9 @@ def test_honest_zk_proofs_verify_and_carry_the_hub(name):
         air, fixed, main = _range_case()
     else:
         air, fixed, main = permutation_air(), {}, permutation_traces(16, np.random.default_rng(3))
+    shapes = {k: v.shape for k, v in main.items()}
     proof = _prove(air, fixed, main)
+    assert {k: v.shape for k, v in main.items()} == shapes  # the caller's traces are not widened in place
     _verify(air, fixed, proof)
     n_blinded = sum(1 for ct in air.compile().tables if ct.has_bus)
     assert len(proof.log_heights) == len(air.tables) + 1
@@ -170,6 +172,8 @@ def _uniformity_pvalues(d: np.ndarray, bins: int = 16) -> list[float]:
 
 
 def test_final_sum_minus_candidate_sum_is_uniform_under_zk():
+    """(That zk final sums differ between proofs is not enough: ``alpha`` depends on the randomised main
+    commitments, so they differ even unblinded. What must not repeat is ``F - S(candidate)``.)"""
     d = _distinguisher(FAST_ZK, N_PROOFS)
     assert len({tuple(r) for r in d}) == N_PROOFS, f"seed {SEED}: a blinded final sum repeated across proofs"
     pvals = _uniformity_pvalues(d)
@@ -182,14 +186,6 @@ def test_without_blinding_the_same_test_recognises_the_witness():
     d = _distinguisher(FAST, 32)
     assert not d.any()
     assert min(_uniformity_pvalues(d)) < ALPHA / 4
-
-
-def test_two_zk_proofs_of_one_witness_have_different_final_sums():
-    air, fixed, main = _range_case()
-    a, b = (_prove(air, fixed, main, seed=s) for s in (1, 2))
-    assert all(x != y for x, y in zip(a.final_sums, b.final_sums))
-    c, d = (_prove(air, fixed, main, FAST) for _ in range(2))
-    assert c.final_sums == d.final_sums
 
 
 # ---------------------------------------------------------------- cheating provers
