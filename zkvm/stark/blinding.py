@@ -14,7 +14,7 @@ is negotiated in the proof):
   each table's blinding tuple with ``m = 1`` and the zero tuple with ``m = sum_t (n_t - 1)`` (padding rows
   have ``m = 0``). Its height only depends on the number of blinded tables (``hub_log_height``).
 
-The hiding argument is in ``zk.py`` ("LogUp final sums"). Why the tuple has 4 coordinates: with fewer, the
+The hiding argument is in ``zk.py`` (5., "Blinded LogUp final sums"). Why the tuple has 4 coordinates: with fewer, the
 blinding term would range over a proper subset of GF(p^4) that a verifier could test membership of. Why
 multiplicity 1 on every row rather than a selector column: the zero rows contribute a public amount
 (``(n - 1)/(alpha - id)``, matched by the hub), and one main column per table is saved. The blinding interaction
@@ -23,8 +23,10 @@ most tables pay no extra aux column.
 
 **Soundness.** The blinding columns and the hub are main columns: they are committed (in the main roots) before
 ``alpha`` and ``beta`` are drawn. ``BUS`` has its own bus id, so every term on it is ``m/(alpha - fp(z))`` with a
-fingerprint polynomial in ``beta`` whose constant term (the id) differs from that of every other bus: as
-rational functions of ``(alpha, beta)`` its poles are distinct from the poles of any other bus's terms. The
+fingerprint ``fp(z)``, a polynomial in ``beta`` whose constant term (the id) differs from that of every other
+bus's fingerprints (the zero tuple's too): as rational functions of ``(alpha, beta)`` its poles are distinct
+from the poles of any other bus's terms, and two fingerprints of distinct buses agree for at most
+``max_tuple_len`` values of ``beta``. The
 LogUp check ``sum_t F_t + public = 0`` at random ``alpha, beta`` therefore forces (up to the usual
 Schwartz-Zippel error of LogUp) the ``BUS`` multiset to balance on its own and every other bus to balance on
 its own: a blinding term cannot absorb an imbalance of another bus, whatever the prover writes into the
