@@ -113,6 +113,23 @@ def test_honest_zk_proofs_verify_and_carry_the_hub(name):
     assert total + Ext(*proof.final_sums[-1]) == Ext(0)
 
 
+def test_table_with_fixed_columns_only_gains_main_columns():
+    """A table without main columns (a fixed lookup that sends with a fixed multiplicity) is blinded too."""
+    lut = Table("lut")
+    lut.send("lk", [lut.fixed("v")])
+    use = Table("use")
+    use.receive("lk", [use.main("x")])
+    air = Air("lookup", [lut, use])
+    n = 16
+    fixed = {"lut": np.arange(n, dtype=np.uint32)[:, None]}
+    main = {"use": np.random.default_rng(4).permutation(n).astype(np.uint32)[:, None]}
+    ca = blinding.compiled_air(air, True)
+    assert ca.tables[0].n_main == 4 and ca.tables[0].n_fixed == 1
+    proof = _prove(air, fixed, main)
+    _verify(air, fixed, proof)
+    assert len(proof.main_roots) == 3  # lut (blinding columns only), use, hub
+
+
 def test_plain_proofs_are_unchanged_in_shape():
     air, fixed, main = _range_case()
     proof = _prove(air, fixed, main, FAST)
