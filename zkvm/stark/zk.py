@@ -64,6 +64,8 @@ blinding gadget from ``blinding.compiled_air``), so nothing about the constructi
 (same coset, about the work of a plain LDE, plus the interpolation); quotient chunks and the mask likewise.
 Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask opening, the extra quotient
 chunks of short tables and the deeper authentication paths of extended tables (``bench/zk.py`` measures it).
+The sum blinding (5.) adds 4 main columns per table with buses, one aux column where the blinding interaction
+finds no LogUp column to share, and the hub table (``bench/blinding.py``).
 
 **What is not hidden.** Table heights (the trace length, padded to powers of two), and of the LogUp final
 sums only their total (fixed by the public terms). The blinding terms are uniform only up to the statistical
