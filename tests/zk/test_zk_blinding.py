@@ -14,7 +14,6 @@ same test run on integrity-only proofs (no blinding) must fail, so it can.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
