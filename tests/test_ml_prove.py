@@ -200,7 +200,7 @@ def test_journal_reveals_exactly_the_mode() -> None:
 
 
 def test_model_b_private_mode_is_a_clear_cycle_limit_error(tmp_path, monkeypatch, capsys) -> None:
-    """B's blob costs ~7.3 M cycles of in-guest SHA-256: `ml prove` says so before proving (exit 1, no
+    """B's blob costs ~7 M cycles of in-guest SHA-256: `ml prove` says so before proving (exit 1, no
     traceback); the hashing estimate it prints stays within 10% of the measured cost."""
     from host.ml import models
 

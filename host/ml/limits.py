@@ -10,7 +10,7 @@ from zkvm.errors import InputError
 MAX_PROVABLE_CYCLES = (1 << MAX_LOG_HEIGHT) - 1
 #: Guest SHA-256 cost per 64-byte block (guest/nn/sha256.c on RV32IM, measured; tests/test_ml_prove.py keeps
 #: it honest). Only used to explain where the cycles go.
-SHA256_CYCLES_PER_BLOCK = 4530
+SHA256_CYCLES_PER_BLOCK = 4325
 
 
 class CycleLimitExceeded(InputError):
