@@ -101,6 +101,8 @@ def _check_mode(name: str, mode: str, index: int, tmp_path: Path, capsys, cli_ch
         _rejected(capsys, verify + ["--model-blob", str(other_file)], "ImageIdMismatch")
         _rejected(capsys, verify, "ImageIdMismatch")  # expects the private-model guest
         _rejected(capsys, verify + ["--model-commitment", commitment.hex()], "ImageIdMismatch")
+        _rejected(capsys, verify + ["--image-id", receipt_mod.image_id(image).hex(), "--model-commitment",
+                                    commitment.hex()], "NotAPrivateModelReceipt")
     else:
         assert cli(verify + ["--model-commitment", commitment.hex()]) == 0
         commitment_file = tmp_path / "m.commitment"
