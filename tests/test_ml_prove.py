@@ -234,3 +234,24 @@ def test_model_b_private_mode_is_a_clear_cycle_limit_error(tmp_path, monkeypatch
     with pytest.raises(limits.CycleLimitExceeded, match="SHA-256 accelerator"):
         limits.check_provable(c_priv, "b", "none", len(blob_b))
     limits.check_provable(c_pub, "b", "model", None)  # the public-model run fits
+
+
+def test_commit_cli_salt_handling(tmp_path, monkeypatch, capsys) -> None:
+    """`ml commit`: the salt is created owner-only, the commitment is stable until --new-salt, which keeps the
+    old salt (a published commitment stays openable) and gives an unrelated commitment."""
+    from host.ml import models
+
+    _, _, blob, _, _ = model("a")
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    (tmp_path / "a.blob").write_bytes(blob)
+    capsys.readouterr()
+    assert cli(["ml", "commit", "a"]) == 0
+    first = capsys.readouterr().out.strip()
+    salt = (tmp_path / "a.salt").read_bytes()
+    assert (tmp_path / "a.salt").stat().st_mode & 0o077 == 0
+    assert first == model_commitment(blob, salt).hex() == (tmp_path / "a.commitment").read_text().strip()
+    assert cli(["ml", "commit", "a"]) == 0 and capsys.readouterr().out.strip() == first
+    assert cli(["ml", "commit", "a", "--new-salt"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert second != first and (tmp_path / "a.salt").read_bytes() != salt
+    assert (tmp_path / f"a.salt.{first[:16]}").read_bytes() == salt

@@ -47,7 +47,8 @@ def register(subparsers) -> None:
                        "keep blob and salt (they open it).")
     c.add_argument("model", metavar="MODEL", help="a, b or c")
     c.add_argument("--new-salt", action="store_true",
-                   help="draw a fresh salt: a new commitment that cannot be linked to the old one")
+                   help="draw a fresh salt: a new commitment that cannot be linked to the old one (the old salt is "
+                   "kept as MODEL.salt.<old commitment prefix>)")
     c.set_defaults(func=cmd_commit)
 
     def model_args(q, with_mode=True):

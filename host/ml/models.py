@@ -106,21 +106,29 @@ def load_salt(name: str) -> bytes:
 
 
 def ensure_salt(name: str, fresh: bool = False) -> bytes:
-    """The owner's salt, drawn from the OS's CSPRNG on first use (or when `fresh`: a new, unlinkable commitment)."""
+    """The owner's salt, drawn from the OS's CSPRNG on first use (or when `fresh`: a new, unlinkable commitment).
+    The file is created owner-only (0600) before any secret byte is written to it."""
     p = paths(spec(name).name)["salt"]
     if fresh or not p.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp")
-        tmp.write_bytes(secrets.token_bytes(commitment.SALT_BYTES))
-        tmp.chmod(0o600)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(commitment.SALT_BYTES))
         tmp.replace(p)
     return load_salt(name)
 
 
 def write_commitment(name: str, fresh_salt: bool = False) -> bytes:
-    """Compute the model's commitment from its blob and salt and write build/models/<m>.commitment (hex)."""
+    """Compute the model's commitment from its blob and salt and write build/models/<m>.commitment (hex).
+    With `fresh_salt` the previous salt is kept as <m>.salt.<first 16 hex digits of its commitment>: a
+    commitment already published stays openable."""
+    p = paths(spec(name).name)
+    if fresh_salt and p["salt"].exists():
+        old = commitment.model_commitment(load_blob(name), load_salt(name))
+        p["salt"].replace(p["salt"].with_name(f"{p['salt'].name}.{old.hex()[:16]}"))
     c = commitment.model_commitment(load_blob(name), ensure_salt(name, fresh_salt))
-    paths(spec(name).name)["commitment"].write_text(c.hex() + "\n")
+    p["commitment"].write_text(c.hex() + "\n")
     return c
 
 
