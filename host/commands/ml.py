@@ -314,11 +314,26 @@ def cmd_prove(args) -> int:
     _exit_error(result.exit_code)
     data = receipt.to_bytes()
     Path(args.receipt).write_bytes(data)
+    _warn_if_unpublished(args.model, result.journal)
     _print_prediction(result.journal, {
         "image_id": receipt.claim.image_id.hex(), "cycles": result.cycles,
         "prove_seconds": round(time.perf_counter() - t, 2), "receipt_bytes": len(data), "receipt": args.receipt,
     })
     return 0
+
+
+def _warn_if_unpublished(name: str, journal: bytes) -> None:
+    """The owner's build/models/<m>.commitment is what verifiers will compare: say so if this proof's differs."""
+    from host.ml import guest_io, models
+
+    proven = guest_io.decode_journal(journal).model_commitment
+    path = models.paths(models.spec(name).name)["commitment"]
+    if proven is None:
+        return
+    published = path.read_text().strip() if path.exists() else None
+    if published != proven.hex():
+        print(f"warning: this receipt's model commitment {proven.hex()} is not the one in {path} "
+              f"({published or 'missing'}); run `python -m host ml commit {name}` and publish it", file=sys.stderr)
 
 
 def _expected_image_id(args) -> tuple[bytes, str]:
