@@ -1,14 +1,18 @@
 """One EZKL step in its own process, so the benchmark can measure each step's wall time and peak RSS.
 
-    python bench/ezkl_worker.py prepare DIR MODEL.onnx CALIB.json   # gen_settings, calibrate (resources),
-                                                                     # compile, SRS, witness, setup
+    python bench/ezkl_worker.py prepare DIR MODEL.onnx CALIB.json PARAMS   # gen_settings, calibrate
+                                                       # (resources), compile, SRS, witness, setup
     python bench/ezkl_worker.py prove DIR
     python bench/ezkl_worker.py verify DIR
     python bench/ezkl_worker.py witness DIR INPUTS.json OUT.json     # outputs for an accuracy check
 
-EZKL settings match our `--public none` mode: private input, model fixed into the circuit (bound by the
-verifying key, as our image id binds a linked model), public output. The SRS is generated locally
-(gen_srs; no download): fine for timing, not a trusted setup.
+Input private, output public, and PARAMS the weights' visibility, matching one of our privacy modes:
+  fixed          the weights are baked into the circuit (bound by the verifying key), like our `--public model`
+                 (a public model linked into the guest, bound by the image id);
+  hashed/public  the weights are private witness values and the circuit exposes their Poseidon hash as a
+                 public instance, like our `--public none` (the guest hashes salt + blob and commits the
+                 SHA-256; EZKL's hash is unsalted, so it binds the weights but a guessed model can be tested).
+The SRS is generated locally (gen_srs; no download): fine for timing, not a trusted setup.
 """
 
 from __future__ import annotations
@@ -27,10 +31,15 @@ def _call(fn, *args, **kwargs):
     return asyncio.run(res) if inspect.isawaitable(res) else res
 
 
-def prepare(d: Path, onnx_path: str, calib: str) -> None:
+PARAM_VISIBILITIES = ("fixed", "hashed/public")
+
+
+def prepare(d: Path, onnx_path: str, calib: str, params: str) -> None:
+    if params not in PARAM_VISIBILITIES:
+        sys.exit(f"params visibility must be one of {PARAM_VISIBILITIES}")
     args = ezkl.PyRunArgs()
     args.input_visibility = "private"
-    args.param_visibility = "fixed"
+    args.param_visibility = params
     args.output_visibility = "public"
     settings = str(d / "settings.json")
     _call(ezkl.gen_settings, onnx_path, settings, py_run_args=args)
@@ -75,5 +84,5 @@ def witness(d: Path, inputs: str, out: str) -> None:
 if __name__ == "__main__":
     step, directory = sys.argv[1], Path(sys.argv[2])
     directory.mkdir(parents=True, exist_ok=True)
-    {"prepare": lambda: prepare(directory, sys.argv[3], sys.argv[4]), "prove": lambda: prove(directory),
+    {"prepare": lambda: prepare(directory, sys.argv[3], sys.argv[4], sys.argv[5]), "prove": lambda: prove(directory),
      "verify": lambda: verify(directory), "witness": lambda: witness(directory, sys.argv[3], sys.argv[4])}[step]()

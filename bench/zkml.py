@@ -1,11 +1,16 @@
 """zkML benchmark: our zkvm vs EZKL on the same three digits models, side by side in one run.
 
-    python bench/zkml.py [--models a,b,c] [--modes none] [--no-prove] [--no-ezkl] [--ezkl-acc N]
+    python bench/zkml.py [--models a,b,c] [--modes model,none] [--no-prove] [--no-ezkl] [--ezkl-acc N]
 
+Like for like, per privacy mode (input private, output public in both systems):
+  our `model` (public model linked into the guest, bound by the image id)  vs  EZKL params `fixed` (baked into
+      the circuit, bound by the verifying key);
+  our `none` (private model: blob + salt in the private input, the guest commits SHA-256(tag||salt||blob))  vs
+      EZKL params `hashed/public` (weights private, their Poseidon hash a public instance).
 For each model: guest cycles per privacy mode; for the proven modes prove time, peak RSS of the proving
 process, receipt size, verify time; accuracy (float / our integer engine / agreement on the whole digits
 test split). When the `ezkl` package is installed: EZKL's settings (calibrated for resources), setup, prove,
-verify on the ONNX export of the same model: times, peak RSS, proof size, and the accuracy of EZKL's
+verify on the ONNX export of the same model: times, peak RSS, proof size, logrows, and the accuracy of EZKL's
 quantised circuit on the first N test images. Every proving step runs in its own process (peak RSS from
 wait4). Writes bench/out/zkml.json and the zkML section of bench/README.md.
 """
@@ -27,6 +32,10 @@ OUT = REPO / "bench" / "out"
 PY = sys.executable
 SECTION_START = "<!-- zkml:start -->"
 SECTION_END = "<!-- zkml:end -->"
+#: Our privacy mode -> the EZKL param visibility it is compared with (see the module docstring).
+EZKL_PARAMS = {"model": "fixed", "none": "hashed/public"}
+MODE_LABEL = {"model": "public model", "none": "private model", "input": "private model, public input",
+              "both": "public model, public input"}
 
 
 
@@ -65,16 +74,9 @@ def worker(argv: list[str]) -> None:
         x, _ = models.test_data(name)
         elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
         image = load_elf(elf)
-        zk = True
-        try:
-            res, r = rc.prove(image, req, zk=True)
-        except Exception as exc:  # zk not implemented yet: measure the non-zk proof, say so
-            if "zero-knowledge" not in str(exc):
-                raise
-            zk = False
-            res, r = rc.prove(image, req, zk=False)
+        res, r = rc.prove(image, req, zk=True)
         Path(path).write_bytes(r.to_bytes())
-        print(json.dumps({"cycles": res.cycles, "zk": zk, "image_id": r.claim.image_id.hex(),
+        print(json.dumps({"cycles": res.cycles, "zk": r.zk, "image_id": r.claim.image_id.hex(),
                           "receipt_bytes": len(r.to_bytes())}))
     elif argv[0] == "verify":
         r = rc.read_receipt(argv[1])
@@ -97,8 +99,14 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
     out["proofs"] = {}
     if not prove:
         return out
+    from host.ml.limits import MAX_PROVABLE_CYCLES
+
     for mode in modes:
         path = OUT / f"zkml_{name}_{mode}.receipt"
+        if out["cycles"][mode] > MAX_PROVABLE_CYCLES:
+            out["proofs"][mode] = {"error": f"not provable: {out['cycles'][mode]:,} cycles > {MAX_PROVABLE_CYCLES:,}"}
+            print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
+            continue
         try:
             p = run_reaped([PY, __file__, "--worker", "prove", name, mode, str(path)])
             info = json.loads(p["stdout"].strip().splitlines()[-1])
@@ -116,7 +124,7 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
 
 # ---------------------------------------------------------------------------------------------- EZKL
 
-def ezkl_side(name: str, n_acc: int) -> dict:
+def ezkl_side(name: str, params: str, n_acc: int) -> dict:
     try:
         import ezkl  # noqa: F401
     except ImportError as exc:
@@ -124,14 +132,14 @@ def ezkl_side(name: str, n_acc: int) -> dict:
     from host.ml import models
 
     x, y = models.test_data(name)
-    d = OUT / f"ezkl_{name}"
+    d = OUT / f"ezkl_{name}_{params.replace('/', '_')}"
     d.mkdir(parents=True, exist_ok=True)
     calib = d / "calibration.json"
     calib.write_text(json.dumps({"input_data": [x[:1].reshape(-1).tolist()]}))
     worker_py = str(REPO / "bench" / "ezkl_worker.py")
     res: dict = {}
     try:
-        prep = run_reaped([PY, worker_py, "prepare", str(d), str(models.paths(name)["onnx"]), str(calib)])
+        prep = run_reaped([PY, worker_py, "prepare", str(d), str(models.paths(name)["onnx"]), str(calib), params])
         res["logrows"] = json.loads(prep["stdout"].strip().splitlines()[-1])["logrows"]
         res["setup_seconds"], res["setup_peak_rss_mb"] = prep["seconds"], prep["peak_rss_mb"]
         p = run_reaped([PY, worker_py, "prove", str(d)])
@@ -156,7 +164,7 @@ def ezkl_side(name: str, n_acc: int) -> dict:
                                "agreement_with_float": float(np.mean(np.array(preds) == fpred))}
     except RuntimeError as exc:
         res["error"] = str(exc)[-800:]
-    print(f"  ezkl {name}: {res}", file=sys.stderr)
+    print(f"  ezkl {name}/{params}: {res}", file=sys.stderr)
     return res
 
 
@@ -183,29 +191,38 @@ def fmt(v, unit="", digits=1):
 
 def table(results: dict) -> str:
     lines = [
-        "| model | cycles (none / model mode) | ours: prove s | ours: peak MB | ours: receipt KB | ours: verify s |"
-        " EZKL: prove s | EZKL: peak MB | EZKL: proof KB | EZKL: verify s | EZKL setup s | prove ratio (ours/EZKL) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | comparison (ours / EZKL params) | cycles | ours: prove s | ours: peak MB | ours: receipt KB |"
+        " ours: verify s | EZKL: logrows | EZKL: prove s | EZKL: peak MB | EZKL: proof KB | EZKL: verify s |"
+        " EZKL setup s | prove ratio (ours/EZKL) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["models"].items():
         ours = r["ours"]
-        p = next(iter(ours["proofs"].values()), {}) if ours["proofs"] else {}
-        e = r.get("ezkl", {})
-        ratio = (p["prove_seconds"] / e["prove_seconds"]) if p.get("prove_seconds") and e.get("prove_seconds") else None
-        zk = "" if p.get("zk", True) else " (no zk)"
-        lines.append(
-            f"| {name} | {ours['cycles']['none']:,} / {ours['cycles']['model']:,} | {fmt(p.get('prove_seconds'))}{zk} | "
-            f"{fmt(p.get('prove_peak_rss_mb'), digits=0)} | {fmt(p.get('receipt_bytes', 0) / 1024 if p.get('receipt_bytes') else None, digits=0)} | "
-            f"{fmt(p.get('verify_seconds'), digits=2)} | {fmt(e.get('prove_seconds'))} | {fmt(e.get('prove_peak_rss_mb'), digits=0)} | "
-            f"{fmt(e.get('proof_bytes', 0) / 1024 if e.get('proof_bytes') else None, digits=0)} | {fmt(e.get('verify_seconds'), digits=2)} | "
-            f"{fmt(e.get('setup_seconds'))} | {fmt(ratio, 'x', 2)} |"
-        )
+        for mode, p in ours["proofs"].items():
+            params = EZKL_PARAMS.get(mode)
+            e = r.get("ezkl", {}).get(params, {}) if params else {}
+            ratio = (p["prove_seconds"] / e["prove_seconds"]) if p.get("prove_seconds") and e.get("prove_seconds") else None
+            if "error" in p:
+                ours_cells = f"{p['error']} | — | — | —"
+            else:
+                ours_cells = (f"{fmt(p.get('prove_seconds'))}{'' if p.get('zk', True) else ' (no zk)'} | "
+                              f"{fmt(p.get('prove_peak_rss_mb'), digits=0)} | {fmt(p['receipt_bytes'] / 1024, digits=0)} | "
+                              f"{fmt(p.get('verify_seconds'), digits=2)}")
+            if "error" in e:
+                ezkl_cells = f"{e['error'][-120:]} | — | — | — | — | —"
+            else:
+                ezkl_cells = (f"{fmt(e.get('logrows'))} | {fmt(e.get('prove_seconds'))} | "
+                              f"{fmt(e.get('prove_peak_rss_mb'), digits=0)} | "
+                              f"{fmt(e.get('proof_bytes', 0) / 1024 if e.get('proof_bytes') else None, digits=0)} | "
+                              f"{fmt(e.get('verify_seconds'), digits=2)} | {fmt(e.get('setup_seconds'))}")
+            lines.append(f"| {name} | {MODE_LABEL.get(mode, mode)}: `{mode}` / `{params or '—'}` | "
+                         f"{ours['cycles'][mode]:,} | {ours_cells} | {ezkl_cells} | {fmt(ratio, 'x', 2)} |")
     lines += ["", "| model | float top-1 (all) | our int8 top-1 (all) | agreement (all) | our int8 top-1 (first N) |"
               " EZKL top-1 (first N) | EZKL agrees w/ float (first N) |",
               "|---|---|---|---|---|---|---|"]
     for name, r in results["models"].items():
         a = r["accuracy"]
-        ea = r.get("ezkl", {}).get("accuracy", {})
+        ea = next((e["accuracy"] for e in r.get("ezkl", {}).values() if isinstance(e, dict) and "accuracy" in e), {})
         lines.append(f"| {name} | {a['float_top1']:.4f} | {a['int_top1']:.4f} | {a['agreement']:.4f} | "
                      f"{fmt(r.get('accuracy_first_n'), digits=4)} | "
                      f"{fmt(ea.get('top1'), digits=4)} (N={ea.get('samples', '—')}) | {fmt(ea.get('agreement_with_float'), digits=4)} |")
@@ -216,9 +233,13 @@ def write_readme(results: dict) -> None:
     path = REPO / "bench" / "README.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     body = (f"{SECTION_START}\n## zkML: zkvm vs EZKL (`python bench/zkml.py`)\n\n"
-            f"Machine: {results['machine']}. Proven mode: `--public {','.join(results['modes'])}` "
-            "(private input; model linked into the guest; EZKL: private input, fixed params, public output). "
-            "Times are wall clock of separate processes; peak MB is each process's max RSS.\n\n"
+            f"Machine: {results['machine']}. Input private and output public on both sides; each of our privacy "
+            "modes is compared with the EZKL weight visibility that gives the verifier the same guarantee: "
+            "`model` (public model linked into the guest, bound by the image id) with `fixed` (weights baked into "
+            "the circuit, bound by the verifying key); `none` (private model, the guest commits "
+            "SHA-256(tag ‖ salt ‖ blob)) with `hashed/public` (private weights, their Poseidon hash public). "
+            "Ours: zero-knowledge STARK. Times are wall clock of separate processes; peak MB is each process's "
+            "max RSS.\n\n"
             f"{table(results)}\n\n{results.get('note', '')}\n{SECTION_END}")
     if SECTION_START in text:
         pre, rest = text.split(SECTION_START, 1)
@@ -235,9 +256,11 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="a,b,c")
-    ap.add_argument("--modes", default="none", help="privacy modes to prove (comma-separated)")
+    ap.add_argument("--modes", default="model,none", help="privacy modes to prove (comma-separated)")
     ap.add_argument("--no-prove", action="store_true")
     ap.add_argument("--no-ezkl", action="store_true")
+    ap.add_argument("--ezkl-modes", default=None,
+                    help="which proven modes get their EZKL counterpart (default: all of --modes)")
     ap.add_argument("--ezkl-acc", type=int, default=100, help="test images for EZKL's accuracy (0 = skip)")
     ap.add_argument("--note", default="", help="text appended under the table")
     ap.add_argument("--merge", action="store_true", help="keep other models' results from bench/out/zkml.json")
@@ -252,7 +275,8 @@ def main() -> None:
         if args.note:
             results["note"] = args.note
         for name, r in results["models"].items():
-            r["accuracy_first_n"] = first_n_accuracy(name, r.get("ezkl", {}).get("accuracy", {}).get("samples", 0))
+            acc = next((e["accuracy"] for e in r.get("ezkl", {}).values() if isinstance(e, dict) and "accuracy" in e), {})
+            r["accuracy_first_n"] = first_n_accuracy(name, acc.get("samples", 0))
         (OUT / "zkml.json").write_text(json.dumps(results, indent=2))
         write_readme(results)
         print(table(results))
@@ -272,8 +296,12 @@ def main() -> None:
         r = {"description": meta["description"], "accuracy": meta["accuracy"], "blob_bytes": meta["blob_bytes"],
              "ours": our_side(name, modes, not args.no_prove)}
         if not args.no_ezkl:
-            r["ezkl"] = ezkl_side(name, args.ezkl_acc)
-            r["accuracy_first_n"] = first_n_accuracy(name, r["ezkl"].get("accuracy", {}).get("samples", 0))
+            r["ezkl"] = {}
+            ezkl_modes = modes if args.ezkl_modes is None else [m for m in args.ezkl_modes.split(",") if m]
+            for i, mode in enumerate(m for m in ezkl_modes if m in EZKL_PARAMS):  # accuracy once: same quantisation
+                r["ezkl"][EZKL_PARAMS[mode]] = ezkl_side(name, EZKL_PARAMS[mode], args.ezkl_acc if i == 0 else 0)
+            acc = next((e["accuracy"] for e in r["ezkl"].values() if isinstance(e, dict) and "accuracy" in e), {})
+            r["accuracy_first_n"] = first_n_accuracy(name, acc.get("samples", 0))
         results["models"][name] = r
         results["models"] = dict(sorted(results["models"].items()))
         (OUT / "zkml.json").write_text(json.dumps(results, indent=2))

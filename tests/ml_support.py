@@ -47,12 +47,18 @@ def model(name: str):
     return fm, qm, blob, xte, yte
 
 
+#: The model owner's salt in tests (fixed, so journals are reproducible; real salts come from the OS CSPRNG).
+TEST_SALT = bytes(range(32))
+#: The generic private-model guest: model blob and salt in the private input.
+PRIVATE_GUEST = REPO / "guest" / "ml_private"
+
+
 @functools.lru_cache(maxsize=None)
-def private_guest_dir(name: str, salt: bytes = bytes(range(32))) -> Path:
-    """A private-model guest folder for the in-memory model (a fixed test salt)."""
+def public_guest_dir(name: str) -> Path:
+    """A public-model guest folder for the in-memory model (its blob linked in, no salt)."""
     _, _, blob, _, _ = model(name)
-    d = Path(tempfile.mkdtemp(prefix=f"ml_{name}_private_"))
-    (d / "main.c").write_text(models.private_guest_source(blob, salt))
+    d = Path(tempfile.mkdtemp(prefix=f"ml_{name}_public_"))
+    (d / "main.c").write_text(models.public_guest_source(blob))
     (d / "sources.txt").write_text(f"{REPO / 'guest' / 'nn'}\n")
     return d
 
@@ -90,8 +96,11 @@ class InterpreterRunner:
         return r.exit_code, r.journal
 
 
-def expected(qm, blob_in_request: bytes | None, xq: np.ndarray, publish: bool, digest: bool = False) -> bytes:
-    from host.ml import reference
+def expected(qm, blob_in_request: bytes | None, xq: np.ndarray, publish: bool, digest: bool = False,
+             salt: bytes = TEST_SALT) -> bytes:
+    """The journal for input `xq`: blob_in_request given = the private-model guest (commitment of blob + salt)."""
+    from host.ml import commitment, reference
 
     logits = reference.run(qm, xq[None])[0]
-    return guest_io.expected_journal(logits, blob_in_request, xq, publish, digest)
+    c = None if blob_in_request is None else commitment.model_commitment(blob_in_request, salt)
+    return guest_io.expected_journal(logits, c, xq, publish, digest)

@@ -1,7 +1,7 @@
-"""Model-blob fuzzing: truncated, bit-flipped and field-mutated blobs fed to the public-model guest. The guest
-must exit with exactly the code the host-side strict parser predicts (a documented EXIT_NN_* code, or 0 and a
-journal equal to the reference when the mutation still makes a valid model) and must never trap or read out
-of bounds: on the interpreter any out-of-range access is a GuestError, natively the engine runs under
+"""Model-blob fuzzing: truncated, bit-flipped and field-mutated blobs fed to the private-model guest (the blob
+comes in its input). The guest must exit with exactly the code the host-side strict parser predicts (a
+documented EXIT_NN_* code, or 0 and a journal equal to the reference when the mutation still makes a valid
+model) and must never trap or read out of bounds: on the interpreter any out-of-range access is a GuestError, natively the engine runs under
 AddressSanitizer + UBSan."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from host.ml import guest_io
 from host.ml.blob import BlobError, decode
 from host.ml.float_model import FConv, FDense, FFlatten, FloatModel, FPool, FRelu
 from host.ml.quantize import quantize
-from ml_support import REPO, InterpreterRunner, NativeRunner, expected, interpreter_available, model
+from ml_support import PRIVATE_GUEST, TEST_SALT, InterpreterRunner, NativeRunner, expected, interpreter_available, model
 from zkvm import abi
 
 SEED = 20261125
@@ -85,7 +85,7 @@ def _check(run, qm_ok, blob: bytes, x: np.ndarray, label: str) -> None:
     n_in = int(np.prod(qm_ok.input_shape))
     if mutated_model is not None and int(np.prod(mutated_model.input_shape)) != n_in:
         want_code = abi.EXIT_NN_BAD_INPUT  # the request's input no longer fits the model
-    code, journal = run(guest_io.encode_request(x, blob, False))
+    code, journal = run(guest_io.encode_request(x, blob, False, salt=TEST_SALT))
     assert code == want_code, f"seed {SEED} {label}: guest exit {code}, expected {want_code}"
     assert code == 0 or code in abi.EXIT_CODES.values(), f"seed {SEED} {label}: undocumented code {code}"
     if code == 0:
@@ -93,7 +93,7 @@ def _check(run, qm_ok, blob: bytes, x: np.ndarray, label: str) -> None:
 
 
 def _runner(backend: str):
-    guest = REPO / "guest" / "ml_public"
+    guest = PRIVATE_GUEST
     if backend == "interpreter":
         if not interpreter_available():
             pytest.skip("interpreter (zkvm.exec) not built")
@@ -128,23 +128,26 @@ def test_every_layer_kind_is_bit_exact(backend: str) -> None:
     """Padded strided conv, relu, max/avg pool with padding, flatten, dense: guest == reference."""
     qm, xs = synthetic_model()
     blob = qm.to_bytes()
-    run = _runner(backend) if backend == "interpreter" else NativeRunner(REPO / "guest" / "ml_public" / "main.c")
+    run = _runner(backend) if backend == "interpreter" else NativeRunner(PRIVATE_GUEST / "main.c")
     for i, x in enumerate(qm.quantize_input(xs)):
-        code, journal = run(guest_io.encode_request(x, blob, True))
+        code, journal = run(guest_io.encode_request(x, blob, True, salt=TEST_SALT))
         assert code == 0, f"input {i}: exit {code}"
         assert journal == expected(qm, blob, x, True), f"seed {SEED} input {i}"
 
 
 def test_bad_requests_are_rejected() -> None:
     _, qm, blob, xte, _ = model("a")
-    run = NativeRunner(REPO / "guest" / "ml_public" / "main.c", sanitize=True)
+    run = NativeRunner(PRIVATE_GUEST / "main.c", sanitize=True)
     x = qm.quantize_input(xte[0])
-    good = guest_io.encode_request(x, blob, False)
+    good = guest_io.encode_request(x, blob, False, salt=TEST_SALT)
     assert run(good)[0] == 0
     assert run(good + b"\x00")[0] == abi.EXIT_NN_BAD_INPUT  # trailing input
     assert run(good[:-1])[0] == abi.EXIT_NN_BAD_INPUT  # short input tensor
     assert run(struct.pack("<I", 4) + good[4:])[0] == abi.EXIT_NN_BAD_INPUT  # unknown flag
     assert run(struct.pack("<I", 3) + good[4:])[0] == abi.EXIT_NN_BAD_INPUT  # both publish modes
     assert run(b"")[0] == abi.EXIT_NN_BAD_INPUT
-    assert run(good[:4] + struct.pack("<I", abi.MAX_INPUT_BYTES))[0] == abi.EXIT_NN_TOO_LARGE
-    assert run(good[:4] + struct.pack("<I", len(blob) + 10) + blob)[0] == abi.EXIT_NN_TRUNCATED
+    head = good[: 4 + len(TEST_SALT)]  # flags, salt
+    assert run(good[:4] + TEST_SALT[:10])[0] == abi.EXIT_NN_TRUNCATED  # short salt
+    assert run(head)[0] == abi.EXIT_NN_TRUNCATED  # no blob length
+    assert run(head + struct.pack("<I", abi.MAX_INPUT_BYTES))[0] == abi.EXIT_NN_TOO_LARGE
+    assert run(head + struct.pack("<I", len(blob) + 10) + blob)[0] == abi.EXIT_NN_TRUNCATED

@@ -29,7 +29,11 @@ void nn_guest_main(const uint8_t *linked_blob, uint32_t linked_len) {
 
     const uint8_t *blob = linked_blob;
     uint32_t blob_len = linked_len;
+    /* First SHA-256 block of the model commitment: the domain tag, then the owner's salt. */
+    uint8_t commit_head[NN_COMMIT_TAG_BYTES + NN_COMMIT_SALT_BYTES] __attribute__((aligned(4))) = NN_COMMIT_TAG;
     if (blob == NULL) {
+        if (zkvm_read(commit_head + NN_COMMIT_TAG_BYTES, NN_COMMIT_SALT_BYTES) != NN_COMMIT_SALT_BYTES)
+            zkvm_exit(NN_ERR_TRUNCATED);
         blob_len = read_u32_or_exit(NN_ERR_TRUNCATED);
         if (blob_len > NN_MAX_BLOB) zkvm_exit(NN_ERR_TOO_LARGE);
         uint8_t *buf = (uint8_t *)alloc_or_exit(blob_len);
@@ -55,14 +59,18 @@ void nn_guest_main(const uint8_t *linked_blob, uint32_t linked_len) {
     uint32_t predicted = nn_argmax(logits, n_out);
 
     uint8_t jflags = 0;
-    if (linked_blob == NULL) jflags |= NN_J_MODEL_DIGEST;
+    if (linked_blob == NULL) jflags |= NN_J_MODEL_COMMITMENT;
     if (flags & NN_REQ_PUBLISH_INPUT) jflags |= NN_J_INPUT_BYTES;
     if (flags & NN_REQ_PUBLISH_INPUT_DIGEST) jflags |= NN_J_INPUT_DIGEST;
     uint8_t header[8] = {'Z', 'K', 'M', 'L', NN_JOURNAL_VERSION, jflags, (uint8_t)n_out, (uint8_t)(n_out >> 8)};
     zkvm_commit(header, sizeof header);
     uint8_t digest[32];
-    if (jflags & NN_J_MODEL_DIGEST) {
-        sha256(blob, blob_len, digest);
+    if (jflags & NN_J_MODEL_COMMITMENT) { /* hashed last: a malformed blob exits before paying for it */
+        sha256_ctx ctx;
+        sha256_init(&ctx);
+        sha256_update(&ctx, commit_head, sizeof commit_head);
+        sha256_update(&ctx, blob, blob_len);
+        sha256_final(&ctx, digest);
         zkvm_commit(digest, 32);
     }
     if (jflags & NN_J_INPUT_BYTES) {

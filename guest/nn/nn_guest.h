@@ -12,10 +12,18 @@
 /* Journal flags (byte 5 of the journal): which optional sections follow the header. */
 #define NN_J_INPUT_BYTES 1u
 #define NN_J_INPUT_DIGEST 2u
-#define NN_J_MODEL_DIGEST 4u
-#define NN_JOURNAL_VERSION 1u
+#define NN_J_MODEL_COMMITMENT 4u
+#define NN_JOURNAL_VERSION 2u
 
-/* linked_blob == NULL: the model blob comes from the private input and its SHA-256 is committed (public
- * model). Otherwise the blob is part of the guest image and bound by the image id (private model). */
+/* Model commitment = SHA-256(NN_COMMIT_TAG || salt || blob), the tag and the salt 32 bytes each: together
+ * one SHA-256 block, so the blob is hashed in whole blocks straight from its buffer. host/ml/commitment.py
+ * computes the same value. */
+#define NN_COMMIT_TAG "ZKML-MODEL-COMMITMENT-V1"
+#define NN_COMMIT_TAG_BYTES 32u /* the tag's ASCII, zero-padded */
+#define NN_COMMIT_SALT_BYTES 32u
+
+/* linked_blob == NULL: private model. The salt and the blob come from the private input and the commitment
+ * above goes to the journal. Otherwise: public model, linked into the guest image and bound by the image id
+ * (the journal has no model section). */
 __attribute__((noreturn)) void nn_guest_main(const uint8_t *linked_blob, uint32_t linked_len);
 #endif

@@ -1,4 +1,4 @@
-/* SHA-256, straight from FIPS 180-4; tested against hashlib (tests/test_nn_native.py). */
+/* SHA-256, straight from FIPS 180-4; tested against hashlib (tests/test_nn_sha256.py). */
 #include "sha256.h"
 
 static const uint32_t K[64] = {
@@ -19,15 +19,16 @@ static inline uint32_t rotr(uint32_t x, uint32_t n) { return (x >> n) | (x << (3
 #define SSIG0(x) (rotr((x), 7) ^ rotr((x), 18) ^ ((x) >> 3))
 #define SSIG1(x) (rotr((x), 17) ^ rotr((x), 19) ^ ((x) >> 10))
 #define CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
-#define MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
 
 /* One round; the eight working variables rotate by renaming instead of moving (RV32 cycles are what the
- * prover pays for, so this is unrolled eight rounds at a time with a rolling 16-word schedule). */
-#define ROUND(a, b, c, d, e, f, g, h, k, w)                      \
+ * prover pays for). Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)): this round's a ^ b is the next round's b ^ c, so
+ * it is carried in `ab` and Maj costs three instructions instead of four. */
+#define ROUND(a, b, c, d, e, f, g, h, k, w, bc, ab)              \
     do {                                                         \
         uint32_t t1_ = (h) + BSIG1(e) + CH(e, f, g) + (k) + (w); \
+        (ab) = (a) ^ (b);                                        \
         (d) += t1_;                                              \
-        (h) = t1_ + BSIG0(a) + MAJ(a, b, c);                     \
+        (h) = t1_ + BSIG0(a) + ((b) ^ ((ab) & (bc)));            \
     } while (0)
 
 #define SCHED(i) (w[(i) & 15] += SSIG1(w[((i) - 2) & 15]) + w[((i) - 7) & 15] + SSIG0(w[((i) - 15) & 15]))
@@ -37,25 +38,42 @@ static void compress(uint32_t s[8], const uint8_t *p) {
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
     uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
-    for (int i = 0; i < 16; i += 8) {
-        ROUND(a, b, c, d, e, f, g, h, K[i + 0], w[i + 0]);
-        ROUND(h, a, b, c, d, e, f, g, K[i + 1], w[i + 1]);
-        ROUND(g, h, a, b, c, d, e, f, K[i + 2], w[i + 2]);
-        ROUND(f, g, h, a, b, c, d, e, K[i + 3], w[i + 3]);
-        ROUND(e, f, g, h, a, b, c, d, K[i + 4], w[i + 4]);
-        ROUND(d, e, f, g, h, a, b, c, K[i + 5], w[i + 5]);
-        ROUND(c, d, e, f, g, h, a, b, K[i + 6], w[i + 6]);
-        ROUND(b, c, d, e, f, g, h, a, K[i + 7], w[i + 7]);
-    }
-    for (int i = 16; i < 64; i += 8) {
-        ROUND(a, b, c, d, e, f, g, h, K[i + 0], SCHED(i + 0));
-        ROUND(h, a, b, c, d, e, f, g, K[i + 1], SCHED(i + 1));
-        ROUND(g, h, a, b, c, d, e, f, K[i + 2], SCHED(i + 2));
-        ROUND(f, g, h, a, b, c, d, e, K[i + 3], SCHED(i + 3));
-        ROUND(e, f, g, h, a, b, c, d, K[i + 4], SCHED(i + 4));
-        ROUND(d, e, f, g, h, a, b, c, K[i + 5], SCHED(i + 5));
-        ROUND(c, d, e, f, g, h, a, b, K[i + 6], SCHED(i + 6));
-        ROUND(b, c, d, e, f, g, h, a, K[i + 7], SCHED(i + 7));
+    uint32_t x0 = b ^ c, x1; /* the carried b ^ c of the next round (see ROUND) */
+    ROUND(a, b, c, d, e, f, g, h, K[0], w[0], x0, x1);
+    ROUND(h, a, b, c, d, e, f, g, K[1], w[1], x1, x0);
+    ROUND(g, h, a, b, c, d, e, f, K[2], w[2], x0, x1);
+    ROUND(f, g, h, a, b, c, d, e, K[3], w[3], x1, x0);
+    ROUND(e, f, g, h, a, b, c, d, K[4], w[4], x0, x1);
+    ROUND(d, e, f, g, h, a, b, c, K[5], w[5], x1, x0);
+    ROUND(c, d, e, f, g, h, a, b, K[6], w[6], x0, x1);
+    ROUND(b, c, d, e, f, g, h, a, K[7], w[7], x1, x0);
+    ROUND(a, b, c, d, e, f, g, h, K[8], w[8], x0, x1);
+    ROUND(h, a, b, c, d, e, f, g, K[9], w[9], x1, x0);
+    ROUND(g, h, a, b, c, d, e, f, K[10], w[10], x0, x1);
+    ROUND(f, g, h, a, b, c, d, e, K[11], w[11], x1, x0);
+    ROUND(e, f, g, h, a, b, c, d, K[12], w[12], x0, x1);
+    ROUND(d, e, f, g, h, a, b, c, K[13], w[13], x1, x0);
+    ROUND(c, d, e, f, g, h, a, b, K[14], w[14], x0, x1);
+    ROUND(b, c, d, e, f, g, h, a, K[15], w[15], x1, x0);
+    /* Sixteen rounds per step: the schedule's ring indices are then compile-time constants (fixed stack
+     * offsets, no index arithmetic), and the step count is even, as the x0/x1 alternation needs. */
+    for (int i = 16; i < 64; i += 16) {
+        ROUND(a, b, c, d, e, f, g, h, K[i + 0], SCHED(0), x0, x1);
+        ROUND(h, a, b, c, d, e, f, g, K[i + 1], SCHED(1), x1, x0);
+        ROUND(g, h, a, b, c, d, e, f, K[i + 2], SCHED(2), x0, x1);
+        ROUND(f, g, h, a, b, c, d, e, K[i + 3], SCHED(3), x1, x0);
+        ROUND(e, f, g, h, a, b, c, d, K[i + 4], SCHED(4), x0, x1);
+        ROUND(d, e, f, g, h, a, b, c, K[i + 5], SCHED(5), x1, x0);
+        ROUND(c, d, e, f, g, h, a, b, K[i + 6], SCHED(6), x0, x1);
+        ROUND(b, c, d, e, f, g, h, a, K[i + 7], SCHED(7), x1, x0);
+        ROUND(a, b, c, d, e, f, g, h, K[i + 8], SCHED(8), x0, x1);
+        ROUND(h, a, b, c, d, e, f, g, K[i + 9], SCHED(9), x1, x0);
+        ROUND(g, h, a, b, c, d, e, f, K[i + 10], SCHED(10), x0, x1);
+        ROUND(f, g, h, a, b, c, d, e, K[i + 11], SCHED(11), x1, x0);
+        ROUND(e, f, g, h, a, b, c, d, K[i + 12], SCHED(12), x0, x1);
+        ROUND(d, e, f, g, h, a, b, c, K[i + 13], SCHED(13), x1, x0);
+        ROUND(c, d, e, f, g, h, a, b, K[i + 14], SCHED(14), x0, x1);
+        ROUND(b, c, d, e, f, g, h, a, K[i + 15], SCHED(15), x1, x0);
     }
     s[0] += a;
     s[1] += b;

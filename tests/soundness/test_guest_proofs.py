@@ -20,7 +20,7 @@ INPUTS = {
     "fib": struct.pack("<I", 300),
     "sha256": b"abc",
     "sort": struct.pack("<50I", *(rng.getrandbits(32) for _ in range(50))),
-    "ml_public": rng.randbytes(64),
+    "ml_private": rng.randbytes(64),
 }
 FAST_GUESTS = ["hello", "selftest"]
 
@@ -49,17 +49,19 @@ def test_guest_proof_slow(name):
 
 @pytest.mark.slow
 def test_ml_inference_proof():
-    """A real inference of the private-model guest (input tensor through the whole network) proves."""
+    """A real inference of the private-model guest (model A and a salt in the input, the input tensor through
+    the whole network, the model commitment hashed) proves."""
     import numpy as np
 
+    from host.ml import models
     from host.ml.guest_io import encode_request
 
-    path = GUEST_DIR / "ml_a_private.elf"
-    if not path.exists():
-        pytest.skip(f"{path} not built")
+    path = GUEST_DIR / "ml_private.elf"
+    if not path.exists() or not models.paths("a")["blob"].exists():
+        pytest.skip(f"{path} or model A not built")
     image = load_elf(path)
-    request = encode_request(np.random.default_rng(1).integers(-128, 127, 64, dtype=np.int8), None,
-                             publish_input=False)
+    request = encode_request(np.random.default_rng(1).integers(-128, 127, 64, dtype=np.int8), models.load_blob("a"),
+                             publish_input=False, salt=bytes(range(32)))
     result, receipt = R.prove(image, request, zk=False, options=H.FAST)
     assert result.exit_code == 0 and result.journal.startswith(b"ZKML")
     assert R.verify(receipt, R.image_id(image), min_security_bits=0) == result.journal

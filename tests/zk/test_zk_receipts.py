@@ -148,9 +148,10 @@ def test_ml_verify_refuses_an_integrity_only_receipt_of_private_data(tmp_path, c
     path = tmp_path / "plain.bin"
     path.write_bytes(rec.to_bytes())
     iid = R.image_id(image).hex()
+    commitment = models.write_commitment("a").hex()
     capsys.readouterr()
-    assert cli(["ml", "verify", str(path), "--image-id", iid]) == 1
+    assert cli(["ml", "verify", str(path), "--image-id", iid, "--model-commitment", commitment]) == 1
     assert "not zero-knowledge" in capsys.readouterr().err
     _, zk_rec = R.prove(image, request)  # and the zk receipt of the same run is accepted
     path.write_bytes(zk_rec.to_bytes())
-    assert cli(["ml", "verify", str(path), "--image-id", iid]) == 0
+    assert cli(["ml", "verify", str(path), "--image-id", iid, "--model-commitment", commitment]) == 0

@@ -1,0 +1,42 @@
+"""What one proof can hold, checked before proving: a run too long for the prover is a clear, typed error with
+the reason and the way out, found in a second of execution rather than after minutes of trace building."""
+
+from __future__ import annotations
+
+from zkvm.circuit.cpu import MAX_LOG_HEIGHT
+from zkvm.errors import InputError
+
+#: Longest provable run: the CPU table holds at most 2^MAX_LOG_HEIGHT - 1 cycles (zkvm/circuit/cpu.py).
+MAX_PROVABLE_CYCLES = (1 << MAX_LOG_HEIGHT) - 1
+#: Guest SHA-256 cost per 64-byte block (guest/nn/sha256.c on RV32IM, measured; tests/test_ml_prove.py keeps
+#: it honest). Only used to explain where the cycles go.
+SHA256_CYCLES_PER_BLOCK = 4325
+
+
+class CycleLimitExceeded(InputError):
+    """The run needs more cycles than one proof can hold."""
+
+
+def sha256_blocks(n_bytes: int) -> int:
+    """64-byte blocks SHA-256 compresses for a message of n_bytes (padding: one 0x80 byte and 8 length bytes)."""
+    return (n_bytes + 9 + 63) // 64
+
+
+def check_provable(cycles: int, model: str, mode: str, blob_len: int | None) -> None:
+    """Raise CycleLimitExceeded when `cycles` do not fit one proof. `blob_len` is given for the private-model
+    modes, where the guest hashes tag || salt || blob for the model commitment."""
+    if cycles <= MAX_PROVABLE_CYCLES:
+        return
+    msg = (f"model {model} in mode --public {mode} runs {cycles:,} cycles; one proof holds at most "
+           f"{MAX_PROVABLE_CYCLES:,} (2^{MAX_LOG_HEIGHT} - 1)")
+    if blob_len is not None:
+        blocks = sha256_blocks(64 + blob_len)
+        hashing = blocks * SHA256_CYCLES_PER_BLOCK
+        msg += (f". About {hashing:,} of them hash the {blob_len:,}-byte model blob for its commitment "
+                f"({blocks:,} SHA-256 blocks at ~{SHA256_CYCLES_PER_BLOCK:,} cycles in RV32IM), leaving "
+                f"~{max(cycles - hashing, 0):,} for reading and inference. This model cannot be proven private "
+                "until the zkvm has continuations (a run split over several proofs) or a SHA-256 accelerator; "
+                "neither is available yet. With a public model (--public model or both) nothing is hashed.")
+    else:
+        msg += ". Proving it needs continuations (a run split over several proofs), not available yet."
+    raise CycleLimitExceeded(msg)
