@@ -113,3 +113,111 @@ def test_chunked_build_and_rehashed_leaves(monkeypatch, chunk, unstored):
         for i, path in zip(indices, tree.open(indices)):
             assert path == [levels[d][(i >> d) ^ 1] for d in range(tree.depth)], f"seed {seed} n {n} index {i}"
             assert tree.leaf_digest(i) == levels[0][i], f"seed {seed} n {n} index {i}"
+
+
+# ---------------------------------------------------------------- mixed-height trees
+
+def python_mixed_root(mats: list[np.ndarray], salts: list[np.ndarray] | None) -> bytes:
+    """From-scratch root of the mixed-tree encoding documented in merkle_verify (no code shared with it)."""
+    top = max(m.shape[0] for m in mats).bit_length() - 1
+    heights = sorted({m.shape[0] for m in mats}, reverse=True)
+
+    def rev(x: int, bits: int) -> int:
+        return sum(((x >> b) & 1) << (bits - 1 - b) for b in range(bits))
+
+    def group(h: int, pos: int, g: int) -> bytes:
+        bits = h.bit_length() - 1
+        data = b"".join(int(v).to_bytes(4, "little") for m in mats if m.shape[0] == h for v in m[rev(pos, bits)])
+        if salts is not None:
+            data += bytes(salts[g][pos].tolist())
+        return hashlib.sha256(data).digest()
+
+    level = [group(heights[0], i, 0) for i in range(1 << top)]
+    for d in range(1, top + 1):
+        level = [hashlib.sha256(level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+        h = 1 << (top - d)
+        if h in heights:
+            g = heights.index(h)
+            level = [hashlib.sha256(node + group(h, i, g)).digest() for i, node in enumerate(level)]
+    return level[0]
+
+
+def _random_mixed(seed: int, salted: bool):
+    rng = np.random.default_rng(seed)
+    top = int(rng.integers(0, 8))
+    # one matrix of each height 2^top .. 2^0, plus a few random extra ones (same heights share a leaf)
+    log_heights = list(range(top, -1, -1)) + [int(rng.integers(0, top + 1)) for _ in range(int(rng.integers(0, 4)))]
+    rng.shuffle(log_heights)
+    mats = [rng.integers(0, 2**31, (1 << lh, int(rng.integers(1, 7))), dtype=np.uint32) for lh in log_heights]
+    salts = None
+    if salted:
+        levels = sorted({top - lh for lh in log_heights})
+        salts = [rng.integers(0, 256, (1 << (top - d), 16), dtype=np.uint8) for d in levels]
+    return rng, mats, salts
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("salted", [False, True])
+def test_mixed_tree_matches_python_and_pure_verifier(seed, salted, monkeypatch):
+    from zkvm.stark import merkle
+    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.merkle_verify import mixed_root
+
+    rng, mats, salts = _random_mixed(seed, salted)
+    tree = MixedMerkleTree(mats, salts)
+    assert tree.root == python_mixed_root(mats, salts), f"seed {seed}"
+    log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+    top = max(log_heights)
+    for q in sorted(set(rng.integers(0, 4 << top, 6).tolist()) | {0, (1 << top) - 1}):
+        rows, s, path = tree.open(q)
+        assert rows == [m[q % m.shape[0]].tolist() for m in mats], f"seed {seed} query {q}"
+        assert len(path) == top and len(s) == len({*log_heights})
+        assert mixed_root(log_heights, q, rows, s, path) == tree.root, f"seed {seed} query {q}"
+    monkeypatch.setattr(merkle, "_native", None)  # the hashlib build gives the same tree
+    assert MixedMerkleTree(mats, salts).root == tree.root, f"seed {seed}"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mixed_tree_rejects_wrong_index_row_salt_sibling(seed):
+    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.merkle_verify import mixed_root
+
+    rng, mats, salts = _random_mixed(100 + seed, True)
+    while max(m.shape[0] for m in mats) < 4:  # need a path and two distinct rows
+        rng, mats, salts = _random_mixed(int(rng.integers(1000, 10**6)), True)
+    tree = MixedMerkleTree(mats, salts)
+    log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+    top = max(log_heights)
+    q = int(rng.integers(0, 1 << top))
+    rows, s, path = tree.open(q)
+    assert mixed_root(log_heights, q, rows, s, path) == tree.root
+    flip = lambda b: bytes([b[0] ^ 1]) + b[1:]  # noqa: E731
+    assert mixed_root(log_heights, q ^ 1, rows, s, path) != tree.root, f"seed {seed}: wrong index accepted"
+    for m in range(len(mats)):  # a row of every matrix (every height)
+        bad = [list(r) for r in rows]
+        bad[m][0] ^= 1
+        assert mixed_root(log_heights, q, bad, s, path) != tree.root, f"seed {seed}: matrix {m} row accepted"
+    for g in range(len(s)):
+        bad_s = list(s)
+        bad_s[g] = flip(bad_s[g])
+        assert mixed_root(log_heights, q, rows, bad_s, path) != tree.root, f"seed {seed}: salt {g} accepted"
+    for d in range(top):
+        bad_p = list(path)
+        bad_p[d] = flip(bad_p[d])
+        assert mixed_root(log_heights, q, rows, s, bad_p) != tree.root, f"seed {seed}: sibling {d} accepted"
+    # malformed shapes give None, never an exception
+    assert mixed_root(log_heights, q, rows[:-1], s, path) is None
+    assert mixed_root(log_heights, q, rows, s[:-1], path) is None
+    assert mixed_root(log_heights, q, rows, s, path[:-1]) is None
+
+
+def test_mixed_tree_argument_checks():
+    from zkvm.stark.merkle import MixedMerkleTree
+
+    with pytest.raises(ValueError):
+        MixedMerkleTree([])
+    with pytest.raises(ValueError):
+        MixedMerkleTree([np.zeros((3, 2), dtype=np.uint32)])
+    with pytest.raises(ValueError):  # one salt array per group
+        MixedMerkleTree([np.zeros((4, 2), dtype=np.uint32), np.zeros((2, 1), dtype=np.uint32)],
+                        [np.zeros((4, 16), dtype=np.uint8)])

@@ -93,48 +93,72 @@ def _mutations(proof, has_terms):
         out.append((f"final_poly[{i}]", lambda p, i=i: p.final_poly.__setitem__(i, _bump_ext(p.final_poly[i])),
                     FriError))
     out.append(("query_indices[0]", lambda p: p.query_indices.__setitem__(0, p.query_indices[0] ^ 1), MerkleError))
+    out.append(("quotient_roots dropped", lambda p: p.quotient_roots.clear(), MalformedProof))
     for qi in (0, len(proof.queries) - 1):
         q = proof.queries[qi]
-        for t, openings in enumerate(q.tables):
-            for o_i, o in enumerate(openings):
-                for j in sorted({0, len(o.row) - 1}):
-                    out.append((f"queries[{qi}].tables[{t}][{o_i}].row[{j}]",
-                                lambda p, qi=qi, t=t, o_i=o_i, j=j: _bump_row(p.queries[qi].tables[t][o_i], j),
+        for t, o in enumerate(q.fixed):
+            for j in sorted({0, len(o.row) - 1}):
+                out.append((f"queries[{qi}].fixed[{t}].row[{j}]",
+                            lambda p, qi=qi, t=t, j=j: _bump_row(p.queries[qi].fixed[t], j), MerkleError))
+            for d in sorted({0, len(o.path) - 1}):
+                out.append((f"queries[{qi}].fixed[{t}].path[{d}]",
+                            lambda p, qi=qi, t=t, d=d: _flip_path(p.queries[qi].fixed[t], d), MerkleError))
+            out.append((f"queries[{qi}].fixed[{t}].salt added",
+                        lambda p, qi=qi, t=t: setattr(p.queries[qi].fixed[t], "salt", bytes(16)), MalformedProof))
+        for ph, b in enumerate(q.phases):  # every matrix of every phase tree, both ends of its row
+            for m, row in enumerate(b.rows):
+                for j in sorted({0, len(row) - 1}):
+                    out.append((f"queries[{qi}].phases[{ph}].rows[{m}][{j}]",
+                                lambda p, qi=qi, ph=ph, m=m, j=j: _bump_batch_row(p.queries[qi].phases[ph], m, j),
                                 MerkleError))
-                for d in sorted({0, len(o.path) - 1}):
-                    out.append((f"queries[{qi}].tables[{t}][{o_i}].path[{d}]",
-                                lambda p, qi=qi, t=t, o_i=o_i, d=d: _flip_path(p.queries[qi].tables[t][o_i], d),
-                                MerkleError))
+            for d in sorted({0, len(b.path) - 1}):
+                out.append((f"queries[{qi}].phases[{ph}].path[{d}]",
+                            lambda p, qi=qi, ph=ph, d=d: _flip_path(p.queries[qi].phases[ph], d), MerkleError))
+            out.append((f"queries[{qi}].phases[{ph}].path truncated",
+                        lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].path.pop(), MalformedProof))
+            out.append((f"queries[{qi}].phases[{ph}].rows[-1] dropped",
+                        lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].rows.pop(), MalformedProof))
+            out.append((f"queries[{qi}].phases[{ph}].rows[0] widened",
+                        lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].rows[0].append(0), MalformedProof))
+        out.append((f"queries[{qi}].phases[-1] dropped", lambda p, qi=qi: p.queries[qi].phases.pop(),
+                    MalformedProof))
         for k, o in enumerate(q.fri):
             for j in sorted({0, len(o.row) - 1}):
                 out.append((f"queries[{qi}].fri[{k}].row[{j}]",
                             lambda p, qi=qi, k=k, j=j: _bump_row(p.queries[qi].fri[k], j), MerkleError))
             out.append((f"queries[{qi}].fri[{k}].path[0]",
                         lambda p, qi=qi, k=k: _flip_path(p.queries[qi].fri[k], 0), MerkleError))
-    if proof.options.zk:  # salts, the FRI mask commitment and its openings
-        out.append(("mask_roots[0]", lambda p: p.mask_roots.__setitem__(0, _flip(p.mask_roots[0])), MerkleError))
-        out.append(("mask_roots dropped", lambda p: p.mask_roots.clear(), MalformedProof))
+    if proof.options.zk:  # salts: one per group of every phase tree (the FRI mask is the quotient tree's last matrix)
         for qi in (0, len(proof.queries) - 1):
             q = proof.queries[qi]
-            for t, openings in enumerate(q.tables):
-                for o_i, o in enumerate(openings):
-                    if o.salt:
-                        out.append((f"queries[{qi}].tables[{t}][{o_i}].salt",
-                                    lambda p, qi=qi, t=t, o_i=o_i: _flip_salt(p.queries[qi].tables[t][o_i]),
-                                    MerkleError))
+            for ph, b in enumerate(q.phases):
+                for g in range(len(b.salts)):
+                    out.append((f"queries[{qi}].phases[{ph}].salts[{g}]",
+                                lambda p, qi=qi, ph=ph, g=g: _flip_batch_salt(p.queries[qi].phases[ph], g),
+                                MerkleError))
+                out.append((f"queries[{qi}].phases[{ph}].salts[0] truncated",
+                            lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].salts.__setitem__(
+                                0, p.queries[qi].phases[ph].salts[0][:-1]), MalformedProof))
+                out.append((f"queries[{qi}].phases[{ph}].salts dropped",
+                            lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].salts.pop(), MalformedProof))
             for k in range(len(q.fri)):
                 out.append((f"queries[{qi}].fri[{k}].salt", lambda p, qi=qi, k=k: _flip_salt(p.queries[qi].fri[k]),
                             MerkleError))
-            out.append((f"queries[{qi}].mask.row[0]", lambda p, qi=qi: _bump_row(p.queries[qi].mask[0], 0),
-                        MerkleError))
-            out.append((f"queries[{qi}].mask dropped", lambda p, qi=qi: p.queries[qi].mask.clear(), MalformedProof))
             out.append((f"queries[{qi}].fri[0].salt truncated",
                         lambda p, qi=qi: setattr(p.queries[qi].fri[0], "salt", p.queries[qi].fri[0].salt[:-1]),
                         MalformedProof))
-            out.append((f"queries[{qi}].mask.salt", lambda p, qi=qi: _flip_salt(p.queries[qi].mask[0]), MerkleError))
-            out.append((f"queries[{qi}].mask.path[0]", lambda p, qi=qi: _flip_path(p.queries[qi].mask[0], 0),
-                        MerkleError))
+    else:
+        out.append(("queries[0].phases[0] salted",
+                    lambda p: p.queries[0].phases[0].salts.append(bytes(16)), MalformedProof))
     return out
+
+
+def _bump_batch_row(b, m, j):
+    b.rows[m][j] = (b.rows[m][j] + 1) % P
+
+
+def _flip_batch_salt(b, g):
+    b.salts[g] = _flip(b.salts[g])
 
 
 def _flip_salt(o):

@@ -2,10 +2,11 @@
 out-of-domain point, and proves the openings with one batched DEEP-FRI across tables of different heights.
 
 Phases (the transcript schema in ``transcript.py`` fixes their order):
-1. fixed columns (LDE at the canonical blowup, committed once: ``commit_fixed``), 2. main traces (LDE + Merkle
-per table), 3. LogUp challenges, aux traces, 4. composition challenge, quotient per table (2 chunks),
-5. out-of-domain point ``zeta`` and openings at ``zeta`` / ``zeta·g``, 6. DEEP quotients and FRI,
-7. proof of work and query openings.
+1. fixed columns (LDE at the canonical blowup, committed once per table: ``commit_fixed``), 2. main traces
+(LDE per table, ONE mixed-height Merkle tree over all of them), 3. LogUp challenges, aux traces (one tree),
+4. composition challenge, quotient per table (2 chunks; one tree, with the zk FRI mask), 5. out-of-domain point
+``zeta`` and openings at ``zeta`` / ``zeta·g``, 6. DEEP quotients and FRI, 7. proof of work and query openings
+(one authentication path per phase tree and query: ``merkle_verify``, mixed-height trees).
 
 Zero knowledge (``ProofOptions.zk``, on by default) is constructed and argued in ``zk.py``: salted leaves,
 randomised main/aux columns (possibly on an extended coset: each table's LDE blowup is ``lb + plan.log_ext``),
@@ -28,9 +29,9 @@ from zkvm.stark import accel, fri, kernels, logup, native_eval, ntt, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
-from zkvm.stark.merkle import MerkleTree
+from zkvm.stark.merkle import MerkleTree, MixedMerkleTree, mixed_groups
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
-from zkvm.stark.proof import Opening, Proof, QueryProof
+from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
 from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
                                  fixed_digest, max_tuple_len, normalize_public_terms, publics_vector, tree_layout)
 from zkvm.stark.traces import _as_trace, _log_height, read_traces
@@ -332,7 +333,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             st.trees["fixed"] = fc.trees[st.ct.name]
     timer.step()
 
-    # ---- main traces
+    # ---- main traces: one mixed tree over every table's main LDE
+    phase_trees: list[MixedMerkleTree] = []  # main, aux, quotient (those that exist): one opening each per query
     main_roots = []
     for st in states:
         if st.ct.n_main:
@@ -341,10 +343,12 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
                     st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
-            with timer.phase("merkle"):
-                st.trees["main"] = MerkleTree(st.main_lde, _salts(rng, st.main_lde.shape[0]))
-            main_roots.append(st.trees["main"].root)
-            tr.absorb("main_root", main_roots[-1])
+    main_mats = [st.main_lde for st in states if st.ct.n_main]
+    if main_mats:
+        with timer.phase("merkle"):
+            phase_trees.append(_phase_tree(main_mats, rng))
+        main_roots.append(phase_trees[-1].root)
+        tr.absorb("main_root", main_roots[-1])
     timer.step()
 
     # ---- LogUp
@@ -367,12 +371,16 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
             else:
                 st.aux_lde, st.masks["aux"] = zk.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
-        with timer.phase("merkle"):
-            st.trees["aux"] = MerkleTree(st.aux_lde, _salts(rng, st.aux_lde.shape[0]))
-        aux_roots.append(st.trees["aux"].root)
         final_sums.append(st.final.c)
+    aux_mats = [st.aux_lde for st in states if st.ct.has_bus]
+    if aux_mats:
+        with timer.phase("merkle"):
+            phase_trees.append(_phase_tree(aux_mats, rng))
+        aux_roots.append(phase_trees[-1].root)
         tr.absorb("aux_root", aux_roots[-1])
-        tr.absorb("final_sum", bytes(st.final.to_array().astype("<u4").tobytes()))
+        for st in states:
+            if st.ct.has_bus:
+                tr.absorb("final_sum", bytes(st.final.to_array().astype("<u4").tobytes()))
     timer.step()
 
     # ---- quotients
@@ -393,10 +401,17 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 st.quot_coeffs = zk.split_quotient(coeffs, st.plan, rng)
                 st.quot_lde = np.concatenate([zk.evaluate_long(c, st.log_n + st.plan.log_ext, lb)
                                               for c in st.quot_coeffs], axis=1)
-        with timer.phase("merkle"):
-            st.trees["quot"] = MerkleTree(st.quot_lde, _salts(rng, st.quot_lde.shape[0]))
-        quotient_roots.append(st.trees["quot"].root)
-        tr.absorb("quotient_root", quotient_roots[-1])
+    # zk: the FRI mask R joins the quotient commitment (zk.py, 4.: committed before gamma)
+    mask_lde = None
+    if rng is not None:
+        with timer.phase("fri"):
+            lde_max = max(st.log_n + st.lb for st in states)
+            mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
+    with timer.phase("merkle"):
+        phase_trees.append(_phase_tree([st.quot_lde for st in states] + ([mask_lde] if rng is not None else []),
+                                       rng))
+    quotient_roots.append(phase_trees[-1].root)
+    tr.absorb("quotient_root", quotient_roots[-1])
     timer.step()
 
     # ---- out-of-domain openings
@@ -414,17 +429,6 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         st.main = st.fixed = st.aux = st.quot_coeffs = None
         st.masks = {}
     timer.step()
-
-    # ---- zk: FRI mask, committed before gamma (zk.py, 4.)
-    mask_roots, mask_lde, mask_tree = [], None, None
-    if rng is not None:
-        with timer.phase("fri"):
-            lde_max = max(st.log_n + st.lb for st in states)
-            mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
-        with timer.phase("merkle"):
-            mask_tree = MerkleTree(mask_lde, _salts(rng, mask_lde.shape[0]))
-        mask_roots.append(mask_tree.root)
-        tr.absorb("zk_mask_root", mask_tree.root)
 
     # ---- DEEP + FRI
     gamma = tr.challenge_ext("gamma")
@@ -469,40 +473,37 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         queries = tr.query_indices("queries", options.num_queries, n_max)
     timer.step()
 
-    # ---- openings
+    # ---- openings: per query, each fixed tree, ONE path per phase tree, each FRI layer
     with timer.phase("merkle"):
-        per_table = []
-        for st in states:
-            big_n = (1 << st.log_n) << st.lb
-            rows_idx = [q % big_n for q in queries]
-            stride = _fixed_stride(st)
-            openings = []
-            for kind, _ in tree_layout(st.ct):
-                tree = st.trees[kind]
-                if kind == "fixed":
-                    idx = [r * stride for r in rows_idx]
-                    src = fc.ldes[st.ct.name]
-                else:
-                    idx = rows_idx
-                    src = {"main": st.main_lde, "aux": st.aux_lde, "quot": st.quot_lde}[kind]
-                paths = tree.open(idx)
-                openings.append([Opening(src[i].tolist(), p, _leaf_salt(tree, i)) for i, p in zip(idx, paths)])
-            per_table.append(openings)
-        per_layer = []
-        for k, (mat, tree) in enumerate(layers):
-            leaves = [(q % sizes[k]) % sizes[k + 1] for q in queries]
-            paths = tree.open(leaves)
-            per_layer.append([Opening(mat[i].tolist(), p, _leaf_salt(tree, i)) for i, p in zip(leaves, paths)])
-        per_mask = []
-        if mask_tree is not None:
-            paths = mask_tree.open(queries)
-            per_mask = [Opening(mask_lde[i].tolist(), p, _leaf_salt(mask_tree, i)) for i, p in zip(queries, paths)]
-        qproofs = [QueryProof([[openings[qi] for openings in per_table[t]] for t in range(len(states))],
-                              [per_layer[k][qi] for k in range(len(layers))], per_mask[qi:qi + 1])
-                   for qi in range(len(queries))]
+        fixed_states = [st for st in states if st.ct.n_fixed]
+        qproofs = []
+        for q in queries:
+            fixed_ops = []
+            for st in fixed_states:
+                idx = (q % ((1 << st.log_n) << st.lb)) * _fixed_stride(st)
+                tree = st.trees["fixed"]
+                fixed_ops.append(Opening(fc.ldes[st.ct.name][idx].tolist(), tree.open([idx])[0]))
+            batches = []
+            for tree in phase_trees:
+                rows, salts, path = tree.open(q)
+                batches.append(BatchOpening(rows, salts if rng is not None else [], path))
+            fri_ops = []
+            for k, (mat, tree) in enumerate(layers):
+                leaf = (q % sizes[k]) % sizes[k + 1]
+                fri_ops.append(Opening(mat[leaf].tolist(), tree.open([leaf])[0], _leaf_salt(tree, leaf)))
+            qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
     timer.step()
     return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, mask_roots=mask_roots)
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs)
+
+
+def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:
+    """The mixed tree of one proof phase; under zk every node that hashes rows gets its own fresh salt."""
+    if rng is None:
+        return MixedMerkleTree(matrices)
+    log_heights = [m.shape[0].bit_length() - 1 for m in matrices]
+    top = max(log_heights)
+    return MixedMerkleTree(matrices, [rng.salts(1 << (top - d)) for d, _ in mixed_groups(log_heights)])
 
 
 def _fixed_stride(st: _TableState) -> int:

@@ -4,7 +4,8 @@ Checks, in this order (each failure raises its own ``VerificationError`` subclas
 1. shapes of every proof field against the AIR and options (``MalformedProof``);
 2. conjectured security >= ``min_security_bits`` (``InsufficientSecurity``);
 3. publics / public terms well-formed, fixed roots hash to ``fixed_digest`` (``PublicInputMismatch``);
-4. every opened row and FRI leaf authenticates at the proof's query positions (``MerkleError``);
+4. every opened row (fixed trees, the main/aux/quotient phase trees) and FRI leaf authenticates at the proof's
+   query positions (``MerkleError``);
 5. transcript replay; LogUp final sums + public terms == 0 (``BusImbalance``);
 6. per table, constraints at zeta match the committed quotient (``OodMismatch``);
 7. DEEP values, FRI folding and final polynomial at every query (``FriError``);
@@ -25,11 +26,11 @@ from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import leaf_hash, root_from_path
+from zkvm.stark.merkle_verify import leaf_hash, mixed_groups, mixed_root, root_from_path
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
 from zkvm.stark.protocol import (MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
-                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector, tree_layout)
+                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector)
 from zkvm.stark.transcript import Transcript
 
 _BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
@@ -81,11 +82,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         raise MalformedProof(f"zero knowledge: {e}") from None
     lbs = [lb + plan.log_ext for plan in plans]
     _expect(len(proof.fixed_roots), sum(1 for ct in tables if ct.n_fixed), "fixed roots")
-    _expect(len(proof.main_roots), sum(1 for ct in tables if ct.n_main), "main roots")
     n_bus = sum(1 for ct in tables if ct.has_bus)
-    _expect(len(proof.aux_roots), n_bus, "aux roots")
     _expect(len(proof.final_sums), n_bus, "final sums")
-    _expect(len(proof.quotient_roots), len(tables), "quotient roots")
     _expect(len(proof.ood_z), len(tables), "OOD groups")
     _expect(len(proof.ood_zg), len(tables), "OOD-next groups")
     for ct, z, zg, plan in zip(tables, proof.ood_z, proof.ood_zg, plans):
@@ -95,34 +93,38 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
     sizes = fri.layer_sizes(lde_sizes, lb, opts.log_final_len, opts.log_fold_arity)
     n_max = sizes[0]
+    phases = _phase_layouts(tables, heights, lbs, plans, n_max.bit_length() - 1, opts.zk)
+    for name, roots in (("main", proof.main_roots), ("aux", proof.aux_roots), ("quotient", proof.quotient_roots)):
+        _expect(len(roots), 1 if name in phases else 0, f"{name} roots")
     _expect(len(proof.fri_roots), len(sizes) - 1, "FRI layers")
     _expect(len(proof.final_poly), zk.final_poly_len(opts, sizes[-1] >> lb), "final polynomial coefficients")
-    _expect(len(proof.mask_roots), 1 if opts.zk else 0, "FRI mask roots")
     _expect(len(proof.query_indices), opts.num_queries, "query indices")
     _expect(len(proof.queries), opts.num_queries, "query openings")
-    layouts = [tree_layout(ct, plan.quot_width) for ct, plan in zip(tables, plans)]
+    fixed_tables = [(t, ct) for t, ct in enumerate(tables) if ct.n_fixed]
     salt_len = zk.SALT_BYTES if opts.zk else 0
     for q, qp in zip(proof.query_indices, proof.queries):
         if not 0 <= q < n_max:
             raise MalformedProof("query index out of range")
-        _expect(len(qp.tables), len(tables), "tables in a query")
-        for ct, layout, ops, lh, lbt in zip(tables, layouts, qp.tables, heights, lbs):
-            _expect(len(ops), len(layout), f"openings of {ct.name!r}")
-            for (kind, width), o in zip(layout, ops):
-                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
-                _expect(len(o.row), width, f"{kind} row width of {ct.name!r}")
-                _expect(len(o.path), depth, f"{kind} path length of {ct.name!r}")
-                _expect(len(o.salt), 0 if kind == "fixed" else salt_len, f"{kind} salt length of {ct.name!r}")
+        _expect(len(qp.fixed), len(fixed_tables), "fixed openings in a query")
+        for (t, ct), o in zip(fixed_tables, qp.fixed):
+            _expect(len(o.row), ct.n_fixed, f"fixed row width of {ct.name!r}")
+            _expect(len(o.path), heights[t] + FIXED_LOG_BLOWUP, f"fixed path length of {ct.name!r}")
+            _expect(len(o.salt), 0, f"fixed salt length of {ct.name!r}")
+        _expect(len(qp.phases), len(phases), "phase openings in a query")
+        for (name, mats), b in zip(phases.items(), qp.phases):
+            _expect(len(b.rows), len(mats), f"{name} rows in a query")
+            for (t, _, width), row in zip(mats, b.rows):
+                _expect(len(row), width, f"{name} row width of " + (repr(tables[t].name) if t >= 0 else "the FRI mask"))
+            log_heights = [lh for _, lh, _ in mats]
+            _expect(len(b.salts), len(mixed_groups(log_heights)) if opts.zk else 0, f"{name} salts in a query")
+            for salt in b.salts:
+                _expect(len(salt), salt_len, f"{name} salt length")
+            _expect(len(b.path), max(log_heights), f"{name} path length")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
             _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
             _expect(len(o.path), sizes[k + 1].bit_length() - 1, "FRI path length")
             _expect(len(o.salt), salt_len, "FRI leaf salt length")
-        _expect(len(qp.mask), 1 if opts.zk else 0, "FRI mask openings in a query")
-        for o in qp.mask:
-            _expect(len(o.row), 4, "FRI mask row width")
-            _expect(len(o.path), n_max.bit_length() - 1, "FRI mask path length")
-            _expect(len(o.salt), salt_len, "FRI mask salt length")
 
     # ---- 2. security policy
     if opts.security_bits < min_security_bits:
@@ -138,23 +140,23 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         raise PublicInputMismatch("fixed commitment does not match fixed_digest")
 
     # ---- 4. Merkle openings at the proof's query positions
-    roots = _table_roots(proof, tables)
+    phase_roots = {"main": proof.main_roots, "aux": proof.aux_roots, "quotient": proof.quotient_roots}
     for q, qp in zip(proof.query_indices, proof.queries):
-        for ct, layout, ops, lh, troots, lbt in zip(tables, layouts, qp.tables, heights, roots, lbs):
-            r = q % ((1 << lh) << lbt)
-            for (kind, _), o in zip(layout, ops):
-                idx = r * (1 << (FIXED_LOG_BLOWUP - lbt)) if kind == "fixed" else r
-                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
-                if not _authentic(troots[kind], leaf_hash(o.row, o.salt), idx, o.path, depth):
-                    raise MerkleError(f"table {ct.name!r}: {kind} opening at row {idx} does not authenticate")
+        for (t, ct), root, o in zip(fixed_tables, proof.fixed_roots, qp.fixed):
+            idx = (q % ((1 << heights[t]) << lbs[t])) * (1 << (FIXED_LOG_BLOWUP - lbs[t]))
+            if not _authentic(root, leaf_hash(o.row), idx, o.path, heights[t] + FIXED_LOG_BLOWUP):
+                raise MerkleError(f"table {ct.name!r}: fixed opening at row {idx} does not authenticate")
+        for (name, mats), b in zip(phases.items(), qp.phases):
+            log_heights = [lh for _, lh, _ in mats]
+            salts = b.salts if opts.zk else [b""] * len(mixed_groups(log_heights))
+            if mixed_root(log_heights, q, b.rows, salts, b.path) != phase_roots[name][0]:
+                raise MerkleError(f"{name} tree: the opening of query {q} does not authenticate")
         for k, o in enumerate(qp.fri):
             leaf = (q % sizes[k]) % sizes[k + 1]
             if not _authentic(proof.fri_roots[k], leaf_hash(o.row, o.salt), leaf, o.path,
                                sizes[k + 1].bit_length() - 1):
                 raise MerkleError(f"FRI layer {k}: leaf {leaf} does not authenticate")
-        for o in qp.mask:
-            if not _authentic(proof.mask_roots[0], leaf_hash(o.row, o.salt), q, o.path, n_max.bit_length() - 1):
-                raise MerkleError(f"FRI mask: leaf {q} does not authenticate")
+    opened = _opened_rows(proof, tables, fixed_tables, phases)
 
     # ---- 5. transcript replay and bus balance
     tr = Transcript()
@@ -164,8 +166,9 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     alpha = tr.challenge_ext("alpha")
     beta = tr.challenge_ext("beta")
     betas = logup.beta_powers(beta, max_tuple_len(ca))
-    for root, fs in zip(proof.aux_roots, proof.final_sums):
+    for root in proof.aux_roots:
         tr.absorb("aux_root", root)
+    for fs in proof.final_sums:
         tr.absorb("final_sum", np.asarray(fs, dtype="<u4").tobytes())
     lam = tr.challenge_ext("lambda")
     for root in proof.quotient_roots:
@@ -177,8 +180,6 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     for z, zg in zip(proof.ood_z, proof.ood_zg):
         for v in list(z) + list(zg):
             tr.absorb("ood", np.asarray(v, dtype="<u4").tobytes())
-    for root in proof.mask_roots:
-        tr.absorb("zk_mask_root", root)
     gamma = tr.challenge_ext("gamma")
     fri_betas = []
     for root in proof.fri_roots:
@@ -218,7 +219,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         counter += total
     deep_vals = []  # per table: list over queries of Ext
     for t, (ct, lh, z, zg) in enumerate(zip(tables, heights, proof.ood_z, proof.ood_zg)):
-        deep_vals.append(_deep_at_queries(ct, t, lh, lbs[t], proof, deep_coeffs[t], z, zg, zeta, plans[t]))
+        deep_vals.append(_deep_at_queries(ct, lh, lbs[t], proof, opened[t], deep_coeffs[t], z, zg, zeta))
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
         by_size.setdefault(size, []).append(t)
@@ -233,7 +234,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
 
     value = deep_sum(by_size.get(n_max, []))
     if opts.zk:  # zk.py, 4.: FRI runs on DEEP + gamma^M·R, R opened at every query
-        mask_rows = np.asarray([qp.mask[0].row for qp in proof.queries], dtype=np.uint32).reshape(n_q, 4)
+        mask_rows = np.asarray([qp.phases[-1].rows[-1] for qp in proof.queries], dtype=np.uint32).reshape(n_q, 4)
         value = bb.ext_add(value, bb.ext_mul(mask_rows, (gamma ** counter).to_array()))
     for k in range(len(sizes) - 1):
         m, m2 = sizes[k], sizes[k + 1]
@@ -287,18 +288,34 @@ def _sum(items) -> Ext:
     return acc
 
 
-def _table_roots(proof: Proof, tables: list[CompiledTable]) -> list[dict[str, bytes]]:
-    fixed_it, main_it, aux_it = iter(proof.fixed_roots), iter(proof.main_roots), iter(proof.aux_roots)
-    out = []
-    for t, ct in enumerate(tables):
-        r = {"quot": proof.quotient_roots[t]}
-        if ct.n_fixed:
-            r["fixed"] = next(fixed_it)
-        if ct.n_main:
-            r["main"] = next(main_it)
-        if ct.has_bus:
-            r["aux"] = next(aux_it)
-        out.append(r)
+def _phase_layouts(tables: list[CompiledTable], heights, lbs, plans, log_n_max: int,
+                   zk_on: bool) -> dict[str, list[tuple[int, int, int]]]:
+    """The matrices of each phase tree, in commitment order: ``(table index, log height, width)``, index -1 for
+    the FRI mask, which ends the quotient tree under zk (zk.py, 4.). Phases without matrices are absent."""
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    spans = list(enumerate(zip(tables, heights, lbs, plans)))
+    main = [(t, lh + lbt, ct.n_main) for t, (ct, lh, lbt, _) in spans if ct.n_main]
+    aux = [(t, lh + lbt, ct.n_aux) for t, (ct, lh, lbt, _) in spans if ct.has_bus]
+    quot = [(t, lh + lbt, plan.quot_width) for t, (ct, lh, lbt, plan) in spans]
+    if zk_on:
+        quot.append((-1, log_n_max, 4))
+    for name, mats in (("main", main), ("aux", aux), ("quotient", quot)):
+        if mats:
+            out[name] = mats
+    return out
+
+
+def _opened_rows(proof: Proof, tables: list[CompiledTable], fixed_tables, phases) -> list[list[dict]]:
+    """Per table, per query: ``{"fixed"|"main"|"aux"|"quot": opened row}`` (shapes already checked)."""
+    kind_of = {"main": "main", "aux": "aux", "quotient": "quot"}
+    out: list[list[dict]] = [[{} for _ in proof.queries] for _ in tables]
+    for qi, qp in enumerate(proof.queries):
+        for (t, _), o in zip(fixed_tables, qp.fixed):
+            out[t][qi]["fixed"] = o.row
+        for (name, mats), b in zip(phases.items(), qp.phases):
+            for (t, _, _), row in zip(mats, b.rows):
+                if t >= 0:
+                    out[t][qi][kind_of[name]] = row
     return out
 
 
@@ -343,14 +360,12 @@ def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext]
         raise OodMismatch(f"table {ct.name!r}: constraints at zeta do not match the quotient")
 
 
-def _deep_at_queries(ct: CompiledTable, t: int, lh: int, lb: int, proof: Proof, coeffs: np.ndarray, z, zg,
-                     zeta: Ext, plan: zk.TablePlan) -> np.ndarray:
-    """Table t's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows (``lb``: the
-    table's LDE blowup)."""
-    layout = tree_layout(ct, plan.quot_width)
+def _deep_at_queries(ct: CompiledTable, lh: int, lb: int, proof: Proof, table_rows: list[dict], coeffs: np.ndarray,
+                     z, zg, zeta: Ext) -> np.ndarray:
+    """A table's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows (``table_rows``:
+    per query, kind -> row; ``lb``: the table's LDE blowup)."""
     rows_z, rows_zg = [], []
-    for qp in proof.queries:
-        opened = {kind: o.row for (kind, _), o in zip(layout, qp.tables[t])}
+    for opened in table_rows:
         rz = []
         for kind in ("fixed", "main", "aux", "quot"):
             rz += opened.get(kind, [])
