@@ -221,3 +221,61 @@ def test_mixed_tree_argument_checks():
     with pytest.raises(ValueError):  # one salt array per group
         MixedMerkleTree([np.zeros((4, 2), dtype=np.uint32), np.zeros((2, 1), dtype=np.uint32)],
                         [np.zeros((4, 16), dtype=np.uint8)])
+
+
+# ---------------------------------------------------------------- merged paths (all queries of a tree at once)
+
+@pytest.mark.parametrize("seed", range(8))
+def test_multiproof_single_matrix_tree(seed):
+    from zkvm.stark.merkle_verify import leaf_digests, multiproof_nodes, multiproof_root
+
+    rng = np.random.default_rng(500 + seed)
+    log_n = int(rng.integers(0, 11))
+    n = 1 << log_n
+    rows = rng.integers(0, 2**31, (n, 3), dtype=np.uint32)
+    salts = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    tree = MerkleTree(rows, salts)
+    idx = rng.integers(0, n, int(rng.integers(1, 12))).tolist()  # repeats allowed
+    sibs = tree.multi_open(idx)
+    # never more than the separate paths, and nothing a query's own path already gives
+    assert len(sibs) == len(multiproof_nodes(idx, log_n)) <= log_n * len(set(idx)), f"seed {seed}"
+    digests = [leaf_hash(rows[i], salts[i].tobytes()) for i in idx]
+    leaves = leaf_digests(idx, digests)
+    assert multiproof_root(log_n, leaves, sibs) == tree.root, f"seed {seed}"
+    if sibs:
+        assert multiproof_root(log_n, leaves, sibs[:-1]) is None, f"seed {seed}: short path accepted"
+        assert multiproof_root(log_n, leaves, sibs + [sibs[0]]) is None, f"seed {seed}: long path accepted"
+        for k in range(len(sibs)):
+            bad = list(sibs)
+            bad[k] = bytes([bad[k][0] ^ 1]) + bad[k][1:]
+            assert multiproof_root(log_n, leaves, bad) != tree.root, f"seed {seed}: sibling {k} accepted"
+    wrong = dict(leaves)
+    i0 = idx[0]
+    wrong[i0] = leaf_hash(rows[i0] ^ 1, salts[i0].tobytes())
+    assert multiproof_root(log_n, wrong, sibs) != tree.root, f"seed {seed}: wrong row accepted"
+    # two openings of one leaf that disagree are refused outright
+    assert leaf_digests([i0, i0], [digests[0], leaf_hash(rows[i0] ^ 1)]) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_multiproof_mixed_tree(seed):
+    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.merkle_verify import mixed_multi_root
+
+    rng, mats, salts = _random_mixed(700 + seed, bool(seed % 2))
+    tree = MixedMerkleTree(mats, salts)
+    log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+    top = max(log_heights)
+    queries = rng.integers(0, 4 << top, int(rng.integers(1, 10))).tolist()
+    queries += queries[:1]  # a repeated query
+    opened = [tree.open_rows(q) for q in queries]
+    rows, qsalts = [o[0] for o in opened], [o[1] for o in opened]
+    sibs = tree.multi_open(queries)
+    assert mixed_multi_root(log_heights, queries, rows, qsalts, sibs) == tree.root, f"seed {seed}"
+    assert len(sibs) <= top * len(set(queries)), f"seed {seed}"
+    # the repeated query's second opening differs from its first: refused
+    bad_rows = [list(map(list, r)) for r in rows]
+    bad_rows[-1][0][0] ^= 1
+    assert mixed_multi_root(log_heights, queries, bad_rows, qsalts, sibs) is None, f"seed {seed}"
+    if sibs:
+        assert mixed_multi_root(log_heights, queries, rows, qsalts, sibs[:-1]) is None, f"seed {seed}"

@@ -92,7 +92,12 @@ def _mutations(proof, has_terms):
     for i in range(len(proof.final_poly)):
         out.append((f"final_poly[{i}]", lambda p, i=i: p.final_poly.__setitem__(i, _bump_ext(p.final_poly[i])),
                     FriError))
-    out.append(("query_indices[0]", lambda p: p.query_indices.__setitem__(0, p.query_indices[0] ^ 1), MerkleError))
+    # swapping two distinct query positions keeps every merged path's sibling count (same set of positions),
+    # so the openings meet the Merkle check at the wrong positions; any other index changes the count (shape)
+    qs = proof.query_indices
+    i, j = next((i, j) for i in range(len(qs)) for j in range(i + 1, len(qs)) if qs[i] != qs[j])
+    out.append((f"query_indices[{i}] <-> [{j}]", lambda p, i=i, j=j: _swap(p.query_indices, i, j), MerkleError))
+    out.append(("query_indices[0] out of range", lambda p: p.query_indices.__setitem__(0, 1 << 30), MalformedProof))
     out.append(("quotient_roots dropped", lambda p: p.quotient_roots.clear(), MalformedProof))
     for qi in (0, len(proof.queries) - 1):
         q = proof.queries[qi]
@@ -100,9 +105,6 @@ def _mutations(proof, has_terms):
             for j in sorted({0, len(o.row) - 1}):
                 out.append((f"queries[{qi}].fixed[{t}].row[{j}]",
                             lambda p, qi=qi, t=t, j=j: _bump_row(p.queries[qi].fixed[t], j), MerkleError))
-            for d in sorted({0, len(o.path) - 1}):
-                out.append((f"queries[{qi}].fixed[{t}].path[{d}]",
-                            lambda p, qi=qi, t=t, d=d: _flip_path(p.queries[qi].fixed[t], d), MerkleError))
             out.append((f"queries[{qi}].fixed[{t}].salt added",
                         lambda p, qi=qi, t=t: setattr(p.queries[qi].fixed[t], "salt", bytes(16)), MalformedProof))
         for ph, b in enumerate(q.phases):  # every matrix of every phase tree, both ends of its row
@@ -111,11 +113,6 @@ def _mutations(proof, has_terms):
                     out.append((f"queries[{qi}].phases[{ph}].rows[{m}][{j}]",
                                 lambda p, qi=qi, ph=ph, m=m, j=j: _bump_batch_row(p.queries[qi].phases[ph], m, j),
                                 MerkleError))
-            for d in sorted({0, len(b.path) - 1}):
-                out.append((f"queries[{qi}].phases[{ph}].path[{d}]",
-                            lambda p, qi=qi, ph=ph, d=d: _flip_path(p.queries[qi].phases[ph], d), MerkleError))
-            out.append((f"queries[{qi}].phases[{ph}].path truncated",
-                        lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].path.pop(), MalformedProof))
             out.append((f"queries[{qi}].phases[{ph}].rows[-1] dropped",
                         lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].rows.pop(), MalformedProof))
             out.append((f"queries[{qi}].phases[{ph}].rows[0] widened",
@@ -126,8 +123,14 @@ def _mutations(proof, has_terms):
             for j in sorted({0, len(o.row) - 1}):
                 out.append((f"queries[{qi}].fri[{k}].row[{j}]",
                             lambda p, qi=qi, k=k, j=j: _bump_row(p.queries[qi].fri[k], j), MerkleError))
-            out.append((f"queries[{qi}].fri[{k}].path[0]",
-                        lambda p, qi=qi, k=k: _flip_path(p.queries[qi].fri[k], 0), MerkleError))
+    # merged authentication paths: one list per tree (fixed trees, phase trees, FRI layers)
+    for t, path in enumerate(proof.auth_paths):
+        for d in sorted({0, len(path) - 1} if path else set()):  # a tree opened everywhere sends no sibling
+            out.append((f"auth_paths[{t}][{d}]", lambda p, t=t, d=d: _flip_path(p.auth_paths[t], d), MerkleError))
+        if path:
+            out.append((f"auth_paths[{t}] truncated", lambda p, t=t: p.auth_paths[t].pop(), MalformedProof))
+        out.append((f"auth_paths[{t}] extended", lambda p, t=t: p.auth_paths[t].append(bytes(32)), MalformedProof))
+    out.append(("auth_paths[-1] dropped", lambda p: p.auth_paths.pop(), MalformedProof))
     if proof.options.zk:  # salts: one per group of every phase tree (the FRI mask is the quotient tree's last matrix)
         for qi in (0, len(proof.queries) - 1):
             q = proof.queries[qi]
@@ -153,6 +156,10 @@ def _mutations(proof, has_terms):
     return out
 
 
+def _swap(items, i, j):
+    items[i], items[j] = items[j], items[i]
+
+
 def _bump_batch_row(b, m, j):
     b.rows[m][j] = (b.rows[m][j] + 1) % P
 
@@ -169,8 +176,8 @@ def _bump_row(o, j):
     o.row[j] = (o.row[j] + 1) % P
 
 
-def _flip_path(o, d):
-    o.path[d] = _flip(o.path[d])
+def _flip_path(path, d):
+    path[d] = _flip(path[d])
 
 
 def _bad_nonce(p):
@@ -213,3 +220,26 @@ def test_security_policy():
     with pytest.raises(InsufficientSecurity):
         verify(air, proof, pubs, terms, fd)  # default minimum: 100 bits
     assert ProofOptions().security_bits >= 100
+
+
+@pytest.mark.parametrize("zk", [False, True])
+def test_two_queries_opening_one_leaf_differently_are_rejected(zk, monkeypatch):
+    """Queries that share a leaf share its path: the verifier must check that both openings agree, else only
+    one of them would be authenticated (and the other's rows would feed DEEP/FRI unchecked). An honest prover
+    with repeated query positions, then one of the two openings tampered, in each kind of tree."""
+    from zkvm.stark.transcript import Transcript
+
+    monkeypatch.setattr(Transcript, "query_indices", lambda self, label, count, size: [5, 5] + list(range(count - 2)))
+    air, proof, pubs, terms, fd = _case("range", zk)
+    monkeypatch.undo()
+    with pytest.raises(QueryMismatch):  # honest openings at positions the transcript did not choose
+        verify(air, proof, pubs, terms, fd, min_security_bits=proof.options.security_bits)
+    kinds = [("fixed", lambda q: q.fixed[0].row), ("main", lambda q: q.phases[0].rows[0]),
+             ("quotient", lambda q: q.phases[-1].rows[-1]), ("FRI", lambda q: q.fri[-1].row)]
+    for name, row_of in kinds:
+        for qi in (0, 1):  # the first and the second opening of the shared position
+            bad = copy.deepcopy(proof)
+            row = row_of(bad.queries[qi])
+            row[0] = (row[0] + 1) % P
+            with pytest.raises(MerkleError):
+                verify(air, bad, pubs, terms, fd, min_security_bits=proof.options.security_bits)

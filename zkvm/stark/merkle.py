@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from zkvm.stark.merkle_verify import (DIGEST_SIZE, bitrev, group_hash, leaf_hash, mixed_groups,  # noqa: F401
-                                      mixed_position, node_hash, root_from_path, verify_path)
+                                      mixed_position, multiproof_nodes, node_hash, root_from_path, verify_path)
 
 try:
     from zkvm.stark import _native  # type: ignore[attr-defined]
@@ -108,6 +108,12 @@ class MerkleTree:
                 per_level.append([x.tobytes() for x in self._upper[d - self._first][idx ^ 1]])
             idx = idx >> 1
         return [[per_level[d][k] for d in range(self.depth)] for k in range(len(indices))]
+
+    def multi_open(self, indices: Sequence[int]) -> list[bytes]:
+        """The siblings an opening of all ``indices`` at once needs, each sent once (``multiproof_nodes``)."""
+        if any(not 0 <= i < self.leaf_count for i in indices):
+            raise IndexError(f"leaf index out of range [0, {self.leaf_count})")
+        return [self._node(d, i) for d, i in multiproof_nodes(indices, self.depth)]
 
 
 def _upper_levels_hashlib(levels: list, depth: int) -> None:
@@ -289,7 +295,17 @@ class MixedMerkleTree:
         if not isinstance(query, int) or query < 0:
             raise IndexError(f"bad query index {query!r}")
         pos = mixed_position(query, self.log_heights)
+        rows, salts = self.open_rows(query)
+        return rows, salts, [self.node(d, (pos >> d) ^ 1) for d in range(self.depth)]
+
+    def open_rows(self, query: int) -> tuple[list[list[int]], list[bytes]]:
+        """Rows and salts of a query (see :meth:`open`), without the path (shared: :meth:`multi_open`)."""
+        pos = mixed_position(query, self.log_heights)
         rows = [m[query % m.shape[0]].tolist() for m in self.matrices]
         salts = [self._salt_at[d][pos >> d].tobytes() if d in self._salt_at else b"" for d, _ in self.groups]
-        path = [self.node(d, (pos >> d) ^ 1) for d in range(self.depth)]
-        return rows, salts, path
+        return rows, salts
+
+    def multi_open(self, queries: Sequence[int]) -> list[bytes]:
+        """The siblings the openings of all ``queries`` need together, each sent once (``multiproof_nodes``)."""
+        positions = [mixed_position(q, self.log_heights) for q in queries]
+        return [self.node(d, i) for d, i in multiproof_nodes(positions, self.depth)]

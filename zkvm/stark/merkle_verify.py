@@ -117,21 +117,95 @@ def mixed_root(log_heights: Sequence[int], query: int, rows: Sequence[Sequence[i
                path: Sequence[bytes]) -> bytes | None:
     """Root recomputed from one opening: ``rows[m]`` = row ``query mod 2^log_heights[m]`` of matrix ``m``,
     ``salts`` one per group (leaves first; all empty without zk), ``path`` the sibling of every level from the
-    leaves up. None when the opening's shape does not fit (caller checks shapes first anyway)."""
-    if not log_heights or len(rows) != len(log_heights):
+    leaves up. None when the opening's shape does not fit."""
+    if not log_heights or len(path) != max(log_heights):
+        return None
+    return mixed_multi_root(log_heights, [query], [rows], [salts], path)
+
+
+def mixed_multi_root(log_heights: Sequence[int], queries: Sequence[int], rows: Sequence[Sequence[Sequence[int]]],
+                     salts: Sequence[Sequence[bytes]], siblings: Sequence[bytes]) -> bytes | None:
+    """Root recomputed from the openings of several queries (``rows[k]``/``salts[k]`` as in :func:`mixed_root`
+    for query ``k``) and their shared siblings (:func:`multiproof_nodes` order). None when a shape does not fit,
+    the sibling count is wrong, or two queries open the same node with different rows or salts."""
+    if not log_heights or len(rows) != len(queries) or len(salts) != len(queries):
         return None
     top = max(log_heights)
     groups = mixed_groups(log_heights)
-    if len(salts) != len(groups) or len(path) != top or any(len(s) != DIGEST_SIZE for s in path):
+    per_level: dict[int, dict[int, bytes]] = {d: {} for d, _ in groups}
+    for q, q_rows, q_salts in zip(queries, rows, salts):
+        if len(q_rows) != len(log_heights) or len(q_salts) != len(groups):
+            return None
+        pos = mixed_position(q, log_heights)
+        for (d, mats), salt in zip(groups, q_salts):
+            digest = group_hash([q_rows[m] for m in mats], salt)
+            if per_level[d].setdefault(pos >> d, digest) != digest:
+                return None  # the same node opened twice, differently: one of the two is not authenticated
+    leaves = per_level.pop(0)
+    return multiproof_root(top, leaves, siblings, per_level)
+
+
+# ---------------------------------------------------------------- shared authentication paths
+#
+# All queries of one tree share one list of siblings: walking up level by level, a node whose sibling is on
+# another opened path (or computable from opened paths) needs nothing; every other sibling is sent once, in
+# the order of the walk (leaves first, then by increasing index). The count follows from the positions alone.
+
+def multiproof_nodes(positions: Iterable[int], depth: int) -> list[tuple[int, int]]:
+    """``(level, index)`` of every sibling an opening of the leaves at ``positions`` sends, in proof order."""
+    known = sorted(set(positions))
+    out = []
+    for d in range(depth):
+        present = set(known)
+        parents: list[int] = []
+        for p in known:
+            if p ^ 1 not in present:
+                out.append((d, p ^ 1))
+            if not parents or parents[-1] != p >> 1:
+                parents.append(p >> 1)
+        known = parents
+    return out
+
+
+def multiproof_root(depth: int, leaves: dict[int, bytes], siblings: Sequence[bytes],
+                    injections: dict[int, dict[int, bytes]] | None = None) -> bytes | None:
+    """Root of a tree of ``2^depth`` leaves from the digests of some leaves (position -> digest), the siblings
+    in :func:`multiproof_nodes` order, and (mixed trees) per level ``d`` the group digests to inject at the
+    nodes on the opened paths. None when the sibling count does not match or a position is out of range."""
+    if not leaves or any(not 0 <= p < (1 << depth) for p in leaves):
         return None
-    by_level = {d: (mats, salt) for (d, mats), salt in zip(groups, salts)}
-    pos = mixed_position(query, log_heights)
-    mats, salt = by_level[0]
-    node = group_hash([rows[m] for m in mats], salt)
-    for d in range(1, top + 1):
-        sibling = bytes(path[d - 1])
-        node = node_hash(sibling, node) if (pos >> (d - 1)) & 1 else node_hash(node, sibling)
-        if d in by_level:
-            mats, salt = by_level[d]
-            node = node_hash(node, group_hash([rows[m] for m in mats], salt))
-    return node
+    if any(not isinstance(s, (bytes, bytearray)) or len(s) != DIGEST_SIZE for s in siblings):
+        return None
+    known = dict(leaves)
+    used = 0
+    for d in range(depth):
+        nxt: dict[int, bytes] = {}
+        for p in sorted(known):
+            parent = p >> 1
+            if parent in nxt:
+                continue
+            if p ^ 1 in known:
+                sibling = known[p ^ 1]
+            else:
+                if used == len(siblings):
+                    return None
+                sibling = bytes(siblings[used])
+                used += 1
+            nxt[parent] = node_hash(sibling, known[p]) if p & 1 else node_hash(known[p], sibling)
+        inject = (injections or {}).get(d + 1)
+        if inject is not None:
+            if set(inject) != set(nxt):
+                return None
+            nxt = {p: node_hash(v, inject[p]) for p, v in nxt.items()}
+        known = nxt
+    return known[0] if used == len(siblings) else None
+
+
+def leaf_digests(positions: Sequence[int], digests: Sequence[bytes]) -> dict[int, bytes] | None:
+    """Position -> digest, or None when two openings of one position disagree (one of them would otherwise
+    go unauthenticated)."""
+    out: dict[int, bytes] = {}
+    for p, d in zip(positions, digests):
+        if out.setdefault(p, d) != d:
+            return None
+    return out

@@ -1,9 +1,8 @@
 """The proof object and its byte format (versioned, explicit little-endian, length-prefixed, never pickle).
 
 Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the items; ``felt`` = ``u32`` < p;
-``ext`` = 4 felts; ``digest`` = 32 bytes; ``opening`` = ``vec<felt>`` row then ``vec<digest>`` path;
-``batch`` = ``vec<vec<felt>>`` rows (one per matrix of a phase tree) then ``vec<salt>`` (one per group of that
-tree, zk only) then ``vec<digest>`` path)::
+``ext`` = 4 felts; ``digest`` = 32 bytes; ``opening`` = ``vec<felt>`` row (then its salt under zk); ``batch`` =
+``vec<vec<felt>>`` rows (one per matrix of a phase tree) then, under zk, ``vec<salt>`` (one per group))::
 
     magic "ZKSTARK\0" | u16 version | options (7 bytes, see options.py)
     vec<u8>      log_heights              one per table, AIR order
@@ -20,14 +19,18 @@ tree, zk only) then ``vec<digest>`` path)::
     vec<query>   queries: vec<opening> (per table with fixed columns, its fixed tree)
                           vec<batch>   (per phase tree: main, aux, quotient - those that exist)
                           vec<opening> (per committed FRI layer)
+    vec<vec<digest>> auth_paths           per tree (fixed trees, phase trees, FRI layers, in that order): the
+                                          siblings all queries of that tree need, each sent once
 
 A phase tree (``merkle_verify``: mixed-height trees) holds one matrix per table of that phase in AIR order,
 the quotient tree the FRI mask matrix last under zk; a batch opening has the row ``q mod h`` of each matrix
-(``q`` the query index, ``h`` the matrix height) and ONE authentication path of the tallest height.
+(``q`` the query index, ``h`` the matrix height), which all lie on one path. The paths of all queries of a
+tree are merged (``merkle_verify.multiproof_nodes``: walking up from the opened leaves, a sibling that is
+itself on an opened path is not sent; the others follow level by level, by increasing index).
 
-With ``zk`` set in the options every salted leaf's salt is sent (``u8`` length then the bytes): after the row
-of an FRI opening, one per group in a batch; fixed openings (unsalted) carry an empty salt. Proofs without zk
-have exactly the layout above without any salt fields.
+With ``zk`` set in the options every salt is sent (``u8`` length then the bytes): after the row of an opening
+(empty for the unsalted fixed trees), one per group in a batch. Proofs without zk have exactly the layout above
+without any salt fields.
 
 The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and
 that every field element is canonical; the verifier then checks every shape against the AIR and the options.
@@ -43,7 +46,7 @@ from zkvm.stark.errors import MalformedProof
 from zkvm.stark.options import ENCODED_SIZE, ProofOptions
 
 MAGIC = b"ZKSTARK\x00"
-VERSION = 2  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask)
+VERSION = 3  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask); 3: merged paths
 DIGEST = 32
 
 ExtT = tuple[int, int, int, int]
@@ -51,18 +54,18 @@ ExtT = tuple[int, int, int, int]
 
 @dataclass
 class Opening:
+    """One query's leaf of a single-matrix tree (its path is in ``Proof.auth_paths``)."""
+
     row: list[int]
-    path: list[bytes]
     salt: bytes = b""
 
 
 @dataclass
 class BatchOpening:
-    """One query's opening of a phase tree: a row per matrix, a salt per group (zk), one path."""
+    """One query's opening of a phase tree: a row per matrix, a salt per group (zk)."""
 
     rows: list[list[int]]
     salts: list[bytes]
-    path: list[bytes]
 
 
 @dataclass
@@ -88,6 +91,7 @@ class Proof:
     pow_nonce: int
     query_indices: list[int] = field(default_factory=list)
     queries: list[QueryProof] = field(default_factory=list)
+    auth_paths: list[list[bytes]] = field(default_factory=list)
     version: int = VERSION
 
     def to_bytes(self) -> bytes:
@@ -109,6 +113,7 @@ class Proof:
         w.vec(self.query_indices, w.u32)
         w.vec(self.queries, lambda q: (w.vec(q.fixed, w.opening), w.vec(q.phases, w.batch),
                                        w.vec(q.fri, w.opening)))
+        w.vec(self.auth_paths, lambda path: w.vec(path, w.digest))
         return w.getvalue()
 
     @classmethod
@@ -138,14 +143,15 @@ class Proof:
         pow_nonce = r.u64()
         query_indices = r.vec(r.u32, 4)
         r.zk = options.zk
-        # minimum encoded sizes: opening 8 (+1 salt length under zk), batch 12, query 12
-        opening_min = 9 if options.zk else 8
-        queries = r.vec(lambda: QueryProof(r.vec(r.opening, opening_min), r.vec(r.batch, 12),
+        # minimum encoded sizes: opening 4 (+1 salt length under zk), batch 4 (+4), query 12
+        opening_min = 5 if options.zk else 4
+        queries = r.vec(lambda: QueryProof(r.vec(r.opening, opening_min), r.vec(r.batch, 8 if options.zk else 4),
                                            r.vec(r.opening, opening_min)), 12)
+        auth_paths = r.vec(r.path, 4)
         if not r.at_end():
             raise MalformedProof("trailing bytes after the proof")
         return cls(options, log_heights, fixed_roots, main_roots, aux_roots, final_sums, quotient_roots, ood_z,
-                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, version)
+                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, version)
 
 
 class _Writer:
@@ -191,7 +197,6 @@ class _Writer:
             self.salt(o.salt)
         elif o.salt:
             raise ValueError("a proof without zk carries no salts")
-        self.vec(o.path, self.digest)
 
     def salt(self, salt: bytes) -> None:
         if len(salt) > 255:
@@ -204,9 +209,8 @@ class _Writer:
                                                                                       *(int(v) for v in row)))))
         if self._zk:
             self.vec(b.salts, self.salt)
-        elif any(b.salts):
+        elif b.salts:
             raise ValueError("a proof without zk carries no salts")
-        self.vec(b.path, self.digest)
 
     def getvalue(self) -> bytes:
         return b"".join(self._parts)
@@ -282,10 +286,8 @@ class _Reader:
 
     def opening(self) -> Opening:
         row = self.row()
-        salt = self.salt() if self.zk else b""
-        return Opening(row, self.path(), salt)
+        return Opening(row, self.salt() if self.zk else b"")
 
     def batch(self) -> BatchOpening:
         rows = self.vec(self.row, 4)
-        salts = self.vec(self.salt, 1) if self.zk else []
-        return BatchOpening(rows, salts, self.path())
+        return BatchOpening(rows, self.vec(self.salt, 1) if self.zk else [])

@@ -473,28 +473,28 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         queries = tr.query_indices("queries", options.num_queries, n_max)
     timer.step()
 
-    # ---- openings: per query, each fixed tree, ONE path per phase tree, each FRI layer
+    # ---- openings: per query a row of each fixed tree, of every matrix of each phase tree (all on one path)
+    # and of each FRI layer; per tree, the siblings of all queries' paths together, each sent once
     with timer.phase("merkle"):
         fixed_states = [st for st in states if st.ct.n_fixed]
+        fixed_idx = [[(q % ((1 << st.log_n) << st.lb)) * _fixed_stride(st) for q in queries] for st in fixed_states]
+        fri_idx = [[(q % sizes[k]) % sizes[k + 1] for q in queries] for k in range(len(layers))]
         qproofs = []
-        for q in queries:
-            fixed_ops = []
-            for st in fixed_states:
-                idx = (q % ((1 << st.log_n) << st.lb)) * _fixed_stride(st)
-                tree = st.trees["fixed"]
-                fixed_ops.append(Opening(fc.ldes[st.ct.name][idx].tolist(), tree.open([idx])[0]))
+        for qi in range(len(queries)):
+            fixed_ops = [Opening(fc.ldes[st.ct.name][idx[qi]].tolist()) for st, idx in zip(fixed_states, fixed_idx)]
             batches = []
             for tree in phase_trees:
-                rows, salts, path = tree.open(q)
-                batches.append(BatchOpening(rows, salts if rng is not None else [], path))
-            fri_ops = []
-            for k, (mat, tree) in enumerate(layers):
-                leaf = (q % sizes[k]) % sizes[k + 1]
-                fri_ops.append(Opening(mat[leaf].tolist(), tree.open([leaf])[0], _leaf_salt(tree, leaf)))
+                rows, salts = tree.open_rows(queries[qi])
+                batches.append(BatchOpening(rows, salts if rng is not None else []))
+            fri_ops = [Opening(mat[idx[qi]].tolist(), _leaf_salt(tree, idx[qi]))
+                       for (mat, tree), idx in zip(layers, fri_idx)]
             qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
+        auth_paths = ([st.trees["fixed"].multi_open(idx) for st, idx in zip(fixed_states, fixed_idx)]
+                      + [tree.multi_open(queries) for tree in phase_trees]
+                      + [tree.multi_open(idx) for (_, tree), idx in zip(layers, fri_idx)])
     timer.step()
     return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs)
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths)
 
 
 def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:

@@ -26,7 +26,8 @@ from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import leaf_hash, mixed_groups, mixed_root, root_from_path
+from zkvm.stark.merkle_verify import (leaf_digests, leaf_hash, mixed_groups, mixed_multi_root, mixed_position,
+                                      multiproof_nodes, multiproof_root)
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
 from zkvm.stark.protocol import (MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
@@ -108,7 +109,6 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         _expect(len(qp.fixed), len(fixed_tables), "fixed openings in a query")
         for (t, ct), o in zip(fixed_tables, qp.fixed):
             _expect(len(o.row), ct.n_fixed, f"fixed row width of {ct.name!r}")
-            _expect(len(o.path), heights[t] + FIXED_LOG_BLOWUP, f"fixed path length of {ct.name!r}")
             _expect(len(o.salt), 0, f"fixed salt length of {ct.name!r}")
         _expect(len(qp.phases), len(phases), "phase openings in a query")
         for (name, mats), b in zip(phases.items(), qp.phases):
@@ -119,12 +119,23 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
             _expect(len(b.salts), len(mixed_groups(log_heights)) if opts.zk else 0, f"{name} salts in a query")
             for salt in b.salts:
                 _expect(len(salt), salt_len, f"{name} salt length")
-            _expect(len(b.path), max(log_heights), f"{name} path length")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
             _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
-            _expect(len(o.path), sizes[k + 1].bit_length() - 1, "FRI path length")
             _expect(len(o.salt), salt_len, "FRI leaf salt length")
+    # one merged authentication path per tree: its length follows from the AIR, the options (tree depths) and
+    # the query positions (which siblings the paths share)
+    qs_list = list(proof.query_indices)
+    trees = ([(f"fixed tree of {ct.name!r}", heights[t] + FIXED_LOG_BLOWUP,
+               [(q % ((1 << heights[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs_list])
+              for t, ct in fixed_tables]
+             + [(f"{name} tree", max(lh for _, lh, _ in mats),
+                 [mixed_position(q, [lh for _, lh, _ in mats]) for q in qs_list]) for name, mats in phases.items()]
+             + [(f"FRI layer {k}", sizes[k + 1].bit_length() - 1, [(q % sizes[k]) % sizes[k + 1] for q in qs_list])
+                for k in range(len(sizes) - 1)])
+    _expect(len(proof.auth_paths), len(trees), "authentication path lists")
+    for (what, depth, positions), path in zip(trees, proof.auth_paths):
+        _expect(len(path), len(multiproof_nodes(positions, depth)), f"siblings of the {what}")
 
     # ---- 2. security policy
     if opts.security_bits < min_security_bits:
@@ -139,23 +150,24 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     if not isinstance(fdigest, (bytes, bytearray)) or fixed_digest(ca, fixed_heights, proof.fixed_roots) != fdigest:
         raise PublicInputMismatch("fixed commitment does not match fixed_digest")
 
-    # ---- 4. Merkle openings at the proof's query positions
+    # ---- 4. Merkle openings at the proof's query positions (each tree: all queries at once)
+    paths = iter(zip(trees, proof.auth_paths))
+    for f, root in enumerate(proof.fixed_roots):
+        (what, depth, positions), path = next(paths)
+        _check_tree(what, root, depth, positions, [leaf_hash(qp.fixed[f].row) for qp in proof.queries], path)
     phase_roots = {"main": proof.main_roots, "aux": proof.aux_roots, "quotient": proof.quotient_roots}
-    for q, qp in zip(proof.query_indices, proof.queries):
-        for (t, ct), root, o in zip(fixed_tables, proof.fixed_roots, qp.fixed):
-            idx = (q % ((1 << heights[t]) << lbs[t])) * (1 << (FIXED_LOG_BLOWUP - lbs[t]))
-            if not _authentic(root, leaf_hash(o.row), idx, o.path, heights[t] + FIXED_LOG_BLOWUP):
-                raise MerkleError(f"table {ct.name!r}: fixed opening at row {idx} does not authenticate")
-        for (name, mats), b in zip(phases.items(), qp.phases):
-            log_heights = [lh for _, lh, _ in mats]
-            salts = b.salts if opts.zk else [b""] * len(mixed_groups(log_heights))
-            if mixed_root(log_heights, q, b.rows, salts, b.path) != phase_roots[name][0]:
-                raise MerkleError(f"{name} tree: the opening of query {q} does not authenticate")
-        for k, o in enumerate(qp.fri):
-            leaf = (q % sizes[k]) % sizes[k + 1]
-            if not _authentic(proof.fri_roots[k], leaf_hash(o.row, o.salt), leaf, o.path,
-                               sizes[k + 1].bit_length() - 1):
-                raise MerkleError(f"FRI layer {k}: leaf {leaf} does not authenticate")
+    for ph, (name, mats) in enumerate(phases.items()):
+        (what, depth, positions), path = next(paths)
+        log_heights = [lh for _, lh, _ in mats]
+        n_groups = len(mixed_groups(log_heights))
+        rows = [qp.phases[ph].rows for qp in proof.queries]
+        salts = [qp.phases[ph].salts if opts.zk else [b""] * n_groups for qp in proof.queries]
+        if mixed_multi_root(log_heights, qs_list, rows, salts, path) != phase_roots[name][0]:
+            raise MerkleError(f"{what}: the openings do not authenticate")
+    for k, root in enumerate(proof.fri_roots):
+        (what, depth, positions), path = next(paths)
+        _check_tree(what, root, depth, positions, [leaf_hash(qp.fri[k].row, qp.fri[k].salt) for qp in proof.queries],
+                    path)
     opened = _opened_rows(proof, tables, fixed_tables, phases)
 
     # ---- 5. transcript replay and bus balance
@@ -268,12 +280,14 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         raise QueryMismatch("query positions differ from the transcript's")
 
 
-def _authentic(root: bytes, leaf_digest: bytes, index: int, path: list[bytes], depth: int) -> bool:
-    """Merkle path check. The parser already guarantees 32-byte digests; path length and index range are
-    checked here (as ``merkle_verify.verify_path`` does), then the root is recomputed."""
-    if len(path) != depth or not 0 <= index < (1 << depth):
-        return False
-    return root_from_path(leaf_digest, index, path) == root
+def _check_tree(what: str, root: bytes, depth: int, positions: list[int], digests: list[bytes],
+                siblings: list[bytes]) -> None:
+    """All queries' leaves of a single-matrix tree against its root, through their merged path."""
+    leaves = leaf_digests(positions, digests)
+    if leaves is None:
+        raise MerkleError(f"{what}: two queries open the same leaf with different rows")
+    if multiproof_root(depth, leaves, siblings) != root:
+        raise MerkleError(f"{what}: the openings do not authenticate")
 
 
 def _expect(got: int, want: int, what: str) -> None:
