@@ -131,19 +131,15 @@ def _mutations(proof, has_terms):
             out.append((f"auth_paths[{t}] truncated", lambda p, t=t: p.auth_paths[t].pop(), MalformedProof))
         out.append((f"auth_paths[{t}] extended", lambda p, t=t: p.auth_paths[t].append(bytes(32)), MalformedProof))
     out.append(("auth_paths[-1] dropped", lambda p: p.auth_paths.pop(), MalformedProof))
-    if proof.options.zk:  # salts: one per group of every phase tree (the FRI mask is the quotient tree's last matrix)
+    if proof.options.zk:  # salts: the leaf salt of every phase tree and of every FRI layer
         for qi in (0, len(proof.queries) - 1):
             q = proof.queries[qi]
-            for ph, b in enumerate(q.phases):
-                for g in range(len(b.salts)):
-                    out.append((f"queries[{qi}].phases[{ph}].salts[{g}]",
-                                lambda p, qi=qi, ph=ph, g=g: _flip_batch_salt(p.queries[qi].phases[ph], g),
-                                MerkleError))
-                out.append((f"queries[{qi}].phases[{ph}].salts[0] truncated",
-                            lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].salts.__setitem__(
-                                0, p.queries[qi].phases[ph].salts[0][:-1]), MalformedProof))
-                out.append((f"queries[{qi}].phases[{ph}].salts dropped",
-                            lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].salts.pop(), MalformedProof))
+            for ph in range(len(q.phases)):
+                out.append((f"queries[{qi}].phases[{ph}].salt",
+                            lambda p, qi=qi, ph=ph: _flip_salt(p.queries[qi].phases[ph]), MerkleError))
+                out.append((f"queries[{qi}].phases[{ph}].salt truncated",
+                            lambda p, qi=qi, ph=ph: setattr(p.queries[qi].phases[ph], "salt",
+                                                            p.queries[qi].phases[ph].salt[:-1]), MalformedProof))
             for k in range(len(q.fri)):
                 out.append((f"queries[{qi}].fri[{k}].salt", lambda p, qi=qi, k=k: _flip_salt(p.queries[qi].fri[k]),
                             MerkleError))
@@ -152,7 +148,7 @@ def _mutations(proof, has_terms):
                         MalformedProof))
     else:
         out.append(("queries[0].phases[0] salted",
-                    lambda p: p.queries[0].phases[0].salts.append(bytes(16)), MalformedProof))
+                    lambda p: setattr(p.queries[0].phases[0], "salt", bytes(16)), MalformedProof))
     return out
 
 
@@ -162,10 +158,6 @@ def _swap(items, i, j):
 
 def _bump_batch_row(b, m, j):
     b.rows[m][j] = (b.rows[m][j] + 1) % P
-
-
-def _flip_batch_salt(b, g):
-    b.salts[g] = _flip(b.salts[g])
 
 
 def _flip_salt(o):

@@ -63,7 +63,7 @@ def _private_values(proof: Proof) -> tuple[list[int], list[bytes]]:
         for b in qp.phases:
             for row in b.rows:
                 vals.extend(row)
-            salts.extend(b.salts)
+            salts.append(b.salt)
         for o in qp.fri:
             vals.extend(o.row)
             salts.append(o.salt)

@@ -174,13 +174,13 @@ class MixedMerkleTree:
     binding argument: :mod:`zkvm.stark.merkle_verify`). The matrices stay in natural row order; row ``r`` of a
     matrix of height ``2^l`` sits at position ``bitrev_l(r)`` of its level, so a query opens one path.
 
-    ``salts`` (zk): one ``uint8[2^l, k]`` array per group (tallest group first, :func:`mixed_groups` order),
-    row ``i`` salting position ``i`` of that group's level. Like :class:`MerkleTree`, the lowest
+    ``salts`` (zk): ``uint8[H, k]``, row ``i`` salting leaf ``i`` (only the leaves are salted: see
+    ``merkle_verify`` for why that hides the injected rows too). Like :class:`MerkleTree`, the lowest
     ``_UNSTORED_LEVELS`` levels are not stored: an opened path's low siblings are rehashed from the matrices.
     The matrices and salts are referenced, not copied: do not mutate them afterwards.
     """
 
-    def __init__(self, matrices: Sequence[np.ndarray], salts: Sequence[np.ndarray] | None = None) -> None:
+    def __init__(self, matrices: Sequence[np.ndarray], salts: np.ndarray | None = None) -> None:
         mats = []
         for m in matrices:
             m = np.asarray(m)
@@ -194,15 +194,12 @@ class MixedMerkleTree:
         self.depth = max(self.log_heights)
         self.groups = mixed_groups(self.log_heights)
         self._group_at = dict(self.groups)
-        self._salt_at: dict[int, np.ndarray] = {}
+        self._salt_at: dict[int, np.ndarray] = {}  # level -> salts of its row hashes (the leaves only)
         if salts is not None:
-            if len(salts) != len(self.groups):
-                raise ValueError(f"{len(salts)} salt arrays for {len(self.groups)} groups")
-            for (d, _), s in zip(self.groups, salts):
-                s = np.ascontiguousarray(s, dtype=np.uint8)
-                if s.ndim != 2 or s.shape[0] != 1 << (self.depth - d):
-                    raise ValueError(f"salts of level {d} must be uint8[{1 << (self.depth - d)}, k], got {s.shape}")
-                self._salt_at[d] = s
+            s = np.ascontiguousarray(salts, dtype=np.uint8)
+            if s.ndim != 2 or s.shape[0] != 1 << self.depth:
+                raise ValueError(f"salts must be uint8[{1 << self.depth}, k], got shape {s.shape}")
+            self._salt_at[0] = s
         self.salted = salts is not None
         self._first = min(_UNSTORED_LEVELS, self.depth)
         self._upper = self._build()
@@ -289,21 +286,20 @@ class MixedMerkleTree:
             return self._upper[level - self._first][index].tobytes()
         return self._subtree(level, index)[-1][0].tobytes()
 
-    def open(self, query: int) -> tuple[list[list[int]], list[bytes], list[bytes]]:
+    def open(self, query: int) -> tuple[list[list[int]], bytes, list[bytes]]:
         """Opening for a query of any domain at least as tall as the tallest matrix: (row ``query mod h_m`` of
-        every matrix, the salt of every group on the path - empty when unsalted, the siblings leaves first)."""
+        every matrix, the leaf's salt - empty when unsalted, the siblings leaves first)."""
         if not isinstance(query, int) or query < 0:
             raise IndexError(f"bad query index {query!r}")
         pos = mixed_position(query, self.log_heights)
-        rows, salts = self.open_rows(query)
-        return rows, salts, [self.node(d, (pos >> d) ^ 1) for d in range(self.depth)]
+        rows, salt = self.open_rows(query)
+        return rows, salt, [self.node(d, (pos >> d) ^ 1) for d in range(self.depth)]
 
-    def open_rows(self, query: int) -> tuple[list[list[int]], list[bytes]]:
-        """Rows and salts of a query (see :meth:`open`), without the path (shared: :meth:`multi_open`)."""
+    def open_rows(self, query: int) -> tuple[list[list[int]], bytes]:
+        """Rows and leaf salt of a query (see :meth:`open`), without the path (shared: :meth:`multi_open`)."""
         pos = mixed_position(query, self.log_heights)
         rows = [m[query % m.shape[0]].tolist() for m in self.matrices]
-        salts = [self._salt_at[d][pos >> d].tobytes() if d in self._salt_at else b"" for d, _ in self.groups]
-        return rows, salts
+        return rows, self._salt_at[0][pos].tobytes() if 0 in self._salt_at else b""
 
     def multi_open(self, queries: Sequence[int]) -> list[bytes]:
         """The siblings the openings of all ``queries`` need together, each sent once (``multiproof_nodes``)."""

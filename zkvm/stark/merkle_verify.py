@@ -68,7 +68,7 @@ def verify_path(root: bytes, leaf_digest: bytes, index: int, path: Sequence[byte
 #
 # * group digest of position ``i`` of level ``d``: ``G_d(i) = SHA256(row_a || row_b || ... || salt_d(i))``, where
 #   ``row_m`` is row ``bitrev_l(i)`` of each matrix ``m`` of the group, in the order given, as le32 words, and
-#   ``salt_d(i)`` is that node's salt (zk; empty otherwise);
+#   ``salt_d(i)`` is leaf ``i``'s salt for ``d = 0`` under zk, empty otherwise (injections are never salted);
 # * node ``i`` of level 0 (the leaves) is ``N_0(i) = G_0(i)`` (the tallest matrices always exist);
 # * node ``i`` of level ``d > 0`` is ``C_d(i) = SHA256(N_(d-1)(2i) || N_(d-1)(2i+1))`` and, when a group of width
 #   ``2^(L-d)`` exists, ``N_d(i) = SHA256(C_d(i) || G_d(i))`` (the *injection*), else ``N_d(i) = C_d(i)``.
@@ -87,6 +87,13 @@ def verify_path(root: bytes, leaf_digest: bytes, index: int, path: Sequence[byte
 # root yield, at the lowest level where the two recomputed digests agree, two different SHA-256 inputs with
 # the same output: a collision. (A leaf message that happens to be 64 bytes long is harmless for the same
 # reason: its position fixes its role.)
+#
+# Hiding (zk): only the leaves carry salts (fresh, 16 bytes each). Every node is either an ancestor of an
+# opened leaf - then its injected rows are opened anyway (they are the rows of that query) - or has no opened
+# leaf below it: then all its leaf salts stay secret, its children digests ``C_d(i)`` are uniform to the
+# verifier (random oracle; guessing a salt costs 2^128), and ``N_d(i) = SHA256(C_d(i) || G_d(i))`` hides its
+# unsalted rows. Authentication paths only ever send nodes of the second kind (a node of the first kind is
+# on an opened path and is recomputed, never sent), so a salt per injection would add bytes, not hiding.
 
 def bitrev(x: int, bits: int) -> int:
     """``x`` with its low ``bits`` bits reversed."""
@@ -113,18 +120,18 @@ def mixed_position(query: int, log_heights: Sequence[int]) -> int:
     return bitrev(query % (1 << top), top)
 
 
-def mixed_root(log_heights: Sequence[int], query: int, rows: Sequence[Sequence[int]], salts: Sequence[bytes],
+def mixed_root(log_heights: Sequence[int], query: int, rows: Sequence[Sequence[int]], salt: bytes,
                path: Sequence[bytes]) -> bytes | None:
     """Root recomputed from one opening: ``rows[m]`` = row ``query mod 2^log_heights[m]`` of matrix ``m``,
-    ``salts`` one per group (leaves first; all empty without zk), ``path`` the sibling of every level from the
-    leaves up. None when the opening's shape does not fit."""
+    ``salt`` the leaf's salt (empty without zk), ``path`` the sibling of every level from the leaves up. None
+    when the opening's shape does not fit."""
     if not log_heights or len(path) != max(log_heights):
         return None
-    return mixed_multi_root(log_heights, [query], [rows], [salts], path)
+    return mixed_multi_root(log_heights, [query], [rows], [salt], path)
 
 
 def mixed_multi_root(log_heights: Sequence[int], queries: Sequence[int], rows: Sequence[Sequence[Sequence[int]]],
-                     salts: Sequence[Sequence[bytes]], siblings: Sequence[bytes]) -> bytes | None:
+                     salts: Sequence[bytes], siblings: Sequence[bytes]) -> bytes | None:
     """Root recomputed from the openings of several queries (``rows[k]``/``salts[k]`` as in :func:`mixed_root`
     for query ``k``) and their shared siblings (:func:`multiproof_nodes` order). None when a shape does not fit,
     the sibling count is wrong, or two queries open the same node with different rows or salts."""
@@ -133,12 +140,12 @@ def mixed_multi_root(log_heights: Sequence[int], queries: Sequence[int], rows: S
     top = max(log_heights)
     groups = mixed_groups(log_heights)
     per_level: dict[int, dict[int, bytes]] = {d: {} for d, _ in groups}
-    for q, q_rows, q_salts in zip(queries, rows, salts):
-        if len(q_rows) != len(log_heights) or len(q_salts) != len(groups):
+    for q, q_rows, q_salt in zip(queries, rows, salts):
+        if len(q_rows) != len(log_heights):
             return None
         pos = mixed_position(q, log_heights)
-        for (d, mats), salt in zip(groups, q_salts):
-            digest = group_hash([q_rows[m] for m in mats], salt)
+        for d, mats in groups:
+            digest = group_hash([q_rows[m] for m in mats], q_salt if d == 0 else b"")
             if per_level[d].setdefault(pos >> d, digest) != digest:
                 return None  # the same node opened twice, differently: one of the two is not authenticated
     leaves = per_level.pop(0)

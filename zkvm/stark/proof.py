@@ -2,7 +2,7 @@
 
 Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the items; ``felt`` = ``u32`` < p;
 ``ext`` = 4 felts; ``digest`` = 32 bytes; ``opening`` = ``vec<felt>`` row (then its salt under zk); ``batch`` =
-``vec<vec<felt>>`` rows (one per matrix of a phase tree) then, under zk, ``vec<salt>`` (one per group))::
+``vec<vec<felt>>`` rows (one per matrix of a phase tree) then, under zk, the leaf's salt)::
 
     magic "ZKSTARK\0" | u16 version | options (7 bytes, see options.py)
     vec<u8>      log_heights              one per table, AIR order
@@ -29,7 +29,7 @@ tree are merged (``merkle_verify.multiproof_nodes``: walking up from the opened 
 itself on an opened path is not sent; the others follow level by level, by increasing index).
 
 With ``zk`` set in the options every salt is sent (``u8`` length then the bytes): after the row of an opening
-(empty for the unsalted fixed trees), one per group in a batch. Proofs without zk have exactly the layout above
+(empty for the unsalted fixed trees), after the rows of a batch (only a phase tree's leaves are salted). Proofs without zk have exactly the layout above
 without any salt fields.
 
 The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and
@@ -62,10 +62,10 @@ class Opening:
 
 @dataclass
 class BatchOpening:
-    """One query's opening of a phase tree: a row per matrix, a salt per group (zk)."""
+    """One query's opening of a phase tree: a row per matrix, the leaf's salt (zk)."""
 
     rows: list[list[int]]
-    salts: list[bytes]
+    salt: bytes = b""
 
 
 @dataclass
@@ -143,9 +143,9 @@ class Proof:
         pow_nonce = r.u64()
         query_indices = r.vec(r.u32, 4)
         r.zk = options.zk
-        # minimum encoded sizes: opening 4 (+1 salt length under zk), batch 4 (+4), query 12
+        # minimum encoded sizes: opening and batch 4 (+1 salt length under zk), query 12
         opening_min = 5 if options.zk else 4
-        queries = r.vec(lambda: QueryProof(r.vec(r.opening, opening_min), r.vec(r.batch, 8 if options.zk else 4),
+        queries = r.vec(lambda: QueryProof(r.vec(r.opening, opening_min), r.vec(r.batch, opening_min),
                                            r.vec(r.opening, opening_min)), 12)
         auth_paths = r.vec(r.path, 4)
         if not r.at_end():
@@ -208,8 +208,8 @@ class _Writer:
         self.vec(b.rows, lambda row: (self.u32(len(row)), self._parts.append(struct.pack(f"<{len(row)}I",
                                                                                       *(int(v) for v in row)))))
         if self._zk:
-            self.vec(b.salts, self.salt)
-        elif b.salts:
+            self.salt(b.salt)
+        elif b.salt:
             raise ValueError("a proof without zk carries no salts")
 
     def getvalue(self) -> bytes:
@@ -290,4 +290,4 @@ class _Reader:
 
     def batch(self) -> BatchOpening:
         rows = self.vec(self.row, 4)
-        return BatchOpening(rows, self.vec(self.salt, 1) if self.zk else [])
+        return BatchOpening(rows, self.salt() if self.zk else b"")

@@ -29,7 +29,7 @@ from zkvm.stark import accel, fri, kernels, logup, native_eval, ntt, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
-from zkvm.stark.merkle import MerkleTree, MixedMerkleTree, mixed_groups
+from zkvm.stark.merkle import MerkleTree, MixedMerkleTree
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
 from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
@@ -484,8 +484,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             fixed_ops = [Opening(fc.ldes[st.ct.name][idx[qi]].tolist()) for st, idx in zip(fixed_states, fixed_idx)]
             batches = []
             for tree in phase_trees:
-                rows, salts = tree.open_rows(queries[qi])
-                batches.append(BatchOpening(rows, salts if rng is not None else []))
+                batches.append(BatchOpening(*tree.open_rows(queries[qi])))
             fri_ops = [Opening(mat[idx[qi]].tolist(), _leaf_salt(tree, idx[qi]))
                        for (mat, tree), idx in zip(layers, fri_idx)]
             qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
@@ -498,12 +497,11 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
 
 
 def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:
-    """The mixed tree of one proof phase; under zk every node that hashes rows gets its own fresh salt."""
+    """The mixed tree of one proof phase; under zk every leaf gets a fresh salt (that hides the injected rows
+    too: ``merkle_verify``, mixed-height trees)."""
     if rng is None:
         return MixedMerkleTree(matrices)
-    log_heights = [m.shape[0].bit_length() - 1 for m in matrices]
-    top = max(log_heights)
-    return MixedMerkleTree(matrices, [rng.salts(1 << (top - d)) for d, _ in mixed_groups(log_heights)])
+    return MixedMerkleTree(matrices, rng.salts(max(m.shape[0] for m in matrices)))
 
 
 def _fixed_stride(st: _TableState) -> int:

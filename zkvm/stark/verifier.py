@@ -26,7 +26,7 @@ from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import (leaf_digests, leaf_hash, mixed_groups, mixed_multi_root, mixed_position,
+from zkvm.stark.merkle_verify import (leaf_digests, leaf_hash, mixed_multi_root, mixed_position,
                                       multiproof_nodes, multiproof_root)
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
@@ -115,10 +115,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
             _expect(len(b.rows), len(mats), f"{name} rows in a query")
             for (t, _, width), row in zip(mats, b.rows):
                 _expect(len(row), width, f"{name} row width of " + (repr(tables[t].name) if t >= 0 else "the FRI mask"))
-            log_heights = [lh for _, lh, _ in mats]
-            _expect(len(b.salts), len(mixed_groups(log_heights)) if opts.zk else 0, f"{name} salts in a query")
-            for salt in b.salts:
-                _expect(len(salt), salt_len, f"{name} salt length")
+            _expect(len(b.salt), salt_len, f"{name} leaf salt length")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
             _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
@@ -159,9 +156,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     for ph, (name, mats) in enumerate(phases.items()):
         (what, depth, positions), path = next(paths)
         log_heights = [lh for _, lh, _ in mats]
-        n_groups = len(mixed_groups(log_heights))
         rows = [qp.phases[ph].rows for qp in proof.queries]
-        salts = [qp.phases[ph].salts if opts.zk else [b""] * n_groups for qp in proof.queries]
+        salts = [qp.phases[ph].salt for qp in proof.queries]
         if mixed_multi_root(log_heights, qs_list, rows, salts, path) != phase_roots[name][0]:
             raise MerkleError(f"{what}: the openings do not authenticate")
     for k, root in enumerate(proof.fri_roots):

@@ -4,12 +4,13 @@
 the proof options and the table heights alone (:func:`table_plans`, :func:`final_poly_len`), so nothing about
 the construction is negotiated in the proof.
 
-1. **Hiding commitments.** Every hash of rows in a *private* tree (the main, aux and quotient phase trees,
-   whose row hashes sit at the leaves and at the injection levels of smaller matrices - see
-   ``merkle_verify``, mixed-height trees - and the FRI layer trees) is ``SHA256(rows || salt)`` with a fresh
-   16-byte salt per node from ``os.urandom``; a salt is sent only with an opened node. An unopened node's hash
-   (seen as a sibling in an authentication path) is then independent of its rows. Fixed (preprocessed) trees
-   stay unsalted: they are public and define the image id.
+1. **Hiding commitments.** Every leaf of a *private* tree (the main, aux and quotient phase trees and the FRI
+   layer trees) is ``SHA256(rows || salt)`` with a fresh 16-byte salt from ``os.urandom``; a salt is sent only
+   with an opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then
+   independent of its rows. The rows of the shorter matrices of a phase tree, injected at inner nodes, are
+   hidden by the salted leaves below those nodes (``merkle_verify``, mixed-height trees: every node sent as a
+   sibling has only unopened leaves below it). Fixed (preprocessed) trees stay unsalted: they are public and
+   define the image id.
 
 2. **Randomised traces.** A committed column ``f`` (main or aux, each base coordinate of an extension column
    separately) is replaced by ``f'(X) = f(X) + Z_H(X)·r(X)`` with ``Z_H = X^n - 1`` and ``r`` uniformly random
@@ -55,7 +56,7 @@ the construction is negotiated in the proof.
 
 **Costs.** A randomised column has up to ``2·n_c`` coefficients and is evaluated as such at half the blowup
 (same coset, about the work of a plain LDE, plus the interpolation); quotient chunks and the mask likewise.
-Proofs grow by the salts (17 bytes per opened salted node), one query, the mask row, the extra quotient
+Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask row, the extra quotient
 chunks of short tables and the deeper authentication paths of extended tables (``bench/zk.py`` measures it).
 
 **What is not hidden.** Table heights (the trace length, padded to powers of two) and each table's LogUp
