@@ -32,8 +32,8 @@ from zkvm.stark.errors import TraceShapeError
 from zkvm.stark.merkle import MerkleTree, MixedMerkleTree
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
-from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
-                                 fixed_digest, max_tuple_len, normalize_public_terms, publics_vector, tree_layout)
+from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
+                                 fixed_digest, max_tuple_len, normalize_public_terms, phase_layouts, publics_vector)
 from zkvm.stark.traces import _as_trace, _log_height, read_traces
 from zkvm.stark.transcript import Transcript
 
@@ -343,10 +343,11 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
                     st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
-    main_mats = [st.main_lde for st in states if st.ct.n_main]
-    if main_mats:
+    layouts = phase_layouts(ca.tables, log_heights, [st.lb for st in states], [p.quot_width for p in plans],
+                            rng is not None)
+    if "main" in layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree(main_mats, rng))
+            phase_trees.append(_phase_tree([states[t].main_lde for t, _, _ in layouts["main"]], rng))
         main_roots.append(phase_trees[-1].root)
         tr.absorb("main_root", main_roots[-1])
     timer.step()
@@ -372,10 +373,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             else:
                 st.aux_lde, st.masks["aux"] = zk.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
         final_sums.append(st.final.c)
-    aux_mats = [st.aux_lde for st in states if st.ct.has_bus]
-    if aux_mats:
+    if "aux" in layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree(aux_mats, rng))
+            phase_trees.append(_phase_tree([states[t].aux_lde for t, _, _ in layouts["aux"]], rng))
         aux_roots.append(phase_trees[-1].root)
         tr.absorb("aux_root", aux_roots[-1])
         for st in states:
@@ -408,8 +408,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             lde_max = max(st.log_n + st.lb for st in states)
             mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
     with timer.phase("merkle"):
-        phase_trees.append(_phase_tree([st.quot_lde for st in states] + ([mask_lde] if rng is not None else []),
-                                       rng))
+        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else states[t].quot_lde
+                                        for t, _, _ in layouts["quotient"]], rng))
     quotient_roots.append(phase_trees[-1].root)
     tr.absorb("quotient_root", quotient_roots[-1])
     timer.step()

@@ -30,8 +30,8 @@ from zkvm.stark.merkle_verify import (leaf_digests, leaf_hash, mixed_multi_root,
                                       multiproof_nodes, multiproof_root)
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
-                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector)
+from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
+                                 max_tuple_len, normalize_public_terms, ood_layout, phase_layouts, publics_vector)
 from zkvm.stark.transcript import Transcript
 
 _BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
@@ -94,7 +94,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
     sizes = fri.layer_sizes(lde_sizes, lb, opts.log_final_len, opts.log_fold_arity)
     n_max = sizes[0]
-    phases = _phase_layouts(tables, heights, lbs, plans, n_max.bit_length() - 1, opts.zk)
+    phases = phase_layouts(tables, heights, lbs, [plan.quot_width for plan in plans], opts.zk)
     for name, roots in (("main", proof.main_roots), ("aux", proof.aux_roots), ("quotient", proof.quotient_roots)):
         _expect(len(roots), 1 if name in phases else 0, f"{name} roots")
     _expect(len(proof.fri_roots), len(sizes) - 1, "FRI layers")
@@ -114,7 +114,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         for (name, mats), b in zip(phases.items(), qp.phases):
             _expect(len(b.rows), len(mats), f"{name} rows in a query")
             for (t, _, width), row in zip(mats, b.rows):
-                _expect(len(row), width, f"{name} row width of " + (repr(tables[t].name) if t >= 0 else "the FRI mask"))
+                owner = "the FRI mask" if t == FRI_MASK else repr(tables[t].name)
+                _expect(len(row), width, f"{name} row width of {owner}")
             _expect(len(b.salt), salt_len, f"{name} leaf salt length")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
@@ -298,23 +299,6 @@ def _sum(items) -> Ext:
     return acc
 
 
-def _phase_layouts(tables: list[CompiledTable], heights, lbs, plans, log_n_max: int,
-                   zk_on: bool) -> dict[str, list[tuple[int, int, int]]]:
-    """The matrices of each phase tree, in commitment order: ``(table index, log height, width)``, index -1 for
-    the FRI mask, which ends the quotient tree under zk (zk.py, 4.). Phases without matrices are absent."""
-    out: dict[str, list[tuple[int, int, int]]] = {}
-    spans = list(enumerate(zip(tables, heights, lbs, plans)))
-    main = [(t, lh + lbt, ct.n_main) for t, (ct, lh, lbt, _) in spans if ct.n_main]
-    aux = [(t, lh + lbt, ct.n_aux) for t, (ct, lh, lbt, _) in spans if ct.has_bus]
-    quot = [(t, lh + lbt, plan.quot_width) for t, (ct, lh, lbt, plan) in spans]
-    if zk_on:
-        quot.append((-1, log_n_max, 4))
-    for name, mats in (("main", main), ("aux", aux), ("quotient", quot)):
-        if mats:
-            out[name] = mats
-    return out
-
-
 def _opened_rows(proof: Proof, tables: list[CompiledTable], fixed_tables, phases) -> list[list[dict]]:
     """Per table, per query: ``{"fixed"|"main"|"aux"|"quot": opened row}`` (shapes already checked)."""
     kind_of = {"main": "main", "aux": "aux", "quotient": "quot"}
@@ -324,7 +308,7 @@ def _opened_rows(proof: Proof, tables: list[CompiledTable], fixed_tables, phases
             out[t][qi]["fixed"] = o.row
         for (name, mats), b in zip(phases.items(), qp.phases):
             for (t, _, _), row in zip(mats, b.rows):
-                if t >= 0:
+                if t != FRI_MASK:
                     out[t][qi][kind_of[name]] = row
     return out
 
