@@ -2,8 +2,9 @@
 
     python bench/zk.py [--fib-n 10000,40000] [--models a,b,c] [--repeats 2]
 
-Workloads: the fib guest with n = 10000 and 40000 (cpu table 2^16 and 2^18 rows) and the three digits models of the zkML benchmark with
-everything private (``--public none`` request, proven here with zk on and off to measure the difference).
+Workloads: the fib guest with n = 10000 and 40000 (cpu table 2^16 and 2^18 rows) and the three digits models of
+the zkML benchmark with everything private (``--public none`` request, proven here with zk on and off to measure
+the difference).
 Every proof runs in a fresh process (peak RSS from wait4); zk and non-zk runs alternate, ``--repeats`` times,
 and the table reports the fastest of each (the machine is shared; the load average is recorded). Targets:
 zk costs <= 15% extra prove time and <= 10% extra receipt size. Writes bench/out/zk.json and the zk section of
