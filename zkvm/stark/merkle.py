@@ -240,9 +240,11 @@ class MixedMerkleTree:
         out = np.empty((count, DIGEST_SIZE), dtype=np.uint8)
         if _native is not None and count:
             ffi, lib = _native.ffi, _native.lib
-            lib.zk_merkle_compress(ffi.cast("const uint8_t *", left.ctypes.data),
-                                   ffi.cast("const uint8_t *", right.ctypes.data), stride, count,
-                                   ffi.cast("uint8_t *", out.ctypes.data))
+            status = lib.zk_merkle_compress(ffi.cast("const uint8_t *", left.ctypes.data),
+                                            ffi.cast("const uint8_t *", right.ctypes.data), stride, count,
+                                            ffi.cast("uint8_t *", out.ctypes.data))
+            if status != 0:
+                raise ValueError(f"merkle compress failed with status {status}")
             return out
         for i in range(count):
             out[i] = np.frombuffer(hashlib.sha256(left[i].tobytes() + right[i].tobytes()).digest(), dtype=np.uint8)
