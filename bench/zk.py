@@ -1,9 +1,10 @@
 """Cost of zero knowledge: prove time, peak RSS and receipt size with and without zk, side by side in one run.
 
-    python bench/zk.py [--fib-n 65000] [--models a,b,c] [--repeats 2]
+    python bench/zk.py [--fib-n 10000,40000] [--models a,b,c] [--repeats 2]
 
-Workloads: the fib guest with n = 40000 (~240k cycles: cpu table 2^18 rows) and the three digits models of the zkML benchmark with
-everything private (``--public none`` request, proven here with zk on and off to measure the difference).
+Workloads: the fib guest with n = 10000 and 40000 (cpu table 2^16 and 2^18 rows) and the three digits models of
+the zkML benchmark with everything private (``--public none`` request, proven here with zk on and off to measure
+the difference).
 Every proof runs in a fresh process (peak RSS from wait4); zk and non-zk runs alternate, ``--repeats`` times,
 and the table reports the fastest of each (the machine is shared; the load average is recorded). Targets:
 zk costs <= 15% extra prove time and <= 10% extra receipt size. Writes bench/out/zk.json and the zk section of
@@ -127,19 +128,21 @@ def markdown(res: dict) -> str:
     w = res["workloads"].values()
     worst_t = max(min(r["extra_prove_time"], r["extra_prove_cpu"]) for r in w)
     worst_s = max(r["extra_receipt_size"] for r in w)
-    cpu_rows = ", ".join(f"{name.split(' (')[0]}: 2^{r['on']['heights'].get('cpu', 1).bit_length() - 1}"
+    cpu_rows = ", ".join(f"{name.replace(' (all private)', '')}: 2^{r['on']['heights'].get('cpu', 1).bit_length() - 1}"
                          for name, r in res["workloads"].items())
     lines += ["", f"CPU table heights: {cpu_rows}. Prove-time target (<= 15%) "
               f"{'met' if worst_t <= TARGET_TIME else 'missed'} (worst {100 * worst_t:+.1f}%, the better of wall and CPU; "
               f"differences of a few percent either way are noise on this shared machine); receipt-size target "
               f"(<= 10%) "
               f"{'met' if worst_s <= TARGET_SIZE else 'missed'} (worst {100 * worst_s:+.1f}%).",
-              "", "Where the extra bytes go (zk.py): 16-byte salts on every opened salted leaf (~3.5%), one more "
-              "query (~2.4%), the FRI mask opening (~3%), and the deeper authentication paths and extra quotient "
-              "chunks of the short tables (heights 4-256) that zk commits on a coset 2^j larger so their "
-              "randomisers fit (~10% of a small receipt); big tables only pay a 1/64 FRI degree slack. Every "
-              "table and kind opens its own Merkle path per query, so the way to the size target is to share "
-              "paths: one tree per LDE height for all tables of that height (or deduplicated multi-paths).",
+              "", "Where the extra bytes go (zk.py): 16-byte salts (one per opened node that hashes rows: a "
+              "leaf or injection level of each phase tree, and each FRI leaf), one more query, the FRI mask row "
+              "(a matrix of the quotient-phase tree, so no path of its own), and the extra quotient chunks of "
+              "the short tables that zk commits on a coset 2^j larger so their randomisers fit. Commitments are "
+              "one mixed-height Merkle tree per phase (main, aux, quotient: all tables at once, "
+              "zkvm/stark/merkle_verify.py) with each tree's authentication paths merged over the queries, so "
+              "neither the number of tables nor zk's deeper paths of short tables multiply the path bytes; the "
+              "per-table fixed trees (they define the image id) are now the largest share of the paths.",
               "", "Where the extra time goes (prover phase split in bench/out/zk.json): the LDE of a randomised "
               "column is an interpolation plus an evaluation of 2n coefficients at half the blowup, not the fused "
               "LDE kernel; quotient chunks and the FRI mask are evaluated the same way; salted leaves hash 16 more "
@@ -165,14 +168,16 @@ def main() -> None:
         worker(sys.argv[2], sys.argv[3], sys.argv[4] == "1")
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--fib-n", type=int, default=40000, help="fib guest input (~6 cycles per step: 40000 -> 2^18 rows)")
+    ap.add_argument("--fib-n", default="10000,40000",
+                    help="comma-separated fib guest inputs (~6 cycles per step: 10000 -> 2^16 rows, 40000 -> 2^18)")
     ap.add_argument("--models", default="a,b,c", help="comma-separated zkML models (empty: none)")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
            "repeats": args.repeats, "workloads": {}}
-    res["workloads"][f"fib guest (n={args.fib_n})"] = measure("fib", str(args.fib_n), args.repeats)
+    for n in filter(None, args.fib_n.split(",")):
+        res["workloads"][f"fib guest (n={int(n)})"] = measure("fib", str(int(n)), args.repeats)
     for name in filter(None, args.models.split(",")):
         res["workloads"][f"zkML model {name} (all private)"] = measure("ml", name, args.repeats)
     (OUT / "zk.json").write_text(json.dumps(res, indent=1))

@@ -113,3 +113,163 @@ def test_chunked_build_and_rehashed_leaves(monkeypatch, chunk, unstored):
         for i, path in zip(indices, tree.open(indices)):
             assert path == [levels[d][(i >> d) ^ 1] for d in range(tree.depth)], f"seed {seed} n {n} index {i}"
             assert tree.leaf_digest(i) == levels[0][i], f"seed {seed} n {n} index {i}"
+
+
+# ---------------------------------------------------------------- mixed-height trees
+
+def python_mixed_root(mats: list[np.ndarray], salts: np.ndarray | None) -> bytes:
+    """From-scratch root of the mixed-tree encoding documented in merkle_verify (no code shared with it)."""
+    top = max(m.shape[0] for m in mats).bit_length() - 1
+    heights = sorted({m.shape[0] for m in mats}, reverse=True)
+
+    def rev(x: int, bits: int) -> int:
+        return sum(((x >> b) & 1) << (bits - 1 - b) for b in range(bits))
+
+    def group(h: int, pos: int, g: int) -> bytes:
+        bits = h.bit_length() - 1
+        data = b"".join(int(v).to_bytes(4, "little") for m in mats if m.shape[0] == h for v in m[rev(pos, bits)])
+        if salts is not None and g == 0:  # only the leaves are salted
+            data += bytes(salts[pos].tolist())
+        return hashlib.sha256(data).digest()
+
+    level = [group(heights[0], i, 0) for i in range(1 << top)]
+    for d in range(1, top + 1):
+        level = [hashlib.sha256(level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+        h = 1 << (top - d)
+        if h in heights:
+            g = heights.index(h)
+            level = [hashlib.sha256(node + group(h, i, g)).digest() for i, node in enumerate(level)]
+    return level[0]
+
+
+def _random_mixed(seed: int, salted: bool):
+    rng = np.random.default_rng(seed)
+    top = int(rng.integers(0, 8))
+    # one matrix of each height 2^top .. 2^0, plus a few random extra ones (same heights share a leaf)
+    log_heights = list(range(top, -1, -1)) + [int(rng.integers(0, top + 1)) for _ in range(int(rng.integers(0, 4)))]
+    rng.shuffle(log_heights)
+    mats = [rng.integers(0, 2**31, (1 << lh, int(rng.integers(1, 7))), dtype=np.uint32) for lh in log_heights]
+    salts = rng.integers(0, 256, (1 << top, 16), dtype=np.uint8) if salted else None
+    return rng, mats, salts
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("salted", [False, True])
+def test_mixed_tree_matches_python_and_pure_verifier(seed, salted, monkeypatch):
+    from zkvm.stark import merkle
+    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.merkle_verify import mixed_root
+
+    rng, mats, salts = _random_mixed(seed, salted)
+    tree = MixedMerkleTree(mats, salts)
+    assert tree.root == python_mixed_root(mats, salts), f"seed {seed}"
+    log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+    top = max(log_heights)
+    for q in sorted(set(rng.integers(0, 4 << top, 6).tolist()) | {0, (1 << top) - 1}):
+        rows, s, path = tree.open(q)
+        assert rows == [m[q % m.shape[0]].tolist() for m in mats], f"seed {seed} query {q}"
+        assert len(path) == top and len(s) == (16 if salted else 0)
+        assert mixed_root(log_heights, q, rows, s, path) == tree.root, f"seed {seed} query {q}"
+    monkeypatch.setattr(merkle, "_native", None)  # the hashlib build gives the same tree
+    assert MixedMerkleTree(mats, salts).root == tree.root, f"seed {seed}"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mixed_tree_rejects_wrong_index_row_salt_sibling(seed):
+    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.merkle_verify import mixed_root
+
+    rng, mats, salts = _random_mixed(100 + seed, True)
+    while max(m.shape[0] for m in mats) < 4:  # need a path and two distinct rows
+        rng, mats, salts = _random_mixed(int(rng.integers(1000, 10**6)), True)
+    tree = MixedMerkleTree(mats, salts)
+    log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+    top = max(log_heights)
+    q = int(rng.integers(0, 1 << top))
+    rows, s, path = tree.open(q)
+    assert mixed_root(log_heights, q, rows, s, path) == tree.root
+    flip = lambda b: bytes([b[0] ^ 1]) + b[1:]  # noqa: E731
+    assert mixed_root(log_heights, q ^ 1, rows, s, path) != tree.root, f"seed {seed}: wrong index accepted"
+    for m in range(len(mats)):  # a row of every matrix (every height)
+        bad = [list(r) for r in rows]
+        bad[m][0] ^= 1
+        assert mixed_root(log_heights, q, bad, s, path) != tree.root, f"seed {seed}: matrix {m} row accepted"
+    assert mixed_root(log_heights, q, rows, flip(s), path) != tree.root, f"seed {seed}: salt accepted"
+    assert mixed_root(log_heights, q, rows, s[:-1], path) != tree.root, f"seed {seed}: short salt accepted"
+    for d in range(top):
+        bad_p = list(path)
+        bad_p[d] = flip(bad_p[d])
+        assert mixed_root(log_heights, q, rows, s, bad_p) != tree.root, f"seed {seed}: sibling {d} accepted"
+    # malformed shapes give None, never an exception
+    assert mixed_root(log_heights, q, rows[:-1], s, path) is None
+    assert mixed_root(log_heights, q, rows, s, path[:-1]) is None
+
+
+def test_mixed_tree_argument_checks():
+    from zkvm.stark.merkle import MixedMerkleTree
+
+    with pytest.raises(ValueError):
+        MixedMerkleTree([])
+    with pytest.raises(ValueError):
+        MixedMerkleTree([np.zeros((3, 2), dtype=np.uint32)])
+    with pytest.raises(ValueError):  # one salt per leaf of the tallest height
+        MixedMerkleTree([np.zeros((4, 2), dtype=np.uint32), np.zeros((2, 1), dtype=np.uint32)],
+                        np.zeros((2, 16), dtype=np.uint8))
+
+
+# ---------------------------------------------------------------- merged paths (all queries of a tree at once)
+
+@pytest.mark.parametrize("seed", range(8))
+def test_multiproof_single_matrix_tree(seed):
+    from zkvm.stark.merkle_verify import leaf_digests, multiproof_nodes, multiproof_root
+
+    rng = np.random.default_rng(500 + seed)
+    log_n = int(rng.integers(0, 11))
+    n = 1 << log_n
+    rows = rng.integers(0, 2**31, (n, 3), dtype=np.uint32)
+    salts = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    tree = MerkleTree(rows, salts)
+    idx = rng.integers(0, n, int(rng.integers(1, 12))).tolist()  # repeats allowed
+    sibs = tree.multi_open(idx)
+    # never more than the separate paths, and nothing a query's own path already gives
+    assert len(sibs) == len(multiproof_nodes(idx, log_n)) <= log_n * len(set(idx)), f"seed {seed}"
+    digests = [leaf_hash(rows[i], salts[i].tobytes()) for i in idx]
+    leaves = leaf_digests(idx, digests)
+    assert multiproof_root(log_n, leaves, sibs) == tree.root, f"seed {seed}"
+    if sibs:
+        assert multiproof_root(log_n, leaves, sibs[:-1]) is None, f"seed {seed}: short path accepted"
+        assert multiproof_root(log_n, leaves, sibs + [sibs[0]]) is None, f"seed {seed}: long path accepted"
+        for k in range(len(sibs)):
+            bad = list(sibs)
+            bad[k] = bytes([bad[k][0] ^ 1]) + bad[k][1:]
+            assert multiproof_root(log_n, leaves, bad) != tree.root, f"seed {seed}: sibling {k} accepted"
+    wrong = dict(leaves)
+    i0 = idx[0]
+    wrong[i0] = leaf_hash(rows[i0] ^ 1, salts[i0].tobytes())
+    assert multiproof_root(log_n, wrong, sibs) != tree.root, f"seed {seed}: wrong row accepted"
+    # two openings of one leaf that disagree are refused outright
+    assert leaf_digests([i0, i0], [digests[0], leaf_hash(rows[i0] ^ 1)]) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_multiproof_mixed_tree(seed):
+    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.merkle_verify import mixed_multi_root
+
+    rng, mats, salts = _random_mixed(700 + seed, bool(seed % 2))
+    tree = MixedMerkleTree(mats, salts)
+    log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+    top = max(log_heights)
+    queries = rng.integers(0, 4 << top, int(rng.integers(1, 10))).tolist()
+    queries += queries[:1]  # a repeated query
+    opened = [tree.open_rows(q) for q in queries]
+    rows, qsalts = [o[0] for o in opened], [o[1] for o in opened]
+    sibs = tree.multi_open(queries)
+    assert mixed_multi_root(log_heights, queries, rows, qsalts, sibs) == tree.root, f"seed {seed}"
+    assert len(sibs) <= top * len(set(queries)), f"seed {seed}"
+    # the repeated query's second opening differs from its first: refused
+    bad_rows = [list(map(list, r)) for r in rows]
+    bad_rows[-1][0][0] ^= 1
+    assert mixed_multi_root(log_heights, queries, bad_rows, qsalts, sibs) is None, f"seed {seed}"
+    if sibs:
+        assert mixed_multi_root(log_heights, queries, rows, qsalts, sibs[:-1]) is None, f"seed {seed}"

@@ -207,3 +207,33 @@ def test_fma_rows_periodic(rows, w, period):
     expect = bb.add(acc, bb.mul(a, f[np.arange(rows) % period][:, None]))
     got = kernels.fma_rows_periodic(acc.copy(), a, f)
     assert (got == expect).all(), f"seed {seed}"
+
+
+def test_mixed_merkle_native_matches_hashlib(sha_path, threads, monkeypatch):
+    """The C leaf gather/hash and compress kernels of the mixed-height tree against its hashlib build: heights
+    beyond one C chunk of leaves, several matrices per height, salted leaves."""
+    from zkvm.stark import merkle
+
+    seed = 9
+    rng = np.random.default_rng(seed)
+    shapes = [(17, 3), (17, 5), (12, 2), (3, 7), (0, 1)]
+    mats = [rng.integers(0, 2**32, (1 << lh, w), dtype=np.uint32) for lh, w in shapes]
+    salts = rng.integers(0, 256, (1 << 17, 16), dtype=np.uint8)
+    native = merkle.MixedMerkleTree(mats, salts)
+    monkeypatch.setattr(merkle, "_native", None)
+    assert native.root == merkle.MixedMerkleTree(mats, salts).root, f"seed {seed} path {sha_path}"
+
+
+def test_mixed_merkle_kernels_reject_bad_arguments():
+    out = np.zeros((4, 32), dtype=np.uint8)
+    mat = np.zeros((4, 2), dtype=np.uint32)
+    ptrs = ffi.new("const uint32_t *[]", [ffi.cast("const uint32_t *", mat.ctypes.data)])
+    widths = ffi.new("size_t[]", [2])
+    dst = ffi.cast("uint8_t *", out.ctypes.data)
+    assert lib.zk_mmcs_leaves(ptrs, widths, 1, 2, 0, 4, ffi.NULL, 0, dst) == 0
+    assert lib.zk_mmcs_leaves(ptrs, widths, 1, 2, 1, 4, ffi.NULL, 0, dst) == -1  # past the level's end
+    assert lib.zk_mmcs_leaves(ptrs, widths, 0, 2, 0, 4, ffi.NULL, 0, dst) == -1  # no matrix
+    assert lib.zk_mmcs_leaves(ptrs, widths, 1, 40, 0, 4, ffi.NULL, 0, dst) == -1  # height out of range
+    assert lib.zk_mmcs_leaves(ptrs, widths, 1, 2, 0, 4, ffi.NULL, 16, dst) == -1  # salt length, no salts
+    assert lib.zk_merkle_compress(ffi.NULL, dst, 32, 1, dst) == -1
+    assert lib.zk_merkle_compress(dst, dst, 16, 1, dst) == -1  # stride shorter than a digest

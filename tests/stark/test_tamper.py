@@ -92,49 +92,72 @@ def _mutations(proof, has_terms):
     for i in range(len(proof.final_poly)):
         out.append((f"final_poly[{i}]", lambda p, i=i: p.final_poly.__setitem__(i, _bump_ext(p.final_poly[i])),
                     FriError))
-    out.append(("query_indices[0]", lambda p: p.query_indices.__setitem__(0, p.query_indices[0] ^ 1), MerkleError))
+    # swapping two distinct query positions keeps every merged path's sibling count (same set of positions),
+    # so the openings meet the Merkle check at the wrong positions; any other index changes the count (shape)
+    qs = proof.query_indices
+    i, j = next((i, j) for i in range(len(qs)) for j in range(i + 1, len(qs)) if qs[i] != qs[j])
+    out.append((f"query_indices[{i}] <-> [{j}]", lambda p, i=i, j=j: _swap(p.query_indices, i, j), MerkleError))
+    out.append(("query_indices[0] out of range", lambda p: p.query_indices.__setitem__(0, 1 << 30), MalformedProof))
+    out.append(("quotient_roots dropped", lambda p: p.quotient_roots.clear(), MalformedProof))
     for qi in (0, len(proof.queries) - 1):
         q = proof.queries[qi]
-        for t, openings in enumerate(q.tables):
-            for o_i, o in enumerate(openings):
-                for j in sorted({0, len(o.row) - 1}):
-                    out.append((f"queries[{qi}].tables[{t}][{o_i}].row[{j}]",
-                                lambda p, qi=qi, t=t, o_i=o_i, j=j: _bump_row(p.queries[qi].tables[t][o_i], j),
+        for t, o in enumerate(q.fixed):
+            for j in sorted({0, len(o.row) - 1}):
+                out.append((f"queries[{qi}].fixed[{t}].row[{j}]",
+                            lambda p, qi=qi, t=t, j=j: _bump_row(p.queries[qi].fixed[t], j), MerkleError))
+            out.append((f"queries[{qi}].fixed[{t}].salt added",
+                        lambda p, qi=qi, t=t: setattr(p.queries[qi].fixed[t], "salt", bytes(16)), MalformedProof))
+        for ph, b in enumerate(q.phases):  # every matrix of every phase tree, both ends of its row
+            for m, row in enumerate(b.rows):
+                for j in sorted({0, len(row) - 1}):
+                    out.append((f"queries[{qi}].phases[{ph}].rows[{m}][{j}]",
+                                lambda p, qi=qi, ph=ph, m=m, j=j: _bump_batch_row(p.queries[qi].phases[ph], m, j),
                                 MerkleError))
-                for d in sorted({0, len(o.path) - 1}):
-                    out.append((f"queries[{qi}].tables[{t}][{o_i}].path[{d}]",
-                                lambda p, qi=qi, t=t, o_i=o_i, d=d: _flip_path(p.queries[qi].tables[t][o_i], d),
-                                MerkleError))
+            out.append((f"queries[{qi}].phases[{ph}].rows[-1] dropped",
+                        lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].rows.pop(), MalformedProof))
+            out.append((f"queries[{qi}].phases[{ph}].rows[0] widened",
+                        lambda p, qi=qi, ph=ph: p.queries[qi].phases[ph].rows[0].append(0), MalformedProof))
+        out.append((f"queries[{qi}].phases[-1] dropped", lambda p, qi=qi: p.queries[qi].phases.pop(),
+                    MalformedProof))
         for k, o in enumerate(q.fri):
             for j in sorted({0, len(o.row) - 1}):
                 out.append((f"queries[{qi}].fri[{k}].row[{j}]",
                             lambda p, qi=qi, k=k, j=j: _bump_row(p.queries[qi].fri[k], j), MerkleError))
-            out.append((f"queries[{qi}].fri[{k}].path[0]",
-                        lambda p, qi=qi, k=k: _flip_path(p.queries[qi].fri[k], 0), MerkleError))
-    if proof.options.zk:  # salts, the FRI mask commitment and its openings
-        out.append(("mask_roots[0]", lambda p: p.mask_roots.__setitem__(0, _flip(p.mask_roots[0])), MerkleError))
-        out.append(("mask_roots dropped", lambda p: p.mask_roots.clear(), MalformedProof))
+    # merged authentication paths: one list per tree (fixed trees, phase trees, FRI layers)
+    for t, path in enumerate(proof.auth_paths):
+        for d in sorted({0, len(path) - 1} if path else set()):  # a tree opened everywhere sends no sibling
+            out.append((f"auth_paths[{t}][{d}]", lambda p, t=t, d=d: _flip_path(p.auth_paths[t], d), MerkleError))
+        if path:
+            out.append((f"auth_paths[{t}] truncated", lambda p, t=t: p.auth_paths[t].pop(), MalformedProof))
+        out.append((f"auth_paths[{t}] extended", lambda p, t=t: p.auth_paths[t].append(bytes(32)), MalformedProof))
+    out.append(("auth_paths[-1] dropped", lambda p: p.auth_paths.pop(), MalformedProof))
+    if proof.options.zk:  # salts: the leaf salt of every phase tree and of every FRI layer
         for qi in (0, len(proof.queries) - 1):
             q = proof.queries[qi]
-            for t, openings in enumerate(q.tables):
-                for o_i, o in enumerate(openings):
-                    if o.salt:
-                        out.append((f"queries[{qi}].tables[{t}][{o_i}].salt",
-                                    lambda p, qi=qi, t=t, o_i=o_i: _flip_salt(p.queries[qi].tables[t][o_i]),
-                                    MerkleError))
+            for ph in range(len(q.phases)):
+                out.append((f"queries[{qi}].phases[{ph}].salt",
+                            lambda p, qi=qi, ph=ph: _flip_salt(p.queries[qi].phases[ph]), MerkleError))
+                out.append((f"queries[{qi}].phases[{ph}].salt truncated",
+                            lambda p, qi=qi, ph=ph: setattr(p.queries[qi].phases[ph], "salt",
+                                                            p.queries[qi].phases[ph].salt[:-1]), MalformedProof))
             for k in range(len(q.fri)):
                 out.append((f"queries[{qi}].fri[{k}].salt", lambda p, qi=qi, k=k: _flip_salt(p.queries[qi].fri[k]),
                             MerkleError))
-            out.append((f"queries[{qi}].mask.row[0]", lambda p, qi=qi: _bump_row(p.queries[qi].mask[0], 0),
-                        MerkleError))
-            out.append((f"queries[{qi}].mask dropped", lambda p, qi=qi: p.queries[qi].mask.clear(), MalformedProof))
             out.append((f"queries[{qi}].fri[0].salt truncated",
                         lambda p, qi=qi: setattr(p.queries[qi].fri[0], "salt", p.queries[qi].fri[0].salt[:-1]),
                         MalformedProof))
-            out.append((f"queries[{qi}].mask.salt", lambda p, qi=qi: _flip_salt(p.queries[qi].mask[0]), MerkleError))
-            out.append((f"queries[{qi}].mask.path[0]", lambda p, qi=qi: _flip_path(p.queries[qi].mask[0], 0),
-                        MerkleError))
+    else:
+        out.append(("queries[0].phases[0] salted",
+                    lambda p: setattr(p.queries[0].phases[0], "salt", bytes(16)), MalformedProof))
     return out
+
+
+def _swap(items, i, j):
+    items[i], items[j] = items[j], items[i]
+
+
+def _bump_batch_row(b, m, j):
+    b.rows[m][j] = (b.rows[m][j] + 1) % P
 
 
 def _flip_salt(o):
@@ -145,8 +168,8 @@ def _bump_row(o, j):
     o.row[j] = (o.row[j] + 1) % P
 
 
-def _flip_path(o, d):
-    o.path[d] = _flip(o.path[d])
+def _flip_path(path, d):
+    path[d] = _flip(path[d])
 
 
 def _bad_nonce(p):
@@ -189,3 +212,26 @@ def test_security_policy():
     with pytest.raises(InsufficientSecurity):
         verify(air, proof, pubs, terms, fd)  # default minimum: 100 bits
     assert ProofOptions().security_bits >= 100
+
+
+@pytest.mark.parametrize("zk", [False, True])
+def test_two_queries_opening_one_leaf_differently_are_rejected(zk, monkeypatch):
+    """Queries that share a leaf share its path: the verifier must check that both openings agree, else only
+    one of them would be authenticated (and the other's rows would feed DEEP/FRI unchecked). An honest prover
+    with repeated query positions, then one of the two openings tampered, in each kind of tree."""
+    from zkvm.stark.transcript import Transcript
+
+    monkeypatch.setattr(Transcript, "query_indices", lambda self, label, count, size: [5, 5] + list(range(count - 2)))
+    air, proof, pubs, terms, fd = _case("range", zk)
+    monkeypatch.undo()
+    with pytest.raises(QueryMismatch):  # honest openings at positions the transcript did not choose
+        verify(air, proof, pubs, terms, fd, min_security_bits=proof.options.security_bits)
+    kinds = [("fixed", lambda q: q.fixed[0].row), ("main", lambda q: q.phases[0].rows[0]),
+             ("quotient", lambda q: q.phases[-1].rows[-1]), ("FRI", lambda q: q.fri[-1].row)]
+    for name, row_of in kinds:
+        for qi in (0, 1):  # the first and the second opening of the shared position
+            bad = copy.deepcopy(proof)
+            row = row_of(bad.queries[qi])
+            row[0] = (row[0] + 1) % P
+            with pytest.raises(MerkleError):
+                verify(air, bad, pubs, terms, fd, min_security_bits=proof.options.security_bits)

@@ -59,13 +59,12 @@ def _private_values(proof: Proof) -> tuple[list[int], list[bytes]]:
     for group in proof.ood_z + proof.ood_zg:
         for v in group:
             vals.extend(v)
-    for qp in proof.queries:
-        for openings in qp.tables:
-            for o in openings:
-                if o.salt:  # fixed openings carry no salt
-                    vals.extend(o.row)
-                    salts.append(o.salt)
-        for o in qp.fri + qp.mask:
+    for qp in proof.queries:  # the fixed openings (public, unsalted) are left out
+        for b in qp.phases:
+            for row in b.rows:
+                vals.extend(row)
+            salts.append(b.salt)
+        for o in qp.fri:
             vals.extend(o.row)
             salts.append(o.salt)
     for c in proof.final_poly:
@@ -99,7 +98,7 @@ def test_non_zk_proofs_are_deterministic():
 def test_fixed_openings_stay_unsalted_and_public():
     air, fixed, main, pubs, terms = _case("range")
     a = prove(air, fixed, main, pubs, terms, FAST_ZK)
-    fixed_openings = [qp.tables[0][0] for qp in a.queries]  # table "range": fixed tree first
+    fixed_openings = [qp.fixed[0] for qp in a.queries]  # table "range": its fixed tree
     assert all(o.salt == b"" for o in fixed_openings)
     assert a.fixed_roots == prove(air, fixed, main, pubs, terms, FAST).fixed_roots
 

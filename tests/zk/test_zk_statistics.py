@@ -60,10 +60,12 @@ def opened_values(proof) -> list[int]:
         for v in group:
             out.extend(v)
     for qp in proof.queries:
-        for openings in qp.tables:
-            for o in openings:
-                out.extend(o.row)
-        for o in qp.fri + qp.mask:
+        for o in qp.fixed:
+            out.extend(o.row)
+        for b in qp.phases:
+            for row in b.rows:
+                out.extend(row)
+        for o in qp.fri:
             out.extend(o.row)
     for c in proof.final_poly:
         out.extend(c)

@@ -1,4 +1,5 @@
-"""Merkle trees over the rows of a ``uint32[N, w]`` matrix (N a power of two), SHA-256, optional salts.
+"""Merkle trees over the rows of a ``uint32[N, w]`` matrix (N a power of two), SHA-256, optional salts, and
+mixed-height trees committing to several such matrices at once (:class:`MixedMerkleTree`, one per proof phase).
 
 Hashing is done in C (``native/sha256.c``, ``native/merkle.c``: SHA-NI when the CPU has it, both cores) when
 the extension is built, else with hashlib. The leaf and node encodings are defined in
@@ -16,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from zkvm.stark.merkle_verify import DIGEST_SIZE, leaf_hash, node_hash, root_from_path, verify_path  # noqa: F401
+from zkvm.stark.merkle_verify import (DIGEST_SIZE, bitrev, group_hash, leaf_hash, mixed_groups,  # noqa: F401
+                                      mixed_position, multiproof_nodes, node_hash, root_from_path, verify_path)
 
 try:
     from zkvm.stark import _native  # type: ignore[attr-defined]
@@ -107,6 +109,12 @@ class MerkleTree:
             idx = idx >> 1
         return [[per_level[d][k] for d in range(self.depth)] for k in range(len(indices))]
 
+    def multi_open(self, indices: Sequence[int]) -> list[bytes]:
+        """The siblings an opening of all ``indices`` at once needs, each sent once (``multiproof_nodes``)."""
+        if any(not 0 <= i < self.leaf_count for i in indices):
+            raise IndexError(f"leaf index out of range [0, {self.leaf_count})")
+        return [self._node(d, i) for d, i in multiproof_nodes(indices, self.depth)]
+
 
 def _upper_levels_hashlib(levels: list, depth: int) -> None:
     """Append the levels above ``levels[-1]`` up to the root, with hashlib."""
@@ -159,3 +167,143 @@ def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_from: int = 0
             start += size
     _upper_levels_hashlib(levels, depth)  # above the chunk roots: n / chunk - 1 hashes
     return [lvl if d >= keep_from else None for d, lvl in enumerate(levels)]
+
+
+class MixedMerkleTree:
+    """One commitment to several ``uint32[h_m, w_m]`` matrices of power-of-two heights (encoding, placement and
+    binding argument: :mod:`zkvm.stark.merkle_verify`). The matrices stay in natural row order; row ``r`` of a
+    matrix of height ``2^l`` sits at position ``bitrev_l(r)`` of its level, so a query opens one path.
+
+    ``salts`` (zk): ``uint8[H, k]``, row ``i`` salting leaf ``i`` (only the leaves are salted: see
+    ``merkle_verify`` for why that hides the injected rows too). Like :class:`MerkleTree`, the lowest
+    ``_UNSTORED_LEVELS`` levels are not stored: an opened path's low siblings are rehashed from the matrices.
+    The matrices and salts are referenced, not copied: do not mutate them afterwards.
+    """
+
+    def __init__(self, matrices: Sequence[np.ndarray], salts: np.ndarray | None = None) -> None:
+        mats = []
+        for m in matrices:
+            m = np.asarray(m)
+            if m.ndim != 2 or m.shape[0] < 1 or m.shape[0] & (m.shape[0] - 1) or m.shape[1] < 1:
+                raise ValueError(f"each matrix must be uint32[2^l, w >= 1], got shape {m.shape}")
+            mats.append(np.ascontiguousarray(m, dtype=np.uint32))
+        if not mats:
+            raise ValueError("a mixed tree needs at least one matrix")
+        self.matrices = mats
+        self.log_heights = [m.shape[0].bit_length() - 1 for m in mats]
+        self.depth = max(self.log_heights)
+        self.groups = mixed_groups(self.log_heights)
+        self._group_at = dict(self.groups)
+        self._salt_at: dict[int, np.ndarray] = {}  # level -> salts of its row hashes (the leaves only)
+        if salts is not None:
+            s = np.ascontiguousarray(salts, dtype=np.uint8)
+            if s.ndim != 2 or s.shape[0] != 1 << self.depth:
+                raise ValueError(f"salts must be uint8[{1 << self.depth}, k], got shape {s.shape}")
+            self._salt_at[0] = s
+        self.salted = salts is not None
+        self._first = min(_UNSTORED_LEVELS, self.depth)
+        self._upper = self._build()
+
+    @property
+    def root(self) -> bytes:
+        return self._upper[-1][0].tobytes()
+
+    # -- level operations (C when built, else hashlib)
+
+    def _group_digests(self, d: int, start: int, count: int) -> np.ndarray:
+        """``G_d(i)`` for positions ``start .. start + count - 1`` of level ``d``, as ``uint8[count, 32]``."""
+        mats = [self.matrices[m] for m in self._group_at[d]]
+        log_h = self.depth - d
+        salts = self._salt_at.get(d)
+        out = np.empty((count, DIGEST_SIZE), dtype=np.uint8)
+        if _native is not None:
+            ffi, lib = _native.ffi, _native.lib
+            ptrs = ffi.new("const uint32_t *[]", [ffi.cast("const uint32_t *", m.ctypes.data) for m in mats])
+            widths = ffi.new("size_t[]", [m.shape[1] for m in mats])
+            salt_len = 0 if salts is None else salts.shape[1]
+            salt_ptr = ffi.NULL if salts is None else ffi.cast("const uint8_t *", salts[start:].ctypes.data)
+            status = lib.zk_mmcs_leaves(ptrs, widths, len(mats), log_h, start, count, salt_ptr, salt_len,
+                                        ffi.cast("uint8_t *", out.ctypes.data))
+            if status != 0:
+                raise MemoryError(f"mixed tree leaf hashing failed with status {status}")
+            return out
+        for k in range(count):
+            r = bitrev(start + k, log_h)
+            salt = b"" if salts is None else salts[start + k].tobytes()
+            out[k] = np.frombuffer(group_hash([m[r] for m in mats], salt), dtype=np.uint8)
+        return out
+
+    @staticmethod
+    def _compress(left: np.ndarray, right: np.ndarray, stride: int) -> np.ndarray:
+        """``SHA256(left_i || right_i)`` for digests ``stride`` bytes apart (``left``/``right`` share a layout)."""
+        count = left.shape[0]
+        out = np.empty((count, DIGEST_SIZE), dtype=np.uint8)
+        if _native is not None and count:
+            ffi, lib = _native.ffi, _native.lib
+            status = lib.zk_merkle_compress(ffi.cast("const uint8_t *", left.ctypes.data),
+                                            ffi.cast("const uint8_t *", right.ctypes.data), stride, count,
+                                            ffi.cast("uint8_t *", out.ctypes.data))
+            if status != 0:
+                raise ValueError(f"merkle compress failed with status {status}")
+            return out
+        for i in range(count):
+            out[i] = np.frombuffer(hashlib.sha256(left[i].tobytes() + right[i].tobytes()).digest(), dtype=np.uint8)
+        return out
+
+    def _up(self, children: np.ndarray, d: int, start: int) -> np.ndarray:
+        """Nodes ``start ..`` of level ``d`` from their children (level ``d - 1``, contiguous ``uint8[2m, 32]``)."""
+        children = np.ascontiguousarray(children)
+        pairs = children.reshape(-1, 2 * DIGEST_SIZE)
+        nodes = self._compress(pairs[:, :DIGEST_SIZE], pairs[:, DIGEST_SIZE:], 2 * DIGEST_SIZE)
+        if d in self._group_at:
+            nodes = self._compress(nodes, self._group_digests(d, start, nodes.shape[0]), DIGEST_SIZE)
+        return nodes
+
+    def _subtree(self, level: int, index: int) -> list[np.ndarray]:
+        """Levels 0..``level`` of the subtree under node ``index`` of ``level`` (its root last)."""
+        cur = self._group_digests(0, index << level, 1 << level)
+        out = [cur]
+        for d in range(1, level + 1):
+            cur = self._up(cur, d, index << (level - d))
+            out.append(cur)
+        return out
+
+    def _build(self) -> list[np.ndarray]:
+        """Levels ``_first`` .. depth (root last), hashed one chunk of leaves (and its subtree) at a time."""
+        depth, first = self.depth, self._first
+        chunk_depth = min(depth, _CHUNK.bit_length() - 1)
+        levels = [np.empty((1 << (depth - d), DIGEST_SIZE), dtype=np.uint8) for d in range(first, depth + 1)]
+        for j in range(1 << (depth - chunk_depth)):
+            sub = self._subtree(chunk_depth, j)
+            for d in range(first, chunk_depth + 1):
+                size = 1 << (chunk_depth - d)
+                levels[d - first][j * size:(j + 1) * size] = sub[d]
+        for d in range(chunk_depth + 1, depth + 1):
+            levels[d - first] = self._up(levels[d - 1 - first], d, 0)
+        return levels
+
+    def node(self, level: int, index: int) -> bytes:
+        """``N_level(index)``: stored, or rehashed from the matrices."""
+        if level >= self._first:
+            return self._upper[level - self._first][index].tobytes()
+        return self._subtree(level, index)[-1][0].tobytes()
+
+    def open(self, query: int) -> tuple[list[list[int]], bytes, list[bytes]]:
+        """Opening for a query of any domain at least as tall as the tallest matrix: (row ``query mod h_m`` of
+        every matrix, the leaf's salt - empty when unsalted, the siblings leaves first)."""
+        if not isinstance(query, int) or query < 0:
+            raise IndexError(f"bad query index {query!r}")
+        pos = mixed_position(query, self.log_heights)
+        rows, salt = self.open_rows(query)
+        return rows, salt, [self.node(d, (pos >> d) ^ 1) for d in range(self.depth)]
+
+    def open_rows(self, query: int) -> tuple[list[list[int]], bytes]:
+        """Rows and leaf salt of a query (see :meth:`open`), without the path (shared: :meth:`multi_open`)."""
+        pos = mixed_position(query, self.log_heights)
+        rows = [m[query % m.shape[0]].tolist() for m in self.matrices]
+        return rows, self._salt_at[0][pos].tobytes() if 0 in self._salt_at else b""
+
+    def multi_open(self, queries: Sequence[int]) -> list[bytes]:
+        """The siblings the openings of all ``queries`` need together, each sent once (``multiproof_nodes``)."""
+        positions = [mixed_position(q, self.log_heights) for q in queries]
+        return [self.node(d, i) for d, i in multiproof_nodes(positions, self.depth)]

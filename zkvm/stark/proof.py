@@ -1,27 +1,36 @@
 """The proof object and its byte format (versioned, explicit little-endian, length-prefixed, never pickle).
 
 Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the items; ``felt`` = ``u32`` < p;
-``ext`` = 4 felts; ``digest`` = 32 bytes; ``opening`` = ``vec<felt>`` row then ``vec<digest>`` path)::
+``ext`` = 4 felts; ``digest`` = 32 bytes; ``opening`` = ``vec<felt>`` row (then its salt under zk); ``batch`` =
+``vec<vec<felt>>`` rows (one per matrix of a phase tree) then, under zk, the leaf's salt)::
 
-    magic "ZKSTARK\\0" | u16 version | options (7 bytes, see options.py)
+    magic "ZKSTARK\0" | u16 version | options (7 bytes, see options.py)
     vec<u8>      log_heights              one per table, AIR order
-    vec<digest>  fixed_roots              tables with fixed columns
-    vec<digest>  main_roots               tables with main columns
-    vec<digest>  aux_roots                tables with bus interactions
+    vec<digest>  fixed_roots              tables with fixed columns (one tree each: they define the image id)
+    vec<digest>  main_roots               one mixed tree over every table's main LDE (none if no main columns)
+    vec<digest>  aux_roots                one mixed tree over every bus table's aux LDE (none without buses)
     vec<ext>     final_sums               tables with bus interactions
-    vec<digest>  quotient_roots           every table
+    vec<digest>  quotient_roots           one mixed tree over every table's quotient chunks (+ zk: the FRI mask)
     vec<vec<ext>> ood_z, ood_zg           per table: values at zeta and at zeta·g
     vec<digest>  fri_roots
     vec<ext>     final_poly
     u64          pow_nonce
     vec<u32>     query_indices            positions in the largest LDE domain (re-derived and compared last)
-    vec<query>   queries: vec<vec<opening>> (per table, its trees in the order fixed, main, aux, quotient)
-                          vec<opening>      (per committed FRI layer)
-                          vec<opening>      (zk only: the FRI mask tree, see zk.py)
-    vec<digest>  mask_roots               (zk only, at the end: the FRI mask commitment)
+    vec<query>   queries: vec<opening> (per table with fixed columns, its fixed tree)
+                          vec<batch>   (per phase tree: main, aux, quotient - those that exist)
+                          vec<opening> (per committed FRI layer)
+    vec<vec<digest>> auth_paths           per tree (fixed trees, phase trees, FRI layers, in that order): the
+                                          siblings all queries of that tree need, each sent once
 
-With ``zk`` set in the options every opening also carries its leaf salt (``u8`` length then the bytes, after
-the row; empty for the unsalted fixed trees). Proofs without zk have exactly the layout above without those.
+A phase tree (``merkle_verify``: mixed-height trees) holds one matrix per table of that phase in AIR order,
+the quotient tree the FRI mask matrix last under zk; a batch opening has the row ``q mod h`` of each matrix
+(``q`` the query index, ``h`` the matrix height), which all lie on one path. The paths of all queries of a
+tree are merged (``merkle_verify.multiproof_nodes``: walking up from the opened leaves, a sibling that is
+itself on an opened path is not sent; the others follow level by level, by increasing index).
+
+With ``zk`` set in the options every salt is sent (``u8`` length then the bytes): after the row of an opening
+(empty for the unsalted fixed trees), after the rows of a batch (only a phase tree's leaves are salted).
+Proofs without zk have exactly the layout above without any salt fields.
 
 The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and
 that every field element is canonical; the verifier then checks every shape against the AIR and the options.
@@ -37,7 +46,7 @@ from zkvm.stark.errors import MalformedProof
 from zkvm.stark.options import ENCODED_SIZE, ProofOptions
 
 MAGIC = b"ZKSTARK\x00"
-VERSION = 1
+VERSION = 3  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask); 3: merged paths
 DIGEST = 32
 
 ExtT = tuple[int, int, int, int]
@@ -45,16 +54,25 @@ ExtT = tuple[int, int, int, int]
 
 @dataclass
 class Opening:
+    """One query's leaf of a single-matrix tree (its path is in ``Proof.auth_paths``)."""
+
     row: list[int]
-    path: list[bytes]
+    salt: bytes = b""
+
+
+@dataclass
+class BatchOpening:
+    """One query's opening of a phase tree: a row per matrix, the leaf's salt (zk)."""
+
+    rows: list[list[int]]
     salt: bytes = b""
 
 
 @dataclass
 class QueryProof:
-    tables: list[list[Opening]]
-    fri: list[Opening]
-    mask: list[Opening] = field(default_factory=list)
+    fixed: list[Opening]        # per table with fixed columns
+    phases: list[BatchOpening]  # main, aux, quotient trees (those that exist)
+    fri: list[Opening]          # per committed FRI layer
 
 
 @dataclass
@@ -73,8 +91,8 @@ class Proof:
     pow_nonce: int
     query_indices: list[int] = field(default_factory=list)
     queries: list[QueryProof] = field(default_factory=list)
+    auth_paths: list[list[bytes]] = field(default_factory=list)
     version: int = VERSION
-    mask_roots: list[bytes] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         w = _Writer(self.options.zk)
@@ -93,11 +111,9 @@ class Proof:
         w.vec(self.final_poly, w.ext)
         w.u64(self.pow_nonce)
         w.vec(self.query_indices, w.u32)
-        w.vec(self.queries, lambda q: (w.vec(q.tables, lambda ops: w.vec(ops, w.opening)),
-                                       w.vec(q.fri, w.opening),
-                                       w.vec(q.mask, w.opening) if self.options.zk else None))
-        if self.options.zk:
-            w.vec(self.mask_roots, w.digest)
+        w.vec(self.queries, lambda q: (w.vec(q.fixed, w.opening), w.vec(q.phases, w.batch),
+                                       w.vec(q.fri, w.opening)))
+        w.vec(self.auth_paths, lambda path: w.vec(path, w.digest))
         return w.getvalue()
 
     @classmethod
@@ -127,17 +143,15 @@ class Proof:
         pow_nonce = r.u64()
         query_indices = r.vec(r.u32, 4)
         r.zk = options.zk
-        if options.zk:
-            queries = r.vec(lambda: QueryProof(r.vec(lambda: r.vec(r.opening, 8), 4), r.vec(r.opening, 8),
-                                               r.vec(r.opening, 8)), 12)
-            mask_roots = r.vec(r.digest, DIGEST)
-        else:
-            queries = r.vec(lambda: QueryProof(r.vec(lambda: r.vec(r.opening, 8), 4), r.vec(r.opening, 8)), 8)
-            mask_roots = []
+        # minimum encoded sizes: opening and batch 4 (+1 salt length under zk), query 12
+        opening_min = 5 if options.zk else 4
+        queries = r.vec(lambda: QueryProof(r.vec(r.opening, opening_min), r.vec(r.batch, opening_min),
+                                           r.vec(r.opening, opening_min)), 12)
+        auth_paths = r.vec(r.path, 4)
         if not r.at_end():
             raise MalformedProof("trailing bytes after the proof")
         return cls(options, log_heights, fixed_roots, main_roots, aux_roots, final_sums, quotient_roots, ood_z,
-                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, version, mask_roots)
+                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, version)
 
 
 class _Writer:
@@ -180,13 +194,23 @@ class _Writer:
         self.u32(len(o.row))
         self._parts.append(struct.pack(f"<{len(o.row)}I", *(int(v) for v in o.row)))
         if self._zk:
-            if len(o.salt) > 255:
-                raise ValueError("salt longer than 255 bytes")
-            self.u8(len(o.salt))
-            self.raw(o.salt)
+            self.salt(o.salt)
         elif o.salt:
             raise ValueError("a proof without zk carries no salts")
-        self.vec(o.path, self.digest)
+
+    def salt(self, salt: bytes) -> None:
+        if len(salt) > 255:
+            raise ValueError("salt longer than 255 bytes")
+        self.u8(len(salt))
+        self.raw(salt)
+
+    def batch(self, b: "BatchOpening") -> None:
+        self.vec(b.rows, lambda row: (self.u32(len(row)), self._parts.append(struct.pack(f"<{len(row)}I",
+                                                                                      *(int(v) for v in row)))))
+        if self._zk:
+            self.salt(b.salt)
+        elif b.salt:
+            raise ValueError("a proof without zk carries no salts")
 
     def getvalue(self) -> bytes:
         return b"".join(self._parts)
@@ -241,16 +265,29 @@ class _Reader:
             raise MalformedProof("length prefix exceeds the remaining proof bytes")
         return [get() for _ in range(count)]
 
-    def opening(self) -> Opening:
+    def row(self) -> list[int]:
         count = self.u32()
         if count * 4 > len(self._d) - self._pos:
             raise MalformedProof("length prefix exceeds the remaining proof bytes")
         row = list(struct.unpack(f"<{count}I", self.raw(4 * count)))
         if row and max(row) >= P:
             raise MalformedProof("non-canonical field element")
-        salt = self.raw(self.u8()) if self.zk else b""
+        return row
+
+    def path(self) -> list[bytes]:
         n_path = self.u32()
         if n_path * DIGEST > len(self._d) - self._pos:
             raise MalformedProof("length prefix exceeds the remaining proof bytes")
         blob = self.raw(DIGEST * n_path)  # one slice, then split: openings dominate parsing time
-        return Opening(row, [blob[i:i + DIGEST] for i in range(0, len(blob), DIGEST)], salt)
+        return [blob[i:i + DIGEST] for i in range(0, len(blob), DIGEST)]
+
+    def salt(self) -> bytes:
+        return self.raw(self.u8())
+
+    def opening(self) -> Opening:
+        row = self.row()
+        return Opening(row, self.salt() if self.zk else b"")
+
+    def batch(self) -> BatchOpening:
+        rows = self.vec(self.row, 4)
+        return BatchOpening(rows, self.salt() if self.zk else b"")

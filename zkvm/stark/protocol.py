@@ -82,18 +82,25 @@ def fixed_digest(ca: CompiledAir, fixed_log_heights: Sequence[int], fixed_roots:
     return h.digest()
 
 
-def tree_layout(ct: CompiledTable, quot_width: int = QUOTIENT_WIDTH) -> list[tuple[str, int]]:
-    """The Merkle trees of a table in opening order, with their widths (empty ones omitted). Under zk the
-    quotient may have more chunks (``zk.TablePlan.quot_width``)."""
-    out = []
-    if ct.n_fixed:
-        out.append(("fixed", ct.n_fixed))
-    if ct.n_main:
-        out.append(("main", ct.n_main))
-    if ct.has_bus:
-        out.append(("aux", ct.n_aux))
-    out.append(("quot", quot_width))
-    return out
+#: Index standing for the FRI mask in :func:`phase_layouts` (it is no table).
+FRI_MASK = -1
+
+
+def phase_layouts(tables: Sequence[CompiledTable], log_heights: Sequence[int], log_blowups: Sequence[int],
+                  quot_widths: Sequence[int], zk: bool) -> dict[str, list[tuple[int, int, int]]]:
+    """The matrices of each phase commitment (one mixed-height tree each, ``merkle_verify``), in commitment and
+    opening order: ``(table index, log2 LDE height, width)``. ``main``: every table with main columns; ``aux``:
+    every table with bus interactions; ``quotient``: every table's quotient chunks, then under zk the FRI mask
+    (:data:`FRI_MASK`, extension values on the largest LDE domain; zk.py, 4.). Phases without matrices are
+    absent; the dict keeps the order main, aux, quotient. (Fixed columns keep one tree per table: their roots
+    define the image id, independent of the proof options.)"""
+    spans = [(t, lh + lbt) for t, (lh, lbt) in enumerate(zip(log_heights, log_blowups))]
+    main = [(t, lh, tables[t].n_main) for t, lh in spans if tables[t].n_main]
+    aux = [(t, lh, tables[t].n_aux) for t, lh in spans if tables[t].has_bus]
+    quot = [(t, lh, quot_widths[t]) for t, lh in spans]
+    if zk:
+        quot.append((FRI_MASK, max(lh for _, lh in spans), 4))
+    return {name: mats for name, mats in (("main", main), ("aux", aux), ("quotient", quot)) if mats}
 
 
 def ood_layout(ct: CompiledTable, quot_width: int = QUOTIENT_WIDTH) -> tuple[int, int]:

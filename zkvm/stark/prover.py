@@ -2,10 +2,11 @@
 out-of-domain point, and proves the openings with one batched DEEP-FRI across tables of different heights.
 
 Phases (the transcript schema in ``transcript.py`` fixes their order):
-1. fixed columns (LDE at the canonical blowup, committed once: ``commit_fixed``), 2. main traces (LDE + Merkle
-per table), 3. LogUp challenges, aux traces, 4. composition challenge, quotient per table (2 chunks),
-5. out-of-domain point ``zeta`` and openings at ``zeta`` / ``zeta·g``, 6. DEEP quotients and FRI,
-7. proof of work and query openings.
+1. fixed columns (LDE at the canonical blowup, committed once per table: ``commit_fixed``), 2. main traces
+(LDE per table, ONE mixed-height Merkle tree over all of them), 3. LogUp challenges, aux traces (one tree),
+4. composition challenge, quotient per table (2 chunks; one tree, with the zk FRI mask), 5. out-of-domain point
+``zeta`` and openings at ``zeta`` / ``zeta·g``, 6. DEEP quotients and FRI, 7. proof of work and query openings
+(one authentication path per phase tree and query: ``merkle_verify``, mixed-height trees).
 
 Zero knowledge (``ProofOptions.zk``, on by default) is constructed and argued in ``zk.py``: salted leaves,
 randomised main/aux columns (possibly on an extended coset: each table's LDE blowup is ``lb + plan.log_ext``),
@@ -28,11 +29,11 @@ from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, z
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
-from zkvm.stark.merkle import MerkleTree
+from zkvm.stark.merkle import MerkleTree, MixedMerkleTree
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
-from zkvm.stark.proof import Opening, Proof, QueryProof
-from zkvm.stark.protocol import (MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
-                                 fixed_digest, max_tuple_len, normalize_public_terms, publics_vector, tree_layout)
+from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
+from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
+                                 fixed_digest, max_tuple_len, normalize_public_terms, phase_layouts, publics_vector)
 from zkvm.stark.traces import _as_trace, _log_height, read_traces
 from zkvm.stark.transcript import Transcript
 
@@ -334,7 +335,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             st.trees["fixed"] = fc.trees[st.ct.name]
     timer.step()
 
-    # ---- main traces
+    # ---- main traces: one mixed tree over every table's main LDE
+    phase_trees: list[MixedMerkleTree] = []  # main, aux, quotient (those that exist): one opening each per query
     main_roots = []
     for st in states:
         if st.ct.n_main:
@@ -343,10 +345,13 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
                     st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
-            with timer.phase("merkle"):
-                st.trees["main"] = MerkleTree(st.main_lde, _salts(rng, st.main_lde.shape[0]))
-            main_roots.append(st.trees["main"].root)
-            tr.absorb("main_root", main_roots[-1])
+    layouts = phase_layouts(ca.tables, log_heights, [st.lb for st in states], [p.quot_width for p in plans],
+                            rng is not None)
+    if "main" in layouts:
+        with timer.phase("merkle"):
+            phase_trees.append(_phase_tree([states[t].main_lde for t, _, _ in layouts["main"]], rng))
+        main_roots.append(phase_trees[-1].root)
+        tr.absorb("main_root", main_roots[-1])
     timer.step()
 
     # ---- LogUp
@@ -369,12 +374,15 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
             else:
                 st.aux_lde, st.masks["aux"] = zk.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
-        with timer.phase("merkle"):
-            st.trees["aux"] = MerkleTree(st.aux_lde, _salts(rng, st.aux_lde.shape[0]))
-        aux_roots.append(st.trees["aux"].root)
         final_sums.append(st.final.c)
+    if "aux" in layouts:
+        with timer.phase("merkle"):
+            phase_trees.append(_phase_tree([states[t].aux_lde for t, _, _ in layouts["aux"]], rng))
+        aux_roots.append(phase_trees[-1].root)
         tr.absorb("aux_root", aux_roots[-1])
-        tr.absorb("final_sum", bytes(st.final.to_array().astype("<u4").tobytes()))
+        for st in states:
+            if st.ct.has_bus:
+                tr.absorb("final_sum", bytes(st.final.to_array().astype("<u4").tobytes()))
     timer.step()
 
     # ---- quotients
@@ -395,10 +403,17 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 st.quot_coeffs = zk.split_quotient(coeffs, st.plan, rng)
                 st.quot_lde = np.concatenate([zk.evaluate_long(c, st.log_n + st.plan.log_ext, lb)
                                               for c in st.quot_coeffs], axis=1)
-        with timer.phase("merkle"):
-            st.trees["quot"] = MerkleTree(st.quot_lde, _salts(rng, st.quot_lde.shape[0]))
-        quotient_roots.append(st.trees["quot"].root)
-        tr.absorb("quotient_root", quotient_roots[-1])
+    # zk: the FRI mask R joins the quotient commitment (zk.py, 4.: committed before gamma)
+    mask_lde = None
+    if rng is not None:
+        with timer.phase("fri"):
+            lde_max = max(st.log_n + st.lb for st in states)
+            mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
+    with timer.phase("merkle"):
+        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else states[t].quot_lde
+                                        for t, _, _ in layouts["quotient"]], rng))
+    quotient_roots.append(phase_trees[-1].root)
+    tr.absorb("quotient_root", quotient_roots[-1])
     timer.step()
 
     # ---- out-of-domain openings
@@ -416,17 +431,6 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         st.main = st.fixed = st.aux = st.quot_coeffs = None
         st.masks = {}
     timer.step()
-
-    # ---- zk: FRI mask, committed before gamma (zk.py, 4.)
-    mask_roots, mask_lde, mask_tree = [], None, None
-    if rng is not None:
-        with timer.phase("fri"):
-            lde_max = max(st.log_n + st.lb for st in states)
-            mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
-        with timer.phase("merkle"):
-            mask_tree = MerkleTree(mask_lde, _salts(rng, mask_lde.shape[0]))
-        mask_roots.append(mask_tree.root)
-        tr.absorb("zk_mask_root", mask_tree.root)
 
     # ---- DEEP + FRI
     gamma = tr.challenge_ext("gamma")
@@ -471,40 +475,35 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         queries = tr.query_indices("queries", options.num_queries, n_max)
     timer.step()
 
-    # ---- openings
+    # ---- openings: per query a row of each fixed tree, of every matrix of each phase tree (all on one path)
+    # and of each FRI layer; per tree, the siblings of all queries' paths together, each sent once
     with timer.phase("merkle"):
-        per_table = []
-        for st in states:
-            big_n = (1 << st.log_n) << st.lb
-            rows_idx = [q % big_n for q in queries]
-            stride = _fixed_stride(st)
-            openings = []
-            for kind, _ in tree_layout(st.ct):
-                tree = st.trees[kind]
-                if kind == "fixed":
-                    idx = [r * stride for r in rows_idx]
-                    src = fc.ldes[st.ct.name]
-                else:
-                    idx = rows_idx
-                    src = {"main": st.main_lde, "aux": st.aux_lde, "quot": st.quot_lde}[kind]
-                paths = tree.open(idx)
-                openings.append([Opening(src[i].tolist(), p, _leaf_salt(tree, i)) for i, p in zip(idx, paths)])
-            per_table.append(openings)
-        per_layer = []
-        for k, (mat, tree) in enumerate(layers):
-            leaves = [(q % sizes[k]) % sizes[k + 1] for q in queries]
-            paths = tree.open(leaves)
-            per_layer.append([Opening(mat[i].tolist(), p, _leaf_salt(tree, i)) for i, p in zip(leaves, paths)])
-        per_mask = []
-        if mask_tree is not None:
-            paths = mask_tree.open(queries)
-            per_mask = [Opening(mask_lde[i].tolist(), p, _leaf_salt(mask_tree, i)) for i, p in zip(queries, paths)]
-        qproofs = [QueryProof([[openings[qi] for openings in per_table[t]] for t in range(len(states))],
-                              [per_layer[k][qi] for k in range(len(layers))], per_mask[qi:qi + 1])
-                   for qi in range(len(queries))]
+        fixed_states = [st for st in states if st.ct.n_fixed]
+        fixed_idx = [[(q % ((1 << st.log_n) << st.lb)) * _fixed_stride(st) for q in queries] for st in fixed_states]
+        fri_idx = [[(q % sizes[k]) % sizes[k + 1] for q in queries] for k in range(len(layers))]
+        qproofs = []
+        for qi in range(len(queries)):
+            fixed_ops = [Opening(fc.ldes[st.ct.name][idx[qi]].tolist()) for st, idx in zip(fixed_states, fixed_idx)]
+            batches = []
+            for tree in phase_trees:
+                batches.append(BatchOpening(*tree.open_rows(queries[qi])))
+            fri_ops = [Opening(mat[idx[qi]].tolist(), _leaf_salt(tree, idx[qi]))
+                       for (mat, tree), idx in zip(layers, fri_idx)]
+            qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
+        auth_paths = ([st.trees["fixed"].multi_open(idx) for st, idx in zip(fixed_states, fixed_idx)]
+                      + [tree.multi_open(queries) for tree in phase_trees]
+                      + [tree.multi_open(idx) for (_, tree), idx in zip(layers, fri_idx)])
     timer.step()
     return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, mask_roots=mask_roots)
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths)
+
+
+def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:
+    """The mixed tree of one proof phase; under zk every leaf gets a fresh salt (that hides the injected rows
+    too: ``merkle_verify``, mixed-height trees)."""
+    if rng is None:
+        return MixedMerkleTree(matrices)
+    return MixedMerkleTree(matrices, rng.salts(max(m.shape[0] for m in matrices)))
 
 
 def _fixed_stride(st: _TableState) -> int:

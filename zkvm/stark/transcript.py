@@ -2,7 +2,7 @@
 
 Schema (the order is the protocol; prover.py and verifier.py follow it step by step):
 domain tag -> options -> AIR digest -> table heights -> publics -> public terms -> fixed_digest ->
-main roots -> [alpha, beta] -> aux roots + LogUp final sums -> [lambda] -> quotient roots -> [zeta] ->
+main root -> [alpha, beta] -> aux root, LogUp final sums -> [lambda] -> quotient root -> [zeta] ->
 out-of-domain values -> [gamma] -> per FRI layer: root, [beta_k] -> final polynomial -> proof of work ->
 [query indices].
 

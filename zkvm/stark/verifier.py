@@ -4,7 +4,8 @@ Checks, in this order (each failure raises its own ``VerificationError`` subclas
 1. shapes of every proof field against the AIR and options (``MalformedProof``);
 2. conjectured security >= ``min_security_bits`` (``InsufficientSecurity``);
 3. publics / public terms well-formed, fixed roots hash to ``fixed_digest`` (``PublicInputMismatch``);
-4. every opened row and FRI leaf authenticates at the proof's query positions (``MerkleError``);
+4. every opened row (fixed trees, the main/aux/quotient phase trees) and FRI leaf authenticates at the proof's
+   query positions (``MerkleError``);
 5. transcript replay; LogUp final sums + public terms == 0 (``BusImbalance``);
 6. per table, constraints at zeta match the committed quotient (``OodMismatch``);
 7. DEEP values, FRI folding and final polynomial at every query (``FriError``);
@@ -25,11 +26,12 @@ from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import leaf_hash, root_from_path
+from zkvm.stark.merkle_verify import (leaf_digests, leaf_hash, mixed_multi_root, mixed_position,
+                                      multiproof_nodes, multiproof_root)
 from zkvm.stark.options import FIXED_LOG_BLOWUP
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
-                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector, tree_layout)
+from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
+                                 max_tuple_len, normalize_public_terms, ood_layout, phase_layouts, publics_vector)
 from zkvm.stark.transcript import Transcript
 
 _BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
@@ -82,11 +84,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         raise MalformedProof(f"zero knowledge: {e}") from None
     lbs = [lb + plan.log_ext for plan in plans]
     _expect(len(proof.fixed_roots), sum(1 for ct in tables if ct.n_fixed), "fixed roots")
-    _expect(len(proof.main_roots), sum(1 for ct in tables if ct.n_main), "main roots")
     n_bus = sum(1 for ct in tables if ct.has_bus)
-    _expect(len(proof.aux_roots), n_bus, "aux roots")
     _expect(len(proof.final_sums), n_bus, "final sums")
-    _expect(len(proof.quotient_roots), len(tables), "quotient roots")
     _expect(len(proof.ood_z), len(tables), "OOD groups")
     _expect(len(proof.ood_zg), len(tables), "OOD-next groups")
     for ct, z, zg, plan in zip(tables, proof.ood_z, proof.ood_zg, plans):
@@ -96,34 +95,46 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
     sizes = fri.layer_sizes(lde_sizes, lb, opts.log_final_len, opts.log_fold_arity)
     n_max = sizes[0]
+    phases = phase_layouts(tables, heights, lbs, [plan.quot_width for plan in plans], opts.zk)
+    for name, roots in (("main", proof.main_roots), ("aux", proof.aux_roots), ("quotient", proof.quotient_roots)):
+        _expect(len(roots), 1 if name in phases else 0, f"{name} roots")
     _expect(len(proof.fri_roots), len(sizes) - 1, "FRI layers")
     _expect(len(proof.final_poly), zk.final_poly_len(opts, sizes[-1] >> lb), "final polynomial coefficients")
-    _expect(len(proof.mask_roots), 1 if opts.zk else 0, "FRI mask roots")
     _expect(len(proof.query_indices), opts.num_queries, "query indices")
     _expect(len(proof.queries), opts.num_queries, "query openings")
-    layouts = [tree_layout(ct, plan.quot_width) for ct, plan in zip(tables, plans)]
+    fixed_tables = [(t, ct) for t, ct in enumerate(tables) if ct.n_fixed]
     salt_len = zk.SALT_BYTES if opts.zk else 0
     for q, qp in zip(proof.query_indices, proof.queries):
         if not 0 <= q < n_max:
             raise MalformedProof("query index out of range")
-        _expect(len(qp.tables), len(tables), "tables in a query")
-        for ct, layout, ops, lh, lbt in zip(tables, layouts, qp.tables, heights, lbs):
-            _expect(len(ops), len(layout), f"openings of {ct.name!r}")
-            for (kind, width), o in zip(layout, ops):
-                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
-                _expect(len(o.row), width, f"{kind} row width of {ct.name!r}")
-                _expect(len(o.path), depth, f"{kind} path length of {ct.name!r}")
-                _expect(len(o.salt), 0 if kind == "fixed" else salt_len, f"{kind} salt length of {ct.name!r}")
+        _expect(len(qp.fixed), len(fixed_tables), "fixed openings in a query")
+        for (t, ct), o in zip(fixed_tables, qp.fixed):
+            _expect(len(o.row), ct.n_fixed, f"fixed row width of {ct.name!r}")
+            _expect(len(o.salt), 0, f"fixed salt length of {ct.name!r}")
+        _expect(len(qp.phases), len(phases), "phase openings in a query")
+        for (name, mats), b in zip(phases.items(), qp.phases):
+            _expect(len(b.rows), len(mats), f"{name} rows in a query")
+            for (t, _, width), row in zip(mats, b.rows):
+                owner = "the FRI mask" if t == FRI_MASK else repr(tables[t].name)
+                _expect(len(row), width, f"{name} row width of {owner}")
+            _expect(len(b.salt), salt_len, f"{name} leaf salt length")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
             _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
-            _expect(len(o.path), sizes[k + 1].bit_length() - 1, "FRI path length")
             _expect(len(o.salt), salt_len, "FRI leaf salt length")
-        _expect(len(qp.mask), 1 if opts.zk else 0, "FRI mask openings in a query")
-        for o in qp.mask:
-            _expect(len(o.row), 4, "FRI mask row width")
-            _expect(len(o.path), n_max.bit_length() - 1, "FRI mask path length")
-            _expect(len(o.salt), salt_len, "FRI mask salt length")
+    # one merged authentication path per tree: its length follows from the AIR, the options (tree depths) and
+    # the query positions (which siblings the paths share)
+    qs_list = list(proof.query_indices)
+    trees = ([(f"fixed tree of {ct.name!r}", heights[t] + FIXED_LOG_BLOWUP,
+               [(q % ((1 << heights[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs_list])
+              for t, ct in fixed_tables]
+             + [(f"{name} tree", max(lh for _, lh, _ in mats),
+                 [mixed_position(q, [lh for _, lh, _ in mats]) for q in qs_list]) for name, mats in phases.items()]
+             + [(f"FRI layer {k}", sizes[k + 1].bit_length() - 1, [(q % sizes[k]) % sizes[k + 1] for q in qs_list])
+                for k in range(len(sizes) - 1)])
+    _expect(len(proof.auth_paths), len(trees), "authentication path lists")
+    for (what, depth, positions), path in zip(trees, proof.auth_paths):
+        _expect(len(path), len(multiproof_nodes(positions, depth)), f"siblings of the {what}")
 
     # ---- 2. security policy
     if opts.security_bits < min_security_bits:
@@ -138,24 +149,24 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     if not isinstance(fdigest, (bytes, bytearray)) or fixed_digest(ca, fixed_heights, proof.fixed_roots) != fdigest:
         raise PublicInputMismatch("fixed commitment does not match fixed_digest")
 
-    # ---- 4. Merkle openings at the proof's query positions
-    roots = _table_roots(proof, tables)
-    for q, qp in zip(proof.query_indices, proof.queries):
-        for ct, layout, ops, lh, troots, lbt in zip(tables, layouts, qp.tables, heights, roots, lbs):
-            r = q % ((1 << lh) << lbt)
-            for (kind, _), o in zip(layout, ops):
-                idx = r * (1 << (FIXED_LOG_BLOWUP - lbt)) if kind == "fixed" else r
-                depth = lh + (FIXED_LOG_BLOWUP if kind == "fixed" else lbt)
-                if not _authentic(troots[kind], leaf_hash(o.row, o.salt), idx, o.path, depth):
-                    raise MerkleError(f"table {ct.name!r}: {kind} opening at row {idx} does not authenticate")
-        for k, o in enumerate(qp.fri):
-            leaf = (q % sizes[k]) % sizes[k + 1]
-            if not _authentic(proof.fri_roots[k], leaf_hash(o.row, o.salt), leaf, o.path,
-                               sizes[k + 1].bit_length() - 1):
-                raise MerkleError(f"FRI layer {k}: leaf {leaf} does not authenticate")
-        for o in qp.mask:
-            if not _authentic(proof.mask_roots[0], leaf_hash(o.row, o.salt), q, o.path, n_max.bit_length() - 1):
-                raise MerkleError(f"FRI mask: leaf {q} does not authenticate")
+    # ---- 4. Merkle openings at the proof's query positions (each tree: all queries at once)
+    paths = iter(zip(trees, proof.auth_paths))
+    for f, root in enumerate(proof.fixed_roots):
+        (what, depth, positions), path = next(paths)
+        _check_tree(what, root, depth, positions, [leaf_hash(qp.fixed[f].row) for qp in proof.queries], path)
+    phase_roots = {"main": proof.main_roots, "aux": proof.aux_roots, "quotient": proof.quotient_roots}
+    for ph, (name, mats) in enumerate(phases.items()):
+        (what, depth, positions), path = next(paths)
+        log_heights = [lh for _, lh, _ in mats]
+        rows = [qp.phases[ph].rows for qp in proof.queries]
+        salts = [qp.phases[ph].salt for qp in proof.queries]
+        if mixed_multi_root(log_heights, qs_list, rows, salts, path) != phase_roots[name][0]:
+            raise MerkleError(f"{what}: the openings do not authenticate")
+    for k, root in enumerate(proof.fri_roots):
+        (what, depth, positions), path = next(paths)
+        _check_tree(what, root, depth, positions, [leaf_hash(qp.fri[k].row, qp.fri[k].salt) for qp in proof.queries],
+                    path)
+    opened = _opened_rows(proof, tables, fixed_tables, phases)
 
     # ---- 5. transcript replay and bus balance
     tr = Transcript()
@@ -165,8 +176,9 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     alpha = tr.challenge_ext("alpha")
     beta = tr.challenge_ext("beta")
     betas = logup.beta_powers(beta, max_tuple_len(ca))
-    for root, fs in zip(proof.aux_roots, proof.final_sums):
+    for root in proof.aux_roots:
         tr.absorb("aux_root", root)
+    for fs in proof.final_sums:
         tr.absorb("final_sum", np.asarray(fs, dtype="<u4").tobytes())
     lam = tr.challenge_ext("lambda")
     for root in proof.quotient_roots:
@@ -178,8 +190,6 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     for z, zg in zip(proof.ood_z, proof.ood_zg):
         for v in list(z) + list(zg):
             tr.absorb("ood", np.asarray(v, dtype="<u4").tobytes())
-    for root in proof.mask_roots:
-        tr.absorb("zk_mask_root", root)
     gamma = tr.challenge_ext("gamma")
     fri_betas = []
     for root in proof.fri_roots:
@@ -219,7 +229,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         counter += total
     deep_vals = []  # per table: list over queries of Ext
     for t, (ct, lh, z, zg) in enumerate(zip(tables, heights, proof.ood_z, proof.ood_zg)):
-        deep_vals.append(_deep_at_queries(ct, t, lh, lbs[t], proof, deep_coeffs[t], z, zg, zeta, plans[t]))
+        deep_vals.append(_deep_at_queries(ct, lh, lbs[t], proof, opened[t], deep_coeffs[t], z, zg, zeta))
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
         by_size.setdefault(size, []).append(t)
@@ -234,7 +244,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
 
     value = deep_sum(by_size.get(n_max, []))
     if opts.zk:  # zk.py, 4.: FRI runs on DEEP + gamma^M·R, R opened at every query
-        mask_rows = np.asarray([qp.mask[0].row for qp in proof.queries], dtype=np.uint32).reshape(n_q, 4)
+        mask_rows = np.asarray([qp.phases[-1].rows[-1] for qp in proof.queries], dtype=np.uint32).reshape(n_q, 4)
         value = bb.ext_add(value, bb.ext_mul(mask_rows, (gamma ** counter).to_array()))
     for k in range(len(sizes) - 1):
         m, m2 = sizes[k], sizes[k + 1]
@@ -268,12 +278,14 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         raise QueryMismatch("query positions differ from the transcript's")
 
 
-def _authentic(root: bytes, leaf_digest: bytes, index: int, path: list[bytes], depth: int) -> bool:
-    """Merkle path check. The parser already guarantees 32-byte digests; path length and index range are
-    checked here (as ``merkle_verify.verify_path`` does), then the root is recomputed."""
-    if len(path) != depth or not 0 <= index < (1 << depth):
-        return False
-    return root_from_path(leaf_digest, index, path) == root
+def _check_tree(what: str, root: bytes, depth: int, positions: list[int], digests: list[bytes],
+                siblings: list[bytes]) -> None:
+    """All queries' leaves of a single-matrix tree against its root, through their merged path."""
+    leaves = leaf_digests(positions, digests)
+    if leaves is None:
+        raise MerkleError(f"{what}: two queries open the same leaf with different rows")
+    if multiproof_root(depth, leaves, siblings) != root:
+        raise MerkleError(f"{what}: the openings do not authenticate")
 
 
 def _expect(got: int, want: int, what: str) -> None:
@@ -288,18 +300,17 @@ def _sum(items) -> Ext:
     return acc
 
 
-def _table_roots(proof: Proof, tables: list[CompiledTable]) -> list[dict[str, bytes]]:
-    fixed_it, main_it, aux_it = iter(proof.fixed_roots), iter(proof.main_roots), iter(proof.aux_roots)
-    out = []
-    for t, ct in enumerate(tables):
-        r = {"quot": proof.quotient_roots[t]}
-        if ct.n_fixed:
-            r["fixed"] = next(fixed_it)
-        if ct.n_main:
-            r["main"] = next(main_it)
-        if ct.has_bus:
-            r["aux"] = next(aux_it)
-        out.append(r)
+def _opened_rows(proof: Proof, tables: list[CompiledTable], fixed_tables, phases) -> list[list[dict]]:
+    """Per table, per query: ``{"fixed"|"main"|"aux"|"quot": opened row}`` (shapes already checked)."""
+    kind_of = {"main": "main", "aux": "aux", "quotient": "quot"}
+    out: list[list[dict]] = [[{} for _ in proof.queries] for _ in tables]
+    for qi, qp in enumerate(proof.queries):
+        for (t, _), o in zip(fixed_tables, qp.fixed):
+            out[t][qi]["fixed"] = o.row
+        for (name, mats), b in zip(phases.items(), qp.phases):
+            for (t, _, _), row in zip(mats, b.rows):
+                if t != FRI_MASK:
+                    out[t][qi][kind_of[name]] = row
     return out
 
 
@@ -344,14 +355,12 @@ def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext]
         raise OodMismatch(f"table {ct.name!r}: constraints at zeta do not match the quotient")
 
 
-def _deep_at_queries(ct: CompiledTable, t: int, lh: int, lb: int, proof: Proof, coeffs: np.ndarray, z, zg,
-                     zeta: Ext, plan: zk.TablePlan) -> np.ndarray:
-    """Table t's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows (``lb``: the
-    table's LDE blowup)."""
-    layout = tree_layout(ct, plan.quot_width)
+def _deep_at_queries(ct: CompiledTable, lh: int, lb: int, proof: Proof, table_rows: list[dict], coeffs: np.ndarray,
+                     z, zg, zeta: Ext) -> np.ndarray:
+    """A table's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows (``table_rows``:
+    per query, kind -> row; ``lb``: the table's LDE blowup)."""
     rows_z, rows_zg = [], []
-    for qp in proof.queries:
-        opened = {kind: o.row for (kind, _), o in zip(layout, qp.tables[t])}
+    for opened in table_rows:
         rz = []
         for kind in ("fixed", "main", "aux", "quot"):
             rz += opened.get(kind, [])

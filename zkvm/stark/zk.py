@@ -4,10 +4,13 @@
 the proof options and the table heights alone (:func:`table_plans`, :func:`final_poly_len`; the AIR with its
 blinding gadget from ``blinding.compiled_air``), so nothing about the construction is negotiated in the proof.
 
-1. **Hiding commitments.** Every Merkle leaf of a *private* tree (main, aux, quotient, FRI mask, FRI layers)
-   is ``SHA256(row || salt)`` with a fresh 16-byte salt from ``os.urandom``; the salt is sent only with an
-   opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then independent
-   of its row. Fixed (preprocessed) trees stay unsalted: they are public and define the image id.
+1. **Hiding commitments.** Every leaf of a *private* tree (the main, aux and quotient phase trees and the FRI
+   layer trees) is ``SHA256(rows || salt)`` with a fresh 16-byte salt from ``os.urandom``; a salt is sent only
+   with an opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then
+   independent of its rows. The rows of the shorter matrices of a phase tree, injected at inner nodes, are
+   hidden by the salted leaves below those nodes (``merkle_verify``, mixed-height trees: every node sent as a
+   sibling has only unopened leaves below it). Fixed (preprocessed) trees stay unsalted: they are public and
+   define the image id.
 
 2. **Randomised traces.** A committed column ``f`` (main or aux, each base coordinate of an extension column
    separately) is replaced by ``f'(X) = f(X) + Z_H(X)·r(X)`` with ``Z_H = X^n - 1`` and ``r`` uniformly random
@@ -30,8 +33,11 @@ blinding gadget from ``blinding.compiled_air``), so nothing about the constructi
    polynomial ``R`` of the full FRI degree bound; FRI runs on ``F = DEEP + gamma^M·R`` (``M`` = number of DEEP
    terms). ``F`` is then a uniform polynomial of that degree whatever the witness is, so every FRI layer and
    the final polynomial are simulatable; the verifier only sees ``R`` at the query points, where it equals
-   ``(F - DEEP)/gamma^M`` and ``DEEP`` is a function of the (uniform) openings in 2 and 3. ``R`` is committed
-   before ``gamma`` so the batch stays sound (a mask chosen after ``gamma`` could cancel a bad DEEP term).
+   ``(F - DEEP)/gamma^M`` and ``DEEP`` is a function of the (uniform) openings in 2 and 3. ``R``'s evaluations
+   (a matrix of the largest LDE height) are the last matrix of the quotient-phase commitment, so ``R`` is
+   fixed before ``zeta`` and a fortiori before ``gamma``: the batch stays sound (a mask chosen after
+   ``gamma`` could cancel a bad DEEP term), and ``R`` is independent of the trace, so committing it with the
+   quotient chunks changes nothing in the hiding argument.
 
 5. **Blinded LogUp final sums** (``blinding.py``: the gadget and its soundness argument). Each table's final
    sum ``F_t`` is sent in clear, so every table with bus interactions gets 4 main columns ``z`` holding 4
@@ -62,7 +68,7 @@ blinding gadget from ``blinding.compiled_air``), so nothing about the constructi
 
 **Costs.** A randomised column has up to ``2·n_c`` coefficients and is evaluated as such at half the blowup
 (same coset, about the work of a plain LDE, plus the interpolation); quotient chunks and the mask likewise.
-Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask opening, the extra quotient
+Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask row, the extra quotient
 chunks of short tables and the deeper authentication paths of extended tables (``bench/zk.py`` measures it).
 The sum blinding (5.) adds 4 main columns per table with buses, one aux column where the blinding interaction
 finds no LogUp column to share, and the hub table (``bench/blinding.py``).

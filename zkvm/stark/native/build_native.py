@@ -38,6 +38,9 @@ int zk_sha256_force_portable(int on);
 void zk_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 int zk_merkle_build(const uint32_t *rows, size_t n, size_t w, const uint8_t *salts, size_t salt_len,
                     uint8_t *nodes);
+int zk_mmcs_leaves(const uint32_t *const *mats, const size_t *widths, size_t n_mats, int log_h, size_t first,
+                   size_t count, const uint8_t *salts, size_t salt_len, uint8_t *out);
+int zk_merkle_compress(const uint8_t *left, const uint8_t *right, size_t stride, size_t count, uint8_t *out);
 
 int zk_field_selftest(void);
 void zk_vec_add(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
