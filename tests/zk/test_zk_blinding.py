@@ -126,7 +126,9 @@ def test_table_with_fixed_columns_only_gains_main_columns():
     assert ca.tables[0].n_main == 4 and ca.tables[0].n_fixed == 1
     proof = _prove(air, fixed, main)
     _verify(air, fixed, proof)
-    assert len(proof.main_roots) == 3  # lut (blinding columns only), use, hub
+    # one main-phase tree holds lut (blinding columns only), use and the hub
+    assert [ct.name for ct in ca.tables if ct.n_main] == ["lut", "use", ca.tables[-1].name]
+    assert len(proof.main_roots) == 1 and len(proof.log_heights) == 3
 
 
 def test_plain_proofs_are_unchanged_in_shape():
