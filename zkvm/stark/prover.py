@@ -391,8 +391,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                                               for c in range(QUOTIENT_CHUNKS)], axis=1)
             else:
                 st.quot_coeffs = zk.split_quotient(coeffs, st.plan, rng)
-                st.quot_lde = np.concatenate([zk.evaluate_long(c, st.log_n + st.plan.log_ext, lb)
-                                              for c in st.quot_coeffs], axis=1)
+                st.quot_lde = zk.evaluate_long(np.concatenate(st.quot_coeffs, axis=1), st.log_n + st.plan.log_ext, lb)
         with timer.phase("merkle"):
             st.trees["quot"] = MerkleTree(st.quot_lde, _salts(rng, st.quot_lde.shape[0]))
         quotient_roots.append(st.trees["quot"].root)

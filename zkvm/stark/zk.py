@@ -5,9 +5,9 @@ the proof options and the table heights alone (:func:`table_plans`, :func:`final
 the construction is negotiated in the proof.
 
 1. **Hiding commitments.** Every Merkle leaf of a *private* tree (main, aux, quotient, FRI mask, FRI layers)
-   is ``SHA256(row || salt)`` with a fresh 16-byte salt from ``os.urandom``; the salt is sent only with an
-   opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then independent
-   of its row. Fixed (preprocessed) trees stay unsalted: they are public and define the image id.
+   is ``SHA256(row || salt)`` with a fresh 16-byte random salt (see **Randomness** below); the salt is sent
+   only with an opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then
+   independent of its row. Fixed (preprocessed) trees stay unsalted: they are public and define the image id.
 
 2. **Randomised traces.** A committed column ``f`` (main or aux, each base coordinate of an extension column
    separately) is replaced by ``f'(X) = f(X) + Z_H(X)·r(X)`` with ``Z_H = X^n - 1`` and ``r`` uniformly random
@@ -48,8 +48,13 @@ the construction is negotiated in the proof.
   columns can go up to ``2^(FIXED_LOG_BLOWUP - lb)`` (the fixed commitment is at blowup 16); big tables keep
   ``j = 0`` and pay only for the slack in ``D``.
 
-**Costs.** A randomised column has up to ``2·n_c`` coefficients and is evaluated as such at half the blowup
-(same coset, about the work of a plain LDE, plus the interpolation); quotient chunks and the mask likewise.
+**Costs.** The LDE coset is a union of cosets ``z·H_n`` of the trace domain, and ``X^n`` is the constant
+``a = z^n`` on each. So on ``z·H_n`` a randomised column ``f + (X^n - 1)·r`` agrees with the ``n``-coefficient
+polynomial ``f + (a - 1)·(r mod (X^n - a))``: the fused LDE kernel evaluates it with a per-coset correction of
+the first ``min(k, n)`` coefficients (``ntt.lde_randomised``), at the cost of a plain LDE. Quotient chunks and
+the mask (``n_c·(1 + 1/fd)`` coefficients) are evaluated the same way on cosets of ``H_(n_c)``: one
+evaluation of ``n_c`` coefficients plus a correction of the ``n_c/fd + s`` rows past them
+(``ntt.evaluate_wrapped``).
 Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask opening, the extra quotient
 chunks of short tables and the deeper authentication paths of extended tables (``bench/zk.py`` measures it).
 
@@ -58,7 +63,12 @@ running-sum total (``final_sums``): a verifier with a candidate witness could re
 and compare. Hiding those needs blinding interactions on a dedicated bus (random multiplicities whose
 totals cancel across tables), which is left for later.
 
-Randomness comes from ``os.urandom``; tests may pass a seeded :class:`Randomness` explicitly.
+**Randomness.** One 256-bit key per proof from ``os.urandom``, expanded with ChaCha20 (:mod:`zkvm.stark.prng`)
+into every salt, randomiser, blinder and mask: a proof draws ~100 MB, far more than the OS delivers quickly.
+The arguments above take that randomness as uniform; with the keystream they hold against any efficient
+distinguisher as long as ChaCha20 is a PRF - the assumption ``os.urandom`` itself rests on (Linux expands its
+entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Tests may pass a seeded
+:class:`Randomness` explicitly.
 """
 
 from __future__ import annotations
@@ -70,6 +80,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm.field.babybear import P
+from zkvm.stark import prng
 
 SALT_BYTES = 16
 #: Constraint degree bound of the DSL (air.MAX_DEGREE); the quotient has degree < (D-1)·n + D·k.
@@ -79,24 +90,29 @@ _MAX_LOG_LDE = 27
 
 
 class Randomness:
-    """Source of prover randomness: the OS CSPRNG, or (tests only) a seeded numpy generator."""
+    """Source of prover randomness: a ChaCha20 keystream keyed from the OS CSPRNG (or, tests only, from a seed).
+
+    One 32-byte key per instance (one proof) from ``os.urandom``; each draw reads a fresh stream (its own
+    nonce) of :mod:`zkvm.stark.prng`, generated in C at several GB/s - the OS delivers ~250 MB/s, and a zk proof
+    draws ~100 MB of salts and mask coefficients."""
 
     def __init__(self, test_seed: int | None = None) -> None:
-        self._rng = None if test_seed is None else np.random.default_rng(test_seed)
+        if test_seed is None:
+            self._key = os.urandom(prng.KEY_BYTES)
+        else:
+            self._key = np.random.default_rng(test_seed).bytes(prng.KEY_BYTES)
+        self._draws = 0
 
-    def _bytes(self, n: int) -> bytes:
-        if self._rng is None:
-            return os.urandom(n)
-        return self._rng.bytes(n)
+    def _nonce(self) -> int:
+        self._draws += 1
+        return self._draws
 
     def field(self, shape) -> np.ndarray:
         """Uniform field elements (64 random bits reduced mod p: statistical distance < 2^-32)."""
-        count = int(np.prod(shape))
-        raw = np.frombuffer(self._bytes(8 * count), dtype="<u8")
-        return (raw % np.uint64(P)).astype(np.uint32).reshape(shape)
+        return prng.field(self._key, self._nonce(), int(np.prod(shape))).reshape(shape)
 
     def salts(self, n: int) -> np.ndarray:
-        return np.frombuffer(self._bytes(n * SALT_BYTES), dtype=np.uint8).reshape(n, SALT_BYTES).copy()
+        return prng.stream(self._key, self._nonce(), n * SALT_BYTES).reshape(n, SALT_BYTES)
 
 
 @dataclass(frozen=True)
@@ -158,39 +174,29 @@ def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePl
 # ---------------------------------------------------------------- prover side (uses the NTT extension)
 
 def evaluate_long(coeffs: np.ndarray, log_nc: int, lb: int) -> np.ndarray:
-    """Evaluate polynomials with ``len(coeffs) <= 2·n_c`` coefficients (columns) on GENERATOR·H_(n_c·2^lb).
+    """Evaluate polynomials with ``len(coeffs) <= n_c·2^lb`` coefficients (columns) on GENERATOR·H_(n_c·2^lb).
 
-    A polynomial with more than ``n_c`` coefficients (the zk slack) is evaluated as one of ``2·n_c`` at half
-    the blowup: the same coset, about the same work as an ordinary coset evaluation."""
+    The coefficients past ``n_c`` (the zk slack) cost only a correction per coset of ``H_(n_c)``
+    (:func:`ntt.evaluate_wrapped`): about the work of an ordinary coset evaluation."""
     from zkvm.field.babybear import GENERATOR
     from zkvm.stark import ntt
 
-    n_c = 1 << log_nc
-    length, w = coeffs.shape
-    rows = n_c if length <= n_c else 2 * n_c
-    if rows > n_c and lb < 1:
-        raise ValueError("a polynomial longer than the coset cannot be evaluated at blowup 1")
-    padded = np.zeros((rows, w), dtype=np.uint32)
-    padded[:length] = coeffs
-    return ntt.evaluate(padded, lb - (rows > n_c), GENERATOR)
+    return ntt.evaluate_wrapped(coeffs, log_nc, lb, GENERATOR)
 
 
 def randomised_lde(trace: np.ndarray, log_n: int, plan: TablePlan, lb: int,
                    rng: Randomness) -> tuple[np.ndarray, np.ndarray]:
-    """LDE of ``trace + Z_H·r`` on the table's (possibly extended) coset and the randomisers ``r[k, w]``."""
+    """LDE of ``trace + Z_H·r`` on the table's (possibly extended) coset and the randomisers ``r[k, w]``.
+
+    One fused LDE (:func:`ntt.lde_randomised`): ``Z_H`` is constant on each coset of ``H_n`` in the LDE domain,
+    so ``Z_H·r`` only corrects the first ``k`` coefficients per coset - as cheap as the LDE without zk."""
+    from zkvm.field.babybear import GENERATOR
     from zkvm.stark import ntt
 
-    n = 1 << log_n
-    w = trace.shape[1]
-    k = plan.trace_mask
-    r = rng.field((k, w))
-    coeffs = np.zeros((n + k, w), dtype=np.uint32)
-    coeffs[:n] = ntt.interpolate(trace, 1)
-    p, r64 = np.uint64(P), r.astype(np.uint64)
-    # (X^n - 1)·r = X^n·r - r; the two ranges overlap when k > n, so subtract first, then add
-    coeffs[:k] = ((coeffs[:k].astype(np.uint64) + p - r64) % p).astype(np.uint32)
-    coeffs[n:n + k] = ((coeffs[n:n + k].astype(np.uint64) + r64) % p).astype(np.uint32)
-    return evaluate_long(coeffs, log_n + plan.log_ext, lb), r
+    if trace.shape[0] != 1 << log_n:
+        raise ValueError(f"trace has {trace.shape[0]} rows, expected 2^{log_n}")
+    r = rng.field((plan.trace_mask, trace.shape[1]))
+    return ntt.lde_randomised(trace, r, lb + plan.log_ext, GENERATOR), r
 
 
 def randomiser_at(r: np.ndarray, z, n: int) -> list:
@@ -206,19 +212,21 @@ def randomiser_at(r: np.ndarray, z, n: int) -> list:
 def split_quotient(coeffs: np.ndarray, plan: TablePlan, rng: Randomness | None) -> list[np.ndarray]:
     """Chunks ``c_i'`` (extension coefficients ``[m + s, 4]``) with ``sum X^(i·m) c_i' = Q`` (see 3. above)."""
     m, s, c = plan.chunk_len, plan.quot_mask, plan.chunks
+    coeffs = np.asarray(coeffs, dtype=np.uint32)
     chunks = []
     for i in range(c):
-        ch = np.zeros((m + s, 4), dtype=np.uint64)
+        ch = np.zeros((m + s, 4), dtype=np.uint32)
         part = coeffs[i * m:(i + 1) * m]
         ch[:part.shape[0]] = part
         chunks.append(ch)
     if s and rng is not None:
+        # only the s blinded rows per chunk go through uint64 (values < p < 2^31: sums fit, no overflow)
         p = np.uint64(P)
         for i in range(1, c):
             b = rng.field((s, 4)).astype(np.uint64)
-            chunks[i - 1][m:m + s] = (chunks[i - 1][m:m + s] + b) % p
-            chunks[i][:s] = (chunks[i][:s] + p - b) % p
-    return [ch.astype(np.uint32) for ch in chunks]
+            chunks[i - 1][m:m + s] = (chunks[i - 1][m:m + s].astype(np.uint64) + b) % p
+            chunks[i][:s] = (chunks[i][:s].astype(np.uint64) + p - b) % p
+    return chunks
 
 
 def mask_polynomial(log_nc: int, lb: int, options, rng: Randomness) -> np.ndarray:
