@@ -64,7 +64,7 @@ and compare. Hiding those needs blinding interactions on a dedicated bus (random
 totals cancel across tables), which is left for later.
 
 **Randomness.** One 256-bit key per proof from ``os.urandom``, expanded with ChaCha20 (:mod:`zkvm.stark.prng`)
-into every salt, randomiser, blinder and mask: a proof draws ~100 MB, far more than the OS delivers quickly.
+into every salt, randomiser, blinder and mask (a 2^18-row proof draws ~150 MB; the OS delivers ~250 MB/s).
 The arguments above take that randomness as uniform; with the keystream they hold against any efficient
 distinguisher as long as ChaCha20 is a PRF - the assumption ``os.urandom`` itself rests on (Linux expands its
 entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Tests may pass a seeded
@@ -94,7 +94,7 @@ class Randomness:
 
     One 32-byte key per instance (one proof) from ``os.urandom``; each draw reads a fresh stream (its own
     nonce) of :mod:`zkvm.stark.prng`, generated in C at several GB/s - the OS delivers ~250 MB/s, and a zk proof
-    draws ~100 MB of salts and mask coefficients."""
+    draws ~150 MB of salts and mask coefficients at 2^18 rows."""
 
     def __init__(self, test_seed: int | None = None) -> None:
         if test_seed is None:

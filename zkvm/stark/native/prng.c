@@ -2,7 +2,7 @@
  * state words 12-13, 64-bit nonce in words 14-15), keyed once per proof from os.urandom (zk.Randomness).
  *
  * Why not os.urandom for everything: zk salts every Merkle leaf (16 bytes per row of every private tree) and
- * draws the FRI mask's coefficients, ~100 MB per 2^18-row proof; the kernel's generator delivers ~250 MB/s,
+ * draws the FRI mask's coefficients, ~150 MB per 2^18-row proof; the kernel's generator delivers ~250 MB/s,
  * this one several GB/s on two cores. (The kernel's generator is itself a ChaCha20 keystream from a seeded
  * key, so the construction is the same; see the zk.py docstring for the hiding argument.)
  *
