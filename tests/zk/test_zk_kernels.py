@@ -198,3 +198,19 @@ def test_bad_arguments_are_refused():
     assert lib.zk_evaluate_wrapped(ptr, 8, optr, 6, 2, 1, 31) == -1   # block not a power of two
     assert lib.zk_lde_randomised(ptr, optr, 8, 2, 1, 31, native.ffi.NULL, 3) == -1  # k rows, no pointer
     assert lib.zk_lde_randomised(ptr, optr, 8, 2, 26, 31, ptr, 1) == -1  # beyond the two-adicity
+
+
+def test_randomised_lde_with_streaming_stores_and_unreduced_input():
+    seed = 909
+    rng = np.random.default_rng(seed)
+    cols = rng.integers(0, 2**32, (1 << 11, 24), dtype=np.uint32)  # not canonical: reduced on the way in
+    long = rng.integers(0, 2**32, (3000, 24), dtype=np.uint32)
+    r = rng.integers(0, P, (88, 24), dtype=np.uint32)
+    old = lib.zk_ntt_set_stream_threshold(0)
+    try:
+        got = ntt.lde_randomised(cols, r, 2)
+        got_long = ntt.evaluate_wrapped(long, 11, 2)
+    finally:
+        lib.zk_ntt_set_stream_threshold(old)
+    assert (got == ntt_numpy.lde_randomised(cols % P, r, 2, bb.GENERATOR)).all(), f"seed {seed}"
+    assert (got_long == ntt_numpy.evaluate_wrapped(long % P, 11, 2, bb.GENERATOR)).all(), f"seed {seed}"
