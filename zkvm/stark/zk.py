@@ -5,9 +5,9 @@ the proof options and the table heights alone (:func:`table_plans`, :func:`final
 the construction is negotiated in the proof.
 
 1. **Hiding commitments.** Every Merkle leaf of a *private* tree (main, aux, quotient, FRI mask, FRI layers)
-   is ``SHA256(row || salt)`` with a fresh 16-byte random salt (see **Randomness** below); the salt is sent
-   only with an opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then
-   independent of its row. Fixed (preprocessed) trees stay unsalted: they are public and define the image id.
+   is ``SHA256(row || salt)`` with a fresh 16-byte salt from ``os.urandom``; the salt is sent only with an
+   opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then independent
+   of its row. Fixed (preprocessed) trees stay unsalted: they are public and define the image id.
 
 2. **Randomised traces.** A committed column ``f`` (main or aux, each base coordinate of an extension column
    separately) is replaced by ``f'(X) = f(X) + Z_H(X)·r(X)`` with ``Z_H = X^n - 1`` and ``r`` uniformly random
