@@ -214,3 +214,39 @@ def test_randomised_lde_with_streaming_stores_and_unreduced_input():
         lib.zk_ntt_set_stream_threshold(old)
     assert (got == ntt_numpy.lde_randomised(cols % P, r, 2, bb.GENERATOR)).all(), f"seed {seed}"
     assert (got_long == ntt_numpy.evaluate_wrapped(long % P, 11, 2, bb.GENERATOR)).all(), f"seed {seed}"
+
+
+def test_salt_stream_regenerates_exactly_the_materialised_salts():
+    n = 1000
+    stored = zk.Randomness(test_seed=8).salts(n)
+    stream = zk.Randomness(test_seed=8).salt_stream(n)
+    assert stream.shape == (n, zk.SALT_BYTES) and len(stream) == n
+    assert (np.asarray(stream) == stored).all()
+    for b, e in [(0, 0), (0, 1), (1, 2), (3, 9), (4, 8), (5, 1000), (999, 1000)]:  # unaligned to 4-salt blocks
+        assert (stream.rows(b, e) == stored[b:e]).all(), (b, e)
+        assert (stream[b:e] == stored[b:e]).all(), (b, e)
+    assert (stream[7] == stored[7]).all() and (stream[-1] == stored[-1]).all()
+    for bad in [(-1, 3), (3, 2), (0, n + 1)]:
+        with pytest.raises(IndexError):
+            stream.rows(*bad)
+    with pytest.raises(IndexError):
+        stream[0:10:2]
+
+
+@pytest.mark.parametrize("build", ["native", "hashlib"])
+def test_merkle_tree_with_regenerated_salts_equals_stored_salts(build, monkeypatch):
+    from zkvm.stark import merkle
+
+    if build == "hashlib":
+        monkeypatch.setattr(merkle, "_native", None)
+    seed = 21
+    n = 1 << 9 if build == "hashlib" else 1 << 17  # several build chunks natively
+    rows = np.random.default_rng(seed).integers(0, P, (n, 5), dtype=np.uint32)
+    stored = merkle.MerkleTree(rows, zk.Randomness(test_seed=seed).salts(n))
+    lazy = merkle.MerkleTree(rows, zk.Randomness(test_seed=seed).salt_stream(n))
+    assert lazy.root == stored.root, f"seed {seed}"
+    idx = [0, 1, 5, n // 2 + 3, n - 1]
+    assert lazy.open(idx) == stored.open(idx)
+    assert [lazy.leaf_digest(i) for i in idx] == [stored.leaf_digest(i) for i in idx]
+    other = merkle.MerkleTree(rows, zk.Randomness(test_seed=seed + 1).salt_stream(n))
+    assert other.root != stored.root  # the salts are hashed in

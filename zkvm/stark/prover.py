@@ -313,7 +313,7 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
 
 
 def _salts(rng, n: int):
-    return None if rng is None else rng.salts(n)
+    return None if rng is None else rng.salt_stream(n)  # regenerated on demand, not stored (zk.SaltStream)
 
 
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,

@@ -112,7 +112,52 @@ class Randomness:
         return prng.field(self._key, self._nonce(), int(np.prod(shape))).reshape(shape)
 
     def salts(self, n: int) -> np.ndarray:
-        return prng.stream(self._key, self._nonce(), n * SALT_BYTES).reshape(n, SALT_BYTES)
+        """``uint8[n, SALT_BYTES]``: the same bytes :meth:`salt_stream` would give, materialised."""
+        return self.salt_stream(n).rows(0, n)
+
+    def salt_stream(self, n: int) -> "SaltStream":
+        """Salts for a tree of ``n`` leaves, generated on demand (what the prover hands its Merkle trees)."""
+        return SaltStream(self._key, self._nonce(), n)
+
+
+class SaltStream:
+    """The salts of one Merkle tree, regenerated from the keystream when needed instead of stored.
+
+    Salt ``i`` is bytes ``16i .. 16i + 16`` of the keystream of one draw, so any range can be recomputed
+    (counter mode): the tree hashes its leaves one chunk of salts at a time, and an opening regenerates the
+    salts of the leaves it reveals or rehashes. Storing them instead would keep 16 bytes per leaf of every
+    private tree alive until the openings (~100 MB at 2^18 rows) and page-fault all of it in."""
+
+    def __init__(self, key: bytes, nonce: int, n: int) -> None:
+        self._key, self._nonce, self._n = key, nonce, n
+        self.shape = (n, SALT_BYTES)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def rows(self, begin: int, end: int) -> np.ndarray:
+        """Salts ``begin .. end - 1`` as a fresh ``uint8[end - begin, SALT_BYTES]``."""
+        if not 0 <= begin <= end <= self._n:
+            raise IndexError(f"salt range [{begin}, {end}) outside [0, {self._n})")
+        per_block = 64 // SALT_BYTES  # ChaCha20 blocks are 64 bytes
+        skip = (begin % per_block) * SALT_BYTES
+        data = prng.stream(self._key, self._nonce, skip + (end - begin) * SALT_BYTES, block0=begin // per_block)
+        return data[skip:].reshape(end - begin, SALT_BYTES)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            begin, end, step = index.indices(self._n)
+            if step != 1:
+                raise IndexError("salt slices must be contiguous")
+            return self.rows(begin, max(begin, end))
+        i = int(index)
+        if i < 0:
+            i += self._n
+        return self.rows(i, i + 1)[0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = self.rows(0, self._n)
+        return arr if dtype is None else arr.astype(dtype)
 
 
 @dataclass(frozen=True)
