@@ -67,8 +67,9 @@ totals cancel across tables), which is left for later.
 into every salt, randomiser, blinder and mask (a 2^18-row proof draws ~150 MB; the OS delivers ~250 MB/s).
 The arguments above take that randomness as uniform; with the keystream they hold against any efficient
 distinguisher as long as ChaCha20 is a PRF - the assumption ``os.urandom`` itself rests on (Linux expands its
-entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Tests may pass a seeded
-:class:`Randomness` explicitly.
+entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Counter mode also lets the
+prover regenerate any range of a tree's salts instead of storing them (:class:`SaltStream`). Tests may pass
+a seeded :class:`Randomness` explicitly.
 """
 
 from __future__ import annotations
