@@ -196,6 +196,7 @@ def test_bad_arguments_are_refused():
     optr = native.ffi.cast("uint32_t *", out.ctypes.data)
     assert lib.zk_evaluate_wrapped(ptr, 4, optr, 8, 2, 1, 31) == -1   # fewer rows than the block
     assert lib.zk_evaluate_wrapped(ptr, 8, optr, 6, 2, 1, 31) == -1   # block not a power of two
+    assert lib.zk_evaluate_wrapped(ptr, 9, optr, 4, 2, 1, 31) == -1   # 9 coefficients, 8 points
     assert lib.zk_lde_randomised(ptr, optr, 8, 2, 1, 31, native.ffi.NULL, 3) == -1  # k rows, no pointer
     assert lib.zk_lde_randomised(ptr, optr, 8, 2, 26, 31, ptr, 1) == -1  # beyond the two-adicity
 

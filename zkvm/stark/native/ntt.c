@@ -597,7 +597,8 @@ static uint32_t *wrap_corrections(const uint32_t *h, size_t h_rows, size_t w, in
 int zk_evaluate_wrapped(const uint32_t *coeffs, size_t len, uint32_t *out, size_t n, size_t w, int log_blowup,
                         uint32_t shift) {
     int log_n = log2_exact(n);
-    if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27 || len < n) return -1;
+    if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27 || len < n || len > (n << log_blowup))
+        return -1;
     if (len == n) return coset_evals(coeffs, w, 0, out, log_n, w, log_blowup, shift, 1, NULL, 0);
     size_t rows;
     uint32_t *corr = wrap_corrections(coeffs + n * w, len - n, w, log_n, log_blowup, shift, 0, 1, &rows);
