@@ -232,6 +232,16 @@ def test_salt_stream_regenerates_exactly_the_materialised_salts():
             stream.rows(*bad)
     with pytest.raises(IndexError):
         stream[0:10:2]
+    # single salts in random order, over more windows than the stream caches (exercises eviction)
+    big_n, seed = 6000, 12
+    big_stored = zk.Randomness(test_seed=seed).salts(big_n)
+    big = zk.Randomness(test_seed=seed).salt_stream(big_n)
+    order = np.random.default_rng(seed).permutation(big_n)
+    got = np.array([big[int(i)] for i in order])
+    assert (got == big_stored[order]).all(), f"seed {seed}"
+    first = big[int(order[-1])]  # its window is cached now
+    first[0] ^= 1  # returned salts are copies: the cache is not mutated through them
+    assert (big[int(order[-1])] == big_stored[order[-1]]).all()
 
 
 @pytest.mark.parametrize("build", ["native", "hashlib"])

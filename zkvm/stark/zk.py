@@ -129,9 +129,16 @@ class SaltStream:
     salts of the leaves it reveals or rehashes. Storing them instead would keep 16 bytes per leaf of every
     private tree alive until the openings (~100 MB at 2^18 rows) and page-fault all of it in."""
 
+    #: Salts regenerated together for small requests: opening a leaf asks for its salt and for its sibling
+    #: subtrees' (the levels below merkle._UNSTORED_LEVELS), all inside one aligned window of 16 leaves, and a
+    #: tree opens all queries level by level - so up to _MAX_WINDOWS windows stay cached (4 KiB each at most).
+    _WINDOW = 16
+    _MAX_WINDOWS = 256
+
     def __init__(self, key: bytes, nonce: int, n: int) -> None:
         self._key, self._nonce, self._n = key, nonce, n
         self.shape = (n, SALT_BYTES)
+        self._windows: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return self._n
@@ -140,6 +147,17 @@ class SaltStream:
         """Salts ``begin .. end - 1`` as a fresh ``uint8[end - begin, SALT_BYTES]``."""
         if not 0 <= begin <= end <= self._n:
             raise IndexError(f"salt range [{begin}, {end}) outside [0, {self._n})")
+        wb = begin - begin % self._WINDOW
+        if end - wb <= self._WINDOW:
+            win = self._windows.get(wb)
+            if win is None:
+                if len(self._windows) >= self._MAX_WINDOWS:
+                    self._windows.clear()
+                win = self._windows[wb] = self._generate(wb, min(wb + self._WINDOW, self._n))
+            return win[begin - wb:end - wb].copy()
+        return self._generate(begin, end)
+
+    def _generate(self, begin: int, end: int) -> np.ndarray:
         per_block = 64 // SALT_BYTES  # ChaCha20 blocks are 64 bytes
         skip = (begin % per_block) * SALT_BYTES
         data = prng.stream(self._key, self._nonce, skip + (end - begin) * SALT_BYTES, block0=begin // per_block)
