@@ -130,7 +130,10 @@ def markdown(res: dict) -> str:
     worst_s = max(r["extra_receipt_size"] for r in w)
     cpu_rows = ", ".join(f"{name.replace(' (all private)', '')}: 2^{r['on']['heights'].get('cpu', 1).bit_length() - 1}"
                          for name, r in res["workloads"].items())
-    lines += ["", f"CPU table heights: {cpu_rows}. Prove-time target (<= 15%) "
+    loads = [run["load_avg"] for r in w for runs in r["all_runs"].values() for run in runs]
+    lines += ["", f"Load average (1 min) during the runs: {min(loads)} - {max(loads)} on {os.cpu_count()} cores "
+              "(above the core count, wall times stretch and their ratios are noisy; CPU seconds are steadier).",
+              "", f"CPU table heights: {cpu_rows}. Prove-time target (<= 15%) "
               f"{'met' if worst_t <= TARGET_TIME else 'missed'} (worst {100 * worst_t:+.1f}%, the better of wall and CPU; "
               f"differences of a few percent either way are noise on this shared machine); receipt-size target "
               f"(<= 10%) "
@@ -143,10 +146,15 @@ def markdown(res: dict) -> str:
               "zkvm/stark/merkle_verify.py) with each tree's authentication paths merged over the queries, so "
               "neither the number of tables nor zk's deeper paths of short tables multiply the path bytes; the "
               "per-table fixed trees (they define the image id) are now the largest share of the paths.",
-              "", "Where the extra time goes (prover phase split in bench/out/zk.json): the LDE of a randomised "
-              "column is an interpolation plus an evaluation of 2n coefficients at half the blowup, not the fused "
-              "LDE kernel; quotient chunks and the FRI mask are evaluated the same way; salted leaves hash 16 more "
-              "bytes. These paths have not had the kernel work the integrity-only prover got.",
+              "", "Where the extra time goes (prover phase split in bench/out/zk.json): a randomised column's LDE "
+              "is the fused LDE kernel plus a per-coset correction of its first k coefficients (X^n - 1 is a "
+              "constant on each coset of the trace domain), quotient chunks and the FRI mask are one evaluation of "
+              "n_c coefficients plus a correction of the rows past n_c, and salts and masks come from a ChaCha20 "
+              "keystream keyed by os.urandom (C, AVX2), the salts regenerated on demand instead of stored per "
+              "leaf (zk no longer costs peak memory). What zk still costs: salted leaves hash 16 more bytes (one "
+              "more SHA-256 block for some row widths), the FRI mask's rows and FRI term, tables shorter "
+              "than 2^13 rows committed on a 2x coset (their randomisers need n + 88 <= n(1 + 1/64)2^j) with "
+              "more quotient chunks, and one more query.",
               SECTION_END]
     return "\n".join(lines) + "\n"
 

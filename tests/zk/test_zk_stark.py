@@ -160,3 +160,18 @@ def test_short_fixed_table_too_small_to_hide_is_refused():
     main = {"range": np.array([[2], [0], [2], [4]], dtype=np.uint32), "vals": main["vals"]}
     with pytest.raises(InputError, match="zero knowledge"):
         prove(t_air, fixed, main, {}, [], dataclasses.replace(ProofOptions(), num_queries=200))
+
+
+@pytest.mark.parametrize("name", ["fib", "range"])
+def test_zk_proof_is_the_same_with_the_numpy_fallbacks(name, monkeypatch):
+    """The randomised LDE, the long-chunk evaluation and the keystream have numpy fallbacks for machines
+    without the extension: with the same seed they must give the very same proof (and it must verify)."""
+    from zkvm.stark import ntt, prng
+
+    air, fixed, main, pubs, terms = _case(name)
+    native = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=zk.Randomness(test_seed=3))
+    monkeypatch.setattr(ntt, "_native", None)
+    monkeypatch.setattr(prng, "_native", None)
+    fallback = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=zk.Randomness(test_seed=3))
+    assert fallback.to_bytes() == native.to_bytes(), f"{name}: seed 3"
+    verify(air, fallback, pubs, terms, commit_fixed(air, fixed), min_security_bits=FAST_ZK.security_bits)

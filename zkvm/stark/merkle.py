@@ -39,6 +39,8 @@ class MerkleTree:
 
     Stores the levels from ``_UNSTORED_LEVELS`` up (each ``uint8[m, 32]``, the root last) and references ``rows`` and
     ``salts`` (not copied when already contiguous ``uint32`` / ``uint8``): do not mutate them afterwards.
+    ``salts`` may also be a source that regenerates them on demand (``zk.SaltStream``: ``shape``, ``rows(b, e)``
+    and indexing), so they need not be stored.
     """
 
     def __init__(self, rows: np.ndarray, salts: np.ndarray | None = None) -> None:
@@ -52,8 +54,9 @@ class MerkleTree:
             raise ValueError(f"number of leaves must be a power of two, got {n}")
         rows = np.ascontiguousarray(rows, dtype=np.uint32)
         if salts is not None:
-            salts = np.ascontiguousarray(salts, dtype=np.uint8)
-            if salts.ndim != 2 or salts.shape[0] != n:
+            if not hasattr(salts, "rows"):
+                salts = np.ascontiguousarray(salts, dtype=np.uint8)
+            if len(salts.shape) != 2 or salts.shape[0] != n:
                 raise ValueError(f"salts must be uint8[{n}, k], got shape {salts.shape}")
         self.depth = n.bit_length() - 1
         self.width = rows.shape[1]
@@ -87,7 +90,9 @@ class MerkleTree:
         """Digest of node ``index`` of ``level``: stored, or rehashed from its 2^level leaves."""
         if level >= self._first:
             return self._upper[level - self._first][index].tobytes()
-        nodes = [self.leaf_digest(i) for i in range(index << level, (index + 1) << level)]
+        lo, hi = index << level, (index + 1) << level
+        salts = None if self.salts is None else self.salts[lo:hi]  # one call for a regenerated range
+        nodes = [leaf_hash(self.rows[i], b"" if salts is None else salts[i - lo].tobytes()) for i in range(lo, hi)]
         while len(nodes) > 1:
             nodes = [node_hash(nodes[i], nodes[i + 1]) for i in range(0, len(nodes), 2)]
         return nodes[0]
@@ -131,6 +136,8 @@ def _build_hashlib(rows: np.ndarray, salts: np.ndarray | None, keep_from: int = 
     n = rows.shape[0]
     le = rows.astype("<u4", copy=False)
     leaves = np.empty((n, DIGEST_SIZE), dtype=np.uint8)
+    if salts is not None and not isinstance(salts, np.ndarray):
+        salts = np.asarray(salts)  # a regenerating source: all at once, not one leaf at a time
     for i in range(n):
         data = le[i].tobytes() + (salts[i].tobytes() if salts is not None else b"")
         leaves[i] = np.frombuffer(hashlib.sha256(data).digest(), dtype=np.uint8)
@@ -151,10 +158,17 @@ def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_from: int = 0
                     for d in range(top + 1)]
     scratch = np.empty((2 * chunk - 1, DIGEST_SIZE), dtype=np.uint8)
     salt_len = 0 if salts is None else salts.shape[1]
-    row_base, salt_base = rows.ctypes.data, (0 if salts is None else salts.ctypes.data)
+    lazy = salts is not None and not isinstance(salts, np.ndarray)  # regenerated per chunk, never stored
+    row_base, salt_base = rows.ctypes.data, (0 if salts is None or lazy else salts.ctypes.data)
     out = ffi.cast("uint8_t *", scratch.ctypes.data)
     for j in range(n // chunk):
-        salt_ptr = ffi.NULL if salts is None else ffi.cast("const uint8_t *", salt_base + j * chunk * salt_len)
+        chunk_salts = salts.rows(j * chunk, (j + 1) * chunk) if lazy else None
+        if salts is None:
+            salt_ptr = ffi.NULL
+        elif lazy:
+            salt_ptr = ffi.cast("const uint8_t *", chunk_salts.ctypes.data)
+        else:
+            salt_ptr = ffi.cast("const uint8_t *", salt_base + j * chunk * salt_len)
         status = lib.zk_merkle_build(ffi.cast("const uint32_t *", row_base + j * chunk * w * 4), chunk, w,
                                      salt_ptr, salt_len, out)
         if status != 0:
@@ -174,7 +188,7 @@ class MixedMerkleTree:
     binding argument: :mod:`zkvm.stark.merkle_verify`). The matrices stay in natural row order; row ``r`` of a
     matrix of height ``2^l`` sits at position ``bitrev_l(r)`` of its level, so a query opens one path.
 
-    ``salts`` (zk): ``uint8[H, k]``, row ``i`` salting leaf ``i`` (only the leaves are salted: see
+    ``salts`` (zk): ``uint8[H, k]`` or a source regenerating them (``zk.SaltStream``), row ``i`` salting leaf ``i`` (only the leaves are salted: see
     ``merkle_verify`` for why that hides the injected rows too). Like :class:`MerkleTree`, the lowest
     ``_UNSTORED_LEVELS`` levels are not stored: an opened path's low siblings are rehashed from the matrices.
     The matrices and salts are referenced, not copied: do not mutate them afterwards.
@@ -196,8 +210,9 @@ class MixedMerkleTree:
         self._group_at = dict(self.groups)
         self._salt_at: dict[int, np.ndarray] = {}  # level -> salts of its row hashes (the leaves only)
         if salts is not None:
-            s = np.ascontiguousarray(salts, dtype=np.uint8)
-            if s.ndim != 2 or s.shape[0] != 1 << self.depth:
+            # a regenerating source (zk.SaltStream: ``shape``, ``rows(b, e)``) is kept as is: never stored whole
+            s = salts if hasattr(salts, "rows") else np.ascontiguousarray(salts, dtype=np.uint8)
+            if len(s.shape) != 2 or s.shape[0] != 1 << self.depth:
                 raise ValueError(f"salts must be uint8[{1 << self.depth}, k], got shape {s.shape}")
             self._salt_at[0] = s
         self.salted = salts is not None
@@ -215,13 +230,15 @@ class MixedMerkleTree:
         mats = [self.matrices[m] for m in self._group_at[d]]
         log_h = self.depth - d
         salts = self._salt_at.get(d)
+        if salts is not None:  # just this range: ``salts[0]`` below is salt ``start``
+            salts = salts.rows(start, start + count) if hasattr(salts, "rows") else salts[start:start + count]
         out = np.empty((count, DIGEST_SIZE), dtype=np.uint8)
         if _native is not None:
             ffi, lib = _native.ffi, _native.lib
             ptrs = ffi.new("const uint32_t *[]", [ffi.cast("const uint32_t *", m.ctypes.data) for m in mats])
             widths = ffi.new("size_t[]", [m.shape[1] for m in mats])
             salt_len = 0 if salts is None else salts.shape[1]
-            salt_ptr = ffi.NULL if salts is None else ffi.cast("const uint8_t *", salts[start:].ctypes.data)
+            salt_ptr = ffi.NULL if salts is None else ffi.cast("const uint8_t *", salts.ctypes.data)
             status = lib.zk_mmcs_leaves(ptrs, widths, len(mats), log_h, start, count, salt_ptr, salt_len,
                                         ffi.cast("uint8_t *", out.ctypes.data))
             if status != 0:
@@ -229,7 +246,7 @@ class MixedMerkleTree:
             return out
         for k in range(count):
             r = bitrev(start + k, log_h)
-            salt = b"" if salts is None else salts[start + k].tobytes()
+            salt = b"" if salts is None else salts[k].tobytes()
             out[k] = np.frombuffer(group_hash([m[r] for m in mats], salt), dtype=np.uint8)
         return out
 

@@ -135,6 +135,62 @@ def evaluate_on(coeffs: np.ndarray, log_domain: int, shift: int = bb.GENERATOR,
     return res[:, 0] if squeeze else res
 
 
+def evaluate_wrapped(coeffs: np.ndarray, log_n: int, log_blowup: int, shift: int = bb.GENERATOR,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients (``len`` rows, ``len <= n·2^log_blowup``, ``n = 2^log_n``) -> evaluations on
+    ``shift·H_{n·2^log_blowup}``, at the cost of one ordinary evaluation of ``n`` coefficients whatever ``len``
+    is (zk's chunks of ``n(1 + 1/64)`` coefficients): the coset is ``2^log_blowup`` cosets of ``H_n`` on each of
+    which ``X^n`` is a constant, so the rows past ``n`` fold into a per-coset correction of the first ones."""
+    arr, squeeze = _as_columns(coeffs, rows="len")
+    length, w = arr.shape
+    big = 1 << (log_n + log_blowup)
+    if log_n < 0 or log_blowup < 0 or length < 1 or length > big:
+        raise ValueError(f"{length} coefficients do not fit a domain of size 2^{log_n + log_blowup}")
+    _check_log_size(log_n + log_blowup)
+    arr = np.ascontiguousarray(arr if arr.dtype == np.uint32 else bb.to_field(arr), dtype=np.uint32)
+    n = 1 << log_n
+    if length < n:
+        padded = np.zeros((n, w), dtype=np.uint32)
+        padded[:length] = arr
+        arr, length = padded, n
+    if _native is None:
+        res = ntt_numpy.evaluate_wrapped(bb.to_field(arr), log_n, log_blowup, shift % bb.P)
+    else:
+        res = _out_buffer(out, (big, w), arr)
+        _check(_native.lib.zk_evaluate_wrapped(_ptr(arr), length, _ptr(res), n, w, log_blowup, shift % bb.P),
+               "evaluate_wrapped")
+    res = _finish(res, out, False, arr)
+    return res[:, 0] if squeeze else res
+
+
+def lde_randomised(cols: np.ndarray, r: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """Evaluations on ``H_n`` -> evaluations of ``f + (X^n - 1)·r`` on ``shift·H_{n·2^log_blowup}``, with ``f``
+    the interpolant of each column and ``r[k, w]`` coefficients (zk's randomiser, any ``k``). Costs the same as
+    :func:`lde`: ``X^n - 1`` is constant on each of the ``2^log_blowup`` cosets of ``H_n`` that make up the
+    domain, so ``r`` only adds a per-coset correction to the first ``min(k, n)`` coefficients."""
+    arr, squeeze = _as_matrix(cols)
+    n, w = arr.shape
+    r_arr = np.asarray(r)
+    if r_arr.ndim != 2 or r_arr.shape[1] != w:
+        raise ValueError(f"r must be a [k, {w}] matrix, got shape {r_arr.shape}")
+    if log_blowup < 0:
+        raise ValueError("log_blowup must be >= 0")
+    log_n = ntt_numpy.log2_exact(n)
+    _check_log_size(log_n + log_blowup)
+    if n + r_arr.shape[0] > n << log_blowup:
+        raise ValueError("f + (X^n - 1)·r has more coefficients than the domain has points")
+    r_arr = np.ascontiguousarray(bb.to_field(r_arr), dtype=np.uint32)
+    shift %= bb.P
+    if _native is None or not arr.size:
+        res = ntt_numpy.lde_randomised(bb.to_field(arr), r_arr, log_blowup, shift)
+    else:
+        res = _out_buffer(out, (n << log_blowup, w), arr)
+        _check(_native.lib.zk_lde_randomised(_ptr(arr), _ptr(res), n, w, log_blowup, shift, _ptr(r_arr),
+                                             r_arr.shape[0]), "lde_randomised")
+    return _finish(res, out, squeeze, arr)
+
+
 def lde(cols: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR, out: np.ndarray | None = None) -> np.ndarray:
     """Evaluations on ``H_n`` -> evaluations of the same polynomials on ``shift·H_{n·2^log_blowup}``.
 

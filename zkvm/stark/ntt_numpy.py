@@ -63,3 +63,28 @@ def evaluate(coeffs: np.ndarray, log_blowup: int, shift: int) -> np.ndarray:
 
 def lde(cols: np.ndarray, log_blowup: int, shift: int = bb.GENERATOR) -> np.ndarray:
     return evaluate(interpolate(cols), log_blowup, shift)
+
+
+def evaluate_wrapped(coeffs: np.ndarray, log_n: int, log_blowup: int, shift: int) -> np.ndarray:
+    """Polynomials with any number ``len <= n·2^log_blowup`` of coefficients on ``shift·H_{n·2^log_blowup}``:
+    zero-padded to the whole domain and evaluated (the plain definition the C block-wise version must match)."""
+    length, w = coeffs.shape
+    big = 1 << (log_n + log_blowup)
+    if length > big:
+        raise ValueError(f"{length} coefficients do not fit a domain of size {big}")
+    padded = np.zeros((big, w), dtype=np.uint32)
+    padded[:length] = coeffs
+    return evaluate(padded, 0, shift)
+
+
+def lde_randomised(cols: np.ndarray, r: np.ndarray, log_blowup: int, shift: int) -> np.ndarray:
+    """Evaluations of ``interpolant(cols) + (X^n - 1)·r`` (``r``: ``k`` coefficient rows) on
+    ``shift·H_{n·2^log_blowup}``, straight from the definition."""
+    n, w = cols.shape
+    k = r.shape[0]
+    coeffs = np.zeros((n + k, w), dtype=np.uint64)
+    coeffs[:n] = interpolate(cols)
+    r64 = np.asarray(r, dtype=np.uint64) % _P
+    coeffs[:k] = (coeffs[:k] + _P - r64) % _P  # - r  (the ranges overlap when k > n: subtract first)
+    coeffs[n:] = (coeffs[n:] + r64) % _P       # + X^n·r
+    return evaluate_wrapped(coeffs.astype(np.uint32), log2_exact(n), log_blowup, shift)

@@ -316,7 +316,7 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
 
 
 def _salts(rng, n: int):
-    return None if rng is None else rng.salts(n)
+    return None if rng is None else rng.salt_stream(n)  # regenerated on demand, not stored (zk.SaltStream)
 
 
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
@@ -401,8 +401,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                                               for c in range(QUOTIENT_CHUNKS)], axis=1)
             else:
                 st.quot_coeffs = zk.split_quotient(coeffs, st.plan, rng)
-                st.quot_lde = np.concatenate([zk.evaluate_long(c, st.log_n + st.plan.log_ext, lb)
-                                              for c in st.quot_coeffs], axis=1)
+                st.quot_lde = zk.evaluate_long(np.concatenate(st.quot_coeffs, axis=1), st.log_n + st.plan.log_ext, lb)
     # zk: the FRI mask R joins the quotient commitment (zk.py, 4.: committed before gamma)
     mask_lde = None
     if rng is not None:
@@ -503,7 +502,7 @@ def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:
     too: ``merkle_verify``, mixed-height trees)."""
     if rng is None:
         return MixedMerkleTree(matrices)
-    return MixedMerkleTree(matrices, rng.salts(max(m.shape[0] for m in matrices)))
+    return MixedMerkleTree(matrices, _salts(rng, max(m.shape[0] for m in matrices)))
 
 
 def _fixed_stride(st: _TableState) -> int:

@@ -66,8 +66,13 @@ blinding gadget from ``blinding.compiled_air``), so nothing about the constructi
   columns can go up to ``2^(FIXED_LOG_BLOWUP - lb)`` (the fixed commitment is at blowup 16); big tables keep
   ``j = 0`` and pay only for the slack in ``D``.
 
-**Costs.** A randomised column has up to ``2·n_c`` coefficients and is evaluated as such at half the blowup
-(same coset, about the work of a plain LDE, plus the interpolation); quotient chunks and the mask likewise.
+**Costs.** The LDE coset is a union of cosets ``z·H_n`` of the trace domain, and ``X^n`` is the constant
+``a = z^n`` on each. So on ``z·H_n`` a randomised column ``f + (X^n - 1)·r`` agrees with the ``n``-coefficient
+polynomial ``f + (a - 1)·(r mod (X^n - a))``: the fused LDE kernel evaluates it with a per-coset correction of
+the first ``min(k, n)`` coefficients (``ntt.lde_randomised``), at the cost of a plain LDE. Quotient chunks and
+the mask (``n_c·(1 + 1/fd)`` coefficients) are evaluated the same way on cosets of ``H_(n_c)``: one
+evaluation of ``n_c`` coefficients plus a correction of the ``n_c/fd + s`` rows past them
+(``ntt.evaluate_wrapped``).
 Proofs grow by the salts (17 bytes per opened salted leaf), one query, the mask row, the extra quotient
 chunks of short tables and the deeper authentication paths of extended tables (``bench/zk.py`` measures it).
 The sum blinding (5.) adds 4 main columns per table with buses, one aux column where the blinding interaction
@@ -77,7 +82,13 @@ finds no LogUp column to share, and the hub table (``bench/blinding.py``).
 sums only their total (fixed by the public terms). The blinding terms are uniform only up to the statistical
 distance of ``Randomness.field`` (< 2^-32 per element) and the ~p^-2 chance of a ``beta`` in a subfield.
 
-Randomness comes from ``os.urandom``; tests may pass a seeded :class:`Randomness` explicitly.
+**Randomness.** One 256-bit key per proof from ``os.urandom``, expanded with ChaCha20 (:mod:`zkvm.stark.prng`)
+into every salt, randomiser, blinder and mask (a 2^18-row proof draws ~150 MB; the OS delivers ~250 MB/s).
+The arguments above take that randomness as uniform; with the keystream they hold against any efficient
+distinguisher as long as ChaCha20 is a PRF - the assumption ``os.urandom`` itself rests on (Linux expands its
+entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Counter mode also lets the
+prover regenerate any range of a tree's salts instead of storing them (:class:`SaltStream`). Tests may pass
+a seeded :class:`Randomness` explicitly.
 """
 
 from __future__ import annotations
@@ -89,6 +100,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm.field.babybear import P
+from zkvm.stark import prng
 
 SALT_BYTES = 16
 #: Constraint degree bound of the DSL (air.MAX_DEGREE); the quotient has degree < (D-1)·n + D·k.
@@ -98,24 +110,92 @@ _MAX_LOG_LDE = 27
 
 
 class Randomness:
-    """Source of prover randomness: the OS CSPRNG, or (tests only) a seeded numpy generator."""
+    """Source of prover randomness: a ChaCha20 keystream keyed from the OS CSPRNG (or, tests only, from a seed).
+
+    One 32-byte key per instance (one proof) from ``os.urandom``; each draw reads a fresh stream (its own
+    nonce) of :mod:`zkvm.stark.prng`, generated in C at several GB/s - the OS delivers ~250 MB/s, and a zk proof
+    draws ~150 MB of salts and mask coefficients at 2^18 rows."""
 
     def __init__(self, test_seed: int | None = None) -> None:
-        self._rng = None if test_seed is None else np.random.default_rng(test_seed)
+        if test_seed is None:
+            self._key = os.urandom(prng.KEY_BYTES)
+        else:
+            self._key = np.random.default_rng(test_seed).bytes(prng.KEY_BYTES)
+        self._draws = 0
 
-    def _bytes(self, n: int) -> bytes:
-        if self._rng is None:
-            return os.urandom(n)
-        return self._rng.bytes(n)
+    def _nonce(self) -> int:
+        self._draws += 1
+        return self._draws
 
     def field(self, shape) -> np.ndarray:
         """Uniform field elements (64 random bits reduced mod p: statistical distance < 2^-32)."""
-        count = int(np.prod(shape))
-        raw = np.frombuffer(self._bytes(8 * count), dtype="<u8")
-        return (raw % np.uint64(P)).astype(np.uint32).reshape(shape)
+        return prng.field(self._key, self._nonce(), int(np.prod(shape))).reshape(shape)
 
     def salts(self, n: int) -> np.ndarray:
-        return np.frombuffer(self._bytes(n * SALT_BYTES), dtype=np.uint8).reshape(n, SALT_BYTES).copy()
+        """``uint8[n, SALT_BYTES]``: the same bytes :meth:`salt_stream` would give, materialised."""
+        return self.salt_stream(n).rows(0, n)
+
+    def salt_stream(self, n: int) -> "SaltStream":
+        """Salts for a tree of ``n`` leaves, generated on demand (what the prover hands its Merkle trees)."""
+        return SaltStream(self._key, self._nonce(), n)
+
+
+class SaltStream:
+    """The salts of one Merkle tree, regenerated from the keystream when needed instead of stored.
+
+    Salt ``i`` is bytes ``16i .. 16i + 16`` of the keystream of one draw, so any range can be recomputed
+    (counter mode): the tree hashes its leaves one chunk of salts at a time, and an opening regenerates the
+    salts of the leaves it reveals or rehashes. Storing them instead would keep 16 bytes per leaf of every
+    private tree alive until the openings (~100 MB at 2^18 rows) and page-fault all of it in."""
+
+    #: Salts regenerated together for small requests: opening a leaf asks for its salt and for its sibling
+    #: subtrees' (the levels below merkle._UNSTORED_LEVELS), all inside one aligned window of 16 leaves, and a
+    #: tree opens all queries level by level - so up to _MAX_WINDOWS windows stay cached (4 KiB each at most).
+    _WINDOW = 16
+    _MAX_WINDOWS = 256
+
+    def __init__(self, key: bytes, nonce: int, n: int) -> None:
+        self._key, self._nonce, self._n = key, nonce, n
+        self.shape = (n, SALT_BYTES)
+        self._windows: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def rows(self, begin: int, end: int) -> np.ndarray:
+        """Salts ``begin .. end - 1`` as a fresh ``uint8[end - begin, SALT_BYTES]``."""
+        if not 0 <= begin <= end <= self._n:
+            raise IndexError(f"salt range [{begin}, {end}) outside [0, {self._n})")
+        wb = begin - begin % self._WINDOW
+        if end - wb <= self._WINDOW:
+            win = self._windows.get(wb)
+            if win is None:
+                if len(self._windows) >= self._MAX_WINDOWS:
+                    self._windows.clear()
+                win = self._windows[wb] = self._generate(wb, min(wb + self._WINDOW, self._n))
+            return win[begin - wb:end - wb].copy()
+        return self._generate(begin, end)
+
+    def _generate(self, begin: int, end: int) -> np.ndarray:
+        per_block = 64 // SALT_BYTES  # ChaCha20 blocks are 64 bytes
+        skip = (begin % per_block) * SALT_BYTES
+        data = prng.stream(self._key, self._nonce, skip + (end - begin) * SALT_BYTES, block0=begin // per_block)
+        return data[skip:].reshape(end - begin, SALT_BYTES)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            begin, end, step = index.indices(self._n)
+            if step != 1:
+                raise IndexError("salt slices must be contiguous")
+            return self.rows(begin, max(begin, end))
+        i = int(index)
+        if i < 0:
+            i += self._n
+        return self.rows(i, i + 1)[0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = self.rows(0, self._n)
+        return arr if dtype is None else arr.astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -177,39 +257,29 @@ def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePl
 # ---------------------------------------------------------------- prover side (uses the NTT extension)
 
 def evaluate_long(coeffs: np.ndarray, log_nc: int, lb: int) -> np.ndarray:
-    """Evaluate polynomials with ``len(coeffs) <= 2·n_c`` coefficients (columns) on GENERATOR·H_(n_c·2^lb).
+    """Evaluate polynomials with ``len(coeffs) <= n_c·2^lb`` coefficients (columns) on GENERATOR·H_(n_c·2^lb).
 
-    A polynomial with more than ``n_c`` coefficients (the zk slack) is evaluated as one of ``2·n_c`` at half
-    the blowup: the same coset, about the same work as an ordinary coset evaluation."""
+    The coefficients past ``n_c`` (the zk slack) cost only a correction per coset of ``H_(n_c)``
+    (:func:`ntt.evaluate_wrapped`): about the work of an ordinary coset evaluation."""
     from zkvm.field.babybear import GENERATOR
     from zkvm.stark import ntt
 
-    n_c = 1 << log_nc
-    length, w = coeffs.shape
-    rows = n_c if length <= n_c else 2 * n_c
-    if rows > n_c and lb < 1:
-        raise ValueError("a polynomial longer than the coset cannot be evaluated at blowup 1")
-    padded = np.zeros((rows, w), dtype=np.uint32)
-    padded[:length] = coeffs
-    return ntt.evaluate(padded, lb - (rows > n_c), GENERATOR)
+    return ntt.evaluate_wrapped(coeffs, log_nc, lb, GENERATOR)
 
 
 def randomised_lde(trace: np.ndarray, log_n: int, plan: TablePlan, lb: int,
                    rng: Randomness) -> tuple[np.ndarray, np.ndarray]:
-    """LDE of ``trace + Z_H·r`` on the table's (possibly extended) coset and the randomisers ``r[k, w]``."""
+    """LDE of ``trace + Z_H·r`` on the table's (possibly extended) coset and the randomisers ``r[k, w]``.
+
+    One fused LDE (:func:`ntt.lde_randomised`): ``Z_H`` is constant on each coset of ``H_n`` in the LDE domain,
+    so ``Z_H·r`` only corrects the first ``k`` coefficients per coset - as cheap as the LDE without zk."""
+    from zkvm.field.babybear import GENERATOR
     from zkvm.stark import ntt
 
-    n = 1 << log_n
-    w = trace.shape[1]
-    k = plan.trace_mask
-    r = rng.field((k, w))
-    coeffs = np.zeros((n + k, w), dtype=np.uint32)
-    coeffs[:n] = ntt.interpolate(trace, 1)
-    p, r64 = np.uint64(P), r.astype(np.uint64)
-    # (X^n - 1)·r = X^n·r - r; the two ranges overlap when k > n, so subtract first, then add
-    coeffs[:k] = ((coeffs[:k].astype(np.uint64) + p - r64) % p).astype(np.uint32)
-    coeffs[n:n + k] = ((coeffs[n:n + k].astype(np.uint64) + r64) % p).astype(np.uint32)
-    return evaluate_long(coeffs, log_n + plan.log_ext, lb), r
+    if trace.shape[0] != 1 << log_n:
+        raise ValueError(f"trace has {trace.shape[0]} rows, expected 2^{log_n}")
+    r = rng.field((plan.trace_mask, trace.shape[1]))
+    return ntt.lde_randomised(trace, r, lb + plan.log_ext, GENERATOR), r
 
 
 def randomiser_at(r: np.ndarray, z, n: int) -> list:
@@ -225,19 +295,21 @@ def randomiser_at(r: np.ndarray, z, n: int) -> list:
 def split_quotient(coeffs: np.ndarray, plan: TablePlan, rng: Randomness | None) -> list[np.ndarray]:
     """Chunks ``c_i'`` (extension coefficients ``[m + s, 4]``) with ``sum X^(i·m) c_i' = Q`` (see 3. above)."""
     m, s, c = plan.chunk_len, plan.quot_mask, plan.chunks
+    coeffs = np.asarray(coeffs, dtype=np.uint32)
     chunks = []
     for i in range(c):
-        ch = np.zeros((m + s, 4), dtype=np.uint64)
+        ch = np.zeros((m + s, 4), dtype=np.uint32)
         part = coeffs[i * m:(i + 1) * m]
         ch[:part.shape[0]] = part
         chunks.append(ch)
     if s and rng is not None:
+        # only the s blinded rows per chunk go through uint64 (values < p < 2^31: sums fit, no overflow)
         p = np.uint64(P)
         for i in range(1, c):
             b = rng.field((s, 4)).astype(np.uint64)
-            chunks[i - 1][m:m + s] = (chunks[i - 1][m:m + s] + b) % p
-            chunks[i][:s] = (chunks[i][:s] + p - b) % p
-    return [ch.astype(np.uint32) for ch in chunks]
+            chunks[i - 1][m:m + s] = (chunks[i - 1][m:m + s].astype(np.uint64) + b) % p
+            chunks[i][:s] = (chunks[i][:s].astype(np.uint64) + p - b) % p
+    return chunks
 
 
 def mask_polynomial(log_nc: int, lb: int, options, rng: Randomness) -> np.ndarray:

@@ -19,12 +19,16 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, ROOT)  # cffi executes builders as files at install time, not as package modules
 from zkvm.build_flags import build_in_place, extension_options  # noqa: E402
 FIELD_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "field"))
-SOURCES = ["parallel.c", "simd.c", "ntt.c", "sha256.c", "merkle.c", "kernels.c"]
+SOURCES = ["parallel.c", "simd.c", "ntt.c", "sha256.c", "merkle.c", "kernels.c", "prng.c"]
 
 CDEF = """
 int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32_t shift);
 int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
 int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift);
+int zk_evaluate_wrapped(const uint32_t *coeffs, size_t len, uint32_t *out, size_t n, size_t w, int log_blowup,
+                        uint32_t shift);
+int zk_lde_randomised(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift,
+                      const uint32_t *r, size_t k);
 size_t zk_ntt_set_stream_threshold(size_t bytes);
 void zk_ntt_release_cache(void);
 
@@ -41,6 +45,9 @@ int zk_merkle_build(const uint32_t *rows, size_t n, size_t w, const uint8_t *sal
 int zk_mmcs_leaves(const uint32_t *const *mats, const size_t *widths, size_t n_mats, int log_h, size_t first,
                    size_t count, const uint8_t *salts, size_t salt_len, uint8_t *out);
 int zk_merkle_compress(const uint8_t *left, const uint8_t *right, size_t stride, size_t count, uint8_t *out);
+
+int zk_chacha20_stream(const uint8_t key[32], uint64_t nonce, uint64_t block0, uint8_t *out, size_t nbytes);
+int zk_chacha20_field(const uint8_t key[32], uint64_t nonce, uint32_t *out, size_t count);
 
 int zk_field_selftest(void);
 void zk_vec_add(uint32_t *out, const uint32_t *a, const uint32_t *b, size_t n);
@@ -62,7 +69,7 @@ ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "zkvm.stark._native",
     '#include "ntt.h"\n#include "parallel.h"\n#include "simd.h"\n#include "sha256.h"\n#include "merkle.h"\n'
-    '#include "kernels.h"\n',
+    '#include "kernels.h"\n#include "prng.h"\n',
     # sources relative to the repository root: both setup.py and the __main__ block below run from there
     sources=[os.path.join("zkvm", "stark", "native", s) for s in SOURCES],
     include_dirs=[HERE, FIELD_DIR],

@@ -181,6 +181,10 @@ typedef struct {
                                   sequential within a group even when the source is read bit-reversed */
     size_t scale_stride;
     int src_in_dst;            /* the source is the destination's first column block (in-place LDE) */
+    const uint32_t *corr;      /* or NULL: replica r's coefficient j < corr_rows gets corr[(r * corr_rows + j) *
+                                  src_w + col] (normal form) added before scaling, with matrix row i holding
+                                  coefficient j = bitrev(i) - see coset_evals_corrected */
+    size_t corr_rows;
     uint32_t *dst;
     size_t dst_pitch;
     int dst_bitrev;            /* matrix row i is written to dst row bitrev(i) */
@@ -258,6 +262,21 @@ static void gather_row_general(const pass_ctx *ps, uint32_t *row, size_t i, size
     }
 }
 
+/* Add replica r's correction of coefficient bitrev(i) to the gathered columns [c0, c0 + len) of matrix row i,
+ * times the same scale factor the gather applied: the row then holds (src + corr) * scale. Only the few rows
+ * with a correction get here, so scalar code is fine. */
+static void add_correction(const pass_ctx *ps, uint32_t *row, size_t i, size_t c0, size_t len) {
+    const ntt_io *io = &ps->io;
+    size_t j = bit_reverse(i, ps->log_n);
+    if (j >= io->corr_rows) return;
+    for (size_t col = c0; col < c0 + len; col++) {
+        size_t r = col / io->src_w, off = col - r * io->src_w;
+        uint32_t f = io->src_scale[r * io->scale_stride + i];
+        uint32_t v = io->corr[(r * io->corr_rows + j) * io->src_w + off];
+        row[col - c0] = bb_add(row[col - c0], bb_mont_mul(v, f));
+    }
+}
+
 static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
     pass_ctx *ps = (pass_ctx *)vctx;
     const size_t c = ps->c, T = (size_t)1 << ps->k, rows = T * c;
@@ -315,6 +334,7 @@ static void pass_range(void *vctx, size_t b_begin, size_t b_end) {
                     gather_row(ps, &segs, scratch + (t * c + r) * w, i, si);
                 else
                     gather_row_general(ps, scratch + (t * c + r) * w, i, si, c0, w);
+                if (io->corr) add_correction(ps, scratch + (t * c + r) * w, i, c0, w);
             }
         }
         /* k stages in scratch */
@@ -429,7 +449,7 @@ static int run_ntt(int log_n, size_t w, int dif, const uint32_t *tw, ntt_io io, 
         ps.io = io;
         if (!first) {
             ps.io.src = inter; ps.io.src_pitch = inter_pitch; ps.io.src_w = w; ps.io.replicas = 1;
-            ps.io.src_bitrev = 0; ps.io.src_reduce = 0; ps.io.src_scale = NULL;
+            ps.io.src_bitrev = 0; ps.io.src_reduce = 0; ps.io.src_scale = NULL; ps.io.corr = NULL;
         }
         if (!last) {
             ps.io.dst = inter; ps.io.dst_pitch = inter_pitch; ps.io.dst_bitrev = 0; ps.io.dst_scale = NULL;
@@ -491,7 +511,8 @@ int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32
  * is the size-n NTT of c_j (shift omega_N^r)^j. The coefficient rows are either in natural order or
  * bit-reversed (as the inverse DIF leaves them); each is scaled by `pre` too. */
 static int coset_evals(const uint32_t *coef, size_t coef_pitch, int coef_bitrev_rows, uint32_t *out, int log_n,
-                       size_t w, int log_blowup, uint32_t shift, uint32_t pre) {
+                       size_t w, int log_blowup, uint32_t shift, uint32_t pre, const uint32_t *corr,
+                       size_t corr_rows) {
     size_t n = (size_t)1 << log_n, B = (size_t)1 << log_blowup;
     const uint32_t *tw = log_n ? twiddles(log_n, 0) : NULL;
     if (log_n && !tw) return -2;
@@ -507,7 +528,8 @@ static int coset_evals(const uint32_t *coef, size_t coef_pitch, int coef_bitrev_
     }
     ntt_io io = {.src = coef, .src_pitch = coef_pitch, .src_w = w, .replicas = B, .src_bitrev = !coef_bitrev_rows,
                  .src_in_dst = coef == out,
-                 .src_scale = scale, .scale_stride = n, .dst = out, .dst_pitch = B * w};
+                 .src_scale = scale, .scale_stride = n, .corr = corr, .corr_rows = corr_rows,
+                 .dst = out, .dst_pitch = B * w};
     int st = run_ntt(log_n, B * w, 0, tw, io, NULL);
     free(scale);
     return st;
@@ -516,7 +538,7 @@ static int coset_evals(const uint32_t *coef, size_t coef_pitch, int coef_bitrev_
 int zk_evaluate(const uint32_t *coeffs, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift) {
     int log_n = log2_exact(n);
     if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27) return -1;
-    return coset_evals(coeffs, w, 0, out, log_n, w, log_blowup, shift, 1);
+    return coset_evals(coeffs, w, 0, out, log_n, w, log_blowup, shift, 1, NULL, 0);
 }
 
 int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift) {
@@ -529,6 +551,78 @@ int zk_lde(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup
      * matrix): coef[p] = n * c_{bitrev(p)}. The coset NTT then reads them from there and overwrites them last. */
     ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = out, .dst_pitch = B * w};
     int st = run_ntt(log_n, w, 1, itw, io, NULL);
-    if (st == 0) st = coset_evals(out, B * w, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)));
+    if (st == 0) st = coset_evals(out, B * w, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)),
+                                  NULL, 0);
+    return st;
+}
+
+/* ------------------------------------------------------------------ polynomials longer than the block */
+
+/* The coset shift*<omega_N> (N = n*B) is the union of B cosets z_r*H_n, z_r = shift*omega_N^r, which are
+ * exactly the column blocks of coset_evals; on block r, X^n is the constant a_r = z_r^n. So a polynomial
+ * p = lo + X^n*h (lo: n coefficients, h: any number) agrees on block r with the n-coefficient polynomial
+ * lo + (p mod (X^n - a_r) - lo), and the difference only touches the first min(n, rows of h) coefficients:
+ *     corr_r[i] = m_r * sum_t a_r^t h[i + t*n],
+ * with m_r = a_r for p = lo + X^n*h and m_r = a_r - 1 for p = lo + (X^n - 1)*h (zk's randomised trace).
+ * So such a polynomial costs one ordinary coset evaluation plus B*rows(h)*w multiplications here.
+ * Returns the correction rows [B][rows][w] (times `factor`, normal form) or NULL when out of memory. */
+static uint32_t *wrap_corrections(const uint32_t *h, size_t h_rows, size_t w, int log_n, int log_blowup,
+                                  uint32_t shift, int minus_one, uint32_t factor, size_t *rows_out) {
+    size_t n = (size_t)1 << log_n, B = (size_t)1 << log_blowup;
+    size_t rows = h_rows < n ? h_rows : n, terms = (h_rows + n - 1) / n;
+    size_t count = B * rows * w;
+    uint32_t *corr = (uint32_t *)malloc((count ? count : 1) * sizeof(uint32_t));
+    if (!corr) return NULL;
+    uint32_t omega_big = two_adic_root(log_n + log_blowup), z = shift % BB_P;
+    for (size_t r = 0; r < B; r++, z = bb_mul(z, omega_big)) {
+        uint32_t a = bb_pow(z, n);
+        uint32_t m = bb_mul(minus_one ? bb_sub(a, 1) : a, factor);
+        for (size_t i = 0; i < rows; i++) {
+            uint32_t *dst = corr + (r * rows + i) * w;
+            for (size_t col = 0; col < w; col++) {
+                uint32_t acc = 0; /* Horner in a over t, highest wrap first */
+                for (size_t t = terms; t-- > 0;) {
+                    size_t row = i + t * n;
+                    acc = bb_mul(acc, a);
+                    if (row < h_rows) acc = bb_add(acc, bb_reduce32(h[row * w + col]));
+                }
+                dst[col] = bb_mul(acc, m);
+            }
+        }
+    }
+    *rows_out = rows;
+    return corr;
+}
+
+int zk_evaluate_wrapped(const uint32_t *coeffs, size_t len, uint32_t *out, size_t n, size_t w, int log_blowup,
+                        uint32_t shift) {
+    int log_n = log2_exact(n);
+    if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27 || len < n || len > (n << log_blowup))
+        return -1;
+    if (len == n) return coset_evals(coeffs, w, 0, out, log_n, w, log_blowup, shift, 1, NULL, 0);
+    size_t rows;
+    uint32_t *corr = wrap_corrections(coeffs + n * w, len - n, w, log_n, log_blowup, shift, 0, 1, &rows);
+    if (!corr) return -2;
+    int st = coset_evals(coeffs, w, 0, out, log_n, w, log_blowup, shift, 1, corr, rows);
+    free(corr);
+    return st;
+}
+
+int zk_lde_randomised(const uint32_t *in, uint32_t *out, size_t n, size_t w, int log_blowup, uint32_t shift,
+                      const uint32_t *r, size_t k) {
+    int log_n = log2_exact(n);
+    if (log_n < 0 || w == 0 || log_blowup < 0 || log_n + log_blowup > 27 || (k && !r)) return -1;
+    if (k == 0) return zk_lde(in, out, n, w, log_blowup, shift);
+    const uint32_t *itw = log_n ? twiddles(log_n, 1) : NULL;
+    if (log_n && !itw) return -2;
+    size_t B = (size_t)1 << log_blowup, rows;
+    /* the DIF below leaves n * c_j: the correction is scaled by n too, and both by n^-1 in coset_evals */
+    uint32_t *corr = wrap_corrections(r, k, w, log_n, log_blowup, shift, 1, (uint32_t)(n % BB_P), &rows);
+    if (!corr) return -2;
+    ntt_io io = {.src = in, .src_pitch = w, .src_reduce = 1, .dst = out, .dst_pitch = B * w};
+    int st = run_ntt(log_n, w, 1, itw, io, NULL);
+    if (st == 0) st = coset_evals(out, B * w, 1, out, log_n, w, log_blowup, shift, bb_inv((uint32_t)(n % BB_P)),
+                                  corr, rows);
+    free(corr);
     return st;
 }
