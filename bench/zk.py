@@ -3,7 +3,8 @@
     python bench/zk.py [--fib-n 10000,40000] [--models a,b,c] [--repeats 2]
 
 Workloads: the fib guest with n = 10000 and 40000 (cpu table 2^16 and 2^18 rows) and the three digits models of
-the zkML benchmark with everything private (``--public none`` request, proven here with zk on and off to measure
+the zkML benchmark, ``NAME:MODE`` with MODE a privacy mode of ``ml prove --public`` (``model``: private input, public
+model linked into the image; ``none``: private model committed in the guest and private input), proven here with zk on and off to measure
 the difference).
 Every proof runs in a fresh process (peak RSS from wait4); zk and non-zk runs alternate, ``--repeats`` times,
 and the table reports the fastest of each (the machine is shared; the load average is recorded). Targets:
@@ -64,9 +65,10 @@ def worker(kind: str, arg: str, zk: bool) -> None:
         from host.commands.ml import _guest_and_request
         from host.ml import models
 
-        qm = models.load_model(arg)
-        x, _ = models.test_data(arg)
-        elf, data = _guest_and_request(arg, "none", qm.quantize_input(x[0]), False)
+        name, mode = arg.split(":")
+        qm = models.load_model(name)
+        x, _ = models.test_data(name)
+        elf, data = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
         image = load_elf(elf)
     stats = rc.ProveStats()
     t, c = time.perf_counter(), time.process_time()
@@ -128,7 +130,7 @@ def markdown(res: dict) -> str:
     w = res["workloads"].values()
     worst_t = max(min(r["extra_prove_time"], r["extra_prove_cpu"]) for r in w)
     worst_s = max(r["extra_receipt_size"] for r in w)
-    cpu_rows = ", ".join(f"{name.replace(' (all private)', '')}: 2^{r['on']['heights'].get('cpu', 1).bit_length() - 1}"
+    cpu_rows = ", ".join(f"{name.split(' (')[0]}: 2^{r['on']['heights'].get('cpu', 1).bit_length() - 1}"
                          for name, r in res["workloads"].items())
     loads = [run["load_avg"] for r in w for runs in r["all_runs"].values() for run in runs]
     lines += ["", f"Load average (1 min) during the runs: {min(loads)} - {max(loads)} on {os.cpu_count()} cores "
@@ -178,7 +180,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fib-n", default="10000,40000",
                     help="comma-separated fib guest inputs (~6 cycles per step: 10000 -> 2^16 rows, 40000 -> 2^18)")
-    ap.add_argument("--models", default="a,b,c", help="comma-separated zkML models (empty: none)")
+    ap.add_argument("--models", default="a:model,b:model,c:model,a:none,c:none",
+                    help="comma-separated NAME:MODE zkML workloads, MODE = model (private input) or none (private "
+                         "model and input; B does not fit one proof); empty: none")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -186,8 +190,13 @@ def main() -> None:
            "repeats": args.repeats, "workloads": {}}
     for n in filter(None, args.fib_n.split(",")):
         res["workloads"][f"fib guest (n={int(n)})"] = measure("fib", str(int(n)), args.repeats)
-    for name in filter(None, args.models.split(",")):
-        res["workloads"][f"zkML model {name} (all private)"] = measure("ml", name, args.repeats)
+    labels = {"model": "private input", "none": "private model + input", "input": "private model",
+              "both": "all public"}
+    for spec in filter(None, args.models.split(",")):
+        name, _, mode = spec.partition(":")
+        if mode not in labels:
+            ap.error(f"--models: {spec!r} is not NAME:MODE with MODE one of {', '.join(labels)}")
+        res["workloads"][f"zkML {name}:{mode} ({labels[mode]})"] = measure("ml", f"{name}:{mode}", args.repeats)
     (OUT / "zk.json").write_text(json.dumps(res, indent=1))
     section = markdown(res)
     write_readme(section)
