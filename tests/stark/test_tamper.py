@@ -140,12 +140,9 @@ def _mutations(proof, has_terms):
                 out.append((f"queries[{qi}].phases[{ph}].salt truncated",
                             lambda p, qi=qi, ph=ph: setattr(p.queries[qi].phases[ph], "salt",
                                                             p.queries[qi].phases[ph].salt[:-1]), MalformedProof))
-            for k in range(len(q.fri)):
-                out.append((f"queries[{qi}].fri[{k}].salt", lambda p, qi=qi, k=k: _flip_salt(p.queries[qi].fri[k]),
-                            MerkleError))
-            out.append((f"queries[{qi}].fri[0].salt truncated",
-                        lambda p, qi=qi: setattr(p.queries[qi].fri[0], "salt", p.queries[qi].fri[0].salt[:-1]),
-                        MalformedProof))
+            for k in range(len(q.fri)):  # FRI leaves are never salted (zk.py, 1. and 4.)
+                out.append((f"queries[{qi}].fri[{k}] salted",
+                            lambda p, qi=qi, k=k: setattr(p.queries[qi].fri[k], "salt", bytes(16)), MalformedProof))
     else:
         out.append(("queries[0].phases[0] salted",
                     lambda p: setattr(p.queries[0].phases[0], "salt", bytes(16)), MalformedProof))

@@ -64,9 +64,8 @@ def _private_values(proof: Proof) -> tuple[list[int], list[bytes]]:
             for row in b.rows:
                 vals.extend(row)
             salts.append(b.salt)
-        for o in qp.fri:
+        for o in qp.fri:  # FRI leaves are unsalted (zk.py, 1.): their values must still differ
             vals.extend(o.row)
-            salts.append(o.salt)
     for c in proof.final_poly:
         vals.extend(c)
     return vals, salts
@@ -74,7 +73,8 @@ def _private_values(proof: Proof) -> tuple[list[int], list[bytes]]:
 
 @pytest.mark.parametrize("name", ["fib", "perm"])
 def test_two_zk_proofs_differ_in_every_opened_value_and_salt(name):
-    """Tables without fixed columns: nothing opened is public, so no value may repeat between two proofs."""
+    """Tables without fixed columns: nothing opened is public, so no value may repeat between two proofs (and
+    FRI leaves, unsalted, carry none)."""
     air, fixed, main, pubs, terms = _case(name)
     a = prove(air, fixed, main, pubs, terms, FAST_ZK)
     b = prove(air, fixed, main, pubs, terms, FAST_ZK)
@@ -86,6 +86,7 @@ def test_two_zk_proofs_differ_in_every_opened_value_and_salt(name):
     assert len(same) <= 1, f"{len(same)} of {len(va)} opened values repeat between two zk proofs"
     assert all(len(s) == zk.SALT_BYTES for s in sa)
     assert not set(sa) & set(sb), "a salt repeats between two proofs"
+    assert all(o.salt == b"" for p in (a, b) for qp in p.queries for o in qp.fri)
 
 
 def test_non_zk_proofs_are_deterministic():

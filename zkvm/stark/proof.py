@@ -29,7 +29,7 @@ tree are merged (``merkle_verify.multiproof_nodes``: walking up from the opened 
 itself on an opened path is not sent; the others follow level by level, by increasing index).
 
 With ``zk`` set in the options every salt is sent (``u8`` length then the bytes): after the row of an opening
-(empty for the unsalted fixed trees), after the rows of a batch (only a phase tree's leaves are salted).
+(always empty: fixed and FRI trees are unsalted, zk.py 1.), after the rows of a batch (only a phase tree's leaves are salted).
 Proofs without zk have exactly the layout above without any salt fields.
 
 The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and

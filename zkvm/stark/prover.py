@@ -456,7 +456,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             m, m2 = sizes[k], sizes[k + 1]
             mat = fri.leaf_matrix(f, m2)
             with timer.phase("merkle"):
-                tree = MerkleTree(mat, _salts(rng, mat.shape[0]))
+                tree = MerkleTree(mat)  # unsalted even under zk: F is masked (zk.py, 4.)
             layers.append((mat, tree))
             fri_roots.append(tree.root)
             tr.absorb("fri_root", tree.root)

@@ -121,7 +121,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
         for k, o in enumerate(qp.fri):
             _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
-            _expect(len(o.salt), salt_len, "FRI leaf salt length")
+            _expect(len(o.salt), 0, "FRI leaf salt length")  # never salted (zk.py, 4.)
     # one merged authentication path per tree: its length follows from the AIR, the options (tree depths) and
     # the query positions (which siblings the paths share)
     qs_list = list(proof.query_indices)

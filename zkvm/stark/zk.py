@@ -4,13 +4,14 @@
 the proof options and the table heights alone (:func:`table_plans`, :func:`final_poly_len`; the AIR with its
 blinding gadget from ``blinding.compiled_air``), so nothing about the construction is negotiated in the proof.
 
-1. **Hiding commitments.** Every leaf of a *private* tree (the main, aux and quotient phase trees and the FRI
-   layer trees) is ``SHA256(rows || salt)`` with a fresh 16-byte salt from ``os.urandom``; a salt is sent only
+1. **Hiding commitments.** Every leaf of a *private* tree (the main, aux and quotient phase trees) is ``SHA256(rows || salt)`` with a fresh 16-byte salt from ``os.urandom``; a salt is sent only
    with an opened leaf. An unopened leaf's hash (seen as a sibling in an authentication path) is then
    independent of its rows. The rows of the shorter matrices of a phase tree, injected at inner nodes, are
    hidden by the salted leaves below those nodes (``merkle_verify``, mixed-height trees: every node sent as a
    sibling has only unopened leaves below it). Fixed (preprocessed) trees stay unsalted: they are public and
-   define the image id.
+   define the image id. The FRI layer trees are unsalted too: every FRI leaf is a function of the masked
+   polynomial ``F`` alone (4.), which is uniform whatever the witness, so a whole FRI tree - roots, siblings,
+   opened leaves - is simulatable from ``F`` (saves 17 bytes per opened FRI leaf and the salt hashing).
 
 2. **Randomised traces.** A committed column ``f`` (main or aux, each base coordinate of an extension column
    separately) is replaced by ``f'(X) = f(X) + Z_H(X)·r(X)`` with ``Z_H = X^n - 1`` and ``r`` uniformly random
@@ -57,8 +58,8 @@ blinding gadget from ``blinding.compiled_air``), so nothing about the constructi
 * the FRI final polynomial gets one extra coefficient, ``L = fd + 1`` (``fd = 2^log_final_len``); as FRI folds
   the degree bound by two per round, that raises the bound of a table of committed height ``n_c`` to
   ``D = n_c·L/fd = n_c(1 + 1/fd)``. The code rate grows by ``L/fd`` and the conjectured security per query
-  drops from ``log2 B`` to ``log2(B·fd/L)`` (``options.py`` accounts for it: 43 queries with ``fd = 64`` give
-  the same 100 bits as 42 without zk);
+  drops from ``log2 B`` to ``log2(B·fd/L)`` (``options.py`` accounts for it: 42 queries with ``fd = 64`` and one more
+  grinding bit give the same 100 bits as 42 queries without zk);
 * a table too short for ``n + k <= D`` (or for the quotient to fit) is committed at a *virtual* height
   ``n_c = 2^j·n``: its columns are low-degree extended on a coset ``2^j`` times larger (as if its blowup were
   ``B·2^j``), so ``f'`` has room for ``r`` while the code rate stays ``D/(B·n_c)``. Constraints are still
@@ -101,12 +102,16 @@ import numpy as np
 
 from zkvm.field.babybear import P
 from zkvm.stark import prng
+from zkvm.stark.protocol import QUOTIENT_CHUNKS
 
 SALT_BYTES = 16
 #: Constraint degree bound of the DSL (air.MAX_DEGREE); the quotient has degree < (D-1)·n + D·k.
 _CONSTRAINT_DEGREE = 3
 #: Largest LDE the field supports (two-adicity of BabyBear).
 _MAX_LOG_LDE = 27
+#: How many more doublings of its coset a short zk table may take to keep the quotient chunks of a table
+#: without zk (protocol.QUOTIENT_CHUNKS; table_plan).
+_MAX_EXTRA_EXTENSION = 2
 
 
 class Randomness:
@@ -237,6 +242,7 @@ def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int)
     fd = 1 << options.log_final_len
     dq = (_CONSTRAINT_DEGREE - 1) * n + _CONSTRAINT_DEGREE * k
     max_j = fixed_log_blowup - lb if has_fixed else _MAX_LOG_LDE - lb - log_height
+    first = None
     for j in range(0, max_j + 1):
         n_c = n << j
         if n_c < fd:
@@ -245,7 +251,14 @@ def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int)
         m = bound - s
         if n + k > bound or dq > (n_c << lb) or m <= 0:
             continue
-        return TablePlan(j, k, s, m, -(-dq // m))
+        plan = TablePlan(j, k, s, m, -(-dq // m))
+        first = first or plan
+        # A third quotient chunk costs 4 opened values per query; a short table is cheaper extended once or
+        # twice more (its LDE stays small) until the quotient fits the two chunks it has without zk.
+        if plan.chunks <= QUOTIENT_CHUNKS or j >= first.log_ext + _MAX_EXTRA_EXTENSION:
+            return plan
+    if first is not None:
+        return first
     raise ValueError(f"a table of height 2^{log_height} is too small to be hidden with {q} queries at blowup "
                      f"2^{lb}" + (" (its fixed columns cap the extension)" if has_fixed else ""))
 
