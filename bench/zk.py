@@ -109,11 +109,20 @@ def measure(kind: str, arg: str, repeats: int) -> dict:
     }
 
 
+def _describe(zk: bool) -> str:
+    from zkvm.stark.options import default_options
+
+    o = default_options(zk)
+    final = f"2^{o.log_final_len}" + ("+1" if zk else "")
+    return (f"{o.num_queries} queries, {o.grinding_bits} grinding bits, final polynomial {final} "
+            f"({o.security_bits} bits)")
+
+
 def markdown(res: dict) -> str:
     lines = [SECTION_START, "## Zero knowledge (`python bench/zk.py`)", "",
              f"Machine: {res['machine']}. Each proof in its own process (peak RSS via wait4); zk and integrity-only "
-             f"proofs alternate, {res['repeats']} of each, fastest shown. zk: 43 queries, final polynomial 2^6+1 "
-             "(101 bits); no zk: 42 queries, 2^3 (100 bits). Targets: <= 15% extra prove time, <= 10% extra receipt.",
+             f"proofs alternate, {res['repeats']} of each, fastest shown. zk: {_describe(True)}; no zk: "
+             f"{_describe(False)}. Targets: <= 15% extra prove time, <= 10% extra receipt.",
              "Prove CPU = user+system seconds of the proving call (all threads), less sensitive to the machine's "
              "load than wall time.",
              "", "| workload | cycles | prove s (no zk / zk) | extra time | prove CPU s (no zk / zk) | extra CPU | "
@@ -140,10 +149,12 @@ def markdown(res: dict) -> str:
               f"differences of a few percent either way are noise on this shared machine); receipt-size target "
               f"(<= 10%) "
               f"{'met' if worst_s <= TARGET_SIZE else 'missed'} (worst {100 * worst_s:+.1f}%).",
-              "", "Where the extra bytes go (zk.py): 16-byte salts (one per opened node that hashes rows: a "
-              "leaf or injection level of each phase tree, and each FRI leaf), one more query, the FRI mask row "
-              "(a matrix of the quotient-phase tree, so no path of its own), and the extra quotient chunks of "
-              "the short tables that zk commits on a coset 2^j larger so their randomisers fit. Commitments are "
+              "", "Where the extra bytes go (zk.py): 16-byte salts (one per opened leaf of each phase tree; FRI "
+              "leaves need none, the FRI polynomial is masked), the LogUp sum blinding (4 main columns per bus "
+              "table, a few aux columns and the hub table), the FRI mask row (a matrix of the quotient-phase "
+              "tree, so no path of its own), the randomised columns' values at zeta, and FRI layers at the "
+              "sizes of the short tables that zk commits on a coset 2^j larger so their randomisers fit. The "
+              "query count is the same (zk's 1/64 rate slack is paid with one more grinding bit). Commitments are "
               "one mixed-height Merkle tree per phase (main, aux, quotient: all tables at once, "
               "zkvm/stark/merkle_verify.py) with each tree's authentication paths merged over the queries, so "
               "neither the number of tables nor zk's deeper paths of short tables multiply the path bytes; the "
@@ -154,9 +165,9 @@ def markdown(res: dict) -> str:
               "n_c coefficients plus a correction of the rows past n_c, and salts and masks come from a ChaCha20 "
               "keystream keyed by os.urandom (C, AVX2), the salts regenerated on demand instead of stored per "
               "leaf (zk no longer costs peak memory). What zk still costs: salted leaves hash 16 more bytes (one "
-              "more SHA-256 block for some row widths), the FRI mask's rows and FRI term, tables shorter "
-              "than 2^13 rows committed on a 2x coset (their randomisers need n + 88 <= n(1 + 1/64)2^j) with "
-              "more quotient chunks, and one more query.",
+              "more SHA-256 block for some row widths), the FRI mask's rows and FRI term, the blinding columns, "
+              "and tables shorter than 2^14 rows committed on a 2x-8x coset (their randomisers need "
+              "n + 86 <= n(1 + 1/64)2^j, and the quotient two chunks).",
               SECTION_END]
     return "\n".join(lines) + "\n"
 

@@ -87,7 +87,7 @@ class ProofOptions:
 
 
 #: Integrity-only defaults (``--no-zk``): 42·2 + 16 = 100 conjectured bits.
-NON_ZK_DEFAULT = ProofOptions(num_queries=42, log_final_len=3, zk=False)
+NON_ZK_DEFAULT = ProofOptions(num_queries=42, grinding_bits=16, log_final_len=3, zk=False)
 
 
 def default_options(zk: bool = True) -> ProofOptions:
