@@ -112,6 +112,8 @@ _MAX_LOG_LDE = 27
 #: How many more doublings of its coset a short zk table may take to keep the quotient chunks of a table
 #: without zk (protocol.QUOTIENT_CHUNKS; table_plan).
 _MAX_EXTRA_EXTENSION = 2
+#: ... and only while its extended height stays below this (beyond, the LDE work outweighs 4 values a query).
+_MAX_EXTRA_EXTENDED_HEIGHT = 1 << 11
 
 
 class Randomness:
@@ -255,7 +257,8 @@ def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int)
         first = first or plan
         # A third quotient chunk costs 4 opened values per query; a short table is cheaper extended once or
         # twice more (its LDE stays small) until the quotient fits the two chunks it has without zk.
-        if plan.chunks <= QUOTIENT_CHUNKS or j >= first.log_ext + _MAX_EXTRA_EXTENSION:
+        if (plan.chunks <= QUOTIENT_CHUNKS or j >= first.log_ext + _MAX_EXTRA_EXTENSION
+                or n_c >= _MAX_EXTRA_EXTENDED_HEIGHT):
             return plan
     if first is not None:
         return first
