@@ -17,21 +17,6 @@ from zkvm.stark.merkle import MerkleTree, _build_hashlib  # noqa: E402
 
 lib, ffi = native.lib, native.ffi
 P = bb.P
-LEVELS = list(range(lib.zk_force_simd_level(-1) + 1))  # every level up to the best this CPU supports
-
-
-@pytest.fixture(params=LEVELS, ids=lambda l: ["scalar", "avx2", "avx512"][l])
-def simd(request):
-    lib.zk_force_simd_level(request.param)
-    yield request.param
-    lib.zk_force_simd_level(-1)
-
-
-@pytest.fixture(params=[1, 2], ids=lambda t: f"{t}thr")
-def threads(request):
-    lib.zk_set_num_threads(request.param)
-    yield request.param
-    lib.zk_set_num_threads(0)
 
 
 def ptr(a):

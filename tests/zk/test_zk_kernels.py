@@ -13,7 +13,6 @@ from zkvm.stark import ntt, ntt_numpy, prng, zk
 native = pytest.importorskip("zkvm.stark._native", reason="native extension not built (run make setup)")
 lib = native.lib
 P = bb.P
-LEVELS = list(range(lib.zk_force_simd_level(-1) + 1))
 
 # RFC 8439 section 2.3.2 (key 00..1f, 96-bit nonce 000000090000004a00000000, counter 1): in the 64-bit
 # counter / 64-bit nonce layout used here that is block 1 | 0x09000000 << 32 of nonce 0x4a000000.
@@ -28,20 +27,6 @@ ZERO_STREAM = bytes.fromhex(
     "da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586"
     "9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed"
     "29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f")
-
-
-@pytest.fixture(params=LEVELS, ids=lambda lv: ["scalar", "avx2", "avx512"][lv])
-def simd(request):
-    lib.zk_force_simd_level(request.param)
-    yield request.param
-    lib.zk_force_simd_level(-1)
-
-
-@pytest.fixture(params=[1, 2], ids=lambda t: f"{t}thr")
-def threads(request):
-    lib.zk_set_num_threads(request.param)
-    yield request.param
-    lib.zk_set_num_threads(0)
 
 
 @pytest.mark.parametrize("impl", [prng.stream, prng.stream_numpy], ids=["api", "numpy"])
