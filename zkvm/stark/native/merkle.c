@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitrev.h"
 #include "parallel.h"
 #include "sha256.h"
 
@@ -73,16 +74,6 @@ int zk_merkle_build(const uint32_t *rows, size_t n, size_t w, const uint8_t *sal
 
 /* ---------------------------------------------------------------- mixed-height trees (merkle_verify.py) */
 
-static size_t bitrev(size_t x, int bits) {
-    uint32_t v = (uint32_t)x;
-    v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
-    v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
-    v = ((v >> 4) & 0x0F0F0F0Fu) | ((v & 0x0F0F0F0Fu) << 4);
-    v = ((v >> 8) & 0x00FF00FFu) | ((v & 0x00FF00FFu) << 8);
-    v = (v >> 16) | (v << 16);
-    return bits ? (size_t)(v >> (32 - bits)) : 0;
-}
-
 typedef struct {
     const uint32_t *const *mats;
     const size_t *widths;
@@ -96,7 +87,7 @@ typedef struct {
 } mmcs_ctx;
 
 static void gather_row(const mmcs_ctx *c, size_t pos, uint8_t *dst) {
-    size_t row = bitrev(pos, c->log_h);
+    size_t row = bit_reverse(pos, c->log_h);
     for (size_t m = 0; m < c->n_mats; m++) {
         size_t bytes = c->widths[m] * sizeof(uint32_t);
         memcpy(dst, c->mats[m] + row * c->widths[m], bytes);

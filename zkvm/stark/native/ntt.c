@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "field.h"
+#include "bitrev.h"
 #include "parallel.h"
 #include "simd.h"
 
@@ -35,16 +36,6 @@
 #define NARROW_WORDS 32u             /* chunks narrower than this use per-element twiddles (dit_v/dif_v) */
 #define STREAM_BYTES (64u << 20)     /* outputs this large go around the caches (they cannot stay in them) */
 #define MAX_CHUNK_WORDS 64u          /* columns handled together (wider matrices are split in chunks) */
-
-static inline size_t bit_reverse(size_t x, int bits) {
-    uint32_t v = (uint32_t)x;
-    v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
-    v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
-    v = ((v >> 4) & 0x0f0f0f0fu) | ((v & 0x0f0f0f0fu) << 4);
-    v = ((v >> 8) & 0x00ff00ffu) | ((v & 0x00ff00ffu) << 8);
-    v = (v >> 16) | (v << 16);
-    return bits ? (size_t)(v >> (32 - bits)) : 0;
-}
 
 static size_t g_stream_bytes = STREAM_BYTES;
 
