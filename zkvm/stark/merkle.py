@@ -208,14 +208,13 @@ class MixedMerkleTree:
         self.depth = max(self.log_heights)
         self.groups = mixed_groups(self.log_heights)
         self._group_at = dict(self.groups)
-        self._salt_at: dict[int, np.ndarray] = {}  # level -> salts of its row hashes (the leaves only)
+        self._salts = None  # salts of the leaf level only (injected rows are hidden by them, see above)
         if salts is not None:
             # a regenerating source (zk.SaltStream: ``shape``, ``rows(b, e)``) is kept as is: never stored whole
             s = salts if hasattr(salts, "rows") else np.ascontiguousarray(salts, dtype=np.uint8)
             if len(s.shape) != 2 or s.shape[0] != 1 << self.depth:
                 raise ValueError(f"salts must be uint8[{1 << self.depth}, k], got shape {s.shape}")
-            self._salt_at[0] = s
-        self.salted = salts is not None
+            self._salts = s
         self._first = min(_UNSTORED_LEVELS, self.depth)
         self._upper = self._build()
 
@@ -229,7 +228,7 @@ class MixedMerkleTree:
         """``G_d(i)`` for positions ``start .. start + count - 1`` of level ``d``, as ``uint8[count, 32]``."""
         mats = [self.matrices[m] for m in self._group_at[d]]
         log_h = self.depth - d
-        salts = self._salt_at.get(d)
+        salts = self._salts if d == 0 else None
         if salts is not None:  # just this range: ``salts[0]`` below is salt ``start``
             salts = salts.rows(start, start + count) if hasattr(salts, "rows") else salts[start:start + count]
         out = np.empty((count, DIGEST_SIZE), dtype=np.uint8)
@@ -242,7 +241,7 @@ class MixedMerkleTree:
             status = lib.zk_mmcs_leaves(ptrs, widths, len(mats), log_h, start, count, salt_ptr, salt_len,
                                         ffi.cast("uint8_t *", out.ctypes.data))
             if status != 0:
-                raise MemoryError(f"mixed tree leaf hashing failed with status {status}")
+                raise (ValueError if status == -1 else MemoryError)(f"mixed tree leaf hashing failed with status {status}")
             return out
         for k in range(count):
             r = bitrev(start + k, log_h)
@@ -318,7 +317,7 @@ class MixedMerkleTree:
         """Rows and leaf salt of a query (see :meth:`open`), without the path (shared: :meth:`multi_open`)."""
         pos = mixed_position(query, self.log_heights)
         rows = [m[query % m.shape[0]].tolist() for m in self.matrices]
-        return rows, self._salt_at[0][pos].tobytes() if 0 in self._salt_at else b""
+        return rows, b"" if self._salts is None else self._salts[pos].tobytes()
 
     def multi_open(self, queries: Sequence[int]) -> list[bytes]:
         """The siblings the openings of all ``queries`` need together, each sent once (``multiproof_nodes``)."""

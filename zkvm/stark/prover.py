@@ -486,8 +486,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             batches = []
             for tree in phase_trees:
                 batches.append(BatchOpening(*tree.open_rows(queries[qi])))
-            fri_ops = [Opening(mat[idx[qi]].tolist(), _leaf_salt(tree, idx[qi]))
-                       for (mat, tree), idx in zip(layers, fri_idx)]
+            fri_ops = [Opening(mat[idx[qi]].tolist()) for (mat, _), idx in zip(layers, fri_idx)]
             qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
         auth_paths = ([st.trees["fixed"].multi_open(idx) for st, idx in zip(fixed_states, fixed_idx)]
                       + [tree.multi_open(queries) for tree in phase_trees]
@@ -508,10 +507,6 @@ def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:
 def _fixed_stride(st: _TableState) -> int:
     """Rows of the fixed commitment (blowup 2^FIXED_LOG_BLOWUP) per row of this table's LDE."""
     return 1 << (FIXED_LOG_BLOWUP - st.lb) if st.ct.n_fixed else 1
-
-
-def _leaf_salt(tree: MerkleTree, index: int) -> bytes:
-    return b"" if tree.salts is None else tree.salts[index].tobytes()
 
 
 def _draw_zeta(tr: Transcript) -> Ext:
