@@ -31,7 +31,7 @@ from zkvm.stark import Air, Table, blinding, check_trace, commit_fixed, logup, n
 from zkvm.stark.errors import AirError, BusError, BusImbalance, MalformedProof, OodMismatch  # noqa: E402
 from zkvm.stark.protocol import absorb_statement, max_tuple_len  # noqa: E402
 from zkvm.stark.transcript import Transcript  # noqa: E402
-from zkvm.stark.zk import Randomness  # noqa: E402
+from zkvm.stark.prng import Randomness  # noqa: E402
 
 SEED = 20261125
 N_PROOFS = 256

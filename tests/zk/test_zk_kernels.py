@@ -1,4 +1,4 @@
-"""The zk prover's kernels: the ChaCha20 keystream behind zk.Randomness, the randomised LDE and the evaluation
+"""The zk prover's kernels: the ChaCha20 keystream behind prng.Randomness, the randomised LDE and the evaluation
 of polynomials longer than their coset block - C (every SIMD level, one and two threads) against the numpy
 references, and the references against the definitions (published test vectors, quadratic evaluation)."""
 
@@ -67,7 +67,7 @@ def test_chacha20_rejects_bad_keys_and_nonces():
 
 
 def test_randomness_draws_are_fresh_and_seeds_reproducible():
-    a, b = zk.Randomness(test_seed=5), zk.Randomness(test_seed=5)
+    a, b = prng.Randomness(test_seed=5), prng.Randomness(test_seed=5)
     fa, fb = a.field((1000, 3)), b.field((1000, 3))
     assert fa.shape == (1000, 3) and (fa == fb).all() and int(fa.max()) < P
     sa = a.salts(500)
@@ -75,9 +75,9 @@ def test_randomness_draws_are_fresh_and_seeds_reproducible():
     assert (sa == b.salts(500)).all()
     # each draw is a new stream: no two draws (nor two unseeded instances) share bytes
     assert not (a.field((1000, 3)) == fa).all()
-    assert not (zk.Randomness().salts(64) == zk.Randomness().salts(64)).all()
+    assert not (prng.Randomness().salts(64) == prng.Randomness().salts(64)).all()
     # every byte value of the salts appears about equally often (a broken keystream would not)
-    counts = np.bincount(zk.Randomness(test_seed=6).salts(1 << 14).reshape(-1), minlength=256)
+    counts = np.bincount(prng.Randomness(test_seed=6).salts(1 << 14).reshape(-1), minlength=256)
     expect = (1 << 18) / 256
     chi2 = float(((counts - expect) ** 2 / expect).sum())
     assert chi2 < 400, f"chi-square {chi2} over 255 degrees of freedom (seed 6)"  # p < 1e-7 for a uniform source
@@ -147,7 +147,7 @@ def test_zk_helpers_give_the_old_construction():
     seed = 77
     plan = zk.TablePlan(log_ext=1, trace_mask=20, quot_mask=7, chunk_len=40, chunks=3)
     trace = np.random.default_rng(seed).integers(0, P, (32, 5), dtype=np.uint32)
-    lde, r = zk.randomised_lde(trace, 5, plan, 2, zk.Randomness(test_seed=seed))
+    lde, r = zk.randomised_lde(trace, 5, plan, 2, prng.Randomness(test_seed=seed))
     assert r.shape == (20, 5) and lde.shape == (32 << 3, 5)
     coeffs = ntt.interpolate(lde, bb.GENERATOR).astype(np.int64)
     f = ntt.interpolate(trace).astype(np.int64)
@@ -157,7 +157,7 @@ def test_zk_helpers_give_the_old_construction():
     expect[32:52] += r
     assert ((coeffs - expect) % P == 0).all(), f"seed {seed}"
     quot = np.random.default_rng(seed + 1).integers(0, P, (100, 4), dtype=np.uint32)
-    chunks = zk.split_quotient(quot, plan, zk.Randomness(test_seed=seed))
+    chunks = zk.split_quotient(quot, plan, prng.Randomness(test_seed=seed))
     evals = zk.evaluate_long(np.concatenate(chunks, axis=1), 5, 2)
     for i, ch in enumerate(chunks):
         back = ntt.interpolate(evals[:, 4 * i:4 * i + 4], bb.GENERATOR)
@@ -204,8 +204,8 @@ def test_randomised_lde_with_streaming_stores_and_unreduced_input():
 
 def test_salt_stream_regenerates_exactly_the_materialised_salts():
     n = 1000
-    stored = zk.Randomness(test_seed=8).salts(n)
-    stream = zk.Randomness(test_seed=8).salt_stream(n)
+    stored = prng.Randomness(test_seed=8).salts(n)
+    stream = prng.Randomness(test_seed=8).salt_stream(n)
     assert stream.shape == (n, zk.SALT_BYTES) and len(stream) == n
     assert (np.asarray(stream) == stored).all()
     for b, e in [(0, 0), (0, 1), (1, 2), (3, 9), (4, 8), (5, 1000), (999, 1000)]:  # unaligned to 4-salt blocks
@@ -219,8 +219,8 @@ def test_salt_stream_regenerates_exactly_the_materialised_salts():
         stream[0:10:2]
     # single salts in random order, over more windows than the stream caches (exercises eviction)
     big_n, seed = 6000, 12
-    big_stored = zk.Randomness(test_seed=seed).salts(big_n)
-    big = zk.Randomness(test_seed=seed).salt_stream(big_n)
+    big_stored = prng.Randomness(test_seed=seed).salts(big_n)
+    big = prng.Randomness(test_seed=seed).salt_stream(big_n)
     order = np.random.default_rng(seed).permutation(big_n)
     got = np.array([big[int(i)] for i in order])
     assert (got == big_stored[order]).all(), f"seed {seed}"
@@ -238,13 +238,13 @@ def test_merkle_tree_with_regenerated_salts_equals_stored_salts(build, monkeypat
     seed = 21
     n = 1 << 9 if build == "hashlib" else 1 << 17  # several build chunks natively
     rows = np.random.default_rng(seed).integers(0, P, (n, 5), dtype=np.uint32)
-    stored = merkle.MerkleTree(rows, zk.Randomness(test_seed=seed).salts(n))
-    lazy = merkle.MerkleTree(rows, zk.Randomness(test_seed=seed).salt_stream(n))
+    stored = merkle.MerkleTree(rows, prng.Randomness(test_seed=seed).salts(n))
+    lazy = merkle.MerkleTree(rows, prng.Randomness(test_seed=seed).salt_stream(n))
     assert lazy.root == stored.root, f"seed {seed}"
     idx = [0, 1, 5, n // 2 + 3, n - 1]
     assert lazy.open(idx) == stored.open(idx)
     assert [lazy.leaf_digest(i) for i in idx] == [stored.leaf_digest(i) for i in idx]
-    other = merkle.MerkleTree(rows, zk.Randomness(test_seed=seed + 1).salt_stream(n))
+    other = merkle.MerkleTree(rows, prng.Randomness(test_seed=seed + 1).salt_stream(n))
     assert other.root != stored.root  # the salts are hashed in
 
 
@@ -258,11 +258,11 @@ def test_mixed_tree_with_regenerated_salts_equals_stored_salts(build, monkeypatc
     rng = np.random.default_rng(seed)
     top = 1 << 8 if build == "hashlib" else 1 << 17  # several build chunks natively
     mats = [rng.integers(0, P, (h, w), dtype=np.uint32) for h, w in [(top, 3), (top // 4, 2), (4, 5)]]
-    stored = merkle.MixedMerkleTree(mats, zk.Randomness(test_seed=seed).salts(top))
-    lazy = merkle.MixedMerkleTree(mats, zk.Randomness(test_seed=seed).salt_stream(top))
+    stored = merkle.MixedMerkleTree(mats, prng.Randomness(test_seed=seed).salts(top))
+    lazy = merkle.MixedMerkleTree(mats, prng.Randomness(test_seed=seed).salt_stream(top))
     assert lazy.root == stored.root, f"seed {seed}"
     queries = [0, 1, 7, top // 2 + 5, top - 1]
     assert [lazy.open(q) for q in queries] == [stored.open(q) for q in queries], f"seed {seed}"
     assert lazy.multi_open(queries) == stored.multi_open(queries)
-    other = merkle.MixedMerkleTree(mats, zk.Randomness(test_seed=seed + 1).salt_stream(top))
+    other = merkle.MixedMerkleTree(mats, prng.Randomness(test_seed=seed + 1).salt_stream(top))
     assert other.root != stored.root  # the salts are hashed in

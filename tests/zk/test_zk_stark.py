@@ -17,7 +17,7 @@ from stark.airs import (FAST, FAST_ZK, fibonacci_air, fibonacci_trace, permutati
 from zkvm.errors import InputError  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
 from zkvm.stark import commit_fixed, prove, verify  # noqa: E402
-from zkvm.stark import zk  # noqa: E402
+from zkvm.stark import prng, zk  # noqa: E402
 from zkvm.stark.options import FIXED_LOG_BLOWUP, NON_ZK_DEFAULT, ProofOptions, default_options  # noqa: E402
 from zkvm.stark.proof import Proof  # noqa: E402
 
@@ -106,10 +106,10 @@ def test_fixed_openings_stay_unsalted_and_public():
 
 def test_seeded_randomness_is_reproducible_and_os_randomness_is_not():
     air, fixed, main, pubs, terms = _case("fib")
-    p1 = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=zk.Randomness(test_seed=1))
-    p2 = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=zk.Randomness(test_seed=1))
+    p1 = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=prng.Randomness(test_seed=1))
+    p2 = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=prng.Randomness(test_seed=1))
     assert p1.to_bytes() == p2.to_bytes()
-    r = zk.Randomness()
+    r = prng.Randomness()
     x, y = r.field((64,)), r.field((64,))
     assert not np.array_equal(x, y) and x.max() < P and y.max() < P
     assert not np.array_equal(r.salts(4), r.salts(4))
@@ -170,9 +170,9 @@ def test_zk_proof_is_the_same_with_the_numpy_fallbacks(name, monkeypatch):
     from zkvm.stark import ntt, prng
 
     air, fixed, main, pubs, terms = _case(name)
-    native = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=zk.Randomness(test_seed=3))
+    native = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=prng.Randomness(test_seed=3))
     monkeypatch.setattr(ntt, "_native", None)
     monkeypatch.setattr(prng, "_native", None)
-    fallback = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=zk.Randomness(test_seed=3))
+    fallback = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=prng.Randomness(test_seed=3))
     assert fallback.to_bytes() == native.to_bytes(), f"{name}: seed 3"
     verify(air, fallback, pubs, terms, commit_fixed(air, fixed), min_security_bits=FAST_ZK.security_bits)

@@ -9,7 +9,7 @@ points, values at zeta and zeta·g, FRI leaves, FRI mask, final polynomial) we c
 proofs of each witness and run a 2 x 16 chi-square homogeneity test (15 degrees of freedom). Threshold: with
 M positions, a position "distinguishes" when its p-value is below 0.01/M (Bonferroni), so if the proofs are
 zero-knowledge the chance that *any* position trips is at most 1%. The prover's randomness is a seeded
-``zk.Randomness`` (explicit test-only parameter) so the test is deterministic; the seed is in every message.
+``prng.Randomness`` (explicit test-only parameter) so the test is deterministic; the seed is in every message.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from zkvm.field.babybear import P
 from zkvm.stark import Air, Table, commit_fixed, prove, verify
 from zkvm.stark.options import ProofOptions
-from zkvm.stark.zk import Randomness
+from zkvm.stark.prng import Randomness
 
 N_PROOFS = 200
 HEIGHT = 8

@@ -31,6 +31,7 @@ from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, ImageTable, RegsTable, Zi
                                  zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
 from zkvm.field.babybear import P
+from zkvm.stark.logup import TermBlock
 
 IMAGE_ID_TAG = b"zkvm-image-id-v1"
 PUBLICS = ("entry_pc", "image_lo", "image_hi", "text_lo", "text_hi")
@@ -137,13 +138,16 @@ class Witness:
     cycles: int
 
 
-def public_terms(journal: bytes, exit_code: int) -> list[tuple[str, tuple[int, ...], int]]:
+def public_terms(journal: bytes, exit_code: int) -> list:
     """What the verifier adds to the buses itself: it *receives* the exit code and every journal byte (the
-    CPU sends them), so the proof balances only if the committed bytes are exactly the journal."""
+    CPU sends them), so the proof balances only if the committed bytes are exactly the journal. The journal's
+    terms are one block of (position, byte) rows: 8 bytes a journal byte, never a Python object per byte."""
     receive = P - 1
-    terms = [(BUS_EXIT, (exit_code & 0xFFFF, exit_code >> 16), receive)]
-    terms += [(BUS_JOURNAL, (i, b), receive) for i, b in enumerate(journal)]
-    return terms
+    data = np.frombuffer(bytes(journal), dtype=np.uint8)
+    rows = np.empty((data.shape[0], 2), dtype=np.uint32)
+    rows[:, 0] = np.arange(data.shape[0], dtype=np.uint32)
+    rows[:, 1] = data
+    return [(BUS_EXIT, (exit_code & 0xFFFF, exit_code >> 16), receive), TermBlock(BUS_JOURNAL, rows, receive)]
 
 
 def generate(s: ImageSetup, record, strict: bool = True) -> Witness:

@@ -134,7 +134,7 @@ def _blind_position(ct: CompiledTable, blind: Interaction) -> int:
 # ---------------------------------------------------------------- prover side
 
 def blind_values(count: int, rng) -> np.ndarray:
-    """The blinding tuples ``uint32[count, 4]``: uniform field elements from the prover's ``zk.Randomness``."""
+    """The blinding tuples ``uint32[count, 4]``: uniform field elements from the prover's ``prng.Randomness``."""
     return rng.field((count, len(COLUMNS)))
 
 

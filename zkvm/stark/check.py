@@ -59,8 +59,8 @@ def check_trace(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np
             keep = m != 0
             signed = m[keep] if it.sign > 0 else (np.uint64(P) - m[keep]) % np.uint64(P)
             bus_parts[it.bus].append((tup[keep].astype(np.int64), signed.astype(np.int64)))
-    for bus, values, mult in terms:
-        bus_parts[bus].append((np.array([values], dtype=np.int64), np.array([mult], dtype=np.int64)))
+    for block in terms:
+        bus_parts[block.bus].append((block.values.astype(np.int64), np.full(len(block), block.mult, dtype=np.int64)))
     for bus, parts in bus_parts.items():
         if not parts:
             continue

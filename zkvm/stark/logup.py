@@ -12,6 +12,7 @@ over the LDE) and the verifier (scalars at the out-of-domain point).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -36,22 +37,54 @@ def denominator(ops, values: Sequence, alpha: Ext, betas: Sequence[Ext], bus_id:
     return acc
 
 
+@dataclass(frozen=True)
+class TermBlock:
+    """Public terms of one bus sharing one multiplicity, one row of ``values`` (``uint32[n, arity]``, entries
+    < p) per term. A journal is one block: as a Python tuple per byte it cost ~500 bytes of objects a byte."""
+
+    bus: str
+    values: np.ndarray
+    mult: int
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+
+#: Rows of a term block processed at once (bounds the verifier's temporaries to a few MB per block).
+TERM_CHUNK = 1 << 15
+
+
+def as_blocks(public_terms) -> list[TermBlock]:
+    """``TermBlock``s as given; a ``(bus, values, mult)`` tuple becomes a block of one row (unchecked: see
+    ``protocol.normalize_public_terms`` for untrusted terms)."""
+    out = []
+    for term in public_terms:
+        if isinstance(term, TermBlock):
+            out.append(term)
+        else:
+            bus, values, mult = term
+            out.append(TermBlock(bus, np.array([[int(v) for v in values]], dtype=np.uint32).reshape(1, -1),
+                                 int(mult)))
+    return out
+
+
 def public_contribution(ca: CompiledAir, public_terms, alpha: Ext, betas: Sequence[Ext]) -> Ext:
     """Sum of ``mult / (alpha - fingerprint)`` over the public terms (they count as sends).
 
-    Vectorised per bus (one batched extension inversion) because a journal contributes one term per byte:
-    a Python loop of scalar inversions made verification time grow ~30 us per journal byte."""
-    by_bus: dict[str, list] = {}
-    for bus, values, mult in public_terms:
-        by_bus.setdefault(bus, []).append((*values, mult))
+    Vectorised per block and chunk (one batched extension inversion per chunk of ``TERM_CHUNK`` rows) because
+    a journal contributes one term per byte: time and memory stay linear in the journal, temporaries bounded.
+    Raises ZeroDivisionError if a denominator vanishes."""
     total = Ext(0)
-    for bus, rows in by_bus.items():
-        arr = np.array(rows, dtype=np.uint64) % P  # (n, arity + 1): tuple values, then the multiplicity
-        d = np.broadcast_to(bb.ext_sub(alpha.to_array(), bb.ext_from_base(ca.bus_ids[bus] % P)), (len(rows), 4))
-        for j in range(arr.shape[1] - 1):
-            d = bb.ext_sub(d, bb.ext_mul_base(np.broadcast_to(betas[j + 1].to_array(), d.shape), arr[:, j]))
-        terms = bb.ext_mul_base(bb.ext_batch_inv(d), arr[:, -1])  # ZeroDivisionError if a denominator vanishes
-        total = total + Ext(*(int(x) for x in bb.ext_sum(terms)))
+    for block in as_blocks(public_terms):
+        base = bb.ext_sub(alpha.to_array(), bb.ext_from_base(ca.bus_ids[block.bus] % P))
+        acc = np.zeros(4, dtype=np.uint64)
+        for start in range(0, len(block), TERM_CHUNK):
+            vals = block.values[start:start + TERM_CHUNK]
+            d = np.broadcast_to(base, (vals.shape[0], 4))
+            for j in range(vals.shape[1]):
+                d = bb.ext_sub(d, bb.ext_mul_base(np.broadcast_to(betas[j + 1].to_array(), d.shape), vals[:, j]))
+            acc = bb.ext_add(acc, bb.ext_sum(bb.ext_batch_inv(d)))
+        total = total + Ext(*(int(x) for x in acc)) * (block.mult % P)
     return total
 
 

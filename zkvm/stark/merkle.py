@@ -39,7 +39,7 @@ class MerkleTree:
 
     Stores the levels from ``_UNSTORED_LEVELS`` up (each ``uint8[m, 32]``, the root last) and references ``rows`` and
     ``salts`` (not copied when already contiguous ``uint32`` / ``uint8``): do not mutate them afterwards.
-    ``salts`` may also be a source that regenerates them on demand (``zk.SaltStream``: ``shape``, ``rows(b, e)``
+    ``salts`` may also be a source that regenerates them on demand (``prng.SaltStream``: ``shape``, ``rows(b, e)``
     and indexing), so they need not be stored.
     """
 
@@ -188,7 +188,7 @@ class MixedMerkleTree:
     binding argument: :mod:`zkvm.stark.merkle_verify`). The matrices stay in natural row order; row ``r`` of a
     matrix of height ``2^l`` sits at position ``bitrev_l(r)`` of its level, so a query opens one path.
 
-    ``salts`` (zk): ``uint8[H, k]`` or a source regenerating them (``zk.SaltStream``), row ``i`` salting leaf ``i`` (only the leaves are salted: see
+    ``salts`` (zk): ``uint8[H, k]`` or a source regenerating them (``prng.SaltStream``), row ``i`` salting leaf ``i`` (only the leaves are salted: see
     ``merkle_verify`` for why that hides the injected rows too). Like :class:`MerkleTree`, the lowest
     ``_UNSTORED_LEVELS`` levels are not stored: an opened path's low siblings are rehashed from the matrices.
     The matrices and salts are referenced, not copied: do not mutate them afterwards.
@@ -210,7 +210,7 @@ class MixedMerkleTree:
         self._group_at = dict(self.groups)
         self._salts = None  # salts of the leaf level only (injected rows are hidden by them, see above)
         if salts is not None:
-            # a regenerating source (zk.SaltStream: ``shape``, ``rows(b, e)``) is kept as is: never stored whole
+            # a regenerating source (prng.SaltStream: ``shape``, ``rows(b, e)``) is kept as is: never stored whole
             s = salts if hasattr(salts, "rows") else np.ascontiguousarray(salts, dtype=np.uint8)
             if len(s.shape) != 2 or s.shape[0] != 1 << self.depth:
                 raise ValueError(f"salts must be uint8[{1 << self.depth}, k], got shape {s.shape}")

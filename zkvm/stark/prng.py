@@ -1,15 +1,20 @@
-"""The ChaCha20 keystream (64-bit block counter, 64-bit nonce) that expands the prover's os.urandom seed.
+"""The prover's randomness: the ChaCha20 keystream (64-bit block counter, 64-bit nonce) that expands its
+os.urandom seed, and the salt and mask sources built on it (prover only: this module loads the native
+extension, which verifier code must never import; the zk plan itself is in zk.py).
 
-:class:`zkvm.stark.zk.Randomness` draws one 32-byte key from the OS per proof and takes every salt and mask
-from this stream, one nonce per draw. The work is done in C (``native/prng.c``, both cores, AVX2) when the
+:class:`Randomness` draws one 32-byte key from the OS per proof and takes every salt and mask from this
+stream, one nonce per draw. The work is done in C (``native/prng.c``, both cores, AVX2) when the
 extension is built; the numpy version below is the reference it is tested against (and the fallback).
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from zkvm.field.babybear import P
+from zkvm.stark.zk import SALT_BYTES
 
 try:
     from zkvm.stark import _native  # type: ignore[attr-defined]
@@ -77,3 +82,92 @@ def field(key: bytes, nonce: int, count: int) -> np.ndarray:
     if _native.lib.zk_chacha20_field(key, nonce, _native.ffi.cast("uint32_t *", out.ctypes.data), count) != 0:
         raise ValueError("chacha20 field: bad arguments")
     return out
+
+
+class Randomness:
+    """Source of prover randomness: a ChaCha20 keystream keyed from the OS CSPRNG (or, tests only, from a seed).
+
+    One 32-byte key per instance (one proof) from ``os.urandom``; each draw reads a fresh stream (its own
+    nonce) of this module, generated in C at several GB/s - the OS delivers ~250 MB/s, and a zk proof
+    draws ~150 MB of salts and mask coefficients at 2^18 rows."""
+
+    def __init__(self, test_seed: int | None = None) -> None:
+        if test_seed is None:
+            self._key = os.urandom(KEY_BYTES)
+        else:
+            self._key = np.random.default_rng(test_seed).bytes(KEY_BYTES)
+        self._draws = 0
+
+    def _nonce(self) -> int:
+        self._draws += 1
+        return self._draws
+
+    def field(self, shape) -> np.ndarray:
+        """Uniform field elements (64 random bits reduced mod p: statistical distance < 2^-32)."""
+        return field(self._key, self._nonce(), int(np.prod(shape))).reshape(shape)
+
+    def salts(self, n: int) -> np.ndarray:
+        """``uint8[n, SALT_BYTES]``: the same bytes :meth:`salt_stream` would give, materialised."""
+        return self.salt_stream(n).rows(0, n)
+
+    def salt_stream(self, n: int) -> "SaltStream":
+        """Salts for a tree of ``n`` leaves, generated on demand (what the prover hands its Merkle trees)."""
+        return SaltStream(self._key, self._nonce(), n)
+
+
+class SaltStream:
+    """The salts of one Merkle tree, regenerated from the keystream when needed instead of stored.
+
+    Salt ``i`` is bytes ``16i .. 16i + 16`` of the keystream of one draw, so any range can be recomputed
+    (counter mode): the tree hashes its leaves one chunk of salts at a time, and an opening regenerates the
+    salts of the leaves it reveals or rehashes. Storing them instead would keep 16 bytes per leaf of every
+    private tree alive until the openings (~100 MB at 2^18 rows) and page-fault all of it in."""
+
+    #: Salts regenerated together for small requests: opening a leaf asks for its salt and for its sibling
+    #: subtrees' (the levels below merkle._UNSTORED_LEVELS), all inside one aligned window of 16 leaves, and a
+    #: tree opens all queries level by level - so up to _MAX_WINDOWS windows stay cached (4 KiB each at most).
+    _WINDOW = 16
+    _MAX_WINDOWS = 256
+
+    def __init__(self, key: bytes, nonce: int, n: int) -> None:
+        self._key, self._nonce, self._n = key, nonce, n
+        self.shape = (n, SALT_BYTES)
+        self._windows: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def rows(self, begin: int, end: int) -> np.ndarray:
+        """Salts ``begin .. end - 1`` as a fresh ``uint8[end - begin, SALT_BYTES]``."""
+        if not 0 <= begin <= end <= self._n:
+            raise IndexError(f"salt range [{begin}, {end}) outside [0, {self._n})")
+        wb = begin - begin % self._WINDOW
+        if end - wb <= self._WINDOW:
+            win = self._windows.get(wb)
+            if win is None:
+                if len(self._windows) >= self._MAX_WINDOWS:
+                    self._windows.clear()
+                win = self._windows[wb] = self._generate(wb, min(wb + self._WINDOW, self._n))
+            return win[begin - wb:end - wb].copy()
+        return self._generate(begin, end)
+
+    def _generate(self, begin: int, end: int) -> np.ndarray:
+        per_block = 64 // SALT_BYTES  # ChaCha20 blocks are 64 bytes
+        skip = (begin % per_block) * SALT_BYTES
+        data = stream(self._key, self._nonce, skip + (end - begin) * SALT_BYTES, block0=begin // per_block)
+        return data[skip:].reshape(end - begin, SALT_BYTES)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            begin, end, step = index.indices(self._n)
+            if step != 1:
+                raise IndexError("salt slices must be contiguous")
+            return self.rows(begin, max(begin, end))
+        i = int(index)
+        if i < 0:
+            i += self._n
+        return self.rows(i, i + 1)[0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = self.rows(0, self._n)
+        return arr if dtype is None else arr.astype(dtype)

@@ -10,11 +10,14 @@ import hashlib
 import struct
 from typing import Callable, Mapping, Sequence
 
+import numpy as np
+
 from zkvm.errors import InputError
 from zkvm.field.babybear import Ext, P
 from zkvm.stark import logup
 from zkvm.stark.air import Air, CompiledAir, CompiledTable, evaluate
 from zkvm.stark.errors import PublicInputMismatch
+from zkvm.stark.logup import TermBlock
 from zkvm.stark.options import ProofOptions
 from zkvm.stark.transcript import Transcript
 
@@ -37,9 +40,14 @@ def publics_vector(air: Air, publics: Mapping[str, int]) -> list[int]:
     return out
 
 
-def normalize_public_terms(ca: CompiledAir, public_terms) -> list[tuple[str, tuple[int, ...], int]]:
+def normalize_public_terms(ca: CompiledAir, public_terms) -> list[TermBlock]:
+    """Check public terms against the AIR: ``(bus, values, mult)`` tuples or ``logup.TermBlock``s, every value
+    and multiplicity a field element. Returns them as blocks, in order (a tuple becomes a block of one row)."""
     out = []
     for term in public_terms:
+        if isinstance(term, TermBlock):
+            out.append(_checked_block(ca, term))
+            continue
         try:
             bus, values, mult = term
             values = tuple(values)
@@ -53,20 +61,48 @@ def normalize_public_terms(ca: CompiledAir, public_terms) -> list[tuple[str, tup
         for v in values + (mult,):
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < P:
                 raise PublicInputMismatch(f"public term {term!r}: {v!r} is not a field element in [0, p)")
-        out.append((bus, values, mult))
+        out.append(TermBlock(bus, np.array([values], dtype=np.uint32).reshape(1, len(values)), mult))
     return out
 
 
+def _checked_block(ca: CompiledAir, block: TermBlock) -> TermBlock:
+    if block.bus not in ca.bus_ids:
+        raise PublicInputMismatch(f"public terms on unknown bus {block.bus!r}")
+    vals = block.values
+    if not isinstance(vals, np.ndarray) or vals.dtype.kind != "u" or vals.ndim != 2:
+        raise PublicInputMismatch(f"public terms on bus {block.bus!r}: values must be a 2-d unsigned array")
+    if vals.shape[1] != ca.bus_arity[block.bus]:
+        raise PublicInputMismatch(f"public terms on bus {block.bus!r} have {vals.shape[1]} values, bus arity is "
+                                  f"{ca.bus_arity[block.bus]}")
+    if vals.size and int(vals.max()) >= P:
+        raise PublicInputMismatch(f"public terms on bus {block.bus!r}: a value is not a field element in [0, p)")
+    m = block.mult
+    if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m < P:
+        raise PublicInputMismatch(f"public terms on bus {block.bus!r}: {m!r} is not a field element in [0, p)")
+    return TermBlock(block.bus, np.ascontiguousarray(vals, dtype=np.uint32), m)
+
+
 def absorb_statement(tr: Transcript, ca: CompiledAir, options: ProofOptions, log_heights: Sequence[int],
-                     publics: Sequence[int], public_terms, fixed_digest: bytes) -> None:
+                     publics: Sequence[int], public_terms: Sequence[TermBlock], fixed_digest: bytes) -> None:
     tr.absorb("options", options.to_bytes())
     tr.absorb("air", ca.digest)
     tr.absorb("heights", bytes(log_heights))
     tr.absorb("publics", struct.pack(f"<{len(publics)}I", *publics))
-    enc = [struct.pack("<I", len(public_terms))]
-    for bus, values, mult in public_terms:
-        enc.append(struct.pack(f"<II{len(values)}II", ca.bus_ids[bus], len(values), *values, mult))
-    tr.absorb("public_terms", b"".join(enc))
+    blocks = logup.as_blocks(public_terms)
+    # per term: u32 bus id, u32 arity, the values, u32 mult - streamed a chunk of rows at a time
+    size = 4 + sum(4 * len(b) * (3 + b.values.shape[1]) for b in blocks)
+
+    def encoded():
+        yield struct.pack("<I", sum(len(b) for b in blocks))
+        for b in blocks:
+            k = b.values.shape[1]
+            for start in range(0, len(b), logup.TERM_CHUNK):
+                vals = b.values[start:start + logup.TERM_CHUNK]
+                rows = np.empty((vals.shape[0], 3 + k), dtype="<u4")
+                rows[:, 0], rows[:, 1], rows[:, 2:2 + k], rows[:, -1] = ca.bus_ids[b.bus], k, vals, b.mult
+                yield rows.tobytes()
+
+    tr.absorb_stream("public_terms", size, encoded())
     tr.absorb("fixed_digest", fixed_digest)
 
 

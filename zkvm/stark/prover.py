@@ -25,7 +25,7 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, zk
+from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, prng, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
@@ -282,11 +282,11 @@ def _is_ext(v) -> bool:
 def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray], publics: Mapping[str, int],
           public_terms=(), options: ProofOptions = ProofOptions(), *, progress: bool = False,
           fixed_commitment: FixedCommitment | None = None, timings: dict | None = None,
-          zk_randomness: zk.Randomness | None = None) -> Proof:
+          zk_randomness: prng.Randomness | None = None) -> Proof:
     """Prove that the traces satisfy ``air`` with these publics. Does not check the traces first (use
     ``check_trace``); an unsatisfying trace yields a proof the verifier rejects.
 
-    ``zk_randomness`` is for tests only (a seeded ``zk.Randomness``); proofs draw from ``os.urandom``."""
+    ``zk_randomness`` is for tests only (a seeded ``prng.Randomness``); proofs draw from ``os.urandom``."""
     try:
         options.validate()
     except ValueError as e:
@@ -298,7 +298,7 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
     del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
-    rng = (zk_randomness or zk.Randomness()) if options.zk else None
+    rng = (zk_randomness or prng.Randomness()) if options.zk else None
     # zk: the LogUp final sums are blinded (blinding.py): more main columns and a hub table
     ca, log_heights = blinding.blind_traces(air, options.zk, main_arr, log_heights, rng)
     try:
@@ -316,7 +316,7 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
 
 
 def _salts(rng, n: int):
-    return None if rng is None else rng.salt_stream(n)  # regenerated on demand, not stored (zk.SaltStream)
+    return None if rng is None else rng.salt_stream(n)  # regenerated on demand, not stored (prng.SaltStream)
 
 
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,

@@ -30,6 +30,18 @@ class Transcript:
         self._state = hashlib.sha256(self._state + b"A" + struct.pack("<I", len(lab)) + lab +
                                      struct.pack("<Q", len(data)) + bytes(data)).digest()
 
+    def absorb_stream(self, label: str, size: int, chunks) -> None:
+        """``absorb(label, b"".join(chunks))`` without holding the joined bytes (``size``: their total length)."""
+        lab = label.encode()
+        h = hashlib.sha256(self._state + b"A" + struct.pack("<I", len(lab)) + lab + struct.pack("<Q", size))
+        seen = 0
+        for chunk in chunks:
+            h.update(chunk)
+            seen += len(chunk)
+        if seen != size:
+            raise ValueError(f"absorb_stream: {seen} bytes, announced {size}")  # a caller's bug, not input
+        self._state = h.digest()
+
     def _words(self, label: str):
         """Stream of 32-bit words bound to the current state and label; re-keys the state first."""
         lab = label.encode()

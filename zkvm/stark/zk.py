@@ -88,21 +88,23 @@ into every salt, randomiser, blinder and mask (a 2^18-row proof draws ~150 MB; t
 The arguments above take that randomness as uniform; with the keystream they hold against any efficient
 distinguisher as long as ChaCha20 is a PRF - the assumption ``os.urandom`` itself rests on (Linux expands its
 entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Counter mode also lets the
-prover regenerate any range of a tree's salts instead of storing them (:class:`SaltStream`). Tests may pass
-a seeded :class:`Randomness` explicitly.
+prover regenerate any range of a tree's salts instead of storing them (:class:`zkvm.stark.prng.SaltStream`).
+Tests may pass a seeded :class:`zkvm.stark.prng.Randomness` explicitly.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark import prng
 from zkvm.stark.protocol import QUOTIENT_CHUNKS
+
+if TYPE_CHECKING:  # prng.py loads the native extension: verifier code must not import it
+    from zkvm.stark.prng import Randomness
 
 SALT_BYTES = 16
 #: Constraint degree bound of the DSL (air.MAX_DEGREE); the quotient has degree < (D-1)·n + D·k.
@@ -114,95 +116,6 @@ _MAX_LOG_LDE = 27
 _MAX_EXTRA_EXTENSION = 2
 #: ... and only while its extended height stays below this (beyond, the LDE work outweighs 4 values a query).
 _MAX_EXTRA_EXTENDED_HEIGHT = 1 << 11
-
-
-class Randomness:
-    """Source of prover randomness: a ChaCha20 keystream keyed from the OS CSPRNG (or, tests only, from a seed).
-
-    One 32-byte key per instance (one proof) from ``os.urandom``; each draw reads a fresh stream (its own
-    nonce) of :mod:`zkvm.stark.prng`, generated in C at several GB/s - the OS delivers ~250 MB/s, and a zk proof
-    draws ~150 MB of salts and mask coefficients at 2^18 rows."""
-
-    def __init__(self, test_seed: int | None = None) -> None:
-        if test_seed is None:
-            self._key = os.urandom(prng.KEY_BYTES)
-        else:
-            self._key = np.random.default_rng(test_seed).bytes(prng.KEY_BYTES)
-        self._draws = 0
-
-    def _nonce(self) -> int:
-        self._draws += 1
-        return self._draws
-
-    def field(self, shape) -> np.ndarray:
-        """Uniform field elements (64 random bits reduced mod p: statistical distance < 2^-32)."""
-        return prng.field(self._key, self._nonce(), int(np.prod(shape))).reshape(shape)
-
-    def salts(self, n: int) -> np.ndarray:
-        """``uint8[n, SALT_BYTES]``: the same bytes :meth:`salt_stream` would give, materialised."""
-        return self.salt_stream(n).rows(0, n)
-
-    def salt_stream(self, n: int) -> "SaltStream":
-        """Salts for a tree of ``n`` leaves, generated on demand (what the prover hands its Merkle trees)."""
-        return SaltStream(self._key, self._nonce(), n)
-
-
-class SaltStream:
-    """The salts of one Merkle tree, regenerated from the keystream when needed instead of stored.
-
-    Salt ``i`` is bytes ``16i .. 16i + 16`` of the keystream of one draw, so any range can be recomputed
-    (counter mode): the tree hashes its leaves one chunk of salts at a time, and an opening regenerates the
-    salts of the leaves it reveals or rehashes. Storing them instead would keep 16 bytes per leaf of every
-    private tree alive until the openings (~100 MB at 2^18 rows) and page-fault all of it in."""
-
-    #: Salts regenerated together for small requests: opening a leaf asks for its salt and for its sibling
-    #: subtrees' (the levels below merkle._UNSTORED_LEVELS), all inside one aligned window of 16 leaves, and a
-    #: tree opens all queries level by level - so up to _MAX_WINDOWS windows stay cached (4 KiB each at most).
-    _WINDOW = 16
-    _MAX_WINDOWS = 256
-
-    def __init__(self, key: bytes, nonce: int, n: int) -> None:
-        self._key, self._nonce, self._n = key, nonce, n
-        self.shape = (n, SALT_BYTES)
-        self._windows: dict[int, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return self._n
-
-    def rows(self, begin: int, end: int) -> np.ndarray:
-        """Salts ``begin .. end - 1`` as a fresh ``uint8[end - begin, SALT_BYTES]``."""
-        if not 0 <= begin <= end <= self._n:
-            raise IndexError(f"salt range [{begin}, {end}) outside [0, {self._n})")
-        wb = begin - begin % self._WINDOW
-        if end - wb <= self._WINDOW:
-            win = self._windows.get(wb)
-            if win is None:
-                if len(self._windows) >= self._MAX_WINDOWS:
-                    self._windows.clear()
-                win = self._windows[wb] = self._generate(wb, min(wb + self._WINDOW, self._n))
-            return win[begin - wb:end - wb].copy()
-        return self._generate(begin, end)
-
-    def _generate(self, begin: int, end: int) -> np.ndarray:
-        per_block = 64 // SALT_BYTES  # ChaCha20 blocks are 64 bytes
-        skip = (begin % per_block) * SALT_BYTES
-        data = prng.stream(self._key, self._nonce, skip + (end - begin) * SALT_BYTES, block0=begin // per_block)
-        return data[skip:].reshape(end - begin, SALT_BYTES)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            begin, end, step = index.indices(self._n)
-            if step != 1:
-                raise IndexError("salt slices must be contiguous")
-            return self.rows(begin, max(begin, end))
-        i = int(index)
-        if i < 0:
-            i += self._n
-        return self.rows(i, i + 1)[0]
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        arr = self.rows(0, self._n)
-        return arr if dtype is None else arr.astype(dtype)
 
 
 @dataclass(frozen=True)
