@@ -32,22 +32,32 @@ With ``zk`` set in the options every salt is sent (``u8`` length then the bytes)
 (always empty: fixed and FRI trees are unsalted, zk.py 1.), after the rows of a batch (only a phase tree's leaves are salted).
 Proofs without zk have exactly the layout above without any salt fields.
 
-The parser checks every count against the bytes that remain (so hostile lengths cannot make it allocate), and
-that every field element is canonical; the verifier then checks every shape against the AIR and the options.
+Parsing (``Proof.from_bytes(data, air)``, what verifiers do): the header (options, heights) is read, every
+other count is derived from the AIR, the options and the heights (``shape.py``), the bytes left must be
+exactly what that shape needs (checked before any opening is read), and each count in the bytes must equal
+the derived one. So a proof of N bytes costs O(N) to parse whatever its counts say. Every field element must
+be canonical. The verifier checks a ``Proof`` object against the same shape.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from zkvm.field.babybear import P
 from zkvm.stark.errors import MalformedProof
 from zkvm.stark.options import ENCODED_SIZE, ProofOptions
+from zkvm.stark.shape import FRI_MASK, ProofShape, proof_shape
+
+if TYPE_CHECKING:
+    from zkvm.stark.air import Air
 
 MAGIC = b"ZKSTARK\x00"
 VERSION = 3  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask); 3: merged paths
 DIGEST = 32
+#: More table heights than any AIR has: the header's count is refused beyond this before anything is read.
+MAX_TABLES = 255
 
 ExtT = tuple[int, int, int, int]
 
@@ -116,21 +126,23 @@ class Proof:
         w.vec(self.auth_paths, lambda path: w.vec(path, w.digest))
         return w.getvalue()
 
+    @staticmethod
+    def read_header(data: bytes) -> tuple[ProofOptions, list[int]]:
+        """The options and table heights only (what a caller checks before the whole parse)."""
+        r = _Reader(_as_bytes(data))
+        return _read_header(r)
+
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Proof":
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise MalformedProof("proof must be bytes")
-        r = _Reader(bytes(data))
-        if r.raw(len(MAGIC)) != MAGIC:
-            raise MalformedProof("not a STARK proof (bad magic)")
-        version = r.u16()
-        if version != VERSION:
-            raise MalformedProof(f"unsupported proof version {version} (this verifier reads {VERSION})")
-        try:
-            options = ProofOptions.from_bytes(r.raw(ENCODED_SIZE))
-        except ValueError as e:
-            raise MalformedProof(f"bad proof options: {e}") from None
-        log_heights = r.vec(r.u8, 1)
+    def from_bytes(cls, data: bytes, air: "Air | None" = None) -> "Proof":
+        """Parse proof bytes. With ``air`` (every verifier passes it) each count is derived from the AIR, the
+        options and the table heights (``shape.proof_shape``), the bytes left are checked to be exactly what
+        that shape needs before any opening is read, then exactly that is read: hostile counts cost nothing.
+        Without ``air`` (trusted bytes: tests, tools) counts are read from the bytes, each bounded by the
+        bytes left."""
+        r = _Reader(_as_bytes(data))
+        options, log_heights = _read_header(r)
+        if air is not None:
+            return _read_shaped(r, proof_shape(air, options, log_heights))
         fixed_roots = r.vec(r.digest, DIGEST)
         main_roots = r.vec(r.digest, DIGEST)
         aux_roots = r.vec(r.digest, DIGEST)
@@ -151,7 +163,83 @@ class Proof:
         if not r.at_end():
             raise MalformedProof("trailing bytes after the proof")
         return cls(options, log_heights, fixed_roots, main_roots, aux_roots, final_sums, quotient_roots, ood_z,
-                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, version)
+                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, VERSION)
+
+
+def _as_bytes(data) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise MalformedProof("proof must be bytes")
+    return bytes(data)
+
+
+def _read_header(r: "_Reader") -> tuple[ProofOptions, list[int]]:
+    if r.raw(len(MAGIC)) != MAGIC:
+        raise MalformedProof("not a STARK proof (bad magic)")
+    version = r.u16()
+    if version != VERSION:
+        raise MalformedProof(f"unsupported proof version {version} (this verifier reads {VERSION})")
+    try:
+        options = ProofOptions.from_bytes(r.raw(ENCODED_SIZE))
+    except ValueError as e:  # ProofOptions.from_bytes's documented rejection of out-of-range fields
+        raise MalformedProof(f"bad proof options: {e}") from None
+    if r.remaining() < 4:
+        raise MalformedProof("proof truncated")
+    if r.peek_u32() > MAX_TABLES:
+        raise MalformedProof(f"{r.peek_u32()} table heights: more than any AIR has ({MAX_TABLES})")
+    return options, r.vec(r.u8, 1)
+
+
+def _read_shaped(r: "_Reader", shape: ProofShape) -> Proof:
+    """The rest of a proof after its header, every count as ``shape`` says (MalformedProof otherwise)."""
+    opts = shape.options
+    r.zk = opts.zk
+    if r.remaining() < shape.head_bytes():
+        raise MalformedProof(f"proof truncated: {r.remaining()} bytes after the header, its shape needs at least "
+                             f"{shape.head_bytes()} before the openings")
+    tables = shape.tables
+    fixed_roots = r.exact(len(shape.fixed_tables), r.digest, "fixed roots")
+    main_roots = r.exact(1 if "main" in shape.phases else 0, r.digest, "main roots")
+    aux_roots = r.exact(1 if "aux" in shape.phases else 0, r.digest, "aux roots")
+    final_sums = r.exact(shape.n_final_sums, r.ext, "final sums")
+    quotient_roots = r.exact(1 if "quotient" in shape.phases else 0, r.digest, "quotient roots")
+    r.count(len(tables), "OOD groups")
+    ood_z = [r.exact(nz, r.ext, f"OOD values of {ct.name!r}") for ct, (nz, _) in zip(tables, shape.ood)]
+    r.count(len(tables), "OOD-next groups")
+    ood_zg = [r.exact(nzg, r.ext, f"OOD-next values of {ct.name!r}") for ct, (_, nzg) in zip(tables, shape.ood)]
+    fri_roots = r.exact(len(shape.fri_sizes) - 1, r.digest, "FRI layers")
+    final_poly = r.exact(shape.final_poly_len, r.ext, "final polynomial coefficients")
+    pow_nonce = r.u64()
+    query_indices = r.exact(opts.num_queries, r.u32, "query indices")
+    if any(q >= shape.n_max for q in query_indices):
+        raise MalformedProof("query index out of range")
+    path_lengths = shape.path_lengths(query_indices)
+    need = 4 + opts.num_queries * shape.query_bytes() + shape.paths_bytes(path_lengths)
+    if r.remaining() != need:  # checked before reading (and allocating) any opening
+        raise MalformedProof(f"the openings take {r.remaining()} bytes, the proof's shape needs {need}")
+    fixed_widths = [ct.n_fixed for _, ct in shape.fixed_tables]
+    fri_widths = shape.fri_widths
+
+    def query() -> QueryProof:
+        fixed = [r.exact_opening(w, 0, f"fixed row width of {tables[t].name!r}")
+                 for (t, _), w in zip(shape.fixed_tables, r.counted(fixed_widths, "fixed openings in a query"))]
+        phases = []
+        for name, mats in r.counted(list(shape.phases.items()), "phase openings in a query"):
+            rows = [r.exact_row(width, f"{name} row width of "
+                                f"{'the FRI mask' if t == FRI_MASK else repr(tables[t].name)}")
+                    for t, _, width in r.counted(mats, f"{name} rows in a query")]
+            phases.append(BatchOpening(rows, r.exact_salt(shape.salt_len, f"{name} leaf salt length")))
+        fri_ = [r.exact_opening(w, 0, "FRI leaf width") for w in r.counted(fri_widths, "FRI openings in a query")]
+        return QueryProof(fixed, phases, fri_)
+
+    r.count(opts.num_queries, "query openings")
+    queries = [query() for _ in range(opts.num_queries)]
+    r.count(len(path_lengths), "authentication path lists")
+    auth_paths = [r.exact_path(n, f"siblings of the {what}")
+                  for n, (what, _, _) in zip(path_lengths, shape.trees(query_indices))]
+    if not r.at_end():  # unreachable after the size check; kept so the parser's contract holds on its own
+        raise MalformedProof("trailing bytes after the proof")
+    return Proof(opts, list(shape.log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
+                 ood_z, ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, VERSION)
 
 
 class _Writer:
@@ -224,6 +312,50 @@ class _Reader:
 
     def at_end(self) -> bool:
         return self._pos == len(self._d)
+
+    def remaining(self) -> int:
+        return len(self._d) - self._pos
+
+    def peek_u32(self) -> int:
+        return struct.unpack_from("<I", self._d, self._pos)[0]
+
+    # ---- exact reads (shaped parse): the count in the bytes must be the one the shape derives
+    def count(self, want: int, what: str) -> None:
+        got = self.u32()
+        if got != want:
+            raise MalformedProof(f"{what}: expected {want}, got {got}")
+
+    def exact(self, want: int, get, what: str) -> list:
+        self.count(want, what)
+        return [get() for _ in range(want)]
+
+    def counted(self, items: list, what: str) -> list:
+        """``items`` after checking the count in the bytes is ``len(items)``."""
+        self.count(len(items), what)
+        return items
+
+    def exact_salt(self, want: int, what: str) -> bytes:
+        if not self.zk:
+            return b""
+        got = self.u8()
+        if got != want:
+            raise MalformedProof(f"{what}: expected {want}, got {got}")
+        return self.raw(want)
+
+    def exact_row(self, width: int, what: str) -> list[int]:
+        self.count(width, what)
+        row = list(struct.unpack(f"<{width}I", self.raw(4 * width)))
+        if row and max(row) >= P:
+            raise MalformedProof("non-canonical field element")
+        return row
+
+    def exact_opening(self, width: int, salt_len: int, what: str) -> Opening:
+        return Opening(self.exact_row(width, what), self.exact_salt(salt_len, what.replace("width", "salt length")))
+
+    def exact_path(self, n: int, what: str) -> list[bytes]:
+        self.count(n, what)
+        blob = self.raw(DIGEST * n)
+        return [blob[i:i + DIGEST] for i in range(0, len(blob), DIGEST)]
 
     def raw(self, n: int) -> bytes:
         if n < 0 or self._pos + n > len(self._d):

@@ -18,20 +18,18 @@ from typing import Mapping
 
 import numpy as np
 
-from zkvm.errors import VerificationError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import blinding, fri, logup, zk
+from zkvm.stark import fri, logup, zk
 from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import ExtScalarOps, mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import (leaf_digests, leaf_hash, mixed_multi_root, mixed_position,
-                                      multiproof_nodes, multiproof_root)
-from zkvm.stark.options import FIXED_LOG_BLOWUP
+from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root, multiproof_root
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, constraint_values, fixed_digest,
-                                 max_tuple_len, normalize_public_terms, ood_layout, phase_layouts, publics_vector)
+from zkvm.stark.protocol import (FRI_MASK, absorb_statement, constraint_values, fixed_digest, max_tuple_len,
+                                 normalize_public_terms, publics_vector)
+from zkvm.stark.shape import proof_shape
 from zkvm.stark.transcript import Transcript
 
 _BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
@@ -39,18 +37,16 @@ _BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
 
 def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_terms=(), fixed_digest: bytes = b"",
            min_security_bits: int = 100) -> None:
-    """Return None if ``proof`` is valid for ``air`` and this statement, else raise a VerificationError subclass."""
+    """Return None if ``proof`` is valid for ``air`` and this statement, else raise a VerificationError subclass.
+
+    Bytes are parsed against the AIR (``Proof.from_bytes(data, air)``: every count derived, read exactly); a
+    ``Proof`` object is checked against the same shape. Nothing else is caught: any other exception is a bug
+    of the verifier, not a property of the proof, and is not disguised as a rejection."""
     if isinstance(proof, (bytes, bytearray, memoryview)):
-        proof = Proof.from_bytes(proof)
+        proof = Proof.from_bytes(proof, air)
     if not isinstance(proof, Proof):
         raise MalformedProof("not a Proof")
-    try:
-        _verify(air, proof, publics, public_terms, fixed_digest, min_security_bits)
-    except VerificationError:
-        raise
-    except (ArithmeticError, ValueError, IndexError, TypeError, KeyError, OverflowError) as e:
-        # Shapes are checked up front; this is a last line of defence so hostile input never escapes untyped.
-        raise MalformedProof(f"proof could not be processed: {type(e).__name__}: {e}") from None
+    _verify(air, proof, publics, public_terms, fixed_digest, min_security_bits)
 
 
 def _ext(v) -> Ext:
@@ -67,43 +63,27 @@ def _from_coords(vals) -> Ext:
 
 def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int) -> None:
     opts = proof.options
-    ca = blinding.compiled_air(air, opts.zk)  # zk: with the LogUp blinding columns and hub (blinding.py)
-    tables = ca.tables
+    # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
+    shape = proof_shape(air, opts, proof.log_heights)
+    ca, tables, heights = shape.ca, shape.tables, list(shape.log_heights)
     lb = opts.log_blowup
-    # ---- 1. shapes
-    heights = proof.log_heights
-    if len(heights) != len(tables):
-        raise MalformedProof(f"{len(heights)} table heights for {len(tables)} tables")
-    for ct, lh in zip(tables, heights):
-        if not 1 <= lh <= MAX_LOG_HEIGHT:
-            raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
-    blinding.check_heights(ca, heights)
-    try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
-        plans = zk.table_plans(ca, heights, opts, FIXED_LOG_BLOWUP)
-    except ValueError as e:
-        raise MalformedProof(f"zero knowledge: {e}") from None
-    lbs = [lb + plan.log_ext for plan in plans]
-    _expect(len(proof.fixed_roots), sum(1 for ct in tables if ct.n_fixed), "fixed roots")
-    n_bus = sum(1 for ct in tables if ct.has_bus)
-    _expect(len(proof.final_sums), n_bus, "final sums")
+    plans, lbs, lde_sizes, sizes = shape.plans, shape.log_blowups, shape.lde_sizes, shape.fri_sizes
+    phases = shape.phases
+    n_max = shape.n_max
+    fixed_tables = list(shape.fixed_tables)
+    _expect(len(proof.fixed_roots), len(fixed_tables), "fixed roots")
+    _expect(len(proof.final_sums), shape.n_final_sums, "final sums")
     _expect(len(proof.ood_z), len(tables), "OOD groups")
     _expect(len(proof.ood_zg), len(tables), "OOD-next groups")
-    for ct, z, zg, plan in zip(tables, proof.ood_z, proof.ood_zg, plans):
-        nz, nzg = ood_layout(ct, plan.quot_width)
+    for ct, z, zg, (nz, nzg) in zip(tables, proof.ood_z, proof.ood_zg, shape.ood):
         _expect(len(z), nz, f"OOD values of {ct.name!r}")
         _expect(len(zg), nzg, f"OOD-next values of {ct.name!r}")
-    lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
-    sizes = fri.layer_sizes(lde_sizes, lb, opts.log_final_len, opts.log_fold_arity)
-    n_max = sizes[0]
-    phases = phase_layouts(tables, heights, lbs, [plan.quot_width for plan in plans], opts.zk)
     for name, roots in (("main", proof.main_roots), ("aux", proof.aux_roots), ("quotient", proof.quotient_roots)):
         _expect(len(roots), 1 if name in phases else 0, f"{name} roots")
     _expect(len(proof.fri_roots), len(sizes) - 1, "FRI layers")
-    _expect(len(proof.final_poly), zk.final_poly_len(opts, sizes[-1] >> lb), "final polynomial coefficients")
+    _expect(len(proof.final_poly), shape.final_poly_len, "final polynomial coefficients")
     _expect(len(proof.query_indices), opts.num_queries, "query indices")
     _expect(len(proof.queries), opts.num_queries, "query openings")
-    fixed_tables = [(t, ct) for t, ct in enumerate(tables) if ct.n_fixed]
-    salt_len = zk.SALT_BYTES if opts.zk else 0
     for q, qp in zip(proof.query_indices, proof.queries):
         if not 0 <= q < n_max:
             raise MalformedProof("query index out of range")
@@ -117,24 +97,18 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
             for (t, _, width), row in zip(mats, b.rows):
                 owner = "the FRI mask" if t == FRI_MASK else repr(tables[t].name)
                 _expect(len(row), width, f"{name} row width of {owner}")
-            _expect(len(b.salt), salt_len, f"{name} leaf salt length")
+            _expect(len(b.salt), shape.salt_len, f"{name} leaf salt length")
         _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
-        for k, o in enumerate(qp.fri):
-            _expect(len(o.row), 4 * (sizes[k] // sizes[k + 1]), "FRI leaf width")
+        for o, width in zip(qp.fri, shape.fri_widths):
+            _expect(len(o.row), width, "FRI leaf width")
             _expect(len(o.salt), 0, "FRI leaf salt length")  # never salted (zk.py, 4.)
     # one merged authentication path per tree: its length follows from the AIR, the options (tree depths) and
     # the query positions (which siblings the paths share)
     qs_list = list(proof.query_indices)
-    trees = ([(f"fixed tree of {ct.name!r}", heights[t] + FIXED_LOG_BLOWUP,
-               [(q % ((1 << heights[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs_list])
-              for t, ct in fixed_tables]
-             + [(f"{name} tree", max(lh for _, lh, _ in mats),
-                 [mixed_position(q, [lh for _, lh, _ in mats]) for q in qs_list]) for name, mats in phases.items()]
-             + [(f"FRI layer {k}", sizes[k + 1].bit_length() - 1, [(q % sizes[k]) % sizes[k + 1] for q in qs_list])
-                for k in range(len(sizes) - 1)])
+    trees = shape.trees(qs_list)
     _expect(len(proof.auth_paths), len(trees), "authentication path lists")
-    for (what, depth, positions), path in zip(trees, proof.auth_paths):
-        _expect(len(path), len(multiproof_nodes(positions, depth)), f"siblings of the {what}")
+    for (what, _, _), n, path in zip(trees, shape.path_lengths(qs_list), proof.auth_paths):
+        _expect(len(path), n, f"siblings of the {what}")
 
     # ---- 2. security policy
     if opts.security_bits < min_security_bits:

@@ -1,0 +1,128 @@
+"""The shape of a valid proof: every count and width, derived from the AIR, the options and the table heights.
+
+Nothing here reads a count from the proof: the parser (``Proof.from_bytes(data, air)``) reads the options and
+heights, derives the shape, checks that the bytes left are exactly what it needs, then reads exactly that; the
+verifier checks a ``Proof`` object against the same shape. Hostile counts therefore cannot make either
+allocate more than the shape, and the shape is bounded by the options' and heights' own limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zkvm.stark import blinding, fri, zk
+from zkvm.stark.air import Air, CompiledAir, CompiledTable
+from zkvm.stark.errors import MalformedProof
+from zkvm.stark.merkle_verify import mixed_position, multiproof_nodes
+from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
+from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, ood_layout, phase_layouts
+
+DIGEST = 32
+
+
+@dataclass(frozen=True)
+class ProofShape:
+    ca: CompiledAir                              # the AIR as proven (zk: with the blinding hub)
+    options: ProofOptions
+    log_heights: tuple[int, ...]
+    plans: tuple[zk.TablePlan, ...]
+    log_blowups: tuple[int, ...]                 # per table: lb + its zk extension
+    lde_sizes: tuple[int, ...]
+    fri_sizes: tuple[int, ...]                   # FRI layer sizes, M_0 = N_max .. M_K
+    phases: dict                                 # name -> [(table index or FRI_MASK, log2 LDE height, width)]
+    fixed_tables: tuple[tuple[int, CompiledTable], ...]
+    ood: tuple[tuple[int, int], ...]             # per table: values at zeta, at zeta·g
+    n_final_sums: int
+    final_poly_len: int
+    salt_len: int                                # of a phase tree's leaf (fixed and FRI leaves are unsalted)
+
+    @property
+    def tables(self) -> list[CompiledTable]:
+        return self.ca.tables
+
+    @property
+    def n_max(self) -> int:
+        return self.fri_sizes[0]
+
+    @property
+    def fri_widths(self) -> list[int]:
+        """Felts of one FRI leaf per committed layer (the arity's worth of extension values)."""
+        s = self.fri_sizes
+        return [4 * (s[k] // s[k + 1]) for k in range(len(s) - 1)]
+
+    def trees(self, query_indices) -> list[tuple[str, int, list[int]]]:
+        """Every committed tree in proof order (fixed trees, phase trees, FRI layers): its name, depth and the
+        leaf positions the queries open (indices must already be < ``n_max``)."""
+        qs = list(query_indices)
+        hs, lbs, sizes = self.log_heights, self.log_blowups, self.fri_sizes
+        return ([(f"fixed tree of {ct.name!r}", hs[t] + FIXED_LOG_BLOWUP,
+                  [(q % ((1 << hs[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs])
+                 for t, ct in self.fixed_tables]
+                + [(f"{name} tree", max(lh for _, lh, _ in mats),
+                    [mixed_position(q, [lh for _, lh, _ in mats]) for q in qs]) for name, mats in self.phases.items()]
+                + [(f"FRI layer {k}", sizes[k + 1].bit_length() - 1, [(q % sizes[k]) % sizes[k + 1] for q in qs])
+                   for k in range(len(sizes) - 1)])
+
+    def path_lengths(self, query_indices) -> list[int]:
+        """Siblings each tree's merged authentication path has for these queries."""
+        return [len(multiproof_nodes(pos, depth)) for _, depth, pos in self.trees(query_indices)]
+
+    # ---- encoded sizes (proof.py's layout), for the parser's length checks
+    def head_bytes(self) -> int:
+        """Bytes from ``fixed_roots`` through ``query_indices`` (every vector with its u32 count)."""
+        n_roots = len(self.fixed_tables) + len(self.phases) + len(self.fri_sizes) - 1
+        ood = sum(4 + 16 * (z + zg) for z, zg in self.ood)
+        return (4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4 + 16 * self.final_poly_len
+                + 8 + 4 + 4 * self.options.num_queries)
+
+    def query_bytes(self) -> int:
+        """Bytes of one query's openings."""
+        salt = 1 if self.options.zk else 0  # every salt has its u8 length under zk
+        fixed = sum(4 + 4 * ct.n_fixed + salt for _, ct in self.fixed_tables)
+        phases = sum(4 + sum(4 + 4 * w for _, _, w in mats) + salt + (self.salt_len if salt else 0)
+                     for mats in self.phases.values())
+        fri_ = sum(4 + 4 * w + salt for w in self.fri_widths)
+        return 12 + fixed + phases + fri_
+
+    def paths_bytes(self, path_lengths) -> int:
+        return 4 + sum(4 + DIGEST * n for n in path_lengths)
+
+    def max_paths_bytes(self) -> int:
+        """Upper bound of ``paths_bytes`` over all query positions (no sibling shared)."""
+        q = self.options.num_queries
+        return 4 + sum(4 + DIGEST * min(q * depth, (1 << depth) - 1) for _, depth, _ in self.trees([0] * q))
+
+
+def proof_shape(air: Air, options: ProofOptions, log_heights) -> ProofShape:
+    """The shape of any valid proof of ``air`` with these options and heights; MalformedProof if the heights
+    are impossible for this AIR (count, range, the zk hub's canonical height, tables too small to hide)."""
+    ca = blinding.compiled_air(air, options.zk)  # zk: with the LogUp blinding columns and hub (blinding.py)
+    tables = ca.tables
+    heights = [int(h) for h in log_heights]
+    if len(heights) != len(tables):
+        raise MalformedProof(f"{len(heights)} table heights for {len(tables)} tables")
+    for ct, lh in zip(tables, heights):
+        if not 1 <= lh <= MAX_LOG_HEIGHT:
+            raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
+    blinding.check_heights(ca, heights)
+    try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
+        plans = zk.table_plans(ca, heights, options, FIXED_LOG_BLOWUP)
+    except ValueError as e:  # zk.table_plan's documented refusal of a table too small to hide
+        raise MalformedProof(f"zero knowledge: {e}") from None
+    lb = options.log_blowup
+    lbs = [lb + plan.log_ext for plan in plans]
+    lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
+    sizes = fri.layer_sizes(lde_sizes, lb, options.log_final_len, options.log_fold_arity)
+    return ProofShape(
+        ca=ca, options=options, log_heights=tuple(heights), plans=tuple(plans), log_blowups=tuple(lbs),
+        lde_sizes=tuple(lde_sizes), fri_sizes=tuple(sizes),
+        phases=phase_layouts(tables, heights, lbs, [plan.quot_width for plan in plans], options.zk),
+        fixed_tables=tuple((t, ct) for t, ct in enumerate(tables) if ct.n_fixed),
+        ood=tuple(ood_layout(ct, plan.quot_width) for ct, plan in zip(tables, plans)),
+        n_final_sums=sum(1 for ct in tables if ct.has_bus),
+        final_poly_len=zk.final_poly_len(options, sizes[-1] >> lb),
+        salt_len=zk.SALT_BYTES if options.zk else 0,
+    )
+
+
+__all__ = ["FRI_MASK", "ProofShape", "proof_shape"]
