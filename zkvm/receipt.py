@@ -38,8 +38,14 @@ FLAG_ZK, FLAG_DEV = 1, 2
 _HEADER = struct.Struct("<8sHB")
 _CLAIM = struct.Struct("<H32sI32s")
 _SEAL_HEAD = struct.Struct("<IIIII32s")
-#: Largest receipt file the CLI reads (the journal is bounded by the interpreter's limit, proofs are ~MBs).
-MAX_RECEIPT_BYTES = 1 << 28
+#: Longest journal a proven receipt can carry: 4 bytes a CPU row of the tallest provable CPU table (cpu.py).
+MAX_JOURNAL_BYTES = 4 * ((1 << 22) - 1)
+#: Largest seal: the largest proof any options allow is ~4.7 MiB (every table 2^22 rows, 256 queries, blowup
+#: 16, FRI arity 2, zk: tests/soundness/test_receipt_fuzz.py computes it from the proof's shape).
+MAX_SEAL_BYTES = 8 << 20
+#: Largest receipt anything reads (``read_receipt`` reads at most this + 1 bytes; ``Receipt.from_bytes``
+#: refuses more): header, claim, both lengths, the longest journal, the largest seal. ~24 MiB.
+MAX_RECEIPT_BYTES = _HEADER.size + _CLAIM.size + 8 + MAX_JOURNAL_BYTES + MAX_SEAL_BYTES
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -67,6 +73,11 @@ class NotZeroKnowledge(VerificationError):
 
 class SealError(VerificationError):
     """The seal is inconsistent with the receipt (flags, sizes, heights)."""
+
+
+class JournalTooLong(VerificationError):
+    """The journal is longer than the proven CPU table could have committed (checked before anything else is
+    done with the journal: a long journal must not cost the verifier work before the proof can back it)."""
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -109,6 +120,8 @@ class Receipt:
         data = bytes(data)
         if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
             raise MalformedReceipt("not a zkvm receipt (bad magic)")
+        if len(data) > MAX_RECEIPT_BYTES:
+            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
         pos = 0
 
         def take(n: int, what: str) -> bytes:
@@ -130,6 +143,8 @@ class Receipt:
         (jlen,) = struct.unpack("<I", take(4, "journal length"))
         journal = take(jlen, "journal")
         (slen,) = struct.unpack("<I", take(4, "seal length"))
+        if slen > MAX_SEAL_BYTES:
+            raise MalformedReceipt(f"a seal of {slen} bytes is larger than any proof ({MAX_SEAL_BYTES})")
         seal = take(slen, "seal")
         if pos != len(data):
             raise MalformedReceipt(f"{len(data) - pos} trailing bytes after the receipt")
@@ -285,7 +300,11 @@ def _stark(name: str):
 def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, require_zk: bool = False,
            min_security_bits: int = 100) -> bytes:
     """Check a receipt against the expected image id; return the journal or raise a VerificationError
-    subclass naming the failed check."""
+    subclass naming the failed check.
+
+    Cost: what the receipt's size justifies (README "Verifier cost"). The proof's header (options, table
+    heights) is read first and the journal's length checked against the heights (``JournalTooLong``) before
+    the journal is hashed or turned into public terms; the proof is then parsed against its derived shape."""
     if not isinstance(receipt, Receipt):
         raise MalformedReceipt("not a Receipt")
     if len(image_id) != 32:
@@ -293,52 +312,71 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
     claim = receipt.claim
     if claim.image_id != image_id:
         raise ImageIdMismatch(f"receipt is for image {claim.image_id.hex()}, expected {image_id.hex()}")
-    if hashlib.sha256(receipt.journal).digest() != claim.journal_digest:
-        raise JournalDigestMismatch("the journal does not match the claim's journal digest")
     if receipt.dev:
         if not allow_dev:
             raise DevReceiptRefused("dev-mode receipt (unproven): refused unless dev receipts are allowed")
+        if require_zk:  # an unproven receipt proves nothing, let alone in zero knowledge
+            raise NotZeroKnowledge("a dev-mode receipt is unproven, hence not zero-knowledge")
         if receipt.seal:
             raise SealError("a dev receipt carries no seal")
+        _check_journal_digest(receipt)
         return receipt.journal
     if require_zk and not receipt.zk:
         raise NotZeroKnowledge("the receipt's proof is not zero-knowledge")
-    seal = Seal.from_bytes(receipt.seal)
-    if seal.image_id != claim.image_id:
-        raise ImageIdMismatch("the seal's image data do not hash to the claimed image id")
 
     from zkvm.circuit import riscv_air
-    from zkvm.circuit.cpu import MAX_LOG_HEIGHT
+    from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
     from zkvm.stark.blinding import compiled_air
+    from zkvm.stark.errors import MalformedProof
     from zkvm.stark.proof import Proof
 
-    proof = Proof.from_bytes(seal.proof)
-    if proof.options.zk != receipt.zk:
+    seal = Seal.from_bytes(receipt.seal)
+    options, log_heights = Proof.read_header(seal.proof)
+    if options.zk != receipt.zk:
         raise SealError("the receipt's zk flag disagrees with its proof options")
     air = riscv_air.circuit().air
-    names = [ct.name for ct in compiled_air(air, proof.options.zk).tables]  # zk: + the blinding hub
-    if len(proof.log_heights) == len(names):
-        cpu_h = proof.log_heights[names.index("cpu")]
-        if cpu_h > MAX_LOG_HEIGHT:  # keeps memory timestamps below 2^24 (see memory.py)
-            raise SealError(f"cpu table of height 2^{cpu_h} exceeds 2^{MAX_LOG_HEIGHT}")
-    publics = seal.publics
-    _stark("verify")(air, proof, publics, riscv_air.public_terms(receipt.journal, claim.exit_code), seal.fixed_digest,
-                 min_security_bits=min_security_bits)
+    names = [ct.name for ct in compiled_air(air, options.zk).tables]  # zk: + the blinding hub
+    if len(log_heights) != len(names):
+        raise MalformedProof(f"{len(log_heights)} table heights for {len(names)} tables")
+    cpu_h = log_heights[names.index("cpu")]
+    if cpu_h > MAX_LOG_HEIGHT:  # keeps memory timestamps below 2^24 (see memory.py)
+        raise SealError(f"cpu table of height 2^{cpu_h} exceeds 2^{MAX_LOG_HEIGHT}")
+    if len(receipt.journal) > max_journal_bytes(cpu_h):
+        raise JournalTooLong(f"a journal of {len(receipt.journal)} bytes, but a cpu table of height 2^{cpu_h} "
+                             f"commits at most {max_journal_bytes(cpu_h)}")
+    _check_journal_digest(receipt)
+    if seal.image_id != claim.image_id:
+        raise ImageIdMismatch("the seal's image data do not hash to the claimed image id")
+    proof = Proof.from_bytes(seal.proof, air)
+    _stark("verify")(air, proof, seal.publics, riscv_air.public_terms(receipt.journal, claim.exit_code),
+                     seal.fixed_digest, min_security_bits=min_security_bits)
     return receipt.journal
 
 
+def _check_journal_digest(receipt: Receipt) -> None:
+    if hashlib.sha256(receipt.journal).digest() != receipt.claim.journal_digest:
+        raise JournalDigestMismatch("the journal does not match the claim's journal digest")
+
+
 def read_receipt(path: str) -> Receipt:
-    """Load a receipt file; every failure is a typed error with a clear message."""
+    """Load a receipt file; every failure is a typed error with a clear message. Only regular files are read
+    (a FIFO would block, a device need not end), and never more than ``MAX_RECEIPT_BYTES`` + 1 bytes."""
     import os
+    import stat
 
     try:
-        size = os.stat(path).st_size
-        if size > MAX_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{path}: {size} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise InputError(f"cannot read {path}: {kind}")
+        if st.st_size > MAX_RECEIPT_BYTES:
+            raise MalformedReceipt(f"{path}: {st.st_size} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_RECEIPT_BYTES + 1)  # the file may have grown since the stat
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_RECEIPT_BYTES:
+        raise MalformedReceipt(f"{path}: larger than any receipt ({MAX_RECEIPT_BYTES} bytes)")
     try:
         return Receipt.from_bytes(data)
     except MalformedReceipt as exc:

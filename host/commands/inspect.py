@@ -35,23 +35,22 @@ def describe(receipt) -> dict:
     }
     if not receipt.dev:
         from zkvm.circuit.riscv_air import circuit
-        from zkvm.stark.blinding import compiled_air
         from zkvm.stark.proof import Proof
+        from zkvm.stark.shape import proof_shape
 
         seal = Seal.from_bytes(receipt.seal)
-        proof = Proof.from_bytes(seal.proof)
+        air = circuit().air
+        proof = Proof.from_bytes(seal.proof, air)  # counts derived from options and heights, read exactly
         o = proof.options
-        names = [ct.name for ct in compiled_air(circuit().air, o.zk).tables]  # zk: + the blinding hub
+        names = [ct.name for ct in proof_shape(air, o, proof.log_heights).tables]  # zk: + the blinding hub
         info.update(
             entry_pc=f"0x{seal.entry:08x}",
             proof_options={"log_blowup": o.log_blowup, "num_queries": o.num_queries,
                            "grinding_bits": o.grinding_bits, "log_fold_arity": o.log_fold_arity,
                            "log_final_len": o.log_final_len, "zk": o.zk},
             security_bits=o.security_bits,
-            table_heights=({n: 1 << h for n, h in zip(names, proof.log_heights)}
-                           if len(names) == len(proof.log_heights) else list(proof.log_heights)),
-            cycles_padded=(1 << proof.log_heights[names.index("cpu")]) if len(names) == len(proof.log_heights)
-            else None,
+            table_heights={n: 1 << h for n, h in zip(names, proof.log_heights)},
+            cycles_padded=1 << proof.log_heights[names.index("cpu")],
         )
     return info
 

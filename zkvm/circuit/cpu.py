@@ -52,6 +52,13 @@ COLUMNS = (
 COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
 #: The CPU's clock is limited so that timestamps 4·clk + 3 stay below 2^TS_BITS (memory.py).
 MAX_LOG_HEIGHT = TS_BITS - 2
+#: COMMIT_WORD appends 1..4 bytes to the journal, one call a row, and the last real row is HALT.
+JOURNAL_BYTES_PER_ROW = 4
+
+
+def max_journal_bytes(log_height: int) -> int:
+    """The longest journal a CPU table of height 2^log_height can commit (what a verifier checks first)."""
+    return JOURNAL_BYTES_PER_ROW * ((1 << log_height) - 1)
 
 
 class CpuTable:
