@@ -302,7 +302,7 @@ def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int
     """A zinit table for the given (word index, final value, final ts) rows, in the given order, with every
     witness column computed as the honest fill would (differences taken mod p when they are "negative").
     Each row claims the image gap that holds its word (``gaps``: word -> image row whose gap to claim
-    instead); the image table's gap multiplicities are recounted to match."""
+    instead, or a forged (gap_lo, gap_hi)); the image table's gap multiplicities are recounted to match."""
     from zkvm.circuit.lookups import padded_height
     from zkvm.circuit.memory import MEM_START_WORD, ImageTable, ZinitTable
 
@@ -315,8 +315,11 @@ def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int
         g = (gaps or {}).get(w)
         if g is None:
             g = int(ImageTable.gap_row(run.setup.image_w, np.array([w]))[0])
-        gap_mult[g] += 1
-        glo, ghi = int(fixed[g, 4]), int(fixed[g, 5])
+        if isinstance(g, tuple):  # a forged gap, in no image row
+            glo, ghi = g
+        else:
+            gap_mult[g] += 1
+            glo, ghi = int(fixed[g, 4]), int(fixed[g, 5])
         d = (w - prev - 1) % P
         r, s = (w - glo) % P, (ghi - w) % P
         row = dict(is_real=1, w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev, d_lo=d & 0xFFFF, d_hi=d >> 16,
