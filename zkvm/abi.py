@@ -70,5 +70,15 @@ EXIT_CODES = {
 # ---------------------------------------------------------------------------------------------- limits
 #: Default cycle limit for `host run` (overridable with --max-cycles).
 DEFAULT_MAX_CYCLES = 1 << 31
+#: Longest run one proof covers: the CPU table has at most 2^22 rows, one cycle short of full, so that memory
+#: timestamps 4·clk + slot stay below the 2^24 range check (zkvm/circuit/cpu.py, memory.py). `run --prove`
+#: stops recording here (a longer run would be recorded at ~44 B/cycle and then refused).
+MAX_PROVE_CYCLES = (1 << 22) - 1
+#: Largest image: initialised words (the file bytes of all loadable segments, in words; zero-initialised
+#: memory such as .bss is not part of the image and costs nothing) ...
+MAX_IMAGE_WORDS = 1 << 20  # 4 MiB
+#: ... of which at most this many lie in executable segments. The image id commits the image and the decoded
+#: program as fixed columns (extended 16x): these bounds keep `image-id` / `verify --elf` below ~1 GB.
+MAX_PROGRAM_WORDS = 1 << 18  # 1 MiB of text
 #: Largest private input the host accepts.
 MAX_INPUT_BYTES = 1 << 26

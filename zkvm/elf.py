@@ -44,7 +44,9 @@ class MemoryImage:
     """Initial guest memory and entry point of a loaded program."""
 
     entry: int
-    #: word-aligned address -> 32-bit little-endian word, for every byte of every loaded segment (bss as zeros)
+    #: word-aligned address -> 32-bit little-endian word, for every file byte of every loaded segment. Memory
+    #: a segment only zero-initialises (.bss: p_memsz past p_filesz) is not listed: all memory outside the
+    #: image starts as zero anyway, and listing it would make the image cost follow its size.
     words: dict[int, int]
     #: [start, end) of each executable segment, sorted
     exec_ranges: tuple[tuple[int, int], ...]
@@ -185,6 +187,19 @@ def load_elf(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview) 
                 f"and [0x{b['p_vaddr']:08x}, 0x{b['p_vaddr'] + b['p_memsz']:08x})"
             )
 
+    # bound the image before building it (abi.MAX_IMAGE_WORDS: the image id's cost follows these words)
+    def file_words(s: dict) -> int:
+        return 0 if s["p_filesz"] == 0 else (s["p_vaddr"] + s["p_filesz"] + 3) // 4 - s["p_vaddr"] // 4
+
+    total = sum(file_words(s) for _, s in loads)
+    text = sum(file_words(s) for _, s in loads if s["p_flags"] & _PF_X)
+    if total > abi.MAX_IMAGE_WORDS:
+        raise ElfError(f"image too large: {total} initialised words (limit {abi.MAX_IMAGE_WORDS}, "
+                       f"{abi.MAX_IMAGE_WORDS * 4 >> 20} MiB)")
+    if text > abi.MAX_PROGRAM_WORDS:
+        raise ElfError(f"program too large: {text} words of executable segments (limit {abi.MAX_PROGRAM_WORDS}, "
+                       f"{abi.MAX_PROGRAM_WORDS * 4 >> 20} MiB)")
+
     exec_ranges = tuple((s["p_vaddr"], s["p_vaddr"] + s["p_memsz"]) for _, s in loads if s["p_flags"] & _PF_X)
     if not any(start <= entry < end for start, end in exec_ranges):
         raise ElfError(f"entry point 0x{entry:08x} is not inside an executable segment")
@@ -198,15 +213,19 @@ def load_elf(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview) 
 
 
 def _assemble_words(data: bytes, loads: list[dict]) -> dict[int, int]:
-    """Lay the segments (already checked: in range, disjoint) out as little-endian words."""
+    """Lay the file bytes of the segments (already checked: in range, disjoint, bounded) out as little-endian
+    words; zero-initialised parts (bss) are left out (see `MemoryImage.words`)."""
+    loads = [s for s in loads if s["p_filesz"]]
+    if not loads:
+        return {}
     lo = min(s["p_vaddr"] for s in loads) & ~3
-    hi = (max(s["p_vaddr"] + s["p_memsz"] for s in loads) + 3) & ~3
+    hi = (max(s["p_vaddr"] + s["p_filesz"] for s in loads) + 3) & ~3
     memory = np.zeros(hi - lo, dtype=np.uint8)
     covered = np.zeros((hi - lo) // 4, dtype=bool)
     for s in loads:
         start = s["p_vaddr"] - lo
         memory[start : start + s["p_filesz"]] = np.frombuffer(data, np.uint8, s["p_filesz"], s["p_offset"])
-        covered[start // 4 : (start + s["p_memsz"] + 3) // 4] = True  # bss stays zero
+        covered[start // 4 : (start + s["p_filesz"] + 3) // 4] = True
     index = np.nonzero(covered)[0]
     values = memory.view("<u4")[index]
     return dict(zip((lo + 4 * index).tolist(), values.tolist()))

@@ -28,5 +28,9 @@ class GuestError(ZkvmError):
         super().__init__(msg + (f": {detail}" if detail else ""))
 
 
+class RunTooLong(ZkvmError):
+    """The run needs more cycles than one proof can cover (``abi.MAX_PROVE_CYCLES``)."""
+
+
 class VerificationError(ZkvmError):
     """A proof or receipt was rejected. Subclasses name the failed check."""

@@ -298,26 +298,38 @@ def relink_x0_read(run: Run, index: int, after: int) -> None:
     run.witness.main["regs"][0, 2] = prev_ts  # the final state follows the last access in the new chain
 
 
-def zinit_trace(cells: list[tuple[int, int, int]], image_lo: int, image_hi: int) -> np.ndarray:
+def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int] | None = None) -> np.ndarray:
     """A zinit table for the given (word index, final value, final ts) rows, in the given order, with every
-    witness column computed as the honest fill would (differences taken mod p when they are "negative")."""
+    witness column computed as the honest fill would (differences taken mod p when they are "negative").
+    Each row claims the image gap that holds its word (``gaps``: word -> image row whose gap to claim
+    instead, or a forged (gap_lo, gap_hi)); the image table's gap multiplicities are recounted to match."""
     from zkvm.circuit.lookups import padded_height
-    from zkvm.circuit.memory import MEM_START_WORD, ZinitTable
+    from zkvm.circuit.memory import MEM_START_WORD, ImageTable, ZinitTable
 
+    fixed = run.setup.fixed["image"]
     n = len(cells)
     out = np.zeros((padded_height(n), len(ZinitTable.COLUMNS)), dtype=np.uint32)
+    gap_mult = np.zeros(fixed.shape[0], dtype=np.int64)
     prev = MEM_START_WORD - 1
     for i, (w, val, ts) in enumerate(cells):
-        above = int(w >= image_hi)
+        g = (gaps or {}).get(w)
+        if g is None:
+            g = int(ImageTable.gap_row(run.setup.image_w, np.array([w]))[0])
+        if isinstance(g, tuple):  # a forged gap, in no image row
+            glo, ghi = g
+        else:
+            gap_mult[g] += 1
+            glo, ghi = int(fixed[g, 4]), int(fixed[g, 5])
         d = (w - prev - 1) % P
-        r = ((w - image_hi) if above else (image_lo - 1 - w)) % P
+        r, s = (w - glo) % P, (ghi - w) % P
         row = dict(is_real=1, w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev, d_lo=d & 0xFFFF, d_hi=d >> 16,
-                   above=above, r_lo=r & 0xFFFF, r_hi=r >> 16, final_lo=val & 0xFFFF, final_hi=val >> 16,
-                   final_ts=ts)
+                   gap_lo=glo, gap_hi=ghi, r_lo=r & 0xFFFF, r_hi=r >> 16, s_lo=s & 0xFFFF, s_hi=s >> 16,
+                   final_lo=val & 0xFFFF, final_hi=val >> 16, final_ts=ts)
         out[i] = [row[c] for c in ZinitTable.COLUMNS]
         prev = w
     if out.shape[0] > n:
         out[n, ZinitTable.COLUMNS.index("prev_w")] = prev
+    run.witness.main["image"][:, 3] = gap_mult
     return out
 
 

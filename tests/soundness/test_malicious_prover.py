@@ -231,11 +231,13 @@ def test_zero_init_inside_the_image(run):
               res_hi=0, wv_lo=0, wv_hi=0)
     H.set_reg_final(run, 12, 0)  # a2 is never touched again
     image = run.witness.main["image"]
-    row = w - run.setup.image_lo
-    image[row, :] = [run.setup.words[row] & 0xFFFF, run.setup.words[row] >> 16, 0]  # the image word: untouched
+    row = int(np.searchsorted(run.setup.image_w, w))
+    assert run.setup.image_w[row] == w
+    image[row, :3] = [run.setup.words[row] & 0xFFFF, run.setup.words[row] >> 16, 0]  # the image word: untouched
     ts = 4 * H.get_cpu(run, t, "clk") + 2
     cells = sorted(H.zinit_cells(run) + [(w, 0, ts)])
-    run.witness.main["zinit"] = H.zinit_trace(cells, run.setup.image_lo, run.setup.image_hi)
+    # the closest gap: right after the word (w + 1 .. next word - 1); w - gap_lo = -1 is no range-checked value
+    run.witness.main["zinit"] = H.zinit_trace(run, cells, {w: row})
     H.rebalance_lookups(run)
     with pytest.raises(BusError) as info:
         H.check(run)
@@ -268,7 +270,7 @@ def test_zero_init_twice(run):
                    + cpu[r, ci["is_lh"]] + cpu[r, ci["is_lhu"]] + cpu[r, ci["is_lb"]] + cpu[r, ci["is_lbu"]])]
     cells[i] = (w, old, max(before))
     cells.insert(i + 1, (w, 0, ts))
-    run.witness.main["zinit"] = H.zinit_trace(cells, run.setup.image_lo, run.setup.image_hi)
+    run.witness.main["zinit"] = H.zinit_trace(run, cells)
     H.rebalance_lookups(run)
     with pytest.raises(BusError) as info:
         H.check(run)

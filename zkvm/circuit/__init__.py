@@ -8,7 +8,7 @@ table       rows                                       module
 cpu         one per executed instruction (+ padding)   cpu.py
 program     one per decodable instruction (fixed)      program.py
 regs        32 registers (fixed initial values)        memory.py
-image       every word of the image span (fixed)       memory.py
+image       non-zero image words + gaps (fixed)        memory.py
 zinit       zero-initialised words the run touches     memory.py
 alu, shift, mul, div   one per operation of the family  alu.py, shift.py, muldiv.py (families.py)
 range16     2^16 (fixed)                               range.py
@@ -20,6 +20,7 @@ Buses (LogUp; every bus balances over all tables plus the verifier's public term
 * ``program`` (valid, pc, decoded fields...): cpu sends, program receives -> execution follows the image;
 * ``alu`` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): cpu sends, the family tables receive and prove c;
 * ``mem`` (space, addr, lo, hi, ts): offline memory checking of registers and memory (memory.py);
+* ``gap`` (gap_lo, gap_hi): zinit rows claim a gap of the sparse image table (memory.py);
 * ``range16`` (x,) and ``bytes`` (op, x, y, z): lookups into the fixed tables;
 * ``journal`` (position, byte): cpu sends on COMMIT_WORD, the verifier receives the public journal;
 * ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code.

@@ -7,10 +7,15 @@ it proves ts_prev < ts by range-checking ts - ts_prev - 1 in [0, 2^24). Each cel
 (timestamp 0) and ends with one final receive:
 
 * registers: fixed table "regs" (32 rows, initial values fixed: all zero; crt0 sets sp);
-* memory in the image span: fixed table "image" (every word of [image_lo, image_hi), committed by the image id);
+* image memory: fixed table "image", one row per *non-zero* word of the image, sorted by address (word index,
+  value), committed by the image id. It is sparse on purpose: its cost follows the image's bytes, not the
+  span of addresses it covers (a data segment at 0x200000 adds one row, not 2^19), and zero words (.bss,
+  zeros in .data) are left to zinit, which gives them the same initial value;
 * other memory: table "zinit" of prover-chosen zero-initialised word indices, strictly increasing (so no cell
-  is initialised twice), each >= MEM_START/4 and outside the image span (so no image cell gets a second,
-  zero, initialisation).
+  is initialised twice), each >= MEM_START/4 and inside a *gap* of the image (so no image cell gets a second,
+  zero, initialisation). The image table lists its gaps as fixed (gap_lo, gap_hi) pairs, the complement of
+  its words in [MEM_START/4, 2^24): after each word up to the next one, plus the one below the first
+  word; every zinit row sends the gap it claims on bus "gap", and range-checks gap_lo <= w <= gap_hi.
 
 Soundness sketch: for one cell, the sends have timestamps {0} ∪ {ts of its accesses} and the receives
 {ts_prev of its accesses} ∪ {final}. Sorting the accesses by ts, the first one's ts_prev < its ts can only
@@ -64,68 +69,107 @@ class RegsTable:
         return np.stack([np.arange(N_REGS), init & 0xFFFF, init >> 16], axis=1).astype(np.uint32)
 
 
+BUS_GAP = "gap"
+#: The last gap ends below 2^24, the bound of zinit's w (limb + byte); the CPU keeps addresses in guest memory.
+WORD_LIMIT = 1 << 24
+#: The (gap_lo, gap_hi) of padding rows: an empty gap (no w has 1 <= w <= 0), so a zinit row cannot use it.
+EMPTY_GAP = (1, 0)
+
+
 class ImageTable:
-    """Fixed: valid, w (word index), init_lo, init_hi for every word of the image span. Main: final lo/hi/ts."""
+    """Fixed: valid, w (word index), init_lo, init_hi for every non-zero image word (sorted by w), and the gap
+    (gap_lo, gap_hi) of word indices after it. Main: final lo/hi/ts; gap_mult (zinit rows in that gap).
+
+    Rows 0..n-1 are the words; row n (valid = 0) holds the gap below the first word; padding rows hold an
+    empty gap. Soundness of the sparse layout: see the module docstring and `ZinitTable`."""
 
     NAME = "image"
+    FIXED = ("valid", "w", "init_lo", "init_hi", "gap_lo", "gap_hi")
 
     def __init__(self, t) -> None:
-        valid, w, ilo, ihi = t.fixed("valid"), t.fixed("w"), t.fixed("init_lo"), t.fixed("init_hi")
+        valid, w, ilo, ihi, glo, ghi = (t.fixed(n) for n in self.FIXED)
         flo, fhi, fts = t.main("final_lo"), t.main("final_hi"), t.main("final_ts")
         t.send(BUS_MEM, [SPACE_MEM, w, ilo, ihi, 0], mult=valid)
         t.receive(BUS_MEM, [SPACE_MEM, w, flo, fhi, fts], mult=valid)
+        t.receive(BUS_GAP, [glo, ghi], mult=t.main("gap_mult"))
 
     @staticmethod
-    def span(image) -> tuple[int, np.ndarray]:
-        """(first word index, uint32 words) of the contiguous image span (gaps between segments are zeros)."""
-        base, data = image.to_bytes_array()
-        words = np.ascontiguousarray(data).view("<u4").astype(np.uint32)
-        return base // 4, words
+    def words(image) -> tuple[np.ndarray, np.ndarray]:
+        """(word indices, uint32 values) of the image's non-zero words, sorted by index."""
+        if not image.words:
+            return np.zeros(0, np.int64), np.zeros(0, np.uint32)
+        addrs = np.fromiter(image.words.keys(), dtype=np.int64, count=len(image.words))
+        values = np.fromiter(image.words.values(), dtype=np.uint32, count=len(image.words))
+        order = np.argsort(addrs)
+        addrs, values = addrs[order], values[order]
+        keep = values != 0
+        return addrs[keep] // 4, values[keep]
 
     @staticmethod
-    def fixed_trace(lo_word: int, words: np.ndarray) -> np.ndarray:
-        n = len(words)
-        h = padded_height(n)
-        out = np.zeros((h, 4), dtype=np.uint32)
+    def fixed_trace(w: np.ndarray, values: np.ndarray, min_height: int = 1) -> np.ndarray:
+        n = len(w)
+        h = padded_height(max(n + 1, min_height))
+        out = np.zeros((h, len(ImageTable.FIXED)), dtype=np.uint32)
         out[:n, 0] = 1
-        out[:n, 1] = np.arange(lo_word, lo_word + n, dtype=np.uint32)
-        out[:n, 2] = words & 0xFFFF
-        out[:n, 3] = words >> 16
+        out[:n, 1] = w
+        out[:n, 2] = values & 0xFFFF
+        out[:n, 3] = values >> 16
+        # gaps: after word i up to the next word (empty when they are adjacent: lo = hi + 1), after the last up
+        # to the end of memory; row n: below the first word
+        nxt = np.append(w[1:], WORD_LIMIT) if n else np.zeros(0, np.int64)
+        out[:n, 4] = w + 1
+        out[:n, 5] = nxt - 1
+        out[n, 4] = MEM_START_WORD
+        out[n, 5] = (w[0] if n else WORD_LIMIT) - 1
+        out[n + 1:, 4], out[n + 1:, 5] = EMPTY_GAP
         return out
+
+    @staticmethod
+    def gap_row(w_image: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Row of the gap holding each (non-image) word index w: after the last image word below it, or n."""
+        i = np.searchsorted(w_image, w)  # image words < w
+        return np.where(i == 0, len(w_image), i - 1)
 
 
 class ZinitTable:
-    """Zero-initialised memory cells outside the image span. Main columns:
+    """Zero-initialised memory cells outside the image. Main columns:
 
     is_real; w_lo, w_hi (w = w_lo + 2^16 w_hi < 2^24); prev_w (w of the row above; MEM_START/4 - 1 on row 0);
-    d_lo, d_hi (w - prev_w - 1 >= 0: strictly increasing); above (w >= image_hi, else w < image_lo);
-    r_lo, r_hi (the distance to the image span, >= 0); final_lo, final_hi, final_ts.
+    d_lo, d_hi (w - prev_w - 1 >= 0: strictly increasing); gap_lo, gap_hi (a gap of the image table, sent on
+    bus "gap"); r_lo, r_hi (w - gap_lo >= 0); s_lo, s_hi (gap_hi - w >= 0); final_lo, final_hi, final_ts.
+
+    Why w is not an image word: (gap_lo, gap_hi) is a row of the image table's fixed gap columns (LogUp: a
+    tuple no row has cannot be balanced), and those gaps hold no image word by construction (committed by the
+    image id). r = w - gap_lo and s = gap_hi - w are decomposed into a 16-bit limb and a byte, so each is an
+    integer in [0, 2^24); w, gap_lo, gap_hi are < 2^24 too, so w - gap_lo = r (mod p) cannot hold with a
+    negative w - gap_lo (it would need r = w - gap_lo + p > p - 2^24): gap_lo <= w <= gap_hi over the integers.
     """
 
     NAME = "zinit"
-    COLUMNS = ("is_real", "w_lo", "w_hi", "prev_w", "d_lo", "d_hi", "above", "r_lo", "r_hi",
-               "final_lo", "final_hi", "final_ts")
+    COLUMNS = ("is_real", "w_lo", "w_hi", "prev_w", "d_lo", "d_hi", "gap_lo", "gap_hi", "r_lo", "r_hi",
+               "s_lo", "s_hi", "final_lo", "final_hi", "final_ts")
 
-    def __init__(self, t, image_lo, image_hi) -> None:
+    def __init__(self, t) -> None:
         c = {n: t.main(n) for n in self.COLUMNS}
         is_real, w_lo, w_hi, prev_w = c["is_real"], c["w_lo"], c["w_hi"], c["prev_w"]
-        d_lo, d_hi, above, r_lo, r_hi = c["d_lo"], c["d_hi"], c["above"], c["r_lo"], c["r_hi"]
+        d_lo, d_hi, r_lo, r_hi, s_lo, s_hi = c["d_lo"], c["d_hi"], c["r_lo"], c["r_hi"], c["s_lo"], c["s_hi"]
         w = w_lo + 65536 * w_hi
         t.always("is_real_bool", is_real * (1 - is_real))
         t.transition("is_real_monotone", is_real.next * (1 - is_real))
-        t.always("above_bool", above * (1 - above))
         # Strictly increasing word indices: w - prev_w - 1 = d in [0, 2^24), w in [0, 2^24).
         t.first("prev_w_start", prev_w - (MEM_START_WORD - 1))
         t.transition("prev_w_step", prev_w.next - w)
         t.always("increasing", is_real * (w - prev_w - 1 - d_lo - 65536 * d_hi))
-        # Outside the image span: above -> w - image_hi >= 0, else image_lo - 1 - w >= 0.
-        dist = above * (w - image_hi) + (1 - above) * (image_lo - 1 - w)
-        t.always("outside_image", is_real * (dist - r_lo - 65536 * r_hi))
+        # Inside a gap of the image: gap_lo <= w <= gap_hi.
+        t.always("gap_above_lo", is_real * (w - c["gap_lo"] - r_lo - 65536 * r_hi))
+        t.always("gap_below_hi", is_real * (c["gap_hi"] - w - s_lo - 65536 * s_hi))
+        t.send(BUS_GAP, [c["gap_lo"], c["gap_hi"]], mult=is_real)
         t.send(BUS_RANGE16, [w_lo], mult=is_real)
         t.send(BUS_RANGE16, [d_lo], mult=is_real)
         t.send(BUS_RANGE16, [r_lo], mult=is_real)
+        t.send(BUS_RANGE16, [s_lo], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, w_hi, d_hi, 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, r_hi, 0, 0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, r_hi, s_hi, 0], mult=is_real)
         t.send(BUS_MEM, [SPACE_MEM, w, 0, 0, 0], mult=is_real)
         t.receive(BUS_MEM, [SPACE_MEM, w, c["final_lo"], c["final_hi"], c["final_ts"]], mult=is_real)
 
@@ -184,21 +228,35 @@ def regs_main(res: Resolved) -> np.ndarray:
     return np.stack([val & 0xFFFF, val >> 16, ts], axis=1).astype(np.uint32)
 
 
-def image_main(res: Resolved, lo_word: int, words: np.ndarray, height: int) -> np.ndarray:
-    out = np.zeros((height, 3), dtype=np.uint32)
-    n = len(words)
-    val = words.astype(np.int64)
+def image_main(res: Resolved, w_image: np.ndarray, values: np.ndarray, height: int,
+               gap_mult: np.ndarray) -> np.ndarray:
+    """final_lo, final_hi, final_ts, gap_mult per image row (``gap_mult`` from `zinit_main`)."""
+    out = np.zeros((height, 4), dtype=np.uint32)
+    n = len(w_image)
+    val = values.astype(np.int64)
     ts = np.zeros(n, dtype=np.int64)
     w = res.final_key & 0xFFFF_FFFF
-    sel = ((res.final_key >> 32) == SPACE_MEM) & (w >= lo_word) & (w < lo_word + n)
-    val[w[sel] - lo_word], ts[w[sel] - lo_word] = res.final_value[sel], res.final_ts[sel]
-    out[:n] = np.stack([val & 0xFFFF, val >> 16, ts], axis=1)
+    mem = (res.final_key >> 32) == SPACE_MEM
+    i = np.minimum(np.searchsorted(w_image, w), max(n - 1, 0))
+    sel = mem & (n > 0) & (w_image[i] == w) if n else np.zeros(len(w), bool)
+    val[i[sel]], ts[i[sel]] = res.final_value[sel], res.final_ts[sel]
+    out[:n, :3] = np.stack([val & 0xFFFF, val >> 16, ts], axis=1)
+    out[:, 3] = gap_mult
     return out
 
 
-def zinit_main(res: Resolved, lo_word: int, hi_word: int, sends: LookupSends) -> np.ndarray:
+def zinit_main(res: Resolved, w_image: np.ndarray, image_height: int,
+               sends: LookupSends) -> tuple[np.ndarray, np.ndarray]:
+    """The zinit trace (touched memory words that are not image words) and the image table's gap_mult."""
     w_all = res.final_key & 0xFFFF_FFFF
-    sel = ((res.final_key >> 32) == SPACE_MEM) & ((w_all < lo_word) | (w_all >= hi_word))
+    mem = (res.final_key >> 32) == SPACE_MEM
+    n_img = len(w_image)
+    if n_img:
+        i = np.minimum(np.searchsorted(w_image, w_all), n_img - 1)
+        in_image = w_image[i] == w_all
+    else:
+        in_image = np.zeros(len(w_all), bool)
+    sel = mem & ~in_image
     w = w_all[sel]  # sorted, unique (final_key is)
     fval, fts = res.final_value[sel], res.final_ts[sel]
     n = len(w)
@@ -208,11 +266,13 @@ def zinit_main(res: Resolved, lo_word: int, hi_word: int, sends: LookupSends) ->
         prev[0] = MEM_START_WORD - 1
         prev[1:] = w[:-1]
     d = w - prev - 1
-    above = (w >= hi_word).astype(np.int64)
-    r = np.where(above == 1, w - hi_word, lo_word - 1 - w)
+    fixed = ImageTable.fixed_trace(w_image, np.zeros(n_img, np.uint32), image_height)
+    row = ImageTable.gap_row(w_image, w)
+    glo, ghi = fixed[row, 4].astype(np.int64), fixed[row, 5].astype(np.int64)
+    r, s = w - glo, ghi - w
     cols = dict(is_real=np.ones(n, np.int64), w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev,
-                d_lo=d & 0xFFFF, d_hi=d >> 16, above=above, r_lo=r & 0xFFFF, r_hi=r >> 16,
-                final_lo=fval & 0xFFFF, final_hi=fval >> 16, final_ts=fts)
+                d_lo=d & 0xFFFF, d_hi=d >> 16, gap_lo=glo, gap_hi=ghi, r_lo=r & 0xFFFF, r_hi=r >> 16,
+                s_lo=s & 0xFFFF, s_hi=s >> 16, final_lo=fval & 0xFFFF, final_hi=fval >> 16, final_ts=fts)
     out = np.zeros((h, len(ZinitTable.COLUMNS)), dtype=np.uint32)
     for j, name in enumerate(ZinitTable.COLUMNS):
         out[:n, j] = cols[name]
@@ -220,7 +280,9 @@ def zinit_main(res: Resolved, lo_word: int, hi_word: int, sends: LookupSends) ->
     if h > n:
         out[n, 3] = w[-1] if n else MEM_START_WORD - 1
         out[n + 1:, 3] = 0
-    sends.add_range16(cols["w_lo"]); sends.add_range16(cols["d_lo"]); sends.add_range16(cols["r_lo"])
+    sends.add_range16(cols["w_lo"]); sends.add_range16(cols["d_lo"])
+    sends.add_range16(cols["r_lo"]); sends.add_range16(cols["s_lo"])
     sends.add_bytes(BYTE_RANGE, cols["w_hi"], cols["d_hi"])
-    sends.add_bytes(BYTE_RANGE, cols["r_hi"], np.zeros(n, np.int64))
-    return out
+    sends.add_bytes(BYTE_RANGE, cols["r_hi"], cols["s_hi"])
+    gap_mult = np.bincount(row, minlength=image_height).astype(np.uint32)
+    return out, gap_mult

@@ -183,10 +183,11 @@ class ProgramTable:
         table.receive("program", [self.valid, self.pc] + [self.fields[n] for n in FIELDS], mult=self.mult)
 
     @staticmethod
-    def fixed_trace(pcs: np.ndarray, fields: np.ndarray) -> np.ndarray:
-        """Fixed columns; the height leaves room for at least one padding row (valid = 0, everything 0)."""
+    def fixed_trace(pcs: np.ndarray, fields: np.ndarray, min_height: int = 2) -> np.ndarray:
+        """Fixed columns; the height leaves room for at least one padding row (valid = 0, everything 0) and is
+        at least ``min_height`` (zero knowledge needs a minimal height: riscv_air.min_fixed_height)."""
         n = len(pcs)
-        height = 1 << max(1, int(n).bit_length())  # > n, so >= 1 padding row
+        height = max(1 << max(1, int(n).bit_length()), min_height)  # > n, so >= 1 padding row
         out = np.zeros((height, 2 + len(FIELDS)), dtype=np.uint32)
         out[:n, 0] = 1
         out[:n, 1] = pcs

@@ -6,8 +6,9 @@ Tables: cpu, program (fixed per image), regs / image (fixed) and zinit (memory i
 Buses: program, alu, mem, range16, bytes, journal (public terms: the journal bytes), exit (public term: the
 exit code).
 
-Publics: entry_pc, image_lo, image_hi (word indices of the image span), text_lo, text_hi (word indices spanning
-the executable ranges, which stores may not write). They are bound to the image id
+Publics: entry_pc, image_lo, image_hi (word indices spanning the image's non-zero words: informational, the
+sparse image table says which words it has), text_lo, text_hi (word indices spanning the executable ranges,
+which stores may not write). They are bound to the image id
 together with the fixed-column digest, so a verifier holding only the image id learns them from the receipt
 and checks them by recomputing the id.
 """
@@ -30,6 +31,8 @@ from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, ImageTable, RegsTable, ZinitTable, image_main, regs_main,
                                  zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
+from zkvm import abi
+from zkvm.errors import ElfError
 from zkvm.field.babybear import P
 from zkvm.stark.logup import TermBlock
 
@@ -58,7 +61,7 @@ def circuit() -> Circuit:
     ProgramTable(prog_t)
     RegsTable(regs_t)
     ImageTable(image_t)
-    ZinitTable(zinit_t, air.public("image_lo"), air.public("image_hi"))
+    ZinitTable(zinit_t)
     return Circuit(air, cpu, families)
 
 
@@ -69,11 +72,12 @@ class ImageSetup:
     """Everything the prover and the image id need from a `MemoryImage`."""
 
     entry: int
-    image_lo: int        # word index of the first image word
+    image_lo: int        # word index of the first non-zero image word
     image_hi: int        # one past the last
     text_lo: int         # word indices spanning the executable ranges (stores may not touch them)
     text_hi: int
-    words: np.ndarray    # uint32 words of the span
+    image_w: np.ndarray  # word indices of the non-zero image words, sorted (the image table's rows)
+    words: np.ndarray    # their uint32 values
     pcs: np.ndarray      # decoded program: pcs and fields
     fields: np.ndarray
     fixed: dict          # table name -> uint32[h, n_fixed]
@@ -89,18 +93,46 @@ class ImageSetup:
         out = np.zeros(len(keys), dtype=np.int64)
         regs = space == SPACE_REG
         out[regs] = np.array(INITIAL_REGS, dtype=np.int64)[addr[regs]]
-        inside = (space == SPACE_MEM) & (addr >= self.image_lo) & (addr < self.image_hi)
-        out[inside] = self.words[addr[inside] - self.image_lo]
+        mem = np.nonzero(space == SPACE_MEM)[0]
+        if len(self.image_w) and len(mem):
+            i = np.minimum(np.searchsorted(self.image_w, addr[mem]), len(self.image_w) - 1)
+            hit = self.image_w[i] == addr[mem]
+            out[mem[hit]] = self.words[i[hit]]
         return out
 
 
+@lru_cache(maxsize=1)
+def min_fixed_height() -> int:
+    """Smallest height of a table with fixed columns that the default zero-knowledge options can hide.
+
+    Fixed columns are committed once, by the image id, at the fixed blowup, so a short table cannot be
+    extended far enough for its randomisers (zk.table_plan); the program and image tables are padded to this
+    height instead (32 rows at the defaults), so that a tiny program proves with zk as well as without."""
+    from zkvm.stark import zk
+    from zkvm.stark.options import FIXED_LOG_BLOWUP, default_options
+
+    for log_h in range(1, 28):
+        try:
+            zk.table_plan(default_options(True), log_h, True, FIXED_LOG_BLOWUP)
+        except ValueError:
+            continue
+        return 1 << log_h
+    raise RuntimeError("the default zk options cannot hide any table with fixed columns")
+
+
 def setup(image) -> ImageSetup:
-    lo, words = ImageTable.span(image)
-    pcs, fields = decode_program(image.program())
+    """The preprocessed image (what the image id commits); ElfError if the image exceeds the ABI's bounds."""
+    if len(image.words) > abi.MAX_IMAGE_WORDS:
+        raise ElfError(f"image too large: {len(image.words)} words (limit {abi.MAX_IMAGE_WORDS})")
+    program = image.program()
+    if len(program) > abi.MAX_PROGRAM_WORDS:
+        raise ElfError(f"program too large: {len(program)} words (limit {abi.MAX_PROGRAM_WORDS})")
+    image_w, words = ImageTable.words(image)
+    pcs, fields = decode_program(program)
     fixed = {
-        ProgramTable.NAME: ProgramTable.fixed_trace(pcs, fields),
+        ProgramTable.NAME: ProgramTable.fixed_trace(pcs, fields, min_fixed_height()),
         RegsTable.NAME: RegsTable.fixed_trace(),
-        ImageTable.NAME: ImageTable.fixed_trace(lo, words),
+        ImageTable.NAME: ImageTable.fixed_trace(image_w, words, min_fixed_height()),
         range_table.NAME: range_table.fixed_columns(),
         bytes_table.NAME: bytes_table.fixed_columns(),
     }
@@ -109,7 +141,8 @@ def setup(image) -> ImageSetup:
         text_hi = (max(end for _, end in image.exec_ranges) + 3) // 4
     else:
         text_lo = text_hi = 0
-    return ImageSetup(int(image.entry), lo, lo + len(words), text_lo, text_hi, words, pcs, fields, fixed)
+    lo, hi = (int(image_w[0]), int(image_w[-1]) + 1) if len(image_w) else (0, 0)
+    return ImageSetup(int(image.entry), lo, hi, text_lo, text_hi, image_w, words, pcs, fields, fixed)
 
 
 def fixed_digest(s: ImageSetup) -> bytes:
@@ -160,8 +193,9 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
                                                       cpu.main.shape[0] - len(record))
     main[RegsTable.NAME] = regs_main(cpu.resolved)
-    main[ImageTable.NAME] = image_main(cpu.resolved, s.image_lo, s.words, s.fixed[ImageTable.NAME].shape[0])
-    main[ZinitTable.NAME] = zinit_main(cpu.resolved, s.image_lo, s.image_hi, sends)
+    image_h = s.fixed[ImageTable.NAME].shape[0]
+    main[ZinitTable.NAME], gap_mult = zinit_main(cpu.resolved, s.image_w, image_h, sends)
+    main[ImageTable.NAME] = image_main(cpu.resolved, s.image_w, s.words, image_h, gap_mult)
     ops, a, b = cpu.alu_ops
     main.update(fill_families(ops, a, b, sends))
     main[range_table.NAME] = range_table.multiplicities(sends)

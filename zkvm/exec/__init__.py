@@ -13,6 +13,9 @@ Semantics worth knowing:
 - The executable ranges are decoded once per ``Executor``; a store anywhere in the span they cover (from
   the lowest start to the highest end) traps (``store_to_text``): self-modifying code is not supported.
 - FENCE (funct3 = 0) executes as a no-op; FENCE.I, CSR instructions, and compressed encodings are illegal.
+- Jumps to bad targets follow RISC-V (``rv32.c``): a target that is not 4-byte aligned traps at the jump
+  (``pc_misaligned``, rd unchanged, not counted); an aligned target without code lets the jump retire (rd
+  written, counted, recorded) and the fetch there traps (``pc_out_of_range`` at the target).
 """
 
 from __future__ import annotations

@@ -167,8 +167,10 @@ def _detail(cause: str, value: int, m) -> str:
         return f"address 0x{value:08x}"
     if cause == "store_to_text":
         return f"address 0x{value:08x} is in the program (self-modifying code is not supported)"
-    if cause in ("pc_misaligned", "pc_out_of_range"):
-        return "no executable code here" if value == m.trap_pc else f"jump from 0x{value:08x}"
+    if cause == "pc_misaligned":  # trap at the jump (it did not retire); value = its target
+        return "pc not 4-byte aligned" if value == m.trap_pc else f"jump target 0x{value:08x} not 4-byte aligned"
+    if cause == "pc_out_of_range":  # the fetch at pc; a jump there retired
+        return "no executable code here"
     if cause == "bad_ecall":
         return f"unknown ecall number {value} in a7"
     if cause == "bad_ecall_arg":

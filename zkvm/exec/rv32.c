@@ -8,6 +8,14 @@
  *  - every load/store checks range and natural alignment with one compare (rotate trick below);
  *    stores also refuse the text range, since the table was decoded from it (no self-modifying code).
  *  - falling off the end of the text, or into a non-executable hole, reaches a FETCH_FAULT entry.
+ *
+ * Jumps to bad targets (JAL, JALR, taken branches) follow RISC-V, the same in run and record modes:
+ *  - a target that is not 4-byte aligned traps AT THE JUMP (pc_misaligned, trap_pc = the jump's pc,
+ *    trap_value = the target): the jump does not retire - rd unchanged, no cycle, no record row;
+ *  - an aligned target without code (outside the text, or in a hole) lets the jump retire - rd written,
+ *    one cycle, one record row with next_pc = target - and the fetch at the target traps
+ *    (pc_out_of_range, trap_pc = the target), exactly like falling off the end of the text.
+ *  A trapping run is never proven, so the circuit needs no trap semantics (program.BAD_TARGET).
  */
 #define _GNU_SOURCE /* mremap */
 #include "rv32.h"

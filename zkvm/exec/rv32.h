@@ -26,8 +26,10 @@ enum rv32_status {
 enum rv32_cause {
     RV32_CAUSE_NONE = 0,
     RV32_CAUSE_ILLEGAL_INSTRUCTION = 1, /* not a valid RV32IM encoding (trap_value = the word) */
-    RV32_CAUSE_PC_MISALIGNED = 2,       /* jump to a pc that is not 4-aligned (trap_value = jump's pc) */
-    RV32_CAUSE_PC_OUT_OF_RANGE = 3,     /* fetch outside the executable range (trap_value = jump's pc) */
+    RV32_CAUSE_PC_MISALIGNED = 2,       /* jump to a target that is not 4-aligned: trap_pc = the jump, which did
+                                           not complete (rd unchanged); trap_value = the target */
+    RV32_CAUSE_PC_OUT_OF_RANGE = 3,     /* fetch where there is no code: trap_pc = trap_value = that pc (a jump
+                                           there retired first: rd written, cycle counted) */
     RV32_CAUSE_LOAD_MISALIGNED = 4,     /* trap_value = address */
     RV32_CAUSE_LOAD_OUT_OF_RANGE = 5,   /* trap_value = address */
     RV32_CAUSE_STORE_MISALIGNED = 6,    /* trap_value = address */

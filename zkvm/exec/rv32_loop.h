@@ -155,7 +155,8 @@ static int LOOP_NAME(rv32_machine *m) {
     uint8_t *const mem = m->mem;
     const rv32_dec *d;
     uint32_t x[33];
-    uint32_t fault_addr = 0, fault_size = 0, fault_store = 0;
+    uint32_t fault_addr = 0, fault_size = 0, fault_store = 0, far_pc = 0;
+    int far = 0; /* execution stopped at far_pc, outside the decoded table */
     uint64_t budget = m->max_cycles > m->cycles ? m->max_cycles - m->cycles : 0, remaining = budget;
     int status;
     const uint32_t *const raw = p->raw;
@@ -213,15 +214,17 @@ static int LOOP_NAME(rv32_machine *m) {
         ENTER_RUN();
         DISPATCH();
     }
-    CASE(OP_JALR) {
+    CASE(OP_JALR) { /* bad targets: see "Jumps to bad targets" in rv32.c */
         uint32_t target = (RS1 + IMM) & ~1u, off = target - base;
-        if (UNLIKELY(ror32(off, 2) > n)) {
-            m->trap_cause = (target & 3) ? RV32_CAUSE_PC_MISALIGNED : RV32_CAUSE_PC_OUT_OF_RANGE;
-            m->trap_pc = target, m->trap_insn = 0, m->trap_value = PC(d);
-            status = RV32_TRAPPED;
-            goto out; /* the jump itself completed; the fetch at its target failed */
+        if (UNLIKELY(target & 3)) {
+            m->trap_cause = RV32_CAUSE_PC_MISALIGNED, m->trap_value = target;
+            goto trap_keep_cause;
         }
         RD = PC(d) + 4;
+        if (UNLIKELY(off > 4 * n)) {
+            far_pc = target;
+            goto far_fetch;
+        }
         d = code + (off >> 2);
         ENTER_RUN();
         DISPATCH();
@@ -305,10 +308,13 @@ static int LOOP_NAME(rv32_machine *m) {
         uint32_t w = raw[d - code];
         if ((w & 0x7f) == 0x6f || branch_taken((w >> 12) & 7, RS1, RS2)) {
             uint32_t target = PC(d) + IMM;
-            m->trap_cause = (target & 3) ? RV32_CAUSE_PC_MISALIGNED : RV32_CAUSE_PC_OUT_OF_RANGE;
-            m->trap_pc = target, m->trap_insn = 0, m->trap_value = PC(d);
-            status = RV32_TRAPPED;
-            goto out;
+            if (target & 3) {
+                m->trap_cause = RV32_CAUSE_PC_MISALIGNED, m->trap_value = target;
+                goto trap_keep_cause;
+            }
+            RD = PC(d) + 4; /* JAL's link (branches write the sink) */
+            far_pc = target;
+            goto far_fetch;
         }
         d++;
         ENTER_RUN();
@@ -334,6 +340,18 @@ trap_keep_cause: /* the current instruction faulted and did not complete */
     UNDO_CURRENT();
     status = RV32_TRAPPED;
     goto out;
+far_fetch: /* the jump at d retired (rd written) to an aligned far_pc that holds no code: the fetch there faults */
+#if RECORD
+    CLOSE_ROW(i->rd == SINK ? 0 : x[i->rd], far_pc);
+#endif
+    far = 1, m->trap_pc = far_pc, m->trap_insn = 0;
+    if (remaining == 0) { /* as for any fetch: the cycle limit comes first */
+        m->trap_cause = RV32_CAUSE_CYCLE_LIMIT, m->trap_value = (uint32_t)m->max_cycles;
+    } else {
+        m->trap_cause = RV32_CAUSE_PC_OUT_OF_RANGE, m->trap_value = far_pc;
+    }
+    status = RV32_TRAPPED;
+    goto out;
 #if !FAST
 cycle_limit:
     m->trap_cause = RV32_CAUSE_CYCLE_LIMIT, m->trap_pc = PC(d), m->trap_insn = p->raw[d - code];
@@ -350,7 +368,7 @@ tail: /* the run at d does not fit the remaining budget: run_careful takes over 
 #endif
 out:
     m->cycles += budget - remaining;
-    m->pc = PC(d);
+    m->pc = far ? far_pc : PC(d);
     x[0] = 0;
     memcpy(m->regs, x, sizeof x);
 #if RECORD
