@@ -418,15 +418,19 @@ static int conv2d_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, uint
         int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt;
         for (uint32_t ox = 0; ox < L->out.w; ox++) {
             int32_t ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
+            int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+            int32_t kx_hi = W - ix0 < KW ? W - ix0 : KW;
             int8_t *pp = patch;
             for (uint32_t ic = 0; ic < in_c; ic++) {
                 const int8_t *xp = x + ic * (uint32_t)H * (uint32_t)W;
-                for (int32_t ky = 0; ky < KH; ky++) {
+                for (int32_t ky = 0; ky < KH; ky++, pp += KW) {
                     int32_t iy = iy0 + ky;
-                    for (int32_t kx = 0; kx < KW; kx++) {
-                        int32_t ix = ix0 + kx;
-                        *pp++ = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xp[iy * W + ix] : zp;
+                    if (iy < 0 || iy >= H || kx_lo > 0 || kx_hi < KW) { /* a padded row or edge */
+                        for (int32_t kx = 0; kx < KW; kx++) pp[kx] = zp;
+                        if (iy < 0 || iy >= H) continue;
                     }
+                    const int8_t *row = xp + iy * W + ix0;
+                    for (int32_t kx = kx_lo; kx < kx_hi; kx++) pp[kx] = row[kx];
                 }
             }
             for (uint32_t oc = 0; oc < out_c; oc++) {

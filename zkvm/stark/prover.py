@@ -128,12 +128,16 @@ class _Timer:
             self._bar = tqdm(total=7, desc="prove", unit="phase", leave=False)
 
     @contextmanager
-    def phase(self, name: str):
+    def phase(self, name: str, table: str | None = None):
+        """Time a phase; per-table work (LDE, LogUp, quotient of one table) also adds to "table.<name>"."""
         if self._bar is not None:
             self._bar.set_postfix_str(name)
         t0 = time.perf_counter()
         yield
-        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+        dt = time.perf_counter() - t0
+        self.times[name] = self.times.get(name, 0.0) + dt
+        if table is not None:
+            self.times[f"table.{table}"] = self.times.get(f"table.{table}", 0.0) + dt
 
     def step(self) -> None:
         if self._bar is not None:
@@ -340,7 +344,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     main_roots = []
     for st in states:
         if st.ct.n_main:
-            with timer.phase("lde"):
+            with timer.phase("lde", st.ct.name):
                 if rng is None:
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
@@ -363,13 +367,13 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     for st in states:
         if not st.ct.has_bus:
             continue
-        with timer.phase("quotient"):
+        with timer.phase("quotient", st.ct.name):
             if native_eval.available():
                 st.aux, st.final = _native_aux_trace(st, pubs, alpha, betas, ca.bus_ids)
             else:
                 evals = _trace_interactions(st, pubs, base_ops)
                 st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
-        with timer.phase("lde"):
+        with timer.phase("lde", st.ct.name):
             if rng is None:
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
             else:
@@ -390,10 +394,10 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     quotient_roots = []
     for st in states:
         n = 1 << st.log_n
-        with timer.phase("quotient"):
+        with timer.phase("quotient", st.ct.name):
             q = _quotient(st, air, st.lb, pubs, alpha, betas, ca.bus_ids, lam,
                           fc.ldes.get(st.ct.name), _fixed_stride(st))
-        with timer.phase("lde"):
+        with timer.phase("lde", st.ct.name):
             coeffs = ntt.interpolate(q, GENERATOR)
             if rng is None:
                 st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n].copy()  # higher ones vanish for a valid trace
