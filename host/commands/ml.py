@@ -311,7 +311,10 @@ def cmd_prove(args) -> int:
     _exit_error(dry.exit_code)
     _check_provable(args.model, args.public, dry.cycles)
     t = time.perf_counter()
-    result, receipt = receipt_mod.prove(image, request, zk=not args.no_zk, progress=args.verbose > 0)
+    from host.proving import FIXED_CACHE
+
+    result, receipt = receipt_mod.prove(image, request, zk=not args.no_zk, progress=args.verbose > 0,
+                                        fixed_cache=str(FIXED_CACHE))
     _exit_error(result.exit_code)
     data = receipt.to_bytes()
     Path(args.receipt).write_bytes(data)
