@@ -7,8 +7,9 @@ Like for like, per privacy mode (input private, output public in both systems):
       the circuit, bound by the verifying key);
   our `none` (private model: blob + salt in the private input, the guest commits SHA-256(tag||salt||blob))  vs
       EZKL params `hashed/public` (weights private, their Poseidon hash a public instance).
-For each model: guest cycles per privacy mode; for the proven modes prove time, peak RSS of the proving
-process, receipt size, verify time; accuracy (float / our integer engine / agreement on the whole digits
+For each model: guest cycles per privacy mode, with the dot-product accelerator off (guest/nn built with
+NN_NO_DOT_ECALL) and on; for the proven modes (both builds) rows per table, prove time (wall and CPU), the split
+of prove time by table, peak RSS of the proving process, receipt size, verify time; accuracy (float / our integer engine / agreement on the whole digits
 test split). When the `ezkl` package is installed: EZKL's settings (calibrated for resources), setup, prove,
 verify on the ONNX export of the same model: times, peak RSS, proof size, logrows, and the accuracy of EZKL's
 quantised circuit on the first N test images. Every proving step runs in its own process (peak RSS from
@@ -29,11 +30,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 OUT = REPO / "bench" / "out"
+#: A cache of its own, emptied at the start of a run: every image's first proof sees it cold, after its setup.
+FIXED_CACHE = OUT / "fixed_cache"
 PY = sys.executable
 SECTION_START = "<!-- zkml:start -->"
 SECTION_END = "<!-- zkml:end -->"
 #: Our privacy mode -> the EZKL param visibility it is compared with (see the module docstring).
 EZKL_PARAMS = {"model": "fixed", "none": "hashed/public"}
+#: Guest builds compared: guest/nn without (NN_NO_DOT_ECALL) and with the dot-product accelerator.
+ACCEL = ("off", "on")
 MODE_LABEL = {"model": "public model", "none": "private model", "input": "private model, public input",
               "both": "public model, public input"}
 
@@ -56,7 +61,12 @@ def run_reaped(cmd: list[str]) -> dict:
         out, err = fout.read().decode(errors="replace"), ferr.read().decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd[:5]))}... failed ({proc.returncode}): {err[-2000:]}")
-    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out}
+    return {"seconds": wall, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "stdout": out}
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
 
 
 # ---------------------------------------------------------------------------------------------- our side
@@ -69,19 +79,33 @@ def worker(argv: list[str]) -> None:
     from zkvm.elf import load_elf
 
     if argv[0] == "prove":
-        name, mode, path = argv[1], argv[2], argv[3]
+        name, mode, path, accel = argv[1], argv[2], argv[3], argv[4] == "on"
         qm = models.load_model(name)
         x, _ = models.test_data(name)
-        elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
+        elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False, accel)
         image = load_elf(elf)
-        res, r = rc.prove(image, req, zk=True)
+        stats = rc.ProveStats()
+        res, r = rc.prove(image, req, zk=True, stats=stats, fixed_cache=str(FIXED_CACHE))
         Path(path).write_bytes(r.to_bytes())
         print(json.dumps({"cycles": res.cycles, "zk": r.zk, "image_id": r.claim.image_id.hex(),
-                          "receipt_bytes": len(r.to_bytes())}))
+                          "receipt_bytes": len(r.to_bytes()), "heights": stats.heights, "phases": stats.phases}))
+    elif argv[0] == "setup":  # the proving key: fixed columns committed and cached (EZKL's setup analogue)
+        from zkvm.circuit import riscv_air
+        from zkvm.stark.prover import commit_fixed_data
+
+        name, mode, accel = argv[1], argv[2], argv[3] == "on"
+        qm = models.load_model(name)
+        x, _ = models.test_data(name)
+        elf, _ = _guest_and_request(name, mode, qm.quantize_input(x[0]), False, accel)
+        commit_fixed_data(riscv_air.circuit().air, riscv_air.setup(load_elf(elf)).fixed, str(FIXED_CACHE))
     elif argv[0] == "verify":
         r = rc.read_receipt(argv[1])
+        t = time.perf_counter()
         rc.verify(r, bytes.fromhex(argv[2]))
-        print(json.dumps({"ok": True}))
+        cold = time.perf_counter() - t
+        t = time.perf_counter()  # again, with the AIR compiled and the modules warm (a verifier service)
+        rc.verify(r, bytes.fromhex(argv[2]))
+        print(json.dumps({"ok": True, "seconds": time.perf_counter() - t, "cold_seconds": cold}))
 
 
 def our_side(name: str, modes: list[str], prove: bool) -> dict:
@@ -94,31 +118,40 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
     x, _ = models.test_data(name)
     out: dict = {"cycles": {}}
     for mode in ("none", "input", "model", "both"):
-        elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
-        out["cycles"][mode] = Executor(load_elf(elf), req).run().cycles
+        for accel in ACCEL:
+            elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False, accel == "on")
+            out["cycles"][f"{mode}:{accel}"] = Executor(load_elf(elf), req).run().cycles
     out["proofs"] = {}
     if not prove:
         return out
     from host.ml.limits import MAX_PROVABLE_CYCLES
 
     for mode in modes:
-        path = OUT / f"zkml_{name}_{mode}.receipt"
-        if out["cycles"][mode] > MAX_PROVABLE_CYCLES:
-            out["proofs"][mode] = {"error": f"not provable: {out['cycles'][mode]:,} cycles > {MAX_PROVABLE_CYCLES:,}"}
-            print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
-            continue
-        try:
-            p = run_reaped([PY, __file__, "--worker", "prove", name, mode, str(path)])
-            info = json.loads(p["stdout"].strip().splitlines()[-1])
-            v = run_reaped([PY, __file__, "--worker", "verify", str(path), info["image_id"]])
-            out["proofs"][mode] = {
-                "prove_seconds": p["seconds"], "prove_peak_rss_mb": p["peak_rss_mb"], "zk": info["zk"],
-                "receipt_bytes": info["receipt_bytes"], "verify_seconds": v["seconds"],
-                "verify_peak_rss_mb": v["peak_rss_mb"],
-            }
-        except RuntimeError as exc:
-            out["proofs"][mode] = {"error": str(exc)[-500:]}
-        print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
+        for accel in ACCEL:
+            key = f"{mode}:{accel}"
+            path = OUT / f"zkml_{name}_{mode}_{accel}.receipt"
+            if out["cycles"][key] > MAX_PROVABLE_CYCLES:
+                out["proofs"][key] = {"error": f"not provable: {out['cycles'][key]:,} cycles > {MAX_PROVABLE_CYCLES:,}"}
+                print(f"  ours {name}/{key}: {out['proofs'][key]}", file=sys.stderr)
+                continue
+            try:
+                st = run_reaped([PY, __file__, "--worker", "setup", name, mode, accel])
+                load = load_average()
+                p = run_reaped([PY, __file__, "--worker", "prove", name, mode, str(path), accel])
+                info = json.loads(p["stdout"].strip().splitlines()[-1])
+                v = run_reaped([PY, __file__, "--worker", "verify", str(path), info["image_id"]])
+                out["proofs"][key] = {
+                    "setup_seconds": st["seconds"],
+                    "prove_seconds": p["seconds"], "prove_cpu_seconds": p["cpu_seconds"],
+                    "prove_peak_rss_mb": p["peak_rss_mb"], "zk": info["zk"], "load_avg": load,
+                    "receipt_bytes": info["receipt_bytes"], "verify_seconds": v["seconds"],
+                    "verify_in_process_seconds": json.loads(v["stdout"].strip().splitlines()[-1]).get("seconds"),
+                    "verify_cold_seconds": json.loads(v["stdout"].strip().splitlines()[-1]).get("cold_seconds"),
+                    "verify_peak_rss_mb": v["peak_rss_mb"], "heights": info["heights"], "phases": info["phases"],
+                }
+            except RuntimeError as exc:
+                out["proofs"][key] = {"error": str(exc)[-500:]}
+            print(f"  ours {name}/{key}: {out['proofs'][key]}", file=sys.stderr)
     return out
 
 
@@ -144,6 +177,7 @@ def ezkl_side(name: str, params: str, n_acc: int) -> dict:
         res["setup_seconds"], res["setup_peak_rss_mb"] = prep["seconds"], prep["peak_rss_mb"]
         p = run_reaped([PY, worker_py, "prove", str(d)])
         res["prove_seconds"], res["prove_peak_rss_mb"] = p["seconds"], p["peak_rss_mb"]
+        res["prove_cpu_seconds"], res["load_avg"] = p["cpu_seconds"], load_average()
         res["proof_bytes"] = (d / "proof.json").stat().st_size
         v = run_reaped([PY, worker_py, "verify", str(d)])
         res["verify_seconds"], res["verify_peak_rss_mb"] = v["seconds"], v["peak_rss_mb"]
@@ -189,34 +223,65 @@ def fmt(v, unit="", digits=1):
     return f"{v}{unit}"
 
 
+#: Tables shown in the rows-per-table column (the rest are small or fixed).
+SHOWN_TABLES = ("cpu", "alu", "dot", "image", "program", "range16", "bytes")
+
+
+def _log2(h: int) -> str:
+    return f"2^{int(h).bit_length() - 1}"
+
+
 def table(results: dict) -> str:
     lines = [
-        "| model | comparison (ours / EZKL params) | cycles | ours: prove s | ours: peak MB | ours: receipt KB |"
-        " ours: verify s | EZKL: logrows | EZKL: prove s | EZKL: peak MB | EZKL: proof KB | EZKL: verify s |"
-        " EZKL setup s | prove ratio (ours/EZKL) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | mode / EZKL params | accel | cycles | rows per table (2^k): " + " / ".join(SHOWN_TABLES) +
+        " | setup s | prove s | prove CPU s | peak MB | receipt KB | verify s (process / in-process first / warm) |"
+        " EZKL setup s | EZKL prove s | EZKL prove CPU s | EZKL peak MB | EZKL proof KB | EZKL verify s | prove ratio ours/EZKL |"
+        " RSS ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["models"].items():
         ours = r["ours"]
-        for mode, p in ours["proofs"].items():
+        for key, p in ours["proofs"].items():
+            mode, accel = key.split(":")
             params = EZKL_PARAMS.get(mode)
             e = r.get("ezkl", {}).get(params, {}) if params else {}
-            ratio = (p["prove_seconds"] / e["prove_seconds"]) if p.get("prove_seconds") and e.get("prove_seconds") else None
+            ok_e = "error" not in e and e.get("prove_seconds")
             if "error" in p:
-                ours_cells = f"{p['error']} | — | — | —"
+                ours_cells = f"— | {p['error']} | — | — | — | — | —"
             else:
-                ours_cells = (f"{fmt(p.get('prove_seconds'))}{'' if p.get('zk', True) else ' (no zk)'} | "
-                              f"{fmt(p.get('prove_peak_rss_mb'), digits=0)} | {fmt(p['receipt_bytes'] / 1024, digits=0)} | "
-                              f"{fmt(p.get('verify_seconds'), digits=2)}")
+                rows = " / ".join(_log2(p["heights"][t]) if t in p["heights"] else "—" for t in SHOWN_TABLES)
+                ours_cells = (f"{rows} | {fmt(p.get('setup_seconds'))} | {fmt(p['prove_seconds'])} | {fmt(p.get('prove_cpu_seconds'))} | "
+                              f"{fmt(p['prove_peak_rss_mb'], digits=0)} | {fmt(p['receipt_bytes'] / 1024, digits=0)} | "
+                              f"{fmt(p['verify_seconds'], digits=2)} / {fmt(p.get('verify_cold_seconds'), digits=3)} / "
+                              f"{fmt(p.get('verify_in_process_seconds'), digits=3)}")
             if "error" in e:
-                ezkl_cells = f"{e['error'][-120:]} | — | — | — | — | —"
+                ezkl_cells = f"{e['error'][-100:]} | — | — | — | — | —"
             else:
-                ezkl_cells = (f"{fmt(e.get('logrows'))} | {fmt(e.get('prove_seconds'))} | "
+                ezkl_cells = (f"{fmt(e.get('setup_seconds'))} | {fmt(e.get('prove_seconds'))} | {fmt(e.get('prove_cpu_seconds'))} | "
                               f"{fmt(e.get('prove_peak_rss_mb'), digits=0)} | "
                               f"{fmt(e.get('proof_bytes', 0) / 1024 if e.get('proof_bytes') else None, digits=0)} | "
-                              f"{fmt(e.get('verify_seconds'), digits=2)} | {fmt(e.get('setup_seconds'))}")
-            lines.append(f"| {name} | {MODE_LABEL.get(mode, mode)}: `{mode}` / `{params or '—'}` | "
-                         f"{ours['cycles'][mode]:,} | {ours_cells} | {ezkl_cells} | {fmt(ratio, 'x', 2)} |")
+                              f"{fmt(e.get('verify_seconds'), digits=2)}")
+            ratio = p["prove_seconds"] / e["prove_seconds"] if ok_e and "error" not in p else None
+            rss = p["prove_peak_rss_mb"] / e["prove_peak_rss_mb"] if ok_e and "error" not in p else None
+            lines.append(f"| {name} | {MODE_LABEL.get(mode, mode)}: `{mode}` / `{params or '—'}` | {accel} | "
+                         f"{ours['cycles'][key]:,} | {ours_cells} | {ezkl_cells} | {fmt(ratio, 'x', 2)} | "
+                         f"{fmt(rss, 'x', 2)} |")
+    lines += ["", "Split of our prove time (wall s, accelerator on; per table: its LDEs, LogUp column and quotient; "
+              "shared: the per-phase Merkle trees and FRI; setup: the fixed-column commitment of program / image / "
+              "range16 / bytes, redone by every proof):", "",
+              "| model | mode | execute | setup (fixed) | trace | " + " | ".join(SHOWN_TABLES) +
+              " | other tables | Merkle (shared) | FRI (shared) |",
+              "|---|---|---|---|---|" + "---|" * len(SHOWN_TABLES) + "---|---|---|"]
+    for name, r in results["models"].items():
+        for key, p in r["ours"]["proofs"].items():
+            if "error" in p or not key.endswith(":on"):
+                continue
+            ph = p["phases"]
+            per = {k[len("prove.table."):]: v for k, v in ph.items() if k.startswith("prove.table.")}
+            other = sum(v for t, v in per.items() if t not in SHOWN_TABLES)
+            lines.append(f"| {name} | `{key.split(':')[0]}` | {ph.get('execute', 0):.2f} | {ph.get('setup', 0):.2f} | "
+                         f"{ph.get('trace', 0):.2f} | " + " | ".join(f"{per.get(t, 0):.2f}" for t in SHOWN_TABLES) +
+                         f" | {other:.2f} | {ph.get('prove.merkle', 0):.2f} | {ph.get('prove.fri', 0):.2f} |")
     lines += ["", "| model | float top-1 (all) | our int8 top-1 (all) | agreement (all) | our int8 top-1 (first N) |"
               " EZKL top-1 (first N) | EZKL agrees w/ float (first N) |",
               "|---|---|---|---|---|---|---|"]
@@ -238,8 +303,11 @@ def write_readme(results: dict) -> None:
             "`model` (public model linked into the guest, bound by the image id) with `fixed` (weights baked into "
             "the circuit, bound by the verifying key); `none` (private model, the guest commits "
             "SHA-256(tag ‖ salt ‖ blob)) with `hashed/public` (private weights, their Poseidon hash public). "
-            "Ours: zero-knowledge STARK. Times are wall clock of separate processes; peak MB is each process's "
-            "max RSS.\n\n"
+            "Ours: zero-knowledge STARK, guest/nn without (`off`, NN_NO_DOT_ECALL) and with (`on`) the int8 "
+            "dot-product accelerator. Times are wall clock of separate processes (CPU = user + system of the "
+            "process); peak MB is each process's max RSS. "
+            f"1-minute load average: {results.get('load_before', '—')} before, {results.get('load_after', '—')} "
+            "after the run.\n\n"
             f"{table(results)}\n\n{results.get('note', '')}\n{SECTION_END}")
     if SECTION_START in text:
         pre, rest = text.split(SECTION_START, 1)
@@ -270,6 +338,10 @@ def main() -> None:
     from host.ml import models
 
     OUT.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        import shutil
+
+        shutil.rmtree(FIXED_CACHE, ignore_errors=True)
     if args.report_only:
         results = json.loads((OUT / "zkml.json").read_text())
         if args.note:
@@ -284,7 +356,7 @@ def main() -> None:
     names = [n for n in args.models.split(",") if n]
     modes = [m for m in args.modes.split(",") if m]
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-               "modes": modes, "note": args.note, "models": {}}
+               "modes": modes, "note": args.note, "models": {}, "load_before": round(load_average(), 1)}
     previous = OUT / "zkml.json"
     if args.merge and previous.exists():
         results["models"] = json.loads(previous.read_text()).get("models", {})
@@ -305,6 +377,8 @@ def main() -> None:
         results["models"][name] = r
         results["models"] = dict(sorted(results["models"].items()))
         (OUT / "zkml.json").write_text(json.dumps(results, indent=2))
+    results["load_after"] = round(load_average(), 1)
+    (OUT / "zkml.json").write_text(json.dumps(results, indent=2))
     write_readme(results)
     print(table(results))
 

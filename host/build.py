@@ -9,6 +9,8 @@ include path.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import os
 import subprocess
 import sys
@@ -96,12 +98,13 @@ def collect_sources(guest_dir: Path) -> GuestSources:
     return GuestSources(guest_dir.resolve().name, tuple(runtime + sources), tuple(include_dirs + [TOOLCHAIN_DIR]))
 
 
-def compiler_command(sources: GuestSources, out: Path) -> list[str]:
+def compiler_command(sources: GuestSources, out: Path, defines: Sequence[str] = ()) -> list[str]:
     includes = [f"-I{d}" for d in sources.include_dirs]
     return [
         *COMPILER,
         *TARGET_FLAGS,
         *CFLAGS,
+        *(f"-D{d}" for d in defines),
         *includes,
         f"-T{TOOLCHAIN_DIR / 'link.ld'}",
         *LDFLAGS,
@@ -117,14 +120,15 @@ def build_all(out_dir: Path | str = DEFAULT_OUT_DIR, guests_dir: Path = GUESTS_D
     return {g.name: build_guest(g, Path(out_dir) / f"{g.name}.elf") for g in find_guests(guests_dir)}
 
 
-def build_guest(guest_dir: Path | str, out: Path | str | None = None) -> Path:
-    """Compile and link one guest folder; returns the ELF path (default `build/guests/NAME.elf`)."""
+def build_guest(guest_dir: Path | str, out: Path | str | None = None, defines: Sequence[str] = ()) -> Path:
+    """Compile and link one guest folder; returns the ELF path (default `build/guests/NAME.elf`). `defines`:
+    extra preprocessor macros (e.g. NN_NO_DOT_ECALL: guest/nn without the dot-product accelerator)."""
     sources = collect_sources(Path(guest_dir))
     out_path = Path(out) if out is not None else DEFAULT_OUT_DIR / f"{sources.name}.elf"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # Link to a temporary name and rename, so a failed or concurrent build never leaves a half-written ELF.
     tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    cmd = compiler_command(sources, tmp_path)
+    cmd = compiler_command(sources, tmp_path, defines)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
     except FileNotFoundError as exc:  # pragma: no cover - python itself missing

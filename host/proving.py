@@ -9,6 +9,10 @@ from pathlib import Path
 
 from zkvm.errors import InputError, ZkvmError
 
+#: Where provers keep the fixed columns' LDEs and Merkle trees between proofs (the 2^16-row lookup tables are
+#: in every proof; an image's program/image tables in every proof of that image). Safe to delete.
+FIXED_CACHE = Path(__file__).resolve().parents[1] / "build" / "cache" / "fixed"
+
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +48,7 @@ def run_prove(args: argparse.Namespace, printer) -> int:
     progress = sys.stderr.isatty()
     try:
         result, receipt = prove(image, data, zk=not args.no_zk, dev=args.dev, progress=progress,
-                                max_cycles=args.max_cycles, stats=stats)
+                                max_cycles=args.max_cycles, stats=stats, fixed_cache=str(FIXED_CACHE))
     except ZkvmError as exc:
         if not args.no_zk and "zero-knowledge" in str(exc):
             raise ZkvmError(f"{exc}; for a proof without zero knowledge pass --no-zk") from None

@@ -82,12 +82,12 @@ class NativeRunner:
 
 
 class InterpreterRunner:
-    def __init__(self, guest_dir: Path) -> None:
+    def __init__(self, guest_dir: Path, defines: tuple[str, ...] = ()) -> None:
         from host.build import build_guest
         from zkvm.elf import load_elf
 
         out = Path(tempfile.mkdtemp()) / "guest.elf"
-        self.image = load_elf(build_guest(guest_dir, out))
+        self.image = load_elf(build_guest(guest_dir, out, defines))
 
     def __call__(self, request: bytes) -> tuple[int, bytes]:
         from zkvm.exec import Executor

@@ -53,6 +53,30 @@ def test_private_model_guest_matches_reference(name: str, backend: str) -> None:
         assert journal == expected(qm, blob, x, i % 2 == 0), f"model {name} input {i} ({backend})"
 
 
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_guest_without_accelerator_matches_reference(name: str) -> None:
+    """The same guest built with NN_NO_DOT_ECALL (plain RV32IM inner loops) is bit-exact too, and makes no
+    DOT_I8 call; the accelerated build makes them (so the two builds above really differ)."""
+    from host.ml.models import NO_ACCEL_DEFINE
+    from zkvm import abi
+    from zkvm.exec import Executor
+
+    if not interpreter_available():
+        pytest.skip("interpreter (zkvm.exec) not built")
+    _, qm, _, xte, _ = model(name)
+    plain = InterpreterRunner(public_guest_dir(name), (NO_ACCEL_DEFINE,))
+    accel = InterpreterRunner(public_guest_dir(name))
+    for i, x in enumerate(qm.quantize_input(xte[:20])):
+        code, journal = plain(guest_io.encode_request(x, None, False))
+        assert code == 0 and journal == expected(qm, None, x, False), f"model {name} input {i}"
+    request = guest_io.encode_request(qm.quantize_input(xte[:1])[0], None, False)
+    calls = []
+    for runner in (plain, accel):
+        _, rec = Executor(runner.image, request).record()
+        calls.append(int(np.sum((np.asarray(rec.a7_val) == abi.ECALL_DOT_I8) & (np.asarray(rec.insn) == 0x73))))
+    assert calls[0] == 0 and calls[1] > 0, calls
+
+
 def test_fixed_point_primitives_match_reference() -> None:
     """C fixed-point primitives vs the numpy reference on edge cases and random values (seed printed)."""
     from host.ml import reference

@@ -65,6 +65,8 @@ def render_header() -> str:
     lines += ["", "/* ---- ecall numbers (a7) */"]
     for name, value in abi.ECALLS.items():
         lines.append(f"#define ZKVM_ECALL_{name} {value}")
+    lines.append(f"#define ZKVM_DOT_MAX_LEN {abi.DOT_MAX_LEN} /* longest ZKVM_ECALL_DOT_I8 operand (bytes) */")
+    lines.append(f"#define ZKVM_DOT_ZP_SHIFT {abi.DOT_ZP_SHIFT} /* a2 = n | (za + 128) << ZKVM_DOT_ZP_SHIFT */")
     lines += ["", "/* ---- exit codes */"]
     for name, value in abi.EXIT_CODES.items():
         lines.append(f"#define ZKVM_EXIT_{name} {value}")
@@ -117,6 +119,18 @@ static inline uint32_t zkvm_cycles(void) {
     register uint32_t a7 __asm__("a7") = ZKVM_ECALL_CYCLES;
     __asm__ volatile("ecall" : "=r"(a0) : "r"(a7) : "memory");
     return a0;
+}
+
+/* sum_{i<n} (a[i] - a_zero) * b[i] over int8 vectors, exact (no overflow: n <= ZKVM_DOT_MAX_LEN), proven by
+ * the dot-product table in O(1) CPU cycles. a and b must have the same alignment modulo 4 (any alignment
+ * otherwise); a_zero in [-128, 127]. Violations trap (zkvm/abi.py, "int8 dot product"). */
+static inline int32_t zkvm_dot_i8(const int8_t *a, const int8_t *b, uint32_t n, int32_t a_zero) {
+    register uint32_t a0 __asm__("a0") = (uint32_t)(uintptr_t)a;
+    register uint32_t a1 __asm__("a1") = (uint32_t)(uintptr_t)b;
+    register uint32_t a2 __asm__("a2") = n | (uint32_t)(a_zero + 128) << ZKVM_DOT_ZP_SHIFT;
+    register uint32_t a7 __asm__("a7") = ZKVM_ECALL_DOT_I8;
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a2), "r"(a7) : "memory");
+    return (int32_t)a0;
 }
 
 /* End execution with `code` as the exit code. */

@@ -32,6 +32,8 @@ ECALL_READ_WORD = 1  # a0 <- next <=4 bytes of private input (little-endian, zer
 ECALL_COMMIT_WORD = 2  # append the low a1 bytes (1..4) of a0, little-endian, to the public journal
 ECALL_LOG = 3  # a0 = buf, a1 = len: host debug output, not proven; never traps (bad buffer: nothing logged)
 ECALL_CYCLES = 4  # a0 <- cycles executed so far (low 32 bits)
+# a0 <- sum_{i<n} (a[i] - za) * b[i] as int32 (a, b int8): see "int8 dot product" below.
+ECALL_DOT_I8 = 5
 
 ECALLS = {
     "HALT": ECALL_HALT,
@@ -39,7 +41,32 @@ ECALLS = {
     "COMMIT_WORD": ECALL_COMMIT_WORD,
     "LOG": ECALL_LOG,
     "CYCLES": ECALL_CYCLES,
+    "DOT_I8": ECALL_DOT_I8,
 }
+
+# ---------------------------------------------------------------------------------------------- int8 dot product
+# Register contract of ECALL_DOT_I8 (the ML accelerator, proven by zkvm/circuit/dot.py):
+#   a0 = pointer to a (int8[n]), a1 = pointer to b (int8[n]),
+#   a2 = n | (za + 128) << 16  with 0 <= n <= DOT_MAX_LEN and za in [-128, 127] (the zero point of a),
+#   -> a0 = sum_{i<n} (a[i] - za) * b[i], exact (|sum| < 2^30, so it never wraps); a1, a2 unchanged.
+# The pointers may have any byte alignment but the same one (a0 = a1 mod 4): each table row then reads one
+# aligned word of each operand and pairs byte k with byte k. A caller with differently aligned operands
+# copies the smaller one (the engine copies the activations, never the weights).
+# Traps (the circuit cannot prove them either): n > DOT_MAX_LEN or the za byte out of range -> bad_ecall_arg;
+# a0 != a1 mod 4 -> load_misaligned (value a1); a pointer >= MEM_END, or for n > 0 a byte of [p, p + n)
+# outside guest memory -> load_out_of_range (value: that pointer).
+#
+# Why one dot product per call and not a whole matrix-vector product: the CPU row of the call is O(1) either
+# way, but the table must read its operands through the memory argument at timestamps of its own inside the
+# call, and the CPU gives each cycle 4 timestamps (4*clk + slot). One dot product reads every word once per
+# operand (a at 4*clk, b at 4*clk + 1, a2 at 4*clk), so it fits; a matrix-vector product reads the vector once
+# per matrix row, i.e. the same cells at unboundedly many timestamps, which would need a second timestamp
+# space for accelerators (or the vector committed once per call in the table, a second argument). The price
+# of a call per output is a few guest instructions per dot product (setting a0..a2), <1% of its n/4 rows.
+# The zero point of a is part of the call because the engine's activations are centred (x - zp), which does
+# not fit int8; sum (a - za) * b keeps the operands bytes and costs the table nothing extra per row.
+DOT_MAX_LEN = (1 << 15) - 1
+DOT_ZP_SHIFT = 16
 
 # ---------------------------------------------------------------------------------------------- exit codes
 EXIT_OK = 0

@@ -211,9 +211,12 @@ def default_options(zk: bool = True):
 
 
 def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,
-          options=None, max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats: ProveStats | None = None):
+          options=None, max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats: ProveStats | None = None,
+          fixed_cache: str | None = None):
     """Run the guest and prove the run. Returns (ExecResult, Receipt). A trap raises GuestError (a trapping
-    run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt."""
+    run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt. `fixed_cache`: a
+    directory keeping the fixed columns' LDEs and trees between proofs (the proving key; see
+    `zkvm.stark.prover.commit_fixed_data`)."""
     from zkvm.exec import Executor
 
     stats = stats if stats is not None else ProveStats()
@@ -257,7 +260,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
         step("setup")
         t = time.perf_counter()
         s = riscv_air.setup(image)
-        fixed_commitment = commit_fixed_data(riscv_air.circuit().air, s.fixed)
+        fixed_commitment = commit_fixed_data(riscv_air.circuit().air, s.fixed, fixed_cache)
         digest = fixed_commitment.digest
         stats.phases["setup"] = time.perf_counter() - t
         step("trace")

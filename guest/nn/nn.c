@@ -262,7 +262,7 @@ int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
     m->max_act = max_act;
     /* Two int8 ping-pong tensors and one int32 tensor of zero-point-centred inputs. */
     uint32_t act_bytes = (max_act + 3u) & ~3u;
-    m->arena_bytes = 2u * act_bytes + 4u * max_act;
+    m->arena_bytes = 2u * act_bytes + 4u * max_act + 32u; /* + slack for the dot-product scratch layouts */
     return NN_OK;
 }
 
@@ -300,7 +300,7 @@ static void centre(const int8_t *x, uint32_t n, int32_t zp, int32_t *out) {
 
 /* Accumulators are summed as uint32 so that (theoretical) overflow wraps like two's complement int32,
  * which the numpy reference reproduces, instead of being undefined behaviour. */
-static void dense(const nn_layer *L, const int32_t *xc, int8_t *y) {
+__attribute__((unused)) static void dense(const nn_layer *L, const int32_t *xc, int8_t *y) {
     uint32_t in_n = nn_shape_size(L->in);
     uint32_t o = 0;
     /* Two output rows per pass, four inputs per step: each centred input is loaded once for both rows and
@@ -366,6 +366,84 @@ static void conv2d(const nn_layer *L, const int32_t *xc, int8_t *y) {
     }
 }
 
+/* ------------------------------------------------------------------------------------------ dot products
+ * On the zkvm the inner products of DENSE and CONV2D go to the int8 dot-product accelerator (ECALL_DOT_I8:
+ * O(1) cycles a call, proven by its own table). Off on native builds and with -DNN_NO_DOT_ECALL (then the
+ * plain loops above run). The call computes sum (a[i] - za) * b[i] exactly; adding it to the bias in uint32
+ * wraps exactly like the plain loops' uint32 accumulation (addition mod 2^32 is associative), so both builds
+ * are bit-exact with each other and with the numpy reference. Its operands must share their address mod 4:
+ * the weights stay where the blob has them and the (small) activation side is copied to match. */
+#if !defined(NN_NATIVE) && !defined(NN_NO_DOT_ECALL)
+#define NN_DOT_ECALL 1
+
+/* sum (a[i] - za) * b[i]; a = b mod 4. Chunks keep the accelerator's length limit (a multiple of 4, so
+ * every chunk keeps the common alignment). */
+static uint32_t nn_dot(const int8_t *a, const int8_t *b, uint32_t n, int32_t za) {
+    const uint32_t chunk = ZKVM_DOT_MAX_LEN & ~3u;
+    uint32_t acc = 0;
+    for (; n > chunk; n -= chunk, a += chunk, b += chunk) acc += (uint32_t)zkvm_dot_i8(a, b, chunk, za);
+    return acc + (uint32_t)zkvm_dot_i8(a, b, n, za);
+}
+
+/* `scratch`: 4·max_act + 32 bytes, 4-aligned (the arena's centred-input area, unused in this build). */
+static void dense_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, int8_t *y) {
+    uint32_t in_n = nn_shape_size(L->in);
+    uint32_t stride = ((in_n + 3u) & ~3u) + 4u; /* 4 strides <= 4·max_act + 28 */
+    const int8_t *copy[4] = {x, NULL, NULL, NULL}; /* x itself is 4-aligned */
+    for (uint32_t o = 0; o < L->out.c; o++) {
+        const int8_t *w = L->weights + o * in_n;
+        uint32_t off = (uint32_t)(uintptr_t)w & 3u;
+        if (copy[off] == NULL) {
+            int8_t *c = (int8_t *)(scratch + off * stride + off);
+            for (uint32_t i = 0; i < in_n; i++) c[i] = x[i];
+            copy[off] = c;
+        }
+        requant_params p = channel_params(L, o);
+        y[o] = requantize(&p, rd32(L->bias + 4u * o) + nn_dot(copy[off], w, in_n, L->in_zp));
+    }
+}
+
+/* Gathers each output position's patch once (padding = the zero point, which contributes 0) into an aligned
+ * buffer and dots it with 4-aligned copies of the weight rows. Returns 0 when the scratch is too small (the
+ * caller then runs the plain loop). */
+static int conv2d_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, uint32_t scratch_len, int8_t *y) {
+    const int32_t H = (int32_t)L->in.h, W = (int32_t)L->in.w, KH = (int32_t)L->kh, KW = (int32_t)L->kw;
+    const uint32_t in_c = L->in.c, out_c = L->out.c, k = in_c * (uint32_t)KH * (uint32_t)KW;
+    const uint32_t kp = (k + 3u) & ~3u;
+    if ((uint64_t)kp * (out_c + 1u) > scratch_len) return 0;
+    int8_t *patch = (int8_t *)scratch, *wcopy = (int8_t *)scratch + kp;
+    for (uint32_t i = 0; i < out_c * k; i++) wcopy[(i / k) * kp + i % k] = L->weights[i];
+    const int8_t zp = (int8_t)L->in_zp;
+    for (uint32_t oy = 0; oy < L->out.h; oy++) {
+        int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt;
+        for (uint32_t ox = 0; ox < L->out.w; ox++) {
+            int32_t ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
+            int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+            int32_t kx_hi = W - ix0 < KW ? W - ix0 : KW;
+            int8_t *pp = patch;
+            for (uint32_t ic = 0; ic < in_c; ic++) {
+                const int8_t *xp = x + ic * (uint32_t)H * (uint32_t)W;
+                for (int32_t ky = 0; ky < KH; ky++, pp += KW) {
+                    int32_t iy = iy0 + ky;
+                    if (iy < 0 || iy >= H || kx_lo > 0 || kx_hi < KW) { /* a padded row or edge */
+                        for (int32_t kx = 0; kx < KW; kx++) pp[kx] = zp;
+                        if (iy < 0 || iy >= H) continue;
+                    }
+                    const int8_t *row = xp + iy * W + ix0;
+                    for (int32_t kx = kx_lo; kx < kx_hi; kx++) pp[kx] = row[kx];
+                }
+            }
+            for (uint32_t oc = 0; oc < out_c; oc++) {
+                requant_params rp = channel_params(L, oc);
+                uint32_t acc = le32(L->bias + 4u * oc) + nn_dot(patch, wcopy + oc * kp, k, L->in_zp);
+                y[(oc * L->out.h + oy) * L->out.w + ox] = requantize(&rp, acc);
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
 /* Max or average pooling over the valid (unpadded) part of each window; averages round half away from zero
  * like TFLite. Windows are never empty (padding < kernel, checked by the parser). */
 static void pool(const nn_layer *L, const int8_t *x, int8_t *y, int is_max) {
@@ -419,13 +497,22 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
         int8_t *x = bufs[cur], *y = bufs[cur ^ 1];
         switch (L.type) {
         case NN_LAYER_DENSE:
+#ifdef NN_DOT_ECALL
+            dense_dot(&L, x, (uint8_t *)centred, y);
+#else
             centre(x, nn_shape_size(L.in), L.in_zp, centred);
             dense(&L, centred, y);
+#endif
             cur ^= 1;
             break;
         case NN_LAYER_CONV2D:
-            centre(x, nn_shape_size(L.in), L.in_zp, centred);
-            conv2d(&L, centred, y);
+#ifdef NN_DOT_ECALL
+            if (!conv2d_dot(&L, x, (uint8_t *)centred, 4u * m->max_act + 32u, y))
+#endif
+            {
+                centre(x, nn_shape_size(L.in), L.in_zp, centred);
+                conv2d(&L, centred, y);
+            }
             cur ^= 1;
             break;
         case NN_LAYER_MAXPOOL:

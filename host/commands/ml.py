@@ -141,8 +141,9 @@ def _load_input(spec: str, name: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.int8)
 
 
-def _guest_and_request(name: str, mode: str, x: np.ndarray, input_digest: bool):
-    """-> (ELF path, private input bytes) for a privacy mode."""
+def _guest_and_request(name: str, mode: str, x: np.ndarray, input_digest: bool, accel: bool = True):
+    """-> (ELF path, private input bytes) for a privacy mode (``accel=False``: guest without the dot-product
+    accelerator)."""
     from host.ml import guest_io, models
 
     public_model = mode in ("model", "both")
@@ -150,10 +151,10 @@ def _guest_and_request(name: str, mode: str, x: np.ndarray, input_digest: bool):
     if input_digest and not public_input:
         raise InputError("--input-digest needs a public input (--public input or both)")
     if public_model:
-        return models.public_guest_elf(name), guest_io.encode_request(x, None, public_input, input_digest)
+        return models.public_guest_elf(name, accel), guest_io.encode_request(x, None, public_input, input_digest)
     request = guest_io.encode_request(x, models.load_blob(name), public_input, input_digest,
                                       salt=models.load_salt(name))
-    return models.private_guest_elf(), request
+    return models.private_guest_elf(accel), request
 
 
 def _exit_error(code: int) -> None:
@@ -310,7 +311,10 @@ def cmd_prove(args) -> int:
     _exit_error(dry.exit_code)
     _check_provable(args.model, args.public, dry.cycles)
     t = time.perf_counter()
-    result, receipt = receipt_mod.prove(image, request, zk=not args.no_zk, progress=args.verbose > 0)
+    from host.proving import FIXED_CACHE
+
+    result, receipt = receipt_mod.prove(image, request, zk=not args.no_zk, progress=args.verbose > 0,
+                                        fixed_cache=str(FIXED_CACHE))
     _exit_error(result.exit_code)
     data = receipt.to_bytes()
     Path(args.receipt).write_bytes(data)

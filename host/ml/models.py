@@ -165,14 +165,19 @@ def public_model_guest_dir(blob: bytes) -> Path:
     return d
 
 
-def public_model_elf(blob: bytes) -> Path:
-    """The public-model guest for `blob`, built on demand (and rebuilt when guest/nn or the toolchain changed)."""
+#: Guest build without the dot-product accelerator (plain RV32IM inner loops), for comparisons.
+NO_ACCEL_DEFINE = "NN_NO_DOT_ECALL"
+
+
+def public_model_elf(blob: bytes, accel: bool = True) -> Path:
+    """The public-model guest for `blob`, built on demand (and rebuilt when guest/nn or the toolchain changed).
+    ``accel=False``: the same guest without the dot-product accelerator."""
     d = public_model_guest_dir(blob)
-    elf = d / "guest.elf"
+    elf = d / ("guest.elf" if accel else "guest_noaccel.elf")
     if not elf.exists() or elf.stat().st_mtime < _newest_source_mtime(d):
         from host.build import build_guest  # noqa: PLC0415 - needs the cross toolchain
 
-        build_guest(d, elf)
+        build_guest(d, elf, () if accel else (NO_ACCEL_DEFINE,))
     return elf
 
 
@@ -227,16 +232,16 @@ def build_model(name: str, build_elf: bool = True, log=print) -> dict:
     return meta
 
 
-def public_guest_elf(name: str) -> Path:
+def public_guest_elf(name: str, accel: bool = True) -> Path:
     """The public-model guest of model `name` (its blob linked in)."""
-    return public_model_elf(load_blob(name))
+    return public_model_elf(load_blob(name), accel)
 
 
-def private_guest_elf() -> Path:
+def private_guest_elf(accel: bool = True) -> Path:
     """The generic private-model guest (model and salt in the private input), built on demand."""
     from host.build import build_guest  # noqa: PLC0415
 
-    elf = GUESTS_DIR / "ml_private.elf"
+    elf = GUESTS_DIR / ("ml_private.elf" if accel else "ml_private_noaccel.elf")
     if not elf.exists() or elf.stat().st_mtime < _newest_source_mtime(PRIVATE_GUEST):
-        build_guest(PRIVATE_GUEST, elf)
+        build_guest(PRIVATE_GUEST, elf, () if accel else (NO_ACCEL_DEFINE,))
     return elf

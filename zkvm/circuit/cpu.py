@@ -15,7 +15,8 @@ Ecalls (a7 in slot 0, a0 in slot 1 and rewritten by slot 3, a1 in slot 2): HALT 
 "exit" (balanced by the verifier's public term) and must be the last real row; READ_WORD writes advice to
 a0/a1 — the private input — shaped as the ABI says (count 0..4, zero padding, nothing after a short read);
 COMMIT_WORD sends its 1..4 bytes as (position, byte) on bus "journal", balanced by the verifier against the
-public journal; LOG is a no-op; CYCLES writes clk - 1.
+public journal; LOG is a no-op; CYCLES writes clk - 1; DOT_I8 sends (4·clk, a0, a1, result) on bus "dot" and
+writes the result to a0 (the dot table, dot.py, does the reads and the arithmetic).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from zkvm import abi
 from zkvm.circuit import opcodes as op
+from zkvm.circuit.dot import BUS_DOT
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import BUS_MEM, SPACE_REG, TS_BITS, Accesses, Resolved, resolve
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
@@ -36,7 +38,7 @@ from zkvm.field.babybear import P
 
 BUS_PROGRAM, BUS_JOURNAL, BUS_EXIT = "program", "journal", "exit"
 ECALL_KINDS = (("e_halt", abi.ECALL_HALT), ("e_read", abi.ECALL_READ_WORD), ("e_commit", abi.ECALL_COMMIT_WORD),
-               ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES))
+               ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES), ("e_dot", abi.ECALL_DOT_I8))
 
 COLUMNS = (
     ("is_real", "clk", "pc", "next_pc")
@@ -248,6 +250,9 @@ class CpuTable:
 
         # ---- public outputs
         t.send(BUS_EXIT, [r2_lo, r2_hi], mult=e["e_halt"])
+        # DOT_I8: O(1) here; soundness of the result written to a0 (res, unconstrained above) rests on the dot
+        # table receiving exactly this tuple (a0 = r2, a1 = m: the registers this row read).
+        t.send(BUS_DOT, [4 * clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=e["e_dot"])
         jmult = [e["e_commit"], e["e_commit"] * above[1], e["e_commit"] * above[2], e["e_commit"] * above[3]]
         for k in range(4):
             t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
@@ -272,15 +277,17 @@ class CpuTrace:
     resolved: Resolved          # the memory replay (final states for the memory tables)
     journal: bytes
     exit_code: int
+    extra: tuple = ()           # (value, prev_ts) of the `extra` accesses, in their order
 
 
 def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends, text: tuple[int, int],
-         strict: bool = True) -> CpuTrace:
+         strict: bool = True, extra: Accesses | None = None) -> CpuTrace:
     """The CPU trace of a recorded execution, vectorised over cycles. Also replays the memory accesses (the
     values read come from that replay, not from the record) and reports every range/byte lookup to `sends`.
 
     ``strict`` (always, except in malicious-prover tests) raises TraceError where the circuit's view of the
-    run disagrees with the record, instead of producing a trace the verifier would reject."""
+    run disagrees with the record, instead of producing a trace the verifier would reject. ``extra``: reads
+    the accelerator tables make on the same memory bus, replayed with the CPU's (``CpuTrace.extra``)."""
     n = len(rec)
     if n == 0:
         raise TraceError("empty execution record")
@@ -320,7 +327,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     # --- memory accesses: the record gives every value written; the replay gives every value read
     rd_val, mem_after, a1_val = col("rd_val"), col("mem_after"), col("a1_val")
     e_read = ek["e_read"]
-    writes_a0 = e_read + ek["e_cycles"]
+    writes_a0 = e_read + ek["e_cycles"] + ek["e_dot"]
     mem_word = col("mem_addr") >> 2
     slot2_active = (is_mem + is_ecall) > 0
     slot2_space = is_mem
@@ -344,6 +351,9 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
                    ts=np.concatenate([tss[k][sel[k]] for k in range(4)]),
                    is_write=np.concatenate([is_write[k][sel[k]] for k in range(4)]),
                    value=np.concatenate([wvals[k][sel[k]] for k in range(4)]))
+    if extra is not None:
+        acc = Accesses(*(np.concatenate([getattr(acc, f), getattr(extra, f)]) for f in ("key", "ts", "is_write",
+                                                                                          "value")))
     res_mem = resolve(acc, init_value)
     offs = np.cumsum([0] + [len(s) for s in sel])
     seen, prev_v, prev_t = [], [], []
@@ -492,7 +502,9 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     main[pad, COLUMN_INDEX["jpos"]] = len(journal)
     main[pad, COLUMN_INDEX["eof"]] = int(eof_after[-1])
     exit_code = int(r2_val[-1]) if ek["e_halt"][-1] else 0
-    return CpuTrace(main, row, alu_ops, res_mem, journal, exit_code)
+    n_cpu = int(offs[-1])
+    extra_seen = (res_mem.value[n_cpu:], res_mem.prev_ts[n_cpu:]) if extra is not None else ()
+    return CpuTrace(main, row, alu_ops, res_mem, journal, exit_code, extra_seen)
 
 
 class _InRangeOnly:

@@ -23,9 +23,10 @@ from functools import lru_cache
 import numpy as np
 
 from zkvm.circuit import bytes as bytes_table
+from zkvm.circuit import dot
 from zkvm.circuit import range as range_table
 from zkvm.circuit.families import FAMILIES, fill_families
-from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError
+from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError, _InRangeOnly
 from zkvm.circuit.cpu import fill as fill_cpu
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, ImageTable, RegsTable, ZinitTable, image_main, regs_main,
@@ -55,7 +56,7 @@ def circuit() -> Circuit:
         CpuTable.NAME, ProgramTable.NAME, RegsTable.NAME, ImageTable.NAME, ZinitTable.NAME))
     families = [spec.table() for spec in FAMILIES]
     tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + families
-    tables += [range_table.table(), bytes_table.table()]
+    tables += [dot.table(), range_table.table(), bytes_table.table()]
     air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
     cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"))
     ProgramTable(prog_t)
@@ -187,7 +188,8 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
     c = circuit()
     sends = LookupSends()
-    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict)
+    calls = dot.calls(record)
+    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, calls.accesses())
     main = {CpuTable.NAME: cpu.main}
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
@@ -198,6 +200,7 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     main[ImageTable.NAME] = image_main(cpu.resolved, s.image_w, s.words, image_h, gap_mult)
     ops, a, b = cpu.alu_ops
     main.update(fill_families(ops, a, b, sends))
+    main[dot.NAME] = dot.fill(calls, *cpu.extra, sends if strict else _InRangeOnly(sends), strict)
     main[range_table.NAME] = range_table.multiplicities(sends)
     main[bytes_table.NAME] = bytes_table.multiplicities(sends)
     return Witness(main, cpu.journal, cpu.exit_code, len(record))

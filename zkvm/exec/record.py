@@ -20,7 +20,8 @@ a CYCLES ecall at that row writes to a0). The last row is the HALT ecall. All fi
                 (HALT, COMMIT_WORD, LOG).
 ``mem_addr``    for loads and stores: the word-aligned address containing the accessed byte(s)
                 (addr & ~3); 0 for every other instruction.
-``mem_before``  for loads and stores: the aligned 32-bit word at mem_addr before the instruction; 0 otherwise.
+``mem_before``  for loads and stores: the aligned 32-bit word at mem_addr before the instruction; for ECALL
+                DOT_I8: a2 (length and zero point, read by the dot-product table); 0 otherwise.
 ``mem_after``   the aligned word after the instruction (== mem_before for loads; for SB/SH only the
                 addressed byte/halfword differs); 0 for non-memory instructions.
 ``a1_val``      ECALL only: the value written to a1 (READ_WORD: number of input bytes, 0..4); else 0.

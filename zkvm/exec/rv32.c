@@ -31,7 +31,8 @@
 #error "the interpreter reads guest words with host loads; it needs a little-endian host"
 #endif
 #if !defined(MEM_START) || !defined(MEM_END) || !defined(ECALL_HALT) || !defined(ECALL_READ_WORD) || \
-    !defined(ECALL_COMMIT_WORD) || !defined(ECALL_LOG) || !defined(ECALL_CYCLES)
+    !defined(ECALL_COMMIT_WORD) || !defined(ECALL_LOG) || !defined(ECALL_CYCLES) || !defined(ECALL_DOT_I8) || \
+    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT)
 #error "guest ABI constants come from zkvm/abi.py via build_exec.py"
 #endif
 
@@ -286,6 +287,30 @@ static int ecall(rv32_machine *m, uint32_t *x, uint64_t cycles, uint32_t *a0_out
     case ECALL_CYCLES:
         x[10] = *a0_out = (uint32_t)cycles;
         return ECALL_CONTINUE;
+    case ECALL_DOT_I8: { /* contract and why: zkvm/abi.py, "int8 dot product" */
+        uint32_t a2 = x[12], n = a2 & 0xffffu, zz = a2 >> DOT_ZP_SHIFT;
+        if (n > DOT_MAX_LEN || zz > 255) {
+            m->trap_cause = RV32_CAUSE_BAD_ECALL_ARG, m->trap_value = a2;
+            return ECALL_TRAPPED;
+        }
+        if ((a0 ^ a1) & 3) {
+            m->trap_cause = RV32_CAUSE_LOAD_MISALIGNED, m->trap_value = a1;
+            return ECALL_TRAPPED;
+        }
+        /* never a read outside guest memory: both ranges are checked before the first byte is read */
+        uint32_t ptrs[2] = {a0, a1};
+        for (int k = 0; k < 2; k++) {
+            if (ptrs[k] >= MEM_END || (n && (ptrs[k] < MEM_START || n > MEM_END - ptrs[k]))) {
+                m->trap_cause = RV32_CAUSE_LOAD_OUT_OF_RANGE, m->trap_value = ptrs[k];
+                return ECALL_TRAPPED;
+            }
+        }
+        const int8_t *pa = (const int8_t *)(m->mem + (a0 - MEM_START)), *pb = (const int8_t *)(m->mem + (a1 - MEM_START));
+        int32_t za = (int32_t)zz - 128, acc = 0; /* |acc| < 2^30: no overflow */
+        for (uint32_t i = 0; i < n; i++) acc += ((int32_t)pa[i] - za) * (int32_t)pb[i];
+        x[10] = *a0_out = (uint32_t)acc;
+        return ECALL_CONTINUE;
+    }
     default:
         m->trap_cause = RV32_CAUSE_BAD_ECALL, m->trap_value = a7;
         return ECALL_TRAPPED;

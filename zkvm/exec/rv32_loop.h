@@ -290,6 +290,7 @@ static int LOOP_NAME(rv32_machine *m) {
         if (e == ECALL_NO_MEMORY) goto no_memory;
 #if RECORD
         r->a7_val = a7, r->a1_val = a1_out;
+        if (a7 == ECALL_DOT_I8) r->mem_before = x[12]; /* the dot product's length word (record.py) */
         CLOSE_ROW(a0_out, e == ECALL_HALTED ? PC(d) + 4 : PC(d + 1));
 #endif
         if (e == ECALL_HALTED) {

@@ -53,7 +53,10 @@ class FixedCommitment:
     digest: bytes
 
 
-def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray]) -> FixedCommitment:
+def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray], cache_dir: str | None = None) -> FixedCommitment:
+    """``cache_dir``: keep each table's fixed LDE and Merkle levels there, keyed by the table's content (the
+    prover's proving key: the 2^16-row lookup tables are the same in every proof, an image's program/image
+    tables in every proof of that image). A stale or damaged file can only make a proof that does not verify."""
     ca = air.compile()
     ldes, trees, lhs, roots = {}, {}, [], []
     for ct in ca.tables:
@@ -63,11 +66,54 @@ def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray]) -> FixedCommitm
             raise TraceShapeError(f"table {ct.name!r}: fixed trace missing")
         f = _as_trace(fixed[ct.name], "fixed", ct.name, ct.n_fixed)
         lh = _log_height(f.shape[0], ct.name)
-        ldes[ct.name] = ntt.lde(f, FIXED_LOG_BLOWUP, GENERATOR)
-        trees[ct.name] = MerkleTree(ldes[ct.name])
+        cached = _fixed_cache_load(cache_dir, ct.name, f) if cache_dir else None
+        if cached is None:
+            ldes[ct.name] = ntt.lde(f, FIXED_LOG_BLOWUP, GENERATOR)
+            trees[ct.name] = MerkleTree(ldes[ct.name])
+            if cache_dir:
+                _fixed_cache_store(cache_dir, ct.name, f, ldes[ct.name], trees[ct.name])
+        else:
+            ldes[ct.name], trees[ct.name] = cached
         lhs.append(lh)
         roots.append(trees[ct.name].root)
     return FixedCommitment(ldes, trees, fixed_digest(ca, lhs, roots))
+
+
+def _fixed_cache_key(name: str, f: np.ndarray) -> str:
+    import hashlib
+
+    from zkvm.stark import merkle
+
+    h = hashlib.sha256(b"zkvm-fixed-lde-v1")
+    h.update(repr((name, f.shape, FIXED_LOG_BLOWUP, int(GENERATOR), merkle._UNSTORED_LEVELS)).encode())
+    h.update(np.ascontiguousarray(f, dtype=np.uint32).tobytes())
+    return h.hexdigest()
+
+
+def _fixed_cache_load(cache_dir: str, name: str, f: np.ndarray):
+    import os
+
+    path = os.path.join(cache_dir, _fixed_cache_key(name, f) + ".npz")
+    try:
+        with np.load(path) as z:
+            lde = z["lde"]
+            levels = [z[f"level{i}"] for i in range(int(z["n_levels"]))]
+    except (OSError, KeyError, ValueError):
+        return None
+    if lde.shape != (f.shape[0] << FIXED_LOG_BLOWUP, f.shape[1]) or lde.dtype != np.uint32:
+        return None
+    return lde, MerkleTree.from_levels(lde, levels)
+
+
+def _fixed_cache_store(cache_dir: str, name: str, f: np.ndarray, lde: np.ndarray, tree: MerkleTree) -> None:
+    import os
+    import tempfile
+
+    os.makedirs(cache_dir, exist_ok=True)
+    levels = tree.stored_levels()
+    with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".tmp", delete=False) as tmp:
+        np.savez(tmp, lde=lde, n_levels=np.int64(len(levels)), **{f"level{i}": lv for i, lv in enumerate(levels)})
+    os.replace(tmp.name, os.path.join(cache_dir, _fixed_cache_key(name, f) + ".npz"))  # atomic for readers
 
 
 def commit_fixed(air: Air, fixed: Mapping[str, np.ndarray]) -> bytes:
@@ -128,12 +174,16 @@ class _Timer:
             self._bar = tqdm(total=7, desc="prove", unit="phase", leave=False)
 
     @contextmanager
-    def phase(self, name: str):
+    def phase(self, name: str, table: str | None = None):
+        """Time a phase; per-table work (LDE, LogUp, quotient of one table) also adds to "table.<name>"."""
         if self._bar is not None:
             self._bar.set_postfix_str(name)
         t0 = time.perf_counter()
         yield
-        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+        dt = time.perf_counter() - t0
+        self.times[name] = self.times.get(name, 0.0) + dt
+        if table is not None:
+            self.times[f"table.{table}"] = self.times.get(f"table.{table}", 0.0) + dt
 
     def step(self) -> None:
         if self._bar is not None:
@@ -340,7 +390,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     main_roots = []
     for st in states:
         if st.ct.n_main:
-            with timer.phase("lde"):
+            with timer.phase("lde", st.ct.name):
                 if rng is None:
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
@@ -363,13 +413,13 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     for st in states:
         if not st.ct.has_bus:
             continue
-        with timer.phase("quotient"):
+        with timer.phase("quotient", st.ct.name):
             if native_eval.available():
                 st.aux, st.final = _native_aux_trace(st, pubs, alpha, betas, ca.bus_ids)
             else:
                 evals = _trace_interactions(st, pubs, base_ops)
                 st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
-        with timer.phase("lde"):
+        with timer.phase("lde", st.ct.name):
             if rng is None:
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
             else:
@@ -390,10 +440,10 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     quotient_roots = []
     for st in states:
         n = 1 << st.log_n
-        with timer.phase("quotient"):
+        with timer.phase("quotient", st.ct.name):
             q = _quotient(st, air, st.lb, pubs, alpha, betas, ca.bus_ids, lam,
                           fc.ldes.get(st.ct.name), _fixed_stride(st))
-        with timer.phase("lde"):
+        with timer.phase("lde", st.ct.name):
             coeffs = ntt.interpolate(q, GENERATOR)
             if rng is None:
                 st.quot_coeffs = coeffs[:QUOTIENT_CHUNKS * n].copy()  # higher ones vanish for a valid trace
