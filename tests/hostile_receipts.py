@@ -139,7 +139,8 @@ def max_shape_proof(air, options, log_heights, seed: int = 0) -> bytes:
     proof = P.Proof(options, list(log_heights), [digest() for _ in shape.fixed_tables],
                     [digest() for _ in range("main" in shape.phases)], [digest() for _ in range("aux" in shape.phases)],
                     [ext() for _ in range(shape.n_final_sums)], [digest()],
-                    [[ext() for _ in range(nz)] for nz, _ in shape.ood], [[ext() for _ in range(nzg)] for _, nzg in shape.ood],
+                    [[ext() for _ in range(nz)] for nz, _ in shape.ood],
+                    [[ext() for _ in range(nzg)] for _, nzg in shape.ood],
                     [digest() for _ in shape.fri_sizes[1:]], [ext() for _ in range(shape.final_poly_len)],
                     int(rng.integers(0, 1 << 63)), qs, queries,
                     [[digest() for _ in range(n)] for n in shape.path_lengths(qs)])
@@ -218,12 +219,13 @@ def deepest(receipt_bytes: bytes, journal_bytes: int | None = None, seed: int = 
         return cache[key]
 
     top = {name: max(lh for _, lh, _ in mats) for name, mats in shape.phases.items()}
+    fri_trees = trees[nf + len(shape.phases):]
     queries = [P.QueryProof(hq.fixed,
                             [P.BatchOpening([row((name, m, q % (1 << lh)), w) for m, (_, lh, w) in enumerate(mats)],
                                             salt((name, "salt", q % (1 << top[name]))))
                              for name, mats in shape.phases.items()],
-                            [P.Opening(row(("fri", k, pos), w), b"")
-                             for k, (w, pos) in enumerate(zip(shape.fri_widths, (t[2][i] for t in trees[nf + len(shape.phases):])))])
+                            [P.Opening(row(("fri", k, tree[2][i]), w), b"")
+                             for k, (w, tree) in enumerate(zip(shape.fri_widths, fri_trees))])
                for i, (q, hq) in enumerate(zip(qs, honest.queries))]
     paths = list(honest.auth_paths[:nf]) + [[rng.bytes(32) for _ in range(n)] for n in lens[nf:]]
     roots = []
@@ -238,7 +240,8 @@ def deepest(receipt_bytes: bytes, journal_bytes: int | None = None, seed: int = 
     phase_roots = dict(zip(shape.phases, roots))
     proof = P.Proof(opts, heights, honest.fixed_roots, [phase_roots["main"]], [phase_roots["aux"]],
                     [ext() for _ in range(shape.n_final_sums)], [phase_roots["quotient"]],
-                    [[ext() for _ in range(nz)] for nz, _ in shape.ood], [[ext() for _ in range(nzg)] for _, nzg in shape.ood],
+                    [[ext() for _ in range(nz)] for nz, _ in shape.ood],
+                    [[ext() for _ in range(nzg)] for _, nzg in shape.ood],
                     fri_roots, [ext() for _ in range(shape.final_poly_len)], honest.pow_nonce, qs, queries, paths)
     n = max_journal_bytes(MAX_LOG_HEIGHT) if journal_bytes is None else journal_bytes
     big = with_proof(receipt, seal, proof.to_bytes())

@@ -15,7 +15,12 @@ indices of the image span and of the executable span) | fixed digest (32 B) | ST
 compares it with the id it was given, then checks the proof against publics and public terms derived from
 the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
 
-Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True`.
+Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True` (and never
+under `require_zk`).
+
+Limits: a receipt is at most MAX_RECEIPT_BYTES; a proven receipt's journal at most 4 bytes per row of its
+CPU table (checked before the journal is used). Verifying a receipt of N bytes takes at most
+128 MiB + 16·N of address space and about 2 s + 1 µs·N (README, "Verifier cost").
 """
 
 from __future__ import annotations

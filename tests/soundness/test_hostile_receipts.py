@@ -209,7 +209,9 @@ def test_seal_cap_holds_the_largest_proof_any_options_allow():
                     if zk:
                         heights[-1] = blinding.hub_log_height(len(blinding.blinded_tables(ca)))
                     shape = proof_shape(air, opts, heights)
-                    size = (8 + 2 + 7 + 4 + len(heights) + shape.head_bytes() + 4 + MAX_QUERIES * shape.query_bytes() + shape.max_paths_bytes())
+                    header = 8 + 2 + 7 + 4 + len(heights)  # magic, version, options, heights
+                    size = (header + shape.head_bytes() + 4 + MAX_QUERIES * shape.query_bytes()
+                            + shape.max_paths_bytes())
                     largest = max(largest, size)
     assert 1 * MB < largest <= R.MAX_SEAL_BYTES - 52, largest
 
@@ -303,7 +305,8 @@ class Mutator:
             pad = bytes(min(rng.choice([0, 4, 16, 32, 4096, 64 * 1024]), 1 << 20))
             fields[name] = struct.pack("<I", new) + enc[4:] + pad
             r, s, _ = HR.split(data)
-            return f"{kind} {name} {count}->{new} +{len(pad)}", HR.with_proof(r, s, b"".join(fields[f] for f in HR.FIELDS))
+            out = HR.with_proof(r, s, b"".join(fields[f] for f in HR.FIELDS))
+            return f"{kind} {name} {count}->{new} +{len(pad)}", out
         elif kind == "swap":  # a receipt field from another honest receipt
             j = rng.choice([k for k in range(len(self.honest)) if k != i])
             name = rng.choice(_RECEIPT_FIELDS)
@@ -421,15 +424,17 @@ def _under_limit(path: Path, iid: bytes, limit: int) -> str:
 
 def _bound_case(honest, case):
     zk10 = honest["zk10"]
+    inflate = HR.inflate
     builders = {
         "honest": lambda: (zk10, "accepted 4"),
-        "longest journal on an honest seal": lambda: (HR.with_journal(zk10, bytes(R.MAX_JOURNAL_BYTES)),
-                                              "rejected JournalTooLong"),
-        "inflated queries over the seal cap": lambda: (HR.inflate(zk10, "queries", R.MAX_SEAL_BYTES + 4096),
-                                               "rejected MalformedReceipt"),
-        "inflated queries under the seal cap": lambda: (HR.inflate(zk10, "queries", R.MAX_SEAL_BYTES - 4096),
-                                                "rejected MalformedProof"),
-        "inflated rows under the seal cap": lambda: (HR.inflate(zk10, "rows", R.MAX_SEAL_BYTES - MB), "rejected MalformedProof"),
+        "longest journal on an honest seal":
+            lambda: (HR.with_journal(zk10, bytes(R.MAX_JOURNAL_BYTES)), "rejected JournalTooLong"),
+        "inflated queries over the seal cap":
+            lambda: (inflate(zk10, "queries", R.MAX_SEAL_BYTES + 4096), "rejected MalformedReceipt"),
+        "inflated queries under the seal cap":
+            lambda: (inflate(zk10, "queries", R.MAX_SEAL_BYTES - 4096), "rejected MalformedProof"),
+        "inflated rows under the seal cap":
+            lambda: (inflate(zk10, "rows", R.MAX_SEAL_BYTES - MB), "rejected MalformedProof"),
         # the largest proof shape (every table 2^22, 256 queries, blowup 16) + the longest journal: parsed
         # in full, the journal's terms built, then the fixed digest refuses it
         "largest shape and journal": lambda: (HR.largest(zk10), "rejected PublicInputMismatch"),
@@ -485,4 +490,5 @@ def test_verifying_loads_no_compiled_extension(honest, iid, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.splitlines()[-2:] == ["loaded []", "built"], res.stdout
     assert res.stdout.splitlines()[0] == "37000000"
-    assert hashlib.sha256(bytes.fromhex("37000000")).digest() == R.Receipt.from_bytes(honest["zk10"]).claim.journal_digest
+    claim = R.Receipt.from_bytes(honest["zk10"]).claim
+    assert hashlib.sha256(bytes.fromhex("37000000")).digest() == claim.journal_digest
