@@ -157,7 +157,7 @@ def largest(receipt_bytes: bytes, journal_bytes: int | None = None, seed: int = 
     from zkvm.stark import blinding
     from zkvm.stark.options import ProofOptions
 
-    receipt, seal, proof = split(receipt_bytes)
+    receipt, seal, _ = split(receipt_bytes)
     air = riscv_air.circuit().air
     opts = ProofOptions(log_blowup=4, num_queries=256, grinding_bits=0, log_fold_arity=1, log_final_len=0,
                         zk=receipt.zk)

@@ -46,7 +46,7 @@ _SEAL_HEAD = struct.Struct("<IIIII32s")
 #: Longest journal a proven receipt can carry: 4 bytes a CPU row of the tallest provable CPU table (cpu.py).
 MAX_JOURNAL_BYTES = 4 * ((1 << 22) - 1)
 #: Largest seal: the largest proof any options allow is ~4.7 MiB (every table 2^22 rows, 256 queries, blowup
-#: 16, FRI arity 2, zk: tests/soundness/test_receipt_fuzz.py computes it from the proof's shape).
+#: 16, FRI arity 2, zk: tests/soundness/test_hostile_receipts.py computes it from the proof's shape).
 MAX_SEAL_BYTES = 8 << 20
 #: Largest receipt anything reads (``read_receipt`` reads at most this + 1 bytes; ``Receipt.from_bytes``
 #: refuses more): header, claim, both lengths, the longest journal, the largest seal. ~24 MiB.

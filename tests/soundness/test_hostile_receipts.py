@@ -29,7 +29,7 @@ from zkvm.elf import load_elf
 from zkvm.errors import InputError, VerificationError
 from zkvm.stark import blinding
 from zkvm.stark import verifier as stark_verifier
-from zkvm.stark.errors import BusImbalance, MalformedProof, PublicInputMismatch
+from zkvm.stark.errors import BusImbalance, MalformedProof
 from zkvm.stark.options import MAX_QUERIES, ProofOptions
 from zkvm.stark.proof import Proof
 from zkvm.stark.shape import proof_shape

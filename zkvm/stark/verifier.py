@@ -73,7 +73,6 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
     shape = proof_shape(air, opts, proof.log_heights)
     ca, tables, heights = shape.ca, shape.tables, list(shape.log_heights)
-    lb = opts.log_blowup
     plans, lbs, lde_sizes, sizes = shape.plans, shape.log_blowups, shape.lde_sizes, shape.fri_sizes
     phases = shape.phases
     n_max = shape.n_max
