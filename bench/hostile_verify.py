@@ -3,6 +3,7 @@ verifier do (or allocate) a lot before rejecting them, next to the honest receip
 
     python bench/hostile_verify.py                    # proves fib once, then measures every case
     python bench/hostile_verify.py --receipt R.bin --elf build/guests/fib.elf
+    python bench/hostile_verify.py --code /path/to/other/checkout   # same receipts, another verifier
 
 Each case runs in a fresh subprocess (peak RSS is its own; wall time includes the interpreter start, ~0.3 s).
 Writes ``bench/out/hostile_verify.json`` and prints a markdown table.
@@ -30,17 +31,27 @@ def cases(honest: bytes) -> dict[str, bytes]:
 
     out = {"honest fib receipt": honest,
            "4 MB journal, digest fixed": H.with_journal(honest, bytes(range(256)) * (4 * MB // 256))}
+    out["largest shape (all tables 2^22, 256 queries) + 16 MiB journal"] = H.largest(honest)
+    out["deepest: 16 MiB journal to the bus check"] = H.deepest(honest)
     for size in (7, 48):  # under the seal size cap (8 MiB) and over the receipt cap (the size issue 12 reported)
         for name in ("queries", "auth_paths", "ood_z", "rows"):
             out[f"{size} MB, inflated {name} count"] = H.inflate(honest, name, size * MB)
     return out
 
 
-def measure(path: str, image_id: str, timeout: float) -> dict:
-    """One `host verify` run in a fresh process; its own peak RSS through /usr/bin/time."""
+def measure(path: str, image_id: str, timeout: float, code: Path = ROOT, limit_gb: float = 4.0) -> dict:
+    """One `host verify` run in a fresh process (of the checkout ``code``); its peak RSS via /usr/bin/time."""
     cmd = ["/usr/bin/time", "-f", "@@ %M %e", sys.executable, "-m", "host", "verify", path, "--image-id", image_id]
+    env = dict(os.environ, PYTHONPATH=str(code))
     try:
-        p = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=timeout)
+        limit = int(limit_gb * (1 << 30))  # a shared machine: an unbounded verifier must not take it down
+
+        def cap() -> None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        p = subprocess.run(cmd, capture_output=True, cwd=code, timeout=timeout, env=env, preexec_fn=cap)
         err = p.stderr.decode(errors="replace").strip().splitlines()
         rss_kb, wall = err[-1].split()[1:]
         rc, err = p.returncode, err[:-1]
@@ -57,6 +68,9 @@ def main() -> None:
     ap.add_argument("--receipt", help="honest receipt to start from (default: prove fib now)")
     ap.add_argument("--elf", default=str(ROOT / "build/guests/fib.elf"))
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose verifier runs (default: this one)")
+    ap.add_argument("--limit-gb", type=float, default=4.0, help="address-space cap per verify run (GiB)")
+    ap.add_argument("--out", type=Path, default=HERE / "out" / "hostile_verify.json")
     args = ap.parse_args()
     from zkvm.elf import load_elf
     from zkvm.receipt import image_id, prove
@@ -72,11 +86,10 @@ def main() -> None:
         for name, data in cases(honest).items():
             path = os.path.join(tmp, "r.bin")
             Path(path).write_bytes(data)
-            rows[name] = {"bytes": len(data), **measure(path, iid, args.timeout)}
+            rows[name] = {"bytes": len(data), **measure(path, iid, args.timeout, args.code, args.limit_gb)}
             print(name, rows[name], flush=True)
-    out = HERE / "out" / "hostile_verify.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=2))
     print("\n| case | bytes | exit | wall s | peak RSS MB | message |\n|---|---:|---:|---:|---:|---|")
     for name, r in rows.items():
         print(f"| {name} | {r['bytes']} | {r['exit']} | {r['wall_s']} | {r['peak_rss_mb']} | {r['message']} |")

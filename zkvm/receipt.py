@@ -15,7 +15,12 @@ indices of the image span and of the executable span) | fixed digest (32 B) | ST
 compares it with the id it was given, then checks the proof against publics and public terms derived from
 the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
 
-Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True`.
+Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True` (and never
+under `require_zk`).
+
+Limits: a receipt is at most MAX_RECEIPT_BYTES; a proven receipt's journal at most 4 bytes per row of its
+CPU table (checked before the journal is used). Verifying a receipt of N bytes takes at most
+128 MiB + 16·N of address space and about 2 s + 1 µs·N (README, "Verifier cost").
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ _SEAL_HEAD = struct.Struct("<IIIII32s")
 #: Longest journal a proven receipt can carry: 4 bytes a CPU row of the tallest provable CPU table (cpu.py).
 MAX_JOURNAL_BYTES = 4 * ((1 << 22) - 1)
 #: Largest seal: the largest proof any options allow is ~4.7 MiB (every table 2^22 rows, 256 queries, blowup
-#: 16, FRI arity 2, zk: tests/soundness/test_receipt_fuzz.py computes it from the proof's shape).
+#: 16, FRI arity 2, zk: tests/soundness/test_hostile_receipts.py computes it from the proof's shape).
 MAX_SEAL_BYTES = 8 << 20
 #: Largest receipt anything reads (``read_receipt`` reads at most this + 1 bytes; ``Receipt.from_bytes``
 #: refuses more): header, claim, both lengths, the longest journal, the largest seal. ~24 MiB.

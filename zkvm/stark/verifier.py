@@ -1,5 +1,12 @@
 """The STARK verifier: pure Python + numpy + hashlib, imports no compiled extension.
 
+Cost bound: a proof of N bytes (with public terms of T rows) costs O(N + T) time and memory - every count is
+derived from the AIR, the options and the heights (``shape.py``), never read from the proof, and public terms
+are arrays processed in chunks. For receipts (``zkvm.receipt.verify``) the stated constant is: at most
+128 MiB + 16·N of address space and about 2 s + 1 µs·N for a receipt of N bytes (README, "Verifier cost";
+checked under RLIMIT_AS by tests/soundness/test_hostile_receipts.py). Only the checks' own typed errors are
+rejections: anything else raised here is a bug and propagates as such.
+
 Checks, in this order (each failure raises its own ``VerificationError`` subclass):
 1. shapes of every proof field against the AIR and options (``MalformedProof``);
 2. conjectured security >= ``min_security_bits`` (``InsufficientSecurity``);
@@ -66,7 +73,6 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
     shape = proof_shape(air, opts, proof.log_heights)
     ca, tables, heights = shape.ca, shape.tables, list(shape.log_heights)
-    lb = opts.log_blowup
     plans, lbs, lde_sizes, sizes = shape.plans, shape.log_blowups, shape.lde_sizes, shape.fri_sizes
     phases = shape.phases
     n_max = shape.n_max
