@@ -29,13 +29,14 @@ UC_X = [getattr(rc, f"UC_RISCV_REG_X{i}") for i in range(32)]
 LAYOUTS = [0x0002_0000, 0x0010_0000, 0x0020_0000, 0x00E0_0000]
 
 
-def make_case(seed: int, block_len: int, cycles: int | None = None):
-    """(image, data base, data bytes) of one random program; `cycles`: pad with NOPs to exactly that many."""
+def make_case(seed: int, block_len: int, cycles: int | None = None, tiny: bool = False):
+    """(image, data base, data bytes) of one random program; `cycles`: pad with NOPs to exactly that many;
+    `tiny`: registers stay zero except the data base (a prologue of 2 words instead of 62)."""
     rng = random.Random(f"fuzz-exec:{seed}")
     data_at = rng.choice(LAYOUTS)
     regs = [0] + [rand_value(rng) for _ in range(31)]
     regs[BASE_REG] = data_at + 2048
-    prologue = [w for i in range(1, 32) for w in A.li(i, regs[i])]
+    prologue = [w for i in range(1, 32) for w in A.li(i, regs[i]) if not tiny or i == BASE_REG]
     body = rand_block(rng, block_len)  # ends with li a7, HALT; ecall
     halt = body[-3:]
     code = prologue + body[:-3]
@@ -67,8 +68,9 @@ def unicorn_run(image, data_at: int) -> tuple[list[int], bytes]:
     return [uc.reg_read(r) & 0xFFFF_FFFF for r in UC_X], bytes(uc.mem_read(data_at, DATA_SIZE))
 
 
-def check_case(seed: int, block_len: int, cycles: int | None = None, zk: bool = True, prove: bool = True):
-    image, data_at, _ = make_case(seed, block_len, cycles)
+def check_case(seed: int, block_len: int, cycles: int | None = None, zk: bool = True, prove: bool = True,
+               tiny: bool = False):
+    image, data_at, _ = make_case(seed, block_len, cycles, tiny)
     where = f"seed={seed} block_len={block_len} cycles={cycles} data at 0x{data_at:x}"
     m = Executor(image, max_cycles=1 << 20).machine()
     m.raise_for_status(m.run())
@@ -96,13 +98,25 @@ def test_random_programs_match_unicorn(seed):
     check_case(seed, 300, prove=False)
 
 
-# proven: tiny (a handful of instructions after the prologue), 2^k - 1 / 2^k / 2^k + 1 cycles
-PROVEN = [(1, 4, None, True), (2, 60, 127, True), (3, 60, 128, False), (4, 40, 129, True)]
+# proven: tiny (a few words, registers zero), 2^k - 1 / 2^k / 2^k + 1 cycles
+PROVEN = [(1, 3, None, True, True), (2, 60, 127, True, False), (3, 60, 128, False, False),
+          (4, 40, 129, True, False)]
 
 
-@pytest.mark.parametrize("seed,block_len,cycles,zk", PROVEN)
-def test_random_programs_prove(seed, block_len, cycles, zk):
-    check_case(seed, block_len, cycles, zk)
+@pytest.mark.parametrize("seed,block_len,cycles,zk,tiny", PROVEN)
+def test_random_programs_prove(seed, block_len, cycles, zk, tiny):
+    check_case(seed, block_len, cycles, zk, tiny=tiny)
+
+
+@pytest.mark.parametrize("seed", range(40, 80))
+def test_tiny_random_programs_match_unicorn(seed):
+    check_case(seed, 1 + seed % 12, prove=False, tiny=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200, 216))
+def test_tiny_random_programs_prove(seed):
+    check_case(seed, 1 + seed % 12, cycles=None if seed % 2 else 32, zk=bool(seed % 4), tiny=True)
 
 
 @pytest.mark.slow

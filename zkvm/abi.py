@@ -103,9 +103,10 @@ DEFAULT_MAX_CYCLES = 1 << 31
 MAX_PROVE_CYCLES = (1 << 22) - 1
 #: Largest image: initialised words (the file bytes of all loadable segments, in words; zero-initialised
 #: memory such as .bss is not part of the image and costs nothing) ...
-MAX_IMAGE_WORDS = 1 << 20  # 4 MiB
+MAX_IMAGE_WORDS = 1 << 19  # 2 MiB
 #: ... of which at most this many lie in executable segments. The image id commits the image and the decoded
-#: program as fixed columns (extended 16x): these bounds keep `image-id` / `verify --elf` below ~1 GB.
-MAX_PROGRAM_WORDS = 1 << 18  # 1 MiB of text
+#: program as fixed columns (extended 16x): these bounds keep `image-id` / `verify --elf` of the largest
+#: image near 1 GB (a 128-byte ELF with a 14 MiB .bss: ~90 MB).
+MAX_PROGRAM_WORDS = 1 << 16  # 256 KiB of text (real guests: ~20 KiB)
 #: Largest private input the host accepts.
 MAX_INPUT_BYTES = 1 << 26

@@ -198,7 +198,7 @@ def load_elf(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview) 
                        f"{abi.MAX_IMAGE_WORDS * 4 >> 20} MiB)")
     if text > abi.MAX_PROGRAM_WORDS:
         raise ElfError(f"program too large: {text} words of executable segments (limit {abi.MAX_PROGRAM_WORDS}, "
-                       f"{abi.MAX_PROGRAM_WORDS * 4 >> 20} MiB)")
+                       f"{abi.MAX_PROGRAM_WORDS * 4 >> 10} KiB)")
 
     exec_ranges = tuple((s["p_vaddr"], s["p_vaddr"] + s["p_memsz"]) for _, s in loads if s["p_flags"] & _PF_X)
     if not any(start <= entry < end for start, end in exec_ranges):
