@@ -86,7 +86,7 @@ def lookup_multiplicities(table: dsl.Table, trace: np.ndarray) -> tuple[np.ndarr
             ok = (op == code) & (x < 256) & (y < 256)
             ok &= z == np.where(ok, _BYTE_RESULT[code](np.where(ok, x, 0), np.where(ok, y, 0)), -1)
             np.add.at(byte_mult[:, j], x[ok] * 256 + y[ok], mult[live][ok])
-    return ((range_mult % P).astype(np.uint32).reshape(-1, 1), (byte_mult % P).astype(np.uint32))
+    return range_table.fold(range_mult % P), byte_table.fold(byte_mult % P)
 
 
 @dataclass

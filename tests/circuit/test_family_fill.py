@@ -51,11 +51,15 @@ def test_empty_fill_is_all_padding(spec):
 
 
 def test_lookup_tables_fixed_columns_and_multiplicities():
+    fold = range_table.FOLD
     fixed = byte_table.fixed_columns()
-    x, y = fixed[:, 0].astype(np.int64), fixed[:, 1].astype(np.int64)
-    assert (x * 256 + y == np.arange(1 << 16)).all()
-    assert (fixed[:, 2] == (x & y)).all() and (fixed[:, 3] == (x | y)).all() and (fixed[:, 4] == (x ^ y)).all()
-    assert (range_table.fixed_columns()[:, 0] == np.arange(1 << 16)).all()
+    x, y0 = fixed[:, 0].astype(np.int64), fixed[:, 1].astype(np.int64)
+    for j in range(fold):  # row r, slot j is the pair 256·x + y0 + j = r·FOLD + j: every pair exactly once
+        y = y0 + j
+        assert (x * 256 + y == np.arange(byte_table.HEIGHT) * fold + j).all()
+        assert (fixed[:, 2 + 3 * j] == (x & y)).all() and (fixed[:, 3 + 3 * j] == (x | y)).all()
+        assert (fixed[:, 4 + 3 * j] == (x ^ y)).all()
+    assert (range_table.fixed_columns()[:, 0] == np.arange(range_table.HEIGHT) * fold).all()
 
     sends = lookups.LookupSends()
     sends.add_range16(np.array([0, 5, 5, 65535]))
@@ -63,13 +67,18 @@ def test_lookup_tables_fixed_columns_and_multiplicities():
                     np.array([255, 0, 4, 4]))
     sends.add_bytes(BYTE_OR, np.array([7]), np.array([8]))
     rm = range_table.multiplicities(sends)
-    assert rm.shape == (1 << 16, 1) and rm[5, 0] == 2 and rm[0, 0] == 1 and rm[65535, 0] == 1 and rm.sum() == 4
+    at = lambda v: divmod(v, fold)  # noqa: E731 - value -> (row, column)
+    assert rm.shape == (range_table.HEIGHT, fold) and rm.sum() == 4
+    assert rm[at(5)] == 2 and rm[at(0)] == 1 and rm[at(65535)] == 1
     bm = byte_table.multiplicities(sends)
-    assert bm.shape == (1 << 16, 4) and bm.sum() == 5
-    assert bm[1 * 256 + 255, byte_table.MULT_OPS.index(BYTE_AND)] == 1
-    assert bm[2 * 256, byte_table.MULT_OPS.index(BYTE_XOR)] == 1
-    assert bm[3 * 256 + 4, byte_table.MULT_OPS.index(BYTE_RANGE)] == 2
-    assert bm[7 * 256 + 8, byte_table.MULT_OPS.index(BYTE_OR)] == 1
+    assert bm.shape == (byte_table.HEIGHT, 4 * fold) and bm.sum() == 5
+
+    def cell(op, p):
+        r, j = divmod(p, fold)
+        return bm[r, byte_table.MULT_OPS.index(op) * fold + j]
+
+    assert cell(BYTE_AND, 1 * 256 + 255) == 1 and cell(BYTE_XOR, 2 * 256) == 1
+    assert cell(BYTE_RANGE, 3 * 256 + 4) == 2 and cell(BYTE_OR, 7 * 256 + 8) == 1
     with pytest.raises(ValueError):
         sends.add_range16(np.array([1 << 16]))
     with pytest.raises(ValueError):

@@ -147,8 +147,8 @@ def rebalance_lookups(run: Run) -> None:
     """Recount what every table sends to the fixed range16/bytes tables (values outside them stay unmatched)."""
     air = riscv_air.circuit().air
     ca = air.compile()
-    r_mult = np.zeros(range_table.HEIGHT, dtype=np.int64)
-    b_mult = np.zeros((bytes_table.HEIGHT, len(bytes_table.MULT_OPS)), dtype=np.int64)
+    r_mult = np.zeros(range_table.VALUES, dtype=np.int64)
+    b_mult = np.zeros((bytes_table.PAIRS, len(bytes_table.MULT_OPS)), dtype=np.int64)
     ops = BaseArrayOps()
     for ct in ca.tables:
         t = ct.table
@@ -169,7 +169,7 @@ def rebalance_lookups(run: Run) -> None:
             live = mult != 0
             if it.bus == BUS_RANGE16:
                 x = tup[0][live]
-                ok = x < range_table.HEIGHT
+                ok = x < range_table.VALUES
                 np.add.at(r_mult, x[ok], mult[live][ok])
             else:
                 op, x, y = tup[0][live], tup[1][live], tup[2][live]
@@ -177,8 +177,8 @@ def rebalance_lookups(run: Run) -> None:
                 for j, code in enumerate(bytes_table.MULT_OPS):
                     sel = ok & (op == code)
                     np.add.at(b_mult[:, j], x[sel] * 256 + y[sel], mult[live][sel])
-    run.witness.main[range_table.NAME] = (r_mult % P).astype(np.uint32).reshape(-1, 1)
-    run.witness.main[bytes_table.NAME] = (b_mult % P).astype(np.uint32)
+    run.witness.main[range_table.NAME] = range_table.fold(r_mult % P)
+    run.witness.main[bytes_table.NAME] = bytes_table.fold(b_mult % P)
 
 
 def check(run: Run, **terms) -> None:

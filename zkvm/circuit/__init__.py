@@ -11,8 +11,9 @@ regs        32 registers (fixed initial values)        memory.py
 image       non-zero image words + gaps (fixed)        memory.py
 zinit       zero-initialised words the run touches     memory.py
 alu, shift, mul, div   one per operation of the family  alu.py, shift.py, muldiv.py (families.py)
-range16     2^16 (fixed)                               range.py
-bytes       2^16 byte pairs (fixed)                    bytes.py
+dot         one per word pair of a DOT_I8 call (>= 1)  dot.py (the int8 dot-product accelerator)
+range16     2^16 values, 8 a row (fixed)               range.py
+bytes       2^16 byte pairs, 8 a row (fixed)           bytes.py
 ==========  =========================================  =============================================
 
 Buses (LogUp; every bus balances over all tables plus the verifier's public terms):
@@ -22,6 +23,7 @@ Buses (LogUp; every bus balances over all tables plus the verifier's public term
 * ``mem`` (space, addr, lo, hi, ts): offline memory checking of registers and memory (memory.py);
 * ``gap`` (gap_lo, gap_hi): zinit rows claim a gap of the sparse image table (memory.py);
 * ``range16`` (x,) and ``bytes`` (op, x, y, z): lookups into the fixed tables;
+* ``dot`` (4·clk, a0 limbs, a1 limbs, result limbs): cpu sends on DOT_I8, the dot table receives each call once;
 * ``journal`` (position, byte): cpu sends on COMMIT_WORD, the verifier receives the public journal;
 * ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code.
 

@@ -1,8 +1,9 @@
-"""Fixed byte table: 2^16 rows for every byte pair (x, y), receiving bus "bytes" (op, x, y, z).
+"""Fixed byte table: every byte pair (x, y), receiving bus "bytes" (op, x, y, z), folded FOLD pairs a row.
 
-Fixed columns: x = row >> 8, y = row & 255, and = x & y, or = x | y, xor = x ^ y. Main columns: one
-multiplicity per byte op. Row (x, y) receives (AND, x, y, x&y), (OR, x, y, x|y), (XOR, x, y, x^y) and
-(RANGE, x, y, 0) with their own multiplicities.
+Pair index p = 256·x + y; row r holds p = r·FOLD + j for j < FOLD, i.e. one x and y = y0 + j (FOLD divides 256).
+Fixed columns: x, y0 and for each j: and_j = x & (y0 + j), or_j, xor_j. Main columns: one multiplicity per (op,
+j). Pair (x, y) receives (AND, x, y, x&y), (OR, x, y, x|y), (XOR, x, y, x^y) and (RANGE, x, y, 0), each with its
+own multiplicity. Folding keeps the height at 2^16 / FOLD (see range.py: the tallest table sets the FRI domain).
 
 Soundness: every received tuple is built from committed fixed columns and constant op ids, so a sent tuple
 balances only if it is one of these 4·2^16 tuples: sending (AND, x, y, z) proves x, y bytes and z = x & y;
@@ -15,38 +16,53 @@ import numpy as np
 
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_BYTES, BYTE_AND, BYTE_OR, BYTE_RANGE, BYTE_XOR
+from zkvm.circuit.range import FOLD
 from zkvm.stark.air import Table
 
 NAME = "bytes"
-HEIGHT = 1 << 16
-FIXED_COLUMNS = ("x", "y", "and", "or", "xor")
-#: multiplicity column per byte op, in this order
+PAIRS = 1 << 16
+HEIGHT = PAIRS // FOLD
+FIXED_COLUMNS = ("x", "y0") + tuple(f"{op}{j}" for j in range(FOLD) for op in ("and", "or", "xor"))
+#: multiplicity columns: per byte op (this order), FOLD of them
 MULT_OPS = (BYTE_AND, BYTE_OR, BYTE_XOR, BYTE_RANGE)
-COLUMNS = ("mult_and", "mult_or", "mult_xor", "mult_range")
+COLUMNS = tuple(f"mult_{op}{j}" for op in ("and", "or", "xor", "range") for j in range(FOLD))
 
 
 def table() -> Table:
     t = Table(NAME)
-    x, y, x_and_y, x_or_y, x_xor_y = (t.fixed(name) for name in FIXED_COLUMNS)
-    m_and, m_or, m_xor, m_range = (t.main(name) for name in COLUMNS)
-    t.receive(BUS_BYTES, [BYTE_AND, x, y, x_and_y], mult=m_and)
-    t.receive(BUS_BYTES, [BYTE_OR, x, y, x_or_y], mult=m_or)
-    t.receive(BUS_BYTES, [BYTE_XOR, x, y, x_xor_y], mult=m_xor)
-    t.receive(BUS_BYTES, [BYTE_RANGE, x, y, 0], mult=m_range)
+    f = {name: t.fixed(name) for name in FIXED_COLUMNS}
+    m = {name: t.main(name) for name in COLUMNS}
+    x, y0 = f["x"], f["y0"]
+    for j in range(FOLD):
+        y = y0 + j
+        t.receive(BUS_BYTES, [BYTE_AND, x, y, f[f"and{j}"]], mult=m[f"mult_and{j}"])
+        t.receive(BUS_BYTES, [BYTE_OR, x, y, f[f"or{j}"]], mult=m[f"mult_or{j}"])
+        t.receive(BUS_BYTES, [BYTE_XOR, x, y, f[f"xor{j}"]], mult=m[f"mult_xor{j}"])
+        t.receive(BUS_BYTES, [BYTE_RANGE, x, y, 0], mult=m[f"mult_range{j}"])
     return t
 
 
 def fixed_columns() -> np.ndarray:
-    row = np.arange(HEIGHT, dtype=np.uint32)
-    x, y = row >> 8, row & 255
-    return np.stack([x, y, x & y, x | y, x ^ y], axis=1).astype(np.uint32)
+    base = np.arange(HEIGHT, dtype=np.uint32) * FOLD
+    x, y0 = base >> 8, base & 255
+    cols = [x, y0]
+    for j in range(FOLD):
+        y = y0 + j
+        cols += [x & y, x | y, x ^ y]
+    return np.stack(cols, axis=1).astype(np.uint32)
+
+
+def fold(counts: np.ndarray) -> np.ndarray:
+    """Per-pair counts uint[2^16, len(MULT_OPS)] (row 256·x + y) -> the multiplicity columns uint32[HEIGHT, ...]."""
+    counts = np.asarray(counts)
+    return np.concatenate([counts[:, o].reshape(HEIGHT, FOLD) for o in range(len(MULT_OPS))], axis=1).astype(np.uint32)
 
 
 def multiplicities(sends: LookupSends) -> np.ndarray:
-    """uint32[2^16, 4]: per row (x, y) = x*256 + y, how often each op looked it up."""
-    out = np.zeros((HEIGHT, len(MULT_OPS)), dtype=np.uint32)
+    """uint32[HEIGHT, 4·FOLD]: per pair (x, y) = x*256 + y, how often each op looked it up (folded)."""
+    out = np.zeros((PAIRS, len(MULT_OPS)), dtype=np.int64)
     for j, op in enumerate(MULT_OPS):
         parts = sends.bytes[op]
         if parts:
-            out[:, j] = np.bincount(np.concatenate(parts), minlength=HEIGHT).astype(np.uint32)
-    return out
+            out[:, j] = np.bincount(np.concatenate(parts), minlength=PAIRS)
+    return fold(out)

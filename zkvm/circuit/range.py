@@ -1,9 +1,14 @@
-"""Fixed range table: 2^16 rows x = 0..65535, receiving bus "range16" (x,).
+"""Fixed range table: the 2^16 values x = 0..65535, receiving bus "range16" (x,), folded FOLD values a row.
+
+Row r holds x = r·FOLD + j for j < FOLD (one fixed column: the row's base r·FOLD) and one multiplicity column per
+j. Folding keeps the table's height at 2^16 / FOLD, so a small proof's tallest table (which sets the size of
+its FRI domain) is its own work, not this table; the area (and every value it can absorb) is unchanged.
 
 Soundness: the fixed column is committed by the verifier (preprocessed), so the only tuples this table can
-absorb are (0,) .. (65535,). A send of any other value leaves an unmatched LogUp term and the bus cannot
-balance (LogUp is sound while the total number of lookups stays below p, which the prover's table heights
-guarantee). The multiplicity column is prover-chosen and unconstrained: a wrong count only unbalances the bus.
+absorb are (base + j,) = (0,) .. (65535,). A send of any other value leaves an unmatched LogUp term and the bus
+cannot balance (LogUp is sound while the total number of lookups stays below p, which the prover's table
+heights guarantee). The multiplicity columns are prover-chosen and unconstrained: a wrong count only unbalances
+the bus.
 """
 
 from __future__ import annotations
@@ -15,24 +20,32 @@ from zkvm.circuit.opcodes import BUS_RANGE16
 from zkvm.stark.air import Table
 
 NAME = "range16"
-HEIGHT = 1 << 16
+VALUES = 1 << 16
+#: Values per row (a power of two dividing 256).
+FOLD = 8
+HEIGHT = VALUES // FOLD
 FIXED_COLUMNS = ("x",)
-COLUMNS = ("mult",)
+COLUMNS = tuple(f"mult{j}" for j in range(FOLD))
 
 
 def table() -> Table:
     t = Table(NAME)
     x = t.fixed("x")
-    mult = t.main("mult")
-    t.receive(BUS_RANGE16, [x], mult=mult)
+    for j in range(FOLD):
+        t.receive(BUS_RANGE16, [x + j], mult=t.main(f"mult{j}"))
     return t
 
 
 def fixed_columns() -> np.ndarray:
-    return np.arange(HEIGHT, dtype=np.uint32).reshape(HEIGHT, 1)
+    return (np.arange(HEIGHT, dtype=np.uint32) * FOLD).reshape(HEIGHT, 1)
+
+
+def fold(counts: np.ndarray) -> np.ndarray:
+    """Per-value counts (length 2^16) -> the table's multiplicity columns uint32[HEIGHT, FOLD]."""
+    return np.asarray(counts).reshape(HEIGHT, FOLD).astype(np.uint32)
 
 
 def multiplicities(sends: LookupSends) -> np.ndarray:
-    """uint32[2^16, 1]: how many times each x was sent (range16 values only)."""
+    """uint32[HEIGHT, FOLD]: how many times each x was sent (range16 values only)."""
     vals = np.concatenate(sends.range16) if sends.range16 else np.zeros(0, np.int64)
-    return np.bincount(vals, minlength=HEIGHT).astype(np.uint32).reshape(HEIGHT, 1)
+    return fold(np.bincount(vals, minlength=VALUES))

@@ -2,8 +2,8 @@
 public data (publics and public bus terms) and the image id.
 
 Tables: cpu, program (fixed per image), regs / image (fixed) and zinit (memory init), alu / shift / muldiv
-(the instruction families, receiving bus "alu"), range16 / bytes (fixed lookup tables).
-Buses: program, alu, mem, range16, bytes, journal (public terms: the journal bytes), exit (public term: the
+(the instruction families, receiving bus "alu"), dot (the DOT_I8 accelerator), range16 / bytes (fixed lookup
+tables). Buses: program, alu, mem, range16, bytes, dot, journal (public terms: the journal bytes), exit (public term: the
 exit code).
 
 Publics: entry_pc, image_lo, image_hi (word indices spanning the image's non-zero words: informational, the
