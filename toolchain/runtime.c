@@ -70,6 +70,38 @@ void zkvm_commit(const void *buf, size_t len) {
     }
 }
 
+/* ---- SHA-256 over the SHA256 ecall: the accelerator compresses, the padding is done here. */
+void zkvm_sha256(const void *data, size_t len, uint8_t digest[32]) {
+    uint32_t state[8] = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                         0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
+    uint32_t tail[32]; /* one or two final blocks; word-typed so the ecall's block pointer is aligned */
+    uint8_t *t = (uint8_t *)tail;
+    const uint8_t *in = (const uint8_t *)data;
+    size_t full = len & ~(size_t)63;
+    if (((uintptr_t)in & 3u) == 0) {
+        for (size_t off = 0; off < full; off += 64) zkvm_sha256_compress(state, in + off);
+    } else {
+        for (size_t off = 0; off < full; off += 64) {
+            memcpy(t, in + off, 64);
+            zkvm_sha256_compress(state, t);
+        }
+    }
+    size_t rem = len - full, padded = rem < 56 ? 64 : 128;
+    memcpy(t, in + full, rem);
+    t[rem] = 0x80;
+    memset(t + rem + 1, 0, padded - 9 - rem);
+    uint64_t bits = (uint64_t)len * 8u;
+    for (int i = 0; i < 8; i++) t[padded - 1 - i] = (uint8_t)(bits >> (8 * i));
+    zkvm_sha256_compress(state, t);
+    if (padded == 128) zkvm_sha256_compress(state, t + 64);
+    for (int i = 0; i < 8; i++) {
+        digest[4 * i] = (uint8_t)(state[i] >> 24);
+        digest[4 * i + 1] = (uint8_t)(state[i] >> 16);
+        digest[4 * i + 2] = (uint8_t)(state[i] >> 8);
+        digest[4 * i + 3] = (uint8_t)state[i];
+    }
+}
+
 /* ---- heap: a bump pointer from _end (set by link.ld) up to the stack reservation. */
 extern char _end[];
 static uintptr_t heap_next;
