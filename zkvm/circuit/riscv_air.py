@@ -2,7 +2,8 @@
 public data (publics and public bus terms) and the image id.
 
 Tables: cpu, program (fixed per image), regs / image (fixed) and zinit (memory init), alu / shift / muldiv
-(the instruction families, receiving bus "alu"), range16 / bytes (fixed lookup tables).
+(the instruction families, receiving bus "alu"), range16 / bytes (fixed lookup tables), sha256_block /
+sha256_round / sha256_k (the SHA-256 accelerator, sha256.py).
 Buses: program, alu, mem, range16, bytes, journal (public terms: the journal bytes), exit (public term: the
 exit code).
 
@@ -30,6 +31,7 @@ from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, ImageTable, RegsTable, ZinitTable, image_main, regs_main,
                                  zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
+from zkvm.circuit import sha256 as sha
 from zkvm.field.babybear import P
 
 IMAGE_ID_TAG = b"zkvm-image-id-v1"
@@ -39,6 +41,7 @@ class Circuit:
     air: object
     cpu: CpuTable
     families: list
+    sha: sha.ShaTables
 
 
 @lru_cache(maxsize=1)
@@ -52,13 +55,16 @@ def circuit() -> Circuit:
     families = [spec.table() for spec in FAMILIES]
     tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + families
     tables += [range_table.table(), bytes_table.table()]
+    sha_ts = [Table(n) for n in (sha.ROUND_NAME, sha.BLOCK_NAME, sha.K_NAME)]
+    tables += sha_ts
     air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
     cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"))
     ProgramTable(prog_t)
     RegsTable(regs_t)
     ImageTable(image_t)
     ZinitTable(zinit_t, air.public("image_lo"), air.public("image_hi"))
-    return Circuit(air, cpu, families)
+    sha_tables = sha.ShaTables(*sha_ts, air.public("text_lo"), air.public("text_hi"))
+    return Circuit(air, cpu, families, sha_tables)
 
 
 # ---------------------------------------------------------------------------------------------- the image
@@ -102,6 +108,7 @@ def setup(image) -> ImageSetup:
         ImageTable.NAME: ImageTable.fixed_trace(lo, words),
         range_table.NAME: range_table.fixed_columns(),
         bytes_table.NAME: bytes_table.fixed_columns(),
+        sha.K_NAME: sha.ShaTables.k_fixed(),
     }
     if image.exec_ranges:
         text_lo = min(start for start, _ in image.exec_ranges) // 4
@@ -150,8 +157,14 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
     c = circuit()
     sends = LookupSends()
-    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict)
+    calls = sha.ShaCalls.from_record(record)
+    extra = calls.accesses()
+    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, extra)
     main = {CpuTable.NAME: cpu.main}
+    tail = slice(len(cpu.resolved.prev_ts) - len(extra.key), None)
+    if strict:
+        sha.check_replay(calls, cpu.resolved.prev_value[tail])
+    main.update(c.sha.fill(calls, cpu.resolved.prev_ts[tail].reshape(-1, 24), sends, (s.text_lo, s.text_hi)))
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
                                                       cpu.main.shape[0] - len(record))
