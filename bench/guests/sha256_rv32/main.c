@@ -1,4 +1,5 @@
-/* sha256: SHA-256 (FIPS 180-4) of the whole private input, in plain C.
+/* sha256_rv32: SHA-256 (FIPS 180-4) of the whole private input, in plain C (no accelerator): the
+ * "before" of bench/prove.py, the same program as guest/sha256 with the compression done in RV32IM.
  *
  * Input:   any bytes; read in 4 KiB chunks, so its size is bounded only by the host's input limit.
  * Journal: the 32-byte digest.
