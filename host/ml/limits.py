@@ -11,7 +11,7 @@ MAX_PROVABLE_CYCLES = (1 << MAX_LOG_HEIGHT) - 1
 #: Private-model guest cost per 64-byte block of blob: reading it (16 READ_WORD ecalls) and hashing it (one
 #: SHA256 accelerator ecall; ~4,300 cycles in plain RV32IM before). Measured; tests/test_ml_prove.py keeps it
 #: honest. Only used to explain where the cycles go.
-SHA256_CYCLES_PER_BLOCK = 120
+SHA256_CYCLES_PER_BLOCK = 92
 
 
 class CycleLimitExceeded(InputError):
