@@ -13,6 +13,9 @@ zinit       zero-initialised words the run touches     memory.py
 alu, shift, mul, div   one per operation of the family  alu.py, shift.py, muldiv.py (families.py)
 range16     2^16 (fixed)                               range.py
 bytes       2^16 byte pairs (fixed)                    bytes.py
+sha256_block   one per SHA256 ecall                    sha256.py
+sha256_round   64 per SHA256 ecall (one per round)     sha256.py
+sha256_k    64 round constants (fixed)                 sha256.py
 ==========  =========================================  =============================================
 
 Buses (LogUp; every bus balances over all tables plus the verifier's public terms):
@@ -22,7 +25,9 @@ Buses (LogUp; every bus balances over all tables plus the verifier's public term
 * ``mem`` (space, addr, lo, hi, ts): offline memory checking of registers and memory (memory.py);
 * ``range16`` (x,) and ``bytes`` (op, x, y, z): lookups into the fixed tables;
 * ``journal`` (position, byte): cpu sends on COMMIT_WORD, the verifier receives the public journal;
-* ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code.
+* ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code;
+* ``ecall_sha256`` (clk, a0, a1): cpu sends on SHA256, sha256_block receives; ``sha256_init`` /
+  ``sha256_final`` / ``sha256_k`` link the SHA-256 tables (sha256.py).
 
 Public inputs: entry_pc, image_lo, image_hi — bound to the image id with the fixed-column digest.
 """
