@@ -82,6 +82,7 @@ def measure(name: str, guest: str, data: bytes, zk: bool) -> dict:
         "phases_s": {k: round(v, 3) for k, v in stats.phases.items()},
         "rate_hz": round(result.cycles / prove_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),  # user + system, all threads
         "receipt_bytes": len(raw), "verify_s": round(verify_s, 3),
         "security_bits": opts.security_bits,
     }
@@ -152,8 +153,8 @@ def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float])
         "(`tests/sha_guest`, hashing 64 KiB twice minus once); the guest rows below also read their input "
         "(16 READ_WORD ecalls a block). SHA rows = real rows of sha256_round + sha256_block (65 per block; "
         "padded heights in brackets).", "",
-        "| input | blocks | before: cycles | cycles/block | prove s | peak MB | after: cycles | cycles/block | "
-        "SHA rows (padded) | rows/block | prove s | peak MB | prove time after/before |",
+        "| input | blocks | before: cycles | cycles/block | prove s (CPU s) | peak MB | after: cycles | "
+        "cycles/block | SHA rows (padded) | rows/block | prove s (CPU s) | peak MB | after/before: wall (CPU) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in (4, 64):
@@ -167,7 +168,7 @@ def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float])
                 cyc = r.get("cycles")
                 return [f"{cyc:,}" if cyc else "—", f"{cyc / blocks:,.0f}" if cyc else "—",
                         f"not provable: {r['error'][:60]}", "—"]
-            return [f"{r['cycles']:,}", f"{r['cycles'] / blocks:,.0f}", f"{r['prove_s']:.1f}",
+            return [f"{r['cycles']:,}", f"{r['cycles'] / blocks:,.0f}", f"{r['prove_s']:.1f} ({r.get('cpu_s', 0):.1f})",
                     f"{r['peak_rss_mb']:,.0f}"]
 
         bs, as_ = side(b), side(a)
@@ -178,7 +179,8 @@ def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float])
             padded = sum(a["heights"].get(t, 0) for t in SHA_TABLES)
             real = 65 * blocks
             rows, per = f"{real:,} ({padded:,})", f"{real / blocks:.0f}"
-        ratio = (f"{a['prove_s'] / b['prove_s']:.3f}" if "error" not in a and "error" not in b else
+        ratio = (f"{a['prove_s'] / b['prove_s']:.3f} ({a.get('cpu_s', 0) / max(b.get('cpu_s', 0), 1e-9):.3f})"
+                 if "error" not in a and "error" not in b else
                  "before not provable in one proof" if "error" in b else "—")
         lines.append(f"| {n} KiB | {blocks:,} | " + " | ".join(bs[:2] + bs[2:]) + " | " + " | ".join(as_[:2]) +
                      f" | {rows} | {per} | " + " | ".join(as_[2:]) + f" | {ratio} |")
