@@ -13,12 +13,12 @@ check alignment.
 from __future__ import annotations
 
 import struct
-
 from dataclasses import dataclass, field
 
 from unicorn import UC_ARCH_RISCV, UC_HOOK_BLOCK, UC_HOOK_INTR, UC_MODE_RISCV32, Uc, UcError
 from unicorn import riscv_const as rc
 
+from rv32_ref import sha256_compress
 from zkvm import abi
 from zkvm.elf import MemoryImage
 
@@ -143,31 +143,7 @@ def _ecall(uc: Uc, state: _State, pc: int) -> None:
             state.error = f"SHA256 with bad pointers a0=0x{a0:08x} a1=0x{a1:08x} at pc=0x{pc:08x}"
             return
         st = list(struct.unpack("<8I", uc.mem_read(a0, 32)))
-        uc.mem_write(a0, struct.pack("<8I", *_sha256_compress(st, bytes(uc.mem_read(a1, 64)))))
+        uc.mem_write(a0, struct.pack("<8I", *sha256_compress(st, bytes(uc.mem_read(a1, 64)))))
     else:
         state.error = f"unknown ecall {number} at pc=0x{pc:08x}"
 
-
-_SHA_K = [int(x, 16) for x in """
-428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 243185be 550c7dc3
-72be5d74 80deb1fe 9bdc06a7 c19bf174 e49b69c1 efbe4786 0fc19dc6 240ca1cc 2de92c6f 4a7484aa 5cb0a9dc 76f988da
-983e5152 a831c66d b00327c8 bf597fc7 c6e00bf3 d5a79147 06ca6351 14292967 27b70a85 2e1b2138 4d2c6dfc 53380d13
-650a7354 766a0abb 81c2c92e 92722c85 a2bfe8a1 a81a664b c24b8b70 c76c51a3 d192e819 d6990624 f40e3585 106aa070
-19a4c116 1e376c08 2748774c 34b0bcb5 391c0cb3 4ed8aa4a 5b9cca4f 682e6ff3 748f82ee 78a5636f 84c87814 8cc70208
-90befffa a4506ceb bef9a3f7 c67178f2""".split()]
-
-
-def _sha256_compress(state: list[int], block: bytes) -> list[int]:
-    """FIPS 180-4 section 6.2.2, written out independently of the interpreter's C version."""
-    ror = lambda x, n: ((x >> n) | (x << (32 - n))) & 0xFFFFFFFF  # noqa: E731
-    w = list(struct.unpack(">16I", block))
-    for i in range(16, 64):
-        s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)
-        s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10)
-        w.append((w[i - 16] + s0 + w[i - 7] + s1) & 0xFFFFFFFF)
-    a, b, c, d, e, f, g, h = state
-    for i in range(64):
-        t1 = (h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + _SHA_K[i] + w[i]) & 0xFFFFFFFF
-        t2 = ((ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & 0xFFFFFFFF
-        a, b, c, d, e, f, g, h = (t1 + t2) & 0xFFFFFFFF, a, b, c, (d + t1) & 0xFFFFFFFF, e, f, g
-    return [(x + y) & 0xFFFFFFFF for x, y in zip(state, (a, b, c, d, e, f, g, h))]
