@@ -2,10 +2,13 @@
 
     python bench/prove.py [--only NAME ...] [--max-log 20]
 
-Workloads: fib at 2^16, 2^18, 2^20 cycles (n chosen so the run just fits that CPU height), sha256 and sort.
+Workloads: fib at 2^16, 2^18, 2^20 cycles (n chosen so the run just fits that CPU height), sha256 (4 KiB,
+64 KiB) and sort; plus sha256_rv32 (bench/guests/sha256_rv32: the same guest compressing in plain RV32IM,
+i.e. before the SHA-256 accelerator) on the same inputs, so before and after are measured side by side.
 Each workload runs in its own process (so peak RSS is that workload's), proving with the default >= 100-bit
 options, without zero knowledge unless --zk (then the zk defaults). Writes bench/out/prove.json and the
-"prove" section of bench/README.md (rows keyed by workload and zk, so zk and non-zk runs sit side by side).
+"prove" and "sha256" sections of bench/README.md (rows keyed by workload and zk, so zk and non-zk runs sit
+side by side).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out" / "prove.json"
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- prove:start -->", "<!-- prove:end -->"
+SHA_START, SHA_END = "<!-- sha256:start -->", "<!-- sha256:end -->"
+SHA_TABLES = ("sha256_round", "sha256_block")
 
 
 def fib_input_for(log_cycles: int) -> bytes:
@@ -46,7 +51,10 @@ def fib_input_for(log_cycles: int) -> bytes:
 def workloads(max_log: int) -> dict[str, tuple[str, bytes]]:
     rng = random.Random(7)
     out = {f"fib_2^{k}": ("fib", None) for k in (16, 18, 20) if k <= max_log}
-    out["sha256_4KiB"] = ("sha256", bytes(rng.randrange(256) for _ in range(4096)))
+    data = {n: bytes(rng.randrange(256) for _ in range(n << 10)) for n in (4, 64)}
+    for n in (4, 64):
+        out[f"sha256_{n}KiB"] = ("sha256", data[n])
+        out[f"sha256_rv32_{n}KiB"] = ("sha256_rv32", data[n])
     out["sort_2000"] = ("sort", struct.pack("<2000I", *(rng.randrange(1 << 32) for _ in range(2000))))
     return out
 
@@ -69,11 +77,12 @@ def measure(name: str, guest: str, data: bytes, zk: bool) -> dict:
     assert journal == result.journal
     opts = R.default_options(zk)
     return {
-        "workload": name, "zk": zk, "cycles": result.cycles, "heights": stats.heights,
+        "workload": name, "zk": zk, "cycles": result.cycles, "heights": stats.heights, "input_bytes": len(data),
         "prove_s": round(prove_s, 3),
         "phases_s": {k: round(v, 3) for k, v in stats.phases.items()},
         "rate_hz": round(result.cycles / prove_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),  # user + system, all threads
         "receipt_bytes": len(raw), "verify_s": round(verify_s, 3),
         "security_bits": opts.security_bits,
     }
@@ -100,14 +109,83 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_readme(section: str) -> None:
+def write_readme(section: str, start: str = START, end: str = END) -> None:
     text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        a, b = text.index(START), text.index(END) + len(END)
+    if start in text and end in text:
+        a, b = text.index(start), text.index(end) + len(end)
         text = text[:a] + section + text[b:]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     README.write_text(text)
+
+
+def build_rv32_guest() -> None:
+    """build/guests/sha256_rv32.elf: the plain-C sha256 guest (no accelerator), the "before" of the sha rows."""
+    from host.build import build_guest
+
+    build_guest(ROOT / "bench" / "guests" / "sha256_rv32", ROOT / "build" / "guests" / "sha256_rv32.elf")
+
+
+def sdk_cycles_per_block(n_bytes: int = 64 << 10) -> float:
+    """CPU cycles per 64-byte block of zkvm_sha256 on data already in memory (tests/sha_guest): hashing the
+    same n_bytes twice minus once, over the blocks of one hash (padding included)."""
+    import tempfile
+
+    from host.build import build_guest
+    from zkvm.elf import load_elf
+    from zkvm.exec import Executor
+
+    image = load_elf(build_guest(ROOT / "tests" / "sha_guest", Path(tempfile.mkdtemp()) / "sha_guest.elf"))
+    data = random.Random(3).randbytes(n_bytes)
+    run = lambda k: Executor(image, struct.pack(f"<II{k}I", k, 0, *[n_bytes] * k) + data).run().cycles  # noqa
+    return (run(2) - run(1)) / ((n_bytes + 9 + 63) // 64)
+
+
+def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float]) -> str:
+    """Before (plain RV32IM) vs after (SHA256 ecall + tables) for the sha256 guest, side by side."""
+    by = {(r["workload"], bool(r.get("zk"))): r for r in results}
+    lines = [
+        SHA_START, "## SHA-256 accelerator: before vs after (`python bench/prove.py --zk --only sha256_...`)", "",
+        f"Same inputs, same run, zk on (default options, >= 100 bits), one process per proof. Before = "
+        "`bench/guests/sha256_rv32` (compression in RV32IM), after = `guest/sha256` (one SHA256 ecall per "
+        f"block). 1-minute load average {load[0]:.1f} before and {load[1]:.1f} after the run (2 cores, shared "
+        f"machine). `zkvm_sha256` on data already in memory costs {sdk_cpb:.1f} CPU cycles per block "
+        "(`tests/sha_guest`, hashing 64 KiB twice minus once); the guest rows below also read their input "
+        "(16 READ_WORD ecalls a block). SHA rows = real rows of sha256_round + sha256_block (65 per block; "
+        "padded heights in brackets).", "",
+        "| input | blocks | before: cycles | cycles/block | prove s (CPU s) | peak MB | after: cycles | "
+        "cycles/block | SHA rows (padded) | rows/block | prove s (CPU s) | peak MB | after/before: wall (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in (4, 64):
+        b, a = by.get((f"sha256_rv32_{n}KiB", True)), by.get((f"sha256_{n}KiB", True))
+        if a is None or b is None:
+            continue
+        blocks = ((n << 10) + 9 + 63) // 64
+
+        def side(r):
+            if "error" in r:
+                cyc = r.get("cycles")
+                return [f"{cyc:,}" if cyc else "—", f"{cyc / blocks:,.0f}" if cyc else "—",
+                        f"not provable: {r['error'][:60]}", "—"]
+            return [f"{r['cycles']:,}", f"{r['cycles'] / blocks:,.0f}", f"{r['prove_s']:.1f} ({r.get('cpu_s', 0):.1f})",
+                    f"{r['peak_rss_mb']:,.0f}"]
+
+        bs, as_ = side(b), side(a)
+        if "error" in a:
+            rows = "—"
+            per = "—"
+        else:
+            padded = sum(a["heights"].get(t, 0) for t in SHA_TABLES)
+            real = 65 * blocks
+            rows, per = f"{real:,} ({padded:,})", f"{real / blocks:.0f}"
+        ratio = (f"{a['prove_s'] / b['prove_s']:.3f} ({a.get('cpu_s', 0) / max(b.get('cpu_s', 0), 1e-9):.3f})"
+                 if "error" not in a and "error" not in b else
+                 "before not provable in one proof" if "error" in b else "—")
+        lines.append(f"| {n} KiB | {blocks:,} | " + " | ".join(bs[:2] + bs[2:]) + " | " + " | ".join(as_[:2]) +
+                     f" | {rows} | {per} | " + " | ".join(as_[2:]) + f" | {ratio} |")
+    lines.append(SHA_END)
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -123,6 +201,8 @@ def main() -> None:
         print(json.dumps(measure(name, args.guest, Path(path).read_bytes(), args.zk)))
         return
     results = []
+    load0 = os.getloadavg()[0]
+    build_rv32_guest()
     for name, (guest, data) in workloads(args.max_log).items():
         if args.only and name not in args.only:
             continue
@@ -136,7 +216,7 @@ def main() -> None:
         path.unlink()
         if p.returncode != 0:
             err = (p.stderr.strip().splitlines() or ["?"])[-1]
-            results.append({"workload": name, "zk": args.zk, "error": err})
+            results.append({"workload": name, "zk": args.zk, "error": err, "cycles": run_cycles(guest, data)})
             print(f"  failed: {err}", file=sys.stderr)
             continue
         r = json.loads(p.stdout.strip().splitlines()[-1])
@@ -153,6 +233,15 @@ def main() -> None:
     OUT.write_text(json.dumps({"machine": platform.machine(), "cores": os.cpu_count(), "results": results},
                               indent=2))
     write_readme(markdown(results))
+    if any(r["workload"].startswith("sha256") for r in results):
+        write_readme(sha_markdown(results, sdk_cycles_per_block(), (load0, os.getloadavg()[0])), SHA_START, SHA_END)
+
+
+def run_cycles(guest: str, data: bytes) -> int:
+    from zkvm.elf import load_elf
+    from zkvm.exec import Executor
+
+    return Executor(load_elf(ROOT / f"build/guests/{guest}.elf"), data).run().cycles
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
 """zkML benchmark: our zkvm vs EZKL on the same three digits models, side by side in one run.
 
     python bench/zkml.py [--models a,b,c] [--modes model,none] [--no-prove] [--no-ezkl] [--ezkl-acc N]
+    python bench/zkml.py --privacy [--models a,b,c] [--modes model,none,input]
+
+--privacy: ours only, private vs public modes of each model proven in the same run (the cost of keeping the
+model private: reading and hashing the blob, on the SHA-256 accelerator); writes bench/out/zkml_privacy.json
+and the zkml-privacy section of bench/README.md, leaving the EZKL comparison untouched.
 
 Like for like, per privacy mode (input private, output public in both systems):
   our `model` (public model linked into the guest, bound by the image id)  vs  EZKL params `fixed` (baked into
@@ -67,6 +72,8 @@ def run_reaped(cmd: list[str]) -> dict:
 
 def load_average() -> float:
     return os.getloadavg()[0]
+    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 # ---------------------------------------------------------------------------------------------- our side
@@ -152,6 +159,24 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
             except RuntimeError as exc:
                 out["proofs"][key] = {"error": str(exc)[-500:]}
             print(f"  ours {name}/{key}: {out['proofs'][key]}", file=sys.stderr)
+        path = OUT / f"zkml_{name}_{mode}.receipt"
+        if out["cycles"][mode] > MAX_PROVABLE_CYCLES:
+            out["proofs"][mode] = {"error": f"not provable: {out['cycles'][mode]:,} cycles > {MAX_PROVABLE_CYCLES:,}"}
+            print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
+            continue
+        try:
+            p = run_reaped([PY, __file__, "--worker", "prove", name, mode, str(path)])
+            info = json.loads(p["stdout"].strip().splitlines()[-1])
+            v = run_reaped([PY, __file__, "--worker", "verify", str(path), info["image_id"]])
+            out["proofs"][mode] = {
+                "prove_seconds": p["seconds"], "prove_cpu_seconds": p["cpu_seconds"],
+                "prove_peak_rss_mb": p["peak_rss_mb"], "zk": info["zk"],
+                "receipt_bytes": info["receipt_bytes"], "verify_seconds": v["seconds"],
+                "verify_peak_rss_mb": v["peak_rss_mb"],
+            }
+        except RuntimeError as exc:
+            out["proofs"][mode] = {"error": str(exc)[-500:]}
+        print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
     return out
 
 
@@ -318,6 +343,65 @@ def write_readme(results: dict) -> None:
     path.write_text(text)
 
 
+PRIVACY_START, PRIVACY_END = "<!-- zkml-privacy:start -->", "<!-- zkml-privacy:end -->"
+
+
+def privacy_section(results: dict) -> str:
+    lines = [PRIVACY_START, "## zkML: private vs public modes (`python bench/zkml.py --privacy`)", "",
+             f"Machine: {results['machine']}; 1-minute load average {results['load'][0]:.1f} before and "
+             f"{results['load'][1]:.1f} after the run (shared machine). Zero-knowledge proofs (default options), "
+             "each in its own process, all modes of a model in the same run. `model`: public model linked into "
+             "the guest (nothing hashed); `none` / `input`: private model, the guest reads blob + salt and commits "
+             "SHA-256(tag ‖ salt ‖ blob) on the SHA256 accelerator (`input` also publishes the input). Prove s = "
+             "wall time of the proving process (execute, setup, trace, STARK).", "",
+             "| model | blob | mode | cycles | cpu rows | prove s (CPU s) | peak MB | receipt KB | "
+             "prove time vs `model`: wall (CPU) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results["models"].items():
+        ours = r["ours"]
+        base = ours["proofs"].get("model", {}).get("prove_seconds")
+        base_cpu = ours["proofs"].get("model", {}).get("prove_cpu_seconds")
+        for mode, p in ours["proofs"].items():
+            cyc = ours["cycles"][mode]
+            rows = 1 << max(2, (cyc - 1).bit_length())
+            if "error" in p:
+                lines.append(f"| {name} | {r['blob_bytes']:,} B | `{mode}` | {cyc:,} | {rows:,} | "
+                             f"failed: {p['error'][:60]} | — | — | — |")
+                continue
+            ratio = f"{p['prove_seconds'] / base:.2f}x ({p['prove_cpu_seconds'] / base_cpu:.2f}x)" if base else "—"
+            lines.append(f"| {name} | {r['blob_bytes']:,} B | `{mode}` | {cyc:,} | {rows:,} | "
+                         f"{p['prove_seconds']:.1f} ({p['prove_cpu_seconds']:.1f}) | {p['prove_peak_rss_mb']:,.0f} | "
+                         f"{p['receipt_bytes'] / 1024:,.0f} | {ratio} |")
+    lines.append(PRIVACY_END)
+    return "\n".join(lines)
+
+
+def run_privacy(names: list[str], modes: list[str]) -> None:
+    from host.ml import models
+
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+               "modes": modes, "models": {}}
+    load0 = os.getloadavg()[0]
+    for name in names:
+        if not models.paths(name)["blob"].exists():
+            models.build_model(name, log=lambda m: print(m, file=sys.stderr))
+        meta = json.loads(models.paths(name)["json"].read_text())
+        print(f"model {name}", file=sys.stderr)
+        results["models"][name] = {"blob_bytes": meta["blob_bytes"], "ours": our_side(name, modes, True)}
+    results["load"] = (load0, os.getloadavg()[0])
+    (OUT / "zkml_privacy.json").write_text(json.dumps(results, indent=2))
+    path = REPO / "bench" / "README.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    body = privacy_section(results)
+    if PRIVACY_START in text and PRIVACY_END in text:
+        a, b = text.index(PRIVACY_START), text.index(PRIVACY_END) + len(PRIVACY_END)
+        text = text[:a] + body + text[b:]
+    else:
+        text = text.rstrip() + "\n\n" + body + "\n"
+    path.write_text(text)
+    print(body)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(sys.argv[2:])
@@ -334,6 +418,8 @@ def main() -> None:
     ap.add_argument("--merge", action="store_true", help="keep other models' results from bench/out/zkml.json")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the README section from bench/out/zkml.json (no runs)")
+    ap.add_argument("--privacy", action="store_true",
+                    help="ours only: private vs public modes, in their own README section (no EZKL)")
     args = ap.parse_args()
     from host.ml import models
 
@@ -342,6 +428,10 @@ def main() -> None:
         import shutil
 
         shutil.rmtree(FIXED_CACHE, ignore_errors=True)
+    if args.privacy:
+        modes = [m for m in args.modes.split(",") if m] if args.modes != "model,none" else ["model", "none", "input"]
+        run_privacy([n for n in args.models.split(",") if n], modes)
+        return
     if args.report_only:
         results = json.loads((OUT / "zkml.json").read_text())
         if args.note:

@@ -210,5 +210,39 @@ class RefCpu:
             self.journal += x[10].to_bytes(4, "little")[: x[11]]
         elif n == abi.ECALL_CYCLES:
             x[10] = st.rd_val = self.cycles & MASK
+        elif n == abi.ECALL_SHA256:
+            sp, bp = x[10], x[11]
+            if (sp | bp) & 3:
+                raise RefTrap("sha256 pointer misaligned")
+            state = [self.mem.get(sp + 4 * i, 0) for i in range(8)]
+            block = b"".join(self.mem.get(bp + 4 * i, 0).to_bytes(4, "little") for i in range(16))
+            for i, v in enumerate(sha256_compress(state, block)):
+                self.mem[sp + 4 * i] = v
         elif n != abi.ECALL_LOG:
             raise RefTrap(f"ecall {n}")
+
+
+_SHA_K = [int(x, 16) for x in """
+428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 243185be 550c7dc3
+72be5d74 80deb1fe 9bdc06a7 c19bf174 e49b69c1 efbe4786 0fc19dc6 240ca1cc 2de92c6f 4a7484aa 5cb0a9dc 76f988da
+983e5152 a831c66d b00327c8 bf597fc7 c6e00bf3 d5a79147 06ca6351 14292967 27b70a85 2e1b2138 4d2c6dfc 53380d13
+650a7354 766a0abb 81c2c92e 92722c85 a2bfe8a1 a81a664b c24b8b70 c76c51a3 d192e819 d6990624 f40e3585 106aa070
+19a4c116 1e376c08 2748774c 34b0bcb5 391c0cb3 4ed8aa4a 5b9cca4f 682e6ff3 748f82ee 78a5636f 84c87814 8cc70208
+90befffa a4506ceb bef9a3f7 c67178f2""".split()]
+
+
+def sha256_compress(state: list[int], block: bytes) -> list[int]:
+    """SHA-256 compression (FIPS 180-4, 6.2.2), written out independently of the interpreter's C version: the
+    reference for the SHA256 ecall (state words as numbers, block as 64 message bytes)."""
+    ror = lambda v, n: ((v >> n) | (v << (32 - n))) & MASK  # noqa: E731
+    w = [int.from_bytes(block[4 * i:4 * i + 4], "big") for i in range(16)]
+    for i in range(16, 64):
+        s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)
+        s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10)
+        w.append((w[i - 16] + s0 + w[i - 7] + s1) & MASK)
+    a, b, c, d, e, f, g, h = state
+    for i in range(64):
+        t1 = (h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + _SHA_K[i] + w[i]) & MASK
+        t2 = ((ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & MASK
+        a, b, c, d, e, f, g, h = (t1 + t2) & MASK, a, b, c, (d + t1) & MASK, e, f, g
+    return [(x + y) & MASK for x, y in zip(state, (a, b, c, d, e, f, g, h))]

@@ -48,6 +48,7 @@ def check_self_consistent(image: MemoryImage, rec: Record) -> None:
     assert np.array_equal(rec.pc[1:], rec.next_pc[:-1]), "pc[t+1] != next_pc[t]"
     regs = rec.initial_regs.astype(np.int64).tolist()
     mem = dict(image.words)
+    sha = {int(row[0]): [int(v) for v in row] for row in rec.sha_calls}  # cycle -> logged SHA256 call
     for t in range(n):
         pc, insn, _, rs1v, rs2v, rdv, addr, before, after, a1v, a7v = (int(v) for v in rec.rows[t])
         assert insn == mem.get(pc, 0), f"row {t}: insn is not the word at pc"
@@ -60,6 +61,12 @@ def check_self_consistent(image: MemoryImage, rec: Record) -> None:
                 regs[11] = a1v
             if a7v == abi.ECALL_CYCLES:
                 assert rdv == t, f"row {t}: CYCLES is the row index"
+            if a7v == abi.ECALL_SHA256:  # the log's reads are memory, its writes update the state in place
+                call = sha.pop(t)
+                assert call[1:25] == [mem.get(rs1v + 4 * i, 0) for i in range(8)] + \
+                    [mem.get(rs2v + 4 * i, 0) for i in range(16)], f"row {t}: SHA256 inputs are not memory"
+                for i in range(8):
+                    mem[rs1v + 4 * i] = call[25 + i]
             continue
         if opc in (0x33, 0x13, 0x03, 0x23, 0x63, 0x67):
             assert rs1v == regs[rs1], f"row {t}: rs1_val"
@@ -76,6 +83,7 @@ def check_self_consistent(image: MemoryImage, rec: Record) -> None:
         else:
             assert rdv == 0, f"row {t}: rd_val without a register write"
     assert rec.final_regs.tolist() == regs
+    assert not sha, f"SHA256 log entries without an ecall row: cycles {sorted(sha)[:5]}"
 
 
 def random_program(seed: int) -> tuple[MemoryImage, list[int]]:

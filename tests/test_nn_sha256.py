@@ -37,3 +37,23 @@ def test_guest_sha256_matches_hashlib(backend: str) -> None:
     assert len(journal) == len(want)
     bad = [i for i in range(0, len(want), 32) if journal[i : i + 32] != want[i : i + 32]]
     assert not bad, f"seed {SEED} ({backend}): first wrong digest for length {bad[0] // 32}"
+
+
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_commitment_and_input_digest_unchanged_by_the_accelerator(name: str) -> None:
+    """The private-model guest on the zkvm (every block through the SHA256 ecall) commits the same model
+    commitment and input digest as the native build (the portable compression this file used before the
+    accelerator) and as hashlib (host/ml/commitment.py): published commitments stay valid."""
+    from ml_support import PRIVATE_GUEST, TEST_SALT, expected, model
+
+    from host.ml import guest_io
+
+    if not interpreter_available():
+        pytest.skip("interpreter (zkvm.exec) not built")
+    _, qm, blob, xte, _ = model(name)
+    x = qm.quantize_input(xte[3])
+    request = guest_io.encode_request(x, blob, True, input_digest=True, salt=TEST_SALT)
+    want = expected(qm, blob, x, True, digest=True)
+    zkvm_out = InterpreterRunner(PRIVATE_GUEST)(request)
+    native_out = NativeRunner(PRIVATE_GUEST / "main.c")(request)
+    assert zkvm_out == native_out == (0, want)

@@ -12,11 +12,13 @@ check alignment.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from unicorn import UC_ARCH_RISCV, UC_HOOK_BLOCK, UC_HOOK_INTR, UC_MODE_RISCV32, Uc, UcError
 from unicorn import riscv_const as rc
 
+from rv32_ref import sha256_compress
 from zkvm import abi
 from zkvm.elf import MemoryImage
 
@@ -136,5 +138,12 @@ def _ecall(uc: Uc, state: _State, pc: int) -> None:
     elif number == abi.ECALL_CYCLES:
         # Cycles executed before this ecall: the block counter already includes the ecall itself.
         uc.reg_write(_A0, (state.cycles - 1) & 0xFFFFFFFF)
+    elif number == abi.ECALL_SHA256:
+        if (a0 | a1) & 3 or not (abi.MEM_START <= a0 <= abi.MEM_END - 32 and abi.MEM_START <= a1 <= abi.MEM_END - 64):
+            state.error = f"SHA256 with bad pointers a0=0x{a0:08x} a1=0x{a1:08x} at pc=0x{pc:08x}"
+            return
+        st = list(struct.unpack("<8I", uc.mem_read(a0, 32)))
+        uc.mem_write(a0, struct.pack("<8I", *sha256_compress(st, bytes(uc.mem_read(a1, 64)))))
     else:
         state.error = f"unknown ecall {number} at pc=0x{pc:08x}"
+

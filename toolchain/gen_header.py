@@ -44,7 +44,7 @@ def render_header() -> str:
         f"/* {_BANNER}",
         " *",
         " * The zkvm guest SDK: memory map, ecall numbers, exit codes, and the calls a guest uses to read its",
-        " * private input, commit to the public journal, log, read the cycle counter and exit.",
+        " * private input, commit to the public journal, log, read the cycle counter, hash (SHA-256) and exit.",
         " *",
         " * Machine-level ecalls move one word through registers (a7 = call number); zkvm_read/zkvm_commit",
         " * loop over them (implemented in toolchain/runtime.c, linked into every guest). */",
@@ -143,6 +143,18 @@ static inline __attribute__((noreturn)) void zkvm_exit(int code) {
 
 static inline void zkvm_commit_u32(uint32_t value) { zkvm_commit_word(value, 4); }
 
+/* ---- accelerators: ecall + table; the call's memory traffic is proven by the accelerator's own table */
+
+/* SHA-256 compression of one 64-byte block into `state` (H0..H7 as numbers, updated in place). Both
+ * pointers 4-aligned, the state writable (not in the program text) and disjoint from the block; anything
+ * else traps (sha_misaligned, sha_out_of_range, sha_state_in_text, sha_overlap). */
+static inline void zkvm_sha256_compress(uint32_t state[8], const void *block) {
+    register uint32_t *a0 __asm__("a0") = state;
+    register const void *a1 __asm__("a1") = block;
+    register uint32_t a7 __asm__("a7") = ZKVM_ECALL_SHA256;
+    __asm__ volatile("ecall" : : "r"(a0), "r"(a1), "r"(a7) : "memory");
+}
+
 /* ---- buffered I/O (runtime.c) */
 
 /* Read up to `len` bytes of private input into `buf`; returns how many were read (< len only at the end of
@@ -152,6 +164,10 @@ size_t zkvm_read(void *buf, size_t len);
 uint32_t zkvm_read_u32(void);
 /* Append `len` bytes from `buf` to the public journal. */
 void zkvm_commit(const void *buf, size_t len);
+
+/* SHA-256 (FIPS 180-4) of data[0..len) into digest, padding in guest code, one SHA256 ecall per block (any
+ * alignment of `data`: unaligned blocks are copied first). */
+void zkvm_sha256(const void *data, size_t len, uint8_t digest[32]);
 
 /* ---- memory (runtime.c) */
 

@@ -7,8 +7,10 @@ Design note (deviation from DESIGN.md, on purpose): at the *machine* level every
 only, never memory. READ and COMMIT move one word per ecall; the SDK's ``zkvm_read(buf, len)`` and
 ``zkvm_commit(buf, len)`` loop over them in guest code. This keeps exactly one memory access per cycle,
 so the CPU table of the circuit has a fixed width and no ecall needs a variable number of memory rows.
-LOG is the only ecall that reads a buffer; it is host debug output, is not proven, and the prover treats
-it as a no-op.
+LOG is the only such ecall that reads a buffer; it is host debug output, is not proven, and the prover
+treats it as a no-op. Accelerator ecalls (SHA256) are the exception that touches memory: their CPU row is
+still O(1) (it sends the call on the accelerator's bus), and the accelerator's own table does the reads and
+writes on the same memory argument.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ ECALL_LOG = 3  # a0 = buf, a1 = len: host debug output, not proven; never traps 
 ECALL_CYCLES = 4  # a0 <- cycles executed so far (low 32 bits)
 # a0 <- sum_{i<n} (a[i] - za) * b[i] as int32 (a, b int8): see "int8 dot product" below.
 ECALL_DOT_I8 = 5
+# SHA-256 compression accelerator (ecall + table, see zkvm/circuit/sha256.py): a0 = state pointer (8 u32 words,
+# H0..H7 as numbers, updated in place), a1 = block pointer (64 message bytes). Both 4-aligned, inside guest
+# memory, the state outside the program text and disjoint from the block (else a named trap). Registers are
+# unchanged. One block per call, no count register: the CPU row of an ecall reads exactly a7, a0 and a1 (one
+# access per slot), so a count would cost every CPU row a fifth register slot; the guest's loop around the
+# call is ~8 cycles a block, far below the 4,300 of hashing in RV32IM. Per-block state traffic (8 reads and
+# 8 writes in the table) is the price of that, a few table columns on a row the block needs anyway.
+ECALL_SHA256 = 6
 
 ECALLS = {
     "HALT": ECALL_HALT,
@@ -42,6 +52,7 @@ ECALLS = {
     "LOG": ECALL_LOG,
     "CYCLES": ECALL_CYCLES,
     "DOT_I8": ECALL_DOT_I8,
+    "SHA256": ECALL_SHA256,
 }
 
 # ---------------------------------------------------------------------------------------------- int8 dot product

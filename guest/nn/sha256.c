@@ -1,5 +1,9 @@
-/* SHA-256, straight from FIPS 180-4; tested against hashlib (tests/test_nn_sha256.py). */
+/* SHA-256 (FIPS 180-4); tested against hashlib (tests/test_nn_sha256.py). On the zkvm every block goes to the
+ * SHA256 ecall (the accelerator: ~70 cycles a block instead of ~4,300 in RV32IM); the portable compression
+ * below serves the native (-DNN_NATIVE) build only. Padding and buffering are the same code for both. */
 #include "sha256.h"
+
+#ifdef NN_NATIVE
 
 static const uint32_t K[64] = {
     0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
@@ -84,6 +88,12 @@ static void compress(uint32_t s[8], const uint8_t *p) {
     s[6] += g;
     s[7] += h;
 }
+#define ALIGNED(p) 1
+#else
+/* The ecall wants a 4-aligned block; the context's own buffer is. */
+static void compress(uint32_t s[8], const uint8_t *p) { zkvm_sha256_compress(s, p); }
+#define ALIGNED(p) (((uintptr_t)(p) & 3u) == 0)
+#endif
 
 void sha256_init(sha256_ctx *ctx) {
     static const uint32_t iv[8] = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
@@ -96,7 +106,7 @@ void sha256_init(sha256_ctx *ctx) {
 void sha256_update(sha256_ctx *ctx, const uint8_t *data, uint32_t len) {
     ctx->total_len += len;
     while (len > 0) {
-        if (ctx->block_len == 0 && len >= 64u) { /* whole blocks straight from the caller's buffer */
+        if (ctx->block_len == 0 && len >= 64u && ALIGNED(data)) { /* whole blocks straight from the caller */
             compress(ctx->state, data);
             data += 64;
             len -= 64u;

@@ -5,7 +5,7 @@
 
 typedef struct {
     uint32_t state[8];
-    uint8_t block[64];
+    uint8_t block[64] __attribute__((aligned(4))); /* the SHA256 ecall reads it as words */
     uint32_t block_len; /* bytes buffered in `block` */
     uint64_t total_len; /* bytes hashed so far */
 } sha256_ctx;

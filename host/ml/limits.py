@@ -8,9 +8,10 @@ from zkvm.errors import InputError
 
 #: Longest provable run: the CPU table holds at most 2^MAX_LOG_HEIGHT - 1 cycles (zkvm/circuit/cpu.py).
 MAX_PROVABLE_CYCLES = (1 << MAX_LOG_HEIGHT) - 1
-#: Guest SHA-256 cost per 64-byte block (guest/nn/sha256.c on RV32IM, measured; tests/test_ml_prove.py keeps
-#: it honest). Only used to explain where the cycles go.
-SHA256_CYCLES_PER_BLOCK = 4325
+#: Private-model guest cost per 64-byte block of blob: reading it (16 READ_WORD ecalls) and hashing it (one
+#: SHA256 accelerator ecall; ~4,300 cycles in plain RV32IM before). Measured; tests/test_ml_prove.py keeps it
+#: honest. Only used to explain where the cycles go.
+SHA256_CYCLES_PER_BLOCK = 92
 
 
 class CycleLimitExceeded(InputError):
@@ -32,11 +33,11 @@ def check_provable(cycles: int, model: str, mode: str, blob_len: int | None) -> 
     if blob_len is not None:
         blocks = sha256_blocks(64 + blob_len)
         hashing = blocks * SHA256_CYCLES_PER_BLOCK
-        msg += (f". About {hashing:,} of them hash the {blob_len:,}-byte model blob for its commitment "
-                f"({blocks:,} SHA-256 blocks at ~{SHA256_CYCLES_PER_BLOCK:,} cycles in RV32IM), leaving "
-                f"~{max(cycles - hashing, 0):,} for reading and inference. This model cannot be proven private "
-                "until the zkvm has continuations (a run split over several proofs) or a SHA-256 accelerator; "
-                "neither is available yet. With a public model (--public model or both) nothing is hashed.")
+        msg += (f". About {hashing:,} of them read and hash the {blob_len:,}-byte model blob for its "
+                f"commitment ({blocks:,} SHA-256 blocks at ~{SHA256_CYCLES_PER_BLOCK:,} cycles), leaving "
+                f"~{max(cycles - hashing, 0):,} for inference. Proving it needs continuations (a run split over "
+                "several proofs), not available yet. With a public model (--public model or both) nothing is "
+                "hashed.")
     else:
         msg += ". Proving it needs continuations (a run split over several proofs), not available yet."
     raise CycleLimitExceeded(msg)

@@ -14,6 +14,9 @@ alu, shift, mul, div   one per operation of the family  alu.py, shift.py, muldiv
 dot         one per word pair of a DOT_I8 call (>= 1)  dot.py (the int8 dot-product accelerator)
 range16     2^16 values, 8 a row (fixed)               range.py
 bytes       2^16 byte pairs, 8 a row (fixed)           bytes.py
+sha256_block   one per SHA256 ecall                    sha256.py
+sha256_round   64 per SHA256 ecall (one per round)     sha256.py
+sha256_k    64 round constants (fixed)                 sha256.py
 ==========  =========================================  =============================================
 
 Buses (LogUp; every bus balances over all tables plus the verifier's public terms):
@@ -25,7 +28,9 @@ Buses (LogUp; every bus balances over all tables plus the verifier's public term
 * ``range16`` (x,) and ``bytes`` (op, x, y, z): lookups into the fixed tables;
 * ``dot`` (4·clk, a0 limbs, a1 limbs, result limbs): cpu sends on DOT_I8, the dot table receives each call once;
 * ``journal`` (position, byte): cpu sends on COMMIT_WORD, the verifier receives the public journal;
-* ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code.
+* ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code;
+* ``ecall_sha256`` (clk, a0, a1): cpu sends on SHA256, sha256_block receives; ``sha256_init`` /
+  ``sha256_final`` / ``sha256_k`` link the SHA-256 tables (sha256.py).
 
 Public inputs: entry_pc, image_lo, image_hi — bound to the image id with the fixed-column digest.
 """

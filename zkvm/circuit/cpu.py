@@ -16,7 +16,8 @@ Ecalls (a7 in slot 0, a0 in slot 1 and rewritten by slot 3, a1 in slot 2): HALT 
 a0/a1 — the private input — shaped as the ABI says (count 0..4, zero padding, nothing after a short read);
 COMMIT_WORD sends its 1..4 bytes as (position, byte) on bus "journal", balanced by the verifier against the
 public journal; LOG is a no-op; CYCLES writes clk - 1; DOT_I8 sends (4·clk, a0, a1, result) on bus "dot" and
-writes the result to a0 (the dot table, dot.py, does the reads and the arithmetic).
+writes the result to a0 (the dot table, dot.py, does the reads and the arithmetic); SHA256 sends (clk, a0, a1)
+on bus "ecall_sha256" and keeps a0 (its memory work is the sha256 tables', zkvm/circuit/sha256.py).
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ from zkvm.circuit.memory import BUS_MEM, SPACE_REG, TS_BITS, Accesses, Resolved,
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
 from zkvm.circuit.program import FIELDS, REG_A1
 from zkvm.circuit.semantics import alu_result
+from zkvm.circuit.sha256 import BUS_CALL as BUS_SHA256
 from zkvm.errors import ZkvmError
 from zkvm.field.babybear import P
 
 BUS_PROGRAM, BUS_JOURNAL, BUS_EXIT = "program", "journal", "exit"
 ECALL_KINDS = (("e_halt", abi.ECALL_HALT), ("e_read", abi.ECALL_READ_WORD), ("e_commit", abi.ECALL_COMMIT_WORD),
-               ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES), ("e_dot", abi.ECALL_DOT_I8))
+               ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES), ("e_dot", abi.ECALL_DOT_I8),
+               ("e_sha", abi.ECALL_SHA256))
 
 COLUMNS = (
     ("is_real", "clk", "pc", "next_pc")
@@ -192,7 +195,7 @@ class CpuTable:
         t.always("ecall_onehot", sum(e.values()) - is_ecall)
         t.always("ecall_number", is_ecall * a_lo - sum(num * e[name] for name, num in ECALL_KINDS))
         t.always("ecall_number_hi", is_ecall * a_hi)
-        keep_a0 = e["e_halt"] + e["e_commit"] + e["e_log"]
+        keep_a0 = e["e_halt"] + e["e_commit"] + e["e_log"] + e["e_sha"]
         t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
         t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
         t.always("read_a1_hi", e["e_read"] * n_hi)
@@ -248,6 +251,9 @@ class CpuTable:
         t.send(BUS_BYTES, [BYTE_RANGE, c["bx"], c["sr_hi"], 0], mult=is_mem + is_jalr + e["e_read"] + e["e_cycles"])
         t.send(BUS_BYTES, [BYTE_AND, c["sign_src"], 0x80, 0x80 * sign], mult=lb + lh)
 
+        # ---- SHA256 accelerator: the call (clk, a0, a1) goes to the sha256 tables, which do its memory work
+        t.send(BUS_SHA256, [clk, r2_lo, r2_hi, m_lo, m_hi], mult=e["e_sha"])
+
         # ---- public outputs
         t.send(BUS_EXIT, [r2_lo, r2_hi], mult=e["e_halt"])
         # DOT_I8: O(1) here; soundness of the result written to a0 (res, unconstrained above) rests on the dot
@@ -284,6 +290,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
          strict: bool = True, extra: Accesses | None = None) -> CpuTrace:
     """The CPU trace of a recorded execution, vectorised over cycles. Also replays the memory accesses (the
     values read come from that replay, not from the record) and reports every range/byte lookup to `sends`.
+    ``extra``: accelerator accesses, replayed together with the CPU's and placed last in ``resolved``.
 
     ``strict`` (always, except in malicious-prover tests) raises TraceError where the circuit's view of the
     run disagrees with the record, instead of producing a trace the verifier would reject. ``extra``: reads

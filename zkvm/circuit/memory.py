@@ -1,7 +1,8 @@
 """Offline memory checking: registers and guest memory as one multiset argument on bus "mem".
 
 Tuple: (space, addr, lo, hi, ts) with space 0 = registers (addr = index 0..31) and space 1 = memory
-(addr = word index = byte address / 4). Every access (made by the CPU table) *receives* the tuple of the
+(addr = word index = byte address / 4). Every access (made by the CPU table, or by an accelerator table at a
+timestamp 4·clk + slot of its ecall's cycle: sha256.py) *receives* the tuple of the
 previous access to the same cell — its value and timestamp — and *sends* the new one with its own timestamp;
 it proves ts_prev < ts by range-checking ts - ts_prev - 1 in [0, 2^24). Each cell starts with one init send
 (timestamp 0) and ends with one final receive:

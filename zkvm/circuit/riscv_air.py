@@ -2,8 +2,10 @@
 public data (publics and public bus terms) and the image id.
 
 Tables: cpu, program (fixed per image), regs / image (fixed) and zinit (memory init), alu / shift / muldiv
-(the instruction families, receiving bus "alu"), dot (the DOT_I8 accelerator), range16 / bytes (fixed lookup
-tables). Buses: program, alu, mem, range16, bytes, dot, journal (public terms: the journal bytes), exit (public term: the
+(the instruction families, receiving bus "alu"), dot (the DOT_I8 accelerator), sha256_block / sha256_round /
+sha256_k (the SHA-256 accelerator, sha256.py), range16 / bytes (fixed lookup tables).
+Buses: program, alu, mem, range16, bytes, dot, ecall_sha256 and the sha256_* links, journal (public terms: the
+journal bytes), exit (public term: the
 exit code).
 
 Publics: entry_pc, image_lo, image_hi (word indices spanning the image's non-zero words: informational, the
@@ -22,17 +24,18 @@ from functools import lru_cache
 
 import numpy as np
 
+from zkvm import abi
 from zkvm.circuit import bytes as bytes_table
 from zkvm.circuit import dot
 from zkvm.circuit import range as range_table
+from zkvm.circuit import sha256 as sha
 from zkvm.circuit.families import FAMILIES, fill_families
 from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError, _InRangeOnly
 from zkvm.circuit.cpu import fill as fill_cpu
 from zkvm.circuit.lookups import LookupSends
-from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, ImageTable, RegsTable, ZinitTable, image_main, regs_main,
-                                 zinit_main, INITIAL_REGS)
+from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, Accesses, ImageTable, RegsTable, ZinitTable, image_main,
+                                 regs_main, zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
-from zkvm import abi
 from zkvm.errors import ElfError
 from zkvm.field.babybear import P
 from zkvm.stark.logup import TermBlock
@@ -44,6 +47,7 @@ class Circuit:
     air: object
     cpu: CpuTable
     families: list
+    sha: sha.ShaTables
 
 
 @lru_cache(maxsize=1)
@@ -57,13 +61,16 @@ def circuit() -> Circuit:
     families = [spec.table() for spec in FAMILIES]
     tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + families
     tables += [dot.table(), range_table.table(), bytes_table.table()]
+    sha_ts = [Table(n) for n in (sha.ROUND_NAME, sha.BLOCK_NAME, sha.K_NAME)]
+    tables += sha_ts
     air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
     cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"))
     ProgramTable(prog_t)
     RegsTable(regs_t)
     ImageTable(image_t)
     ZinitTable(zinit_t)
-    return Circuit(air, cpu, families)
+    sha_tables = sha.ShaTables(*sha_ts, air.public("text_lo"), air.public("text_hi"))
+    return Circuit(air, cpu, families, sha_tables)
 
 
 # ---------------------------------------------------------------------------------------------- the image
@@ -136,6 +143,7 @@ def setup(image) -> ImageSetup:
         ImageTable.NAME: ImageTable.fixed_trace(image_w, words, min_fixed_height()),
         range_table.NAME: range_table.fixed_columns(),
         bytes_table.NAME: bytes_table.fixed_columns(),
+        sha.K_NAME: sha.ShaTables.k_fixed(),
     }
     if image.exec_ranges:
         text_lo = min(start for start, _ in image.exec_ranges) // 4
@@ -188,9 +196,18 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
     c = circuit()
     sends = LookupSends()
-    calls = dot.calls(record)
-    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, calls.accesses())
+    dot_calls, sha_calls = dot.calls(record), sha.ShaCalls.from_record(record)
+    dot_acc, sha_acc = dot_calls.accesses(), sha_calls.accesses()
+    # the accelerators' accesses replay with the CPU's, dot's first then sha's (cpu.fill keeps their order)
+    extra = Accesses(*(np.concatenate([getattr(dot_acc, f), getattr(sha_acc, f)])
+                       for f in ("key", "ts", "is_write", "value")))
+    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, extra)
     main = {CpuTable.NAME: cpu.main}
+    n_dot = len(dot_acc.key)
+    sha_tail = slice(len(cpu.resolved.prev_ts) - len(sha_acc.key), None)
+    if strict:
+        sha.check_replay(sha_calls, cpu.resolved.prev_value[sha_tail])
+    main.update(c.sha.fill(sha_calls, cpu.resolved.prev_ts[sha_tail].reshape(-1, 24), sends, (s.text_lo, s.text_hi)))
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
                                                       cpu.main.shape[0] - len(record))
@@ -200,7 +217,8 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     main[ImageTable.NAME] = image_main(cpu.resolved, s.image_w, s.words, image_h, gap_mult)
     ops, a, b = cpu.alu_ops
     main.update(fill_families(ops, a, b, sends))
-    main[dot.NAME] = dot.fill(calls, *cpu.extra, sends if strict else _InRangeOnly(sends), strict)
+    dot_seen = [x[:n_dot] for x in cpu.extra]
+    main[dot.NAME] = dot.fill(dot_calls, *dot_seen, sends if strict else _InRangeOnly(sends), strict)
     main[range_table.NAME] = range_table.multiplicities(sends)
     main[bytes_table.NAME] = bytes_table.multiplicities(sends)
     return Witness(main, cpu.journal, cpu.exit_code, len(record))

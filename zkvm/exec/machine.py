@@ -13,12 +13,14 @@ import numpy as np
 from zkvm import abi
 from zkvm.errors import ElfError, GuestError, ZkvmError
 from zkvm.exec._rv32 import ffi, lib
-from zkvm.exec.record import FIELDS, Record
+from zkvm.exec.record import FIELDS, SHA_LOG_WORDS, Record
 
 if (lib.rv32_mem_start(), lib.rv32_mem_end()) != (abi.MEM_START, abi.MEM_END):
     raise ImportError("zkvm.exec._rv32 was built for another memory map: rebuild it (make setup)")
 if tuple(f for f, *_ in ffi.typeof("rv32_rec").fields) != FIELDS:
     raise ImportError("rv32_rec in rv32.h disagrees with zkvm/exec/record.py FIELDS")
+if lib.RV32_SHA_LOG_WORDS != SHA_LOG_WORDS:
+    raise ImportError("RV32_SHA_LOG_WORDS in rv32.h disagrees with zkvm/exec/record.py")
 
 #: cause code -> name, from the C enum (RV32_CAUSE_LOAD_MISALIGNED -> "load_misaligned").
 CAUSES: dict[int, str] = {
@@ -120,7 +122,11 @@ class Machine:
             # ffi.buffer keeps `owned` alive, and the array keeps the buffer alive
             rows = np.frombuffer(ffi.buffer(owned, n * ffi.sizeof("rv32_rec")), dtype=np.uint32)
             rows = rows.reshape(n, _RECORD_WIDTH)
-        return Record(rows, self.initial_regs, self.regs, self._input[: int(self._m.input_pos)])
+        m = self._m
+        sha = np.frombuffer(ffi.buffer(m.sha_log, m.sha_log_len), dtype=np.uint32).copy() if m.sha_log_len else \
+            np.zeros(0, np.uint32)
+        return Record(rows, self.initial_regs, self.regs, self._input[: int(m.input_pos)],
+                      sha.reshape(-1, SHA_LOG_WORDS))
 
     # ------------------------------------------------------------------------------------------ state
     @property
@@ -180,6 +186,10 @@ def _detail(cause: str, value: int, m) -> str:
         return f"COMMIT_WORD byte count {value} not in 1..4"
     if cause == "journal_overflow":
         return f"journal would exceed {int(m.journal_max)} bytes"
+    if cause.startswith("sha_"):
+        what = {"sha_misaligned": "is not 4-aligned", "sha_out_of_range": "leaves guest memory",
+                "sha_state_in_text": "(state) overlaps the program text", "sha_overlap": "(state) overlaps the block"}
+        return f"SHA256 ecall: pointer 0x{value:08x} {what.get(cause, '')}"
     if cause == "cycle_limit":
         return f"executed {int(m.cycles)} instructions without HALT (limit {int(m.max_cycles)})"
     return ""

@@ -27,6 +27,10 @@ a CYCLES ecall at that row writes to a0). The last row is the HALT ecall. All fi
 ``a1_val``      ECALL only: the value written to a1 (READ_WORD: number of input bytes, 0..4); else 0.
 ``a7_val``      ECALL only: the call number (a7); else 0.
 
+Accelerator calls are logged beside the rows: ``sha_calls`` is ``uint32[k, 33]``, one row per SHA256 ecall
+in execution order: the cycle index t of its ecall row, the 8 state words read, the 16 block words read (as
+stored in memory, little-endian) and the 8 state words written (see ``zkvm/abi.py`` ECALL_SHA256).
+
 Besides the rows, a ``Record`` carries ``initial_regs`` (x0..x31 at the first row; all zero today: crt0
 sets sp), ``final_regs`` (after the HALT), and ``input_consumed`` (the private-input bytes READ_WORD
 returned, in order). Memory written before execution is the image (``MemoryImage.words``); everything
@@ -38,7 +42,7 @@ attributes (``record.pc``...) are strided column views of it (use ``np.ascontigu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -57,6 +61,8 @@ FIELDS: tuple[str, ...] = (
     "a7_val",
 )
 COLUMN: dict[str, int] = {name: i for i, name in enumerate(FIELDS)}
+#: Words per ``Record.sha_calls`` row (cycle, state in, block, state out); rv32.h's RV32_SHA_LOG_WORDS.
+SHA_LOG_WORDS = 33
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +73,7 @@ class Record:
     initial_regs: np.ndarray  # uint32[32]
     final_regs: np.ndarray  # uint32[32]
     input_consumed: bytes
+    sha_calls: np.ndarray = field(default_factory=lambda: np.zeros((0, SHA_LOG_WORDS), np.uint32))
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])

@@ -32,7 +32,7 @@
 #endif
 #if !defined(MEM_START) || !defined(MEM_END) || !defined(ECALL_HALT) || !defined(ECALL_READ_WORD) || \
     !defined(ECALL_COMMIT_WORD) || !defined(ECALL_LOG) || !defined(ECALL_CYCLES) || !defined(ECALL_DOT_I8) || \
-    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT)
+    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT) || !defined(ECALL_SHA256)
 #error "guest ABI constants come from zkvm/abi.py via build_exec.py"
 #endif
 
@@ -211,6 +211,7 @@ void rv32_machine_free(rv32_machine *m) {
     free(m->mem);
     free(m->journal);
     free(m->log);
+    free(m->sha_log);
     rv32_free_records(m->rec, m->rec_bytes);
     free(m);
 }
@@ -239,6 +240,68 @@ static int append(uint8_t **buf, uint64_t *len, uint64_t *cap, uint64_t max, con
 }
 
 enum { ECALL_CONTINUE, ECALL_HALTED, ECALL_TRAPPED, ECALL_NO_MEMORY };
+
+/* ---- SHA-256 compression (FIPS 180-4, 6.2.2) for the SHA256 ecall */
+static const uint32_t SHA_K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+#define SHA_ROR(v, s) ((v) >> (s) | (v) << (32 - (s)))
+
+/* state: H0..H7 as numbers; block: 16 words as loaded from guest memory (little-endian), byte-swapped here */
+static void sha256_compress(uint32_t state[8], const uint32_t block[16]) {
+    uint32_t w[64], v[8];
+    for (int i = 0; i < 16; i++) w[i] = __builtin_bswap32(block[i]);
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = SHA_ROR(w[i - 15], 7) ^ SHA_ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = SHA_ROR(w[i - 2], 17) ^ SHA_ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    memcpy(v, state, sizeof v);
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = v[7] + (SHA_ROR(v[4], 6) ^ SHA_ROR(v[4], 11) ^ SHA_ROR(v[4], 25)) +
+                      ((v[4] & v[5]) ^ (~v[4] & v[6])) + SHA_K[i] + w[i];
+        uint32_t t2 = (SHA_ROR(v[0], 2) ^ SHA_ROR(v[0], 13) ^ SHA_ROR(v[0], 22)) +
+                      ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+        memmove(v + 1, v, 7 * sizeof *v);
+        v[4] += t1;
+        v[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++) state[i] += v[i];
+}
+
+/* The SHA256 ecall: checks (each a named trap, mirrored by the circuit's sha256 tables), then compresses.
+ * In record mode it logs (cycle, state in, block, state out) for the prover. */
+static int ecall_sha256(rv32_machine *m, uint32_t st, uint32_t bl, uint64_t cycles) {
+    const uint32_t text_lo = m->prog->base, text_hi = m->prog->base + 4 * m->prog->n;
+    uint32_t cause = 0, value = 0;
+    if (st & 3 || bl & 3) cause = RV32_CAUSE_SHA_MISALIGNED, value = st & 3 ? st : bl;
+    else if (st < MEM_START || st > MEM_END - 32) cause = RV32_CAUSE_SHA_OUT_OF_RANGE, value = st;
+    else if (bl < MEM_START || bl > MEM_END - 64) cause = RV32_CAUSE_SHA_OUT_OF_RANGE, value = bl;
+    else if (m->prog->n && st < text_hi && st + 32 > text_lo) cause = RV32_CAUSE_SHA_STATE_IN_TEXT, value = st;
+    else if (st < bl + 64 && bl < st + 32) cause = RV32_CAUSE_SHA_OVERLAP, value = st;
+    if (cause) {
+        m->trap_cause = cause, m->trap_value = value;
+        return ECALL_TRAPPED;
+    }
+    uint32_t entry[RV32_SHA_LOG_WORDS];
+    uint32_t *state = entry + 1, *block = entry + 9, *out = entry + 25;
+    entry[0] = (uint32_t)cycles;
+    memcpy(state, m->mem + (st - MEM_START), 32);
+    memcpy(block, m->mem + (bl - MEM_START), 64);
+    memcpy(out, state, 32);
+    sha256_compress(out, block);
+    memcpy(m->mem + (st - MEM_START), out, 32);
+    if (m->recording &&
+        append(&m->sha_log, &m->sha_log_len, &m->sha_log_cap, UINT64_MAX, (const uint8_t *)entry, sizeof entry))
+        return ECALL_NO_MEMORY;
+    return ECALL_CONTINUE;
+}
 
 /* Registers only (see zkvm/abi.py), except LOG which copies a guest buffer to the host log.
  * `cycles` = instructions completed before this ecall. Outputs of the call go to *a0_out / *a1_out for
@@ -311,6 +374,8 @@ static int ecall(rv32_machine *m, uint32_t *x, uint64_t cycles, uint32_t *a0_out
         x[10] = *a0_out = (uint32_t)acc;
         return ECALL_CONTINUE;
     }
+    case ECALL_SHA256:
+        return ecall_sha256(m, a0, a1, cycles);
     default:
         m->trap_cause = RV32_CAUSE_BAD_ECALL, m->trap_value = a7;
         return ECALL_TRAPPED;
@@ -486,4 +551,9 @@ int rv32_run(rv32_machine *m) {
     return status == STATUS_TAIL ? run_careful(m) : status;
 }
 
-int rv32_record(rv32_machine *m) { return record_careful(m); }
+int rv32_record(rv32_machine *m) {
+    m->recording = 1;
+    int status = record_careful(m);
+    m->recording = 0;
+    return status;
+}

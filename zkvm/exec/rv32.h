@@ -40,7 +40,12 @@ enum rv32_cause {
     RV32_CAUSE_BAD_ECALL_ARG = 11,      /* e.g. COMMIT_WORD length not in 1..4 (trap_value = a1) */
     RV32_CAUSE_JOURNAL_OVERFLOW = 12,   /* journal would exceed max_journal (trap_value = its length) */
     RV32_CAUSE_LOG_OUT_OF_RANGE = 13,   /* unused: LOG never traps (it is not proven) */
-    RV32_CAUSE_CYCLE_LIMIT = 14         /* max_cycles executed without HALT (pc = next instruction) */
+    RV32_CAUSE_CYCLE_LIMIT = 14,        /* max_cycles executed without HALT (pc = next instruction) */
+    /* SHA256 ecall (trap_value = the offending pointer: a0 = state, a1 = block) */
+    RV32_CAUSE_SHA_MISALIGNED = 20,     /* a pointer not 4-aligned */
+    RV32_CAUSE_SHA_OUT_OF_RANGE = 21,   /* state [a0, a0+32) or block [a1, a1+64) not inside guest memory */
+    RV32_CAUSE_SHA_STATE_IN_TEXT = 22,  /* the state (written) overlaps the program text */
+    RV32_CAUSE_SHA_OVERLAP = 23         /* state and block overlap (trap_value = a0) */
 };
 
 /* One pre-decoded instruction (16 bytes). rd == 32 is a sink register: writes to x0 (and instructions
@@ -60,6 +65,9 @@ typedef struct {
                         * ecall or trap), inclusive: run mode charges the cycle budget once per run */
     int threaded;      /* handler fields filled */
 } rv32_program;
+
+/* Words per SHA256 log entry: cycle index, state in (8), block words as in memory (16), state out (8). */
+enum rv32_sha_log { RV32_SHA_LOG_WORDS = 33 };
 
 /* One record per executed instruction. Field order and meaning: zkvm/exec/record.py (checked at import). */
 typedef struct {
@@ -89,6 +97,10 @@ typedef struct {
     /* record buffer (record mode): rec_len rows used of rec_cap (rec_bytes allocated); grows by doubling */
     rv32_rec *rec;
     uint64_t rec_len, rec_cap, rec_bytes;
+    /* record mode: one SHA_LOG_WORDS entry per SHA256 ecall (cycle index, state in, block, state out) */
+    uint8_t *sha_log;
+    uint64_t sha_log_len, sha_log_cap; /* bytes */
+    int recording;
 } rv32_machine;
 
 uint32_t rv32_mem_start(void);

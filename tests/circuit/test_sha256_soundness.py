@@ -1,0 +1,270 @@
+"""Malicious-prover tests of the SHA-256 accelerator tables (zkvm/circuit/sha256.py): one per way to cheat,
+each rejected by the checker at its named constraint or bus, and by the verifier.
+
+The honest program makes four SHA256 calls: two chained on one image state, one on a zero-initialised state
+whose output the CPU then loads, and one whose output nothing reads (so a forged output there is consistent
+with the rest of memory and only the cheat itself can be caught)."""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "soundness"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import rv32asm as A  # noqa: E402
+from harness import Run, check, expect_rejected, fresh_copy, prove_and_verify, rebalance_lookups  # noqa: E402
+
+from zkvm import abi  # noqa: E402
+from zkvm.circuit import riscv_air  # noqa: E402
+from zkvm.circuit import sha256 as sha  # noqa: E402
+from zkvm.circuit.lookups import LookupSends  # noqa: E402
+from zkvm.exec import Executor  # noqa: E402
+from zkvm.field.babybear import P  # noqa: E402
+from zkvm.stark.errors import BusError, ConstraintError  # noqa: E402
+
+SEED = 1402
+IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
+S1, S3, BLK = abi.TEXT_START + 0x2000, abi.TEXT_START + 0x2040, abi.TEXT_START + 0x2100
+S2, BLK2 = 0x0008_0000, 0x0008_0100  # zero-initialised
+UNREAD = 3  # the call whose output nothing reads
+
+
+def _program():
+    sha_call = A.li("a7", abi.ECALL_SHA256) + [A.ECALL]
+    code = A.li("a0", S1) + A.li("a1", BLK) + sha_call + [A.ECALL]
+    code += A.li("a0", S2) + A.li("a1", BLK2) + [A.ECALL, A.load("lw", "t0", "a0", 4)]
+    code += A.li("a0", S3) + A.li("a1", BLK) + [A.ECALL]
+    code += A.li("a0", 0) + A.halt()
+    rng = random.Random(SEED)
+    data = {S1 + 4 * i: v for i, v in enumerate(IV)}
+    data.update({S3 + 4 * i: rng.getrandbits(32) for i in range(8)})
+    data.update({BLK + 4 * i: rng.getrandbits(32) for i in range(16)})
+    return A.image(code, data)
+
+
+def _run(record=None, strict=True) -> Run:
+    image = _program()
+    result, rec = Executor(image).record()
+    rec = rec if record is None else record
+    s = riscv_air.setup(image)
+    w = riscv_air.generate(s, rec, strict=strict)
+    return Run(s, w, rec, result, {}, image)
+
+
+@pytest.fixture(scope="module")
+def honest() -> Run:
+    return _run()
+
+
+def _prev_ts(run: Run) -> np.ndarray:
+    """Per call: timestamps of the previous accesses of its 8 state and 16 block words (from the honest tables)."""
+    b = run.witness.main[sha.BLOCK_NAME].astype(np.int64)
+    bc = {n: b[:, i] for i, n in enumerate(sha.BLOCK_COLUMNS)}
+    real = np.nonzero(bc["is_real"])[0]
+    ts = 4 * bc["clk"][real] + sha.TS_SLOT
+    state = np.stack([ts - 1 - bc[f"d{i}_lo"][real] - 65536 * bc[f"d{i}_hi"][real] for i in range(8)], axis=1)
+    rt = run.witness.main[sha.ROUND_NAME].astype(np.int64)
+    rc = {n: rt[:, i] for i, n in enumerate(sha.ROUND_COLUMNS)}
+    msg = np.nonzero(rc["is_msg"])[0]
+    blk = (4 * rc["clk"][msg] + sha.TS_SLOT - 1 - rc["md_lo"][msg] - 65536 * rc["md_hi"][msg]).reshape(-1, 16)
+    return np.concatenate([state, blk], axis=1)
+
+
+def _refill(run: Run, calls: sha.ShaCalls, prev_ts: np.ndarray, k=None) -> None:
+    c = riscv_air.circuit()
+    run.witness.main.update(c.sha.fill(calls, prev_ts, LookupSends(), (run.setup.text_lo, run.setup.text_hi), k=k))
+    rebalance_lookups(run)
+
+
+def _forged_outputs(run: Run, call: int, k_row: np.ndarray) -> Run:
+    """A run whose memory (CPU replay, image/zinit final values) holds what round constants `k_row` give for
+    `call`: the tables are then consistent everywhere except where the cheat itself is."""
+    calls = sha.ShaCalls.from_record(run.record)
+    rv = sha.round_values(calls.state_in[call:call + 1], calls.block[call:call + 1], k_row)
+    fin = [rv["A"], rv["a"], rv["b"], rv["c"], rv["E"], rv["e"], rv["f"], rv["g"]]
+    out = (calls.state_in[call] + np.array([f[0, -1] for f in fin])) & 0xFFFFFFFF
+    log = np.array(run.record.sha_calls, copy=True)
+    log[call, 25:33] = out
+    return _run(replace(run.record, sha_calls=log), strict=False)
+
+
+def _set(run: Run, table: str, row: int, **values: int) -> None:
+    cols = sha.ROUND_COLUMNS if table == sha.ROUND_NAME else sha.BLOCK_COLUMNS
+    for name, v in values.items():
+        run.witness.main[table][row, cols.index(name)] = v % P
+
+
+def _get(run: Run, table: str, row: int, name: str) -> int:
+    cols = sha.ROUND_COLUMNS if table == sha.ROUND_NAME else sha.BLOCK_COLUMNS
+    return int(run.witness.main[table][row, cols.index(name)])
+
+
+# ---------------------------------------------------------------------------------------------- honest
+
+def test_honest_run_checks_and_verifies(honest: Run) -> None:
+    assert honest.record.sha_calls.shape[0] == 4
+    assert honest.witness.main[sha.ROUND_NAME].shape[0] == 4 * 64
+    check(honest)
+    prove_and_verify(honest)
+
+
+def test_fill_matches_interpreter_outputs(honest: Run) -> None:
+    """The block table's written words are the interpreter's state_out (an independent C implementation)."""
+    calls = sha.ShaCalls.from_record(honest.record)
+    for i in range(8):
+        lo = [_get(honest, sha.BLOCK_NAME, j, f"out{i}_lo") for j in range(4)]
+        hi = [_get(honest, sha.BLOCK_NAME, j, f"out{i}_hi") for j in range(4)]
+        assert [a + 65536 * b for a, b in zip(lo, hi)] == list(calls.state_out[:, i])
+
+
+# ---------------------------------------------------------------------------------------------- cheats
+
+def test_forged_message_word(honest: Run) -> None:
+    """Hash a different block word than memory holds (rounds and outputs recomputed consistently)."""
+    run = fresh_copy(honest)
+    calls = sha.ShaCalls.from_record(run.record)
+    calls.block = calls.block.copy()
+    calls.block[UNREAD, 5] ^= 1
+    _refill(run, calls, _prev_ts(honest))
+    expect_rejected(run, BusError, "mem")
+
+
+def test_forged_state_word_in(honest: Run) -> None:
+    run = fresh_copy(honest)
+    calls = sha.ShaCalls.from_record(run.record)
+    calls.state_in = calls.state_in.copy()
+    calls.state_in[UNREAD, 3] ^= 1 << 20
+    _refill(run, calls, _prev_ts(honest))
+    expect_rejected(run, BusError, "mem")
+
+
+def test_forged_state_word_out(honest: Run) -> None:
+    run = fresh_copy(honest)
+    _set(run, sha.BLOCK_NAME, UNREAD, out3_lo=_get(run, sha.BLOCK_NAME, UNREAD, "out3_lo") ^ 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "final3_lo")
+
+
+def test_wrong_round_constant(honest: Run) -> None:
+    """Round 10 of the unread call uses K_10 ^ 1 everywhere (rounds, output, memory): only K catches it."""
+    k = np.tile(np.array(sha.K, dtype=np.int64), (4, 1))
+    k[UNREAD, 10] ^= 1
+    run = _forged_outputs(honest, UNREAD, k[UNREAD:UNREAD + 1])
+    _refill(run, sha.ShaCalls.from_record(run.record), _prev_ts(honest), k=k)
+    expect_rejected(run, BusError, sha.BUS_K)
+
+
+@pytest.mark.parametrize("kind", ["repeated", "skipped"])
+def test_skipped_or_repeated_round(honest: Run, kind: str) -> None:
+    """64 rows whose round index repeats round 9 (then stops at 62) or skips round 10 (then runs to 64), with
+    K, the rounds and the output computed for that sequence."""
+    rseq = list(range(10)) + (list(range(9, 63)) if kind == "repeated" else list(range(11, 65)))
+    kk = np.array([sha.K[r] if r < 64 else 0 for r in rseq], dtype=np.int64)
+    k = np.tile(np.array(sha.K, dtype=np.int64), (4, 1))
+    k[UNREAD] = kk
+    run = _forged_outputs(honest, UNREAD, kk[None])
+    _refill(run, sha.ShaCalls.from_record(run.record), _prev_ts(honest), k=k)
+    for i, r in enumerate(rseq):
+        _set(run, sha.ROUND_NAME, 64 * UNREAD + i, r=r)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "round_step")
+
+
+def test_wrong_carry_in_round_addition(honest: Run) -> None:
+    """Carry one more out of a's low limb into the high one (low limb - 2^16, high limb + 1): both limb sums
+    still hold, the next row's bits cannot represent the low limb."""
+    run = fresh_copy(honest)
+    row = 64 * UNREAD + 20
+    _set(run, sha.ROUND_NAME, row, ca_lo=_get(run, sha.ROUND_NAME, row, "ca_lo") + 1,
+         an_lo=_get(run, sha.ROUND_NAME, row, "an_lo") - 65536,
+         an_hi=_get(run, sha.ROUND_NAME, row, "an_hi") + 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "a_next_lo")
+
+
+def test_wrong_carry_in_schedule(honest: Run) -> None:
+    run = fresh_copy(honest)
+    row = 64 * UNREAD + 30
+    _set(run, sha.ROUND_NAME, row, cw_lo=_get(run, sha.ROUND_NAME, row, "cw_lo") + 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "schedule_lo")
+
+
+def test_wrong_carry_in_final_addition(honest: Run) -> None:
+    run = fresh_copy(honest)
+    i = next(i for i in range(8) if _get(run, sha.BLOCK_NAME, UNREAD, f"c1_{i}") == 0)
+    _set(run, sha.BLOCK_NAME, UNREAD, **{f"c1_{i}": 2})
+    _set(run, sha.BLOCK_NAME, UNREAD, **{f"out{i}_lo": _get(run, sha.BLOCK_NAME, UNREAD, f"out{i}_lo") - 2 * 65536})
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, f"c1_{i}_bool")
+
+
+def test_output_not_written(honest: Run) -> None:
+    """Memory keeps the old state of call 2 (the CPU's later load sees it), the table computes the digest."""
+    from zkvm.exec.record import COLUMN
+
+    log = np.array(honest.record.sha_calls, copy=True)
+    log[2, 25:33] = log[2, 1:9]
+    rows = np.array(honest.record.rows, copy=True)
+    load = int(log[2, 0]) + 1  # the lw right after the call reads state word 1
+    assert rows[load, COLUMN["mem_addr"]] == S2 + 4
+    rows[load, COLUMN["rd_val"]] = rows[load, COLUMN["mem_before"]] = rows[load, COLUMN["mem_after"]] = log[2, 2]
+    run = _run(replace(honest.record, sha_calls=log, rows=rows), strict=False)
+    rebalance_lookups(run)
+    expect_rejected(run, BusError, "mem")
+
+
+def test_output_written_elsewhere(honest: Run) -> None:
+    run = fresh_copy(honest)
+    _set(run, sha.BLOCK_NAME, 2, sx=_get(run, sha.BLOCK_NAME, 2, "sx") + 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "state_ptr")
+
+
+def test_block_read_elsewhere(honest: Run) -> None:
+    run = fresh_copy(honest)
+    _set(run, sha.BLOCK_NAME, 1, bx=_get(run, sha.BLOCK_NAME, 1, "bx") + 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "block_ptr")
+
+
+def test_state_in_text_claimed_outside(honest: Run) -> None:
+    run = fresh_copy(honest)
+    _set(run, sha.BLOCK_NAME, 0, above=1 - _get(run, sha.BLOCK_NAME, 0, "above"))
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, "state_outside_text")
+
+
+def _take(calls: sha.ShaCalls, idx) -> sha.ShaCalls:
+    return sha.ShaCalls(*(np.asarray(getattr(calls, f))[idx] for f in
+                          ("clk", "a0", "a1", "state_in", "block", "state_out")))
+
+
+def test_rows_no_ecall_asked_for(honest: Run) -> None:
+    """A fifth call (a copy of the last one: its memory traffic duplicates an honest call's)."""
+    run = fresh_copy(honest)
+    idx = [0, 1, 2, 3, 3]
+    _refill(run, _take(sha.ShaCalls.from_record(run.record), idx), _prev_ts(honest)[idx])
+    expect_rejected(run, BusError, sha.BUS_CALL)
+
+
+def test_ecall_with_no_rows(honest: Run) -> None:
+    run = fresh_copy(honest)
+    idx = [0, 1, 2]
+    _refill(run, _take(sha.ShaCalls.from_record(run.record), idx), _prev_ts(honest)[idx])
+    expect_rejected(run, BusError, sha.BUS_CALL)
+
+
+def test_round_rows_without_block_row(honest: Run) -> None:
+    """Round rows of a call whose block row is gone (and the call still sent by the CPU)."""
+    run = fresh_copy(honest)
+    blk = run.witness.main[sha.BLOCK_NAME]
+    blk[UNREAD] = 0
+    rebalance_lookups(run)
+    expect_rejected(run, BusError, sha.BUS_CALL)
