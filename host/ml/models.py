@@ -194,7 +194,7 @@ def make_model(name: str, onnx_path: Path):
     with _single_threaded_blas():  # small matrices: extra BLAS threads only contend on a busy machine
         fm = train.train_mlp(xtr, ytr, s.hidden) if s.kind == "mlp" else train.train_cnn(xtr, ytr, side=s.side)
     onnx_io.export(fm, onnx_path)
-    imported = onnx_io.load(onnx_path)
+    imported = onnx_io.load(onnx_path, (0.0, 1.0))
     qm = quantize.quantize(imported, xtr)
     blobmod.decode(qm.to_bytes())  # the guest's checks, host side
     return imported, qm
