@@ -3,8 +3,8 @@
 MODEL is `a`, `b` or `c` (the bundled digits models, `ml build-models`), an ONNX file (quantised on the way:
 give --calibration), or a blob written by `ml quantize`. From file to verified receipt:
 
-  python -m host ml quantize net.onnx --calibration calib.npy --out net.blob     # prints float vs int8
-  python -m host ml commit net.blob                  # owner: net.salt (secret) + net.commitment (publish)
+  python -m host ml quantize net.onnx --calibration calib.npy --out net.blob --commit
+        # prints float vs int8; --commit = `ml commit net.blob`: net.salt (secret), net.commitment (publish)
   python -m host ml prove net.blob --input x.npy --receipt r.rcpt
   python -m host ml verify r.rcpt --model-commitment net.commitment
 
@@ -62,6 +62,8 @@ def register(subparsers) -> None:
     qz.add_argument("--eval", metavar="X.npy", help="evaluation inputs for the report (default: calibration data)")
     qz.add_argument("--labels", metavar="Y.npy", help="class labels of the evaluation inputs: adds top-1 accuracy")
     qz.add_argument("--out", required=True, metavar="BLOB")
+    qz.add_argument("--commit", action="store_true",
+                    help="also do `ml commit BLOB`: create BLOB's salt (.salt, secret) and commitment (.commitment)")
     qz.set_defaults(func=cmd_quantize)
 
     c = sub.add_parser("commit", help="model owner: create the secret salt, write and print the commitment to publish",
@@ -164,6 +166,9 @@ def cmd_quantize(args) -> int:
     print(f"wrote {args.out}: {len(model.blob)} bytes, {len(model.quant.layers)} layers, input "
           f"{[c] if (h, w) == (1, 1) else [c, h, w]}, sha256 {model.digest.hex()}")
     print(model.report.describe())
+    if args.commit:
+        c = mlapi.commit(mlapi.load_model(args.out))
+        print(f"commitment {c.hex} (written to {c.commitment_path}: publish it; keep {args.out} and {c.salt_path})")
     return 0
 
 
