@@ -153,7 +153,8 @@ class QuantModel:
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Float input(s) -> int8, with the model's input scale and zero point."""
-        q = np.round(np.asarray(x, dtype=np.float64) / self.input_scale) + self.input_zp
+        with np.errstate(over="ignore"):  # a huge value saturates to +-inf, then to the int8 range
+            q = np.round(np.asarray(x, dtype=np.float64) / self.input_scale) + self.input_zp
         return np.clip(q, -128, 127).astype(np.int8)
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,8 @@ def load_npy(path: str | os.PathLike, what: str, limit: int = MAX_NPY_BYTES) -> 
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
             raise ValueError(f"unknown .npy version {major}")
-    except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError) as exc:
+    except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError, RecursionError,
+            tokenize.TokenError) as exc:  # what numpy's header parser raises on hostile text
         raise TensorFileError(f"{what} {path} is not a valid .npy file ({exc})") from None
     label = f"{what} {path}"
     _real_dtype(dtype, label)

@@ -170,7 +170,9 @@ class _Importer:
             if len(known) != 1:
                 self.fail(f"{_label(node, index)}: only numeric constants (value, value_float(s), value_int(s)) "
                           "are supported")
-            value = np.asarray(helper.get_attribute_value(attrs[known[0]]))
+            value = np.asarray(self._attrs(node)[known[0]])
+            if value.dtype.kind not in "iuf":
+                self.fail(f"{_label(node, index)}: not a numeric constant")
             if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
                 self.fail(f"{_label(node, index)} holds NaN or infinite values")
         self.consts[node.output[0]] = value
@@ -366,7 +368,7 @@ class _Importer:
                     self.fail(f"{label}: a constant Add or a BatchNormalization must directly follow a Conv, Gemm or "
                               "MatMul (it is folded into it)")
                 if op == "Add":
-                    self._fold_bias(last, node, label)
+                    self._fold_bias(last, node_inputs[1], label)
                 else:
                     self._fold_batchnorm(last, node, label, attrs)
                 alias[out] = x
@@ -394,9 +396,7 @@ class _Importer:
             elif op == "Relu":
                 layer, new_shape = FRelu(), shape
             elif op == "LeakyRelu":
-                alpha = float(attrs.get("alpha", 0.01))
-                if not math.isfinite(alpha):
-                    self.fail(f"{label}: alpha must be finite")
+                alpha = self._float(attrs, "alpha", 0.01, label)
                 layer, new_shape = FAct("leakyrelu", alpha=alpha), shape
             elif op in ("Sigmoid", "Tanh"):
                 layer, new_shape = FAct(op.lower()), shape
@@ -438,15 +438,23 @@ class _Importer:
                       "residual Add are not supported")
         return x
 
-    @staticmethod
-    def _attrs(node) -> dict:
+    def _attrs(self, node) -> dict:
         from onnx import helper  # noqa: PLC0415
 
         out = {}
         for a in node.attribute:
-            v = helper.get_attribute_value(a)
-            out[a.name] = v.decode() if isinstance(v, bytes) else v
+            try:
+                v = helper.get_attribute_value(a)
+                out[a.name] = v.decode() if isinstance(v, bytes) else v
+            except (ValueError, TypeError, UnicodeDecodeError):
+                self.fail(f"{node.op_type} node '{node.name}': attribute '{a.name}' cannot be read")
         return out
+
+    def _float(self, attrs: dict, key: str, default: float, label: str) -> float:
+        v = attrs.get(key, default)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+            self.fail(f"{label}: {key} must be a finite number, got {v!r}")
+        return float(v)
 
     def _param(self, node, i: int, label: str, what: str, ndim: int | None = None, required: bool = True):
         if len(node.input) <= i or not node.input[i]:
@@ -462,8 +470,8 @@ class _Importer:
         return arr
 
     def _ints(self, attrs: dict, key: str, label: str, n: int, default: list[int]) -> list[int]:
-        v = list(attrs.get(key, default))
-        if len(v) != n or not all(isinstance(e, int) for e in v):
+        v = attrs.get(key, default)
+        if not isinstance(v, (list, tuple)) or len(v) != n or not all(isinstance(e, int) for e in v):
             self.fail(f"{label}: {key} must be {n} integers, got {v}")
         return v
 
@@ -485,9 +493,7 @@ class _Importer:
         else:
             if attrs.get("transA", 0):
                 self.fail(f"{label}: transA=1 is not supported")
-            alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
-            if not (math.isfinite(alpha) and math.isfinite(beta)):
-                self.fail(f"{label}: alpha and beta must be finite")
+            alpha, beta = self._float(attrs, "alpha", 1.0, label), self._float(attrs, "beta", 1.0, label)
             b_mat = self._param(node, 1, label, "B (weights)", 2)
             w = alpha * (b_mat if attrs.get("transB", 0) else b_mat.T)
             c = self._param(node, 2, label, "C (bias)", required=False)
@@ -498,9 +504,10 @@ class _Importer:
             self.fail(f"{label} has {w.shape[0]} outputs; the guest engine allows 1 to {MAX_DIM}")
         return FDense(np.ascontiguousarray(w), b), (w.shape[0],)
 
-    def _fold_bias(self, last, node, label: str) -> None:
-        k = 0 if node.input[0] in self.consts else 1
-        c = np.asarray(self.consts[node.input[k]], dtype=np.float64)
+    def _fold_bias(self, last, const_name: str, label: str) -> None:
+        if const_name not in self.consts:
+            self.fail(f"{label}: adds two computed tensors that are not a residual pair")
+        c = np.asarray(self.consts[const_name], dtype=np.float64)
         n = last.weight.shape[0]
         if isinstance(last, FConv) and c.ndim >= 3 and c.shape[-2:] != (1, 1):
             self.fail(f"{label}: a per-pixel bias of shape {c.shape} is not supported")
@@ -512,8 +519,8 @@ class _Importer:
         n = last.weight.shape[0]
         scale, bias, mean, var = (self._vector(self._param(node, i, label, what), n, label, what)
                                   for i, what in ((1, "scale"), (2, "B"), (3, "mean"), (4, "var")))
-        eps = float(attrs.get("epsilon", 1e-5))
-        if not np.all(var + eps > 0) or not math.isfinite(eps):
+        eps = self._float(attrs, "epsilon", 1e-5, label)
+        if not np.all(var + eps > 0):
             self.fail(f"{label}: var + epsilon must be positive")
         g = scale / np.sqrt(var + eps)
         last.weight = last.weight * g.reshape((-1,) + (1,) * (last.weight.ndim - 1))
@@ -566,8 +573,8 @@ class _Importer:
             self.fail(f"{label}: weights take {w.shape[1]} channels, its input has {shape[0]}")
         if w.shape[0] == 0 or w.shape[0] > MAX_DIM:
             self.fail(f"{label} has {w.shape[0]} output channels; the guest engine allows 1 to {MAX_DIM}")
-        if "kernel_shape" in attrs and list(attrs["kernel_shape"]) != list(w.shape[2:]):
-            self.fail(f"{label}: kernel_shape {list(attrs['kernel_shape'])} does not match weights {w.shape}")
+        if "kernel_shape" in attrs and attrs["kernel_shape"] != list(w.shape[2:]):
+            self.fail(f"{label}: kernel_shape {attrs['kernel_shape']} does not match weights {w.shape}")
         b = self._param(node, 2, label, "bias", required=False)
         b = np.zeros(w.shape[0]) if b is None else self._vector(b, w.shape[0], label, "bias")
         stride, pads, oh, ow = self._window(label, attrs, shape, tuple(w.shape[2:]))
@@ -602,8 +609,10 @@ class _Importer:
     def _clip(self, node, label: str, attrs: dict) -> FAct:
         lo = self._param(node, 1, label, "min", required=False)
         hi = self._param(node, 2, label, "max", required=False)
-        lo = float(attrs.get("min", -np.inf)) if lo is None else float(lo.reshape(-1)[0]) if lo.size == 1 else None
-        hi = float(attrs.get("max", np.inf)) if hi is None else float(hi.reshape(-1)[0]) if hi.size == 1 else None
+        lo = (self._float(attrs, "min", -np.inf, label) if "min" in attrs else -np.inf) if lo is None else \
+            float(lo.reshape(-1)[0]) if lo.size == 1 else None
+        hi = (self._float(attrs, "max", np.inf, label) if "max" in attrs else np.inf) if hi is None else \
+            float(hi.reshape(-1)[0]) if hi.size == 1 else None
         if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) or lo > hi:
             self.fail(f"{label}: min and max must be scalars with min <= max")
         return FAct("clip", lo=lo, hi=hi)

@@ -42,6 +42,8 @@ def activation_qparams(lo: float, hi: float) -> tuple[float, int]:
     if hi - lo < 1e-12:
         hi = lo + 1e-6
     scale = (hi - lo) / 255.0
+    if not math.isfinite(scale) or scale > 1e30:  # the blob records scales as float32
+        raise InputError(f"a value range of [{lo:.3g}, {hi:.3g}] is too wide to quantise (inputs or weights too large)")
     zp = int(np.clip(round(-128 - lo / scale), -128, 127))
     return scale, zp
 
