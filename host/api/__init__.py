@@ -41,6 +41,10 @@ class RunResult:
     logs: bytes
     wall_s: float
 
+    @property
+    def mips(self) -> float:
+        return self.cycles / self.wall_s / 1e6 if self.wall_s > 0 else float("inf")
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -123,7 +127,7 @@ def prove(elf, input: bytes = b"", *, zk: bool = True, dev: bool = False, progre
                                  max_cycles=max_cycles, stats=stats)
     except ZkvmError as exc:
         if zk and "zero-knowledge" in str(exc):
-            raise type(exc)(f"{exc}; for a proof without zero knowledge use zk=False (--no-zk)") from None
+            raise ZkvmError(f"{exc}; for a proof without zero knowledge use zk=False (--no-zk)") from None
         raise
     return Proof(_result(result), receipt)
 
