@@ -63,7 +63,7 @@ def run_reaped(cmd: list[str]) -> dict:
 
 def worker(argv: list[str]) -> None:
     """`--worker prove MODEL MODE RECEIPT` / `--worker verify RECEIPT IMAGE_ID` in a fresh process."""
-    from host.commands.ml import _guest_and_request
+    from host.api.ml import guest_request
     from host.ml import models
     from zkvm import receipt as rc
     from zkvm.elf import load_elf
@@ -72,7 +72,7 @@ def worker(argv: list[str]) -> None:
         name, mode, path = argv[1], argv[2], argv[3]
         qm = models.load_model(name)
         x, _ = models.test_data(name)
-        elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
+        elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode)
         image = load_elf(elf)
         res, r = rc.prove(image, req, zk=True)
         Path(path).write_bytes(r.to_bytes())
@@ -85,7 +85,7 @@ def worker(argv: list[str]) -> None:
 
 
 def our_side(name: str, modes: list[str], prove: bool) -> dict:
-    from host.commands.ml import _guest_and_request
+    from host.api.ml import guest_request
     from host.ml import models
     from zkvm.elf import load_elf
     from zkvm.exec import Executor
@@ -94,7 +94,7 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
     x, _ = models.test_data(name)
     out: dict = {"cycles": {}}
     for mode in ("none", "input", "model", "both"):
-        elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
+        elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode)
         out["cycles"][mode] = Executor(load_elf(elf), req).run().cycles
     out["proofs"] = {}
     if not prove:

@@ -158,3 +158,31 @@ def test_private_model_prove_verify(name: str, tmp_path) -> None:
     checked = ml.verify(proof.receipt, commitment=owner.commitment)
     assert checked.prediction.predicted == m.predict(xte[1])
     assert checked.prediction.logits == proof.prediction.logits
+
+
+def test_user_model_runs_in_every_mode(tmp_path) -> None:
+    """A user's ONNX file, quantised on the way, in the four privacy modes (executed, not proven): the journal
+    carries exactly what the mode publishes, and the prediction is the reference's."""
+    import hashlib
+
+    rng = np.random.default_rng([om.SEED, 7])
+    _tiny_onnx(tmp_path / "net.onnx", rng)
+    calib = rng.normal(0, 1, (32, 12))
+    model = ml.load_model(tmp_path / "net.onnx", calibration=calib)
+    salt = tmp_path / "owner" / "secret.salt"
+    owner = ml.commit(model, salt=salt, out=tmp_path / "owner" / "published.commitment")
+    assert owner.salt_path == salt and not (tmp_path / "net.salt").exists()
+    x = rng.normal(0, 1, (1, 12))
+    xq = model.quantize_input(x)
+    for mode in ml.MODES:
+        for digest in ((False, True) if mode in ("input", "both") else (False,)):
+            r = ml.run(model, x, public=mode, input_digest=digest, salt=salt)
+            j = r.prediction
+            assert j.predicted == model.predict(x) and r.provable
+            assert j.model_commitment == (None if mode in ("model", "both") else owner.commitment)
+            assert j.input_bytes == (xq.tobytes() if mode in ("input", "both") and not digest else None)
+            assert j.input_digest == (hashlib.sha256(xq.tobytes()).digest() if digest else None)
+    with pytest.raises(ml.InputError, match="no salt"):
+        ml.run(model, x, public="none")  # the default salt (next to net.onnx) was never created
+    with pytest.raises(ml.TensorFileError, match="takes one input of shape \\[12\\]"):
+        ml.run(model, np.zeros((3, 4)), public="model")

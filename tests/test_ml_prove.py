@@ -156,7 +156,7 @@ def test_private_model_image_holds_no_model_bytes(tmp_path, monkeypatch) -> None
         models.write_commitment(name)
         wins = _windows(blob[32:], 16)
         for mode, expect_model_bytes in (("none", False), ("model", True)):
-            elf, _ = mlapi._guest_and_request(mlapi.load_model(name), mode, qm.quantize_input(xte[0]), False, None)
+            elf, _ = mlapi.guest_request(name, qm.quantize_input(xte[0]).tobytes(), public=mode)
             image = load_elf(elf)
             ids[mode].add(receipt_mod.image_id(image))
             memory = image.to_bytes_array()[1].tobytes()

@@ -41,10 +41,10 @@ from zkvm import abi
 from zkvm.errors import InputError, VerificationError, ZkvmError
 
 __all__ = [
-    "MODES", "BlobError", "CycleLimitExceeded", "GuestExitError", "ModelCommitmentMismatch", "ModelCommitmentRequired",
-    "NotAPrivateModelReceipt", "OnnxError", "TensorFileError", "Commitment", "MLProof", "MLRun", "Model",
-    "Prediction", "QuantizeReport", "Verified", "commit", "image_id", "load_model", "prepare_input", "prove",
-    "quantize", "run", "verify",
+    "MODES", "InputError", "VerificationError", "ZkvmError", "BlobError", "CycleLimitExceeded", "GuestExitError",
+    "ModelCommitmentMismatch", "ModelCommitmentRequired", "NotAPrivateModelReceipt", "OnnxError", "TensorFileError",
+    "Commitment", "MLProof", "MLRun", "Model", "Prediction", "QuantizeReport", "Verified", "commit", "guest_request",
+    "image_id", "load_model", "prepare_input", "prove", "quantize", "run", "verify",
 ]
 
 MODES = ("none", "input", "model", "both")
@@ -358,6 +358,13 @@ def _guest_and_request(model: Model, public: str, xq: np.ndarray, input_digest: 
     return models.private_guest_elf(), request
 
 
+def guest_request(model, x, *, public: str = "none", input_digest: bool = False, salt=None) -> tuple[Path, bytes]:
+    """The guest ELF and its private input for `x` in a privacy mode, without running it (for benchmarks and
+    pipelines that drive the prover themselves)."""
+    model = load_model(model)
+    return _guest_and_request(model, public, prepare_input(model, x), input_digest, salt)
+
+
 @dataclass(frozen=True)
 class MLRun:
     """An executed (unproven) inference: the journal the guest committed and what proving it would cost."""
@@ -494,7 +501,8 @@ def verify(receipt, *, commitment=None, model=None, image_id: bytes | str | None
         iid = guest_image_id(models.public_model_elf(public_model.blob))
         source = "rebuilt: public-model guest of the given model"
     else:
-        iid, source = guest_image_id(models.private_guest_elf()), "rebuilt: generic private-model guest (guest/ml_private)"
+        iid = guest_image_id(models.private_guest_elf())
+        source = "rebuilt: generic private-model guest (guest/ml_private)"
     rcpt = read_receipt(receipt)
     try:
         journal = receipt_mod.verify(rcpt, iid, require_zk=False)

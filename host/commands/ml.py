@@ -192,6 +192,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_prove(args) -> int:
+    if args.no_zk and args.public != "both":
+        raise InputError("--no-zk would leak private data: only allowed with --public both")
     model = _model(args)
     proof = mlapi.prove(model, args.input, public=args.public, input_digest=args.input_digest, salt=args.salt,
                         zk=not args.no_zk, progress=args.verbose > 0)
