@@ -225,6 +225,11 @@ def quantize(onnx: PathLike | bytes, calibration, *, labels=None, eval_data=None
     (the result would not fit the guest engine); never returns a blob the guest rejects."""
     from host.ml import onnx_io, quantize as q, reference  # noqa: PLC0415
 
+    if input_range is not None:
+        lo, hi = (float(v) for v in input_range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise InputError(f"input range [{lo}, {hi}] must be two finite numbers, low < high")
+        input_range = (lo, hi)
     if isinstance(onnx, (bytes, bytearray)):
         fm, source, name = onnx_io.from_bytes(bytes(onnx), input_range), None, "model"
     else:

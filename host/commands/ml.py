@@ -44,10 +44,10 @@ def register(subparsers) -> None:
     b.add_argument("--no-elf", action="store_true", help="skip building the public-model guest ELFs")
     b.set_defaults(func=cmd_build_models)
 
-    def model_source(q, positional: bool = True) -> None:
+    def model_source(q, positional: bool = True, onnx_only: bool = False) -> None:
         if positional:
             q.add_argument("model", metavar="MODEL", help="a, b, c, an ONNX file (needs --calibration) or a model blob")
-        q.add_argument("--calibration", metavar="DATA",
+        q.add_argument("--calibration", metavar="DATA", required=onnx_only,
                        help="ONNX models: calibration inputs, FILE.npy (float, N x input shape) or digits8/digits28")
         q.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
                        help="ONNX models: value range of the float inputs (default: the calibration data's)")
@@ -58,7 +58,7 @@ def register(subparsers) -> None:
                         "calibration data, or the digits test split for digits8/digits28) and top-1 accuracy of "
                         "both when labels are known (--labels).")
     qz.add_argument("onnx", metavar="MODEL.onnx")
-    model_source(qz, positional=False)
+    model_source(qz, positional=False, onnx_only=True)
     qz.add_argument("--eval", metavar="X.npy", help="evaluation inputs for the report (default: calibration data)")
     qz.add_argument("--labels", metavar="Y.npy", help="class labels of the evaluation inputs: adds top-1 accuracy")
     qz.add_argument("--out", required=True, metavar="BLOB")
@@ -156,8 +156,6 @@ def cmd_build_models(args) -> int:
 
 
 def cmd_quantize(args) -> int:
-    if args.calibration is None:
-        raise InputError("ml quantize needs --calibration DATA (FILE.npy or digits8/digits28)")
     model = mlapi.quantize(args.onnx, args.calibration, labels=args.labels, eval_data=args.eval,
                            input_range=tuple(args.input_range) if args.input_range else None)
     model.save(args.out)  # only reached when every check passed: a failure writes nothing
