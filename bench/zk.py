@@ -62,13 +62,13 @@ def worker(kind: str, arg: str, zk: bool) -> None:
             image = load_elf(build_guest(guest, Path(d) / "fib.elf"))
         data = int(arg).to_bytes(4, "little")
     else:
-        from host.commands.ml import _guest_and_request
+        from host.api.ml import guest_request
         from host.ml import models
 
         name, mode = arg.split(":")
         qm = models.load_model(name)
         x, _ = models.test_data(name)
-        elf, data = _guest_and_request(name, mode, qm.quantize_input(x[0]), False)
+        elf, data = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode)
         image = load_elf(elf)
     stats = rc.ProveStats()
     t, c = time.perf_counter(), time.process_time()

@@ -80,7 +80,7 @@ def load_average() -> float:
 
 def worker(argv: list[str]) -> None:
     """`--worker prove MODEL MODE RECEIPT` / `--worker verify RECEIPT IMAGE_ID` in a fresh process."""
-    from host.commands.ml import _guest_and_request
+    from host.api.ml import guest_request
     from host.ml import models
     from zkvm import receipt as rc
     from zkvm.elf import load_elf
@@ -89,7 +89,7 @@ def worker(argv: list[str]) -> None:
         name, mode, path, accel = argv[1], argv[2], argv[3], argv[4] == "on"
         qm = models.load_model(name)
         x, _ = models.test_data(name)
-        elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False, accel)
+        elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel)
         image = load_elf(elf)
         stats = rc.ProveStats()
         res, r = rc.prove(image, req, zk=True, stats=stats, fixed_cache=str(FIXED_CACHE))
@@ -103,7 +103,7 @@ def worker(argv: list[str]) -> None:
         name, mode, accel = argv[1], argv[2], argv[3] == "on"
         qm = models.load_model(name)
         x, _ = models.test_data(name)
-        elf, _ = _guest_and_request(name, mode, qm.quantize_input(x[0]), False, accel)
+        elf, _ = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel)
         commit_fixed_data(riscv_air.circuit().air, riscv_air.setup(load_elf(elf)).fixed, str(FIXED_CACHE))
     elif argv[0] == "verify":
         r = rc.read_receipt(argv[1])
@@ -116,7 +116,7 @@ def worker(argv: list[str]) -> None:
 
 
 def our_side(name: str, modes: list[str], prove: bool) -> dict:
-    from host.commands.ml import _guest_and_request
+    from host.api.ml import guest_request
     from host.ml import models
     from zkvm.elf import load_elf
     from zkvm.exec import Executor
@@ -126,7 +126,7 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
     out: dict = {"cycles": {}}
     for mode in ("none", "input", "model", "both"):
         for accel in ACCEL:
-            elf, req = _guest_and_request(name, mode, qm.quantize_input(x[0]), False, accel == "on")
+            elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel == "on")
             out["cycles"][f"{mode}:{accel}"] = Executor(load_elf(elf), req).run().cycles
     out["proofs"] = {}
     if not prove:

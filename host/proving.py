@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from zkvm.errors import InputError, ZkvmError
+from zkvm.errors import InputError
 
 #: Where provers keep the fixed columns' LDEs and Merkle trees between proofs (the 2^16-row lookup tables are
 #: in every proof; an image's program/image tables in every proof of that image). Safe to delete.
@@ -33,10 +33,10 @@ def wanted(args: argparse.Namespace) -> bool:
 
 def run_prove(args: argparse.Namespace, printer) -> int:
     """Prove (or dev-receipt) the run; `printer(result)` prints the run's outcome as `host run` does."""
-    from zkvm.elf import load_elf
-    from zkvm.receipt import ProveStats, prove
-
+    from host import api
     from host.commands.run import read_guest_input
+    from zkvm.elf import load_elf
+    from zkvm.receipt import ProveStats
 
     if args.prove and args.dev:
         raise InputError("--prove and --dev exclude each other (--dev makes an unproven receipt)")
@@ -46,13 +46,10 @@ def run_prove(args: argparse.Namespace, printer) -> int:
     data = read_guest_input(args.input, args.input_hex)
     stats = ProveStats()
     progress = sys.stderr.isatty()
-    try:
-        result, receipt = prove(image, data, zk=not args.no_zk, dev=args.dev, progress=progress,
-                                max_cycles=args.max_cycles, stats=stats, fixed_cache=str(FIXED_CACHE))
-    except ZkvmError as exc:
-        if not args.no_zk and "zero-knowledge" in str(exc):
-            raise ZkvmError(f"{exc}; for a proof without zero knowledge pass --no-zk") from None
-        raise
+    proof = api.prove(image, data, zk=not args.no_zk, dev=args.dev, progress=progress, max_cycles=args.max_cycles,
+                      stats=stats,
+                      fixed_cache=str(FIXED_CACHE))
+    result, receipt = proof.result, proof.receipt
     status = printer(result, len(data))
     out = sys.stderr if getattr(args, "json", False) else sys.stdout  # keep --json output parseable
     raw = receipt.to_bytes()

@@ -40,7 +40,7 @@ def model(name: str):
             _, qm = models.make_model(name, tmp)
             tmp.replace(onnx_path)
             blob_path.write_bytes(qm.to_bytes())
-    fm = onnx_io.load(onnx_path)
+    fm = onnx_io.load(onnx_path, (0.0, 1.0))
     blob = blob_path.read_bytes()
     qm = blobmod.decode(blob)
     xte, yte = models.test_data(name)

@@ -13,7 +13,8 @@ import pytest
 
 from host.ml import guest_io
 from host.ml.blob import BlobError, decode
-from host.ml.float_model import FConv, FDense, FFlatten, FloatModel, FPool, FRelu
+from host.ml.float_model import (FAct, FAdd, FConv, FDense, FFlatten, FGlobalAvgPool, FloatModel, FPool, FRelu,
+                                 FSave)
 from host.ml.quantize import quantize
 from ml_support import PRIVATE_GUEST, TEST_SALT, InterpreterRunner, NativeRunner, expected, interpreter_available, model
 from zkvm import abi
@@ -40,6 +41,20 @@ def synthetic_model():
     return qm, rng.uniform(-1, 1, (40, 2 * 9 * 9))
 
 
+def synthetic_v2_model():
+    """The layer kinds of blob version 2 as well: a residual block (SAVE / ADD), LUTs (leaky relu, sigmoid, tanh,
+    a standalone clip), global average pooling."""
+    rng = np.random.default_rng([SEED, 2])
+    fm = FloatModel((2, 7, 7), [
+        FConv(rng.normal(0, .4, (4, 2, 3, 3)), rng.normal(0, .1, 4), (1, 1), (1, 1, 1, 1)), FRelu(), FSave(),
+        FConv(rng.normal(0, .4, (4, 4, 3, 3)), rng.normal(0, .1, 4), (1, 1), (1, 1, 1, 1)), FAct("leakyrelu", 0.1),
+        FAdd(), FRelu(), FAct("sigmoid"), FGlobalAvgPool(), FFlatten(),
+        FDense(rng.normal(0, .5, (6, 4)), rng.normal(0, .1, 6)), FAct("tanh"), FSave(),
+        FAct("clip", lo=-0.3, hi=0.5), FAdd()], input_range=(-1.0, 1.0))
+    qm = quantize(fm, rng.uniform(-1, 1, (64, 98)))
+    return qm, rng.uniform(-1, 1, (40, 98))
+
+
 def mutations(blob: bytes, rng: np.random.Generator, count: int):
     n = len(blob)
     cuts = sorted(set(list(range(0, min(n, 80))) + rng.integers(0, n, 20).tolist()))
@@ -47,7 +62,8 @@ def mutations(blob: bytes, rng: np.random.Generator, count: int):
         yield f"truncate@{cut}", blob[:cut]
     yield "trailing", blob + b"\x00"
     yield "magic", b"ZKNX" + blob[4:]
-    yield "version", blob[:4] + struct.pack("<I", 2) + blob[8:]
+    for version in (0, 1, 3):  # 1: the old format, which has no layer kinds above FLATTEN
+        yield f"version {version}", blob[:4] + struct.pack("<I", version) + blob[8:]
     for _ in range(count):
         b = bytearray(blob)
         kind = rng.integers(0, 3)
@@ -101,19 +117,17 @@ def _runner(backend: str):
     return NativeRunner(guest / "main.c", sanitize=True)
 
 
-@pytest.mark.parametrize("backend", ["native-asan", "interpreter"])
-@pytest.mark.parametrize("which", ["a", "c", "synthetic"])
-def test_mutated_blobs_give_documented_exit_codes(which: str, backend: str) -> None:
-    rng = np.random.default_rng([SEED, ord(which[0])])
-    if which == "synthetic":
-        qm, xs = synthetic_model()
+def _fuzz_blobs(which: str, backend: str, count: int) -> None:
+    rng = np.random.default_rng([SEED, ord(which[0]), len(which)])
+    if which.startswith("synthetic"):
+        qm, xs = synthetic_model() if which == "synthetic" else synthetic_v2_model()
         x = qm.quantize_input(xs[0])
     else:
         _, qm, _, xte, _ = model(which)
         x = qm.quantize_input(xte[0])
     run = _runner(backend.split("-")[0])
     codes = set()
-    for label, blob in mutations(qm.to_bytes(), rng, 150):
+    for label, blob in mutations(qm.to_bytes(), rng, count):
         _check(run, qm, blob, x, f"{which} {label}")
         try:
             decode(blob)
@@ -123,10 +137,27 @@ def test_mutated_blobs_give_documented_exit_codes(which: str, backend: str) -> N
     assert {abi.EXIT_NN_TRUNCATED, abi.EXIT_NN_BAD_MAGIC, abi.EXIT_NN_BAD_LAYER} <= codes, codes
 
 
+@pytest.mark.parametrize("backend", ["native-asan", "interpreter"])
+@pytest.mark.parametrize("which", ["a", "c", "synthetic", "synthetic_v2"])
+def test_mutated_blobs_give_documented_exit_codes(which: str, backend: str) -> None:
+    """4 models x ~260 mutated blobs (>= 1,000), each on both backends."""
+    _fuzz_blobs(which, backend, 150)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["native-asan", "interpreter"])
+@pytest.mark.parametrize("which", ["a", "c", "synthetic", "synthetic_v2"])
+def test_mutated_blobs_long(which: str, backend: str) -> None:
+    """4 models x 2,600 mutated blobs (>= 10^4) on each backend."""
+    _fuzz_blobs(which, backend, 2500)
+
+
+@pytest.mark.parametrize("which", ["v1", "v2"])
 @pytest.mark.parametrize("backend", ["native", "interpreter"])
-def test_every_layer_kind_is_bit_exact(backend: str) -> None:
-    """Padded strided conv, relu, max/avg pool with padding, flatten, dense: guest == reference."""
-    qm, xs = synthetic_model()
+def test_every_layer_kind_is_bit_exact(backend: str, which: str) -> None:
+    """Padded strided conv, relu, max/avg pool with padding, flatten, dense; and version 2's residual save/add,
+    lookup tables and global average pool: guest == reference."""
+    qm, xs = synthetic_model() if which == "v1" else synthetic_v2_model()
     blob = qm.to_bytes()
     run = _runner(backend) if backend == "interpreter" else NativeRunner(PRIVATE_GUEST / "main.c")
     for i, x in enumerate(qm.quantize_input(xs)):

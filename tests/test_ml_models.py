@@ -57,10 +57,10 @@ def test_unsupported_onnx_op_is_named(tmp_path) -> None:
 
     rng = np.random.default_rng(0)
     m = _onnx_model([helper.make_node("Gemm", ["x", "W", "B"], ["h"], transB=1),
-                     helper.make_node("Sigmoid", ["h"], ["y"], name="squash")],
+                     helper.make_node("Sin", ["h"], ["y"], name="squash")],
                     {"W": rng.normal(size=(4, 6)), "B": np.zeros(4)}, [1, 6], [1, 4])
     onnx.save(m, tmp_path / "m.onnx")
-    with pytest.raises(InputError, match="unsupported ONNX operator 'Sigmoid'.*squash"):
+    with pytest.raises(InputError, match="unsupported ONNX operator 'Sin'.*squash"):
         onnx_io.load(tmp_path / "m.onnx")
 
 
@@ -119,3 +119,25 @@ def test_cli_run_prints_prediction() -> None:
     bad = subprocess.run([sys.executable, "-m", "host", "ml", "run", "a", "--input", "digits:99999"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert bad.returncode == 1 and "out of range" in bad.stderr
+
+
+def test_version_1_blobs_stay_readable() -> None:
+    """Blob version 2 added layer kinds; a version-1 blob (the six original kinds) still decodes and runs the
+    same, and a version-1 header on a blob using the new kinds is refused with the guest's BAD_LAYER code."""
+    import struct
+
+    from test_ml_fuzz import synthetic_v2_model
+    from zkvm import abi
+
+    _, qm, blob, xte, _ = model("a")
+    assert struct.unpack_from("<I", blob, 4)[0] == blobmod.VERSION == 2
+    old = blob[:4] + struct.pack("<I", 1) + blob[8:]
+    x = qm.quantize_input(xte[:20])
+    np.testing.assert_array_equal(reference.run(blobmod.decode(old), x), reference.run(qm, x))
+    v2, _ = synthetic_v2_model()
+    b2 = v2.to_bytes()
+    with pytest.raises(blobmod.BlobError) as err:
+        blobmod.decode(b2[:4] + struct.pack("<I", 1) + b2[8:])
+    assert err.value.code == abi.EXIT_NN_BAD_LAYER
+    with pytest.raises(blobmod.BlobError, match="unsupported version 3"):
+        blobmod.decode(b2[:4] + struct.pack("<I", 3) + b2[8:])

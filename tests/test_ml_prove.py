@@ -144,7 +144,7 @@ def test_private_model_image_holds_no_model_bytes(tmp_path, monkeypatch) -> None
     """What `ml prove` proves against: in the private-model modes one image for models A, B and C, whose memory
     (what the fixed columns commit) holds no window of any model's weights; in the public-model modes each
     model's own image, which does hold them (so the check bites)."""
-    from host.commands.ml import _guest_and_request
+    from host.api import ml as mlapi
     from host.ml import models
     from zkvm.elf import load_elf
 
@@ -156,7 +156,7 @@ def test_private_model_image_holds_no_model_bytes(tmp_path, monkeypatch) -> None
         models.write_commitment(name)
         wins = _windows(blob[32:], 16)
         for mode, expect_model_bytes in (("none", False), ("model", True)):
-            elf, _ = _guest_and_request(name, mode, qm.quantize_input(xte[0]), False)
+            elf, _ = mlapi.guest_request(name, qm.quantize_input(xte[0]).tobytes(), public=mode)
             image = load_elf(elf)
             ids[mode].add(receipt_mod.image_id(image))
             memory = image.to_bytes_array()[1].tobytes()

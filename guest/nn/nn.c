@@ -154,9 +154,63 @@ static int check_shape(nn_shape s) {
     return NN_OK;
 }
 
+/* What a layer record is parsed against besides its input tensor: the blob version and the stash (the tensor
+ * the last SAVE copied), which ADD reads. */
+typedef struct {
+    uint32_t version;
+    int has_stash;
+    nn_shape stash;
+    int32_t stash_zp;
+} nn_ctx;
+
+/* A (multiplier, shift) pair of the ADD layer: the same ranges as the per-channel requantisation. */
+static int check_mult_shift(const uint8_t *p) {
+    int32_t m = (int32_t)le32(p), s = (int32_t)le32(p + 4u);
+    return (m < 0 || s < -31 || s > 30) ? NN_ERR_BAD_LAYER : NN_OK;
+}
+
+/* Bodies of the layer kinds added in blob version 2 (format in guest/nn/README.md). */
+static int parse_v2_layer(cursor *b, nn_layer *L, const nn_ctx *ctx) {
+    uint32_t scale_bits;
+    const uint8_t *p;
+    if (ctx->version < 2u) return NN_ERR_BAD_LAYER;
+    switch (L->type) {
+    case NN_LAYER_LUT: /* out_zp, out_scale, table[256]: y = table[x + 128] */
+        TRY(take_i32(b, &L->out_zp));
+        TRY(take_u32(b, &scale_bits));
+        if (!is_int8(L->out_zp)) return NN_ERR_BAD_LAYER;
+        TRY(take_bytes(b, 256u, &p));
+        L->weights = (const int8_t *)p;
+        return NN_OK;
+    case NN_LAYER_GLOBAL_AVGPOOL:
+        L->out.h = 1u;
+        L->out.w = 1u;
+        return NN_OK;
+    case NN_LAYER_SAVE:
+        return NN_OK;
+    case NN_LAYER_ADD: /* out_zp, act_min, act_max, out_scale, (mult, shift) for a, b and the sum */
+        if (!ctx->has_stash) return NN_ERR_BAD_LAYER;
+        if (ctx->stash.c != L->in.c || ctx->stash.h != L->in.h || ctx->stash.w != L->in.w) return NN_ERR_BAD_SHAPE;
+        TRY(take_i32(b, &L->out_zp));
+        TRY(take_i32(b, &L->act_min));
+        TRY(take_i32(b, &L->act_max));
+        TRY(take_u32(b, &scale_bits));
+        if (!is_int8(L->out_zp) || !is_int8(L->act_min) || !is_int8(L->act_max) || L->act_min > L->act_max)
+            return NN_ERR_BAD_LAYER;
+        TRY(take_bytes(b, 24u, &p));
+        TRY(check_mult_shift(p));
+        TRY(check_mult_shift(p + 8u));
+        TRY(check_mult_shift(p + 16u));
+        L->mult = p;
+        return NN_OK;
+    default:
+        return NN_ERR_BAD_LAYER;
+    }
+}
+
 /* Parse one layer record at the cursor, given the shape and zero point of its input tensor. */
 /* `scan` = 0 skips re-checking per-channel arrays (only nn_infer does that, on a blob nn_validate accepted). */
-static int parse_layer(cursor *c, nn_shape in, int32_t in_zp, nn_layer *L, int scan) {
+static int parse_layer(cursor *c, nn_shape in, int32_t in_zp, nn_layer *L, int scan, const nn_ctx *ctx) {
     uint32_t body_len;
     const uint8_t *body_ptr;
     TRY(take_u32(c, &L->type));
@@ -211,7 +265,8 @@ static int parse_layer(cursor *c, nn_shape in, int32_t in_zp, nn_layer *L, int s
     case NN_LAYER_RELU:
         break;
     default:
-        return NN_ERR_BAD_LAYER;
+        TRY(parse_v2_layer(&b, L, ctx));
+        break;
     }
     if (b.off != b.len) return NN_ERR_BAD_LAYER; /* the body must be exactly what the layer type says */
     return check_shape(L->out);
@@ -227,7 +282,8 @@ static int parse_header(cursor *c, nn_model *m) {
     if (magic[0] != NN_MAGIC0 || magic[1] != NN_MAGIC1 || magic[2] != NN_MAGIC2 || magic[3] != NN_MAGIC3)
         return NN_ERR_BAD_MAGIC;
     TRY(take_u32(c, &version));
-    if (version != NN_VERSION) return NN_ERR_BAD_VERSION;
+    if (version < NN_VERSION_MIN || version > NN_VERSION) return NN_ERR_BAD_VERSION;
+    m->version = version;
     TRY(take_u32(c, &m->n_layers));
     TRY(take_u32(c, &m->input.c));
     TRY(take_u32(c, &m->input.h));
@@ -249,9 +305,17 @@ int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
     nn_shape shape = m->input;
     int32_t zp = m->input_zp;
     uint32_t max_act = nn_shape_size(shape);
+    nn_ctx ctx = {m->version, 0, {0, 0, 0}, 0};
+    m->stash_max = 0;
     for (uint32_t i = 0; i < m->n_layers; i++) {
         nn_layer L;
-        TRY(parse_layer(&c, shape, zp, &L, 1));
+        TRY(parse_layer(&c, shape, zp, &L, 1, &ctx));
+        if (L.type == NN_LAYER_SAVE) {
+            ctx.has_stash = 1;
+            ctx.stash = shape;
+            ctx.stash_zp = zp;
+            if (nn_shape_size(shape) > m->stash_max) m->stash_max = nn_shape_size(shape);
+        }
         shape = L.out;
         zp = L.out_zp;
         if (nn_shape_size(shape) > max_act) max_act = nn_shape_size(shape);
@@ -262,7 +326,8 @@ int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
     m->max_act = max_act;
     /* Two int8 ping-pong tensors and one int32 tensor of zero-point-centred inputs. */
     uint32_t act_bytes = (max_act + 3u) & ~3u;
-    m->arena_bytes = 2u * act_bytes + 4u * max_act + 32u; /* + slack for the dot-product scratch layouts */
+    /* + 32 bytes of slack after the centred area for the dot-product scratch layouts, then the stash */
+    m->arena_bytes = 2u * act_bytes + 4u * max_act + 32u + ((m->stash_max + 3u) & ~3u);
     return NN_OK;
 }
 
@@ -479,11 +544,49 @@ static void pool(const nn_layer *L, const int8_t *x, int8_t *y, int is_max) {
     }
 }
 
+/* Elementwise lookup (version 2): y = table[x + 128], in place. */
+static void lut(const nn_layer *L, int8_t *x) {
+    uint32_t n = nn_shape_size(L->in);
+    for (uint32_t i = 0; i < n; i++) x[i] = L->weights[(int32_t)x[i] + 128];
+}
+
+/* Mean of each channel's H x W values, rounded half away from zero like AVGPOOL (|sum| < 2^26: no overflow). */
+static void global_avgpool(const nn_layer *L, const int8_t *x, int8_t *y) {
+    int32_t count = (int32_t)(L->in.h * L->in.w);
+    for (uint32_t ch = 0; ch < L->in.c; ch++) {
+        const int8_t *xp = x + ch * (uint32_t)count;
+        int32_t sum = 0;
+        for (int32_t i = 0; i < count; i++) sum += xp[i];
+        int32_t out = sum >= 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+        y[ch] = (int8_t)clamp(out, -128, 127);
+    }
+}
+
+/* Residual add (version 2), in place into `a`: each centred input is shifted left by 20 bits (|x - zp| <= 255,
+ * so < 2^28) and rescaled by its own multiplier, the two are summed (wrapping, like the reference) and the sum
+ * requantised to the output scale -- the TFLite quantised ADD. */
+#define NN_ADD_LEFT_SHIFT 20
+static void add_stash(const nn_layer *L, int8_t *a, int32_t zp_a, const int8_t *b, int32_t zp_b) {
+    int32_t ma = (int32_t)le32(L->mult), sa = (int32_t)le32(L->mult + 4u);
+    int32_t mb = (int32_t)le32(L->mult + 8u), sb = (int32_t)le32(L->mult + 12u);
+    int32_t mo = (int32_t)le32(L->mult + 16u), so = (int32_t)le32(L->mult + 20u);
+    uint32_t n = nn_shape_size(L->in);
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t va = nn_multiply_by_quantized_multiplier(((int32_t)a[i] - zp_a) * (1 << NN_ADD_LEFT_SHIFT), ma, sa);
+        int32_t vb = nn_multiply_by_quantized_multiplier(((int32_t)b[i] - zp_b) * (1 << NN_ADD_LEFT_SHIFT), mb, sb);
+        int32_t r = nn_multiply_by_quantized_multiplier((int32_t)((uint32_t)va + (uint32_t)vb), mo, so);
+        r = clamp(r, -512, 512);
+        a[i] = (int8_t)clamp(r + L->out_zp, L->act_min, L->act_max);
+    }
+}
+
 int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *arena, uint32_t arena_len) {
     if (arena_len < m->arena_bytes || ((uintptr_t)arena & 3u) != 0) return NN_ERR_NO_MEMORY;
     uint32_t act_bytes = (m->max_act + 3u) & ~3u;
     int8_t *bufs[2] = {(int8_t *)arena, (int8_t *)(arena + act_bytes)};
     int32_t *centred = (int32_t *)(arena + 2u * act_bytes);
+    int8_t *stash = (int8_t *)(arena + 2u * act_bytes + 4u * m->max_act + 32u); /* past the dot scratch */
+    nn_ctx ctx = {m->version, 0, {0, 0, 0}, 0};
     int cur = 0;
     uint32_t n_in = nn_shape_size(m->input);
     for (uint32_t i = 0; i < n_in; i++) bufs[0][i] = input[i];
@@ -493,7 +596,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
     int32_t zp = m->input_zp;
     for (uint32_t li = 0; li < m->n_layers; li++) {
         nn_layer L;
-        TRY(parse_layer(&c, shape, zp, &L, 0)); /* cannot fail on a validated blob; checked anyway */
+        TRY(parse_layer(&c, shape, zp, &L, 0, &ctx)); /* cannot fail on a validated blob; checked anyway */
         int8_t *x = bufs[cur], *y = bufs[cur ^ 1];
         switch (L.type) {
         case NN_LAYER_DENSE:
@@ -526,6 +629,24 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
                 if (x[i] < L.in_zp) x[i] = (int8_t)L.in_zp; /* real value 0 is the zero point */
             break;
         }
+        case NN_LAYER_LUT:
+            lut(&L, x);
+            break;
+        case NN_LAYER_GLOBAL_AVGPOOL:
+            global_avgpool(&L, x, y);
+            cur ^= 1;
+            break;
+        case NN_LAYER_SAVE: {
+            uint32_t n = nn_shape_size(L.in);
+            for (uint32_t i = 0; i < n; i++) stash[i] = x[i];
+            ctx.has_stash = 1;
+            ctx.stash = L.in;
+            ctx.stash_zp = L.in_zp;
+            break;
+        }
+        case NN_LAYER_ADD:
+            add_stash(&L, x, L.in_zp, stash, ctx.stash_zp);
+            break;
         default: /* FLATTEN: channel-major storage is already flat */
             break;
         }

@@ -21,7 +21,8 @@
 #define NN_MAGIC1 'K'
 #define NN_MAGIC2 'N'
 #define NN_MAGIC3 'N'
-#define NN_VERSION 1u
+#define NN_VERSION 2u      /* what the host writes */
+#define NN_VERSION_MIN 1u  /* oldest blob still read (version 1 has no layer kinds above FLATTEN) */
 
 /* Layer type tags in the blob. */
 #define NN_LAYER_DENSE 1u
@@ -30,6 +31,11 @@
 #define NN_LAYER_MAXPOOL 4u
 #define NN_LAYER_AVGPOOL 5u
 #define NN_LAYER_FLATTEN 6u
+/* Version 2. */
+#define NN_LAYER_LUT 7u             /* elementwise int8 -> int8 lookup table (sigmoid, tanh, leaky relu, clip) */
+#define NN_LAYER_GLOBAL_AVGPOOL 8u  /* mean over H x W per channel -> (C, 1, 1) */
+#define NN_LAYER_SAVE 9u            /* copy the current tensor to the stash (the skip branch of a residual) */
+#define NN_LAYER_ADD 10u            /* current tensor + stash, each rescaled, requantised (residual add) */
 
 /* Limits: they keep every size product far below 2^31 and bound the guest's memory use. */
 #define NN_MAX_LAYERS 64u
@@ -65,6 +71,8 @@ typedef struct {
     nn_shape output;        /* shape of the final tensor */
     uint32_t max_act;       /* largest activation tensor, in elements (input included) */
     uint32_t arena_bytes;   /* scratch memory nn_infer() needs */
+    uint32_t version;       /* blob format version */
+    uint32_t stash_max;     /* largest tensor a SAVE layer stashes, in elements (0: no SAVE) */
 } nn_model;
 
 /* Parse and check the whole blob. Returns NN_OK or an NN_ERR_* code; reads nothing outside [blob, blob+len). */

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from host.build import DEFAULT_OUT_DIR, GUESTS_DIR, BuildError, build_guest, find_guests
+from host.build import DEFAULT_OUT_DIR, GUESTS_DIR, BuildError, find_guests
 from zkvm.elf import load_elf
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build_one(guest: Path, output: Path | None) -> None:
-    elf_path = build_guest(guest, output)
-    image = load_elf(elf_path)  # a toolchain bug should surface here, not at run time
+    from host import api
+
+    elf_path = api.build(guest, output)  # loads the ELF: a toolchain bug surfaces here, not at run time
+    image = load_elf(elf_path)
     log.info("built %s (entry 0x%08x, %d words)", elf_path, image.entry, len(image.words))

@@ -19,8 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zkvm.elf import load_elf
-    from zkvm.receipt import image_id
+    from host import api
 
-    print(image_id(load_elf(args.elf)).hex())
+    print(api.image_id(args.elf).hex())
     return 0

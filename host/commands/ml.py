@@ -1,4 +1,12 @@
-"""`python -m host ml ...`: build the digits models, run and prove ML inference, verify ML receipts.
+"""`python -m host ml ...`: prove inference of your own model (ONNX or blob) or a bundled digits model.
+
+MODEL is `a`, `b` or `c` (the bundled digits models, `ml build-models`), an ONNX file (quantised on the way:
+give --calibration), or a blob written by `ml quantize`. From file to verified receipt:
+
+  python -m host ml quantize net.onnx --calibration calib.npy --out net.blob --commit
+        # prints float vs int8; --commit = `ml commit net.blob`: net.salt (secret), net.commitment (publish)
+  python -m host ml prove net.blob --input x.npy --receipt r.rcpt
+  python -m host ml verify r.rcpt --model-commitment net.commitment
 
 Privacy modes (`--public`):
   none   private input, private model   generic guest; blob + owner's salt in the private input, the journal
@@ -7,32 +15,28 @@ Privacy modes (`--public`):
   model  private input, public model    the blob linked into the guest (no salt): the image id binds the model
   both   public input,  public model    same guest; the journal carries the input
 
-Model owner: `ml build-models` (or `ml commit MODEL`) writes build/models/<m>.commitment; publish it once, keep
-<m>.blob and <m>.salt. Verifier of a private-model receipt: `ml verify R --model-commitment HEX|FILE` (the
-generic guest's image id is rebuilt from guest/, or given with --image-id). Verifier of a public-model
-receipt: `ml verify R --model-blob FILE` (or --model NAME) rebuilds the image from the published blob.
+Owner files: the salt and the commitment default to the model's file with the suffixes .salt and .commitment
+(build/models/<m>.* for a, b, c); --salt and --commitment-out put them elsewhere. Verifier of a private-model
+receipt: `ml verify R --model-commitment HEX|FILE`; of a public-model receipt: `ml verify R --model-blob FILE`.
+The same operations are a Python API: `host.api.ml` (see README).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import logging
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
+from host.api import ml as mlapi
+from host.proving import FIXED_CACHE
+from zkvm.errors import InputError, VerificationError
 
-from zkvm.errors import InputError, VerificationError, ZkvmError
-
-log = logging.getLogger(__name__)
-MODES = ("none", "input", "model", "both")
+MODES = mlapi.MODES
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("ml", help="zkML: build digits models, run/prove/verify private inference",
+    p = subparsers.add_parser("ml", help="zkML: quantise, run, prove and verify inference of a model",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="ml_command", metavar="SUBCOMMAND", required=True)
 
@@ -41,50 +45,65 @@ def register(subparsers) -> None:
     b.add_argument("--no-elf", action="store_true", help="skip building the public-model guest ELFs")
     b.set_defaults(func=cmd_build_models)
 
-    c = sub.add_parser("commit", help="model owner: print (and write) the commitment to publish for a private model",
-                       description="Writes build/models/MODEL.commitment = SHA-256(tag || salt || blob) in hex, "
-                       "creating the secret salt build/models/MODEL.salt on first use. Publish the commitment; "
-                       "keep blob and salt (they open it).")
-    c.add_argument("model", metavar="MODEL", help="a, b or c")
-    c.add_argument("--new-salt", action="store_true",
-                   help="draw a fresh salt: a new commitment that cannot be linked to the old one (the old salt is "
-                   "kept as MODEL.salt.<old commitment prefix>)")
-    c.set_defaults(func=cmd_commit)
+    def model_source(q, positional: bool = True, onnx_only: bool = False) -> None:
+        if positional:
+            q.add_argument("model", metavar="MODEL", help="a, b, c, an ONNX file (needs --calibration) or a model blob")
+        q.add_argument("--calibration", metavar="DATA", required=onnx_only,
+                       help="ONNX models: calibration inputs, FILE.npy (float, N x input shape) or digits8/digits28")
+        q.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
+                       help="ONNX models: value range of the float inputs (default: the calibration data's)")
 
-    def model_args(q, with_mode=True):
-        q.add_argument("model", metavar="MODEL", help="a, b or c (built by `ml build-models`)")
-        q.add_argument("--input", required=True, metavar="X",
-                       help="digits:N (N-th image of the test split), FILE.npy (floats in [0,1]) or FILE.bin (int8 tensor)")
-        if with_mode:
-            q.add_argument("--public", choices=MODES, default="none",
-                           help="what the verifier learns besides the prediction (default none)")
-            q.add_argument("--input-digest", action="store_true",
-                           help="with a public input: commit its SHA-256 instead of its bytes")
-
-    qz = sub.add_parser("quantize", help="quantise an ONNX model into a blob for the ML guests")
+    qz = sub.add_parser("quantize", help="quantise an ONNX model into a blob; prints float vs int8 agreement",
+                        description="Import an ONNX model, quantise it to int8 with the calibration inputs and write "
+                        "the blob. Prints float vs int8 argmax agreement on the evaluation data (--eval, else the "
+                        "calibration data, or the digits test split for digits8/digits28) and top-1 accuracy of "
+                        "both when labels are known (--labels).")
     qz.add_argument("onnx", metavar="MODEL.onnx")
-    qz.add_argument("--calibration", required=True, metavar="DATA",
-                    help="digits8 / digits28 (training split of the bundled digits) or FILE.npy (N x features floats)")
-    qz.add_argument("--input-range", nargs=2, type=float, default=(0.0, 1.0), metavar=("LO", "HI"),
-                    help="value range of the float inputs (default 0 1)")
+    model_source(qz, positional=False, onnx_only=True)
+    qz.add_argument("--eval", metavar="X.npy", help="evaluation inputs for the report (default: calibration data)")
+    qz.add_argument("--labels", metavar="Y.npy", help="class labels of the evaluation inputs: adds top-1 accuracy")
     qz.add_argument("--out", required=True, metavar="BLOB")
+    qz.add_argument("--commit", action="store_true",
+                    help="also do `ml commit BLOB`: create BLOB's salt (.salt, secret) and commitment (.commitment)")
     qz.set_defaults(func=cmd_quantize)
 
+    c = sub.add_parser("commit", help="model owner: create the secret salt, write and print the commitment to publish",
+                       description="Writes the commitment SHA-256(tag || salt || blob) in hex, creating the secret "
+                       "salt file (mode 0600) on first use. Publish the commitment; keep blob and salt (together "
+                       "they open it).")
+    model_source(c)
+    c.add_argument("--salt", metavar="FILE", help="the salt file (default: the model's file with suffix .salt)")
+    c.add_argument("--out", metavar="FILE", help="the commitment file (default: the model's file, suffix .commitment)")
+    c.add_argument("--new-salt", action="store_true",
+                   help="draw a fresh salt: a new commitment that cannot be linked to the old one (the old salt is "
+                   "kept as SALT.<old commitment prefix>)")
+    c.set_defaults(func=cmd_commit)
+
+    def run_args(q) -> None:
+        model_source(q)
+        q.add_argument("--input", required=True, metavar="X",
+                       help="FILE.npy (floats, the model's input shape), FILE.bin (the int8 tensor) or digits:N")
+        q.add_argument("--public", choices=MODES, default="none",
+                       help="what the verifier learns besides the prediction (default none)")
+        q.add_argument("--input-digest", action="store_true",
+                       help="with a public input: commit its SHA-256 instead of its bytes")
+        q.add_argument("--salt", metavar="FILE", help="private model: the owner's salt file (default MODEL.salt)")
+
     r = sub.add_parser("run", help="execute an ML guest (no proof): prediction and cycles")
-    model_args(r)
+    run_args(r)
     r.set_defaults(func=cmd_run)
 
     pr = sub.add_parser("prove", help="execute and prove an ML guest, write a receipt")
-    model_args(pr)
+    run_args(pr)
     pr.add_argument("--receipt", required=True, metavar="R", help="receipt file to write")
     pr.add_argument("--no-zk", action="store_true", help="not zero-knowledge (refused with private data)")
     pr.set_defaults(func=cmd_prove)
 
     i = sub.add_parser("image-id", help="print the image id a verifier should expect for a mode",
                        description="Private-model modes (none, input): the generic guest's id, the same for every "
-                       "model. Public-model modes (model, both): the id of the guest with that model linked in, "
-                       "rebuilt from the blob.")
-    i.add_argument("model", metavar="MODEL", nargs="?", help="a, b or c (public-model modes)")
+                       "model. Public-model modes (model, both): the id of the guest with that model linked in.")
+    i.add_argument("model", metavar="MODEL", nargs="?", help="public-model modes: a, b, c, an ONNX file or a blob")
+    model_source(i, positional=False)
     i.add_argument("--public", choices=MODES, default="none")
     i.add_argument("--model-blob", metavar="FILE", help="public-model modes: a published model blob instead of MODEL")
     i.set_defaults(func=cmd_image_id)
@@ -102,75 +121,24 @@ def register(subparsers) -> None:
                    help="private model: accept any committed model (prints its commitment, checks nothing about it)")
     pm = v.add_mutually_exclusive_group()
     pm.add_argument("--model-blob", metavar="FILE", help="public model: the published blob (the image is rebuilt from it)")
-    pm.add_argument("--model", metavar="MODEL", help="public model: a, b or c from build/models")
+    pm.add_argument("--model", metavar="MODEL", help="public model: a, b, c, an ONNX file or a blob")
+    model_source(v, positional=False)
     v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=cmd_verify)
 
 
-# ---------------------------------------------------------------------------------------------- helpers
-
-def _load_input(spec: str, name: str) -> np.ndarray:
-    """-> int8 tensor for model `name`."""
-    from host.ml import models
-
-    qm = models.load_model(name)
-    n = int(np.prod(qm.input_shape))
-    if spec.startswith("digits:"):
-        try:
-            idx = int(spec.split(":", 1)[1])
-        except ValueError:
-            raise InputError(f"bad --input {spec!r}: expected digits:N") from None
-        x, _ = models.test_data(name)
-        if not 0 <= idx < len(x):
-            raise InputError(f"--input digits:{idx} out of range (test split has {len(x)} images)")
-        return qm.quantize_input(x[idx])
-    path = Path(spec)
-    if not path.is_file():
-        raise InputError(f"input file not found: {spec}")
-    if path.suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except Exception as exc:  # numpy raises several types for malformed files
-            raise InputError(f"cannot read {spec}: {exc}") from None
-        if arr.size != n:
-            raise InputError(f"{spec} has {arr.size} values, model {name} takes {n}")
-        return qm.quantize_input(arr.reshape(-1).astype(np.float64))
-    data = path.read_bytes()
-    if len(data) != n:
-        raise InputError(f"{spec} has {len(data)} bytes, model {name} takes {n} int8 values")
-    return np.frombuffer(data, dtype=np.int8)
+def _model(args, spec=None) -> mlapi.Model:
+    return mlapi.load_model(spec if spec is not None else args.model, calibration=args.calibration,
+                            input_range=tuple(args.input_range) if args.input_range else None)
 
 
-def _guest_and_request(name: str, mode: str, x: np.ndarray, input_digest: bool, accel: bool = True):
-    """-> (ELF path, private input bytes) for a privacy mode (``accel=False``: guest without the dot-product
-    accelerator)."""
-    from host.ml import guest_io, models
-
-    public_model = mode in ("model", "both")
-    public_input = mode in ("input", "both")
-    if input_digest and not public_input:
-        raise InputError("--input-digest needs a public input (--public input or both)")
-    if public_model:
-        return models.public_guest_elf(name, accel), guest_io.encode_request(x, None, public_input, input_digest)
-    request = guest_io.encode_request(x, models.load_blob(name), public_input, input_digest,
-                                      salt=models.load_salt(name))
-    return models.private_guest_elf(accel), request
-
-
-def _exit_error(code: int) -> None:
-    from zkvm import abi
-
-    if code != 0:
-        names = {v: k for k, v in abi.EXIT_CODES.items()}
-        raise ZkvmError(f"guest exited with code {code} ({names.get(code, 'unknown')})")
-
-
-def _print_prediction(journal_bytes: bytes, extra: dict) -> None:
-    from host.ml import guest_io
-
-    j = guest_io.decode_journal(journal_bytes)
-    out = {**j.describe(), **extra}
+def _print(out: dict) -> None:
     print("\n".join(f"{k}: {v}" for k, v in out.items()))
+
+
+def _notes(model: mlapi.Model) -> None:
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -188,221 +156,93 @@ def cmd_build_models(args) -> int:
     return 0
 
 
-def cmd_commit(args) -> int:
-    from host.ml import models
-
-    name = models.spec(args.model).name
-    c = models.write_commitment(name, fresh_salt=args.new_salt)
-    p = models.paths(name)
-    print(c.hex())
-    print(f"written to {p['commitment']}; publish it. Keep {p['blob']} and {p['salt']} secret: "
-          "together they open the commitment.", file=sys.stderr)
-    return 0
-
-
 def cmd_quantize(args) -> int:
-    from host.ml import data, onnx_io, quantize, reference
-
-    fm = onnx_io.load(args.onnx, tuple(args.input_range))
-    if args.calibration in ("digits8", "digits28"):
-        calib, _, xte, yte = data.digits(8 if args.calibration == "digits8" else 28)
-    else:
-        try:
-            calib = np.load(args.calibration, allow_pickle=False)
-        except Exception as exc:  # numpy raises several types for malformed files
-            raise InputError(f"cannot read calibration data {args.calibration}: {exc}") from None
-        xte = yte = None
-    if calib.ndim < 2 or int(np.prod(calib.shape[1:])) != int(np.prod(fm.input_shape)):
-        raise InputError(f"calibration data shape {calib.shape} does not fit the model input {fm.input_shape}")
-    qm = quantize.quantize(fm, calib.reshape(len(calib), -1))
-    blob = qm.to_bytes()
-    Path(args.out).write_bytes(blob)
-    print(f"wrote {args.out}: {len(blob)} bytes, sha256 {qm.digest().hex()}")
-    if xte is not None:
-        fp, ip = fm.predict(xte), reference.predict(qm, qm.quantize_input(xte))
-        print(f"digits test split: float top-1 {np.mean(fp == yte):.4f}, int8 top-1 {np.mean(ip == yte):.4f}, "
-              f"agreement {np.mean(fp == ip):.4f}")
+    model = mlapi.quantize(args.onnx, args.calibration, labels=args.labels, eval_data=args.eval,
+                           input_range=tuple(args.input_range) if args.input_range else None)
+    model.save(args.out)  # only reached when every check passed: a failure writes nothing
+    _notes(model)
+    c, h, w = model.input_shape
+    print(f"wrote {args.out}: {len(model.blob)} bytes, {len(model.quant.layers)} layers, input "
+          f"{[c] if (h, w) == (1, 1) else [c, h, w]}, sha256 {model.digest.hex()}")
+    print(model.report.describe())
+    if args.commit:
+        c = mlapi.commit(mlapi.load_model(args.out))
+        print(f"commitment {c.hex} (written to {c.commitment_path}: publish it; keep {args.out} and {c.salt_path})")
     return 0
 
 
-def _check_provable(name: str, mode: str, cycles: int) -> None:
-    from host.ml import limits, models
-
-    blob_len = None if mode in ("model", "both") else len(models.load_blob(name))
-    limits.check_provable(cycles, name, mode, blob_len)
+def cmd_commit(args) -> int:
+    model = _model(args)
+    c = mlapi.commit(model, salt=args.salt, out=args.out, new_salt=args.new_salt)
+    print(c.hex)
+    print(f"written to {c.commitment_path}; publish it. Keep the blob and {c.salt_path} secret: together they open "
+          "the commitment.", file=sys.stderr)
+    return 0
 
 
 def cmd_run(args) -> int:
+    model = _model(args)
+    r = mlapi.run(model, args.input, public=args.public, input_digest=args.input_digest, salt=args.salt)
     from host.ml import limits
-    from zkvm.elf import load_elf
-    from zkvm.exec import Executor
 
-    x = _load_input(args.input, args.model)
-    elf, request = _guest_and_request(args.model, args.public, x, args.input_digest)
-    result = Executor(load_elf(elf), request).run()
-    _exit_error(result.exit_code)
-    provable = "yes" if result.cycles <= limits.MAX_PROVABLE_CYCLES else f"no (over {limits.MAX_PROVABLE_CYCLES:,})"
-    _print_prediction(result.journal, {"cycles": result.cycles, "provable": provable,
-                                       "exec_seconds": round(result.wall_s, 4)})
-    return 0
-
-
-def _receipt_module():
-    try:
-        from zkvm import receipt
-    except ImportError as exc:
-        raise ZkvmError(f"proving is not available in this build ({exc})") from None
-    return receipt
-
-
-def _read_blob(path: str) -> bytes:
-    from host.ml import blob as blobmod
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"model blob not found: {path}")
-    data = p.read_bytes()
-    blobmod.decode(data)  # the guest's checks: a malformed blob would give an image that cannot run
-    return data
-
-
-def _public_model_image_id(model: str | None, blob_path: str | None) -> bytes:
-    from host.ml import models
-    from zkvm.elf import load_elf
-
-    if blob_path is not None:
-        elf = models.public_model_elf(_read_blob(blob_path))
-    elif model is not None:
-        elf = models.public_guest_elf(model)
-    else:
-        raise InputError("a public-model image id needs the model: MODEL (a, b, c) or --model-blob FILE")
-    return _receipt_module().image_id(load_elf(elf))
-
-
-def _private_model_image_id() -> bytes:
-    from host.ml import models
-    from zkvm.elf import load_elf
-
-    return _receipt_module().image_id(load_elf(models.private_guest_elf()))
-
-
-def cmd_image_id(args) -> int:
-    if args.public in ("model", "both"):
-        print(_public_model_image_id(args.model, args.model_blob).hex())
-    else:
-        if args.model_blob is not None:
-            raise InputError("--model-blob applies to the public-model modes; a private model is not in the image")
-        print(_private_model_image_id().hex())
+    provable = "yes" if r.provable else f"no (over {limits.MAX_PROVABLE_CYCLES:,})"
+    _print({**r.prediction.describe(), "cycles": r.cycles, "provable": provable, "exec_seconds": round(r.wall_s, 4)})
     return 0
 
 
 def cmd_prove(args) -> int:
-    from zkvm.elf import load_elf
-    from zkvm.exec import Executor
-
-    receipt_mod = _receipt_module()
     if args.no_zk and args.public != "both":
         raise InputError("--no-zk would leak private data: only allowed with --public both")
-    x = _load_input(args.input, args.model)
-    elf, request = _guest_and_request(args.model, args.public, x, args.input_digest)
-    image = load_elf(elf)
-    # Execute first (fast): a run the prover cannot hold is reported now, with its reason, not after tracing.
-    dry = Executor(image, request).run()
-    _exit_error(dry.exit_code)
-    _check_provable(args.model, args.public, dry.cycles)
-    t = time.perf_counter()
-    from host.proving import FIXED_CACHE
-
-    result, receipt = receipt_mod.prove(image, request, zk=not args.no_zk, progress=args.verbose > 0,
-                                        fixed_cache=str(FIXED_CACHE))
-    _exit_error(result.exit_code)
-    data = receipt.to_bytes()
-    Path(args.receipt).write_bytes(data)
-    _warn_if_unpublished(args.model, result.journal)
-    _print_prediction(result.journal, {
-        "image_id": receipt.claim.image_id.hex(), "cycles": result.cycles,
-        "prove_seconds": round(time.perf_counter() - t, 2), "receipt_bytes": len(data), "receipt": args.receipt,
-    })
+    model = _model(args)
+    proof = mlapi.prove(model, args.input, public=args.public, input_digest=args.input_digest, salt=args.salt,
+                        zk=not args.no_zk, progress=args.verbose > 0,
+                        fixed_cache=str(FIXED_CACHE))
+    data = proof.to_bytes()
+    proof.save(args.receipt)
+    _warn_if_unpublished(model, args, proof.prediction.model_commitment)
+    _print({**proof.prediction.describe(), "image_id": proof.image_id.hex(), "cycles": proof.cycles,
+            "prove_seconds": round(proof.prove_seconds, 2), "receipt_bytes": len(data), "receipt": args.receipt})
     return 0
 
 
-def _warn_if_unpublished(name: str, journal: bytes) -> None:
-    """The owner's build/models/<m>.commitment is what verifiers will compare: say so if this proof's differs."""
-    from host.ml import guest_io, models
-
-    proven = guest_io.decode_journal(journal).model_commitment
-    path = models.paths(models.spec(name).name)["commitment"]
+def _warn_if_unpublished(model: mlapi.Model, args, proven: bytes | None) -> None:
+    """The owner's commitment file is what verifiers will compare: say so if this proof's differs."""
     if proven is None:
         return
-    published = path.read_text().strip() if path.exists() else None
+    try:
+        path = model.owner_files()[1] if args.salt is None else Path(args.salt).with_suffix(".commitment")
+    except InputError:
+        return
+    published = path.read_text().strip() if path.is_file() and path.stat().st_size < 1024 else None
     if published != proven.hex():
         print(f"warning: this receipt's model commitment {proven.hex()} is not the one in {path} "
-              f"({published or 'missing'}); run `python -m host ml commit {name}` and publish it", file=sys.stderr)
+              f"({published or 'missing'}); run `python -m host ml commit {args.model}` and publish it",
+              file=sys.stderr)
 
 
-def _expected_image_id(args) -> tuple[bytes, str]:
-    """-> (image id, where it came from) for `ml verify`."""
-    if args.image_id is not None:
-        try:
-            image_id = bytes.fromhex(args.image_id)
-        except ValueError:
-            raise InputError("--image-id must be hex") from None
-        if len(image_id) != 32:
-            raise InputError("--image-id must be 32 bytes (64 hex digits)")
-        return image_id, "given (--image-id)"
-    if args.model_blob is not None or args.model is not None:
-        return _public_model_image_id(args.model, args.model_blob), "rebuilt: public-model guest of the given blob"
-    return _private_model_image_id(), "rebuilt: generic private-model guest (guest/ml_private)"
+def cmd_image_id(args) -> int:
+    if args.public in ("model", "both"):
+        spec = args.model_blob if args.model_blob is not None else args.model
+        if spec is None:
+            raise InputError("a public-model image id needs the model: MODEL (a, b, c, ONNX or blob) or --model-blob")
+        print(mlapi.image_id(_model(args, spec), public=args.public).hex())
+    else:
+        if args.model_blob is not None:
+            raise InputError("--model-blob applies to the public-model modes; a private model is not in the image")
+        print(mlapi.image_id(public=args.public).hex())
+    return 0
 
 
 def cmd_verify(args) -> int:
     try:
-        return _verify(args)
+        spec = args.model_blob if args.model_blob is not None else args.model
+        if spec is not None and (args.model_commitment is not None or args.any_model):
+            raise InputError("--model-blob/--model name a public model; --model-commitment/--any-model a private one")
+        v = mlapi.verify(args.receipt, commitment=args.model_commitment, any_model=args.any_model,
+                         model=None if spec is None else _model(args, spec), image_id=args.image_id)
     except VerificationError as exc:  # name the failed check, e.g. "ModelCommitmentMismatch"
         print(f"error: receipt rejected ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 1
-
-
-def _verify(args) -> int:
-    from host.ml import commitment, guest_io
-
-    receipt_mod = _receipt_module()
-    public_model_args = args.model_blob is not None or args.model is not None
-    if public_model_args and (args.model_commitment is not None or args.any_model):
-        raise InputError("--model-blob/--model name a public model; --model-commitment/--any-model a private one")
-    expected_commitment = None if args.model_commitment is None else commitment.parse_commitment(args.model_commitment)
-    image_id, image_source = _expected_image_id(args)
-    receipt = receipt_mod.read_receipt(args.receipt)
-    try:
-        journal = receipt_mod.verify(receipt, image_id, require_zk=False)
-    except receipt_mod.ImageIdMismatch as exc:
-        hint = ("" if args.image_id is not None else
-                " (a public-model receipt needs --model-blob FILE or --model NAME)" if not public_model_args else
-                " (the receipt was not made with this model, or is a private-model receipt: drop --model-blob/--model)")
-        raise receipt_mod.ImageIdMismatch(f"{exc}; expected image {image_source}{hint}") from None
-    if receipt.claim.exit_code != 0:
-        raise ZkvmError(f"the proven run exited with code {receipt.claim.exit_code}: no prediction")
-    j = guest_io.decode_journal(journal)
-    if j.model_commitment is not None:
-        if expected_commitment is not None:
-            if j.model_commitment != expected_commitment:
-                raise commitment.ModelCommitmentMismatch(
-                    f"the receipt's model commitment {j.model_commitment.hex()} is not the expected "
-                    f"{expected_commitment.hex()}: another model (or another salt) made this prediction")
-        elif not args.any_model:
-            raise commitment.ModelCommitmentRequired(
-                f"this receipt proves inference with the private model committed to by {j.model_commitment.hex()}; "
-                "pass the commitment its owner published (--model-commitment HEX|FILE), or --any-model")
-    elif expected_commitment is not None or args.any_model:
-        raise commitment.NotAPrivateModelReceipt(
-            "this receipt's model is public (linked into its image, bound by the image id), it has no commitment")
-    private = j.model_commitment is not None or (j.input_bytes is None and j.input_digest is None)
-    if private and not receipt.zk:
-        raise receipt_mod.NotZeroKnowledge("receipt keeps data private but its proof is not zero-knowledge: refused")
-    out = {"verified": True, "zk": receipt.zk, "image_id": image_id.hex(), "image": image_source, **j.describe()}
-    if j.model_commitment is not None:
-        out["model"] += " (matches --model-commitment)" if expected_commitment is not None else " (not checked: --any-model)"
-    elif args.model_blob is not None:
-        out["model"] += f", sha256:{hashlib.sha256(Path(args.model_blob).read_bytes()).hexdigest()}"
+    out = v.describe()
     print(json.dumps(out, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
     return 0

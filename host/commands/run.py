@@ -105,12 +105,12 @@ def printable_text(data: bytes) -> str | None:
 
 def execute(args: argparse.Namespace):
     """Load the ELF and the input, run the guest. Returns (image, input bytes, ExecResult)."""
+    from host import api
     from zkvm.elf import load_elf
-    from zkvm.exec import Executor
 
     image = load_elf(args.elf)
     data = read_guest_input(args.input, args.input_hex)
-    return image, data, Executor(image, data, args.max_cycles).run()
+    return image, data, api.run(image, data, max_cycles=args.max_cycles)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """The model blob: a versioned, little-endian description of an integer network, read by `guest/nn/nn.c`.
 
-Layout (version 1; every integer is 4 bytes little-endian, no alignment anywhere):
+Layout (version 2; every integer is 4 bytes little-endian, no alignment anywhere):
 
     header   magic "ZKNN", version, n_layers, in_c, in_h, in_w, in_zp (i32), in_scale (f32 bits, informational)
     layer    type, body_len, body[body_len]          (repeated n_layers times, nothing after the last)
@@ -12,6 +12,11 @@ Bodies (weights are int8, per-channel arrays are int32; scales are float32 bits 
              out_scale, w[out_c][in_c][kh][kw], bias[out_c], mult[out_c], shift[out_c]
     RELU     (empty)      FLATTEN (empty)
     MAXPOOL / AVGPOOL  kh, kw, sh, sw, pad_top, pad_left, pad_bottom, pad_right
+  version 2 adds (a version-1 blob is still read; it cannot hold these):
+    LUT      out_zp, out_scale, table[256] int8        y = table[x + 128]   (sigmoid, tanh, leaky relu, clip)
+    GLOBAL_AVGPOOL (empty)   SAVE (empty: copies the current tensor to the stash)
+    ADD      out_zp, act_min, act_max, out_scale, mult_a, shift_a, mult_b, shift_b, mult_out, shift_out
+             (a = the current tensor, b = the stash: the residual add)
 
 The guest's checks (and exit codes) are mirrored by `decode()` so the host rejects what the guest would.
 """
@@ -27,9 +32,15 @@ import numpy as np
 from zkvm.errors import InputError
 
 MAGIC = b"ZKNN"
-VERSION = 1
+VERSION = 2
+#: Oldest version still read (it has only the first six layer kinds).
+MIN_VERSION = 1
 DENSE, CONV2D, RELU, MAXPOOL, AVGPOOL, FLATTEN = 1, 2, 3, 4, 5, 6
-LAYER_NAMES = {DENSE: "dense", CONV2D: "conv2d", RELU: "relu", MAXPOOL: "maxpool", AVGPOOL: "avgpool", FLATTEN: "flatten"}
+LUT, GLOBAL_AVGPOOL, SAVE, ADD = 7, 8, 9, 10
+LAYER_NAMES = {DENSE: "dense", CONV2D: "conv2d", RELU: "relu", MAXPOOL: "maxpool", AVGPOOL: "avgpool",
+               FLATTEN: "flatten", LUT: "lut", GLOBAL_AVGPOOL: "global_avgpool", SAVE: "save", ADD: "add"}
+#: The residual ADD shifts both centred inputs left by this many bits before rescaling them (TFLite's choice).
+ADD_LEFT_SHIFT = 20
 HEADER_BYTES = 32
 
 
@@ -86,7 +97,43 @@ class Flatten:
     pass
 
 
-Layer = Dense | Conv2d | Pool | Relu | Flatten
+@dataclass
+class Lut:
+    """Elementwise int8 -> int8 function: y = table[x + 128]; the output has its own scale and zero point."""
+
+    table: np.ndarray  # int8[256]
+    out_zp: int
+    out_scale: float
+
+
+@dataclass
+class GlobalAvgPool:
+    pass
+
+
+@dataclass
+class Save:
+    """Copy the current tensor to the stash, for a later Add (the skip branch of a residual block)."""
+
+
+@dataclass
+class Add:
+    """current + stash: each centred input shifted left by ADD_LEFT_SHIFT and rescaled by its (mult, shift), the
+    sum requantised by (mult_out, shift_out), then + out_zp and clamped to [act_min, act_max]."""
+
+    mult_a: int
+    shift_a: int
+    mult_b: int
+    shift_b: int
+    mult_out: int
+    shift_out: int
+    out_zp: int
+    act_min: int
+    act_max: int
+    out_scale: float
+
+
+Layer = Dense | Conv2d | Pool | Relu | Flatten | Lut | GlobalAvgPool | Save | Add
 
 
 @dataclass
@@ -106,7 +153,8 @@ class QuantModel:
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Float input(s) -> int8, with the model's input scale and zero point."""
-        q = np.round(np.asarray(x, dtype=np.float64) / self.input_scale) + self.input_zp
+        with np.errstate(over="ignore"):  # a huge value saturates to +-inf, then to the int8 range
+            q = np.round(np.asarray(x, dtype=np.float64) / self.input_scale) + self.input_zp
         return np.clip(q, -128, 127).astype(np.int8)
 
     @property
@@ -114,6 +162,8 @@ class QuantModel:
         for layer in reversed(self.layers):
             if isinstance(layer, (Dense, Conv2d)):
                 return layer.q.out_scale, layer.q.out_zp
+            if isinstance(layer, (Lut, Add)):
+                return layer.out_scale, layer.out_zp
         return self.input_scale, self.input_zp
 
 
@@ -153,6 +203,17 @@ def encode(model: QuantModel) -> bytes:
             body, kind = b"", RELU
         elif isinstance(layer, Flatten):
             body, kind = b"", FLATTEN
+        elif isinstance(layer, Lut):
+            body = _u32s(layer.out_zp, _f32_bits(layer.out_scale)) + np.asarray(layer.table, dtype=np.int8).tobytes()
+            kind = LUT
+        elif isinstance(layer, GlobalAvgPool):
+            body, kind = b"", GLOBAL_AVGPOOL
+        elif isinstance(layer, Save):
+            body, kind = b"", SAVE
+        elif isinstance(layer, Add):
+            body = _u32s(layer.out_zp, layer.act_min, layer.act_max, _f32_bits(layer.out_scale), layer.mult_a,
+                         layer.shift_a, layer.mult_b, layer.shift_b, layer.mult_out, layer.shift_out)
+            kind = ADD
         else:  # pragma: no cover - programming error
             raise TypeError(f"not a layer: {layer!r}")
         out.append(_u32s(kind, len(body)) + body)
@@ -166,6 +227,8 @@ def layer_output_shape(layer: Layer, shape: tuple[int, int, int]) -> tuple[int, 
         return (layer.weights.shape[0], 1, 1)
     if isinstance(layer, Flatten):
         return (c * h * w, 1, 1)
+    if isinstance(layer, GlobalAvgPool):
+        return (c, 1, 1)
     if isinstance(layer, (Conv2d, Pool)):
         kh, kw = layer.weights.shape[2:] if isinstance(layer, Conv2d) else layer.kernel
         (sh, sw), (pt, pl, pb, pr) = layer.stride, layer.pads

@@ -9,8 +9,8 @@ import numpy as np
 
 from zkvm import abi
 from host.ml.blob import (
-    AVGPOOL, CONV2D, DENSE, FLATTEN, MAGIC, MAXPOOL, RELU, VERSION, BlobError, Conv2d, Dense, Flatten, Pool,
-    QuantModel, Relu, Requant, _f32,
+    ADD, AVGPOOL, CONV2D, DENSE, FLATTEN, GLOBAL_AVGPOOL, LUT, MAGIC, MAXPOOL, MIN_VERSION, RELU, SAVE, VERSION, Add,
+    BlobError, Conv2d, Dense, Flatten, GlobalAvgPool, Lut, Pool, QuantModel, Relu, Requant, Save, _f32,
 )
 
 MAX_LAYERS = 64
@@ -87,6 +87,32 @@ def _check_shape(s) -> None:
         raise BlobError(abi.EXIT_NN_TOO_LARGE, "tensor too large")
 
 
+def _v2_layer(kind: int, b: _Cursor, shape, stash):
+    if kind == LUT:
+        zp, scale_bits = b.i32(), b.u32()
+        if not _int8(zp):
+            raise BlobError(abi.EXIT_NN_BAD_LAYER, "zero point outside int8")
+        table = np.frombuffer(b.take(256), dtype=np.int8).copy()
+        return Lut(table, zp, _f32(scale_bits)), shape
+    if kind == GLOBAL_AVGPOOL:
+        return GlobalAvgPool(), (shape[0], 1, 1)
+    if kind == SAVE:
+        return Save(), shape
+    if stash is None:
+        raise BlobError(abi.EXIT_NN_BAD_LAYER, "add without a saved tensor")
+    if stash != shape:
+        raise BlobError(abi.EXIT_NN_BAD_SHAPE, "add of tensors of different shapes")
+    zp, lo, hi, scale_bits = b.i32(), b.i32(), b.i32(), b.u32()
+    if not (_int8(zp) and _int8(lo) and _int8(hi)) or lo > hi:
+        raise BlobError(abi.EXIT_NN_BAD_LAYER, "zero point or activation range outside int8")
+    pairs = [(b.i32(), b.i32()) for _ in range(3)]
+    for m, s in pairs:
+        if m < 0 or not -31 <= s <= 30:
+            raise BlobError(abi.EXIT_NN_BAD_LAYER, "multiplier or shift out of range")
+    (ma, sa), (mb, sb), (mo, so) = pairs
+    return Add(ma, sa, mb, sb, mo, so, zp, lo, hi, _f32(scale_bits)), shape
+
+
 def decode_blob(data: bytes) -> QuantModel:
     data = bytes(data)
     if len(data) > MAX_BLOB:
@@ -94,8 +120,10 @@ def decode_blob(data: bytes) -> QuantModel:
     c = _Cursor(data)
     if c.take(4) != MAGIC:
         raise BlobError(abi.EXIT_NN_BAD_MAGIC, "bad magic")
-    if c.u32() != VERSION:
-        raise BlobError(abi.EXIT_NN_BAD_VERSION, "unsupported version")
+    version = c.u32()
+    if not MIN_VERSION <= version <= VERSION:
+        raise BlobError(abi.EXIT_NN_BAD_VERSION, f"unsupported version {version} (this engine reads "
+                        f"{MIN_VERSION} to {VERSION}; rebuild the blob with `ml quantize`)")
     n_layers, ic, ih, iw, zp, scale_bits = c.u32(), c.u32(), c.u32(), c.u32(), c.i32(), c.u32()
     if n_layers == 0:
         raise BlobError(abi.EXIT_NN_BAD_LAYER, "no layers")
@@ -106,6 +134,7 @@ def decode_blob(data: bytes) -> QuantModel:
     shape = (ic, ih, iw)
     _check_shape(shape)
     model = QuantModel(shape, _f32(scale_bits), zp, [])
+    stash = None  # shape of the tensor the last SAVE copied
     for _ in range(n_layers):
         kind, body_len = c.u32(), c.u32()
         b = _Cursor(c.take(body_len))
@@ -137,6 +166,10 @@ def decode_blob(data: bytes) -> QuantModel:
             layer, out = Flatten(), (n_in, 1, 1)
         elif kind == RELU:
             layer, out = Relu(), shape
+        elif kind in (LUT, GLOBAL_AVGPOOL, SAVE, ADD) and version >= 2:
+            layer, out = _v2_layer(kind, b, shape, stash)
+            if kind == SAVE:
+                stash = shape
         else:
             raise BlobError(abi.EXIT_NN_BAD_LAYER, f"unknown layer type {kind}")
         if b.off != len(b.data):

@@ -40,21 +40,65 @@ class FFlatten:
     pass
 
 
-FOp = FDense | FConv | FRelu | FPool | FFlatten
+@dataclass
+class FAct:
+    """Elementwise activation quantised as a 256-entry lookup table (or fused as a clamp after dense/conv):
+    "sigmoid", "tanh", "leakyrelu" (alpha) or "clip" (lo, hi)."""
+
+    kind: str
+    alpha: float = 0.01
+    lo: float = -np.inf
+    hi: float = np.inf
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.kind == "sigmoid":
+            return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + e^-x), without overflow warnings
+        if self.kind == "tanh":
+            return np.tanh(x)
+        if self.kind == "leakyrelu":
+            return np.where(x >= 0, x, self.alpha * x)
+        if self.kind == "clip":
+            return np.clip(x, self.lo, self.hi)
+        raise ValueError(f"unknown activation {self.kind!r}")
+
+
+@dataclass
+class FGlobalAvgPool:
+    pass
+
+
+@dataclass
+class FSave:
+    """Keep the current tensor for a later FAdd (the skip branch of a residual block)."""
+
+
+@dataclass
+class FAdd:
+    """current tensor + the saved one."""
+
+
+FOp = FDense | FConv | FRelu | FPool | FFlatten | FAct | FGlobalAvgPool | FSave | FAdd
 
 
 @dataclass
 class FloatModel:
     input_shape: tuple[int, int, int]  # (C, H, W); an MLP on F features is (F, 1, 1)
     ops: list[FOp] = field(default_factory=list)
-    input_range: tuple[float, float] = (0.0, 1.0)  # value range of the inputs, sets the input quantisation
+    input_range: tuple[float, float] | None = (0.0, 1.0)  # input value range (None: the calibration data's)
+    notes: list[str] = field(default_factory=list)  # what the importer changed (e.g. a dropped final softmax)
 
     def forward(self, x: np.ndarray, keep: bool = False):
         """Float inference. keep=True returns the list of every op's output instead of the final one."""
         act = np.asarray(x, dtype=np.float64).reshape(len(x), *self.input_shape)
         outs = []
+        saved = None
         for op in self.ops:
-            act = apply(op, act)
+            if isinstance(op, FSave):
+                saved = act
+            elif isinstance(op, FAdd):
+                act = act + saved
+            else:
+                act = apply(op, act)
             outs.append(act)
         return outs if keep else act.reshape(len(x), -1)
 
@@ -84,4 +128,8 @@ def apply(op: FOp, act: np.ndarray) -> np.ndarray:
         return total / _windows(ones, op.kernel, op.stride, op.pads, 0.0).sum(axis=(4, 5))  # count_include_pad=0
     if isinstance(op, FFlatten):
         return act.reshape(len(act), -1, 1, 1)
+    if isinstance(op, FAct):
+        return op(act)
+    if isinstance(op, FGlobalAvgPool):
+        return act.mean(axis=(2, 3), keepdims=True)
     raise TypeError(f"not an op: {op!r}")

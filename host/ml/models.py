@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +75,10 @@ def load_blob(name: str) -> bytes:
     p = paths(spec(name).name)["blob"]
     if not p.exists():
         raise InputError(f"model {name} is not built; run `python -m host ml build-models`")
-    return p.read_bytes()
+    from host.ml.blob_decode import MAX_BLOB  # noqa: PLC0415
+    from host.ml.files import read_limited  # noqa: PLC0415
+
+    return read_limited(p, MAX_BLOB, "model blob")
 
 
 def load_model(name: str) -> blobmod.QuantModel:
@@ -96,40 +98,13 @@ def accuracy(fm, qm: blobmod.QuantModel, x: np.ndarray, y: np.ndarray) -> dict:
 
 def load_salt(name: str) -> bytes:
     """The model owner's secret salt (created by `ml build-models` / `ml commit`)."""
-    p = paths(spec(name).name)["salt"]
-    if not p.exists():
-        raise InputError(f"model {name} has no salt ({p}); the model owner creates it with `python -m host ml commit {name}`")
-    salt = p.read_bytes()
-    if len(salt) != commitment.SALT_BYTES:
-        raise InputError(f"{p} holds {len(salt)} bytes, a model salt is {commitment.SALT_BYTES}")
-    return salt
-
-
-def ensure_salt(name: str, fresh: bool = False) -> bytes:
-    """The owner's salt, drawn from the OS's CSPRNG on first use (or when `fresh`: a new, unlinkable commitment).
-    The file is created owner-only (0600) before any secret byte is written to it."""
-    p = paths(spec(name).name)["salt"]
-    if fresh or not p.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(commitment.SALT_BYTES))
-        tmp.replace(p)
-    return load_salt(name)
+    return commitment.read_salt(paths(spec(name).name)["salt"])
 
 
 def write_commitment(name: str, fresh_salt: bool = False) -> bytes:
-    """Compute the model's commitment from its blob and salt and write build/models/<m>.commitment (hex).
-    With `fresh_salt` the previous salt is kept as <m>.salt.<first 16 hex digits of its commitment>: a
-    commitment already published stays openable."""
+    """Compute the model's commitment from its blob and salt and write build/models/<m>.commitment (hex)."""
     p = paths(spec(name).name)
-    if fresh_salt and p["salt"].exists():
-        old = commitment.model_commitment(load_blob(name), load_salt(name))
-        p["salt"].replace(p["salt"].with_name(f"{p['salt'].name}.{old.hex()[:16]}"))
-    c = commitment.model_commitment(load_blob(name), ensure_salt(name, fresh_salt))
-    p["commitment"].write_text(c.hex() + "\n")
-    return c
+    return commitment.commit_files(load_blob(name), p["salt"], p["commitment"], fresh_salt)
 
 
 def public_guest_source(blob: bytes) -> str:
@@ -199,7 +174,7 @@ def make_model(name: str, onnx_path: Path):
     with _single_threaded_blas():  # small matrices: extra BLAS threads only contend on a busy machine
         fm = train.train_mlp(xtr, ytr, s.hidden) if s.kind == "mlp" else train.train_cnn(xtr, ytr, side=s.side)
     onnx_io.export(fm, onnx_path)
-    imported = onnx_io.load(onnx_path)
+    imported = onnx_io.load(onnx_path, (0.0, 1.0))
     qm = quantize.quantize(imported, xtr)
     blobmod.decode(qm.to_bytes())  # the guest's checks, host side
     return imported, qm

@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 
-from host.ml.blob import Conv2d, Dense, Flatten, Pool, QuantModel, Relu, Requant
-from host.ml.float_model import FConv, FDense, FFlatten, FloatModel, FPool, FRelu
+from host.ml.blob import (ADD_LEFT_SHIFT, Add, Conv2d, Dense, Flatten, GlobalAvgPool, Lut, Pool, QuantModel, Relu,
+                          Requant, Save)
+from host.ml.float_model import FAct, FAdd, FConv, FDense, FFlatten, FGlobalAvgPool, FloatModel, FPool, FRelu, FSave
 from zkvm.errors import InputError
 
 
@@ -41,6 +42,8 @@ def activation_qparams(lo: float, hi: float) -> tuple[float, int]:
     if hi - lo < 1e-12:
         hi = lo + 1e-6
     scale = (hi - lo) / 255.0
+    if not math.isfinite(scale) or scale > 1e30:  # the blob records scales as float32
+        raise InputError(f"a value range of [{lo:.3g}, {hi:.3g}] is too wide to quantise (inputs or weights too large)")
     zp = int(np.clip(round(-128 - lo / scale), -128, 127))
     return scale, zp
 
@@ -58,30 +61,92 @@ def _requant(weight: np.ndarray, bias: np.ndarray, s_in: float, s_out: float, zp
     return wq, q
 
 
-def quantize(model: FloatModel, calibration: np.ndarray) -> QuantModel:
-    """Quantise `model`; `calibration` (N, ...) float inputs set the activation ranges."""
-    outs = model.forward(calibration, keep=True)
-    s_in, zp_in = activation_qparams(*model.input_range)
+def _clamp_range(act: FAct, s_out: float, zp_out: int) -> tuple[int, int]:
+    """A Clip fused into the layer before it: its bounds on the output's int8 grid."""
+    lo = -128 if not np.isfinite(act.lo) else int(np.clip(zp_out + round(act.lo / s_out), -128, 127))
+    hi = 127 if not np.isfinite(act.hi) else int(np.clip(zp_out + round(act.hi / s_out), -128, 127))
+    return lo, max(lo, hi)
+
+
+def lut_layer(act: FAct, s_in: float, zp_in: int) -> Lut:
+    """The 256-entry table of an elementwise activation: every int8 input's real value through the function,
+    requantised to an output scale covering the function's image of the whole input grid (nothing clamps)."""
+    x = (np.arange(-128, 128, dtype=np.float64) - zp_in) * s_in
+    y = act(x)
+    s_out, zp_out = activation_qparams(float(y.min()), float(y.max()))
+    table = np.clip(np.round(y / s_out) + zp_out, -128, 127).astype(np.int8)
+    return Lut(table, zp_out, s_out)
+
+
+def add_layer(s_a: float, s_b: float, s_out: float, zp_out: int, relu: bool) -> Add:
+    """TFLite's quantised ADD: both inputs rescaled to twice the larger scale (multipliers <= 1/2, so the sum
+    of two shifted inputs stays below 2^29), the sum rescaled to the output."""
+    twice_max = 2.0 * max(s_a, s_b)
+    ma, sa = quantize_multiplier(s_a / twice_max)
+    mb, sb = quantize_multiplier(s_b / twice_max)
+    mo, so = quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * s_out))
+    return Add(ma, sa, mb, sb, mo, so, zp_out, zp_out if relu else -128, 127, s_out)
+
+
+def quantize(model: FloatModel, calibration: np.ndarray,
+             input_range: tuple[float, float] | None = None) -> QuantModel:
+    """Quantise `model`; `calibration` (N, ...) float inputs set the activation ranges. The input's range is
+    `input_range`, else the model's, else the calibration data's."""
+    calibration = np.asarray(calibration, dtype=np.float64)
+    if calibration.size == 0 or not np.all(np.isfinite(calibration)):
+        raise InputError("calibration data must be a non-empty array of finite numbers")
+    with np.errstate(all="ignore"):
+        outs = model.forward(calibration, keep=True)
+    for k, out in enumerate(outs):
+        if not np.all(np.isfinite(out)):
+            raise InputError(f"the float model gives non-finite values (inf/NaN) at layer {k} "
+                             f"({type(model.ops[k]).__name__}) on the calibration data: weights too large?")
+    rng = input_range or model.input_range or (float(calibration.min()), float(calibration.max()))
+    s_in, zp_in = activation_qparams(*rng)
     qm = QuantModel(model.input_shape, s_in, zp_in, [])
+    stash = (s_in, zp_in)
     ops = model.ops
     i = 0
     while i < len(ops):
         op = ops[i]
+        nxt = ops[i + 1] if i + 1 < len(ops) else None
+        fuse_clip = isinstance(nxt, FAct) and nxt.kind == "clip"
+        fuse = isinstance(nxt, FRelu) or fuse_clip
         if isinstance(op, (FDense, FConv)):
-            fuse = i + 1 < len(ops) and isinstance(ops[i + 1], FRelu)
             out = outs[i + 1] if fuse else outs[i]
             s_out, zp_out = activation_qparams(float(out.min()), float(out.max()))
-            wq, q = _requant(op.weight, op.bias, s_in, s_out, zp_out, fuse)
+            wq, q = _requant(op.weight, op.bias, s_in, s_out, zp_out, isinstance(nxt, FRelu))
+            if fuse_clip:
+                q.act_min, q.act_max = _clamp_range(nxt, s_out, zp_out)
             qm.layers.append(Dense(wq, q) if isinstance(op, FDense) else Conv2d(wq, op.stride, op.pads, q))
+            s_in, zp_in = s_out, zp_out
+            i += 2 if fuse else 1
+            continue
+        if isinstance(op, FAdd):
+            out = outs[i + 1] if fuse else outs[i]
+            s_out, zp_out = activation_qparams(float(out.min()), float(out.max()))
+            layer = add_layer(s_in, stash[0], s_out, zp_out, isinstance(nxt, FRelu))
+            if fuse_clip:
+                layer.act_min, layer.act_max = _clamp_range(nxt, s_out, zp_out)
+            qm.layers.append(layer)
             s_in, zp_in = s_out, zp_out
             i += 2 if fuse else 1
             continue
         if isinstance(op, FRelu):
             qm.layers.append(Relu())
+        elif isinstance(op, FAct):
+            layer = lut_layer(op, s_in, zp_in)
+            qm.layers.append(layer)
+            s_in, zp_in = layer.out_scale, layer.out_zp
         elif isinstance(op, FPool):
             qm.layers.append(Pool(op.is_max, op.kernel, op.stride, op.pads))
+        elif isinstance(op, FGlobalAvgPool):
+            qm.layers.append(GlobalAvgPool())
         elif isinstance(op, FFlatten):
             qm.layers.append(Flatten())
+        elif isinstance(op, FSave):
+            qm.layers.append(Save())
+            stash = (s_in, zp_in)
         else:  # pragma: no cover
             raise InputError(f"cannot quantise {type(op).__name__}")
         i += 1

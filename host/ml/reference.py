@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from host.ml.blob import Conv2d, Dense, Flatten, Pool, QuantModel, Relu, Requant
+from host.ml.blob import (ADD_LEFT_SHIFT, Add, Conv2d, Dense, Flatten, GlobalAvgPool, Lut, Pool, QuantModel, Relu,
+                          Requant, Save)
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -96,11 +97,34 @@ def _pool(x: np.ndarray, layer: Pool) -> np.ndarray:
     return np.clip(out, -128, 127).astype(np.int8)
 
 
+def _round_div(total: np.ndarray, count) -> np.ndarray:
+    """C's (sum +- count/2) / count with truncating division: rounding half away from zero."""
+    half = count // 2
+    pos = (total + half) // count
+    neg = -((-(total - half)) // count)
+    return np.where(total >= 0, pos, neg)
+
+
+def _global_avgpool(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    total = x.astype(np.int64).reshape(n, c, h * w).sum(axis=2)
+    return np.clip(_round_div(total, h * w), -128, 127).astype(np.int8).reshape(n, c, 1, 1)
+
+
+def _add(a: np.ndarray, zp_a: int, b: np.ndarray, zp_b: int, layer: Add) -> np.ndarray:
+    va = multiply_by_quantized_multiplier((a.astype(np.int64) - zp_a) << ADD_LEFT_SHIFT, layer.mult_a, layer.shift_a)
+    vb = multiply_by_quantized_multiplier((b.astype(np.int64) - zp_b) << ADD_LEFT_SHIFT, layer.mult_b, layer.shift_b)
+    r = multiply_by_quantized_multiplier(wrap_i32(va + vb), layer.mult_out, layer.shift_out)
+    r = np.clip(r, -512, 512) + layer.out_zp
+    return np.clip(r, layer.act_min, layer.act_max).astype(np.int8)
+
+
 def run(model: QuantModel, x: np.ndarray) -> np.ndarray:
     """int8 inputs of shape (N, C*H*W) or (N, C, H, W) -> int8 final tensors of shape (N, outputs)."""
     n = x.shape[0]
     act = np.asarray(x, dtype=np.int8).reshape(n, *model.input_shape)
     zp = model.input_zp
+    stash, stash_zp = None, 0
     for layer in model.layers:
         if isinstance(layer, Dense):
             act, zp = _dense(act, layer, zp), layer.q.out_zp
@@ -112,6 +136,14 @@ def run(model: QuantModel, x: np.ndarray) -> np.ndarray:
             act = np.maximum(act, np.int8(zp))
         elif isinstance(layer, Flatten):
             act = act.reshape(n, -1, 1, 1)
+        elif isinstance(layer, Lut):
+            act, zp = np.asarray(layer.table, dtype=np.int8)[act.astype(np.int64) + 128], layer.out_zp
+        elif isinstance(layer, GlobalAvgPool):
+            act = _global_avgpool(act)
+        elif isinstance(layer, Save):
+            stash, stash_zp = act.copy(), zp
+        elif isinstance(layer, Add):
+            act, zp = _add(act, zp, stash, stash_zp, layer), layer.out_zp
     return act.reshape(n, -1)
 
 

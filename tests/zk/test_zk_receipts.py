@@ -137,12 +137,12 @@ def test_every_guest_proves_and_verifies_in_zk(name, tmp_path):
 def test_ml_verify_refuses_an_integrity_only_receipt_of_private_data(tmp_path, capsys):
     """A private-input, private-model ML run proven without zk (possible through the library, not the CLI):
     `host ml verify` checks the proof, sees the privacy mode in the journal and refuses it."""
-    from host.commands.ml import _guest_and_request
+    from host.api.ml import guest_request
     from host.ml import models
 
     qm = models.load_model("a")
     x, _ = models.test_data("a")
-    elf, request = _guest_and_request("a", "none", qm.quantize_input(x[0]), False)
+    elf, request = guest_request("a", qm.quantize_input(x[0]).tobytes(), public="none")
     image = load_elf(elf)
     _, rec = R.prove(image, request, zk=False)
     path = tmp_path / "plain.bin"
