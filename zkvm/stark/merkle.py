@@ -238,26 +238,6 @@ class MixedMerkleTree:
         self._first = min(_UNSTORED_LEVELS, self.depth)
         self._upper = self._build()
 
-    def stored_levels(self) -> list[np.ndarray]:
-        """The stored levels (unsalted trees only), for `from_levels`."""
-        if self.salts is not None:
-            raise ValueError("a salted tree is never stored")
-        return list(self._upper)
-
-    @classmethod
-    def from_levels(cls, rows: np.ndarray, levels: list[np.ndarray]) -> "MerkleTree":
-        """The unsalted tree of ``rows`` rebuilt from `stored_levels` (not rehashed: the caller vouches for them)."""
-        t = cls.__new__(cls)
-        rows = np.ascontiguousarray(rows, dtype=np.uint32)
-        t.depth = rows.shape[0].bit_length() - 1
-        t.width = rows.shape[1]
-        t.rows, t.salts = rows, None
-        t._first = min(_UNSTORED_LEVELS, t.depth)
-        if len(levels) != t.depth + 1 - t._first or levels[-1].shape != (1, 32):
-            raise ValueError("stored levels do not fit these rows")
-        t._upper = [np.ascontiguousarray(lv, dtype=np.uint8) for lv in levels]
-        return t
-
     @property
     def root(self) -> bytes:
         return self._upper[-1][0].tobytes()
