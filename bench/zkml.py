@@ -115,7 +115,7 @@ def worker(argv: list[str]) -> None:
         print(json.dumps({"ok": True, "seconds": time.perf_counter() - t, "cold_seconds": cold}))
 
 
-def our_side(name: str, modes: list[str], prove: bool) -> dict:
+def our_side(name: str, modes: list[str], prove: bool, accels: tuple[str, ...] = ACCEL) -> dict:
     from host.api.ml import guest_request
     from host.ml import models
     from zkvm.elf import load_elf
@@ -134,7 +134,7 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
     from host.ml.limits import MAX_PROVABLE_CYCLES
 
     for mode in modes:
-        for accel in ACCEL:
+        for accel in accels:
             key = f"{mode}:{accel}"
             path = OUT / f"zkml_{name}_{mode}_{accel}.receipt"
             if out["cycles"][key] > MAX_PROVABLE_CYCLES:
@@ -159,24 +159,6 @@ def our_side(name: str, modes: list[str], prove: bool) -> dict:
             except RuntimeError as exc:
                 out["proofs"][key] = {"error": str(exc)[-500:]}
             print(f"  ours {name}/{key}: {out['proofs'][key]}", file=sys.stderr)
-        path = OUT / f"zkml_{name}_{mode}.receipt"
-        if out["cycles"][mode] > MAX_PROVABLE_CYCLES:
-            out["proofs"][mode] = {"error": f"not provable: {out['cycles'][mode]:,} cycles > {MAX_PROVABLE_CYCLES:,}"}
-            print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
-            continue
-        try:
-            p = run_reaped([PY, __file__, "--worker", "prove", name, mode, str(path)])
-            info = json.loads(p["stdout"].strip().splitlines()[-1])
-            v = run_reaped([PY, __file__, "--worker", "verify", str(path), info["image_id"]])
-            out["proofs"][mode] = {
-                "prove_seconds": p["seconds"], "prove_cpu_seconds": p["cpu_seconds"],
-                "prove_peak_rss_mb": p["peak_rss_mb"], "zk": info["zk"],
-                "receipt_bytes": info["receipt_bytes"], "verify_seconds": v["seconds"],
-                "verify_peak_rss_mb": v["peak_rss_mb"],
-            }
-        except RuntimeError as exc:
-            out["proofs"][mode] = {"error": str(exc)[-500:]}
-        print(f"  ours {name}/{mode}: {out['proofs'][mode]}", file=sys.stderr)
     return out
 
 
@@ -359,10 +341,10 @@ def privacy_section(results: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["models"].items():
         ours = r["ours"]
-        base = ours["proofs"].get("model", {}).get("prove_seconds")
-        base_cpu = ours["proofs"].get("model", {}).get("prove_cpu_seconds")
-        for mode, p in ours["proofs"].items():
-            cyc = ours["cycles"][mode]
+        base = ours["proofs"].get("model:on", {}).get("prove_seconds")
+        base_cpu = ours["proofs"].get("model:on", {}).get("prove_cpu_seconds")
+        for key, p in ours["proofs"].items():
+            mode, cyc = key.split(":")[0], ours["cycles"][key]
             rows = 1 << max(2, (cyc - 1).bit_length())
             if "error" in p:
                 lines.append(f"| {name} | {r['blob_bytes']:,} B | `{mode}` | {cyc:,} | {rows:,} | "
@@ -387,7 +369,7 @@ def run_privacy(names: list[str], modes: list[str]) -> None:
             models.build_model(name, log=lambda m: print(m, file=sys.stderr))
         meta = json.loads(models.paths(name)["json"].read_text())
         print(f"model {name}", file=sys.stderr)
-        results["models"][name] = {"blob_bytes": meta["blob_bytes"], "ours": our_side(name, modes, True)}
+        results["models"][name] = {"blob_bytes": meta["blob_bytes"], "ours": our_side(name, modes, True, ("on",))}
     results["load"] = (load0, os.getloadavg()[0])
     (OUT / "zkml_privacy.json").write_text(json.dumps(results, indent=2))
     path = REPO / "bench" / "README.md"
