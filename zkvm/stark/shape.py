@@ -20,6 +20,11 @@ from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, ood_layout, phase_layo
 DIGEST = 32
 
 
+#: (options, heights, query positions) -> (compiled AIR, trees, path lengths) of the last proof asked about:
+#: derived data only (a pure function of the key and the AIR), so a hit can never change a result.
+_LAST_TREES: dict = {}
+
+
 @dataclass(frozen=True)
 class ProofShape:
     ca: CompiledAir                              # the AIR as proven (zk: with the blinding hub)
@@ -53,7 +58,16 @@ class ProofShape:
     def trees(self, query_indices) -> list[tuple[str, int, list[int]]]:
         """Every committed tree in proof order (fixed trees, phase trees, FRI layers): its name, depth and the
         leaf positions the queries open (indices must already be < ``n_max``)."""
-        qs = list(query_indices)
+        qs = tuple(query_indices)
+        key = (self.options, self.log_heights, qs)
+        hit = _LAST_TREES.get(key)  # the parser and the verifier ask for the same proof's positions
+        if hit is None or hit[0] is not self.ca:
+            hit = (self.ca, self._trees(qs), [])
+            _LAST_TREES.clear()
+            _LAST_TREES[key] = hit
+        return hit[1]
+
+    def _trees(self, qs: tuple[int, ...]) -> list[tuple[str, int, list[int]]]:
         hs, lbs, sizes = self.log_heights, self.log_blowups, self.fri_sizes
         return ([(f"fixed tree of {ct.name!r}", hs[t] + FIXED_LOG_BLOWUP,
                   [(q % ((1 << hs[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs])
@@ -65,7 +79,11 @@ class ProofShape:
 
     def path_lengths(self, query_indices) -> list[int]:
         """Siblings each tree's merged authentication path has for these queries."""
-        return [len(multiproof_nodes(pos, depth)) for _, depth, pos in self.trees(query_indices)]
+        trees = self.trees(query_indices)
+        lengths = _LAST_TREES[(self.options, self.log_heights, tuple(query_indices))][2]
+        if not lengths:
+            lengths.extend(len(multiproof_nodes(pos, depth)) for _, depth, pos in trees)
+        return list(lengths)
 
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
     def head_bytes(self) -> int:
