@@ -91,3 +91,13 @@ def test_ext_helpers_match_scalar_arithmetic():
     coords = np.array([[x.c for x in xs[i:i + 4]] for i in range(0, 20, 4)], dtype=np.uint64)
     assert [tuple(r) for r in ood_tape.from_coords(coords).tolist()] == \
         [_from_coords(xs[i:i + 4]).c for i in range(0, 20, 4)]
+
+
+def test_multiproof_count_matches_the_listed_nodes():
+    from zkvm.stark.merkle_verify import multiproof_count, multiproof_nodes
+
+    rng = random.Random(4)
+    for _ in range(200):
+        depth = rng.randrange(0, 12)
+        positions = [rng.randrange(1 << depth) for _ in range(rng.randrange(0, 50))]
+        assert multiproof_count(positions, depth) == len(multiproof_nodes(positions, depth)), (depth, positions)

@@ -197,6 +197,20 @@ def multiproof_nodes(positions: Iterable[int], depth: int) -> list[tuple[int, in
     return out
 
 
+def multiproof_count(positions: Iterable[int], depth: int) -> int:
+    """``len(multiproof_nodes(positions, depth))`` without listing them: at each level, a parent with one opened
+    child needs one sibling, a parent with both needs none."""
+    known = set(positions)
+    n = 0
+    for d in range(depth):
+        if len(known) == 1:  # one path left: one sibling per remaining level
+            return n + depth - d
+        parents = {p >> 1 for p in known}
+        n += 2 * len(parents) - len(known)
+        known = parents
+    return n
+
+
 def multiproof_root(depth: int, leaves: dict[int, bytes], siblings: Sequence[bytes],
                     injections: dict[int, dict[int, bytes]] | None = None) -> bytes | None:
     """Root of a tree of ``2^depth`` leaves from the digests of some leaves (position -> digest), the siblings

@@ -41,6 +41,7 @@ be canonical. The verifier checks a ``Proof`` object against the same shape.
 
 from __future__ import annotations
 
+import operator
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -235,8 +236,21 @@ def _read_shaped(r: "_Reader", shape: ProofShape) -> Proof:
         fri_ = [r.exact_opening(w, 0, "FRI leaf width") for w in r.counted(fri_widths, "FRI openings in a query")]
         return QueryProof(fixed, phases, fri_)
 
+    fast = _QueryLayout(fixed_widths, [[w for _, _, w in mats] for mats in shape.phases.values()], fri_widths,
+                        shape.salt_len, opts.zk)
+
+    def query_fast() -> QueryProof:
+        """One read for the whole query when every count is as the shape says; otherwise the read above, from
+        the same position, which raises the exact error."""
+        start = r._pos
+        q = fast.read(r._d, start)
+        if q is None:
+            return query()
+        r._pos = start + fast.size
+        return q
+
     r.count(opts.num_queries, "query openings")
-    queries = [query() for _ in range(opts.num_queries)]
+    queries = [query_fast() for _ in range(opts.num_queries)]
     r.count(len(path_lengths), "authentication path lists")
     auth_paths = [r.exact_path(n, f"siblings of the {what}")
                   for n, (what, _, _) in zip(path_lengths, shape.trees(query_indices))]
@@ -306,6 +320,82 @@ class _Writer:
 
     def getvalue(self) -> bytes:
         return b"".join(self._parts)
+
+
+class _QueryLayout:
+    """The byte layout of one query's openings (every count follows from the shape), read with one unpack."""
+
+    def __init__(self, fixed_widths, phase_widths, fri_widths, salt_len: int, zk: bool) -> None:
+        fmt, counts, self._values = ["<"], [], []
+        pos = 0
+
+        def field(code: str, want=None):
+            nonlocal pos
+            fmt.append(code)
+            if want is not None:
+                counts.append((pos, want))
+            pos += 1
+            return pos - 1
+
+        def row(width: int):
+            field("I", width)
+            fmt.append(f"{width}I")
+            self._values.extend(range(pos, pos + width))
+            span = (pos, pos + width)
+            return span
+
+        def salt(n: int):
+            if not zk:
+                return None
+            field("B", n)
+            return field(f"{n}s")
+
+        def bump(width: int):
+            nonlocal pos
+            pos += width
+
+        field("I", len(fixed_widths))
+        self._fixed = []
+        for w in fixed_widths:
+            span = row(w)
+            bump(w)
+            self._fixed.append((span, salt(0)))
+        field("I", len(phase_widths))
+        self._phases = []
+        for widths in phase_widths:
+            field("I", len(widths))
+            spans = []
+            for w in widths:
+                spans.append(row(w))
+                bump(w)
+            self._phases.append((spans, salt(salt_len)))
+        field("I", len(fri_widths))
+        self._fri = []
+        for w in fri_widths:
+            span = row(w)
+            bump(w)
+            self._fri.append((span, salt(0)))
+        self._struct = struct.Struct("".join(fmt))
+        self.size = self._struct.size
+        self._counts = operator.itemgetter(*[p for p, _ in counts], 0)  # (+0: always a tuple)
+        self._count_want = tuple(w for _, w in counts)
+        self._row_values = operator.itemgetter(*self._values, 0) if self._values else None
+
+    def read(self, data, pos: int) -> "QueryProof | None":
+        """The query at ``pos``, or None if it is truncated or any count differs (the caller's slow read then
+        names the problem). Non-canonical values raise MalformedProof, as the slow read does."""
+        if pos + self.size > len(data):
+            return None
+        v = self._struct.unpack_from(data, pos)
+        if self._counts(v)[:-1] != self._count_want:
+            return None
+        if self._row_values is not None and max(self._row_values(v)) >= P:
+            raise MalformedProof("non-canonical field element")
+        salt = (lambda i: b"" if i is None else v[i])
+        fixed = [Opening(list(v[a:b]), salt(si)) for (a, b), si in self._fixed]
+        phases = [BatchOpening([list(v[a:b]) for a, b in spans], salt(si)) for spans, si in self._phases]
+        fri_ = [Opening(list(v[a:b]), salt(si)) for (a, b), si in self._fri]
+        return QueryProof(fixed, phases, fri_)
 
 
 _ROW_FORMATS: dict[int, struct.Struct] = {}  # width -> "<(1 + width)I" (u32 count, then the row)

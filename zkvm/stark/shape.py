@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from zkvm.stark import blinding, fri, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.errors import MalformedProof
-from zkvm.stark.merkle_verify import mixed_position, multiproof_nodes
+from zkvm.stark.merkle_verify import mixed_position, multiproof_count
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, ood_layout, phase_layouts
 
@@ -82,7 +82,7 @@ class ProofShape:
         trees = self.trees(query_indices)
         lengths = _LAST_TREES[(self.options, self.log_heights, tuple(query_indices))][2]
         if not lengths:
-            lengths.extend(len(multiproof_nodes(pos, depth)) for _, depth, pos in trees)
+            lengths.extend(multiproof_count(pos, depth) for _, depth, pos in trees)
         return list(lengths)
 
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
