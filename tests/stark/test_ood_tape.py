@@ -101,3 +101,16 @@ def test_multiproof_count_matches_the_listed_nodes():
         depth = rng.randrange(0, 12)
         positions = [rng.randrange(1 << depth) for _ in range(rng.randrange(0, 50))]
         assert multiproof_count(positions, depth) == len(multiproof_nodes(positions, depth)), (depth, positions)
+
+
+def test_small_mat_dot_matches_blas_mat_dot():
+    from zkvm.stark.algebra import mat_dot
+    from zkvm.stark.verifier import _small_mat_dot
+
+    rng = np.random.default_rng(5)
+    for k in (1, 37, 4000):
+        a = rng.integers(0, P, size=(42, k)).astype(np.uint32)
+        b = rng.integers(0, P, size=(k, 4)).astype(np.uint64)
+        assert np.array_equal(_small_mat_dot(a, b), mat_dot(a, b)), k
+    worst_a, worst_b = np.full((3, 9000), P - 1, dtype=np.uint32), np.full((9000, 4), P - 1, dtype=np.uint64)
+    assert np.array_equal(_small_mat_dot(worst_a, worst_b), mat_dot(worst_a, worst_b))

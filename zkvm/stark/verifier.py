@@ -42,6 +42,9 @@ from zkvm.stark.transcript import Transcript
 
 
 
+_P64 = np.uint64(P)
+
+
 def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_terms=(), fixed_digest: bytes = b"",
            min_security_bits: int = 100) -> None:
     """Return None if ``proof`` is valid for ``air`` and this statement, else raise a VerificationError subclass.
@@ -369,9 +372,21 @@ def _deep_at_queries(group: list, size: int, qs: np.ndarray, cols: dict, coeffs:
 def _deep_term(rows: list, coef: list, vals: list, xs: np.ndarray, point: Ext) -> np.ndarray:
     """``(sum_i c_i·row_i(x) - sum_i c_i·v_i) / (x - point)`` per query."""
     c = np.concatenate(coef, axis=0)
-    f = mat_dot(np.concatenate(rows, axis=1), c)
+    f = _small_mat_dot(np.concatenate(rows, axis=1), c)
     v = _ext_dot(c, np.concatenate(vals, axis=0))
     return bb.ext_mul(bb.ext_sub(f, v), _inv_x_minus(xs, point))
+
+
+def _small_mat_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a @ b) mod p`` for canonical ``a: [queries, K]``, ``b: [K, 4]`` in exact integer arithmetic: ``b`` in
+    16-bit limbs keeps every partial sum below 2^63 for K < 2^16 (a few queries: no need for BLAS)."""
+    if a.shape[1] >= 1 << 16:
+        return mat_dot(a, b)
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    lo = a64 @ (b64 & np.uint64(0xFFFF)) % _P64
+    hi = a64 @ (b64 >> np.uint64(16)) % _P64
+    return ((hi << np.uint64(16)) % _P64 + lo) % _P64
 
 
 def _ext_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
