@@ -58,14 +58,20 @@ class ProofShape:
     def trees(self, query_indices) -> list[tuple[str, int, list[int]]]:
         """Every committed tree in proof order (fixed trees, phase trees, FRI layers): its name, depth and the
         leaf positions the queries open (indices must already be < ``n_max``)."""
+        return self._entry(query_indices)[1]
+
+    def _entry(self, query_indices) -> list:
+        """``[compiled AIR, trees, path lengths or None]`` for these positions: the parser and the verifier ask
+        for the same proof's. Entries are replaced, never mutated but for filling in the lengths once, so
+        concurrent callers at worst recompute."""
         qs = tuple(query_indices)
         key = (self.options, self.log_heights, qs)
-        hit = _LAST_TREES.get(key)  # the parser and the verifier ask for the same proof's positions
+        hit = _LAST_TREES.get(key)
         if hit is None or hit[0] is not self.ca:
-            hit = (self.ca, self._trees(qs), [])
+            hit = [self.ca, self._trees(qs), None]
             _LAST_TREES.clear()
             _LAST_TREES[key] = hit
-        return hit[1]
+        return hit
 
     def _trees(self, qs: tuple[int, ...]) -> list[tuple[str, int, list[int]]]:
         hs, lbs, sizes = self.log_heights, self.log_blowups, self.fri_sizes
@@ -79,11 +85,10 @@ class ProofShape:
 
     def path_lengths(self, query_indices) -> list[int]:
         """Siblings each tree's merged authentication path has for these queries."""
-        trees = self.trees(query_indices)
-        lengths = _LAST_TREES[(self.options, self.log_heights, tuple(query_indices))][2]
-        if not lengths:
-            lengths.extend(multiproof_count(pos, depth) for _, depth, pos in trees)
-        return list(lengths)
+        entry = self._entry(query_indices)
+        if entry[2] is None:
+            entry[2] = [multiproof_count(pos, depth) for _, depth, pos in entry[1]]
+        return list(entry[2])
 
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
     def head_bytes(self) -> int:
