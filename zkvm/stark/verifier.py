@@ -28,7 +28,7 @@ import numpy as np
 
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import fri, logup, ood_tape, zk
+from zkvm.stark import fri, logup, ood_tape
 from zkvm.stark.air import Air, CompiledTable
 from zkvm.stark.algebra import mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
@@ -39,8 +39,6 @@ from zkvm.stark.protocol import (FRI_MASK, absorb_statement, fixed_digest, max_t
                                  normalize_public_terms, publics_vector)
 from zkvm.stark.shape import proof_shape
 from zkvm.stark.transcript import Transcript
-
-
 
 _P64 = np.uint64(P)
 
@@ -64,7 +62,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
     shape = proof_shape(air, opts, proof.log_heights)
     ca, tables, heights = shape.ca, shape.tables, list(shape.log_heights)
-    plans, lbs, lde_sizes, sizes = shape.plans, shape.log_blowups, shape.lde_sizes, shape.fri_sizes
+    plans, lde_sizes, sizes = shape.plans, shape.lde_sizes, shape.fri_sizes
     phases = shape.phases
     n_max = shape.n_max
     fixed_tables = list(shape.fixed_tables)
@@ -183,8 +181,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
             table_finals[t] = next(finals)
     z_all, z_off = _stack_ood(proof.ood_z)
     zg_all, zg_off = _stack_ood(proof.ood_zg)
-    _check_ood(ca, tables, heights, plans, z_all, z_off, pubs, alpha, betas, table_finals, lam, zeta, zg_all,
-                   zg_off)
+    _check_ood(ca, tables, heights, plans, z_all, z_off, pubs, alpha, betas, table_finals, lam, zeta, zg_all, zg_off)
 
     # ---- 7. DEEP + FRI at every query
     n_ood = [len(z) + len(zg) for z, zg in zip(proof.ood_z, proof.ood_zg)]
