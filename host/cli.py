@@ -17,7 +17,9 @@ from zkvm.errors import ZkvmError
 COMMANDS = ["build", "run", "image_id", "verify", "inspect", "ml", "demo"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv`` naming a command, only that command's module is imported (``host verify``
+    then loads what verifying needs, not the prover's or the model tools' imports). --help lists them all."""
     parser = argparse.ArgumentParser(
         prog="python -m host",
         description="zkvm: run RV32IM guests, prove their execution with a STARK, verify receipts.",
@@ -25,13 +27,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    chosen = _command_in(sys.argv[1:] if argv is None else argv)
+    for name in COMMANDS if chosen is None else [chosen]:
         importlib.import_module(f"host.commands.{name}").register(sub)
     return parser
 
 
+def _command_in(argv: list[str]) -> str | None:
+    """The command module ``argv`` names (its first argument that is not an option), if any."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            name = arg.replace("-", "_")
+            return name if name in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     # force=True: `host demo` calls main() again in-process, and each call's -v must take effect.
     logging.basicConfig(

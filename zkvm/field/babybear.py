@@ -272,6 +272,9 @@ class Ext:
     __slots__ = ("c",)
 
     def __init__(self, c0: int | Iterable[int] = 0, c1: int = 0, c2: int = 0, c3: int = 0) -> None:
+        if type(c0) is int and type(c1) is int and type(c2) is int and type(c3) is int:  # the common case, fast
+            object.__setattr__(self, "c", (c0 % P, c1 % P, c2 % P, c3 % P))
+            return
         if isinstance(c0, (int, np.integer)):
             coeffs = (int(c0), int(c1), int(c2), int(c3))
         else:

@@ -136,23 +136,28 @@ def format_expr(e: Expr, depth: int = 0) -> str:
     return f"({format_expr(e.args[0], depth + 1)} {sym} {format_expr(e.args[1], depth + 1)})"
 
 
+_LEAF_OPS = frozenset(("const", "col", "pub"))
+
+
 def _walk(roots: Iterable[Expr]) -> list[Expr]:
     """Every distinct node reachable from ``roots``, children before parents (iterative: no recursion limit)."""
     order: list[Expr] = []
     seen: set[int] = set()
     stack: list[tuple[Expr, bool]] = [(r, False) for r in roots]
+    pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append  # hot: every AIR build and compile
     while stack:
-        node, expanded = stack.pop()
-        if id(node) in seen:
+        node, expanded = pop()
+        nid = id(node)
+        if nid in seen:
             continue
-        if expanded or node.op in ("const", "col", "pub"):
-            seen.add(id(node))
-            order.append(node)
+        if expanded or node.op in _LEAF_OPS:
+            mark(nid)
+            emit(node)
             continue
-        stack.append((node, True))
+        push((node, True))
         for child in node.args:
             if id(child) not in seen:
-                stack.append((child, False))
+                push((child, False))
     return order
 
 
@@ -481,8 +486,25 @@ def _air_digest(air: Air, compiled: CompiledAir) -> bytes:
     return h.digest()
 
 
+#: id(expr) -> (expr, its canonical string): an AIR and its zk-augmented copy share every table's expressions,
+#: and expressions are immutable, so each is serialised once per process (the entry keeps ``expr`` alive, so its
+#: id cannot be reused by another object).
+_CANONICAL: dict[int, tuple[Expr, str]] = {}
+
+
 def _canonical(e: Expr) -> str:
     """A canonical string of a DAG (shared nodes are numbered, so this stays linear in the DAG size)."""
+    hit = _CANONICAL.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    out = _canonical_uncached(e)
+    if len(_CANONICAL) >= 1 << 16:  # bounded: processes that build many AIRs (tests) do not accumulate them
+        _CANONICAL.clear()
+    _CANONICAL[id(e)] = (e, out)
+    return out
+
+
+def _canonical_uncached(e: Expr) -> str:
     ids: dict[int, int] = {}
     parts = []
     for node in _walk([e]):

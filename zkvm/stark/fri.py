@@ -109,21 +109,29 @@ def fold_rows(rows: np.ndarray, leaf: np.ndarray, m: int, shift: int, beta: Ext)
     vals = rows
     a = rows.shape[1]
     stride = m // a  # element j sits at index leaf + j·stride in every round
-    mc = m
-    leaf = np.asarray(leaf, dtype=np.int64)
+    omega = bb.two_adic_root(m.bit_length() - 1)
+    # x0 = shift·omega^leaf per query; each round squares shift and omega, hence x0 (and 1/x0): one base
+    # inversion for all queries instead of a vectorised Fermat power per round
+    x0 = [shift * pow(omega, int(i), P) % P for i in np.asarray(leaf, dtype=np.int64)]
+    prefix = [1]
+    for x in x0:
+        prefix.append(prefix[-1] * x % P)
+    inv = pow(prefix[-1], P - 2, P)
+    ix0 = [0] * len(x0)
+    for k in range(len(x0) - 1, -1, -1):
+        ix0[k] = inv * prefix[k] % P
+        inv = inv * x0[k] % P
+    ix0_arr = np.asarray(ix0, dtype=np.uint64)
     while vals.shape[1] > 1:
         half = vals.shape[1] // 2
-        omega = bb.two_adic_root(mc.bit_length() - 1)
-        step = bb.pow_int(omega, stride)
-        x0 = np.asarray([shift * bb.pow_int(omega, int(i)) % P for i in leaf], dtype=np.uint64)
-        x = bb.mul(x0[:, None], bb.powers(step, half)[None, :])  # [Q, half]
-        inv_2x = bb.inv(bb.mul(x, 2))
+        istep = bb.inv_int(pow(omega, stride, P))
+        inv_2x = bb.mul(bb.mul(ix0_arr, INV2)[:, None], bb.powers(istep, half)[None, :])  # 1/(2·x0·step^j)
         lo, hi = vals[:, :half], vals[:, half:]
         even = bb.mul(bb.ext_add(lo, hi), INV2)
         odd = bb.ext_mul_base(bb.ext_sub(lo, hi), inv_2x)
         vals = bb.ext_add(even, bb.ext_mul(odd, beta.to_array()))
-        mc //= 2
-        shift = shift * shift % P
+        omega = omega * omega % P
+        ix0_arr = ix0_arr * ix0_arr % np.uint64(P)
         beta = beta * beta
     return vals[:, 0]
 

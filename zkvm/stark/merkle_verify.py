@@ -152,6 +152,29 @@ def mixed_multi_root(log_heights: Sequence[int], queries: Sequence[int], rows: S
     return multiproof_root(top, leaves, siblings, per_level)
 
 
+def mixed_multi_root_flat(log_heights: Sequence[int], queries: Sequence[int], flat: np.ndarray,
+                          widths: Sequence[int], salts: Sequence[bytes], siblings: Sequence[bytes]) -> bytes | None:
+    """:func:`mixed_multi_root` with every query's rows given as one array: ``flat[k]`` is query ``k``'s rows of
+    all matrices, concatenated in order (``widths[m]`` values each). Same digests, one slice per group."""
+    if not log_heights or len(flat) != len(queries) or len(salts) != len(queries) or len(widths) != len(log_heights):
+        return None
+    top = max(log_heights)
+    starts = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+    positions = [mixed_position(q, log_heights) for q in queries]
+    sha = hashlib.sha256
+    per_level: dict[int, dict[int, bytes]] = {}
+    for d, mats in mixed_groups(log_heights):
+        cols = np.concatenate([np.arange(starts[m], starts[m + 1]) for m in mats])
+        block = np.ascontiguousarray(flat[:, cols], dtype="<u4")
+        level = per_level.setdefault(d, {})
+        for k, pos in enumerate(positions):
+            digest = sha(block[k].tobytes() + (bytes(salts[k]) if d == 0 else b"")).digest()
+            if level.setdefault(pos >> d, digest) != digest:
+                return None  # the same node opened twice, differently: one of the two is not authenticated
+    leaves = per_level.pop(0)
+    return multiproof_root(top, leaves, siblings, per_level)
+
+
 # ---------------------------------------------------------------- shared authentication paths
 #
 # All queries of one tree share one list of siblings: walking up level by level, a node whose sibling is on
@@ -174,6 +197,20 @@ def multiproof_nodes(positions: Iterable[int], depth: int) -> list[tuple[int, in
     return out
 
 
+def multiproof_count(positions: Iterable[int], depth: int) -> int:
+    """``len(multiproof_nodes(positions, depth))`` without listing them: at each level, a parent with one opened
+    child needs one sibling, a parent with both needs none."""
+    known = set(positions)
+    n = 0
+    for d in range(depth):
+        if len(known) == 1:  # one path left: one sibling per remaining level
+            return n + depth - d
+        parents = {p >> 1 for p in known}
+        n += 2 * len(parents) - len(known)
+        known = parents
+    return n
+
+
 def multiproof_root(depth: int, leaves: dict[int, bytes], siblings: Sequence[bytes],
                     injections: dict[int, dict[int, bytes]] | None = None) -> bytes | None:
     """Root of a tree of ``2^depth`` leaves from the digests of some leaves (position -> digest), the siblings
@@ -181,31 +218,31 @@ def multiproof_root(depth: int, leaves: dict[int, bytes], siblings: Sequence[byt
     nodes on the opened paths. None when the sibling count does not match or a position is out of range."""
     if not leaves or any(not 0 <= p < (1 << depth) for p in leaves):
         return None
-    if any(not isinstance(s, (bytes, bytearray)) or len(s) != DIGEST_SIZE for s in siblings):
+    if not set(map(type, siblings)) <= {bytes, bytearray} or not set(map(len, siblings)) <= {DIGEST_SIZE}:
         return None
-    known = dict(leaves)
-    used = 0
+    sha = hashlib.sha256
+    known = {p: leaves[p] for p in sorted(leaves)}  # increasing positions; every level below keeps that order
+    used, n_sib = 0, len(siblings)
     for d in range(depth):
         nxt: dict[int, bytes] = {}
-        for p in sorted(known):
+        for p, node in known.items():
             parent = p >> 1
             if parent in nxt:
                 continue
-            if p ^ 1 in known:
-                sibling = known[p ^ 1]
-            else:
-                if used == len(siblings):
+            sibling = known.get(p ^ 1)
+            if sibling is None:
+                if used == n_sib:
                     return None
                 sibling = bytes(siblings[used])
                 used += 1
-            nxt[parent] = node_hash(sibling, known[p]) if p & 1 else node_hash(known[p], sibling)
+            nxt[parent] = sha(sibling + node).digest() if p & 1 else sha(node + sibling).digest()
         inject = (injections or {}).get(d + 1)
         if inject is not None:
-            if set(inject) != set(nxt):
+            if inject.keys() != nxt.keys():
                 return None
-            nxt = {p: node_hash(v, inject[p]) for p, v in nxt.items()}
+            nxt = {p: sha(v + inject[p]).digest() for p, v in nxt.items()}
         known = nxt
-    return known[0] if used == len(siblings) else None
+    return known[0] if used == n_sib else None
 
 
 def leaf_digests(positions: Sequence[int], digests: Sequence[bytes]) -> dict[int, bytes] | None:

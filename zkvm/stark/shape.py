@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from zkvm.stark import blinding, fri, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.errors import MalformedProof
-from zkvm.stark.merkle_verify import mixed_position, multiproof_nodes
+from zkvm.stark.merkle_verify import mixed_position, multiproof_count
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, ood_layout, phase_layouts
 
 DIGEST = 32
+
+
+#: (options, heights, query positions) -> (compiled AIR, trees, path lengths) of the last proof asked about:
+#: derived data only (a pure function of the key and the AIR), so a hit can never change a result.
+_LAST_TREES: dict = {}
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,22 @@ class ProofShape:
     def trees(self, query_indices) -> list[tuple[str, int, list[int]]]:
         """Every committed tree in proof order (fixed trees, phase trees, FRI layers): its name, depth and the
         leaf positions the queries open (indices must already be < ``n_max``)."""
-        qs = list(query_indices)
+        return self._entry(query_indices)[1]
+
+    def _entry(self, query_indices) -> list:
+        """``[compiled AIR, trees, path lengths or None]`` for these positions: the parser and the verifier ask
+        for the same proof's. Entries are replaced, never mutated but for filling in the lengths once, so
+        concurrent callers at worst recompute."""
+        qs = tuple(query_indices)
+        key = (self.options, self.log_heights, qs)
+        hit = _LAST_TREES.get(key)
+        if hit is None or hit[0] is not self.ca:
+            hit = [self.ca, self._trees(qs), None]
+            _LAST_TREES.clear()
+            _LAST_TREES[key] = hit
+        return hit
+
+    def _trees(self, qs: tuple[int, ...]) -> list[tuple[str, int, list[int]]]:
         hs, lbs, sizes = self.log_heights, self.log_blowups, self.fri_sizes
         return ([(f"fixed tree of {ct.name!r}", hs[t] + FIXED_LOG_BLOWUP,
                   [(q % ((1 << hs[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs])
@@ -65,7 +85,10 @@ class ProofShape:
 
     def path_lengths(self, query_indices) -> list[int]:
         """Siblings each tree's merged authentication path has for these queries."""
-        return [len(multiproof_nodes(pos, depth)) for _, depth, pos in self.trees(query_indices)]
+        entry = self._entry(query_indices)
+        if entry[2] is None:
+            entry[2] = [multiproof_count(pos, depth) for _, depth, pos in entry[1]]
+        return list(entry[2])
 
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
     def head_bytes(self) -> int:

@@ -21,25 +21,26 @@ Checks, in this order (each failure raises its own ``VerificationError`` subclas
 
 from __future__ import annotations
 
+import struct
 from typing import Mapping
 
 import numpy as np
 
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import fri, logup, zk
+from zkvm.stark import fri, logup, ood_tape
 from zkvm.stark.air import Air, CompiledTable
-from zkvm.stark.algebra import ExtScalarOps, mat_dot
+from zkvm.stark.algebra import mat_dot
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root, multiproof_root
+from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (FRI_MASK, absorb_statement, constraint_values, fixed_digest, max_tuple_len,
+from zkvm.stark.protocol import (FRI_MASK, absorb_statement, fixed_digest, max_tuple_len,
                                  normalize_public_terms, publics_vector)
 from zkvm.stark.shape import proof_shape
 from zkvm.stark.transcript import Transcript
 
-_BASIS = [Ext(1), Ext(0, 1), Ext(0, 0, 1), Ext(0, 0, 0, 1)]
+_P64 = np.uint64(P)
 
 
 def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_terms=(), fixed_digest: bytes = b"",
@@ -56,24 +57,12 @@ def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_te
     _verify(air, proof, publics, public_terms, fixed_digest, min_security_bits)
 
 
-def _ext(v) -> Ext:
-    return Ext(*v)
-
-
-def _from_coords(vals) -> Ext:
-    """Extension value of a committed extension column from the values of its 4 coordinate polynomials."""
-    acc = Ext(0)
-    for c, v in enumerate(vals):
-        acc = acc + _BASIS[c] * v
-    return acc
-
-
 def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int) -> None:
     opts = proof.options
     # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
     shape = proof_shape(air, opts, proof.log_heights)
     ca, tables, heights = shape.ca, shape.tables, list(shape.log_heights)
-    plans, lbs, lde_sizes, sizes = shape.plans, shape.log_blowups, shape.lde_sizes, shape.fri_sizes
+    plans, lde_sizes, sizes = shape.plans, shape.lde_sizes, shape.fri_sizes
     phases = shape.phases
     n_max = shape.n_max
     fixed_tables = list(shape.fixed_tables)
@@ -90,24 +79,20 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     _expect(len(proof.final_poly), shape.final_poly_len, "final polynomial coefficients")
     _expect(len(proof.query_indices), opts.num_queries, "query indices")
     _expect(len(proof.queries), opts.num_queries, "query openings")
+    # the expected lengths of one query's openings, in order; a query is checked as one tuple comparison and only
+    # a mismatch is walked again for its message (a parsed proof always matches: this guards Proof objects)
+    fri_widths = shape.fri_widths
+    want = (len(fixed_tables), *[n for _, ct in fixed_tables for n in (ct.n_fixed, 0)], len(phases),
+            *[n for mats in phases.values() for n in (len(mats), *[w for _, _, w in mats], shape.salt_len)],
+            len(fri_widths), *[n for w in fri_widths for n in (w, 0)])
     for q, qp in zip(proof.query_indices, proof.queries):
         if not 0 <= q < n_max:
             raise MalformedProof("query index out of range")
-        _expect(len(qp.fixed), len(fixed_tables), "fixed openings in a query")
-        for (t, ct), o in zip(fixed_tables, qp.fixed):
-            _expect(len(o.row), ct.n_fixed, f"fixed row width of {ct.name!r}")
-            _expect(len(o.salt), 0, f"fixed salt length of {ct.name!r}")
-        _expect(len(qp.phases), len(phases), "phase openings in a query")
-        for (name, mats), b in zip(phases.items(), qp.phases):
-            _expect(len(b.rows), len(mats), f"{name} rows in a query")
-            for (t, _, width), row in zip(mats, b.rows):
-                owner = "the FRI mask" if t == FRI_MASK else repr(tables[t].name)
-                _expect(len(row), width, f"{name} row width of {owner}")
-            _expect(len(b.salt), shape.salt_len, f"{name} leaf salt length")
-        _expect(len(qp.fri), len(sizes) - 1, "FRI openings in a query")
-        for o, width in zip(qp.fri, shape.fri_widths):
-            _expect(len(o.row), width, "FRI leaf width")
-            _expect(len(o.salt), 0, "FRI leaf salt length")  # never salted (zk.py, 4.)
+        got = (len(qp.fixed), *[n for o in qp.fixed for n in (len(o.row), len(o.salt))], len(qp.phases),
+               *[n for b in qp.phases for n in (len(b.rows), *map(len, b.rows), len(b.salt))],
+               len(qp.fri), *[n for o in qp.fri for n in (len(o.row), len(o.salt))])
+        if got != want:
+            _query_shape_error(qp, fixed_tables, phases, tables, shape)
     # one merged authentication path per tree: its length follows from the AIR, the options (tree depths) and
     # the query positions (which siblings the paths share)
     qs_list = list(proof.query_indices)
@@ -135,18 +120,19 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         (what, depth, positions), path = next(paths)
         _check_tree(what, root, depth, positions, [leaf_hash(qp.fixed[f].row) for qp in proof.queries], path)
     phase_roots = {"main": proof.main_roots, "aux": proof.aux_roots, "quotient": proof.quotient_roots}
+    n_q = len(qs_list)
+    cols, flats = _opened_columns(proof, fixed_tables, phases, n_q)
     for ph, (name, mats) in enumerate(phases.items()):
         (what, depth, positions), path = next(paths)
         log_heights = [lh for _, lh, _ in mats]
-        rows = [qp.phases[ph].rows for qp in proof.queries]
         salts = [qp.phases[ph].salt for qp in proof.queries]
-        if mixed_multi_root(log_heights, qs_list, rows, salts, path) != phase_roots[name][0]:
+        if mixed_multi_root_flat(log_heights, qs_list, flats[ph], [w for _, _, w in mats], salts,
+                                 path) != phase_roots[name][0]:
             raise MerkleError(f"{what}: the openings do not authenticate")
     for k, root in enumerate(proof.fri_roots):
         (what, depth, positions), path = next(paths)
         _check_tree(what, root, depth, positions, [leaf_hash(qp.fri[k].row, qp.fri[k].salt) for qp in proof.queries],
                     path)
-    opened = _opened_rows(proof, tables, fixed_tables, phases)
 
     # ---- 5. transcript replay and bus balance
     tr = Transcript()
@@ -167,9 +153,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         zeta = tr.challenge_ext("zeta")
         if any(zeta.c[1:]):
             break
-    for z, zg in zip(proof.ood_z, proof.ood_zg):
-        for v in list(z) + list(zg):
-            tr.absorb("ood", np.asarray(v, dtype="<u4").tobytes())
+    ext_bytes = struct.Struct("<4I").pack
+    tr.absorb_each("ood", [ext_bytes(*v) for z, zg in zip(proof.ood_z, proof.ood_zg) for vs in (z, zg) for v in vs])
     gamma = tr.challenge_ext("gamma")
     fri_betas = []
     for root in proof.fri_roots:
@@ -180,7 +165,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     if ca.bus_ids:
         total = Ext(0)
         for fs in proof.final_sums:
-            total = total + _ext(fs)
+            total = total + Ext(*fs)
         try:
             total = total + logup.public_contribution(ca, terms, alpha, betas)
         except ZeroDivisionError:
@@ -188,44 +173,36 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         if not total.is_zero():
             raise BusImbalance("the LogUp sums of all tables and the public terms do not add up to zero")
 
-    # ---- 6. constraints at zeta
+    # ---- 6. constraints at zeta (every table at once: ood_tape.py)
+    table_finals = np.zeros((len(tables), 4), dtype=np.uint64)
     finals = iter(proof.final_sums)
-    table_finals = [_ext(next(finals)) if ct.has_bus else None for ct in tables]
-    for ct, lh, z, zg, final, plan in zip(tables, heights, proof.ood_z, proof.ood_zg, table_finals, plans):
-        _check_ood(ct, air, lh, [_ext(v) for v in z], [_ext(v) for v in zg], pubs, alpha, betas, ca.bus_ids,
-                   final, lam, zeta, plan)
+    for t, ct in enumerate(tables):
+        if ct.has_bus:
+            table_finals[t] = next(finals)
+    z_all, z_off = _stack_ood(proof.ood_z)
+    zg_all, zg_off = _stack_ood(proof.ood_zg)
+    _check_ood(ca, tables, heights, plans, z_all, z_off, pubs, alpha, betas, table_finals, lam, zeta, zg_all, zg_off)
 
     # ---- 7. DEEP + FRI at every query
-    counter = 0
-    deep_coeffs = []
-    for ct, z, zg in zip(tables, proof.ood_z, proof.ood_zg):
-        total = len(z) + len(zg)
-        gp = [Ext(1)]
-        g_start = gamma ** counter
-        for _ in range(total - 1):
-            gp.append(gp[-1] * gamma)
-        gp = [g_start * g for g in gp]
-        deep_coeffs.append(np.array([g.c for g in gp], dtype=np.uint32).reshape(total, 4))
-        counter += total
-    deep_vals = []  # per table: list over queries of Ext
-    for t, (ct, lh, z, zg) in enumerate(zip(tables, heights, proof.ood_z, proof.ood_zg)):
-        deep_vals.append(_deep_at_queries(ct, lh, lbs[t], proof, opened[t], deep_coeffs[t], z, zg, zeta))
+    n_ood = [len(z) + len(zg) for z, zg in zip(proof.ood_z, proof.ood_zg)]
+    counter = sum(n_ood)
+    gpow = ood_tape.ext_powers(gamma, counter + 1)  # gamma^0..gamma^counter: table t takes its own run
+    starts = np.concatenate([[0], np.cumsum(n_ood)]).astype(np.int64)
+    deep_coeffs = [gpow[starts[t]:starts[t + 1]] for t in range(len(tables))]
+    qs = np.asarray(proof.query_indices, dtype=np.int64)
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
         by_size.setdefault(size, []).append(t)
-    qs = np.asarray(proof.query_indices, dtype=np.int64)
-    n_q = len(qs)
+    deep = {size: _deep_at_queries([(t, tables[t], heights[t]) for t in ts], size, qs, cols, deep_coeffs, z_all,
+                                   z_off, zg_all, zg_off, zeta) for size, ts in by_size.items()}
 
     def deep_sum(ts):
-        acc = np.zeros((n_q, 4), dtype=np.uint32)
-        for t in ts:
-            acc = bb.ext_add(acc, deep_vals[t])
-        return acc
+        return deep[lde_sizes[ts[0]]] if ts else np.zeros((n_q, 4), dtype=np.uint32)
 
     value = deep_sum(by_size.get(n_max, []))
     if opts.zk:  # zk.py, 4.: FRI runs on DEEP + gamma^M·R, R opened at every query
-        mask_rows = np.asarray([qp.phases[-1].rows[-1] for qp in proof.queries], dtype=np.uint32).reshape(n_q, 4)
-        value = bb.ext_add(value, bb.ext_mul(mask_rows, (gamma ** counter).to_array()))
+        mask_rows = cols[("quot", FRI_MASK)]
+        value = bb.ext_add(value, bb.ext_mul(mask_rows, gpow[counter]))
     for k in range(len(sizes) - 1):
         m, m2 = sizes[k], sizes[k + 1]
         arity = m // m2
@@ -268,106 +245,171 @@ def _check_tree(what: str, root: bytes, depth: int, positions: list[int], digest
         raise MerkleError(f"{what}: the openings do not authenticate")
 
 
+def _query_shape_error(qp, fixed_tables, phases, tables, shape) -> None:
+    """Raise the MalformedProof naming the first opening of ``qp`` whose length differs from the shape's."""
+    _expect(len(qp.fixed), len(fixed_tables), "fixed openings in a query")
+    for (t, ct), o in zip(fixed_tables, qp.fixed):
+        _expect(len(o.row), ct.n_fixed, f"fixed row width of {ct.name!r}")
+        _expect(len(o.salt), 0, f"fixed salt length of {ct.name!r}")
+    _expect(len(qp.phases), len(phases), "phase openings in a query")
+    for (name, mats), b in zip(phases.items(), qp.phases):
+        _expect(len(b.rows), len(mats), f"{name} rows in a query")
+        for (t, _, width), row in zip(mats, b.rows):
+            owner = "the FRI mask" if t == FRI_MASK else repr(tables[t].name)
+            _expect(len(row), width, f"{name} row width of {owner}")
+        _expect(len(b.salt), shape.salt_len, f"{name} leaf salt length")
+    _expect(len(qp.fri), len(shape.fri_widths), "FRI openings in a query")
+    for o, width in zip(qp.fri, shape.fri_widths):
+        _expect(len(o.row), width, "FRI leaf width")
+        _expect(len(o.salt), 0, "FRI leaf salt length")  # never salted (zk.py, 4.)
+    raise MalformedProof("query openings do not have the proof's shape")  # unreachable: some check above fails
+
+
 def _expect(got: int, want: int, what: str) -> None:
     if got != want:
         raise MalformedProof(f"{what}: expected {want}, got {got}")
 
 
-def _sum(items) -> Ext:
-    acc = Ext(0)
-    for v in items:
-        acc = acc + v
-    return acc
-
-
-def _opened_rows(proof: Proof, tables: list[CompiledTable], fixed_tables, phases) -> list[list[dict]]:
-    """Per table, per query: ``{"fixed"|"main"|"aux"|"quot": opened row}`` (shapes already checked)."""
+def _opened_columns(proof: Proof, fixed_tables, phases, n_q: int) -> tuple[dict, list[np.ndarray]]:
+    """``(kind, table) -> uint32[queries, width]``: every query's opened row of that table, ``kind`` one of
+    "fixed", "main", "aux", "quot" (``FRI_MASK`` for the mask's quotient-phase columns); and per phase, every
+    query's rows concatenated (``uint32[queries, phase width]``). Shapes already checked."""
     kind_of = {"main": "main", "aux": "aux", "quotient": "quot"}
-    out: list[list[dict]] = [[{} for _ in proof.queries] for _ in tables]
-    for qi, qp in enumerate(proof.queries):
-        for (t, _), o in zip(fixed_tables, qp.fixed):
-            out[t][qi]["fixed"] = o.row
-        for (name, mats), b in zip(phases.items(), qp.phases):
-            for (t, _, _), row in zip(mats, b.rows):
-                if t != FRI_MASK:
-                    out[t][qi][kind_of[name]] = row
+    out: dict = {}
+    flats = []
+    for f, (t, ct) in enumerate(fixed_tables):
+        out[("fixed", t)] = np.array([qp.fixed[f].row for qp in proof.queries], dtype=np.uint32).reshape(n_q, -1)
+    for ph, (name, mats) in enumerate(phases.items()):
+        flat = np.array([[v for row in qp.phases[ph].rows for v in row] for qp in proof.queries],
+                        dtype=np.uint32).reshape(n_q, -1)
+        flats.append(flat)
+        start = 0
+        for t, _, width in mats:
+            out[(kind_of[name], t)] = flat[:, start:start + width]
+            start += width
+    return out, flats
+
+
+def _stack_ood(groups) -> tuple[np.ndarray, np.ndarray]:
+    """Every table's OOD values as one ``uint64[n, 4]`` array and the per-table offsets (``[tables + 1]``)."""
+    lens = [len(g) for g in groups]
+    flat = np.array([v for g in groups for v in g], dtype=np.uint64).reshape(-1, 4)
+    return flat, np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+
+
+def _check_ood(ca, tables: list[CompiledTable], heights, plans, z_all, z_off, pubs, alpha: Ext, betas,
+                   finals: np.ndarray, lam: Ext, zeta: Ext, zg_all, zg_off) -> None:
+    """Per table: the random combination of its constraints at zeta, divided by their vanishing polynomials,
+    equals its quotient recombined from the opened chunks (``OodMismatch`` naming the first table that fails)."""
+    tape = ood_tape.tape_for(ca, len(betas))
+    beta_arr = np.array([b.c for b in betas], dtype=np.uint64)
+    inputs = tape.inputs(z_all, z_off, zg_all, zg_off, pubs, np.array(alpha.c, dtype=np.uint64), beta_arr, finals)
+    vals = tape.run(inputs)
+    lp = ood_tape.ext_powers(lam, int(tape.pow_index.max()) + 1 if len(tape.pow_index) else 1)
+    prod = ood_tape.ext_mul(vals, lp[tape.pow_index])
+    acc = np.zeros((4 * len(tables), 4), dtype=np.uint64)
+    np.add.at(acc, tape.segment, prod)  # < 2^31 per term, far fewer than 2^32 terms: no overflow
+    acc %= np.uint64(P)
+    zeta_2k = [zeta]  # zeta^(2^k)
+    for _ in range(max(heights)):
+        zeta_2k.append(zeta_2k[-1] * zeta_2k[-1])
+    u = zeta - 1
+    u_inv = u.inverse()
+    for t, (ct, lh, plan) in enumerate(zip(tables, heights, plans)):
+        a_always, a_trans, a_first, a_last = (Ext(*(int(c) for c in acc[4 * t + k])) for k in range(4))
+        zh = zeta_2k[lh] - 1
+        v = zeta - bb.inv_int(bb.two_adic_root(lh))
+        expected = (a_always + v * a_trans) / zh + a_first * u_inv + a_last / v
+        quot = from_coords_ext(z_all[z_off[t + 1] - 4 * plan.chunks:z_off[t + 1]])
+        zn = zeta ** plan.chunk_len  # n without zk
+        actual = Ext(0)
+        for c in reversed(range(plan.chunks)):
+            actual = actual * zn + quot[c]
+        if expected != actual:
+            raise OodMismatch(f"table {ct.name!r}: constraints at zeta do not match the quotient")
+
+
+def from_coords_ext(vals: np.ndarray) -> list[Ext]:
+    """Extension values (as ``Ext``) of consecutive committed extension columns from their coordinate values."""
+    out = ood_tape.from_coords(np.asarray(vals, dtype=np.uint64).reshape(-1, 4, 4))
+    return [Ext(*(int(c) for c in row)) for row in out]
+
+
+def _deep_at_queries(group: list, size: int, qs: np.ndarray, cols: dict, coeffs: list, z_all, z_off, zg_all, zg_off,
+                     zeta: Ext) -> np.ndarray:
+    """The summed DEEP quotients (``[queries, 4]``) of the tables ``group`` (``(index, table, log height)``)
+    whose LDE has ``size`` points: they share the query points x, so ``sum_t (f_t(x) - f_t(zeta))/(x - zeta)``
+    is one matrix product and one inversion; the zeta·g terms share theirs per trace height."""
+    omega = bb.two_adic_root(size.bit_length() - 1)
+    xs = np.asarray([GENERATOR * pow(omega, int(q) % size, P) % P for q in qs], dtype=np.uint64)
+    z_rows, z_coef, z_vals = [], [], []
+    by_height: dict[int, tuple[list, list, list]] = {}
+    for t, ct, lh in group:
+        nz = int(z_off[t + 1] - z_off[t])
+        rz = np.concatenate([cols[(k, t)] for k in ("fixed", "main", "aux", "quot") if (k, t) in cols], axis=1)
+        z_rows.append(rz)
+        z_coef.append(coeffs[t][:nz])
+        z_vals.append(z_all[z_off[t]:z_off[t + 1]])
+        if zg_off[t + 1] > zg_off[t]:
+            nf, nm = ct.n_fixed, ct.n_main
+            idx = list(ct.next_fixed) + [nf + i for i in ct.next_main]
+            if ct.has_bus:
+                g = nf + nm + 4 * len(ct.groups)
+                idx += range(g, g + 4)
+            rows, coef, vals = by_height.setdefault(lh, ([], [], []))
+            rows.append(rz[:, idx])
+            coef.append(coeffs[t][nz:])
+            vals.append(zg_all[zg_off[t]:zg_off[t + 1]])
+    out = _deep_term(z_rows, z_coef, z_vals, xs, zeta)
+    for lh, (rows, coef, vals) in by_height.items():
+        out = bb.ext_add(out, _deep_term(rows, coef, vals, xs, zeta * bb.two_adic_root(lh)))
     return out
 
 
-def _check_ood(ct: CompiledTable, air: Air, lh: int, z: list[Ext], zg: list[Ext], pubs, alpha, betas, bus_ids,
-               final, lam: Ext, zeta: Ext, plan: zk.TablePlan) -> None:
-    nf, nm = ct.n_fixed, ct.n_main
-    fixed_z, main_z = z[:nf], z[nf:nf + nm]
-    aux_z = z[nf + nm:nf + nm + ct.n_aux]
-    quot_z = z[nf + nm + ct.n_aux:]
-    nfx, nmx = len(ct.next_fixed), len(ct.next_main)
-    fixed_next = dict(zip(ct.next_fixed, zg[:nfx]))
-    main_next = dict(zip(ct.next_main, zg[nfx:nfx + nmx]))
-    s_next = _from_coords(zg[nfx + nmx:]) if ct.has_bus else None
-
-    def column(kind, idx, nxt):
-        if kind == "main":
-            return main_next[idx] if nxt else main_z[idx]
-        return fixed_next[idx] if nxt else fixed_z[idx]
-
-    def aux(g):
-        return _from_coords(aux_z[4 * g:4 * g + 4])
-
-    ops = ExtScalarOps()
-    vals = constraint_values(ct, air, ops, ops, column, pubs.__getitem__, aux, s_next, alpha, betas, bus_ids, final)
-    acc = {k: Ext(0) for k in ("always", "transition", "first", "last")}
-    lp = Ext(1)
-    for (kind, _), v in zip(ct.constraint_names, vals):
-        acc[kind] = acc[kind] + lp * v
-        lp = lp * lam
-    n = 1 << lh
-    g_last = bb.inv_int(bb.two_adic_root(lh))
-    zh = zeta ** n - 1
-    u, v = zeta - 1, zeta - g_last
-    expected = (acc["always"] + v * acc["transition"]) / zh + acc["first"] / u + acc["last"] / v
-    zn = zeta ** plan.chunk_len  # n without zk
-    actual = Ext(0)
-    scale = Ext(1)
-    for c in range(plan.chunks):
-        actual = actual + scale * _from_coords(quot_z[4 * c:4 * c + 4])
-        scale = scale * zn
-    if expected != actual:
-        raise OodMismatch(f"table {ct.name!r}: constraints at zeta do not match the quotient")
+def _deep_term(rows: list, coef: list, vals: list, xs: np.ndarray, point: Ext) -> np.ndarray:
+    """``(sum_i c_i·row_i(x) - sum_i c_i·v_i) / (x - point)`` per query."""
+    c = np.concatenate(coef, axis=0)
+    f = _small_mat_dot(np.concatenate(rows, axis=1), c)
+    v = _ext_dot(c, np.concatenate(vals, axis=0))
+    return bb.ext_mul(bb.ext_sub(f, v), _inv_x_minus(xs, point))
 
 
-def _deep_at_queries(ct: CompiledTable, lh: int, lb: int, proof: Proof, table_rows: list[dict], coeffs: np.ndarray,
-                     z, zg, zeta: Ext) -> np.ndarray:
-    """A table's DEEP quotient at each query's point (``[queries, 4]``), from its opened rows (``table_rows``:
-    per query, kind -> row; ``lb``: the table's LDE blowup)."""
-    rows_z, rows_zg = [], []
-    for opened in table_rows:
-        rz = []
-        for kind in ("fixed", "main", "aux", "quot"):
-            rz += opened.get(kind, [])
-        rzg = [opened["fixed"][i] for i in ct.next_fixed] + [opened["main"][i] for i in ct.next_main]
-        if ct.has_bus:
-            g = len(ct.groups)
-            rzg += opened["aux"][4 * g:4 * g + 4]
-        rows_z.append(rz)
-        rows_zg.append(rzg)
-    nz = len(z)
-    fz = mat_dot(np.asarray(rows_z, dtype=np.uint32).reshape(len(rows_z), -1), coeffs[:nz])
-    vz = _sum(Ext(c) * _ext(v) for c, v in zip(coeffs[:nz], z))
-    if zg:
-        fzg = mat_dot(np.asarray(rows_zg, dtype=np.uint32).reshape(len(rows_zg), -1), coeffs[nz:])
-        vzg = _sum(Ext(c) * _ext(v) for c, v in zip(coeffs[nz:], zg))
-    zg_point = zeta * bb.two_adic_root(lh)
-    big_n = (1 << lh) << lb
-    omega = bb.two_adic_root(lh + lb)
-    xs = np.asarray([GENERATOR * bb.pow_int(omega, q % big_n) % P for q in proof.query_indices], dtype=np.uint32)
-    out = bb.ext_mul(bb.ext_sub(fz, vz.to_array()), _inv_x_minus(xs, zeta))
-    if zg:
-        out = bb.ext_add(out, bb.ext_mul(bb.ext_sub(fzg, vzg.to_array()), _inv_x_minus(xs, zg_point)))
-    return out
+def _small_mat_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a @ b) mod p`` for canonical ``a: [queries, K]``, ``b: [K, 4]`` in exact integer arithmetic: ``b`` in
+    16-bit limbs keeps every partial sum below 2^63 for K < 2^16 (a few queries: no need for BLAS)."""
+    if a.shape[1] >= 1 << 16:
+        return mat_dot(a, b)
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    lo = a64 @ (b64 & np.uint64(0xFFFF)) % _P64
+    hi = a64 @ (b64 >> np.uint64(16)) % _P64
+    return ((hi << np.uint64(16)) % _P64 + lo) % _P64
+
+
+def _ext_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_i a_i·b_i`` of two ``[n, 4]`` extension vectors, as ``uint64[4]``."""
+    return ood_tape.ext_mul(a.astype(np.uint64), b.astype(np.uint64)).sum(axis=0) % np.uint64(P)
 
 
 def _inv_x_minus(xs: np.ndarray, z: Ext) -> np.ndarray:
-    try:
-        return bb.ext_inv(bb.ext_sub(bb.ext_from_base(xs), z.to_array()))
-    except ZeroDivisionError:
-        raise FriError("a query point coincides with the out-of-domain point") from None
+    """``1 / (x - z)`` per base-field point ``x`` (``[len(xs), 4]``): one norm per point in numpy, its base-field
+    inverse on Python ints (a handful of points: faster than a vectorised Fermat power)."""
+    a = bb.ext_sub(bb.ext_from_base(xs), z.to_array()).astype(np.uint64)
+    b0, b1, norm = bb._ext_norm_parts(a)
+    if np.any(norm == 0):  # the norm vanishes only at a = 0
+        raise FriError("a query point coincides with the out-of-domain point")
+    ninv = np.array(_batch_inv_ints([int(n) for n in norm]), dtype=np.uint64)
+    return bb._ext_inv_given_norm_inv(a, b0, b1, ninv)
+
+
+def _batch_inv_ints(xs: list[int]) -> list[int]:
+    """Inverses of non-zero base-field ints: one exponentiation for all (prefix products)."""
+    prefix = [1]
+    for x in xs:
+        prefix.append(prefix[-1] * x % P)
+    inv = pow(prefix[-1], P - 2, P)
+    out = [0] * len(xs)
+    for i in range(len(xs) - 1, -1, -1):
+        out[i] = inv * prefix[i] % P
+        inv = inv * xs[i] % P
+    return out
