@@ -143,6 +143,20 @@ def inv_int(a: int) -> int:
     return pow_int(a, P - 2)
 
 
+def batch_inv_ints(xs: list[int]) -> list[int]:
+    """Inverses of non-zero base-field ints with one exponentiation for all (prefix products): for a handful of
+    values this beats a vectorised Fermat power."""
+    prefix = [1]
+    for x in xs:
+        prefix.append(prefix[-1] * x % P)
+    inv = pow_int(prefix[-1], P - 2)
+    out = [0] * len(xs)
+    for i in range(len(xs) - 1, -1, -1):
+        out[i] = inv * prefix[i] % P
+        inv = inv * xs[i] % P
+    return out
+
+
 # ---------------------------------------------------------------- extension GF(p^4), arrays (..., 4)
 
 def _ext64(a: ArrayLike) -> np.ndarray:

@@ -113,15 +113,7 @@ def fold_rows(rows: np.ndarray, leaf: np.ndarray, m: int, shift: int, beta: Ext)
     # x0 = shift·omega^leaf per query; each round squares shift and omega, hence x0 (and 1/x0): one base
     # inversion for all queries instead of a vectorised Fermat power per round
     x0 = [shift * pow(omega, int(i), P) % P for i in np.asarray(leaf, dtype=np.int64)]
-    prefix = [1]
-    for x in x0:
-        prefix.append(prefix[-1] * x % P)
-    inv = pow(prefix[-1], P - 2, P)
-    ix0 = [0] * len(x0)
-    for k in range(len(x0) - 1, -1, -1):
-        ix0[k] = inv * prefix[k] % P
-        inv = inv * x0[k] % P
-    ix0_arr = np.asarray(ix0, dtype=np.uint64)
+    ix0_arr = np.asarray(bb.batch_inv_ints(x0), dtype=np.uint64)
     while vals.shape[1] > 1:
         half = vals.shape[1] // 2
         istep = bb.inv_int(pow(omega, stride, P))

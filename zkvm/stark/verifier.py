@@ -398,18 +398,5 @@ def _inv_x_minus(xs: np.ndarray, z: Ext) -> np.ndarray:
     b0, b1, norm = bb._ext_norm_parts(a)
     if np.any(norm == 0):  # the norm vanishes only at a = 0
         raise FriError("a query point coincides with the out-of-domain point")
-    ninv = np.array(_batch_inv_ints([int(n) for n in norm]), dtype=np.uint64)
+    ninv = np.array(bb.batch_inv_ints([int(n) for n in norm]), dtype=np.uint64)
     return bb._ext_inv_given_norm_inv(a, b0, b1, ninv)
-
-
-def _batch_inv_ints(xs: list[int]) -> list[int]:
-    """Inverses of non-zero base-field ints: one exponentiation for all (prefix products)."""
-    prefix = [1]
-    for x in xs:
-        prefix.append(prefix[-1] * x % P)
-    inv = pow(prefix[-1], P - 2, P)
-    out = [0] * len(xs)
-    for i in range(len(xs) - 1, -1, -1):
-        out[i] = inv * prefix[i] % P
-        inv = inv * xs[i] % P
-    return out
