@@ -46,16 +46,10 @@ class RunResult:
         return self.cycles / self.wall_s / 1e6 if self.wall_s > 0 else float("inf")
 
 
-@dataclass(frozen=True)
-class Proof:
-    """A proven run: the execution's outcome and its receipt (claim + journal + seal)."""
+class HasReceipt:
+    """What every proof object offers about its `receipt` attribute (a zkvm.receipt.Receipt)."""
 
-    result: RunResult
-    receipt: object  # zkvm.receipt.Receipt
-
-    @property
-    def journal(self) -> bytes:
-        return self.receipt.journal
+    receipt: object
 
     @property
     def image_id(self) -> bytes:
@@ -67,6 +61,18 @@ class Proof:
     def save(self, path: PathLike) -> Path:
         """Write the receipt bytes to `path` (atomically: a reader never sees half a receipt)."""
         return write_file(path, self.to_bytes())
+
+
+@dataclass(frozen=True)
+class Proof(HasReceipt):
+    """A proven run: the execution's outcome and its receipt (claim + journal + seal)."""
+
+    result: RunResult
+    receipt: object  # zkvm.receipt.Receipt
+
+    @property
+    def journal(self) -> bytes:
+        return self.receipt.journal
 
 
 def write_file(path: PathLike, data: bytes) -> Path:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from host.api import PathLike, parse_image_id, read_receipt, write_file
+from host.api import HasReceipt, PathLike, parse_image_id, read_receipt, write_file
 from host.ml import blob as blobmod
 from host.ml import commitment as commitmod
 from host.ml import files, guest_io, limits
@@ -386,7 +386,7 @@ class MLRun:
 
 
 @dataclass(frozen=True)
-class MLProof:
+class MLProof(HasReceipt):
     """A proven inference: the receipt, the prediction it proves, and the cost."""
 
     receipt: object  # zkvm.receipt.Receipt
@@ -394,16 +394,6 @@ class MLProof:
     cycles: int
     prove_seconds: float
     input: np.ndarray = field(repr=False)
-
-    @property
-    def image_id(self) -> bytes:
-        return self.receipt.claim.image_id
-
-    def to_bytes(self) -> bytes:
-        return self.receipt.to_bytes()
-
-    def save(self, path: PathLike) -> Path:
-        return write_file(path, self.to_bytes())
 
 
 def run(model, x, *, public: str = "none", input_digest: bool = False, salt=None, calibration=None) -> MLRun:
