@@ -115,11 +115,6 @@ def compiler_command(sources: GuestSources, out: Path, defines: Sequence[str] = 
     ]
 
 
-def build_all(out_dir: Path | str = DEFAULT_OUT_DIR, guests_dir: Path = GUESTS_DIR) -> dict[str, Path]:
-    """Build every guest of `guests_dir` into `out_dir`; returns name -> ELF path."""
-    return {g.name: build_guest(g, Path(out_dir) / f"{g.name}.elf") for g in find_guests(guests_dir)}
-
-
 def build_guest(guest_dir: Path | str, out: Path | str | None = None, defines: Sequence[str] = ()) -> Path:
     """Compile and link one guest folder; returns the ELF path (default `build/guests/NAME.elf`). `defines`:
     extra preprocessor macros (e.g. NN_NO_DOT_ECALL: guest/nn without the dot-product accelerator)."""

@@ -34,7 +34,7 @@ def wanted(args: argparse.Namespace) -> bool:
 def run_prove(args: argparse.Namespace, printer) -> int:
     """Prove (or dev-receipt) the run; `printer(result)` prints the run's outcome as `host run` does."""
     from host import api
-    from host.commands.run import read_guest_input
+    from host.guest_input import read_guest_input
     from zkvm.elf import load_elf
     from zkvm.receipt import ProveStats
 

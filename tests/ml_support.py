@@ -27,7 +27,7 @@ def _source_hash() -> str:
 def model(name: str):
     """-> (float model, quant model, blob, x_test float, y_test). Trained once per version of host/ml (cached
     under build/ml_test_cache, file-locked so parallel workers train each model once)."""
-    from host.ml import blob as blobmod
+    from host.ml.blob_decode import decode_blob
     from host.ml import onnx_io
 
     cache = REPO / "build" / "ml_test_cache" / _source_hash()
@@ -42,7 +42,7 @@ def model(name: str):
             blob_path.write_bytes(qm.to_bytes())
     fm = onnx_io.load(onnx_path, (0.0, 1.0))
     blob = blob_path.read_bytes()
-    qm = blobmod.decode(blob)
+    qm = decode_blob(blob)
     xte, yte = models.test_data(name)
     return fm, qm, blob, xte, yte
 

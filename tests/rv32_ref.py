@@ -2,79 +2,24 @@
 
 ``alu(name, a, b)`` gives the spec result of an R-type/I-type operation; ``RefCpu`` steps whole programs
 and reports, per instruction, the same facts the interpreter's record holds, so a record can be replayed
-against it field by field.
+against it field by field. The instruction semantics themselves live once, in ``rv32im_semantics.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rv32im_semantics import BRANCH, MASK, RTYPE, s32
 from zkvm import abi
-
-MASK = 0xFFFFFFFF
-
-
-def s32(v: int) -> int:
-    v &= MASK
-    return v - (1 << 32) if v >> 31 else v
-
-
-def _trunc_div(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a < 0) == (b < 0) else -q
 
 
 def alu(name: str, a: int, b: int) -> int:
     """Result of op `name` (R-type name; I-type uses the same with b = imm) on 32-bit a, b."""
-    a &= MASK
-    b &= MASK
-    sa, sb = s32(a), s32(b)
-    if name == "add":
-        r = a + b
-    elif name == "sub":
-        r = a - b
-    elif name == "sll":
-        r = a << (b & 31)
-    elif name == "slt":
-        r = int(sa < sb)
-    elif name == "sltu":
-        r = int(a < b)
-    elif name == "xor":
-        r = a ^ b
-    elif name == "srl":
-        r = a >> (b & 31)
-    elif name == "sra":
-        r = sa >> (b & 31)
-    elif name == "or":
-        r = a | b
-    elif name == "and":
-        r = a & b
-    elif name == "mul":
-        r = a * b
-    elif name == "mulh":
-        r = (sa * sb) >> 32
-    elif name == "mulhsu":
-        r = (sa * b) >> 32
-    elif name == "mulhu":
-        r = (a * b) >> 32
-    elif name == "div":
-        r = -1 if b == 0 else sa if (sa == -(1 << 31) and sb == -1) else _trunc_div(sa, sb)
-    elif name == "divu":
-        r = MASK if b == 0 else a // b
-    elif name == "rem":
-        r = sa if b == 0 else 0 if (sa == -(1 << 31) and sb == -1) else sa - sb * _trunc_div(sa, sb)
-    elif name == "remu":
-        r = a if b == 0 else a % b
-    else:
-        raise KeyError(name)
-    return r & MASK
+    return RTYPE[name](a & MASK, b & MASK)
 
 
 def branch_taken(name: str, a: int, b: int) -> bool:
-    sa, sb = s32(a), s32(b)
-    return {
-        "beq": a == b, "bne": a != b, "blt": sa < sb, "bge": sa >= sb, "bltu": a < b, "bgeu": a >= b,
-    }[name]
+    return BRANCH[name](a & MASK, b & MASK)
 
 
 _OP = {(0, 0): "add", (0x20, 0): "sub", (0, 1): "sll", (0, 2): "slt", (0, 3): "sltu", (0, 4): "xor",

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from host.ml import guest_io
-from host.ml.blob import BlobError, decode
+from host.ml.blob import BlobError
+from host.ml.blob_decode import decode_blob as decode
 from host.ml.float_model import (FAct, FAdd, FConv, FDense, FFlatten, FGlobalAvgPool, FloatModel, FPool, FRelu,
                                  FSave)
 from host.ml.quantize import quantize

@@ -14,7 +14,7 @@ import pytest
 
 from host.api import ml
 from host.cli import main as cli
-from host.ml import blob as blobmod
+from host.ml.blob_decode import decode_blob
 from host.ml import reference
 from zkvm.errors import ZkvmError
 
@@ -223,7 +223,7 @@ def _check_quantize(data: bytes, calib: np.ndarray, label: str) -> bool:
         return False
     except Exception as exc:  # noqa: BLE001 - the point of the fuzzer
         raise AssertionError(f"seed {SEED} {label}: {type(exc).__name__}: {exc}") from exc
-    qm = blobmod.decode(model.blob)  # the guest's checks accept it
+    qm = decode_blob(model.blob)  # the guest's checks accept it
     n = int(np.prod(qm.input_shape))
     out = reference.run(qm, qm.quantize_input(np.zeros((1, n))))  # and the integer network runs
     assert out.shape[0] == 1 and 0 < out.shape[1] <= 1024, f"seed {SEED} {label}: output {out.shape}"

@@ -11,7 +11,7 @@ import pytest
 
 from host.api import ml
 from host.cli import main as cli
-from host.ml import blob as blobmod
+from host.ml.blob_decode import decode_blob
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -162,7 +162,7 @@ def test_conv_without_kernel_shape_takes_it_from_the_weights(tmp_path, capsys) -
     np.save(tmp_path / "calib.npy", np.random.default_rng(0).normal(size=(16, 1, 6, 6)))
     assert cli(["ml", "quantize", str(tmp_path / "m.onnx"), "--calibration", str(tmp_path / "calib.npy"),
                 "--out", str(tmp_path / "m.blob")]) == 0
-    qm = blobmod.decode((tmp_path / "m.blob").read_bytes())
+    qm = decode_blob((tmp_path / "m.blob").read_bytes())
     assert qm.layers[0].weights.shape == (2, 1, 3, 3)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from host.ml import blob as blobmod
+from host.ml.blob_decode import decode_blob
 from host.ml import onnx_io, reference
 from host.ml.float_model import FDense, FloatModel, FRelu
 from ml_support import REPO, model
@@ -31,7 +32,7 @@ def test_integer_accuracy_tracks_float(name: str) -> None:
 @pytest.mark.parametrize("name", ["a", "c"])
 def test_blob_round_trip(name: str) -> None:
     _, qm, blob, _, _ = model(name)
-    again = blobmod.decode(blob)
+    again = decode_blob(blob)
     assert again.to_bytes() == blob
     assert again.digest() == qm.digest()
 
@@ -133,11 +134,11 @@ def test_version_1_blobs_stay_readable() -> None:
     assert struct.unpack_from("<I", blob, 4)[0] == blobmod.VERSION == 2
     old = blob[:4] + struct.pack("<I", 1) + blob[8:]
     x = qm.quantize_input(xte[:20])
-    np.testing.assert_array_equal(reference.run(blobmod.decode(old), x), reference.run(qm, x))
+    np.testing.assert_array_equal(reference.run(decode_blob(old), x), reference.run(qm, x))
     v2, _ = synthetic_v2_model()
     b2 = v2.to_bytes()
     with pytest.raises(blobmod.BlobError) as err:
-        blobmod.decode(b2[:4] + struct.pack("<I", 1) + b2[8:])
+        decode_blob(b2[:4] + struct.pack("<I", 1) + b2[8:])
     assert err.value.code == abi.EXIT_NN_BAD_LAYER
     with pytest.raises(blobmod.BlobError, match="unsupported version 3"):
-        blobmod.decode(b2[:4] + struct.pack("<I", 3) + b2[8:])
+        decode_blob(b2[:4] + struct.pack("<I", 3) + b2[8:])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from host.cli import main as cli
-from host.ml import blob as blobmod
+from host.ml.blob_decode import decode_blob
 from host.ml import guest_io, limits, reference
 from host.ml.commitment import model_commitment
 from ml_support import PRIVATE_GUEST, TEST_SALT, InterpreterRunner, model, public_guest_dir
@@ -89,7 +89,7 @@ def _check_mode(name: str, mode: str, index: int, tmp_path: Path, capsys, cli_ch
     blob_file.write_bytes(blob)
     other_blob = bytearray(blob)
     other_blob[len(blob) // 2] ^= 1  # one weight: another model, still valid
-    blobmod.decode(bytes(other_blob))
+    decode_blob(bytes(other_blob))
     other_file = tmp_path / "other.blob"
     other_file.write_bytes(bytes(other_blob))
     verify = ["ml", "verify", str(path)]

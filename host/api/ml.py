@@ -29,6 +29,7 @@ import numpy as np
 
 from host.api import HasReceipt, PathLike, parse_image_id, read_receipt, write_file
 from host.ml import blob as blobmod
+from host.ml.blob_decode import decode_blob
 from host.ml import commitment as commitmod
 from host.ml import files, guest_io, limits
 from host.ml.blob import BlobError
@@ -160,7 +161,7 @@ def load_model(spec: "Model | PathLike", *, calibration=None, labels=None, eval_
         from host.ml import models  # noqa: PLC0415
 
         blob = models.load_blob(name)
-        return Model(blob, blobmod.decode(blob), name, None, bundled=True)
+        return Model(blob, decode_blob(blob), name, None, bundled=True)
     path = Path(spec)
     if not path.exists():
         raise InputError(f"model '{spec}' not found: give a, b, c, an ONNX file or a model blob")
@@ -171,7 +172,7 @@ def load_model(spec: "Model | PathLike", *, calibration=None, labels=None, eval_
     blob = files.read_limited(path, blobmod_max_blob(), "model blob")
     if blob[:4] != blobmod.MAGIC and _looks_like_onnx(blob):
         raise InputError(f"{path} looks like an ONNX model: name it *.onnx or quantise it with `ml quantize`")
-    return Model(blob, blobmod.decode(blob), path.name, path)
+    return Model(blob, decode_blob(blob), path.name, path)
 
 
 def blobmod_max_blob() -> int:
@@ -250,7 +251,7 @@ def quantize(onnx: PathLike | bytes, calibration, *, labels=None, eval_data=None
     qm = q.quantize(fm, calib)
     blob = qm.to_bytes()
     try:
-        blobmod.decode(blob)  # the guest's own checks: sizes, limits
+        decode_blob(blob)  # the guest's own checks: sizes, limits
     except BlobError as exc:
         raise BlobError(exc.code, f"the quantised model does not fit the guest engine: {exc}") from None
     fp = fm.predict(ex)

@@ -243,10 +243,3 @@ class BlobError(InputError):
     def __init__(self, code: int, message: str) -> None:
         self.code = code
         super().__init__(f"bad model blob ({message}, guest exit code {code})")
-
-
-def decode(data: bytes) -> QuantModel:
-    """Parse a blob with the guest's checks; raises BlobError carrying the exit code the guest would use."""
-    from host.ml.blob_decode import decode_blob  # the strict parser lives in its own module
-
-    return decode_blob(data)

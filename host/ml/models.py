@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from host.ml import blob as blobmod
+from host.ml.blob_decode import decode_blob
 from host.ml import commitment, data, onnx_io, quantize, reference, train
 from zkvm.errors import InputError
 
@@ -82,7 +83,7 @@ def load_blob(name: str) -> bytes:
 
 
 def load_model(name: str) -> blobmod.QuantModel:
-    return blobmod.decode(load_blob(name))
+    return decode_blob(load_blob(name))
 
 
 def accuracy(fm, qm: blobmod.QuantModel, x: np.ndarray, y: np.ndarray) -> dict:
@@ -176,7 +177,7 @@ def make_model(name: str, onnx_path: Path):
     onnx_io.export(fm, onnx_path)
     imported = onnx_io.load(onnx_path, (0.0, 1.0))
     qm = quantize.quantize(imported, xtr)
-    blobmod.decode(qm.to_bytes())  # the guest's checks, host side
+    decode_blob(qm.to_bytes())  # the guest's checks, host side
     return imported, qm
 
 

@@ -10,13 +10,6 @@ from zkvm.circuit.lookups import MIN_HEIGHT, FamilyTable, LookupSends
 FAMILIES: tuple[FamilyTable, ...] = (alu.SPEC, shift.SPEC, muldiv.MUL_SPEC, muldiv.DIV_SPEC)
 
 
-def family_of(op: int) -> FamilyTable:
-    for spec in FAMILIES:
-        if op in spec.ops.values():
-            return spec
-    raise ValueError(f"op {op} is not an ALU-bus operation")
-
-
 def fill_families(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends,
                   min_height: int = MIN_HEIGHT) -> dict[str, np.ndarray]:
     """Split the operations sent on bus "alu" by family and fill every family table (empty ones are all

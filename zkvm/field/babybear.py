@@ -181,10 +181,6 @@ def ext_sub(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     return sub(_ext64(a), _ext64(b))
 
 
-def ext_neg(a: ArrayLike) -> np.ndarray:
-    return neg(_ext64(a))
-
-
 def ext_mul_base(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Extension (..., 4) times base (...) elementwise."""
     return mul(_ext64(a), _u64(b)[..., None])
@@ -204,10 +200,6 @@ def ext_mul(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     c2 = m(a0, b2) + m(a1, b1) + m(a2, b0) + w * m(a3, b3)
     c3 = m(a0, b3) + m(a1, b2) + m(a2, b1) + m(a3, b0)
     return (np.stack(np.broadcast_arrays(c0, c1, c2, c3), axis=-1) % _P64).astype(np.uint32)
-
-
-def ext_square(a: ArrayLike) -> np.ndarray:
-    return ext_mul(a, a)
 
 
 def _ext_norm_parts(a: np.ndarray):

@@ -126,14 +126,6 @@ def ext_powers(x: Ext, n: int) -> np.ndarray:
     return out[:n]
 
 
-def ext_horner(coeffs: np.ndarray, x: Ext) -> Ext:
-    """Evaluate a polynomial with extension coefficients ``[n, 4]`` (low degree first) at ``x``."""
-    acc = Ext(0)
-    for c in coeffs[::-1]:
-        acc = acc * x + Ext(c)
-    return acc
-
-
 def frobenius_conjugates(z: Ext) -> list[Ext]:
     return [z, z ** P, z ** (P * P), z ** (P * P * P)]
 

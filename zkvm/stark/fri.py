@@ -126,10 +126,3 @@ def fold_rows(rows: np.ndarray, leaf: np.ndarray, m: int, shift: int, beta: Ext)
         ix0_arr = ix0_arr * ix0_arr % np.uint64(P)
         beta = beta * beta
     return vals[:, 0]
-
-
-def eval_poly(coeffs: list[Ext], x: int) -> Ext:
-    acc = Ext(0)
-    for c in reversed(coeffs):
-        acc = acc * x + c
-    return acc

@@ -12,7 +12,6 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from zkvm.errors import InputError
 from zkvm.field.babybear import Ext, P
 from zkvm.stark import logup
 from zkvm.stark.air import Air, CompiledAir, CompiledTable, evaluate
@@ -180,11 +179,3 @@ def constraint_values(ct: CompiledTable, air: Air, base_ops, ext_ops, column: Ca
 
 def max_tuple_len(ca: CompiledAir) -> int:
     return max(ca.bus_arity.values(), default=0)
-
-
-def check_heights(ca: CompiledAir, log_heights: Sequence[int], options: ProofOptions, error=InputError) -> None:
-    if len(log_heights) != len(ca.tables):
-        raise error(f"{len(log_heights)} table heights for {len(ca.tables)} tables")
-    for ct, lh in zip(ca.tables, log_heights):
-        if not 1 <= lh <= MAX_LOG_HEIGHT:
-            raise error(f"table {ct.name!r}: height 2^{lh} outside 2^1..2^{MAX_LOG_HEIGHT}")

@@ -94,7 +94,6 @@ Tests may pass a seeded :class:`zkvm.stark.prng.Randomness` explicitly.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -136,14 +135,6 @@ class TablePlan:
 def final_poly_len(options, final_deg: int) -> int:
     """Coefficients of the FRI final polynomial: one more than the folded degree bound under zk."""
     return final_deg + 1 if options.zk else final_deg
-
-
-def slack_log2(options) -> float:
-    """log2(L/fd): the rate loss per query that zk costs (0 without zk)."""
-    if not options.zk:
-        return 0.0
-    fd = 1 << options.log_final_len
-    return math.log2((fd + 1) / fd)
 
 
 def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int) -> TablePlan:
