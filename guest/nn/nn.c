@@ -124,6 +124,20 @@ static int take_window(cursor *c, nn_layer *L) {
     return NN_OK;
 }
 
+/* Every multiplier in [0, 2^31) and shift in [-31, 30]. One branch a channel: m < 0 is the top bit, and
+ * s + 31 > 61 as unsigned is s outside [-31, 30]. Word loads when both arrays are 4-aligned (the host's writer
+ * aligns them): this scan runs on every channel of every layer before inference. */
+static int check_requant_params(const uint8_t *mult, const uint8_t *shift, uint32_t n) {
+    uint32_t bad = 0;
+    if ((((uintptr_t)mult | (uintptr_t)shift) & 3u) == 0) {
+        const nn_u32_alias *m = (const nn_u32_alias *)mult, *s = (const nn_u32_alias *)shift;
+        for (uint32_t o = 0; o < n; o++) bad |= (m[o] >> 31) | (s[o] + 31u > 61u);
+    } else {
+        for (uint32_t o = 0; o < n; o++) bad |= (le32(mult + 4u * o) >> 31) | (le32(shift + 4u * o) + 31u > 61u);
+    }
+    return bad ? NN_ERR_BAD_LAYER : NN_OK;
+}
+
 /* Output zero point, activation clamp range, informational scale, then weights and per-channel params. */
 static int take_quant_params(cursor *c, nn_layer *L, uint32_t out_channels, uint64_t n_weights, int scan) {
     uint32_t scale_bits;
@@ -139,12 +153,7 @@ static int take_quant_params(cursor *c, nn_layer *L, uint32_t out_channels, uint
     TRY(take_bytes(c, 4ull * out_channels, &L->bias));
     TRY(take_bytes(c, 4ull * out_channels, &L->mult));
     TRY(take_bytes(c, 4ull * out_channels, &L->shift));
-    for (uint32_t o = 0; scan && o < out_channels; o++) {
-        int32_t m = (int32_t)le32(L->mult + 4u * o);
-        int32_t s = (int32_t)le32(L->shift + 4u * o);
-        if (m < 0 || s < -31 || s > 30) return NN_ERR_BAD_LAYER;
-    }
-    return NN_OK;
+    return scan ? check_requant_params(L->mult, L->shift, out_channels) : NN_OK;
 }
 
 static int check_shape(nn_shape s) {
@@ -335,27 +344,52 @@ int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
 
 static inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/* Per-output-channel requantisation parameters, read from the blob once per channel. */
+/* dst[0..n) = src[0..n), four words a step when both are 4-aligned (about a cycle a byte instead of four). */
+static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
+    uint32_t i = 0;
+    if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
+        nn_u32_alias *d = (nn_u32_alias *)dst;
+        const nn_u32_alias *s = (const nn_u32_alias *)src;
+        for (; i + 16u <= n; i += 16u, d += 4, s += 4) {
+            uint32_t w0 = s[0], w1 = s[1], w2 = s[2], w3 = s[3];
+            d[0] = w0;
+            d[1] = w1;
+            d[2] = w2;
+            d[3] = w3;
+        }
+        for (; i + 4u <= n; i += 4u) *d++ = *s++;
+    }
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+/* Per-output-channel requantisation parameters, prepared once per channel: the clamp range is moved before
+ * the zero point is added (clamp(clamp(r, -512, 512) + zp, lo, hi) = clamp(r, lo - zp, hi - zp) + zp, since
+ * lo - zp and hi - zp lie in [-255, 255]), and the rounding shift's mask and half are precomputed. */
 typedef struct {
-    int32_t mult, shift, zp, lo, hi;
+    int32_t mult, shift, mask, half, zp, lo, hi;
 } requant_params;
 
 static inline requant_params channel_params(const nn_layer *L, uint32_t o) {
-    requant_params p = {(int32_t)rd32(L->mult + 4u * o), (int32_t)rd32(L->shift + 4u * o), L->out_zp, L->act_min,
-                        L->act_max};
+    int32_t shift = (int32_t)rd32(L->shift + 4u * o);
+    int32_t mask = shift > 0 ? 0 : (int32_t)((1u << -shift) - 1u);
+    requant_params p = {(int32_t)rd32(L->mult + 4u * o), shift, mask, mask >> 1, L->out_zp,
+                        L->act_min - L->out_zp, L->act_max - L->out_zp};
     return p;
 }
 
-/* Requantise one int32 accumulator to int8. */
+/* Requantise one int32 accumulator to int8 (TFLite MultiplyByQuantizedMultiplier, then zp and clamp). */
 static inline int8_t requantize(const requant_params *p, uint32_t acc) {
     int32_t r;
-    if (p->shift <= 0) { /* the usual case (real multiplier < 1): no pre-shift, 32-bit rounding shift */
-        r = nn_rounding_divide_by_pot(nn_sat_rounding_doubling_high_mul((int32_t)acc, p->mult), -p->shift);
+    if (p->shift <= 0) {
+        /* The usual case (real multiplier < 1): the high multiply, then a rounding right shift by -shift. mult
+         * >= 0 (validated), so the high multiply's one saturating case (both INT32_MIN) cannot occur; see
+         * nn_sat_rounding_doubling_high_mul and nn_rounding_divide_by_pot for the rounding. */
+        int32_t x = (int32_t)(((int64_t)(int32_t)acc * p->mult + ((int64_t)1 << 30)) >> 31);
+        r = (x >> -p->shift) + ((x & p->mask) > p->half + (x < 0 ? 1 : 0) ? 1 : 0);
     } else {
         r = nn_multiply_by_quantized_multiplier((int32_t)acc, p->mult, p->shift);
     }
-    r = clamp(r, -512, 512); /* keeps r + zp in range; the final clamp is tighter anyway */
-    return (int8_t)clamp(r + p->zp, p->lo, p->hi);
+    return (int8_t)(clamp(r, p->lo, p->hi) + p->zp);
 }
 
 /* Centred inputs x - zero_point, as int32 so the inner loops need no subtraction. */
@@ -460,7 +494,7 @@ static void dense_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, int8
         uint32_t off = (uint32_t)(uintptr_t)w & 3u;
         if (copy[off] == NULL) {
             int8_t *c = (int8_t *)(scratch + off * stride + off);
-            for (uint32_t i = 0; i < in_n; i++) c[i] = x[i];
+            copy_bytes(c, x, in_n);
             copy[off] = c;
         }
         requant_params p = channel_params(L, o);
@@ -589,7 +623,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
     nn_ctx ctx = {m->version, 0, {0, 0, 0}, 0};
     int cur = 0;
     uint32_t n_in = nn_shape_size(m->input);
-    for (uint32_t i = 0; i < n_in; i++) bufs[0][i] = input[i];
+    copy_bytes(bufs[0], input, n_in);
 
     cursor c = {m->blob, m->blob_len, HEADER_BYTES};
     nn_shape shape = m->input;
@@ -638,7 +672,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
             break;
         case NN_LAYER_SAVE: {
             uint32_t n = nn_shape_size(L.in);
-            for (uint32_t i = 0; i < n; i++) stash[i] = x[i];
+            copy_bytes(stash, x, n);
             ctx.has_stash = 1;
             ctx.stash = L.in;
             ctx.stash_zp = L.in_zp;
@@ -654,7 +688,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
         zp = L.out_zp;
     }
     uint32_t n_out = nn_shape_size(shape);
-    for (uint32_t i = 0; i < n_out; i++) output[i] = bufs[cur][i];
+    copy_bytes(output, bufs[cur], n_out);
     return NN_OK;
 }
 
