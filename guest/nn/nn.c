@@ -630,7 +630,7 @@ static __attribute__((noinline)) int conv2d_dot(const nn_layer *L, const int8_t 
     int8_t *patches = (int8_t *)free_;
     const uint32_t batch = room / kp; /* >= 1 */
     const uint32_t a2 = kp; /* dot length; chunked by nn_dot when above the accelerator's limit */
-    const int32_t zp = L->out_zp, lo = L->act_min - zp, hi = L->act_max - zp, in_zp = L->in_zp;
+    const int32_t in_zp = L->in_zp;
     uint32_t oy = 0, ox = 0;
     for (uint32_t b0 = 0; b0 < out_hw; b0 += batch) {
         uint32_t nb = out_hw - b0 < batch ? out_hw - b0 : batch;
@@ -645,10 +645,7 @@ static __attribute__((noinline)) int conv2d_dot(const nn_layer *L, const int8_t 
         const int8_t *pend = pp;
         const int8_t *wk = wpad;
         for (uint32_t oc = 0; oc < out_c; oc++, wk += kp) {
-            requant_params rp = channel_params(L, oc);
-            rp.zp = zp;
-            rp.lo = lo;
-            rp.hi = hi;
+            const requant_params rp = channel_params(L, oc);
             const uint32_t bias = rd32(L->bias + 4u * oc);
             int8_t *yp = y + oc * out_hw + b0;
             for (const int8_t *q = patches; q < pend; q += kp) *yp++ = requantize(&rp, bias + nn_dot(q, wk, a2, in_zp));
