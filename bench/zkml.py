@@ -1,6 +1,7 @@
 """zkML benchmark: our zkvm vs EZKL on the same three digits models, side by side in one run.
 
     python bench/zkml.py [--models a,b,c] [--modes model,none] [--no-prove] [--no-ezkl] [--ezkl-acc N]
+                         [--baseline REV]
     python bench/zkml.py --privacy [--models a,b,c] [--modes model,none,input]
 
 --privacy: ours only, private vs public modes of each model proven in the same run (the cost of keeping the
@@ -12,6 +13,12 @@ Like for like, per privacy mode (input private, output public in both systems):
       the circuit, bound by the verifying key);
   our `none` (private model: blob + salt in the private input, the guest commits SHA-256(tag||salt||blob))  vs
       EZKL params `hashed/public` (weights private, their Poseidon hash a public instance).
+--baseline REV also proves the guest built from guest/nn of git revision REV (accelerator on, this tree's
+toolchain) in the same run, as accel `on, guest/nn @ REV`: engine before/after figures side by side.
+
+Our timed prove process starts from the guest ELF and the bytes of its private input, prepared by this harness
+(as EZKL's timed prove starts from a prepared witness input); it executes the guest (our witness generation)
+and proves. Setup (the fixed-column commitment, cached) is a separate process, like EZKL's setup.
 For each model: guest cycles per privacy mode, with the dot-product accelerator off (guest/nn built with
 NN_NO_DOT_ECALL) and on; for the proven modes (both builds) rows per table, prove time (wall and CPU), the split
 of prove time by table, peak RSS of the proving process, receipt size, verify time; accuracy (float / our integer engine / agreement on the whole digits
@@ -72,25 +79,21 @@ def run_reaped(cmd: list[str]) -> dict:
 
 def load_average() -> float:
     return os.getloadavg()[0]
-    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 # ---------------------------------------------------------------------------------------------- our side
 
 def worker(argv: list[str]) -> None:
-    """`--worker prove MODEL MODE RECEIPT` / `--worker verify RECEIPT IMAGE_ID` in a fresh process."""
-    from host.api.ml import guest_request
-    from host.ml import models
+    """`--worker prove ELF INPUT RECEIPT` / `--worker setup ELF` / `--worker verify RECEIPT IMAGE_ID`, each in a
+    fresh process. The prove process starts from what the harness prepared (the guest ELF and the bytes of its
+    private input), like EZKL's timed prove starts from a prepared witness input: it imports only the prover,
+    loads the ELF, executes the guest (our witness generation) and proves."""
     from zkvm import receipt as rc
     from zkvm.elf import load_elf
 
     if argv[0] == "prove":
-        name, mode, path, accel = argv[1], argv[2], argv[3], argv[4] == "on"
-        qm = models.load_model(name)
-        x, _ = models.test_data(name)
-        elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel)
-        image = load_elf(elf)
+        elf, inp, path = argv[1], argv[2], argv[3]
+        image, req = load_elf(elf), Path(inp).read_bytes()
         stats = rc.ProveStats()
         res, r = rc.prove(image, req, zk=True, stats=stats, fixed_cache=str(FIXED_CACHE))
         Path(path).write_bytes(r.to_bytes())
@@ -100,11 +103,7 @@ def worker(argv: list[str]) -> None:
         from zkvm.circuit import riscv_air
         from zkvm.stark.prover import commit_fixed_data
 
-        name, mode, accel = argv[1], argv[2], argv[3] == "on"
-        qm = models.load_model(name)
-        x, _ = models.test_data(name)
-        elf, _ = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel)
-        commit_fixed_data(riscv_air.circuit().air, riscv_air.setup(load_elf(elf)).fixed, str(FIXED_CACHE))
+        commit_fixed_data(riscv_air.circuit().air, riscv_air.setup(load_elf(argv[1])).fixed, str(FIXED_CACHE))
     elif argv[0] == "verify":
         r = rc.read_receipt(argv[1])
         t = time.perf_counter()
@@ -115,36 +114,83 @@ def worker(argv: list[str]) -> None:
         print(json.dumps({"ok": True, "seconds": time.perf_counter() - t, "cold_seconds": cold}))
 
 
-def our_side(name: str, modes: list[str], prove: bool, accels: tuple[str, ...] = ACCEL) -> dict:
+#: guest/nn of another git revision (`--baseline REV`), proven as accel "base" next to this tree's builds.
+BASELINE: dict = {}
+
+
+def baseline_elf(name: str, mode: str) -> Path:
+    """The ML guest of model `name` in `mode` built from guest/nn (and guest/ml_private) of BASELINE["rev"],
+    with the accelerator and this tree's toolchain: a before/after comparison of the engine in one run."""
+    import hashlib
+    import shutil
+
+    from host.build import build_guest
+    from host.ml import models
+
+    rev = BASELINE["rev"]
+    root = OUT / "baseline" / rev.replace("/", "_")
+    if not (root / "guest" / "nn").is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        tar = subprocess.run(["git", "archive", rev, "guest/nn", "guest/ml_private"], cwd=REPO, capture_output=True,
+                             check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=tar, check=True)
+    if mode in ("model", "both"):
+        blob = models.load_blob(name)
+        d = root / "public" / hashlib.sha256(blob).hexdigest()[:16]
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        (d / "main.c").write_text(models.public_guest_source(blob))
+        (d / "sources.txt").write_text(f"{root / 'guest' / 'nn'}\n")
+        return build_guest(d, d / "guest.elf")
+    elf = root / "ml_private.elf"
+    return elf if elf.exists() else build_guest(root / "guest" / "ml_private", elf)
+
+
+def prepare(name: str, mode: str, accel: str) -> tuple[Path, Path]:
+    """The guest ELF of (model, mode, accel) and its private input for the first test image, written to
+    bench/out: the prove process's starting point (built here, untimed, like EZKL's witness input)."""
     from host.api.ml import guest_request
     from host.ml import models
-    from zkvm.elf import load_elf
-    from zkvm.exec import Executor
 
     qm = models.load_model(name)
     x, _ = models.test_data(name)
+    elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel != "off")
+    if accel == "base":
+        elf = baseline_elf(name, mode)
+    inp = OUT / f"zkml_{name}_{mode}_{accel}.input"
+    inp.write_bytes(req)
+    return Path(elf), inp
+
+
+def our_side(name: str, modes: list[str], prove: bool, accels: tuple[str, ...] = ACCEL) -> dict:
+    from zkvm.elf import load_elf
+    from zkvm.exec import Executor
+
+    variants = ACCEL + (("base",) if BASELINE else ())
     out: dict = {"cycles": {}}
+    prepared = {}
     for mode in ("none", "input", "model", "both"):
-        for accel in ACCEL:
-            elf, req = guest_request(name, qm.quantize_input(x[0]).tobytes(), public=mode, accel=accel == "on")
-            out["cycles"][f"{mode}:{accel}"] = Executor(load_elf(elf), req).run().cycles
+        for accel in variants:
+            prepared[mode, accel] = elf, inp = prepare(name, mode, accel)
+            out["cycles"][f"{mode}:{accel}"] = Executor(load_elf(elf), inp.read_bytes()).run().cycles
     out["proofs"] = {}
     if not prove:
         return out
     from host.ml.limits import MAX_PROVABLE_CYCLES
 
     for mode in modes:
-        for accel in accels:
+        for accel in accels + (("base",) if BASELINE else ()):
             key = f"{mode}:{accel}"
             path = OUT / f"zkml_{name}_{mode}_{accel}.receipt"
             if out["cycles"][key] > MAX_PROVABLE_CYCLES:
                 out["proofs"][key] = {"error": f"not provable: {out['cycles'][key]:,} cycles > {MAX_PROVABLE_CYCLES:,}"}
                 print(f"  ours {name}/{key}: {out['proofs'][key]}", file=sys.stderr)
                 continue
+            elf, inp = prepared[mode, accel]
             try:
-                st = run_reaped([PY, __file__, "--worker", "setup", name, mode, accel])
+                st = run_reaped([PY, __file__, "--worker", "setup", str(elf)])
                 load = load_average()
-                p = run_reaped([PY, __file__, "--worker", "prove", name, mode, str(path), accel])
+                p = run_reaped([PY, __file__, "--worker", "prove", str(elf), str(inp), str(path)])
                 info = json.loads(p["stdout"].strip().splitlines()[-1])
                 v = run_reaped([PY, __file__, "--worker", "verify", str(path), info["image_id"]])
                 out["proofs"][key] = {
@@ -238,6 +284,10 @@ def _log2(h: int) -> str:
     return f"2^{int(h).bit_length() - 1}"
 
 
+def accel_label(accel: str) -> str:
+    return f"on, guest/nn @ {BASELINE['rev']}" if accel == "base" else accel
+
+
 def table(results: dict) -> str:
     lines = [
         "| model | mode / EZKL params | accel | cycles | rows per table (2^k): " + " / ".join(SHOWN_TABLES) +
@@ -270,7 +320,7 @@ def table(results: dict) -> str:
                               f"{fmt(e.get('verify_seconds'), digits=2)}")
             ratio = p["prove_seconds"] / e["prove_seconds"] if ok_e and "error" not in p else None
             rss = p["prove_peak_rss_mb"] / e["prove_peak_rss_mb"] if ok_e and "error" not in p else None
-            lines.append(f"| {name} | {MODE_LABEL.get(mode, mode)}: `{mode}` / `{params or '—'}` | {accel} | "
+            lines.append(f"| {name} | {MODE_LABEL.get(mode, mode)}: `{mode}` / `{params or '—'}` | {accel_label(accel)} | "
                          f"{ours['cycles'][key]:,} | {ours_cells} | {ezkl_cells} | {fmt(ratio, 'x', 2)} | "
                          f"{fmt(rss, 'x', 2)} |")
     lines += ["", "Split of our prove time (wall s, accelerator on; per table: its LDEs, LogUp column and quotient; "
@@ -281,12 +331,12 @@ def table(results: dict) -> str:
               "|---|---|---|---|---|" + "---|" * len(SHOWN_TABLES) + "---|---|---|"]
     for name, r in results["models"].items():
         for key, p in r["ours"]["proofs"].items():
-            if "error" in p or not key.endswith(":on"):
+            if "error" in p or key.endswith(":off"):
                 continue
             ph = p["phases"]
             per = {k[len("prove.table."):]: v for k, v in ph.items() if k.startswith("prove.table.")}
             other = sum(v for t, v in per.items() if t not in SHOWN_TABLES)
-            lines.append(f"| {name} | `{key.split(':')[0]}` | {ph.get('execute', 0):.2f} | {ph.get('setup', 0):.2f} | "
+            lines.append(f"| {name} | `{key.split(':')[0]}` {accel_label(key.split(':')[1])} | {ph.get('execute', 0):.2f} | {ph.get('setup', 0):.2f} | "
                          f"{ph.get('trace', 0):.2f} | " + " | ".join(f"{per.get(t, 0):.2f}" for t in SHOWN_TABLES) +
                          f" | {other:.2f} | {ph.get('prove.merkle', 0):.2f} | {ph.get('prove.fri', 0):.2f} |")
     lines += ["", "| model | float top-1 (all) | our int8 top-1 (all) | agreement (all) | our int8 top-1 (first N) |"
@@ -400,10 +450,18 @@ def main() -> None:
     ap.add_argument("--merge", action="store_true", help="keep other models' results from bench/out/zkml.json")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the README section from bench/out/zkml.json (no runs)")
+    ap.add_argument("--baseline", metavar="REV", default=None,
+                    help="also prove guest/nn of git revision REV (accelerator on), side by side: before/after")
     ap.add_argument("--privacy", action="store_true",
                     help="ours only: private vs public modes, in their own README section (no EZKL)")
     args = ap.parse_args()
     from host.ml import models
+
+    if args.baseline:
+        if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.baseline}^{{commit}}"], cwd=REPO,
+                          capture_output=True).returncode != 0:
+            ap.error(f"--baseline: not a git revision: {args.baseline}")
+        BASELINE["rev"] = args.baseline
 
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.report_only:

@@ -119,3 +119,50 @@ def test_fixed_point_known_values() -> None:
     assert r.rounding_divide_by_pot(4, 1) == 2 and r.rounding_divide_by_pot(7, 2) == 2
     assert r.multiply_by_quantized_multiplier(1000, 2**30, -1) == 250
     assert r.multiply_by_quantized_multiplier(1000, 2**30, 2) == 2000
+
+
+def _conv_model(seed: int, in_shape, out_c: int, kernel, stride, pads):
+    """One CONV2D (+ relu, flatten, a small dense) with random weights, quantised on random calibration data."""
+    from host.ml.float_model import FConv, FDense, FFlatten, FloatModel, FRelu
+    from host.ml.quantize import quantize
+
+    rng = np.random.default_rng([20261202, seed])
+    c, h, w = in_shape
+    oh = (h + pads[0] + pads[2] - kernel[0]) // stride[0] + 1
+    ow = (w + pads[1] + pads[3] - kernel[1]) // stride[1] + 1
+    fm = FloatModel(in_shape, [
+        FConv(rng.normal(0, 0.3, (out_c, c, *kernel)), rng.normal(0, 0.1, out_c), stride, pads), FRelu(), FFlatten(),
+        FDense(rng.normal(0, 0.2, (5, out_c * oh * ow)), rng.normal(0, 0.1, 5)),
+    ], input_range=(-1.0, 1.0))
+    n = c * h * w
+    return quantize(fm, rng.uniform(-1, 1, (64, n))), rng.uniform(-1, 1, (12, n))
+
+
+#: Shapes that drive each path of the accelerated CONV2D (guest/nn/nn.c conv2d_dot): word gathers from shifted
+#: copies of every residue mixed with byte gathers of padded windows, two input channels (kernel rows of 1, 2
+#: and 3 words); copies that stop fitting the scratch (those windows take the byte path) with patch batches
+#: smaller than the output, the last one partial; weights too large for the scratch (the plain loop).
+CONV_CASES = {
+    "residues_and_padding": ((2, 12, 12), 3, (3, 3), (1, 1), (1, 1, 1, 1)),
+    "wide_kernel": ((1, 8, 16), 2, (2, 9), (1, 2), (0, 0, 0, 0)),
+    "narrow_kernel_bottom_pad": ((3, 8, 8), 4, (3, 4), (2, 1), (0, 0, 1, 0)),
+    "scratch_full": ((4, 16, 16), 16, (5, 5), (3, 3), (0, 0, 0, 0)),
+    "weights_too_large": ((1, 4, 4), 64, (4, 4), (1, 1), (0, 0, 0, 0)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_accelerated_conv_paths_match_reference(case: str) -> None:
+    """The accelerated guest (and the plain build) equal the reference on convolutions that exercise every
+    gather path of the accelerated CONV2D."""
+    from host.ml.models import NO_ACCEL_DEFINE
+
+    if not interpreter_available():
+        pytest.skip("interpreter (zkvm.exec) not built")
+    qm, xs = _conv_model(sorted(CONV_CASES).index(case), *CONV_CASES[case])
+    blob = qm.to_bytes()
+    for runner in (InterpreterRunner(PRIVATE_GUEST), InterpreterRunner(PRIVATE_GUEST, (NO_ACCEL_DEFINE,))):
+        for i, x in enumerate(qm.quantize_input(xs)):
+            code, journal = runner(guest_io.encode_request(x, blob, True, salt=TEST_SALT))
+            assert code == 0, f"{case} input {i}: exit {code}"
+            assert journal == expected(qm, blob, x, True), f"{case} input {i}"

@@ -183,3 +183,59 @@ def test_bad_requests_are_rejected() -> None:
     assert run(head)[0] == abi.EXIT_NN_TRUNCATED  # no blob length
     assert run(head + struct.pack("<I", abi.MAX_INPUT_BYTES))[0] == abi.EXIT_NN_TOO_LARGE
     assert run(head + struct.pack("<I", len(blob) + 10) + blob)[0] == abi.EXIT_NN_TRUNCATED
+
+
+def _requant_param_offsets(blob: bytes) -> list[tuple[int, int, int]]:
+    """(offset of mult[0], offset of shift[0], channels) of every DENSE and CONV2D layer of a blob."""
+    out, pos = [], 32
+    for _ in range(struct.unpack_from("<I", blob, 8)[0]):
+        kind, body_len = struct.unpack_from("<II", blob, pos)
+        body = pos + 8
+        if kind == 1:  # DENSE: in_n, out_n, out_zp, act_min, act_max, scale, w[out][in], bias, mult, shift
+            in_n, n = struct.unpack_from("<II", blob, body)
+            weights, head = in_n * n, 6
+        elif kind == 2:  # CONV2D: in_c, out_c, kh, kw, 6 more window words, 4 quant words, w, bias, mult, shift
+            in_c, n, kh, kw = struct.unpack_from("<IIII", blob, body)
+            weights, head = n * in_c * kh * kw, 14
+        else:
+            pos = body + body_len
+            continue
+        mult = body + 4 * head + weights + 4 * n
+        out.append((mult, mult + 4 * n, n))
+        pos = body + body_len
+    return out
+
+
+@pytest.mark.parametrize("backend", ["native-asan", "interpreter"])
+@pytest.mark.parametrize("which", ["a", "synthetic"])
+def test_requant_params_out_of_range_are_rejected(which: str, backend: str) -> None:
+    """Every DENSE/CONV2D channel's multiplier must lie in [0, 2^31) and its shift in [-31, 30]: values just
+    outside are refused with BAD_LAYER by the guest's scan, on word-aligned parameter arrays (model A) and
+    unaligned ones (the synthetic model), for the first and the last channel; the bounds themselves pass."""
+    if which == "synthetic":
+        qm, xs = synthetic_model()
+        x = qm.quantize_input(xs[0])
+    else:
+        _, qm, _, xte, _ = model(which)
+        x = qm.quantize_input(xte[0])
+    blob = qm.to_bytes()
+    run = _runner(backend.split("-")[0])
+    layers = _requant_param_offsets(blob)
+    aligned = [m % 4 == 0 and sh % 4 == 0 for m, sh, _ in layers]
+    assert all(aligned) if which == "a" else not all(aligned), aligned  # both paths of the scan
+    cases = [(0, 0x80000000, False), (0, 0xFFFFFFFF, False), (0, 0x7FFFFFFF, True), (0, 0, True),
+             (1, 0xFFFFFFE0, False), (1, 31, False), (1, 0xFFFFFFE1, True), (1, 30, True)]  # (0 mult / 1 shift)
+    for mult, shift, n in layers:
+        for channel in (0, n - 1):
+            for field, value, ok in cases:
+                b = bytearray(blob)
+                struct.pack_into("<I", b, (mult, shift)[field] + 4 * channel, value)
+                label = f"{which} {('mult', 'shift')[field]}[{channel}]@{mult} = {value:#x}"
+                code, journal = run(guest_io.encode_request(x, bytes(b), False, salt=TEST_SALT))
+                if ok:
+                    assert code == 0 and journal == expected(decode(bytes(b)), bytes(b), x, False), label
+                else:
+                    assert code == abi.EXIT_NN_BAD_LAYER, f"{label}: exit {code}"
+                    with pytest.raises(BlobError) as err:  # the host's parser agrees
+                        decode(bytes(b))
+                    assert err.value.code == abi.EXIT_NN_BAD_LAYER, label

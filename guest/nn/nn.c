@@ -124,6 +124,20 @@ static int take_window(cursor *c, nn_layer *L) {
     return NN_OK;
 }
 
+/* Every multiplier in [0, 2^31) and shift in [-31, 30]. One branch a channel: m < 0 is the top bit, and
+ * s + 31 > 61 as unsigned is s outside [-31, 30]. Word loads when both arrays are 4-aligned (the host's writer
+ * aligns them): this scan runs on every channel of every layer before inference. */
+static int check_requant_params(const uint8_t *mult, const uint8_t *shift, uint32_t n) {
+    uint32_t bad = 0;
+    if ((((uintptr_t)mult | (uintptr_t)shift) & 3u) == 0) {
+        const nn_u32_alias *m = (const nn_u32_alias *)mult, *s = (const nn_u32_alias *)shift;
+        for (uint32_t o = 0; o < n; o++) bad |= (m[o] >> 31) | (s[o] + 31u > 61u);
+    } else {
+        for (uint32_t o = 0; o < n; o++) bad |= (le32(mult + 4u * o) >> 31) | (le32(shift + 4u * o) + 31u > 61u);
+    }
+    return bad ? NN_ERR_BAD_LAYER : NN_OK;
+}
+
 /* Output zero point, activation clamp range, informational scale, then weights and per-channel params. */
 static int take_quant_params(cursor *c, nn_layer *L, uint32_t out_channels, uint64_t n_weights, int scan) {
     uint32_t scale_bits;
@@ -139,12 +153,7 @@ static int take_quant_params(cursor *c, nn_layer *L, uint32_t out_channels, uint
     TRY(take_bytes(c, 4ull * out_channels, &L->bias));
     TRY(take_bytes(c, 4ull * out_channels, &L->mult));
     TRY(take_bytes(c, 4ull * out_channels, &L->shift));
-    for (uint32_t o = 0; scan && o < out_channels; o++) {
-        int32_t m = (int32_t)le32(L->mult + 4u * o);
-        int32_t s = (int32_t)le32(L->shift + 4u * o);
-        if (m < 0 || s < -31 || s > 30) return NN_ERR_BAD_LAYER;
-    }
-    return NN_OK;
+    return scan ? check_requant_params(L->mult, L->shift, out_channels) : NN_OK;
 }
 
 static int check_shape(nn_shape s) {
@@ -335,27 +344,52 @@ int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
 
 static inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/* Per-output-channel requantisation parameters, read from the blob once per channel. */
+/* dst[0..n) = src[0..n), four words a step when both are 4-aligned (about a cycle a byte instead of four). */
+static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
+    uint32_t i = 0;
+    if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
+        nn_u32_alias *d = (nn_u32_alias *)dst;
+        const nn_u32_alias *s = (const nn_u32_alias *)src;
+        for (; i + 16u <= n; i += 16u, d += 4, s += 4) {
+            uint32_t w0 = s[0], w1 = s[1], w2 = s[2], w3 = s[3];
+            d[0] = w0;
+            d[1] = w1;
+            d[2] = w2;
+            d[3] = w3;
+        }
+        for (; i + 4u <= n; i += 4u) *d++ = *s++;
+    }
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+/* Per-output-channel requantisation parameters, prepared once per channel: the clamp range is moved before
+ * the zero point is added (clamp(clamp(r, -512, 512) + zp, lo, hi) = clamp(r, lo - zp, hi - zp) + zp, since
+ * lo - zp and hi - zp lie in [-255, 255]), and the rounding shift's mask and half are precomputed. */
 typedef struct {
-    int32_t mult, shift, zp, lo, hi;
+    int32_t mult, shift, mask, half, zp, lo, hi;
 } requant_params;
 
 static inline requant_params channel_params(const nn_layer *L, uint32_t o) {
-    requant_params p = {(int32_t)rd32(L->mult + 4u * o), (int32_t)rd32(L->shift + 4u * o), L->out_zp, L->act_min,
-                        L->act_max};
+    int32_t shift = (int32_t)rd32(L->shift + 4u * o);
+    int32_t mask = shift > 0 ? 0 : (int32_t)((1u << -shift) - 1u);
+    requant_params p = {(int32_t)rd32(L->mult + 4u * o), shift, mask, mask >> 1, L->out_zp,
+                        L->act_min - L->out_zp, L->act_max - L->out_zp};
     return p;
 }
 
-/* Requantise one int32 accumulator to int8. */
+/* Requantise one int32 accumulator to int8 (TFLite MultiplyByQuantizedMultiplier, then zp and clamp). */
 static inline int8_t requantize(const requant_params *p, uint32_t acc) {
     int32_t r;
-    if (p->shift <= 0) { /* the usual case (real multiplier < 1): no pre-shift, 32-bit rounding shift */
-        r = nn_rounding_divide_by_pot(nn_sat_rounding_doubling_high_mul((int32_t)acc, p->mult), -p->shift);
+    if (p->shift <= 0) {
+        /* The usual case (real multiplier < 1): the high multiply, then a rounding right shift by -shift. mult
+         * >= 0 (validated), so the high multiply's one saturating case (both INT32_MIN) cannot occur; see
+         * nn_sat_rounding_doubling_high_mul and nn_rounding_divide_by_pot for the rounding. */
+        int32_t x = (int32_t)(((int64_t)(int32_t)acc * p->mult + ((int64_t)1 << 30)) >> 31);
+        r = (x >> -p->shift) + ((x & p->mask) > p->half + (x < 0 ? 1 : 0) ? 1 : 0);
     } else {
         r = nn_multiply_by_quantized_multiplier((int32_t)acc, p->mult, p->shift);
     }
-    r = clamp(r, -512, 512); /* keeps r + zp in range; the final clamp is tighter anyway */
-    return (int8_t)clamp(r + p->zp, p->lo, p->hi);
+    return (int8_t)(clamp(r, p->lo, p->hi) + p->zp);
 }
 
 /* Centred inputs x - zero_point, as int32 so the inner loops need no subtraction. */
@@ -450,59 +484,171 @@ static uint32_t nn_dot(const int8_t *a, const int8_t *b, uint32_t n, int32_t za)
     return acc + (uint32_t)zkvm_dot_i8(a, b, n, za);
 }
 
-/* `scratch`: 4·max_act + 32 bytes, 4-aligned (the arena's centred-input area, unused in this build). */
-static void dense_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, int8_t *y) {
-    uint32_t in_n = nn_shape_size(L->in);
-    uint32_t stride = ((in_n + 3u) & ~3u) + 4u; /* 4 strides <= 4·max_act + 28 */
-    const int8_t *copy[4] = {x, NULL, NULL, NULL}; /* x itself is 4-aligned */
-    for (uint32_t o = 0; o < L->out.c; o++) {
+/* `scratch`: 4·max_act + 32 bytes, 4-aligned (the arena's centred-input area, unused in this build). Not
+ * inlined: on its own the per-output loop keeps its pointers and clamp bounds in registers. */
+static __attribute__((noinline)) void dense_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, int8_t *y) {
+    const uint32_t in_n = nn_shape_size(L->in), out_n = L->out.c;
+    const uint32_t stride = ((in_n + 3u) & ~3u) + 4u; /* 4 strides <= 4·max_act + 28 */
+    const int8_t *copy[4] = {x, NULL, NULL, NULL};     /* x itself is 4-aligned */
+    if ((((uintptr_t)L->bias | (uintptr_t)L->mult | (uintptr_t)L->shift) & 3u) == 0) {
+        /* Parameter arrays 4-aligned (the host's writer does that): word loads, mask computed in place. */
+        const nn_u32_alias *bias = (const nn_u32_alias *)L->bias, *mult = (const nn_u32_alias *)L->mult;
+        const nn_u32_alias *shift = (const nn_u32_alias *)L->shift;
+        const int32_t zp = L->out_zp, lo = L->act_min - zp, hi = L->act_max - zp;
+        const int8_t *w = L->weights;
+        for (uint32_t o = 0; o < out_n; o++, w += in_n) {
+            uint32_t off = (uint32_t)(uintptr_t)w & 3u;
+            if (copy[off] == NULL) {
+                int8_t *c = (int8_t *)(scratch + off * stride + off);
+                copy_bytes(c, x, in_n);
+                copy[off] = c;
+            }
+            int32_t sh = (int32_t)shift[o], mask = sh > 0 ? 0 : (int32_t)((1u << -sh) - 1u);
+            requant_params p = {(int32_t)mult[o], sh, mask, mask >> 1, zp, lo, hi};
+            y[o] = requantize(&p, bias[o] + nn_dot(copy[off], w, in_n, L->in_zp));
+        }
+        return;
+    }
+    for (uint32_t o = 0; o < out_n; o++) {
         const int8_t *w = L->weights + o * in_n;
         uint32_t off = (uint32_t)(uintptr_t)w & 3u;
         if (copy[off] == NULL) {
             int8_t *c = (int8_t *)(scratch + off * stride + off);
-            for (uint32_t i = 0; i < in_n; i++) c[i] = x[i];
+            copy_bytes(c, x, in_n);
             copy[off] = c;
         }
         requant_params p = channel_params(L, o);
-        y[o] = requantize(&p, rd32(L->bias + 4u * o) + nn_dot(copy[off], w, in_n, L->in_zp));
+        y[o] = requantize(&p, le32(L->bias + 4u * o) + nn_dot(copy[off], w, in_n, L->in_zp));
     }
 }
 
-/* Gathers each output position's patch once (padding = the zero point, which contributes 0) into an aligned
- * buffer and dots it with 4-aligned copies of the weight rows. Returns 0 when the scratch is too small (the
- * caller then runs the plain loop). */
-static int conv2d_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch, uint32_t scratch_len, int8_t *y) {
+/* x[s..n) as 4-aligned words: word k = bytes 4k+s .. 4k+s+3 of x (the last word zero-filled past the end),
+ * so a window row starting at x + p with p = s mod 4 is the aligned word run from word p >> 2. x is 4-aligned;
+ * `n` > s. */
+static void shifted_copy(const int8_t *x, uint32_t n, uint32_t s, nn_u32_alias *out) {
+    const nn_u32_alias *xw = (const nn_u32_alias *)x;
+    const uint32_t lo = 8u * s, hi = 32u - lo, words = (n - s + 3u) >> 2, last = (n - 1u) >> 2;
+    uint32_t cur = xw[0];
+    for (uint32_t k = 0; k + 1u < words; k++) {
+        uint32_t next = xw[k + 1u]; /* k + 1 <= last: inside x's words */
+        out[k] = (cur >> lo) | (next << hi);
+        cur = next;
+    }
+    /* Last word: the bytes of x's word `words - 1` and, if x has them, of word `words` (never read past x). */
+    out[words - 1u] = (cur >> lo) | (words <= last ? xw[words] << hi : 0u);
+}
+
+/* Copies `rows` window rows of `nw` words each, `step` words apart in the source, to consecutive patch rows. */
+static inline void gather_rows(nn_u32_alias *pd, const nn_u32_alias *sp, uint32_t rows, uint32_t step,
+                               uint32_t nw) {
+    if (nw == 2u) { /* kernels 5..8 wide */
+        for (uint32_t r = 0; r < rows; r++, pd += 2, sp += step) {
+            uint32_t w0 = sp[0], w1 = sp[1];
+            pd[0] = w0;
+            pd[1] = w1;
+        }
+    } else if (nw == 1u) { /* kernels 1..4 wide */
+        for (uint32_t r = 0; r < rows; r++, sp += step) *pd++ = sp[0];
+    } else {
+        for (uint32_t r = 0; r < rows; r++, sp += step)
+            for (uint32_t k = 0; k < nw; k++) *pd++ = sp[k];
+    }
+}
+
+/* Gathers the patch of output position (oy, ox) into `patch` (layout: see conv2d_dot). */
+static void gather_patch(const nn_layer *L, const int8_t *x, const nn_u32_alias *const src[4], int same_residue,
+                         uint32_t oy, uint32_t ox, int8_t *patch) {
     const int32_t H = (int32_t)L->in.h, W = (int32_t)L->in.w, KH = (int32_t)L->kh, KW = (int32_t)L->kw;
-    const uint32_t in_c = L->in.c, out_c = L->out.c, k = in_c * (uint32_t)KH * (uint32_t)KW;
-    const uint32_t kp = (k + 3u) & ~3u;
-    if ((uint64_t)kp * (out_c + 1u) > scratch_len) return 0;
-    int8_t *patch = (int8_t *)scratch, *wcopy = (int8_t *)scratch + kp;
-    for (uint32_t i = 0; i < out_c * k; i++) wcopy[(i / k) * kp + i % k] = L->weights[i];
+    const uint32_t KWp = ((uint32_t)KW + 3u) & ~3u, nw = KWp >> 2, hw = (uint32_t)(H * W);
+    const int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt, ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
+    const uint32_t p0 = (uint32_t)(iy0 * W + ix0);
+    if (same_residue && iy0 >= 0 && iy0 + KH <= H && ix0 >= 0 && ix0 + KW <= W && src[p0 & 3u] != NULL) {
+        const nn_u32_alias *sp = src[p0 & 3u] + (p0 >> 2);
+        nn_u32_alias *pd = (nn_u32_alias *)patch;
+        for (uint32_t ic = 0; ic < L->in.c; ic++, sp += hw >> 2, pd += (uint32_t)KH * nw)
+            gather_rows(pd, sp, (uint32_t)KH, (uint32_t)W >> 2, nw);
+        return;
+    }
+    const int32_t kx_lo = ix0 < 0 ? -ix0 : 0, kx_hi = W - ix0 < KW ? W - ix0 : KW;
     const int8_t zp = (int8_t)L->in_zp;
-    for (uint32_t oy = 0; oy < L->out.h; oy++) {
-        int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt;
-        for (uint32_t ox = 0; ox < L->out.w; ox++) {
+    int8_t *pp = patch;
+    for (uint32_t ic = 0; ic < L->in.c; ic++) {
+        const int8_t *xp = x + ic * hw;
+        for (int32_t ky = 0; ky < KH; ky++, pp += KWp) {
+            int32_t iy = iy0 + ky;
+            if (iy < 0 || iy >= H || kx_lo > 0 || kx_hi < KW) { /* a padded row or edge */
+                for (int32_t kx = 0; kx < KW; kx++) pp[kx] = zp;
+                if (iy < 0 || iy >= H) continue;
+            }
+            const int8_t *row = xp + iy * W + ix0;
+            for (int32_t kx = kx_lo; kx < kx_hi; kx++) pp[kx] = row[kx];
+        }
+    }
+}
+
+/* Convolution on the accelerator: one call per (output position, output channel). Every kernel row is padded
+ * to KWp = KW rounded up to 4 bytes, in the weights (with zeros, so the padding bytes contribute nothing
+ * whatever they meet) and in the patches: a patch row is KWp/4 whole words. A window inside the input is
+ * gathered with word loads: its row starting at x + p is read from a copy of x shifted by p mod 4 (built once
+ * per layer for each residue that occurs, residue 0 being x itself) -- when W and H·W are multiples of 4, so
+ * that all rows of a window share that residue. Other windows are gathered byte by byte, the padding being
+ * the zero point (contributes 0). Patches are gathered for a batch of positions at a time, then each output
+ * channel runs over the batch with its requantisation parameters held in registers. Scratch: padded weights |
+ * shifted copies (those that fit while one patch still does) | patches. Returns 0 when the weights and one
+ * patch do not fit (the caller then runs the plain loop). Not inlined, for the registers of its inner loop. */
+static __attribute__((noinline)) int conv2d_dot(const nn_layer *L, const int8_t *x, uint8_t *scratch,
+                                                uint32_t scratch_len, int8_t *y) {
+    const uint32_t W = L->in.w, KW = L->kw, KWp = (KW + 3u) & ~3u, in_c = L->in.c, out_c = L->out.c;
+    const uint32_t kp = in_c * L->kh * KWp, hw = L->in.h * W, n_in = in_c * hw, copy_len = (n_in + 3u) & ~3u;
+    const uint32_t out_w = L->out.w, out_hw = L->out.h * out_w;
+    const uint64_t fixed = (uint64_t)kp * (out_c + 1u);
+    if (fixed > scratch_len) return 0;
+    int8_t *wpad = (int8_t *)scratch;
+    uint8_t *free_ = scratch + kp * out_c;
+    uint32_t room = scratch_len - kp * out_c; /* >= kp */
+    const int8_t *w = L->weights;
+    int8_t *wd = wpad;
+    for (uint32_t r = 0; r < out_c * in_c * L->kh; r++, w += KW, wd += KWp) {
+        uint32_t kx = 0;
+        for (; kx < KW; kx++) wd[kx] = w[kx];
+        for (; kx < KWp; kx++) wd[kx] = 0;
+    }
+    const nn_u32_alias *src[4] = {(const nn_u32_alias *)x, NULL, NULL, NULL};
+    const int same_residue = (W & 3u) == 0 && (hw & 3u) == 0;
+    if (same_residue) { /* then a window's residue is that of its ix0: the residues of the inside windows */
+        for (uint32_t ox = 0; ox < out_w; ox++) {
             int32_t ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
-            int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
-            int32_t kx_hi = W - ix0 < KW ? W - ix0 : KW;
-            int8_t *pp = patch;
-            for (uint32_t ic = 0; ic < in_c; ic++) {
-                const int8_t *xp = x + ic * (uint32_t)H * (uint32_t)W;
-                for (int32_t ky = 0; ky < KH; ky++, pp += KW) {
-                    int32_t iy = iy0 + ky;
-                    if (iy < 0 || iy >= H || kx_lo > 0 || kx_hi < KW) { /* a padded row or edge */
-                        for (int32_t kx = 0; kx < KW; kx++) pp[kx] = zp;
-                        if (iy < 0 || iy >= H) continue;
-                    }
-                    const int8_t *row = xp + iy * W + ix0;
-                    for (int32_t kx = kx_lo; kx < kx_hi; kx++) pp[kx] = row[kx];
-                }
+            uint32_t s = (uint32_t)ix0 & 3u;
+            if (ix0 >= 0 && ix0 + (int32_t)KW <= (int32_t)W && src[s] == NULL && room - kp >= copy_len) {
+                shifted_copy(x, n_in, s, (nn_u32_alias *)free_);
+                src[s] = (const nn_u32_alias *)free_;
+                free_ += copy_len;
+                room -= copy_len;
             }
-            for (uint32_t oc = 0; oc < out_c; oc++) {
-                requant_params rp = channel_params(L, oc);
-                uint32_t acc = le32(L->bias + 4u * oc) + nn_dot(patch, wcopy + oc * kp, k, L->in_zp);
-                y[(oc * L->out.h + oy) * L->out.w + ox] = requantize(&rp, acc);
+        }
+    }
+    int8_t *patches = (int8_t *)free_;
+    const uint32_t batch = room / kp; /* >= 1 */
+    const uint32_t a2 = kp; /* dot length; chunked by nn_dot when above the accelerator's limit */
+    const int32_t in_zp = L->in_zp;
+    uint32_t oy = 0, ox = 0;
+    for (uint32_t b0 = 0; b0 < out_hw; b0 += batch) {
+        uint32_t nb = out_hw - b0 < batch ? out_hw - b0 : batch;
+        int8_t *pp = patches;
+        for (uint32_t i = 0; i < nb; i++, pp += kp) {
+            gather_patch(L, x, src, same_residue, oy, ox, pp);
+            if (++ox == out_w) {
+                ox = 0;
+                oy++;
             }
+        }
+        const int8_t *pend = pp;
+        const int8_t *wk = wpad;
+        for (uint32_t oc = 0; oc < out_c; oc++, wk += kp) {
+            const requant_params rp = channel_params(L, oc);
+            const uint32_t bias = rd32(L->bias + 4u * oc);
+            int8_t *yp = y + oc * out_hw + b0;
+            for (const int8_t *q = patches; q < pend; q += kp) *yp++ = requantize(&rp, bias + nn_dot(q, wk, a2, in_zp));
         }
     }
     return 1;
@@ -589,7 +735,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
     nn_ctx ctx = {m->version, 0, {0, 0, 0}, 0};
     int cur = 0;
     uint32_t n_in = nn_shape_size(m->input);
-    for (uint32_t i = 0; i < n_in; i++) bufs[0][i] = input[i];
+    copy_bytes(bufs[0], input, n_in);
 
     cursor c = {m->blob, m->blob_len, HEADER_BYTES};
     nn_shape shape = m->input;
@@ -638,7 +784,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
             break;
         case NN_LAYER_SAVE: {
             uint32_t n = nn_shape_size(L.in);
-            for (uint32_t i = 0; i < n; i++) stash[i] = x[i];
+            copy_bytes(stash, x, n);
             ctx.has_stash = 1;
             ctx.stash = L.in;
             ctx.stash_zp = L.in_zp;
@@ -654,7 +800,7 @@ int nn_infer(const nn_model *m, const int8_t *input, int8_t *output, uint8_t *ar
         zp = L.out_zp;
     }
     uint32_t n_out = nn_shape_size(shape);
-    for (uint32_t i = 0; i < n_out; i++) output[i] = bufs[cur][i];
+    copy_bytes(output, bufs[cur], n_out);
     return NN_OK;
 }
 
