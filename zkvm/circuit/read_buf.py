@@ -217,7 +217,7 @@ def fill(cl: Calls, prev_value: np.ndarray, prev_ts: np.ndarray, sends: LookupSe
     dd = np.where(rw == 1, ts - pt - 1, 0)
     text_lo, text_hi = text
     above = (w >= text_hi).astype(np.int64)
-    sr = np.where(rw == 1, np.where(above == 1, w - text_hi, text_lo - 1 - w), 0) % (1 << 31)
+    sr = np.where(rw == 1, np.where(above == 1, w - text_hi, text_lo - 1 - w), 0)  # < 0 only in forged traces
     e = last * (MEM_WORDS - 1 - w)
     dst = cl.dst[cid]
     v = dict(is_real=np.ones(nrows, np.int64), start=start, last=last, rw=rw, ts=ts, w=w,
