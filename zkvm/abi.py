@@ -8,9 +8,10 @@ only, never memory. READ and COMMIT move one word per ecall; the SDK's ``zkvm_re
 ``zkvm_commit(buf, len)`` loop over them in guest code. This keeps exactly one memory access per cycle,
 so the CPU table of the circuit has a fixed width and no ecall needs a variable number of memory rows.
 LOG is the only such ecall that reads a buffer; it is host debug output, is not proven, and the prover
-treats it as a no-op. Accelerator ecalls (SHA256) are the exception that touches memory: their CPU row is
-still O(1) (it sends the call on the accelerator's bus), and the accelerator's own table does the reads and
-writes on the same memory argument.
+treats it as a no-op. Accelerator ecalls (DOT_I8, SHA256, READ_BUF) are the exception that touches memory:
+their CPU row is still O(1) (it sends the call on the accelerator's bus), and the accelerator's own table does
+the reads and writes on the same memory argument. READ_BUF is READ_WORD's bulk form: the SDK's ``zkvm_read``
+uses it for whole words into an aligned buffer.
 """
 
 from __future__ import annotations
