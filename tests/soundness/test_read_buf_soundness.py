@@ -270,3 +270,14 @@ def test_misaligned_pointer():
     """A private pointer 2 bytes off: the table's pointer is 4·q, a multiple of 4, so the call cannot match a0."""
     bad = _private_pointer_run(BUF + 2, 1)
     H.expect_rejected(bad, BusError, "read_buf")
+
+
+@pytest.mark.parametrize("total, word", [(9, 0), (5, 0x0000FF00)])
+def test_strict_fill_refuses_a_wrong_shape(total, word):
+    """The honest prover's fill names the problem instead of producing a trace the verifier would reject: a
+    count above 4n, or a byte above a word's count."""
+    from zkvm.circuit.lookups import LookupSends
+
+    cl = read_buf.make_calls([4], [BUF], [2], [total], [0x04030201, word])
+    with pytest.raises(read_buf.ReadBufError):
+        read_buf.fill(cl, np.zeros(2, np.int64), np.zeros(2, np.int64), LookupSends(), (0, 0))

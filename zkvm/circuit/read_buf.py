@@ -201,14 +201,8 @@ def fill(cl: Calls, prev_value: np.ndarray, prev_ts: np.ndarray, sends: LookupSe
         if over.any() or (pad != 0).any():
             raise ReadBufError("a READ_BUF call's words do not have READ_WORD's shape (count / zero padding)")
     start = (j == 0).astype(np.int64)
-    last = (j == np.maximum(cl.n, 1)[cid] - 1).astype(np.int64)
-    # rem: bytes from this row to the end of the call
-    cs = np.cumsum(count[::-1])[::-1]
-    first = np.cumsum(np.maximum(cl.n, 1)) - np.maximum(cl.n, 1)
-    after = np.zeros(len(cl.ts), np.int64)
-    ends = first + np.maximum(cl.n, 1)
-    after[ends < nrows] = cs[ends[ends < nrows]]
-    rem = cs - after[cid] if nrows else np.zeros(0, np.int64)
+    last = (j == np.maximum(n, 1) - 1).astype(np.int64)
+    rem = rw * np.maximum(np.minimum(total, 4 * n) - 4 * j, 0)  # the counts from this row to the call's end
     ts = cl.ts[cid]
     w = (cl.dst[cid] >> 2) + j
     pv = np.zeros(nrows, np.int64)
@@ -228,8 +222,6 @@ def fill(cl: Calls, prev_value: np.ndarray, prev_ts: np.ndarray, sends: LookupSe
     for k in range(4):
         v[f"c{k + 1}"] = (count == k + 1).astype(np.int64)
         v[f"b{k}"] = (word >> (8 * k)) & 0xFF
-    if strict and nrows and (rem[start == 1] != cl.total).any():
-        raise ReadBufError("a READ_BUF call returned more bytes than it wrote")
 
     # lookups, the same as the sends in table() (real rows only)
     st, ls = start == 1, last == 1
