@@ -163,6 +163,24 @@ class RefCpu:
             block = b"".join(self.mem.get(bp + 4 * i, 0).to_bytes(4, "little") for i in range(16))
             for i, v in enumerate(sha256_compress(state, block)):
                 self.mem[sp + 4 * i] = v
+        elif n == abi.ECALL_READ_BUF:  # n READ_WORDs, each stored to the next word (zkvm/abi.py)
+            dst, words = x[10], x[11]
+            if words > abi.READ_BUF_MAX_WORDS:
+                raise RefTrap("read_buf length")
+            if dst & 3:
+                raise RefTrap("read_buf pointer misaligned")
+            if words:
+                if not abi.MEM_START <= dst <= abi.MEM_END - 4 * words:
+                    raise RefTrap("read_buf out of range")
+                if dst < self.text[1] and dst + 4 * words > self.text[0]:
+                    raise RefTrap("read_buf to text")
+            st.a1_val, got = self.pos, 0
+            for i in range(words):
+                chunk = self.input[self.pos : self.pos + 4]
+                self.pos += len(chunk)
+                got += len(chunk)
+                self.mem[dst + 4 * i] = int.from_bytes(chunk.ljust(4, b"\0"), "little")
+            x[10] = st.rd_val = got
         elif n != abi.ECALL_LOG:
             raise RefTrap(f"ecall {n}")
 

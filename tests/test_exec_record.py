@@ -55,8 +55,13 @@ def check_self_consistent(image: MemoryImage, rec: Record) -> None:
         opc, rd, rs1, rs2 = insn & 0x7F, (insn >> 7) & 31, (insn >> 15) & 31, (insn >> 20) & 31
         if insn == A.ECALL:
             assert (rs1v, rs2v, a7v) == (regs[10], regs[11], regs[17]), f"row {t}: ecall inputs"
-            if a7v in (abi.ECALL_READ_WORD, abi.ECALL_CYCLES):
+            if a7v in (abi.ECALL_READ_WORD, abi.ECALL_CYCLES, abi.ECALL_READ_BUF):
                 regs[10] = rdv
+            if a7v == abi.ECALL_READ_BUF:  # a1v = input position: the words are the consumed input from there
+                data = rec.input_consumed[a1v:a1v + rdv].ljust(4 * rs2v, b"\0")
+                assert rdv <= 4 * rs2v and len(data) == 4 * rs2v, f"row {t}: READ_BUF count"
+                for i in range(rs2v):
+                    mem[rs1v + 4 * i] = int.from_bytes(data[4 * i:4 * i + 4], "little")
             if a7v == abi.ECALL_READ_WORD:
                 regs[11] = a1v
             if a7v == abi.ECALL_CYCLES:

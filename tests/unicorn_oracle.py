@@ -144,6 +144,18 @@ def _ecall(uc: Uc, state: _State, pc: int) -> None:
             return
         st = list(struct.unpack("<8I", uc.mem_read(a0, 32)))
         uc.mem_write(a0, struct.pack("<8I", *sha256_compress(st, bytes(uc.mem_read(a1, 64)))))
+    elif number == abi.ECALL_READ_BUF:
+        # the ABI's definition: what a1 READ_WORD calls, each stored to the next word, leave in memory
+        if a1 > abi.READ_BUF_MAX_WORDS or a0 & 3 or not (abi.MEM_START <= a0 and a0 + 4 * a1 <= abi.MEM_END):
+            state.error = f"READ_BUF with bad arguments a0=0x{a0:08x} a1={a1} at pc=0x{pc:08x}"
+            return
+        got = 0
+        for i in range(a1):
+            chunk = state.input[state.pos : state.pos + 4]
+            state.pos += len(chunk)
+            got += len(chunk)
+            uc.mem_write(a0 + 4 * i, chunk.ljust(4, b"\0"))
+        uc.reg_write(_A0, got)
     else:
         state.error = f"unknown ecall {number} at pc=0x{pc:08x}"
 

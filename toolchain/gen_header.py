@@ -67,6 +67,8 @@ def render_header() -> str:
         lines.append(f"#define ZKVM_ECALL_{name} {value}")
     lines.append(f"#define ZKVM_DOT_MAX_LEN {abi.DOT_MAX_LEN} /* longest ZKVM_ECALL_DOT_I8 operand (bytes) */")
     lines.append(f"#define ZKVM_DOT_ZP_SHIFT {abi.DOT_ZP_SHIFT} /* a2 = n | (za + 128) << ZKVM_DOT_ZP_SHIFT */")
+    lines.append(f"#define ZKVM_READ_BUF_MAX_WORDS {abi.READ_BUF_MAX_WORDS} /* most words one ZKVM_ECALL_READ_BUF "
+                 "writes */")
     lines += ["", "/* ---- exit codes */"]
     for name, value in abi.EXIT_CODES.items():
         lines.append(f"#define ZKVM_EXIT_{name} {value}")
@@ -155,10 +157,23 @@ static inline void zkvm_sha256_compress(uint32_t state[8], const void *block) {
     __asm__ volatile("ecall" : : "r"(a0), "r"(a1), "r"(a7) : "memory");
 }
 
+/* The next min(4 * nwords, left) private-input bytes into words dst[0..nwords), zero filled after them (all
+ * nwords words are written); returns the bytes copied (< 4 * nwords only at the end of the input). dst
+ * 4-aligned, writable (not the program text), nwords <= ZKVM_READ_BUF_MAX_WORDS, else a trap (zkvm/abi.py,
+ * "bulk input"). One cycle per call, proven by the read_buf table; zkvm_read uses it for whole words. */
+static inline uint32_t zkvm_read_buf(uint32_t *dst, uint32_t nwords) {
+    register uint32_t *a0 __asm__("a0") = dst;
+    register uint32_t a1 __asm__("a1") = nwords;
+    register uint32_t a7 __asm__("a7") = ZKVM_ECALL_READ_BUF;
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a7) : "memory");
+    return (uint32_t)(uintptr_t)a0;
+}
+
 /* ---- buffered I/O (runtime.c) */
 
 /* Read up to `len` bytes of private input into `buf`; returns how many were read (< len only at the end of
- * the input). Successive calls continue the byte stream exactly where the previous call stopped. */
+ * the input; buf bytes after them may then be zeroed). Successive calls continue the byte stream exactly
+ * where the previous call stopped. */
 size_t zkvm_read(void *buf, size_t len);
 /* Next 4 input bytes as a little-endian u32 (zero padded past the end of the input). */
 uint32_t zkvm_read_u32(void);

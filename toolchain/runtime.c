@@ -7,8 +7,8 @@
 /* Word accesses into caller buffers of any declared type: tell the compiler they may alias. */
 typedef uint32_t __attribute__((may_alias)) word_t;
 
-/* ---- input: READ_WORD hands out up to 4 bytes at a time; a caller asking for fewer keeps the rest here
- * so the byte stream is never lost between calls. */
+/* ---- input: READ_BUF fills whole words, READ_WORD hands out up to 4 bytes at a time; a caller asking for
+ * fewer keeps the rest here so the byte stream is never lost between calls. */
 static uint32_t pending_word;  /* unread bytes, lowest byte next */
 static uint32_t pending_count; /* 0..3 */
 
@@ -20,37 +20,20 @@ size_t zkvm_read(void *buf, size_t len) {
         pending_word >>= 8;
         pending_count--;
     }
-    /* Fast path: whole words straight into an aligned destination, four per iteration (~3.75 cycles a word
-     * instead of 7: this loop is where large inputs, e.g. a private model's blob, come in). */
+    /* Fast path: whole words straight into an aligned destination with READ_BUF, one ecall per
+     * ZKVM_READ_BUF_MAX_WORDS words (this is where large inputs, e.g. a private model's blob, come in). */
     if (((uintptr_t)(out + done) & 3u) == 0) {
         word_t *dst = (word_t *)(out + done);
-        size_t words = (len - done) / 4, i = 0, at;
-        uint32_t count, word;
-#define ZKVM_READ_ONE(k)                                                                                     \
-    do {                                                                                                     \
-        word = zkvm_read_word(&count);                                                                       \
-        if (count != 4) {                                                                                    \
-            at = i + (k);                                                                                    \
-            goto short_word;                                                                                 \
-        }                                                                                                    \
-        dst[i + (k)] = word;                                                                                 \
-    } while (0)
-        for (; i + 4 <= words; i += 4) {
-            ZKVM_READ_ONE(0);
-            ZKVM_READ_ONE(1);
-            ZKVM_READ_ONE(2);
-            ZKVM_READ_ONE(3);
+        size_t words = (len - done) / 4;
+        while (words > 0) {
+            uint32_t chunk = words < ZKVM_READ_BUF_MAX_WORDS ? (uint32_t)words : ZKVM_READ_BUF_MAX_WORDS;
+            uint32_t got = zkvm_read_buf((uint32_t *)dst, chunk);
+            done += got;
+            if (got < 4 * chunk) return done; /* end of input (the rest of the chunk is zeroed) */
+            dst += chunk;
+            words -= chunk;
         }
-        for (; i < words; i++) ZKVM_READ_ONE(0);
-#undef ZKVM_READ_ONE
-        done += 4 * words;
-        goto slow;
-    short_word: /* end of input */
-        done += 4 * at;
-        for (uint32_t k = 0; k < count; k++) out[done++] = (uint8_t)(word >> (8 * k));
-        return done;
     }
-slow:
     while (done < len) {
         uint32_t count;
         uint32_t word = zkvm_read_word(&count);

@@ -31,8 +31,10 @@
 #define ZKVM_ECALL_CYCLES 4
 #define ZKVM_ECALL_DOT_I8 5
 #define ZKVM_ECALL_SHA256 6
+#define ZKVM_ECALL_READ_BUF 7
 #define ZKVM_DOT_MAX_LEN 32767 /* longest ZKVM_ECALL_DOT_I8 operand (bytes) */
 #define ZKVM_DOT_ZP_SHIFT 16 /* a2 = n | (za + 128) << ZKVM_DOT_ZP_SHIFT */
+#define ZKVM_READ_BUF_MAX_WORDS 16383 /* most words one ZKVM_ECALL_READ_BUF writes */
 
 /* ---- exit codes */
 #define ZKVM_EXIT_OK 0
@@ -124,10 +126,23 @@ static inline void zkvm_sha256_compress(uint32_t state[8], const void *block) {
     __asm__ volatile("ecall" : : "r"(a0), "r"(a1), "r"(a7) : "memory");
 }
 
+/* The next min(4 * nwords, left) private-input bytes into words dst[0..nwords), zero filled after them (all
+ * nwords words are written); returns the bytes copied (< 4 * nwords only at the end of the input). dst
+ * 4-aligned, writable (not the program text), nwords <= ZKVM_READ_BUF_MAX_WORDS, else a trap (zkvm/abi.py,
+ * "bulk input"). One cycle per call, proven by the read_buf table; zkvm_read uses it for whole words. */
+static inline uint32_t zkvm_read_buf(uint32_t *dst, uint32_t nwords) {
+    register uint32_t *a0 __asm__("a0") = dst;
+    register uint32_t a1 __asm__("a1") = nwords;
+    register uint32_t a7 __asm__("a7") = ZKVM_ECALL_READ_BUF;
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a7) : "memory");
+    return (uint32_t)(uintptr_t)a0;
+}
+
 /* ---- buffered I/O (runtime.c) */
 
 /* Read up to `len` bytes of private input into `buf`; returns how many were read (< len only at the end of
- * the input). Successive calls continue the byte stream exactly where the previous call stopped. */
+ * the input; buf bytes after them may then be zeroed). Successive calls continue the byte stream exactly
+ * where the previous call stopped. */
 size_t zkvm_read(void *buf, size_t len);
 /* Next 4 input bytes as a little-endian u32 (zero padded past the end of the input). */
 uint32_t zkvm_read_u32(void);

@@ -8,9 +8,10 @@ only, never memory. READ and COMMIT move one word per ecall; the SDK's ``zkvm_re
 ``zkvm_commit(buf, len)`` loop over them in guest code. This keeps exactly one memory access per cycle,
 so the CPU table of the circuit has a fixed width and no ecall needs a variable number of memory rows.
 LOG is the only such ecall that reads a buffer; it is host debug output, is not proven, and the prover
-treats it as a no-op. Accelerator ecalls (SHA256) are the exception that touches memory: their CPU row is
-still O(1) (it sends the call on the accelerator's bus), and the accelerator's own table does the reads and
-writes on the same memory argument.
+treats it as a no-op. Accelerator ecalls (DOT_I8, SHA256, READ_BUF) are the exception that touches memory:
+their CPU row is still O(1) (it sends the call on the accelerator's bus), and the accelerator's own table does
+the reads and writes on the same memory argument. READ_BUF is READ_WORD's bulk form: the SDK's ``zkvm_read``
+uses it for whole words into an aligned buffer.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ ECALL_DOT_I8 = 5
 # call is ~8 cycles a block, far below the 4,300 of hashing in RV32IM. Per-block state traffic (8 reads and
 # 8 writes in the table) is the price of that, a few table columns on a row the block needs anyway.
 ECALL_SHA256 = 6
+# Bulk private input (ecall + table, see zkvm/circuit/read_buf.py and "bulk input" below).
+ECALL_READ_BUF = 7
 
 ECALLS = {
     "HALT": ECALL_HALT,
@@ -53,6 +56,7 @@ ECALLS = {
     "CYCLES": ECALL_CYCLES,
     "DOT_I8": ECALL_DOT_I8,
     "SHA256": ECALL_SHA256,
+    "READ_BUF": ECALL_READ_BUF,
 }
 
 # ---------------------------------------------------------------------------------------------- int8 dot product
@@ -78,6 +82,23 @@ ECALLS = {
 # not fit int8; sum (a - za) * b keeps the operands bytes and costs the table nothing extra per row.
 DOT_MAX_LEN = (1 << 15) - 1
 DOT_ZP_SHIFT = 16
+
+# ---------------------------------------------------------------------------------------------- bulk input
+# Register contract of ECALL_READ_BUF (proven by zkvm/circuit/read_buf.py):
+#   a0 = destination pointer (4-aligned), a1 = n words, 0 <= n <= READ_BUF_MAX_WORDS
+#   -> words dst[0..n) = the next min(4n, left) private-input bytes, little-endian, zero filled after them
+#      (every one of the n words is written, also past the end of the input); a0 <- bytes copied; a1 unchanged.
+# Exactly what n READ_WORD calls, each followed by a store of a0 to the next word, leave in memory: a short
+# call (a0 < 4n) reached the end of the input, and every later READ_WORD / READ_BUF returns 0 bytes.
+# Traps (checked before any byte is written; the circuit cannot prove them either): n > READ_BUF_MAX_WORDS ->
+# bad_ecall_arg (value n); a0 not 4-aligned -> store_misaligned; a0 >= MEM_END, or for n > 0 a word of
+# [a0, a0 + 4n) outside guest memory -> store_out_of_range; for n > 0 a word in the program text ->
+# store_to_text (value: a0).
+# Why: a private model's blob is ~100 KB; READ_WORD plus the guest's store costs ~4.5 CPU cycles a word,
+# which was most of a private run. Here the call is one CPU row and the table one narrow row per word.
+# Why the bound: 4n bytes must fit the 16-bit limb the CPU writes to a0 (one range check, as for READ_WORD);
+# larger reads are a loop of calls (a few cycles per 64 KiB).
+READ_BUF_MAX_WORDS = (1 << 14) - 1
 
 # ---------------------------------------------------------------------------------------------- exit codes
 EXIT_OK = 0

@@ -106,10 +106,11 @@ void sha256_init(sha256_ctx *ctx) {
 void sha256_update(sha256_ctx *ctx, const uint8_t *data, uint32_t len) {
     ctx->total_len += len;
     while (len > 0) {
-        if (ctx->block_len == 0 && len >= 64u && ALIGNED(data)) { /* whole blocks straight from the caller */
-            compress(ctx->state, data);
-            data += 64;
-            len -= 64u;
+        if (ctx->block_len == 0 && len >= 64u && ALIGNED(data)) {
+            /* whole blocks straight from the caller, in a loop of their own: ~5 cycles a block around the
+             * ecall instead of ~11 through the general loop (a private model's blob is ~1,600 blocks) */
+            uint32_t *state = ctx->state;
+            for (; len >= 64u; data += 64, len -= 64u) compress(state, data);
             continue;
         }
         uint32_t n = 64u - ctx->block_len;

@@ -12,6 +12,7 @@ image       non-zero image words + gaps (fixed)        memory.py
 zinit       zero-initialised words the run touches     memory.py
 alu, shift, mul, div   one per operation of the family  alu.py, shift.py, muldiv.py (families.py)
 dot         one per word pair of a DOT_I8 call (>= 1)  dot.py (the int8 dot-product accelerator)
+read_buf    one per word a READ_BUF call writes (>= 1) read_buf.py (bulk private input)
 range16     2^16 values, 8 a row (fixed)               range.py
 bytes       2^16 byte pairs, 8 a row (fixed)           bytes.py
 sha256_block   one per SHA256 ecall                    sha256.py
@@ -27,6 +28,7 @@ Buses (LogUp; every bus balances over all tables plus the verifier's public term
 * ``gap`` (gap_lo, gap_hi): zinit rows claim a gap of the sparse image table (memory.py);
 * ``range16`` (x,) and ``bytes`` (op, x, y, z): lookups into the fixed tables;
 * ``dot`` (4·clk, a0 limbs, a1 limbs, result limbs): cpu sends on DOT_I8, the dot table receives each call once;
+* ``read_buf`` (4·clk, a0 limbs, a1 limbs, bytes written): cpu sends on READ_BUF, read_buf receives each call once;
 * ``journal`` (position, byte): cpu sends on COMMIT_WORD, the verifier receives the public journal;
 * ``exit`` (lo, hi): cpu sends on HALT, the verifier receives the claimed exit code;
 * ``ecall_sha256`` (clk, a0, a1): cpu sends on SHA256, sha256_block receives; ``sha256_init`` /

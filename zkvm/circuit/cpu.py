@@ -17,7 +17,9 @@ a0/a1 — the private input — shaped as the ABI says (count 0..4, zero padding
 COMMIT_WORD sends its 1..4 bytes as (position, byte) on bus "journal", balanced by the verifier against the
 public journal; LOG is a no-op; CYCLES writes clk - 1; DOT_I8 sends (4·clk, a0, a1, result) on bus "dot" and
 writes the result to a0 (the dot table, dot.py, does the reads and the arithmetic); SHA256 sends (clk, a0, a1)
-on bus "ecall_sha256" and keeps a0 (its memory work is the sha256 tables', zkvm/circuit/sha256.py).
+on bus "ecall_sha256" and keeps a0 (its memory work is the sha256 tables', zkvm/circuit/sha256.py); READ_BUF
+sends (4·clk, a0, a1, bytes) on bus "read_buf" and writes the byte count to a0 (the read_buf table writes the
+words, zkvm/circuit/read_buf.py); a count below 4·a1 sets eof, like a short READ_WORD.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import BUS_MEM, SPACE_REG, TS_BITS, Accesses, Resolved, resolve
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
 from zkvm.circuit.program import FIELDS, REG_A1
+from zkvm.circuit.read_buf import BUS_READ_BUF
 from zkvm.circuit.semantics import alu_result
 from zkvm.circuit.sha256 import BUS_CALL as BUS_SHA256
 from zkvm.errors import ZkvmError
@@ -41,7 +44,7 @@ from zkvm.field.babybear import P
 BUS_PROGRAM, BUS_JOURNAL, BUS_EXIT = "program", "journal", "exit"
 ECALL_KINDS = (("e_halt", abi.ECALL_HALT), ("e_read", abi.ECALL_READ_WORD), ("e_commit", abi.ECALL_COMMIT_WORD),
                ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES), ("e_dot", abi.ECALL_DOT_I8),
-               ("e_sha", abi.ECALL_SHA256))
+               ("e_sha", abi.ECALL_SHA256), ("e_rbuf", abi.ECALL_READ_BUF))
 
 COLUMNS = (
     ("is_real", "clk", "pc", "next_pc")
@@ -200,7 +203,7 @@ class CpuTable:
         t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
         t.always("read_a1_hi", e["e_read"] * n_hi)
         t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1))
-        t.always("rx_advice", (e["e_read"] + e["e_cycles"]) * (c["rx"] - res_lo))
+        t.always("rx_advice", (e["e_read"] + e["e_cycles"] + e["e_rbuf"]) * (c["rx"] - res_lo))
         for k in range(4):
             boolean(f"cnt{k + 1}")
         # cnt1..cnt4: one-hot count of COMMIT (exactly one set) or READ (at most one: count 0 sets none);
@@ -217,9 +220,15 @@ class CpuTable:
         for k in range(4):
             t.always(f"read_zero_pad{k}", e["e_read"] * (1 - above[k]) * mb[k])
         eof = c["eof"]
+        # READ_BUF: c = 4·a1 - a0 written (c is free on ecall rows: no ALU send), so eq = [the call was full].
+        # Soundness: the read_buf table proves 0 <= a0 <= 4·a1 < 2^16, so c = 0 in the field only when full.
+        t.always("rbuf_short_lo", e["e_rbuf"] * (c_lo - 4 * m_lo + res_lo))
+        t.always("rbuf_short_hi", e["e_rbuf"] * c_hi)
+        short = e["e_read"] * (1 - cnt[3]) + e["e_rbuf"] * (1 - c["eq"])
         t.first("eof_start", eof)
-        t.transition("eof_step", eof.next - eof - e["e_read"] * (1 - cnt[3]) * (1 - eof))
+        t.transition("eof_step", eof.next - eof - short * (1 - eof))
         t.always("read_after_eof", eof * e["e_read"] * cnt_sum)
+        t.always("read_buf_after_eof", eof * e["e_rbuf"] * res_lo)
         t.always("commit_count", e["e_commit"] * (m_lo - count))
         t.always("commit_count_hi", e["e_commit"] * m_hi)
         t.always("bx", c["bx"] - (is_mem + is_jalr) * c_hi - e["e_read"] * n_lo - e["e_cycles"] * res_hi)
@@ -240,7 +249,7 @@ class CpuTable:
         # ---- range / byte checks (linear tuples, in pairs for the LogUp grouping)
         for k in range(4):
             t.send(BUS_RANGE16, [c[f"d{k}_lo"]], mult=is_real)
-        t.send(BUS_RANGE16, [c["rx"]], mult=is_mem + e["e_read"] + e["e_cycles"])
+        t.send(BUS_RANGE16, [c["rx"]], mult=is_mem + e["e_read"] + e["e_cycles"] + e["e_rbuf"])
         t.send(BUS_RANGE16, [res_hi], mult=e["e_read"])
         t.send(BUS_RANGE16, [c["sr_lo"]], mult=is_store)
         t.send(BUS_BYTES, [BYTE_RANGE, c["d0_hi"], c["d1_hi"], 0], mult=is_real)
@@ -259,6 +268,8 @@ class CpuTable:
         # DOT_I8: O(1) here; soundness of the result written to a0 (res, unconstrained above) rests on the dot
         # table receiving exactly this tuple (a0 = r2, a1 = m: the registers this row read).
         t.send(BUS_DOT, [4 * clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=e["e_dot"])
+        # READ_BUF: the same shape; the table receives (4·clk, a0, a1, a0 written) once per call.
+        t.send(BUS_READ_BUF, [4 * clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=e["e_rbuf"])
         jmult = [e["e_commit"], e["e_commit"] * above[1], e["e_commit"] * above[2], e["e_commit"] * above[3]]
         for k in range(4):
             t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
@@ -334,7 +345,8 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     # --- memory accesses: the record gives every value written; the replay gives every value read
     rd_val, mem_after, a1_val = col("rd_val"), col("mem_after"), col("a1_val")
     e_read = ek["e_read"]
-    writes_a0 = e_read + ek["e_cycles"] + ek["e_dot"]
+    e_rbuf = ek["e_rbuf"]
+    writes_a0 = e_read + ek["e_cycles"] + ek["e_dot"] + e_rbuf
     mem_word = col("mem_addr") >> 2
     slot2_active = (is_mem + is_ecall) > 0
     slot2_space = is_mem
@@ -388,7 +400,9 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     v["b_lo"], v["b_hi"] = _limbs(b_val)
     alu_mult = f["is_aluop"] + f["br_eq"] + f["br_lt"] + f["is_jalr"] + is_mem
     c_val = np.where(alu_mult > 0, alu_result(f["alu_op"], a_val, b_val), 0)
-    v["c_lo"], v["c_hi"] = c_lo, c_hi = _limbs(c_val)
+    c_lo, c_hi = _limbs(c_val)
+    c_lo = np.where(e_rbuf == 1, 4 * m_val - rd_val, c_lo)  # READ_BUF: 0 iff the call was full (c_hi = 0)
+    v["c_lo"], v["c_hi"] = c_lo, c_hi
     alu_rows = np.nonzero(alu_mult)[0]
     alu_ops = np.stack([f["alu_op"][alu_rows], a_val[alu_rows], b_val[alu_rows]])
 
@@ -469,7 +483,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     read_count = np.where(e_read == 1, a1_val, 0)
     for k in range(1, 5):
         v[f"cnt{k}"] = (count == k).astype(np.int64) * e_commit + (read_count == k).astype(np.int64) * e_read
-    short = (e_read == 1) & (read_count < 4)
+    short = ((e_read == 1) & (read_count < 4)) | ((e_rbuf == 1) & (rd_val < 4 * m_val))
     eof_after = np.cumsum(short) > 0
     v["eof"] = np.concatenate([[0], eof_after[:-1]]).astype(np.int64)
     jpos = np.concatenate([[0], np.cumsum(count)[:-1]])
@@ -483,7 +497,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     # --- lookups for the fixed range/byte tables (real rows only; every send above, same order)
     for k in range(4):
         sends.add_range16(v[f"d{k}_lo"])
-    sends.add_range16(v["rx"][(is_mem + e_read + ek["e_cycles"]) == 1])
+    sends.add_range16(v["rx"][(is_mem + e_read + ek["e_cycles"] + e_rbuf) == 1])
     sends.add_range16(res_hi[e_read == 1])
     sends.add_range16(v["sr_lo"][is_store == 1])
     sends.add_bytes(BYTE_RANGE, v["d0_hi"], v["d1_hi"])

@@ -2,9 +2,10 @@
 public data (publics and public bus terms) and the image id.
 
 Tables: cpu, program (fixed per image), regs / image (fixed) and zinit (memory init), alu / shift / muldiv
-(the instruction families, receiving bus "alu"), dot (the DOT_I8 accelerator), sha256_block / sha256_round /
+(the instruction families, receiving bus "alu"), dot (the DOT_I8 accelerator), read_buf (bulk private
+input, READ_BUF), sha256_block / sha256_round /
 sha256_k (the SHA-256 accelerator, sha256.py), range16 / bytes (fixed lookup tables).
-Buses: program, alu, mem, range16, bytes, dot, ecall_sha256 and the sha256_* links, journal (public terms: the
+Buses: program, alu, mem, range16, bytes, dot, read_buf, ecall_sha256 and the sha256_* links, journal (public terms: the
 journal bytes), exit (public term: the
 exit code).
 
@@ -28,6 +29,7 @@ from zkvm import abi
 from zkvm.circuit import bytes as bytes_table
 from zkvm.circuit import dot
 from zkvm.circuit import range as range_table
+from zkvm.circuit import read_buf
 from zkvm.circuit import sha256 as sha
 from zkvm.circuit.families import FAMILIES, fill_families
 from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError, _InRangeOnly
@@ -60,7 +62,8 @@ def circuit() -> Circuit:
         CpuTable.NAME, ProgramTable.NAME, RegsTable.NAME, ImageTable.NAME, ZinitTable.NAME))
     families = [spec.table() for spec in FAMILIES]
     tables = [cpu_t, prog_t, regs_t, image_t, zinit_t] + families
-    tables += [dot.table(), range_table.table(), bytes_table.table()]
+    rbuf_t = Table(read_buf.NAME)
+    tables += [dot.table(), rbuf_t, range_table.table(), bytes_table.table()]
     sha_ts = [Table(n) for n in (sha.ROUND_NAME, sha.BLOCK_NAME, sha.K_NAME)]
     tables += sha_ts
     air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
@@ -69,6 +72,7 @@ def circuit() -> Circuit:
     RegsTable(regs_t)
     ImageTable(image_t)
     ZinitTable(zinit_t)
+    read_buf.constrain(rbuf_t, air.public("text_lo"), air.public("text_hi"))
     sha_tables = sha.ShaTables(*sha_ts, air.public("text_lo"), air.public("text_hi"))
     return Circuit(air, cpu, families, sha_tables)
 
@@ -196,10 +200,11 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
     c = circuit()
     sends = LookupSends()
-    dot_calls, sha_calls = dot.calls(record), sha.ShaCalls.from_record(record)
-    dot_acc, sha_acc = dot_calls.accesses(), sha_calls.accesses()
-    # the accelerators' accesses replay with the CPU's, dot's first then sha's (cpu.fill keeps their order)
-    extra = Accesses(*(np.concatenate([getattr(dot_acc, f), getattr(sha_acc, f)])
+    dot_calls, sha_calls, rb_calls = dot.calls(record), sha.ShaCalls.from_record(record), read_buf.calls(record)
+    dot_acc, sha_acc, rb_acc = dot_calls.accesses(), sha_calls.accesses(), rb_calls.accesses()
+    # the accelerators' accesses replay with the CPU's, dot's first, then read_buf's, then sha's (cpu.fill keeps
+    # their order; sha's are the tail)
+    extra = Accesses(*(np.concatenate([getattr(dot_acc, f), getattr(rb_acc, f), getattr(sha_acc, f)])
                        for f in ("key", "ts", "is_write", "value")))
     cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, extra)
     main = {CpuTable.NAME: cpu.main}
@@ -219,6 +224,9 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     main.update(fill_families(ops, a, b, sends))
     dot_seen = [x[:n_dot] for x in cpu.extra]
     main[dot.NAME] = dot.fill(dot_calls, *dot_seen, sends if strict else _InRangeOnly(sends), strict)
+    rb = slice(sha_tail.start - len(rb_acc.key), sha_tail.start)
+    main[read_buf.NAME] = read_buf.fill(rb_calls, cpu.resolved.prev_value[rb], cpu.resolved.prev_ts[rb],
+                                        sends if strict else _InRangeOnly(sends), (s.text_lo, s.text_hi), strict)
     main[range_table.NAME] = range_table.multiplicities(sends)
     main[bytes_table.NAME] = bytes_table.multiplicities(sends)
     return Witness(main, cpu.journal, cpu.exit_code, len(record))

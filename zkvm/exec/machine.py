@@ -183,6 +183,8 @@ def _detail(cause: str, value: int, m) -> str:
         if int(m.regs[17]) == abi.ECALL_DOT_I8:
             return (f"DOT_I8 a2 = 0x{value:08x}: length {value & 0xFFFF} > {abi.DOT_MAX_LEN} or zero-point byte "
                     f"{value >> abi.DOT_ZP_SHIFT} > 255")
+        if int(m.regs[17]) == abi.ECALL_READ_BUF:
+            return f"READ_BUF a1 = {value} words > {abi.READ_BUF_MAX_WORDS}"
         return f"COMMIT_WORD byte count {value} not in 1..4"
     if cause == "journal_overflow":
         return f"journal would exceed {int(m.journal_max)} bytes"

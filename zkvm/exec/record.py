@@ -16,7 +16,8 @@ a CYCLES ecall at that row writes to a0). The last row is the HALT ecall. All fi
                 (x0 always reads 0.)
 ``rd_val``      value written to rd by the instruction; 0 when rd = x0 or the instruction writes no
                 register (stores, branches, FENCE). For ECALL: the value written to a0 (READ_WORD: the
-                input word; CYCLES: the row index t mod 2^32), 0 for calls that write nothing
+                input word; CYCLES: the row index t mod 2^32; READ_BUF: the bytes copied), 0 for calls that
+                write nothing
                 (HALT, COMMIT_WORD, LOG).
 ``mem_addr``    for loads and stores: the word-aligned address containing the accessed byte(s)
                 (addr & ~3); 0 for every other instruction.
@@ -24,7 +25,9 @@ a CYCLES ecall at that row writes to a0). The last row is the HALT ecall. All fi
                 DOT_I8: a2 (length and zero point, read by the dot-product table); 0 otherwise.
 ``mem_after``   the aligned word after the instruction (== mem_before for loads; for SB/SH only the
                 addressed byte/halfword differs); 0 for non-memory instructions.
-``a1_val``      ECALL only: the value written to a1 (READ_WORD: number of input bytes, 0..4); else 0.
+``a1_val``      ECALL only: the value written to a1 (READ_WORD: number of input bytes, 0..4); for READ_BUF,
+                which keeps a1, the input position before the call (the words it wrote are
+                ``input_consumed[a1_val:]``, zero filled); else 0.
 ``a7_val``      ECALL only: the call number (a7); else 0.
 
 Accelerator calls are logged beside the rows: ``sha_calls`` is ``uint32[k, 33]``, one row per SHA256 ecall
@@ -32,8 +35,8 @@ in execution order: the cycle index t of its ecall row, the 8 state words read, 
 stored in memory, little-endian) and the 8 state words written (see ``zkvm/abi.py`` ECALL_SHA256).
 
 Besides the rows, a ``Record`` carries ``initial_regs`` (x0..x31 at the first row; all zero today: crt0
-sets sp), ``final_regs`` (after the HALT), and ``input_consumed`` (the private-input bytes READ_WORD
-returned, in order). Memory written before execution is the image (``MemoryImage.words``); everything
+sets sp), ``final_regs`` (after the HALT), and ``input_consumed`` (the private-input bytes READ_WORD and
+READ_BUF returned, in order). Memory written before execution is the image (``MemoryImage.words``); everything
 else starts as zero.
 
 Reading the arrays: ``Record.rows`` is one C-contiguous ``uint32[cycles, len(FIELDS)]`` array; the named

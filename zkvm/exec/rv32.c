@@ -32,7 +32,8 @@
 #endif
 #if !defined(MEM_START) || !defined(MEM_END) || !defined(ECALL_HALT) || !defined(ECALL_READ_WORD) || \
     !defined(ECALL_COMMIT_WORD) || !defined(ECALL_LOG) || !defined(ECALL_CYCLES) || !defined(ECALL_DOT_I8) || \
-    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT) || !defined(ECALL_SHA256)
+    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT) || !defined(ECALL_SHA256) || !defined(ECALL_READ_BUF) || \
+    !defined(READ_BUF_MAX_WORDS)
 #error "guest ABI constants come from zkvm/abi.py via build_exec.py"
 #endif
 
@@ -376,6 +377,29 @@ static int ecall(rv32_machine *m, uint32_t *x, uint64_t cycles, uint32_t *a0_out
     }
     case ECALL_SHA256:
         return ecall_sha256(m, a0, a1, cycles);
+    case ECALL_READ_BUF: { /* contract and why: zkvm/abi.py, "bulk input" */
+        const uint32_t text_lo = m->prog->base, text_hi = m->prog->base + 4 * m->prog->n;
+        uint32_t cause = 0, value = a0;
+        /* every check before the first byte is written; 4n < 2^16 cannot overflow */
+        if (a1 > READ_BUF_MAX_WORDS) cause = RV32_CAUSE_BAD_ECALL_ARG, value = a1;
+        else if (a0 & 3) cause = RV32_CAUSE_STORE_MISALIGNED;
+        else if (a0 >= MEM_END || (a1 && (a0 < MEM_START || 4 * a1 > MEM_END - a0))) cause = RV32_CAUSE_STORE_OUT_OF_RANGE;
+        else if (a1 && m->prog->n && a0 < text_hi && a0 + 4 * a1 > text_lo) cause = RV32_CAUSE_STORE_TO_TEXT;
+        if (cause) {
+            m->trap_cause = cause, m->trap_value = value;
+            return ECALL_TRAPPED;
+        }
+        uint64_t left = m->input_len - m->input_pos, want = 4 * (uint64_t)a1, n = left < want ? left : want;
+        uint8_t *dst = m->mem + (a0 - MEM_START);
+        if (n) memcpy(dst, m->input + m->input_pos, n);
+        memset(dst + n, 0, want - n);
+        /* the record's a1 slot carries the input position before the call (a1 itself is unchanged): the
+         * prover rebuilds the words written from it and the consumed input (zkvm/exec/record.py) */
+        *a1_out = (uint32_t)m->input_pos;
+        m->input_pos += n;
+        x[10] = *a0_out = (uint32_t)n;
+        return ECALL_CONTINUE;
+    }
     default:
         m->trap_cause = RV32_CAUSE_BAD_ECALL, m->trap_value = a7;
         return ECALL_TRAPPED;
