@@ -286,6 +286,8 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
                             riscv_air.public_terms(w.journal, w.exit_code), opts, progress=progress,
                             timings=timings, fixed_commitment=fixed_commitment)
     stats.phases["prove"] = time.perf_counter() - t
+    # the proven heights: an optional table the run did not use is absent (0 rows, stark/shape.py)
+    stats.heights = {ct.name: 1 << h if h else 0 for ct, h in zip(riscv_air.circuit().air.tables, proof.log_heights)}
     stats.phases.update({f"prove.{k}": v for k, v in timings.items()})
     seal = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, digest, proof.to_bytes())
     claim = Claim(seal.image_id, w.exit_code, hashlib.sha256(w.journal).digest())

@@ -126,11 +126,13 @@ def phase_layouts(tables: Sequence[CompiledTable], log_heights: Sequence[int], l
                   quot_widths: Sequence[int], zk: bool) -> dict[str, list[tuple[int, int, int]]]:
     """The matrices of each phase commitment (one mixed-height tree each, ``merkle_verify``), in commitment and
     opening order: ``(table index, log2 LDE height, width)``. ``main``: every table with main columns; ``aux``:
-    every table with bus interactions; ``quotient``: every table's quotient chunks, then under zk the FRI mask
+    every table with bus interactions; ``quotient``: every table's quotient chunks (absent tables, height 0, have
+    none of these), then under zk the FRI mask
     (:data:`FRI_MASK`, extension values on the largest LDE domain; zk.py, 4.). Phases without matrices are
     absent; the dict keeps the order main, aux, quotient. (Fixed columns keep one tree per table: their roots
     define the image id, independent of the proof options.)"""
-    spans = [(t, lh + lbt) for t, (lh, lbt) in enumerate(zip(log_heights, log_blowups))]
+    # an absent table (height 0) has no matrix in any phase
+    spans = [(t, lh + lbt) for t, (lh, lbt) in enumerate(zip(log_heights, log_blowups)) if lh]
     main = [(t, lh, tables[t].n_main) for t, lh in spans if tables[t].n_main]
     aux = [(t, lh, tables[t].n_aux) for t, lh in spans if tables[t].has_bus]
     quot = [(t, lh, quot_widths[t]) for t, lh in spans]
@@ -186,5 +188,7 @@ def check_heights(ca: CompiledAir, log_heights: Sequence[int], options: ProofOpt
     if len(log_heights) != len(ca.tables):
         raise error(f"{len(log_heights)} table heights for {len(ca.tables)} tables")
     for ct, lh in zip(ca.tables, log_heights):
+        if lh == 0 and ct.optional:  # absent
+            continue
         if not 1 <= lh <= MAX_LOG_HEIGHT:
             raise error(f"table {ct.name!r}: height 2^{lh} outside 2^1..2^{MAX_LOG_HEIGHT}")

@@ -34,7 +34,7 @@ from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
 from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
                                  fixed_digest, max_tuple_len, normalize_public_terms, phase_layouts, publics_vector)
-from zkvm.stark.traces import _as_trace, _log_height, read_traces
+from zkvm.stark.traces import ABSENT, _as_trace, _log_height, read_traces, silent
 from zkvm.stark.transcript import Transcript
 
 _P64 = np.uint64(P)
@@ -346,6 +346,12 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(ca, public_terms)
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
+    for t, ct in enumerate(ca.tables):
+        # an optional table that sends and receives nothing is left out of the proof (shape.py: absent tables)
+        if ct.optional and log_heights[t] != ABSENT and silent(ct, main_arr.get(ct.name), fixed_arr.get(ct.name),
+                                                               pubs):
+            log_heights[t] = ABSENT
+            main_arr.pop(ct.name, None)
     del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
     rng = (zk_randomness or prng.Randomness()) if options.zk else None
@@ -374,11 +380,16 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
     states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
-                          lb=lb + plan.log_ext) for ct, lh, plan in zip(ca.tables, log_heights, plans)]
+                          lb=lb + plan.log_ext) for ct, lh, plan in zip(ca.tables, log_heights, plans)
+              if lh != ABSENT]  # below, table indices t (phase layouts) go through `state_of`
+    state_of = {st.ct.index: st for st in states}
     main_arr.clear()  # our own dict (read_traces): the states hold the traces now, and drop them after zeta
     tr = Transcript()
     absorb_statement(tr, ca, options, log_heights, pubs_vec, terms, fc.digest)
-    fixed_roots = [fc.trees[st.ct.name].root for st in states if st.ct.n_fixed]
+    # every table with fixed columns has its root and height in the proof, absent ones too (the fixed digest)
+    fixed_roots = [fc.trees[ct.name].root for ct in ca.tables if ct.n_fixed]
+    fixed_log_heights = [int(fc.ldes[ct.name].shape[0] >> FIXED_LOG_BLOWUP).bit_length() - 1
+                         for ct in ca.tables if ct.n_fixed]
     for st in states:
         if st.ct.n_fixed:
             st.fixed_lde = fc.ldes[st.ct.name][::1 << (FIXED_LOG_BLOWUP - st.lb)]
@@ -395,11 +406,12 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
                     st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
-    layouts = phase_layouts(ca.tables, log_heights, [st.lb for st in states], [p.quot_width for p in plans],
-                            rng is not None)
+    layouts = phase_layouts(ca.tables, log_heights, [state_of[t].lb if t in state_of else 0
+                                                     for t in range(len(ca.tables))],
+                            [0 if p is None else p.quot_width for p in plans], rng is not None)
     if "main" in layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree([states[t].main_lde for t, _, _ in layouts["main"]], rng))
+            phase_trees.append(_phase_tree([state_of[t].main_lde for t, _, _ in layouts["main"]], rng))
         main_roots.append(phase_trees[-1].root)
         tr.absorb("main_root", main_roots[-1])
     timer.step()
@@ -427,7 +439,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         final_sums.append(st.final.c)
     if "aux" in layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree([states[t].aux_lde for t, _, _ in layouts["aux"]], rng))
+            phase_trees.append(_phase_tree([state_of[t].aux_lde for t, _, _ in layouts["aux"]], rng))
         aux_roots.append(phase_trees[-1].root)
         tr.absorb("aux_root", aux_roots[-1])
         for st in states:
@@ -459,7 +471,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             lde_max = max(st.log_n + st.lb for st in states)
             mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
     with timer.phase("merkle"):
-        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else states[t].quot_lde
+        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else state_of[t].quot_lde
                                         for t, _, _ in layouts["quotient"]], rng))
     quotient_roots.append(phase_trees[-1].root)
     tr.absorb("quotient_root", quotient_roots[-1])
@@ -467,13 +479,13 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
 
     # ---- out-of-domain openings
     zeta = _draw_zeta(tr)
-    ood_z, ood_zg = [], []
+    ood_z, ood_zg = [[] for _ in ca.tables], [[] for _ in ca.tables]  # absent tables: none
     with timer.phase("fri"):
         weights_cache: dict = {}  # tables of equal height share their Lagrange weights at zeta and zeta·g
         for st in states:
             z_vals, zg_vals = _ood_values(st, zeta, weights_cache)
-            ood_z.append([v.c for v in z_vals])
-            ood_zg.append([v.c for v in zg_vals])
+            ood_z[st.ct.index] = [v.c for v in z_vals]
+            ood_zg[st.ct.index] = [v.c for v in zg_vals]
             for v in z_vals + zg_vals:
                 tr.absorb("ood", v.to_array().astype("<u4").tobytes())
     for st in states:  # trace-domain data is not needed past the openings at zeta: free it before DEEP/FRI
@@ -488,7 +500,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         counter = 0
         cosets = [(st.log_n, st.lb) for st in states]
         inv_cache: dict = {}  # only for cosets shared by several tables; dropped after the loop
-        for st, zv, zgv in zip(states, ood_z, ood_zg):
+        for st in states:
+            zv, zgv = ood_z[st.ct.index], ood_zg[st.ct.index]
             shared = cosets.count((st.log_n, st.lb)) > 1
             d, counter = _deep(st, st.lb, zeta, gamma, counter, zv, zgv, inv_cache if shared else None)
             size = d.shape[0]
@@ -543,7 +556,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                       + [tree.multi_open(idx) for (_, tree), idx in zip(layers, fri_idx)])
     timer.step()
     return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths)
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths,
+                 fixed_log_heights=fixed_log_heights)
 
 
 def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:

@@ -16,6 +16,7 @@ from zkvm.stark.errors import MalformedProof
 from zkvm.stark.merkle_verify import mixed_position, multiproof_count
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, ood_layout, phase_layouts
+from zkvm.stark.traces import ABSENT
 
 DIGEST = 32
 
@@ -30,13 +31,14 @@ class ProofShape:
     ca: CompiledAir                              # the AIR as proven (zk: with the blinding hub)
     options: ProofOptions
     log_heights: tuple[int, ...]
-    plans: tuple[zk.TablePlan, ...]
-    log_blowups: tuple[int, ...]                 # per table: lb + its zk extension
-    lde_sizes: tuple[int, ...]
+    plans: tuple[zk.TablePlan | None, ...]       # None for an absent table
+    log_blowups: tuple[int, ...]                 # per table: lb + its zk extension (0 if absent)
+    lde_sizes: tuple[int, ...]                   # per table (0 if absent)
     fri_sizes: tuple[int, ...]                   # FRI layer sizes, M_0 = N_max .. M_K
     phases: dict                                 # name -> [(table index or FRI_MASK, log2 LDE height, width)]
-    fixed_tables: tuple[tuple[int, CompiledTable], ...]
-    ood: tuple[tuple[int, int], ...]             # per table: values at zeta, at zeta·g
+    fixed_tables: tuple[tuple[int, CompiledTable], ...]  # present tables with fixed columns: opened per query
+    committed_fixed: tuple[tuple[int, CompiledTable], ...]  # every table with fixed columns: a root and height each
+    ood: tuple[tuple[int, int], ...]             # per table: values at zeta, at zeta·g ((0, 0) if absent)
     n_final_sums: int
     final_poly_len: int
     salt_len: int                                # of a phase tree's leaf (fixed and FRI leaves are unsalted)
@@ -93,9 +95,9 @@ class ProofShape:
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
     def head_bytes(self) -> int:
         """Bytes from ``fixed_roots`` through ``query_indices`` (every vector with its u32 count)."""
-        n_roots = len(self.fixed_tables) + len(self.phases) + len(self.fri_sizes) - 1
+        n_roots = len(self.committed_fixed) + len(self.phases) + len(self.fri_sizes) - 1
         ood = sum(4 + 16 * (z + zg) for z, zg in self.ood)
-        return (4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4 + 16 * self.final_poly_len
+        return (4 + len(self.committed_fixed) + 4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4 + 16 * self.final_poly_len
                 + 8 + 4 + 4 * self.options.num_queries)
 
     def query_bytes(self) -> int:
@@ -118,14 +120,22 @@ class ProofShape:
 
 def proof_shape(air: Air, options: ProofOptions, log_heights) -> ProofShape:
     """The shape of any valid proof of ``air`` with these options and heights; MalformedProof if the heights
-    are impossible for this AIR (count, range, the zk hub's canonical height, tables too small to hide)."""
+    are impossible for this AIR (count, range, an absent table the AIR does not allow to be absent, the zk
+    hub's canonical height, tables too small to hide).
+
+    Height 0 (``ABSENT``) marks an absent table: it has no main/aux/quotient matrices, openings, OOD values or
+    final sum, and its LDE takes no part in FRI. Only an optional table (``air.Table.optional``) may be absent:
+    the presence of every other table - the CPU with its boundary constraints on public inputs, the tables
+    it always talks to, the zk hub - is what the AIR requires, checked here before anything else is derived."""
     ca = blinding.compiled_air(air, options.zk)  # zk: with the LogUp blinding columns and hub (blinding.py)
     tables = ca.tables
     heights = [int(h) for h in log_heights]
     if len(heights) != len(tables):
         raise MalformedProof(f"{len(heights)} table heights for {len(tables)} tables")
     for ct, lh in zip(tables, heights):
-        if not 1 <= lh <= MAX_LOG_HEIGHT:
+        if lh == ABSENT and not ct.optional:
+            raise MalformedProof(f"table {ct.name!r} may not be absent (the AIR requires it in every proof)")
+        if lh != ABSENT and not 1 <= lh <= MAX_LOG_HEIGHT:
             raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
     blinding.check_heights(ca, heights)
     try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
@@ -133,19 +143,20 @@ def proof_shape(air: Air, options: ProofOptions, log_heights) -> ProofShape:
     except ValueError as e:  # zk.table_plan's documented refusal of a table too small to hide
         raise MalformedProof(f"zero knowledge: {e}") from None
     lb = options.log_blowup
-    lbs = [lb + plan.log_ext for plan in plans]
-    lde_sizes = [(1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
-    sizes = fri.layer_sizes(lde_sizes, lb, options.log_final_len, options.log_fold_arity)
+    lbs = [0 if plan is None else lb + plan.log_ext for plan in plans]
+    lde_sizes = [0 if lh == ABSENT else (1 << lh) << lbt for lh, lbt in zip(heights, lbs)]
+    sizes = fri.layer_sizes([n for n in lde_sizes if n], lb, options.log_final_len, options.log_fold_arity)
     return ProofShape(
         ca=ca, options=options, log_heights=tuple(heights), plans=tuple(plans), log_blowups=tuple(lbs),
         lde_sizes=tuple(lde_sizes), fri_sizes=tuple(sizes),
-        phases=phase_layouts(tables, heights, lbs, [plan.quot_width for plan in plans], options.zk),
-        fixed_tables=tuple((t, ct) for t, ct in enumerate(tables) if ct.n_fixed),
-        ood=tuple(ood_layout(ct, plan.quot_width) for ct, plan in zip(tables, plans)),
-        n_final_sums=sum(1 for ct in tables if ct.has_bus),
+        phases=phase_layouts(tables, heights, lbs, [0 if p is None else p.quot_width for p in plans], options.zk),
+        fixed_tables=tuple((t, ct) for t, ct in enumerate(tables) if ct.n_fixed and heights[t] != ABSENT),
+        committed_fixed=tuple((t, ct) for t, ct in enumerate(tables) if ct.n_fixed),
+        ood=tuple((0, 0) if plan is None else ood_layout(ct, plan.quot_width) for ct, plan in zip(tables, plans)),
+        n_final_sums=sum(1 for ct, lh in zip(tables, heights) if ct.has_bus and lh != ABSENT),
         final_poly_len=zk.final_poly_len(options, sizes[-1] >> lb),
         salt_len=zk.SALT_BYTES if options.zk else 0,
     )
 
 
-__all__ = ["FRI_MASK", "ProofShape", "proof_shape"]
+__all__ = ["ABSENT", "FRI_MASK", "ProofShape", "proof_shape"]

@@ -179,8 +179,10 @@ def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int)
                      f"2^{lb}" + (" (its fixed columns cap the extension)" if has_fixed else ""))
 
 
-def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePlan]:
-    return [table_plan(options, lh, bool(ct.n_fixed), fixed_log_blowup) for ct, lh in zip(ca.tables, log_heights)]
+def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePlan | None]:
+    """Every table's plan; None for an absent table (height 0: nothing of it is committed)."""
+    return [None if lh == 0 else table_plan(options, lh, bool(ct.n_fixed), fixed_log_blowup)
+            for ct, lh in zip(ca.tables, log_heights)]
 
 
 # ---------------------------------------------------------------- prover side (uses the NTT extension)
