@@ -279,7 +279,12 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
             bar.close()
     if w.journal != result.journal or w.exit_code != result.exit_code:
         raise ZkvmError("internal error: the trace's journal/exit code differ from the execution's")
-    stats.heights = {name: int(arr.shape[0]) for name, arr in w.main.items()}
+    if options is None:  # the defaults' security, with the FRI shape that makes this proof smallest
+        from zkvm.stark.prover import proof_log_heights
+        from zkvm.stark.shape import smallest_options
+
+        air = riscv_air.circuit().air
+        opts = smallest_options(air, opts, proof_log_heights(air, s.fixed, w.main, s.publics, opts.zk))
     t = time.perf_counter()
     timings: dict = {}
     proof = _stark("prove")(riscv_air.circuit().air, s.fixed, _hand_over_main(w), s.publics,

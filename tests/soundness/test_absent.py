@@ -233,3 +233,27 @@ def test_fixed_height_of_an_absent_table_is_bound_by_the_fixed_digest(sparse) ->
     with pytest.raises(PublicInputMismatch, match="fixed commitment"):
         _verify(bad, s, w, fc)
     assert struct.unpack_from("<I", data, _fixed_heights_at(data) - 4)[0] == len(fixed_names)
+
+
+# ---------------------------------------------------------------------------------------------- options per proof
+
+def test_smallest_options_keep_security_and_are_no_larger() -> None:
+    """The receipt prover picks the FRI arity and final length per proof (shape.smallest_options): never fewer
+    conjectured bits than the defaults, never a larger expected proof, and the heights it plans for are the
+    ones the proof gets."""
+    from zkvm.stark.options import default_options
+    from zkvm.stark.prover import proof_log_heights
+    from zkvm.stark.shape import expected_proof_bytes, smallest_options
+
+    air = riscv_air.circuit().air
+    s, main, w, fc = _run(True, False)
+    base = default_options(True)
+    heights = proof_log_heights(air, s.fixed, main, s.publics, True)
+    best = smallest_options(air, base, heights)
+    assert best.security_bits >= base.security_bits
+    assert (best.log_blowup, best.num_queries, best.grinding_bits, best.zk) == (
+        base.log_blowup, base.num_queries, base.grinding_bits, base.zk)
+    assert expected_proof_bytes(air, best, heights) <= expected_proof_bytes(air, base, heights)
+    proof, *_ = _prove(True, False, best, main)
+    assert proof.log_heights == heights
+    _verify(proof.to_bytes(), s, w, fc)

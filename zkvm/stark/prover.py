@@ -346,12 +346,9 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(ca, public_terms)
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
-    for t, ct in enumerate(ca.tables):
-        # an optional table that sends and receives nothing is left out of the proof (shape.py: absent tables)
-        if ct.optional and log_heights[t] != ABSENT and silent(ct, main_arr.get(ct.name), fixed_arr.get(ct.name),
-                                                               pubs):
-            log_heights[t] = ABSENT
-            main_arr.pop(ct.name, None)
+    for t in _silent_tables(ca, main_arr, fixed_arr, pubs, log_heights):
+        log_heights[t] = ABSENT  # left out of the proof (shape.py: absent tables)
+        main_arr.pop(ca.tables[t].name, None)
     del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
     rng = (zk_randomness or prng.Randomness()) if options.zk else None
@@ -369,6 +366,34 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
         timer.close()
         if timings is not None:
             timings.update(timer.times)
+
+
+def _silent_tables(ca: CompiledAir, main: Mapping, fixed: Mapping, pubs, log_heights) -> list[int]:
+    """Indices of the optional tables present in ``log_heights`` that send and receive nothing."""
+    return [t for t, ct in enumerate(ca.tables)
+            if ct.optional and log_heights[t] != ABSENT and silent(ct, main.get(ct.name), fixed.get(ct.name), pubs)]
+
+
+def proof_log_heights(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray],
+                      publics: Mapping[str, int], zk_on: bool) -> list[int]:
+    """The table heights ``prove`` will give a proof of these traces (absent tables 0, under zk the blinding hub
+    last), from the traces' shapes and multiplicities alone - what a caller needs to choose options for it
+    (``shape.smallest_options``). Traces must have the shapes ``prove`` accepts."""
+    ca = air.compile()
+    pubs = dict(zip(air.publics, publics_vector(air, publics)))
+    heights = []
+    for ct in ca.tables:
+        arr = main.get(ct.name) if ct.n_main else fixed.get(ct.name)
+        if arr is None:
+            raise TraceShapeError(f"table {ct.name!r}: trace missing")
+        n = np.shape(arr)[0]
+        heights.append(ABSENT if n == 0 else _log_height(n, ct.name))
+    for t in _silent_tables(ca, main, fixed, pubs, heights):
+        heights[t] = ABSENT
+    full = blinding.compiled_air(air, zk_on)
+    if blinding.is_augmented(full):
+        heights.append(blinding.hub_log_height(len(blinding.blinded_tables(full, heights))))
+    return heights
 
 
 def _salts(rng, n: int):

@@ -159,4 +159,46 @@ def proof_shape(air: Air, options: ProofOptions, log_heights) -> ProofShape:
     )
 
 
-__all__ = ["ABSENT", "FRI_MASK", "ProofShape", "proof_shape"]
+def expected_proof_bytes(air: Air, options: ProofOptions, log_heights, samples: int = 4, seed: int = 0) -> float:
+    """Mean size of a proof of these heights (after its header) over ``samples`` seeded draws of uniform query
+    positions - the transcript's distribution; each draw's size is exact (the parser's own accounting).
+    MalformedProof if no proof has these heights at these options."""
+    import random
+
+    shape = proof_shape(air, options, log_heights)
+    rng = random.Random(seed)
+    total = 0
+    for _ in range(samples):
+        qs = [rng.randrange(shape.n_max) for _ in range(options.num_queries)]
+        total += shape.head_bytes() + options.num_queries * shape.query_bytes() + shape.paths_bytes(
+            shape.path_lengths(qs))
+    return total / samples
+
+
+def smallest_options(air: Air, options: ProofOptions, log_heights) -> ProofOptions:
+    """``options`` with the FRI arity and final-polynomial length that make a proof of these heights smallest,
+    at no less conjectured security: blowup, queries, grinding and zk are kept. Which is best depends on the
+    heights (under zk the final length also sets the degree slack that decides which tables need an extended
+    coset: zk.table_plan), so the prover picks it per proof; the options travel in the proof and the verifier
+    checks whatever they are. Candidates no proof can have at these heights (a table too small to hide) are
+    skipped; ``options`` itself is the fallback."""
+    from dataclasses import replace
+
+    from zkvm.stark.options import MAX_LOG_FINAL_LEN
+
+    best, best_size = options, None
+    for arity in (2, 3):
+        for lf in range(2, MAX_LOG_FINAL_LEN + 1):
+            o = replace(options, log_fold_arity=arity, log_final_len=lf)
+            if o.security_bits < options.security_bits:
+                continue
+            try:
+                size = expected_proof_bytes(air, o, log_heights)
+            except MalformedProof:
+                continue
+            if best_size is None or size < best_size:
+                best, best_size = o, size
+    return best
+
+
+__all__ = ["ABSENT", "FRI_MASK", "ProofShape", "expected_proof_bytes", "proof_shape", "smallest_options"]
