@@ -18,10 +18,10 @@ from zkvm.stark import logup
 from zkvm.stark.air import Air, CompiledAir, CompiledTable, evaluate
 from zkvm.stark.errors import PublicInputMismatch
 from zkvm.stark.logup import TermBlock
-from zkvm.stark.options import ProofOptions
+from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.transcript import Transcript
 
-FIXED_TAG = b"zkvm-fixed-v1"
+FIXED_TAG = b"zkvm-fixed-v2"  # v2: fixed tree leaves in fixed_leaf order
 QUOTIENT_CHUNKS = 2  # constraint degree <= 3 -> quotient degree < 2n (see air.py)
 QUOTIENT_WIDTH = 4 * QUOTIENT_CHUNKS
 MAX_LOG_HEIGHT = 22  # 4M rows per table; with blowup <= 16 the LDE stays within BabyBear's two-adicity
@@ -116,6 +116,28 @@ def fixed_digest(ca: CompiledAir, fixed_log_heights: Sequence[int], fixed_roots:
         name = ct.name.encode()
         h.update(struct.pack("<I", len(name)) + name + struct.pack("<BI", lh, ct.n_fixed) + root)
     return h.digest()
+
+
+def fixed_leaf(i: int, log_rows: int) -> int:
+    """The leaf of row ``i`` of a fixed LDE (``2^log_rows`` rows on the coset, blowup 2^FIXED_LOG_BLOWUP) in its
+    Merkle tree. A proof at a smaller blowup reads only every 2^(FIXED_LOG_BLOWUP - lb)-th row: with the row's
+    low FIXED_LOG_BLOWUP bits bit-reversed to the top of the leaf index, exactly those rows fill the first
+    leaves, one subtree, whatever the proof's blowup. Its queries then share the two or three levels above that
+    subtree (a sibling each) instead of needing a sibling per query on each of those levels at the bottom."""
+    b = FIXED_LOG_BLOWUP
+    r = i & ((1 << b) - 1)
+    return (int(_BITREV[r]) << (log_rows - b)) | (i >> b)
+
+
+def fixed_leaf_rows(lde: np.ndarray) -> np.ndarray:
+    """The rows of a fixed LDE in leaf order (``out[fixed_leaf(i)] = lde[i]``; a copy)."""
+    b = 1 << FIXED_LOG_BLOWUP
+    n, w = lde.shape
+    return np.ascontiguousarray(lde.reshape(n // b, b, w).transpose(1, 0, 2)[_BITREV].reshape(n, w))
+
+
+_BITREV = np.array([int(format(r, f"0{FIXED_LOG_BLOWUP}b")[::-1], 2) for r in range(1 << FIXED_LOG_BLOWUP)],
+                   dtype=np.int64)
 
 
 #: Index standing for the FRI mask in :func:`phase_layouts` (it is no table).

@@ -33,7 +33,8 @@ from zkvm.stark.merkle import MerkleTree, MixedMerkleTree
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
 from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
-                                 fixed_digest, max_tuple_len, normalize_public_terms, phase_layouts, publics_vector)
+                                 fixed_digest, fixed_leaf, fixed_leaf_rows, max_tuple_len, normalize_public_terms,
+                                 phase_layouts, publics_vector)
 from zkvm.stark.traces import ABSENT, _as_trace, _log_height, read_traces, silent
 from zkvm.stark.transcript import Transcript
 
@@ -69,7 +70,7 @@ def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray], cache_dir: str 
         cached = _fixed_cache_load(cache_dir, ct.name, f) if cache_dir else None
         if cached is None:
             ldes[ct.name] = ntt.lde(f, FIXED_LOG_BLOWUP, GENERATOR)
-            trees[ct.name] = MerkleTree(ldes[ct.name])
+            trees[ct.name] = MerkleTree(fixed_leaf_rows(ldes[ct.name]))  # leaves in protocol.fixed_leaf order
             if cache_dir:
                 _fixed_cache_store(cache_dir, ct.name, f, ldes[ct.name], trees[ct.name])
         else:
@@ -84,7 +85,7 @@ def _fixed_cache_key(name: str, f: np.ndarray) -> str:
 
     from zkvm.stark import merkle
 
-    h = hashlib.sha256(b"zkvm-fixed-lde-v1")
+    h = hashlib.sha256(b"zkvm-fixed-lde-v2")
     h.update(repr((name, f.shape, FIXED_LOG_BLOWUP, int(GENERATOR), merkle._UNSTORED_LEVELS)).encode())
     h.update(np.ascontiguousarray(f, dtype=np.uint32).tobytes())
     return h.hexdigest()
@@ -102,7 +103,7 @@ def _fixed_cache_load(cache_dir: str, name: str, f: np.ndarray):
         return None
     if lde.shape != (f.shape[0] << FIXED_LOG_BLOWUP, f.shape[1]) or lde.dtype != np.uint32:
         return None
-    return lde, MerkleTree.from_levels(lde, levels)
+    return lde, MerkleTree.from_levels(fixed_leaf_rows(lde), levels)
 
 
 def _fixed_cache_store(cache_dir: str, name: str, f: np.ndarray, lde: np.ndarray, tree: MerkleTree) -> None:
@@ -576,7 +577,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 batches.append(BatchOpening(*tree.open_rows(queries[qi])))
             fri_ops = [Opening(mat[idx[qi]].tolist()) for (mat, _), idx in zip(layers, fri_idx)]
             qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
-        auth_paths = ([st.trees["fixed"].multi_open(idx) for st, idx in zip(fixed_states, fixed_idx)]
+        auth_paths = ([st.trees["fixed"].multi_open([fixed_leaf(i, st.log_n + FIXED_LOG_BLOWUP) for i in idx])
+                       for st, idx in zip(fixed_states, fixed_idx)]
                       + [tree.multi_open(queries) for tree in phase_trees]
                       + [tree.multi_open(idx) for (_, tree), idx in zip(layers, fri_idx)])
     timer.step()

@@ -15,7 +15,7 @@ from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.errors import MalformedProof
 from zkvm.stark.merkle_verify import mixed_position, multiproof_count
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
-from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, ood_layout, phase_layouts
+from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, fixed_leaf, ood_layout, phase_layouts
 from zkvm.stark.traces import ABSENT
 
 DIGEST = 32
@@ -78,7 +78,8 @@ class ProofShape:
     def _trees(self, qs: tuple[int, ...]) -> list[tuple[str, int, list[int]]]:
         hs, lbs, sizes = self.log_heights, self.log_blowups, self.fri_sizes
         return ([(f"fixed tree of {ct.name!r}", hs[t] + FIXED_LOG_BLOWUP,
-                  [(q % ((1 << hs[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]) for q in qs])
+                  [fixed_leaf((q % ((1 << hs[t]) << lbs[t])) << (FIXED_LOG_BLOWUP - lbs[t]), hs[t] + FIXED_LOG_BLOWUP)
+                   for q in qs])
                  for t, ct in self.fixed_tables]
                 + [(f"{name} tree", max(lh for _, lh, _ in mats),
                     [mixed_position(q, [lh for _, lh, _ in mats]) for q in qs]) for name, mats in self.phases.items()]
