@@ -76,6 +76,8 @@ def main() -> None:
     ap.add_argument("--max-grinding", type=int, default=24, help="largest grinding considered (prover cost 2^g)")
     ap.add_argument("--check", action="append", metavar="RECEIPT",
                     help="another receipt (other options, same AIR) the model must predict exactly")
+    ap.add_argument("--set-height", action="append", default=[], metavar="TABLE=LOG2",
+                    help="model other heights than the receipt's (e.g. cpu=20 alu=20 for fib at 2^20 cycles)")
     ap.add_argument("--pad-all-fixed", action="store_true",
                     help="model a circuit that pads EVERY table with fixed columns (regs, sha256_k, ...) to a hideable "
                          "height, as it does the program and image tables today")
@@ -87,6 +89,11 @@ def main() -> None:
     opts0, heights = Proof.read_header(seal.proof)
     proof = Proof.from_bytes(seal.proof, air)
     overhead = len(data) - len(seal.proof)  # claim, journal, seal head: independent of the options
+    names = [ct.name for ct in proof_shape(air, opts0, heights).tables]
+    model_heights = list(heights)
+    for item in args.set_height:
+        name, log_h = item.split("=")
+        model_heights[names.index(name)] = int(log_h)
     model0 = proof_bytes(air, opts0, heights, proof.query_indices)
     # magic, version, options, heights and the per-table counts ``head_bytes`` (a lower bound made for the
     # parser's truncation check) leaves out: a constant of the AIR, calibrated here on the receipt
@@ -116,7 +123,7 @@ def main() -> None:
                             break
                     else:
                         continue
-                    hs = padded_heights(air, o, heights, args.pad_all_fixed)
+                    hs = padded_heights(air, o, model_heights, args.pad_all_fixed)
                     try:
                         shape = proof_shape(air, o, hs)
                     except MalformedProof:

@@ -8,7 +8,11 @@ checked under RLIMIT_AS by tests/soundness/test_hostile_receipts.py). Only the c
 rejections: anything else raised here is a bug and propagates as such.
 
 Checks, in this order (each failure raises its own ``VerificationError`` subclass):
-1. shapes of every proof field against the AIR and options (``MalformedProof``);
+1. shapes of every proof field against the AIR and options (``MalformedProof``); a table of height 0 is absent
+   (nothing of it in the proof) and only an optional table may be (``shape.proof_shape``). Absent tables are
+   sound because an optional table admits a padding-only trace that sends and receives nothing
+   (``air.Table``): leaving it out changes no bus, and leaving out a table whose terms a bus needs leaves
+   that bus unbalanced (``BusImbalance``, 5.);
 2. conjectured security >= ``min_security_bits`` (``InsufficientSecurity``);
 3. publics / public terms well-formed, fixed roots hash to ``fixed_digest`` (``PublicInputMismatch``);
 4. every opened row (fixed trees, the main/aux/quotient phase trees) and FRI leaf authenticates at the proof's
