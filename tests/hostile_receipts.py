@@ -14,7 +14,7 @@ from zkvm import receipt as R
 from zkvm.stark import proof as P
 
 #: Top-level fields of a proof, in encoding order (zkvm/stark/proof.py).
-FIELDS = ("head", "log_heights", "fixed_roots", "main_roots", "aux_roots", "final_sums", "quotient_roots", "ood_z",
+FIELDS = ("head", "log_heights", "fixed_log_heights", "fixed_roots", "main_roots", "aux_roots", "final_sums", "quotient_roots", "ood_z",
           "ood_zg", "fri_roots", "final_poly", "pow_nonce", "query_indices", "queries", "auth_paths")
 
 
@@ -29,6 +29,7 @@ def proof_fields(proof: P.Proof) -> dict[str, bytes]:
 
     field("head", lambda w: (w.raw(P.MAGIC), w.u16(proof.version), w.raw(proof.options.to_bytes())))
     field("log_heights", lambda w: w.vec(proof.log_heights, w.u8))
+    field("fixed_log_heights", lambda w: w.vec(proof.fixed_log_heights, w.u8))
     for name in ("fixed_roots", "main_roots", "aux_roots", "quotient_roots", "fri_roots"):
         field(name, lambda w, name=name: w.vec(getattr(proof, name), w.digest))
     field("final_sums", lambda w: w.vec(proof.final_sums, w.ext))
@@ -136,14 +137,15 @@ def max_shape_proof(air, options, log_heights, seed: int = 0) -> bytes:
                             [P.BatchOpening([felts(w) for _, _, w in mats], salt(shape.salt_len))
                              for mats in shape.phases.values()],
                             [P.Opening(felts(w), b"") for w in shape.fri_widths]) for _ in qs]
-    proof = P.Proof(options, list(log_heights), [digest() for _ in shape.fixed_tables],
+    proof = P.Proof(options, list(log_heights), [digest() for _ in shape.committed_fixed],
                     [digest() for _ in range("main" in shape.phases)], [digest() for _ in range("aux" in shape.phases)],
                     [ext() for _ in range(shape.n_final_sums)], [digest()],
                     [[ext() for _ in range(nz)] for nz, _ in shape.ood],
                     [[ext() for _ in range(nzg)] for _, nzg in shape.ood],
                     [digest() for _ in shape.fri_sizes[1:]], [ext() for _ in range(shape.final_poly_len)],
                     int(rng.integers(0, 1 << 63)), qs, queries,
-                    [[digest() for _ in range(n)] for n in shape.path_lengths(qs)])
+                    [[digest() for _ in range(n)] for n in shape.path_lengths(qs)],
+                    fixed_log_heights=[log_heights[t] or 1 for t, _ in shape.committed_fixed])
     return proof.to_bytes()
 
 
@@ -242,7 +244,8 @@ def deepest(receipt_bytes: bytes, journal_bytes: int | None = None, seed: int = 
                     [ext() for _ in range(shape.n_final_sums)], [phase_roots["quotient"]],
                     [[ext() for _ in range(nz)] for nz, _ in shape.ood],
                     [[ext() for _ in range(nzg)] for _, nzg in shape.ood],
-                    fri_roots, [ext() for _ in range(shape.final_poly_len)], honest.pow_nonce, qs, queries, paths)
+                    fri_roots, [ext() for _ in range(shape.final_poly_len)], honest.pow_nonce, qs, queries, paths,
+                    fixed_log_heights=honest.fixed_log_heights)
     n = max_journal_bytes(MAX_LOG_HEIGHT) if journal_bytes is None else journal_bytes
     big = with_proof(receipt, seal, proof.to_bytes())
     return with_journal(big, bytes(range(256)) * (n // 256) + bytes(n % 256))

@@ -49,7 +49,8 @@ def describe(receipt) -> dict:
                            "grinding_bits": o.grinding_bits, "log_fold_arity": o.log_fold_arity,
                            "log_final_len": o.log_final_len, "zk": o.zk},
             security_bits=o.security_bits,
-            table_heights={n: 1 << h for n, h in zip(names, proof.log_heights)},
+            table_heights={n: 1 << h if h else 0 for n, h in zip(names, proof.log_heights)},
+            absent_tables=[n for n, h in zip(names, proof.log_heights) if not h],  # height 0: not in the proof
             cycles_padded=1 << proof.log_heights[names.index("cpu")],
         )
     return info
@@ -66,5 +67,7 @@ def run(args: argparse.Namespace) -> int:
     for key, value in info.items():
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value)) or "-"
         print(f"{key:<{width}}  {value}")
     return 0

@@ -224,12 +224,21 @@ class Interaction:
 
 
 class Table:
-    """One table of the AIR: all its columns share one power-of-two height."""
+    """One table of the AIR: all its columns share one power-of-two height.
 
-    def __init__(self, name: str) -> None:
+    ``optional``: the table may be *absent* from a proof (height 0: nothing committed, opened or summed; the
+    prover leaves out an optional table whose interactions all have multiplicity 0, ``traces.silent``). Sound
+    when the table admits a padding-only trace (every constraint holds, every multiplicity is 0): an absent
+    table is then exactly such a trace, it sends and receives nothing, and anything provable with it absent is
+    provable with it present. The author of the table vouches for that (the circuit tests it per table); the
+    DSL refuses what it can see: an optional table's boundary (first/last) constraints may not use a public
+    input, since such a constraint states something about the run that needs the row to exist."""
+
+    def __init__(self, name: str, optional: bool = False) -> None:
         if not isinstance(name, str) or not name:
             raise AirError("a table needs a non-empty name")
         self.name = name
+        self.optional = bool(optional)
         self.main_names: list[str] = []
         self.fixed_names: list[str] = []
         self.constraints: list[Constraint] = []
@@ -307,7 +316,7 @@ class Table:
     def copy(self) -> "Table":
         """An independent table with the same columns, constraints and interactions, to extend without touching
         this one (expressions, constraints and interactions are immutable, so they are shared)."""
-        t = Table(self.name)
+        t = Table(self.name, self.optional)
         t.main_names, t.fixed_names = list(self.main_names), list(self.fixed_names)
         t.constraints, t.interactions = list(self.constraints), list(self.interactions)
         t._names, t._constraint_names = set(self._names), set(self._constraint_names)
@@ -345,6 +354,11 @@ class CompiledTable:
     @property
     def has_bus(self) -> bool:
         return bool(self.groups)
+
+    @property
+    def optional(self) -> bool:
+        """May be absent from a proof (``Table.optional``)."""
+        return self.table.optional
 
     @property
     def n_aux_ext(self) -> int:
@@ -407,7 +421,7 @@ class Air:
 
     def compile(self) -> CompiledAir:
         """Validate degrees and buses and derive the aux layout. Cached until tables change."""
-        key = tuple((len(t.main_names), len(t.fixed_names), len(t.constraints), len(t.interactions))
+        key = tuple((len(t.main_names), len(t.fixed_names), len(t.constraints), len(t.interactions), t.optional)
                     for t in self.tables)
         if self._compiled is not None and self._compiled_key == key:
             return self._compiled
@@ -419,6 +433,9 @@ class Air:
                 if c.expr.degree > limit:
                     raise AirError(f"table {t.name!r}: {c.kind} constraint {c.name!r} has degree {c.expr.degree} "
                                    f"> {limit}")
+                if t.optional and c.kind in ("first", "last") and any(n.op == "pub" for n in _walk([c.expr])):
+                    raise AirError(f"table {t.name!r} is optional, but its {c.kind} constraint {c.name!r} uses a "
+                                   "public input (a statement that needs the row)")
             for it in t.interactions:
                 if arity.setdefault(it.bus, len(it.values)) != len(it.values):
                     raise AirError(f"bus {it.bus!r}: tuples of length {arity[it.bus]} and {len(it.values)}")
@@ -476,7 +493,7 @@ def _air_digest(air: Air, compiled: CompiledAir) -> bytes:
     put(",".join(air.publics))
     for ct in compiled.tables:
         t = ct.table
-        put(t.name)
+        put(t.name + (":optional" if t.optional else ""))  # which tables may be absent is part of the statement
         put(",".join(t.main_names))
         put(",".join(t.fixed_names))
         for c in t.constraints:

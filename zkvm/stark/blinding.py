@@ -48,6 +48,7 @@ import numpy as np
 from zkvm.field.babybear import P
 from zkvm.stark.air import Air, CompiledAir, CompiledTable, Interaction, Table, _pair_ok
 from zkvm.stark.errors import AirError, MalformedProof
+from zkvm.stark.traces import ABSENT
 
 #: Bus and hub table of the blinding terms (reserved names under zk).
 BUS = "zk_blind"
@@ -80,11 +81,13 @@ def is_augmented(ca: CompiledAir) -> bool:
     return ca.zk_blinded
 
 
-def blinded_tables(ca: CompiledAir) -> list[CompiledTable]:
-    """Tables that send a blinding term (every table with interactions except the hub), in AIR order."""
+def blinded_tables(ca: CompiledAir, log_heights=None) -> list[CompiledTable]:
+    """Tables that send a blinding term (every table with interactions except the hub), in AIR order; with
+    ``log_heights``, only those present in the proof (an absent table, height 0, sends nothing: no term)."""
     if not is_augmented(ca):
         return []
-    return [ct for ct in ca.tables[:-1] if ct.has_bus]
+    return [ct for t, ct in enumerate(ca.tables[:-1])
+            if ct.has_bus and (log_heights is None or log_heights[t] != ABSENT)]
 
 
 def hub_log_height(n_blinded: int) -> int:
@@ -143,9 +146,9 @@ def blind_traces(air: Air, zk: bool, main: MutableMapping[str, np.ndarray], log_
     """Prover: the compiled AIR of the proof and its table heights; under zk, widens ``main`` (in place) by the
     blinding columns of every table with interactions and adds the hub's trace."""
     ca = compiled_air(air, zk)
-    tables = blinded_tables(ca)
-    if not tables:
+    if not is_augmented(ca):
         return ca, list(log_heights)
+    tables = blinded_tables(ca, log_heights)
     if rng is None:
         raise ValueError("the zk blinding needs the prover's randomness")
     values = blind_values(len(tables), rng)
@@ -180,6 +183,6 @@ def check_heights(ca: CompiledAir, log_heights: list[int]) -> None:
     would be as sound, the hub's bus must balance whatever its size)."""
     if not is_augmented(ca):
         return
-    want = hub_log_height(len(blinded_tables(ca)))
+    want = hub_log_height(len(blinded_tables(ca, log_heights)))
     if log_heights[-1] != want:
         raise MalformedProof(f"table {HUB!r}: height 2^{log_heights[-1]}, expected 2^{want}")

@@ -23,11 +23,13 @@ ENCODED_SIZE = struct.calcsize(_FMT)
 
 @dataclass(frozen=True)
 class ProofOptions:
-    """FRI / protocol parameters. Defaults: zero knowledge, blowup 4, 42 queries, 17 grinding bits, final
-    polynomial of 2^7 (+1) coefficients -> floor(42·log2(4·128/129)) + 17 = 100 conjectured bits (one grinding
-    bit instead of a 43rd query: ~2.4% of a receipt for ~10 ms of proof of work; a final polynomial of 2^7
-    instead of 2^6 saves a FRI layer: -3.4% on a 2^20-cycle receipt, bench/receipt_size.py). ``NON_ZK_DEFAULT`` (integrity only): 42 queries,
-    final length 2^3 -> 100 bits.
+    """FRI / protocol parameters. Defaults: zero knowledge, blowup 4, 41 queries, 19 grinding bits, final
+    polynomial of 2^7 (+1) coefficients -> floor(41·log2(4·128/129)) + 19 = 100 conjectured bits. Measured on
+    the 2-core machine (bench/README.md, receipt size): a query costs ~7 KB of a receipt, proof of work runs at
+    ~8.5 M hashes/s, so the 41st-42nd query traded for 2 grinding bits saves ~2% of a receipt for ~50 ms of
+    proof of work (<= 3% of the smallest proofs); two more bits per query cost 4x as much. The receipt prover
+    then picks the FRI arity and final length per proof (``shape.smallest_options``). ``NON_ZK_DEFAULT``
+    (integrity only): 42 queries, final length 2^3 -> 100 bits.
 
     ``log_fold_arity``: FRI folds by 2^k per committed layer (k in 1..3; arity 8 by default keeps proofs small);
     ``log_final_len``: folding stops once the degree bound is <= 2^k and the final polynomial is sent in clear;
@@ -36,8 +38,8 @@ class ProofOptions:
     """
 
     log_blowup: int = 2
-    num_queries: int = 42
-    grinding_bits: int = 17
+    num_queries: int = 41
+    grinding_bits: int = 19
     log_fold_arity: int = 3
     log_final_len: int = 7
     zk: bool = True

@@ -5,8 +5,12 @@ Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the it
 ``vec<vec<felt>>`` rows (one per matrix of a phase tree) then, under zk, the leaf's salt)::
 
     magic "ZKSTARK\0" | u16 version | options (7 bytes, see options.py)
-    vec<u8>      log_heights              one per table, AIR order
-    vec<digest>  fixed_roots              tables with fixed columns (one tree each: they define the image id)
+    vec<u8>      log_heights              one per table, AIR order; 0 = absent (an optional table with no rows:
+                                          nothing of it below, shape.py)
+    vec<u8>      fixed_log_heights        every table with fixed columns, present or absent: the height its fixed
+                                          columns are committed at (bound by the fixed digest and the image id;
+                                          a present table's must equal its log_heights entry)
+    vec<digest>  fixed_roots              every table with fixed columns (one tree each: they define the image id)
     vec<digest>  main_roots               one mixed tree over every table's main LDE (none if no main columns)
     vec<digest>  aux_roots                one mixed tree over every bus table's aux LDE (none without buses)
     vec<ext>     final_sums               tables with bus interactions
@@ -16,7 +20,7 @@ Layout (``u8/u16/u32/u64`` little-endian; ``vec<T>`` = ``u32`` count then the it
     vec<ext>     final_poly
     u64          pow_nonce
     vec<u32>     query_indices            positions in the largest LDE domain (re-derived and compared last)
-    vec<query>   queries: vec<opening> (per table with fixed columns, its fixed tree)
+    vec<query>   queries: vec<opening> (per present table with fixed columns, its fixed tree)
                           vec<batch>   (per phase tree: main, aux, quotient - those that exist)
                           vec<opening> (per committed FRI layer)
     vec<vec<digest>> auth_paths           per tree (fixed trees, phase trees, FRI layers, in that order): the
@@ -55,7 +59,7 @@ if TYPE_CHECKING:
     from zkvm.stark.air import Air
 
 MAGIC = b"ZKSTARK\x00"
-VERSION = 3  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask); 3: merged paths
+VERSION = 4  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask); 3: merged paths; 4: absent tables
 DIGEST = 32
 #: More table heights than any AIR has: the header's count is refused beyond this before anything is read.
 MAX_TABLES = 255
@@ -104,6 +108,7 @@ class Proof:
     queries: list[QueryProof] = field(default_factory=list)
     auth_paths: list[list[bytes]] = field(default_factory=list)
     version: int = VERSION
+    fixed_log_heights: list[int] = field(default_factory=list)  # per table with fixed columns (absent ones too)
 
     def to_bytes(self) -> bytes:
         w = _Writer(self.options.zk)
@@ -111,6 +116,7 @@ class Proof:
         w.u16(self.version)
         w.raw(self.options.to_bytes())
         w.vec(self.log_heights, w.u8)
+        w.vec(self.fixed_log_heights, w.u8)
         w.vec(self.fixed_roots, w.digest)
         w.vec(self.main_roots, w.digest)
         w.vec(self.aux_roots, w.digest)
@@ -144,6 +150,7 @@ class Proof:
         options, log_heights = _read_header(r)
         if air is not None:
             return _read_shaped(r, proof_shape(air, options, log_heights))
+        fixed_log_heights = r.vec(r.u8, 1)
         fixed_roots = r.vec(r.digest, DIGEST)
         main_roots = r.vec(r.digest, DIGEST)
         aux_roots = r.vec(r.digest, DIGEST)
@@ -164,7 +171,8 @@ class Proof:
         if not r.at_end():
             raise MalformedProof("trailing bytes after the proof")
         return cls(options, log_heights, fixed_roots, main_roots, aux_roots, final_sums, quotient_roots, ood_z,
-                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, VERSION)
+                   ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, VERSION,
+                   fixed_log_heights)
 
 
 def _as_bytes(data) -> bytes:
@@ -198,7 +206,8 @@ def _read_shaped(r: "_Reader", shape: ProofShape) -> Proof:
         raise MalformedProof(f"proof truncated: {r.remaining()} bytes after the header, its shape needs at least "
                              f"{shape.head_bytes()} before the openings")
     tables = shape.tables
-    fixed_roots = r.exact(len(shape.fixed_tables), r.digest, "fixed roots")
+    fixed_log_heights = r.exact(len(shape.committed_fixed), r.u8, "fixed heights")
+    fixed_roots = r.exact(len(shape.committed_fixed), r.digest, "fixed roots")
     main_roots = r.exact(1 if "main" in shape.phases else 0, r.digest, "main roots")
     aux_roots = r.exact(1 if "aux" in shape.phases else 0, r.digest, "aux roots")
     final_sums = r.exact(shape.n_final_sums, r.ext, "final sums")
@@ -257,7 +266,8 @@ def _read_shaped(r: "_Reader", shape: ProofShape) -> Proof:
     if not r.at_end():  # unreachable after the size check; kept so the parser's contract holds on its own
         raise MalformedProof("trailing bytes after the proof")
     return Proof(opts, list(shape.log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, VERSION)
+                 ood_z, ood_zg, fri_roots, final_poly, pow_nonce, query_indices, queries, auth_paths, VERSION,
+                 fixed_log_heights)
 
 
 class _Writer:

@@ -17,10 +17,10 @@ from zkvm.stark import logup
 from zkvm.stark.air import Air, CompiledAir, CompiledTable, evaluate
 from zkvm.stark.errors import PublicInputMismatch
 from zkvm.stark.logup import TermBlock
-from zkvm.stark.options import ProofOptions
+from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.transcript import Transcript
 
-FIXED_TAG = b"zkvm-fixed-v1"
+FIXED_TAG = b"zkvm-fixed-v2"  # v2: fixed tree leaves in fixed_leaf order
 QUOTIENT_CHUNKS = 2  # constraint degree <= 3 -> quotient degree < 2n (see air.py)
 QUOTIENT_WIDTH = 4 * QUOTIENT_CHUNKS
 MAX_LOG_HEIGHT = 22  # 4M rows per table; with blowup <= 16 the LDE stays within BabyBear's two-adicity
@@ -117,6 +117,28 @@ def fixed_digest(ca: CompiledAir, fixed_log_heights: Sequence[int], fixed_roots:
     return h.digest()
 
 
+def fixed_leaf(i: int, log_rows: int) -> int:
+    """The leaf of row ``i`` of a fixed LDE (``2^log_rows`` rows on the coset, blowup 2^FIXED_LOG_BLOWUP) in its
+    Merkle tree. A proof at a smaller blowup reads only every 2^(FIXED_LOG_BLOWUP - lb)-th row: with the row's
+    low FIXED_LOG_BLOWUP bits bit-reversed to the top of the leaf index, exactly those rows fill the first
+    leaves, one subtree, whatever the proof's blowup. Its queries then share the two or three levels above that
+    subtree (a sibling each) instead of needing a sibling per query on each of those levels at the bottom."""
+    b = FIXED_LOG_BLOWUP
+    r = i & ((1 << b) - 1)
+    return (int(_BITREV[r]) << (log_rows - b)) | (i >> b)
+
+
+def fixed_leaf_rows(lde: np.ndarray) -> np.ndarray:
+    """The rows of a fixed LDE in leaf order (``out[fixed_leaf(i)] = lde[i]``; a copy)."""
+    b = 1 << FIXED_LOG_BLOWUP
+    n, w = lde.shape
+    return np.ascontiguousarray(lde.reshape(n // b, b, w).transpose(1, 0, 2)[_BITREV].reshape(n, w))
+
+
+_BITREV = np.array([int(format(r, f"0{FIXED_LOG_BLOWUP}b")[::-1], 2) for r in range(1 << FIXED_LOG_BLOWUP)],
+                   dtype=np.int64)
+
+
 #: Index standing for the FRI mask in :func:`phase_layouts` (it is no table).
 FRI_MASK = -1
 
@@ -125,11 +147,13 @@ def phase_layouts(tables: Sequence[CompiledTable], log_heights: Sequence[int], l
                   quot_widths: Sequence[int], zk: bool) -> dict[str, list[tuple[int, int, int]]]:
     """The matrices of each phase commitment (one mixed-height tree each, ``merkle_verify``), in commitment and
     opening order: ``(table index, log2 LDE height, width)``. ``main``: every table with main columns; ``aux``:
-    every table with bus interactions; ``quotient``: every table's quotient chunks, then under zk the FRI mask
+    every table with bus interactions; ``quotient``: every table's quotient chunks (absent tables, height 0, have
+    none of these), then under zk the FRI mask
     (:data:`FRI_MASK`, extension values on the largest LDE domain; zk.py, 4.). Phases without matrices are
     absent; the dict keeps the order main, aux, quotient. (Fixed columns keep one tree per table: their roots
     define the image id, independent of the proof options.)"""
-    spans = [(t, lh + lbt) for t, (lh, lbt) in enumerate(zip(log_heights, log_blowups))]
+    # an absent table (height 0) has no matrix in any phase
+    spans = [(t, lh + lbt) for t, (lh, lbt) in enumerate(zip(log_heights, log_blowups)) if lh]
     main = [(t, lh, tables[t].n_main) for t, lh in spans if tables[t].n_main]
     aux = [(t, lh, tables[t].n_aux) for t, lh in spans if tables[t].has_bus]
     quot = [(t, lh, quot_widths[t]) for t, lh in spans]

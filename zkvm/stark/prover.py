@@ -33,8 +33,9 @@ from zkvm.stark.merkle import MerkleTree, MixedMerkleTree
 from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
 from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
-                                 fixed_digest, max_tuple_len, normalize_public_terms, phase_layouts, publics_vector)
-from zkvm.stark.traces import _as_trace, _log_height, read_traces
+                                 fixed_digest, fixed_leaf, fixed_leaf_rows, max_tuple_len, normalize_public_terms,
+                                 phase_layouts, publics_vector)
+from zkvm.stark.traces import ABSENT, _as_trace, _log_height, read_traces, silent
 from zkvm.stark.transcript import Transcript
 
 _P64 = np.uint64(P)
@@ -69,7 +70,7 @@ def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray], cache_dir: str 
         cached = _fixed_cache_load(cache_dir, ct.name, f) if cache_dir else None
         if cached is None:
             ldes[ct.name] = ntt.lde(f, FIXED_LOG_BLOWUP, GENERATOR)
-            trees[ct.name] = MerkleTree(ldes[ct.name])
+            trees[ct.name] = MerkleTree(fixed_leaf_rows(ldes[ct.name]))  # leaves in protocol.fixed_leaf order
             if cache_dir:
                 _fixed_cache_store(cache_dir, ct.name, f, ldes[ct.name], trees[ct.name])
         else:
@@ -84,7 +85,7 @@ def _fixed_cache_key(name: str, f: np.ndarray) -> str:
 
     from zkvm.stark import merkle
 
-    h = hashlib.sha256(b"zkvm-fixed-lde-v1")
+    h = hashlib.sha256(b"zkvm-fixed-lde-v2")
     h.update(repr((name, f.shape, FIXED_LOG_BLOWUP, int(GENERATOR), merkle._UNSTORED_LEVELS)).encode())
     h.update(np.ascontiguousarray(f, dtype=np.uint32).tobytes())
     return h.hexdigest()
@@ -102,7 +103,7 @@ def _fixed_cache_load(cache_dir: str, name: str, f: np.ndarray):
         return None
     if lde.shape != (f.shape[0] << FIXED_LOG_BLOWUP, f.shape[1]) or lde.dtype != np.uint32:
         return None
-    return lde, MerkleTree.from_levels(lde, levels)
+    return lde, MerkleTree.from_levels(fixed_leaf_rows(lde), levels)
 
 
 def _fixed_cache_store(cache_dir: str, name: str, f: np.ndarray, lde: np.ndarray, tree: MerkleTree) -> None:
@@ -346,6 +347,9 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(ca, public_terms)
     fixed_arr, main_arr, log_heights = read_traces(ca, fixed, main)
+    for t in _silent_tables(ca, main_arr, fixed_arr, pubs, log_heights):
+        log_heights[t] = ABSENT  # left out of the proof (shape.py: absent tables)
+        main_arr.pop(ca.tables[t].name, None)
     del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
     rng = (zk_randomness or prng.Randomness()) if options.zk else None
@@ -365,6 +369,34 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
             timings.update(timer.times)
 
 
+def _silent_tables(ca: CompiledAir, main: Mapping, fixed: Mapping, pubs, log_heights) -> list[int]:
+    """Indices of the optional tables present in ``log_heights`` that send and receive nothing."""
+    return [t for t, ct in enumerate(ca.tables)
+            if ct.optional and log_heights[t] != ABSENT and silent(ct, main.get(ct.name), fixed.get(ct.name), pubs)]
+
+
+def proof_log_heights(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray],
+                      publics: Mapping[str, int], zk_on: bool) -> list[int]:
+    """The table heights ``prove`` will give a proof of these traces (absent tables 0, under zk the blinding hub
+    last), from the traces' shapes and multiplicities alone - what a caller needs to choose options for it
+    (``shape.smallest_options``). Traces must have the shapes ``prove`` accepts."""
+    ca = air.compile()
+    pubs = dict(zip(air.publics, publics_vector(air, publics)))
+    heights = []
+    for ct in ca.tables:
+        arr = main.get(ct.name) if ct.n_main else fixed.get(ct.name)
+        if arr is None:
+            raise TraceShapeError(f"table {ct.name!r}: trace missing")
+        n = np.shape(arr)[0]
+        heights.append(ABSENT if n == 0 else _log_height(n, ct.name))
+    for t in _silent_tables(ca, main, fixed, pubs, heights):
+        heights[t] = ABSENT
+    full = blinding.compiled_air(air, zk_on)
+    if blinding.is_augmented(full):
+        heights.append(blinding.hub_log_height(len(blinding.blinded_tables(full, heights))))
+    return heights
+
+
 def _salts(rng, n: int):
     return None if rng is None else rng.salt_stream(n)  # regenerated on demand, not stored (prng.SaltStream)
 
@@ -374,11 +406,16 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
     states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
-                          lb=lb + plan.log_ext) for ct, lh, plan in zip(ca.tables, log_heights, plans)]
+                          lb=lb + plan.log_ext) for ct, lh, plan in zip(ca.tables, log_heights, plans)
+              if lh != ABSENT]  # below, table indices t (phase layouts) go through `state_of`
+    state_of = {st.ct.index: st for st in states}
     main_arr.clear()  # our own dict (read_traces): the states hold the traces now, and drop them after zeta
     tr = Transcript()
     absorb_statement(tr, ca, options, log_heights, pubs_vec, terms, fc.digest)
-    fixed_roots = [fc.trees[st.ct.name].root for st in states if st.ct.n_fixed]
+    # every table with fixed columns has its root and height in the proof, absent ones too (the fixed digest)
+    fixed_roots = [fc.trees[ct.name].root for ct in ca.tables if ct.n_fixed]
+    fixed_log_heights = [int(fc.ldes[ct.name].shape[0] >> FIXED_LOG_BLOWUP).bit_length() - 1
+                         for ct in ca.tables if ct.n_fixed]
     for st in states:
         if st.ct.n_fixed:
             st.fixed_lde = fc.ldes[st.ct.name][::1 << (FIXED_LOG_BLOWUP - st.lb)]
@@ -395,11 +432,12 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
                     st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
-    layouts = phase_layouts(ca.tables, log_heights, [st.lb for st in states], [p.quot_width for p in plans],
-                            rng is not None)
+    layouts = phase_layouts(ca.tables, log_heights, [state_of[t].lb if t in state_of else 0
+                                                     for t in range(len(ca.tables))],
+                            [0 if p is None else p.quot_width for p in plans], rng is not None)
     if "main" in layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree([states[t].main_lde for t, _, _ in layouts["main"]], rng))
+            phase_trees.append(_phase_tree([state_of[t].main_lde for t, _, _ in layouts["main"]], rng))
         main_roots.append(phase_trees[-1].root)
         tr.absorb("main_root", main_roots[-1])
     timer.step()
@@ -427,7 +465,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         final_sums.append(st.final.c)
     if "aux" in layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree([states[t].aux_lde for t, _, _ in layouts["aux"]], rng))
+            phase_trees.append(_phase_tree([state_of[t].aux_lde for t, _, _ in layouts["aux"]], rng))
         aux_roots.append(phase_trees[-1].root)
         tr.absorb("aux_root", aux_roots[-1])
         for st in states:
@@ -459,7 +497,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             lde_max = max(st.log_n + st.lb for st in states)
             mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
     with timer.phase("merkle"):
-        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else states[t].quot_lde
+        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else state_of[t].quot_lde
                                         for t, _, _ in layouts["quotient"]], rng))
     quotient_roots.append(phase_trees[-1].root)
     tr.absorb("quotient_root", quotient_roots[-1])
@@ -467,13 +505,13 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
 
     # ---- out-of-domain openings
     zeta = _draw_zeta(tr)
-    ood_z, ood_zg = [], []
+    ood_z, ood_zg = [[] for _ in ca.tables], [[] for _ in ca.tables]  # absent tables: none
     with timer.phase("fri"):
         weights_cache: dict = {}  # tables of equal height share their Lagrange weights at zeta and zeta·g
         for st in states:
             z_vals, zg_vals = _ood_values(st, zeta, weights_cache)
-            ood_z.append([v.c for v in z_vals])
-            ood_zg.append([v.c for v in zg_vals])
+            ood_z[st.ct.index] = [v.c for v in z_vals]
+            ood_zg[st.ct.index] = [v.c for v in zg_vals]
             for v in z_vals + zg_vals:
                 tr.absorb("ood", v.to_array().astype("<u4").tobytes())
     for st in states:  # trace-domain data is not needed past the openings at zeta: free it before DEEP/FRI
@@ -488,7 +526,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         counter = 0
         cosets = [(st.log_n, st.lb) for st in states]
         inv_cache: dict = {}  # only for cosets shared by several tables; dropped after the loop
-        for st, zv, zgv in zip(states, ood_z, ood_zg):
+        for st in states:
+            zv, zgv = ood_z[st.ct.index], ood_zg[st.ct.index]
             shared = cosets.count((st.log_n, st.lb)) > 1
             d, counter = _deep(st, st.lb, zeta, gamma, counter, zv, zgv, inv_cache if shared else None)
             size = d.shape[0]
@@ -538,12 +577,14 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 batches.append(BatchOpening(*tree.open_rows(queries[qi])))
             fri_ops = [Opening(mat[idx[qi]].tolist()) for (mat, _), idx in zip(layers, fri_idx)]
             qproofs.append(QueryProof(fixed_ops, batches, fri_ops))
-        auth_paths = ([st.trees["fixed"].multi_open(idx) for st, idx in zip(fixed_states, fixed_idx)]
+        auth_paths = ([st.trees["fixed"].multi_open([fixed_leaf(i, st.log_n + FIXED_LOG_BLOWUP) for i in idx])
+                       for st, idx in zip(fixed_states, fixed_idx)]
                       + [tree.multi_open(queries) for tree in phase_trees]
                       + [tree.multi_open(idx) for (_, tree), idx in zip(layers, fri_idx)])
     timer.step()
     return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths)
+                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths,
+                 fixed_log_heights=fixed_log_heights)
 
 
 def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:

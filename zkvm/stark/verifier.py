@@ -8,7 +8,11 @@ checked under RLIMIT_AS by tests/soundness/test_hostile_receipts.py). Only the c
 rejections: anything else raised here is a bug and propagates as such.
 
 Checks, in this order (each failure raises its own ``VerificationError`` subclass):
-1. shapes of every proof field against the AIR and options (``MalformedProof``);
+1. shapes of every proof field against the AIR and options (``MalformedProof``); a table of height 0 is absent
+   (nothing of it in the proof) and only an optional table may be (``shape.proof_shape``). Absent tables are
+   sound because an optional table admits a padding-only trace that sends and receives nothing
+   (``air.Table``): leaving it out changes no bus, and leaving out a table whose terms a bus needs leaves
+   that bus unbalanced (``BusImbalance``, 5.);
 2. conjectured security >= ``min_security_bits`` (``InsufficientSecurity``);
 3. publics / public terms well-formed, fixed roots hash to ``fixed_digest`` (``PublicInputMismatch``);
 4. every opened row (fixed trees, the main/aux/quotient phase trees) and FRI leaf authenticates at the proof's
@@ -35,9 +39,9 @@ from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, Mal
                                PowError, PublicInputMismatch, QueryMismatch)
 from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (FRI_MASK, absorb_statement, fixed_digest, max_tuple_len,
-                                 normalize_public_terms, publics_vector)
-from zkvm.stark.shape import proof_shape
+from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, fixed_digest, max_tuple_len,
+                                 normalize_public_terms, ood_layout, publics_vector)
+from zkvm.stark.shape import ABSENT, proof_shape
 from zkvm.stark.transcript import Transcript
 
 _P64 = np.uint64(P)
@@ -65,8 +69,15 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     plans, lde_sizes, sizes = shape.plans, shape.lde_sizes, shape.fri_sizes
     phases = shape.phases
     n_max = shape.n_max
-    fixed_tables = list(shape.fixed_tables)
-    _expect(len(proof.fixed_roots), len(fixed_tables), "fixed roots")
+    fixed_tables = list(shape.fixed_tables)  # present ones: opened at every query
+    committed_fixed = shape.committed_fixed  # all: a root and a height each, for the fixed digest
+    _expect(len(proof.fixed_log_heights), len(committed_fixed), "fixed heights")
+    _expect(len(proof.fixed_roots), len(committed_fixed), "fixed roots")
+    for (t, ct), flh in zip(committed_fixed, proof.fixed_log_heights):
+        if not 1 <= flh <= MAX_LOG_HEIGHT:
+            raise MalformedProof(f"table {ct.name!r}: fixed height 2^{flh} out of range")
+        if heights[t] != ABSENT and heights[t] != flh:
+            raise MalformedProof(f"table {ct.name!r}: height 2^{heights[t]}, its fixed columns have 2^{flh}")
     _expect(len(proof.final_sums), shape.n_final_sums, "final sums")
     _expect(len(proof.ood_z), len(tables), "OOD groups")
     _expect(len(proof.ood_zg), len(tables), "OOD-next groups")
@@ -110,15 +121,18 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     pubs_vec = publics_vector(air, publics)
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(air.compile(), public_terms)  # the blinding bus takes no public terms
-    fixed_heights = [lh for ct, lh in zip(tables, heights) if ct.n_fixed]
-    if not isinstance(fdigest, (bytes, bytearray)) or fixed_digest(ca, fixed_heights, proof.fixed_roots) != fdigest:
+    # an absent table's fixed columns are bound all the same (its root and height): the digest covers the image
+    if (not isinstance(fdigest, (bytes, bytearray))
+            or fixed_digest(ca, proof.fixed_log_heights, proof.fixed_roots) != fdigest):
         raise PublicInputMismatch("fixed commitment does not match fixed_digest")
 
     # ---- 4. Merkle openings at the proof's query positions (each tree: all queries at once)
     paths = iter(zip(trees, proof.auth_paths))
-    for f, root in enumerate(proof.fixed_roots):
+    fixed_root = {t: root for (t, _), root in zip(committed_fixed, proof.fixed_roots)}
+    for f, (t, _) in enumerate(fixed_tables):
         (what, depth, positions), path = next(paths)
-        _check_tree(what, root, depth, positions, [leaf_hash(qp.fixed[f].row) for qp in proof.queries], path)
+        _check_tree(what, fixed_root[t], depth, positions, [leaf_hash(qp.fixed[f].row) for qp in proof.queries],
+                    path)
     phase_roots = {"main": proof.main_roots, "aux": proof.aux_roots, "quotient": proof.quotient_roots}
     n_q = len(qs_list)
     cols, flats = _opened_columns(proof, fixed_tables, phases, n_q)
@@ -177,11 +191,16 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     table_finals = np.zeros((len(tables), 4), dtype=np.uint64)
     finals = iter(proof.final_sums)
     for t, ct in enumerate(tables):
-        if ct.has_bus:
+        if ct.has_bus and heights[t] != ABSENT:  # an absent table has no final sum: it adds 0 to every bus
             table_finals[t] = next(finals)
     z_all, z_off = _stack_ood(proof.ood_z)
     zg_all, zg_off = _stack_ood(proof.ood_zg)
-    _check_ood(ca, tables, heights, plans, z_all, z_off, pubs, alpha, betas, table_finals, lam, zeta, zg_all, zg_off)
+    # the OOD tape evaluates every table of the AIR: absent ones get zero inputs of their would-be layout, and
+    # their (meaningless) results are not checked
+    tz_all, tz_off = _stack_ood(_with_absent(proof.ood_z, tables, heights, 0))
+    tzg_all, tzg_off = _stack_ood(_with_absent(proof.ood_zg, tables, heights, 1))
+    _check_ood(ca, tables, heights, plans, tz_all, tz_off, pubs, alpha, betas, table_finals, lam, zeta, tzg_all,
+               tzg_off)
 
     # ---- 7. DEEP + FRI at every query
     n_ood = [len(z) + len(zg) for z, zg in zip(proof.ood_z, proof.ood_zg)]
@@ -192,7 +211,8 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     qs = np.asarray(proof.query_indices, dtype=np.int64)
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
-        by_size.setdefault(size, []).append(t)
+        if size:  # 0: absent, no DEEP term
+            by_size.setdefault(size, []).append(t)
     deep = {size: _deep_at_queries([(t, tables[t], heights[t]) for t in ts], size, qs, cols, deep_coeffs, z_all,
                                    z_off, zg_all, zg_off, zeta) for size, ts in by_size.items()}
 
@@ -290,6 +310,13 @@ def _opened_columns(proof: Proof, fixed_tables, phases, n_q: int) -> tuple[dict,
     return out, flats
 
 
+def _with_absent(groups, tables, heights, which: int) -> list:
+    """``groups`` (per table OOD values) with zeros of each absent table's layout at QUOTIENT_WIDTH (which = 0:
+    at zeta, 1: at zeta·g), so the OOD tape's input offsets hold for every table."""
+    return [[(0, 0, 0, 0)] * ood_layout(ct)[which] if lh == ABSENT else g
+            for g, ct, lh in zip(groups, tables, heights)]
+
+
 def _stack_ood(groups) -> tuple[np.ndarray, np.ndarray]:
     """Every table's OOD values as one ``uint64[n, 4]`` array and the per-table offsets (``[tables + 1]``)."""
     lens = [len(g) for g in groups]
@@ -316,6 +343,8 @@ def _check_ood(ca, tables: list[CompiledTable], heights, plans, z_all, z_off, pu
     u = zeta - 1
     u_inv = u.inverse()
     for t, (ct, lh, plan) in enumerate(zip(tables, heights, plans)):
+        if plan is None:  # absent: no rows, no constraint to hold
+            continue
         a_always, a_trans, a_first, a_last = (Ext(*(int(c) for c in acc[4 * t + k])) for k in range(4))
         zh = zeta_2k[lh] - 1
         v = zeta - bb.inv_int(bb.two_adic_root(lh))

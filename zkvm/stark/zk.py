@@ -58,8 +58,8 @@ blinding gadget from ``blinding.compiled_air``), so nothing about the constructi
 * the FRI final polynomial gets one extra coefficient, ``L = fd + 1`` (``fd = 2^log_final_len``); as FRI folds
   the degree bound by two per round, that raises the bound of a table of committed height ``n_c`` to
   ``D = n_c·L/fd = n_c(1 + 1/fd)``. The code rate grows by ``L/fd`` and the conjectured security per query
-  drops from ``log2 B`` to ``log2(B·fd/L)`` (``options.py`` accounts for it: 42 queries with ``fd = 64`` and one more
-  grinding bit give the same 100 bits as 42 queries without zk);
+  drops from ``log2 B`` to ``log2(B·fd/L)`` (``options.py`` accounts for it: with ``fd = 128``, 41 queries and 19
+  grinding bits give 100 bits, as 41 queries and 18 bits would without zk);
 * a table too short for ``n + k <= D`` (or for the quotient to fit) is committed at a *virtual* height
   ``n_c = 2^j·n``: its columns are low-degree extended on a coset ``2^j`` times larger (as if its blowup were
   ``B·2^j``), so ``f'`` has room for ``r`` while the code rate stays ``D/(B·n_c)``. Constraints are still
@@ -170,8 +170,10 @@ def table_plan(options, log_height: int, has_fixed: bool, fixed_log_blowup: int)
                      f"2^{lb}" + (" (its fixed columns cap the extension)" if has_fixed else ""))
 
 
-def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePlan]:
-    return [table_plan(options, lh, bool(ct.n_fixed), fixed_log_blowup) for ct, lh in zip(ca.tables, log_heights)]
+def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePlan | None]:
+    """Every table's plan; None for an absent table (height 0: nothing of it is committed)."""
+    return [None if lh == 0 else table_plan(options, lh, bool(ct.n_fixed), fixed_log_blowup)
+            for ct, lh in zip(ca.tables, log_heights)]
 
 
 # ---------------------------------------------------------------- prover side (uses the NTT extension)
