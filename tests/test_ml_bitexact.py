@@ -78,29 +78,47 @@ def test_guest_without_accelerator_matches_reference(name: str) -> None:
 
 
 def test_fixed_point_primitives_match_reference() -> None:
-    """C fixed-point primitives vs the numpy reference on edge cases and random values (seed printed)."""
+    """C fixed-point primitives and the kernels' requantisation (nn_requantize) vs the numpy reference on edge
+    cases and random values (seed printed); requantisation with every (zp, act_min, act_max) kind: a fused
+    ReLU, full range, a narrow band, a single value, and with small multipliers (unclamped results, so the
+    rounding of negative ties and the saturation of the left pre-shift show)."""
     from host.ml import reference
+    from host.ml.blob import Requant
     from ml_support import native
 
     seed = 1234
     rng = np.random.default_rng(seed)
     edge_x = [0, 1, -1, 2**31 - 1, -(2**31), 12345, -12345, 2**30, -(2**30) - 1]
     edge_m = [0, 1, 2**30, 2**31 - 1, -(2**31), 1518500250]
-    rows = [(x, m, s) for x in edge_x for m in edge_m for s in (-31, -5, 0, 1, 7, 30)]
+    rows = [(x, m, s) for x in edge_x for m in edge_m for s in (-31, -5, -1, 0, 1, 7, 30)]
     rx = rng.integers(-(2**31), 2**31, 3000)
     rm = rng.integers(0, 2**31, 3000)
     rs = rng.integers(-31, 31, 3000)
     rows += list(zip(rx.tolist(), rm.tolist(), rs.tolist()))
+    # small accumulators and log-uniform multipliers: results inside the int8 range, pre-shifts near saturation
+    n = 6000
+    rx = np.round(rng.choice([-1, 1], n) * 2.0 ** rng.uniform(0, 31, n)).clip(-(2**31), 2**31 - 1).astype(np.int64)
+    rm = (2.0 ** rng.uniform(0, 31, n)).clip(0, 2**31 - 1).astype(np.int64)
+    rows += list(zip(rx.tolist(), rm.tolist(), rng.integers(-31, 31, n).tolist()))
+    clamps = [(0, -128, 127), (-128, -128, 127), (127, -128, 127), (5, 5, 127), (-3, -128, 40), (10, -20, -20),
+              (-100, -100, 127), (0, 0, 0)]
+    rows = [(x, m, s, *clamps[i % len(clamps)]) for i, (x, m, s) in enumerate(rows)]
     binary = native.build_native(REPO / "tests" / "nn_native" / "fixedpoint_main.c", name="fixedpoint")
-    text = "".join(f"{x} {m} {s}\n" for x, m, s in rows).encode()
+    text = "".join(" ".join(map(str, r)) + "\n" for r in rows).encode()
     code, out, err = native.run_native(binary, text)
     assert code == 0, err
     got = np.array([list(map(int, line.split())) for line in out.decode().splitlines()], dtype=np.int64)
-    x, m, s = (np.array(c, dtype=np.int64) for c in zip(*rows))
+    x, m, s, zp, lo, hi = (np.array(c, dtype=np.int64) for c in zip(*rows))
+    requant = np.zeros(len(rows), np.int64)
+    for k, (z, a, b) in enumerate(clamps):  # the reference's requantize, one (zp, min, max) at a time
+        sel = np.arange(len(rows)) % len(clamps) == k
+        q = Requant(np.zeros(sel.sum(), np.int32), m[sel] & 0x7FFFFFFF, s[sel], z, a, b, 1.0)
+        requant[sel] = reference.requantize(x[sel], q, 0)
     want = np.stack([
         reference.sat_rounding_doubling_high_mul(x, m),
         reference.rounding_divide_by_pot(x, np.abs(s) % 32),
         reference.multiply_by_quantized_multiplier(x, m, s),
+        requant,
     ], axis=1)
     bad = np.nonzero((got != want).any(axis=1))[0]
     assert len(bad) == 0, f"seed {seed}: first mismatch {rows[bad[0]]}: C {got[bad[0]]} vs numpy {want[bad[0]]}"
@@ -166,3 +184,32 @@ def test_accelerated_conv_paths_match_reference(case: str) -> None:
             code, journal = runner(guest_io.encode_request(x, blob, True, salt=TEST_SALT))
             assert code == 0, f"{case} input {i}: exit {code}"
             assert journal == expected(qm, blob, x, True), f"{case} input {i}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("which", ["a", "c", "synthetic"])
+def test_requantisation_across_the_shift_range(which: str, backend: str) -> None:
+    """Every DENSE/CONV2D channel gets a shift drawn from [-31, 30] -- left shifts (real multiplier >= 1,
+    saturating pre-shift) as well as right ones -- and a random multiplier: guest == reference, on word-aligned
+    parameter arrays (A, C: the accelerated kernels' word loads) and unaligned ones (synthetic)."""
+    import copy
+
+    from test_ml_fuzz import synthetic_model
+
+    rng = np.random.default_rng([20261202, 7])
+    if which == "synthetic":
+        qm, xs = synthetic_model()
+    else:
+        _, qm, _, xs, _ = model(which)
+    qm = copy.deepcopy(qm)
+    for layer in qm.layers:
+        if hasattr(layer, "q"):
+            n = len(layer.q.shift)
+            layer.q.shift = rng.integers(-31, 31, n).astype(np.int32)
+            # log-uniform: small multipliers keep large (and saturated) pre-shifts off the clamp bounds
+            layer.q.mult = np.minimum(2.0 ** rng.uniform(0, 31, n), 2**31 - 1).astype(np.int64).astype(np.int32)
+    blob = qm.to_bytes()
+    run = _runner(backend, PRIVATE_GUEST)
+    for i, x in enumerate(qm.quantize_input(xs[:20])):
+        code, journal = run(guest_io.encode_request(x, blob, True, salt=TEST_SALT))
+        assert code == 0 and journal == expected(qm, blob, x, True), f"{which} input {i}"

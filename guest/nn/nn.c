@@ -26,7 +26,8 @@ int32_t nn_rounding_divide_by_pot(int32_t x, int32_t exponent) {
 }
 
 /* x * multiplier * 2^shift / 2^31 with TFLite rounding. shift > 0 shifts left first (saturating to int32),
- * shift <= 0 rounds right by -shift after the high multiply. The blob guarantees shift in [-31, 30]. */
+ * shift <= 0 rounds right by -shift after the high multiply. The blob guarantees shift in [-31, 30]. (The
+ * kernels and ADD use requant_scale, the same arithmetic with its parameters prepared per channel.) */
 int32_t nn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
     int32_t left = shift > 0 ? shift : 0;
     int32_t right = shift > 0 ? 0 : -shift;
@@ -345,7 +346,7 @@ int nn_validate(const uint8_t *blob, uint32_t len, nn_model *m) {
 static inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /* dst[0..n) = src[0..n), four words a step when both are 4-aligned (about a cycle a byte instead of four). */
-static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
+static __attribute__((noinline)) void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
     uint32_t i = 0;
     if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
         nn_u32_alias *d = (nn_u32_alias *)dst;
@@ -362,38 +363,60 @@ static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
     for (; i < n; i++) dst[i] = src[i];
 }
 
-/* Per-output-channel requantisation parameters, prepared once per channel: the clamp range is moved before
- * the zero point is added (clamp(clamp(r, -512, 512) + zp, lo, hi) = clamp(r, lo - zp, hi - zp) + zp, since
- * lo - zp and hi - zp lie in [-255, 255]), and the rounding shift's mask and half are precomputed. */
+/* Per-output-channel requantisation parameters, prepared once per channel (requant_params_of): TFLite's
+ * shift split into a left pre-shift and a rounding right shift (one of them 0), the right shift's mask and
+ * half precomputed, and the clamp range moved before the zero point is added (clamp(clamp(r, -512, 512) + zp,
+ * lo, hi) = clamp(r, lo - zp, hi - zp) + zp, since lo - zp and hi - zp lie in [-255, 255]). */
 typedef struct {
-    int32_t mult, shift, mask, half, zp, lo, hi;
+    int32_t mult, left, right, mask, half, zp, lo, hi;
 } requant_params;
 
-static inline requant_params channel_params(const nn_layer *L, uint32_t o) {
-    int32_t shift = (int32_t)rd32(L->shift + 4u * o);
-    int32_t mask = shift > 0 ? 0 : (int32_t)((1u << -shift) - 1u);
-    requant_params p = {(int32_t)rd32(L->mult + 4u * o), shift, mask, mask >> 1, L->out_zp,
-                        L->act_min - L->out_zp, L->act_max - L->out_zp};
+static inline requant_params requant_params_of(int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+    int32_t right = shift > 0 ? 0 : -shift, mask = (int32_t)((1u << right) - 1u);
+    requant_params p = {mult, shift > 0 ? shift : 0, right, mask, mask >> 1, zp, lo - zp, hi - zp};
     return p;
 }
 
-/* Requantise one int32 accumulator to int8 (TFLite MultiplyByQuantizedMultiplier, then zp and clamp). */
-static inline int8_t requantize(const requant_params *p, uint32_t acc) {
-    int32_t r;
-    if (p->shift <= 0) {
-        /* The usual case (real multiplier < 1): the high multiply, then a rounding right shift by -shift. mult
-         * >= 0 (validated), so the high multiply's one saturating case (both INT32_MIN) cannot occur; see
-         * nn_sat_rounding_doubling_high_mul and nn_rounding_divide_by_pot for the rounding. */
-        int32_t x = (int32_t)(((int64_t)(int32_t)acc * p->mult + ((int64_t)1 << 30)) >> 31);
-        r = (x >> -p->shift) + ((x & p->mask) > p->half + (x < 0 ? 1 : 0) ? 1 : 0);
-    } else {
-        r = nn_multiply_by_quantized_multiplier((int32_t)acc, p->mult, p->shift);
-    }
-    return (int8_t)(clamp(r, p->lo, p->hi) + p->zp);
+static inline requant_params channel_params(const nn_layer *L, uint32_t o) {
+    return requant_params_of((int32_t)rd32(L->mult + 4u * o), (int32_t)rd32(L->shift + 4u * o), L->out_zp,
+                             L->act_min, L->act_max);
 }
 
+/* nn_multiply_by_quantized_multiplier(a, mult, left - right) with the parameters prepared. mult >= 0
+ * (validated), so the high multiply's one saturating case (both INT32_MIN) cannot occur; the rounding is that
+ * of nn_sat_rounding_doubling_high_mul and nn_rounding_divide_by_pot (with right = 0 the mask is 0 and the
+ * rounding term vanishes). */
+static inline int32_t requant_scale(const requant_params *p, int32_t a) {
+    if (p->left) { /* rare (real multiplier >= 1): a << left, saturated to int32 */
+        int32_t lim = INT32_MAX_ >> p->left;
+        a = a > lim ? INT32_MAX_ : (a < -lim - 1 ? INT32_MIN_ : (int32_t)((uint32_t)a << p->left));
+    }
+    int32_t x = (int32_t)(((int64_t)a * p->mult + ((int64_t)1 << 30)) >> 31);
+    return (x >> p->right) + ((x & p->mask) > p->half + (x < 0 ? 1 : 0) ? 1 : 0);
+}
+
+/* Requantise one int32 accumulator to int8: scale, then + zp and clamp. */
+static inline int8_t requantize(const requant_params *p, uint32_t acc) {
+    return (int8_t)(clamp(requant_scale(p, (int32_t)acc), p->lo, p->hi) + p->zp);
+}
+
+int8_t nn_requantize(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t act_min, int32_t act_max) {
+    requant_params p = requant_params_of(mult, shift, zp, act_min, act_max);
+    return requantize(&p, (uint32_t)acc);
+}
+
+/* The dot-product accelerator (see "dot products" below) is used on the zkvm unless built without it. With
+ * it, the plain DENSE/CONV2D loops only run for a conv whose weights do not fit the scratch: compiled for
+ * size then, as the prover pays a program-table row per instruction word. */
+#if !defined(NN_NATIVE) && !defined(NN_NO_DOT_ECALL)
+#define NN_DOT_ECALL 1
+#define NN_PLAIN_KERNEL __attribute__((noinline, minsize))
+#else
+#define NN_PLAIN_KERNEL
+#endif
+
 /* Centred inputs x - zero_point, as int32 so the inner loops need no subtraction. */
-static void centre(const int8_t *x, uint32_t n, int32_t zp, int32_t *out) {
+NN_PLAIN_KERNEL static void centre(const int8_t *x, uint32_t n, int32_t zp, int32_t *out) {
     for (uint32_t i = 0; i < n; i++) out[i] = (int32_t)x[i] - zp;
 }
 
@@ -435,7 +458,7 @@ __attribute__((unused)) static void dense(const nn_layer *L, const int32_t *xc, 
 }
 
 /* Direct convolution; padded positions contribute (zp - zp) * w = 0, so they are simply skipped. */
-static void conv2d(const nn_layer *L, const int32_t *xc, int8_t *y) {
+NN_PLAIN_KERNEL static void conv2d(const nn_layer *L, const int32_t *xc, int8_t *y) {
     const int32_t H = (int32_t)L->in.h, W = (int32_t)L->in.w, KH = (int32_t)L->kh, KW = (int32_t)L->kw;
     const uint32_t in_c = L->in.c;
     for (uint32_t oc = 0; oc < L->out.c; oc++) {
@@ -472,8 +495,7 @@ static void conv2d(const nn_layer *L, const int32_t *xc, int8_t *y) {
  * wraps exactly like the plain loops' uint32 accumulation (addition mod 2^32 is associative), so both builds
  * are bit-exact with each other and with the numpy reference. Its operands must share their address mod 4:
  * the weights stay where the blob has them and the (small) activation side is copied to match. */
-#if !defined(NN_NATIVE) && !defined(NN_NO_DOT_ECALL)
-#define NN_DOT_ECALL 1
+#ifdef NN_DOT_ECALL
 
 /* sum (a[i] - za) * b[i]; a = b mod 4. Chunks keep the accelerator's length limit (a multiple of 4, so
  * every chunk keeps the common alignment). */
@@ -494,7 +516,6 @@ static __attribute__((noinline)) void dense_dot(const nn_layer *L, const int8_t 
         /* Parameter arrays 4-aligned (the host's writer does that): word loads, mask computed in place. */
         const nn_u32_alias *bias = (const nn_u32_alias *)L->bias, *mult = (const nn_u32_alias *)L->mult;
         const nn_u32_alias *shift = (const nn_u32_alias *)L->shift;
-        const int32_t zp = L->out_zp, lo = L->act_min - zp, hi = L->act_max - zp;
         const int8_t *w = L->weights;
         for (uint32_t o = 0; o < out_n; o++, w += in_n) {
             uint32_t off = (uint32_t)(uintptr_t)w & 3u;
@@ -503,8 +524,7 @@ static __attribute__((noinline)) void dense_dot(const nn_layer *L, const int8_t 
                 copy_bytes(c, x, in_n);
                 copy[off] = c;
             }
-            int32_t sh = (int32_t)shift[o], mask = sh > 0 ? 0 : (int32_t)((1u << -sh) - 1u);
-            requant_params p = {(int32_t)mult[o], sh, mask, mask >> 1, zp, lo, hi};
+            requant_params p = requant_params_of((int32_t)mult[o], (int32_t)shift[o], L->out_zp, L->act_min, L->act_max);
             y[o] = requantize(&p, bias[o] + nn_dot(copy[off], w, in_n, L->in_zp));
         }
         return;
@@ -559,7 +579,7 @@ static inline void gather_rows(nn_u32_alias *pd, const nn_u32_alias *sp, uint32_
 static void gather_patch(const nn_layer *L, const int8_t *x, const nn_u32_alias *const src[4], int same_residue,
                          uint32_t oy, uint32_t ox, int8_t *patch) {
     const int32_t H = (int32_t)L->in.h, W = (int32_t)L->in.w, KH = (int32_t)L->kh, KW = (int32_t)L->kw;
-    const uint32_t KWp = ((uint32_t)KW + 3u) & ~3u, nw = KWp >> 2, hw = (uint32_t)(H * W);
+    const uint32_t nw = ((uint32_t)KW + 3u) >> 2, hw = (uint32_t)(H * W);
     const int32_t iy0 = (int32_t)(oy * L->sh) - (int32_t)L->pt, ix0 = (int32_t)(ox * L->sw) - (int32_t)L->pl;
     const uint32_t p0 = (uint32_t)(iy0 * W + ix0);
     if (same_residue && iy0 >= 0 && iy0 + KH <= H && ix0 >= 0 && ix0 + KW <= W && src[p0 & 3u] != NULL) {
@@ -574,7 +594,7 @@ static void gather_patch(const nn_layer *L, const int8_t *x, const nn_u32_alias 
     int8_t *pp = patch;
     for (uint32_t ic = 0; ic < L->in.c; ic++) {
         const int8_t *xp = x + ic * hw;
-        for (int32_t ky = 0; ky < KH; ky++, pp += KWp) {
+        for (int32_t ky = 0; ky < KH; ky++, pp += nw * 4u) {
             int32_t iy = iy0 + ky;
             if (iy < 0 || iy >= H || kx_lo > 0 || kx_hi < KW) { /* a padded row or edge */
                 for (int32_t kx = 0; kx < KW; kx++) pp[kx] = zp;
@@ -713,16 +733,15 @@ static void global_avgpool(const nn_layer *L, const int8_t *x, int8_t *y) {
  * requantised to the output scale -- the TFLite quantised ADD. */
 #define NN_ADD_LEFT_SHIFT 20
 static void add_stash(const nn_layer *L, int8_t *a, int32_t zp_a, const int8_t *b, int32_t zp_b) {
-    int32_t ma = (int32_t)le32(L->mult), sa = (int32_t)le32(L->mult + 4u);
-    int32_t mb = (int32_t)le32(L->mult + 8u), sb = (int32_t)le32(L->mult + 12u);
-    int32_t mo = (int32_t)le32(L->mult + 16u), so = (int32_t)le32(L->mult + 20u);
+    const requant_params pa = requant_params_of((int32_t)le32(L->mult), (int32_t)le32(L->mult + 4u), 0, 0, 0);
+    const requant_params pb = requant_params_of((int32_t)le32(L->mult + 8u), (int32_t)le32(L->mult + 12u), 0, 0, 0);
+    const requant_params po = requant_params_of((int32_t)le32(L->mult + 16u), (int32_t)le32(L->mult + 20u),
+                                                L->out_zp, L->act_min, L->act_max);
     uint32_t n = nn_shape_size(L->in);
     for (uint32_t i = 0; i < n; i++) {
-        int32_t va = nn_multiply_by_quantized_multiplier(((int32_t)a[i] - zp_a) * (1 << NN_ADD_LEFT_SHIFT), ma, sa);
-        int32_t vb = nn_multiply_by_quantized_multiplier(((int32_t)b[i] - zp_b) * (1 << NN_ADD_LEFT_SHIFT), mb, sb);
-        int32_t r = nn_multiply_by_quantized_multiplier((int32_t)((uint32_t)va + (uint32_t)vb), mo, so);
-        r = clamp(r, -512, 512);
-        a[i] = (int8_t)clamp(r + L->out_zp, L->act_min, L->act_max);
+        int32_t va = requant_scale(&pa, ((int32_t)a[i] - zp_a) * (1 << NN_ADD_LEFT_SHIFT));
+        int32_t vb = requant_scale(&pb, ((int32_t)b[i] - zp_b) * (1 << NN_ADD_LEFT_SHIFT));
+        a[i] = requantize(&po, (uint32_t)va + (uint32_t)vb);
     }
 }
 

@@ -93,5 +93,8 @@ uint32_t nn_argmax(const int8_t *values, uint32_t n);
 int32_t nn_sat_rounding_doubling_high_mul(int32_t a, int32_t b);
 int32_t nn_rounding_divide_by_pot(int32_t x, int32_t exponent);
 int32_t nn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+/* The kernels' requantisation of an int32 accumulator: MultiplyByQuantizedMultiplier, + zp, clamped to
+ * [act_min, act_max] (as the blob allows: mult in [0, 2^31), shift in [-31, 30], int8 zp and bounds, min <= max). */
+int8_t nn_requantize(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t act_min, int32_t act_max);
 
 #endif /* NN_H */
