@@ -95,11 +95,12 @@ class ProofShape:
 
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
     def head_bytes(self) -> int:
-        """Bytes from ``fixed_roots`` through ``query_indices`` (every vector with its u32 count)."""
+        """Bytes from ``fixed_log_heights`` through ``query_indices`` (every vector with its u32 count)."""
         n_roots = len(self.committed_fixed) + len(self.phases) + len(self.fri_sizes) - 1
         ood = sum(4 + 16 * (z + zg) for z, zg in self.ood)
-        return (4 + len(self.committed_fixed) + 4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4 + 16 * self.final_poly_len
-                + 8 + 4 + 4 * self.options.num_queries)
+        fixed_heights = 4 + len(self.committed_fixed)
+        return (fixed_heights + 4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4
+                + 16 * self.final_poly_len + 8 + 4 + 4 * self.options.num_queries)
 
     def query_bytes(self) -> int:
         """Bytes of one query's openings."""
