@@ -139,6 +139,8 @@ def proof_shape(air: Air, options: ProofOptions, log_heights) -> ProofShape:
             raise MalformedProof(f"table {ct.name!r} may not be absent (the AIR requires it in every proof)")
         if lh != ABSENT and not 1 <= lh <= MAX_LOG_HEIGHT:
             raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
+    if all(lh == ABSENT for lh in heights):
+        raise MalformedProof("every table is absent: a proof needs at least one")
     blinding.check_heights(ca, heights)
     try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
         plans = zk.table_plans(ca, heights, options, FIXED_LOG_BLOWUP)
