@@ -79,11 +79,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--code", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--only", action="append", help="workloads whose name contains this (repeatable)")
     args = ap.parse_args()
     codes = [c.split("=", 1) for c in args.code]
     codes = [(name, str(Path(path).resolve())) for name, path in codes]
     results: dict = {}
     for wl, (kind, arg) in workloads().items():
+        if args.only and not any(o in wl for o in args.only):
+            continue
         for rep in range(args.repeat):
             order = codes if rep % 2 == 0 else codes[::-1]
             for name, path in order:
@@ -92,7 +95,7 @@ def main() -> None:
                 print(f"{wl} [{name}] {r['receipt_bytes']} B, prove {r['prove_s']:.2f} s", file=sys.stderr)
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "absent.json").write_text(json.dumps(results, indent=1))
+    (out / ("absent.json" if not args.only else "absent_only.json")).write_text(json.dumps(results, indent=1))
     names = [n for n, _ in codes]
     print("| workload | cycles | " + " | ".join(f"receipt KB {n}" for n in names) + " | "
           + " | ".join(f"prove s {n}" for n in names) + " | absent tables (" + names[-1] + ") |")

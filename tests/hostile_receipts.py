@@ -14,8 +14,9 @@ from zkvm import receipt as R
 from zkvm.stark import proof as P
 
 #: Top-level fields of a proof, in encoding order (zkvm/stark/proof.py).
-FIELDS = ("head", "log_heights", "fixed_log_heights", "fixed_roots", "main_roots", "aux_roots", "final_sums", "quotient_roots", "ood_z",
-          "ood_zg", "fri_roots", "final_poly", "pow_nonce", "query_indices", "queries", "auth_paths")
+FIELDS = ("head", "log_heights", "fixed_log_heights", "fixed_roots", "main_roots", "aux_roots", "final_sums",
+          "quotient_roots", "ood_z", "ood_zg", "fri_roots", "final_poly", "pow_nonce", "query_indices", "queries",
+          "auth_paths")
 
 
 def proof_fields(proof: P.Proof) -> dict[str, bytes]:

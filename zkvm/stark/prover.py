@@ -350,6 +350,8 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     for t in _silent_tables(ca, main_arr, fixed_arr, pubs, log_heights):
         log_heights[t] = ABSENT  # left out of the proof (shape.py: absent tables)
         main_arr.pop(ca.tables[t].name, None)
+    if all(lh == ABSENT for lh in log_heights):
+        raise InputError("every table is absent (optional and silent): nothing to prove")
     del main  # a caller that keeps no reference of its own lets _prove free the traces after the openings at zeta
     lb = options.log_blowup
     rng = (zk_randomness or prng.Randomness()) if options.zk else None

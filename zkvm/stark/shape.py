@@ -95,11 +95,12 @@ class ProofShape:
 
     # ---- encoded sizes (proof.py's layout), for the parser's length checks
     def head_bytes(self) -> int:
-        """Bytes from ``fixed_roots`` through ``query_indices`` (every vector with its u32 count)."""
+        """Bytes from ``fixed_log_heights`` through ``query_indices`` (every vector with its u32 count)."""
         n_roots = len(self.committed_fixed) + len(self.phases) + len(self.fri_sizes) - 1
         ood = sum(4 + 16 * (z + zg) for z, zg in self.ood)
-        return (4 + len(self.committed_fixed) + 4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4 + 16 * self.final_poly_len
-                + 8 + 4 + 4 * self.options.num_queries)
+        fixed_heights = 4 + len(self.committed_fixed)
+        return (fixed_heights + 4 * 6 + DIGEST * n_roots + 4 + 16 * self.n_final_sums + 4 + ood + 4
+                + 16 * self.final_poly_len + 8 + 4 + 4 * self.options.num_queries)
 
     def query_bytes(self) -> int:
         """Bytes of one query's openings."""
@@ -138,6 +139,8 @@ def proof_shape(air: Air, options: ProofOptions, log_heights) -> ProofShape:
             raise MalformedProof(f"table {ct.name!r} may not be absent (the AIR requires it in every proof)")
         if lh != ABSENT and not 1 <= lh <= MAX_LOG_HEIGHT:
             raise MalformedProof(f"table {ct.name!r}: height 2^{lh} out of range")
+    if all(lh == ABSENT for lh in heights):
+        raise MalformedProof("every table is absent: a proof needs at least one")
     blinding.check_heights(ca, heights)
     try:  # zk.py: each table's LDE blowup (lb + log_ext) and quotient chunks follow from heights and options
         plans = zk.table_plans(ca, heights, options, FIXED_LOG_BLOWUP)
