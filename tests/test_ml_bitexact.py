@@ -213,3 +213,22 @@ def test_requantisation_across_the_shift_range(which: str, backend: str) -> None
     for i, x in enumerate(qm.quantize_input(xs[:20])):
         code, journal = run(guest_io.encode_request(x, blob, True, salt=TEST_SALT))
         assert code == 0 and journal == expected(qm, blob, x, True), f"{which} input {i}"
+
+
+def test_accelerated_guests_stay_in_their_table_heights() -> None:
+    """Proving cost follows padded power-of-two table heights, so the engine keeps these (deterministic cycle
+    and code counts, not timings): the ML guests' code under 4,096 instruction words (program table 2^12), and
+    the public-model inference of B under 2^14 cycles, C under 2^16 (CPU tables; see guest/nn/README.md)."""
+    from zkvm.exec import Executor
+
+    if not interpreter_available():
+        pytest.skip("interpreter (zkvm.exec) not built")
+    words = {"private": len(InterpreterRunner(PRIVATE_GUEST).image.program())}
+    for name, budget in (("a", 1 << 13), ("b", 1 << 14), ("c", 1 << 16)):
+        _, qm, _, xte, _ = model(name)
+        runner = InterpreterRunner(public_guest_dir(name))
+        words[name] = len(runner.image.program())
+        for i, x in enumerate(qm.quantize_input(xte[:3])):
+            cycles = Executor(runner.image, guest_io.encode_request(x, None, False)).run().cycles
+            assert cycles < budget, f"model {name} input {i}: {cycles} cycles, over 2^{budget.bit_length() - 1}"
+    assert max(words.values()) < 4096, words
