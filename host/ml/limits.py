@@ -8,10 +8,11 @@ from zkvm.errors import InputError
 
 #: Longest provable run: the CPU table holds at most 2^MAX_LOG_HEIGHT - 1 cycles (zkvm/circuit/cpu.py).
 MAX_PROVABLE_CYCLES = (1 << MAX_LOG_HEIGHT) - 1
-#: Private-model guest cost per 64-byte block of blob: reading it (16 READ_WORD ecalls) and hashing it (one
-#: SHA256 accelerator ecall; ~4,300 cycles in plain RV32IM before). Measured; tests/test_ml_prove.py keeps it
-#: honest. Only used to explain where the cycles go.
-SHA256_CYCLES_PER_BLOCK = 92
+#: Private-model guest cost per 64-byte block of blob: reading it (READ_BUF, one ecall per 64 KiB; 16
+#: READ_WORD ecalls, ~92 cycles a block, before) and hashing it (one SHA256 accelerator ecall; ~4,300 cycles in
+#: plain RV32IM before). Measured; tests/test_ml_prove.py keeps it honest. Only used to explain where the
+#: cycles go.
+SHA256_CYCLES_PER_BLOCK = 6
 
 
 class CycleLimitExceeded(InputError):

@@ -161,14 +161,14 @@ def calls(record) -> Calls:
     t = np.nonzero((a7 == abi.ECALL_READ_BUF) & (insn == 0x73))[0]
     col = lambda name: np.asarray(record.column(name), dtype=np.int64)[t]  # noqa: E731
     dst, n, total, pos = col("rs1_val"), col("rs2_val"), col("rd_val"), col("a1_val")
-    data = np.frombuffer(bytes(record.input_consumed), dtype=np.uint8)
-    chunks = []
-    for k in range(len(t)):
-        buf = np.zeros(4 * int(n[k]), np.uint8)
-        m = min(int(total[k]), len(buf), max(len(data) - int(pos[k]), 0))
-        buf[:m] = data[int(pos[k]):int(pos[k]) + m]
-        chunks.append(buf.view("<u4").astype(np.int64))
-    words = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+    data = np.frombuffer(bytes(record.input_consumed), dtype=np.uint8).astype(np.int64)
+    cid = np.repeat(np.arange(len(t)), n)  # one entry per word written, vectorised over calls
+    j = np.arange(len(cid)) - (np.cumsum(n) - n)[cid]
+    at = 4 * j[:, None] + np.arange(4)[None, :]  # byte offsets inside the call
+    src = pos[cid][:, None] + at
+    ok = (at < total[cid][:, None]) & (src < len(data))
+    byte = np.where(ok, data[np.where(ok, src, 0)] if len(data) else 0, 0)
+    words = np.sum(byte << (8 * np.arange(4))[None, :], axis=1)
     return make_calls(4 * (t + 1), dst, n, total, words)
 
 
