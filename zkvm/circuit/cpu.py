@@ -29,7 +29,7 @@ import numpy as np
 from zkvm import abi
 from zkvm.circuit import opcodes as op
 from zkvm.circuit.dot import BUS_DOT
-from zkvm.circuit.lookups import LookupSends
+from zkvm.circuit.lookups import LookupSends, trace_rows
 from zkvm.circuit.memory import BUS_MEM, SPACE_REG, TS_BITS, Accesses, Resolved, resolve
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
 from zkvm.circuit.program import FIELDS, REG_A1
@@ -497,9 +497,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     sgm = (is_lb + is_lh) == 1
     sends.add_bytes(BYTE_AND, sign_src[sgm], np.full(int(sgm.sum()), 0x80))
 
-    main = np.zeros((height, len(COLUMNS)), dtype=np.uint32)
-    for name, i in COLUMN_INDEX.items():
-        main[:n, i] = np.mod(v[name], P).astype(np.uint32)
+    main = trace_rows([v[name] for name in COLUMNS], n, height)
     # padding rows: clk keeps counting, next_pc = pc + 4 = 4, o0 = 1, eq = 1, jpos stays at the journal length
     pad = slice(n, height)
     main[pad, COLUMN_INDEX["clk"]] = np.arange(n + 1, height + 1, dtype=np.uint32)

@@ -65,11 +65,50 @@ def assemble(columns: Sequence[str], values: Mapping[str, np.ndarray], n: int, h
     unknown = set(values) - set(columns)
     if unknown:
         raise KeyError(f"unknown columns {sorted(unknown)}")
-    out = np.zeros((height, len(columns)), dtype=np.uint32)
-    for j, name in enumerate(columns):
-        if name in values:
-            out[:n, j] = np.mod(np.asarray(values[name], dtype=np.int64), P).astype(np.uint32)
+    return trace_rows([values.get(name) for name in columns], n, height)
+
+
+#: Rows per block of the numpy fallback of `trace_rows` (its output block stays in cache).
+_BLOCK = 4096
+
+
+def trace_rows(cols: Sequence[np.ndarray | None], n: int, height: int) -> np.ndarray:
+    """uint32[height, len(cols)] with row r < n holding cols[j][r] mod p (values any integers, negative
+    included; a None column is zero) and zero rows below. Row-major in one pass (the native kernel, or blocks of
+    rows in numpy): storing a whole column at a time into a row-major trace touches every row once per column,
+    which dominated the fill of wide tables."""
+    w = len(cols)
+    arrs = [None if c is None else np.ascontiguousarray(np.asarray(c, dtype=np.int64).reshape(-1))
+            for c in cols]
+    for a in arrs:
+        if a is not None and a.shape[0] != n:
+            raise ValueError(f"trace column of length {a.shape[0]}, expected {n}")
+    out = np.empty((height, w), dtype=np.uint32)
+    native = _native()
+    if native is not None and w:
+        ffi, lib = native.ffi, native.lib
+        ptrs = ffi.new("int64_t *[]", [ffi.NULL if a is None else ffi.cast("int64_t *", a.ctypes.data)
+                                       for a in arrs])
+        if lib.zk_trace_rows(ptrs, w, n, height, ffi.cast("uint32_t *", out.ctypes.data)) != 0:
+            raise ValueError("trace assembly: bad arguments")
+        return out
+    out[n:] = 0
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(r0 + _BLOCK, n)
+        block = out[r0:r1]
+        for j, a in enumerate(arrs):
+            block[:, j] = 0 if a is None else np.mod(a[r0:r1], P)
     return out
+
+
+def _native():
+    """The prover's compiled kernels, or None. Imported on first use: the verifier imports the circuit modules
+    (for the AIR) and must never load a compiled extension."""
+    try:
+        from zkvm.stark import _native as native  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return native
 
 
 def as_u32_operands(ops: np.ndarray, a: np.ndarray, b: np.ndarray, allowed: Mapping[str, int]):

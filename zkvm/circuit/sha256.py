@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zkvm.circuit.lookups import LookupSends, padded_height
+from zkvm.circuit.lookups import LookupSends, padded_height, trace_rows
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE, BYTE_XOR
 from zkvm.errors import ZkvmError
@@ -497,10 +497,7 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> np.ndar
     cw_lo = np.where(sched, sum_lo >> 16, 0)
     cw_hi = np.where(sched, (v["s1v2_hi"] + v["wv7_hi"] + v[f"qv{_QV}_hi"] + cw_lo) >> 16, 0)
     v["cw_lo"], v["cw_hi"] = cw_lo, cw_hi
-    out = np.zeros((height, len(ROUND_COLUMNS)), dtype=np.uint32)
-    for j, name in enumerate(ROUND_COLUMNS):
-        out[:, j] = np.mod(v[name], P).astype(np.uint32)
-    return out
+    return trace_rows([v[name] for name in ROUND_COLUMNS], height, height)
 
 
 def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tuple[int, int]) -> np.ndarray:
@@ -532,10 +529,7 @@ def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tupl
         v[f"c2_{i}"] = ((hin >> 16) + (fi >> 16) + c1) >> 16
         dd = ts - 1 - prev_ts_state[:, i]
         v[f"d{i}_lo"], v[f"d{i}_hi"] = dd & 0xFFFF, dd >> 16
-    out = np.zeros((height, len(BLOCK_COLUMNS)), dtype=np.uint32)
-    for j, name in enumerate(BLOCK_COLUMNS):
-        out[:B, j] = np.mod(v[name], P).astype(np.uint32)
-    return out
+    return trace_rows([v[name] for name in BLOCK_COLUMNS], B, height)
 
 
 def report_lookups(table, main: np.ndarray, sends: LookupSends) -> None:
