@@ -15,11 +15,15 @@ def golden() -> dict:
     return json.loads(TD.GOLDEN.read_text())
 
 
+@pytest.mark.parametrize("block", [None, 97], ids=["default_block", "block97"])
 @pytest.mark.parametrize("name", ["kitchen_sink", "dot_calls", *TD.GUEST_INPUTS])
-def test_trace_matches_golden_digest(name, golden):
-    from zkvm.circuit import riscv_air
+def test_trace_matches_golden_digest(name, block, golden, monkeypatch):
+    """Also with the cpu fill's blocks of cycles made tiny (and odd): many block boundaries, same trace."""
+    from zkvm.circuit import cpu, riscv_air
     from zkvm.exec import Executor
 
+    if block is not None:
+        monkeypatch.setattr(cpu, "BLOCK", block)
     (image, data, elf_digest), = [r[1:] for r in TD.runs() if r[0] == name]
     want = golden[name]
     assert elf_digest == want["elf"], (f"{name}: the guest ELF differs from the one the golden digest was made "

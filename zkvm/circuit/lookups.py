@@ -9,6 +9,7 @@ Once every table is filled, `range.multiplicities(sends)` and `bytes.multiplicit
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -72,18 +73,21 @@ def assemble(columns: Sequence[str], values: Mapping[str, np.ndarray], n: int, h
 _BLOCK = 4096
 
 
-def trace_rows(cols: Sequence[np.ndarray | None], n: int, height: int) -> np.ndarray:
+def trace_rows(cols: Sequence[np.ndarray | None], n: int, height: int, out: np.ndarray | None = None) -> np.ndarray:
     """uint32[height, len(cols)] with row r < n holding cols[j][r] mod p (values any integers, negative
     included; a None column is zero) and zero rows below. Row-major in one pass (the native kernel, or blocks of
     rows in numpy): storing a whole column at a time into a row-major trace touches every row once per column,
-    which dominated the fill of wide tables."""
+    which dominated the fill of wide tables. ``out``: a C-contiguous uint32[height, len(cols)] to fill."""
     w = len(cols)
     arrs = [None if c is None else np.ascontiguousarray(np.asarray(c, dtype=np.int64).reshape(-1))
             for c in cols]
     for a in arrs:
         if a is not None and a.shape[0] != n:
             raise ValueError(f"trace column of length {a.shape[0]}, expected {n}")
-    out = np.empty((height, w), dtype=np.uint32)
+    if out is None:
+        out = big_empty((height, w))
+    elif out.shape != (height, w) or out.dtype != np.uint32 or not out.flags.c_contiguous:
+        raise ValueError(f"trace_rows: out must be a C-contiguous uint32[{height}, {w}]")
     native = _native()
     if native is not None and w:
         ffi, lib = native.ffi, native.lib
@@ -99,6 +103,25 @@ def trace_rows(cols: Sequence[np.ndarray | None], n: int, height: int) -> np.nda
         for j, a in enumerate(arrs):
             block[:, j] = 0 if a is None else np.mod(a[r0:r1], P)
     return out
+
+
+#: Arrays from this size on are mapped by `big_empty` (smaller ones come from numpy's allocator).
+BIG_BYTES = 1 << 22
+
+
+def big_empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised uint32 array for a large trace, in an anonymous mapping populated up front: the
+    kernel maps every page in one call instead of one fault per page on first write. numpy's own large
+    allocations ask for transparent huge pages, whose first touch (page compaction) cost several times more
+    on the shared VM we measure on (bench/README.md, "Where the prover's time goes")."""
+    size = int(np.prod(shape, dtype=np.int64)) * 4
+    if size < BIG_BYTES or not hasattr(mmap, "MAP_POPULATE"):
+        return np.empty(shape, dtype=np.uint32)
+    try:
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
+    except OSError:
+        return np.empty(shape, dtype=np.uint32)
+    return np.frombuffer(buf, dtype=np.uint32).reshape(shape)
 
 
 def _native():
