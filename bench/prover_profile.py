@@ -159,10 +159,10 @@ def columns(zk: bool = True) -> dict:
     return {ct.name: {"fixed": ct.n_fixed, "main": ct.n_main, "aux": ct.n_aux} for ct in ca.tables}
 
 
-def prove_profile(name: str, profile: bool) -> dict:
+def prove_profile(name: str, profile: bool, root: Path = ROOT) -> dict:
     """Prove one workload (zk, default options); phases, per-table times, heights, columns, peak RSS; with
     `profile`, a cProfile of the whole prove (top functions by own time)."""
-    image, data = workload(name)
+    image, data = workload(name, root)
     from zkvm import receipt as R
 
     stats = R.ProveStats()
@@ -285,7 +285,7 @@ def main() -> None:
         print(json.dumps(trace_split(args.trace_only, args.root, split=not args.no_split)))
         return
     if args.prove_only:
-        print(json.dumps(prove_profile(args.prove_only, profile=False)))
+        print(json.dumps(prove_profile(args.prove_only, profile=False, root=args.root)))
         return
     if args.prove_profile:
         print(json.dumps(prove_profile(args.prove_profile, profile=True)))

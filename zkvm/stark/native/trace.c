@@ -40,7 +40,8 @@ static void rows_range(void *vctx, size_t b, size_t e) {
 int zk_trace_rows(const int64_t *const *cols, size_t w, size_t n, size_t height, uint32_t *out) {
     if (out == NULL || w == 0 || n > height || (n > 0 && cols == NULL)) return -1;
     rows_ctx c = {cols, w, n, out};
-    zk_parallel_for((n + ROWS - 1) / ROWS, 256, rows_range, &c);
+    /* threads only for tall traces: a block of a few thousand rows is done before a second thread wakes up */
+    zk_parallel_for((n + ROWS - 1) / ROWS, 1024, rows_range, &c);
     if (height > n) memset(out + n * w, 0, (height - n) * w * sizeof(uint32_t));
     return 0;
 }
