@@ -331,10 +331,10 @@ class ShaTables:
         constants (malicious-prover tests only)."""
         B = len(calls.clk)
         rv = round_values(calls.state_in, calls.block, K if k is None else k)
-        rmain = _round_main(rv, calls, prev_ts[:, 8:])
+        rmain, rcols = _round_main(rv, calls, prev_ts[:, 8:])
         bmain = _block_main(calls, rv, prev_ts[:, :8], text)
         kmain = np.full((ROUNDS, 1), B, dtype=np.uint32)
-        report_lookups(self.round_t, rmain, sends)
+        report_lookups(self.round_t, rmain, sends, rcols)
         report_lookups(self.block_t, bmain, sends)
         return {ROUND_NAME: rmain, BLOCK_NAME: bmain, K_NAME: kmain}
 
@@ -423,7 +423,8 @@ def round_values(state_in: np.ndarray, block: np.ndarray, k=K) -> dict[str, np.n
     return out
 
 
-def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> np.ndarray:
+def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[np.ndarray, list]:
+    """The round table's trace, and its columns (int64, the trace's values before reduction mod p)."""
     B = rv["a"].shape[0]
     n = B * ROUNDS
     height = padded_height(n)
@@ -497,7 +498,8 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> np.ndar
     cw_lo = np.where(sched, sum_lo >> 16, 0)
     cw_hi = np.where(sched, (v["s1v2_hi"] + v["wv7_hi"] + v[f"qv{_QV}_hi"] + cw_lo) >> 16, 0)
     v["cw_lo"], v["cw_hi"] = cw_lo, cw_hi
-    return trace_rows([v[name] for name in ROUND_COLUMNS], height, height)
+    cols = [v[name] for name in ROUND_COLUMNS]
+    return trace_rows(cols, height, height), cols
 
 
 def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tuple[int, int]) -> np.ndarray:
@@ -532,9 +534,11 @@ def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tupl
     return trace_rows([v[name] for name in BLOCK_COLUMNS], B, height)
 
 
-def report_lookups(table, main: np.ndarray, sends: LookupSends) -> None:
+def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | None = None) -> None:
     """Report every range16 / bytes send of `table` (a fixed-column-free table) over its trace, evaluated with
-    the AIR's own expressions: the fill cannot disagree with the constraints about what is looked up."""
+    the AIR's own expressions: the fill cannot disagree with the constraints about what is looked up.
+    ``columns``: the trace's columns as the fill computed them (main[:, j] = columns[j] mod p), read instead of
+    the row-major trace (a column of it is a strided read of the whole trace)."""
     from zkvm.stark.air import evaluate
     from zkvm.stark.algebra import BaseArrayOps
 
@@ -544,7 +548,7 @@ def report_lookups(table, main: np.ndarray, sends: LookupSends) -> None:
     def column(kind, idx, nxt):
         key = (idx, nxt)
         if key not in cache:
-            col = main[:, idx].astype(np.uint64)
+            col = (main[:, idx] if columns is None else np.mod(columns[idx], P)).astype(np.uint64)
             cache[key] = np.roll(col, -1) if nxt else col
         return cache[key]
 
