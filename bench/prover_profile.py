@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "profile.json"
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- profile:start -->", "<!-- profile:end -->"
+TSTART, TEND = "<!-- trace:start -->", "<!-- trace:end -->"
 #: fib inputs that just fit 2^k cycles (bench/prove.py's fib_input_for, fixed so every checkout runs the same)
 FIB_N = {16: 10906, 18: 43663, 20: 174691}
 PHASES = ("lde", "merkle", "quotient", "fri")
@@ -275,6 +276,8 @@ def main() -> None:
     ap.add_argument("--callgrind-json", type=Path, help="reuse (if it exists) or write the callgrind result here")
     ap.add_argument("--trace-compare", type=Path, metavar="CHECKOUT")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--render", action="store_true", help="rewrite the README section from bench/out/profile.json "
+                    "(adding --callgrind-json's result if given)")
     ap.add_argument("--trace-only", help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     ap.add_argument("--no-split", action="store_true", help=argparse.SUPPRESS)
@@ -291,10 +294,27 @@ def main() -> None:
         print(json.dumps(prove_profile(args.prove_profile, profile=True)))
         return
     if args.trace_compare:
-        rows = trace_compare(args.trace_compare.resolve(), args.only if args.only != ["fib_2^20", "model_b"]
-                             else ["fib_2^18", "fib_2^20", "model_b"], args.repeat)
+        names = args.only if args.only != ["fib_2^20", "model_b"] else ["fib_2^18", "fib_2^20", "model_b"]
+        load0 = os.getloadavg()[0]
+        rows = trace_compare(args.trace_compare.resolve(), names, args.repeat)
         (OUT.parent / "trace_compare.json").write_text(json.dumps(rows, indent=1))
-        print(compare_markdown(rows, args.trace_compare.resolve()))
+        section = "\n".join([
+            TSTART, "## Trace generation: before vs after (`python bench/prover_profile.py --trace-compare OLD`)",
+            "", f"`riscv_air.generate` on the same record, each run in a fresh process, the two checkouts "
+            f"alternating ({args.repeat} runs each, best shown; OLD = `{args.trace_compare.name}`). Machine: "
+            f"{platform.machine()}, {os.cpu_count()} cores, 1-minute load average {load0:.1f} before and "
+            f"{os.getloadavg()[0]:.1f} after: wall seconds are inflated by other jobs, CPU seconds (user + "
+            "system of the process during the call) much less so. Page faults = minor faults during the call "
+            "(a populated mapping counts its pages).", "",
+            compare_markdown(rows, args.trace_compare.resolve()), TEND])
+        _write_section(section, TSTART, TEND)
+        print(section)
+        return
+    if args.render:
+        result = json.loads(OUT.read_text())
+        if args.callgrind_json and args.callgrind_json.exists():
+            result["callgrind"] = json.loads(args.callgrind_json.read_text())
+        write(result)
         return
     if args.only == []:  # callgrind alone (e.g. ahead of the timed runs)
         result = callgrind(args.callgrind_workload)
@@ -322,16 +342,24 @@ def main() -> None:
         if args.callgrind_json:
             args.callgrind_json.write_text(json.dumps(result["callgrind"], indent=1))
     result["load"] = [load0, os.getloadavg()[0]]
+    write(result)
+
+
+def write(result: dict) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1))
     section = markdown(result)
+    _write_section(section, START, END)
+    print(section)
+
+
+def _write_section(section: str, start: str, end: str) -> None:
     text = README.read_text()
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+    if start in text and end in text:
+        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     README.write_text(text)
-    print(section)
 
 
 def compare_markdown(rows: list[dict], other: Path) -> str:
@@ -386,8 +414,13 @@ def markdown(res: dict) -> str:
             L.append(f"| {t} | {heights[t]:,} | {c['main']} | {c['aux']} | {cells[t] / 1e6:.1f} | "
                      f"{100 * cells[t] / all_cells:.1f}% | {fill_of.get(t, 0):.3f} | "
                      f"{ph.get(f'prove.table.{t}', 0):.2f} |")
-        L += ["", f"Trace fill steps (s, exclusive; one generate call in a fresh process, {w['trace']['trace_s']:.2f} s "
-              "in all): " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1]))]
+        tr = w["trace"]
+        cpu_steps = tr.get("steps_cpu_s", {})
+        L += ["", f"Trace fill steps (wall s / CPU s, exclusive of nested steps; one generate call in a fresh "
+              f"process: {tr['trace_s']:.2f} s wall, {tr.get('trace_user_s', 0) + tr.get('trace_sys_s', 0):.2f} s "
+              f"CPU, {tr.get('minor_faults', 0):,} page faults, peak RSS {tr['peak_rss_mb']:,.0f} MB): "
+              + ", ".join(f"{k} {v:.3f} / {cpu_steps.get(k, 0):.3f}"
+                          for k, v in sorted(steps.items(), key=lambda kv: -kv[1]) if v >= 0.001)]
         if w.get("cprofile"):
             L += ["", "cProfile of the whole prove (own time; C calls appear as their Python entry point):", "",
                   "| function | calls | own s | cum s |", "|---|---|---|---|"]
