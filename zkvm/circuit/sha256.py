@@ -424,7 +424,7 @@ def round_values(state_in: np.ndarray, block: np.ndarray, k=K) -> dict[str, np.n
 
 
 def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[np.ndarray, list]:
-    """The round table's trace, and its columns (int64, the trace's values before reduction mod p)."""
+    """The round table's trace, and its columns (canonical uint32: main[:, j] == columns[j])."""
     B = rv["a"].shape[0]
     n = B * ROUNDS
     height = padded_height(n)
@@ -499,7 +499,11 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
     cw_hi = np.where(sched, (v["s1v2_hi"] + v["wv7_hi"] + v[f"qv{_QV}_hi"] + cw_lo) >> 16, 0)
     v["cw_lo"], v["cw_hi"] = cw_lo, cw_hi
     cols = [v[name] for name in ROUND_COLUMNS]
-    return trace_rows(cols, height, height), cols
+    out = trace_rows(cols, height, height)
+    v.clear()
+    for j, col in enumerate(cols):  # canonical and 4 bytes a cell: each int64 column is freed as it is replaced
+        cols[j] = np.mod(col, P).astype(np.uint32)
+    return out, cols
 
 
 def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tuple[int, int]) -> np.ndarray:
@@ -537,8 +541,8 @@ def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tupl
 def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | None = None) -> None:
     """Report every range16 / bytes send of `table` (a fixed-column-free table) over its trace, evaluated with
     the AIR's own expressions: the fill cannot disagree with the constraints about what is looked up.
-    ``columns``: the trace's columns as the fill computed them (main[:, j] = columns[j] mod p), read instead of
-    the row-major trace (a column of it is a strided read of the whole trace)."""
+    ``columns``: the trace's columns (main[:, j] == columns[j]), read instead of the row-major trace (a column
+    of it is a strided read of the whole trace)."""
     from zkvm.stark.air import evaluate
     from zkvm.stark.algebra import BaseArrayOps
 
@@ -548,7 +552,7 @@ def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | 
     def column(kind, idx, nxt):
         key = (idx, nxt)
         if key not in cache:
-            col = (main[:, idx] if columns is None else np.mod(columns[idx], P)).astype(np.uint64)
+            col = (main[:, idx] if columns is None else columns[idx]).astype(np.uint64)
             cache[key] = np.roll(col, -1) if nxt else col
         return cache[key]
 
