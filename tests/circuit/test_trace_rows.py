@@ -66,3 +66,32 @@ def test_inverse_table_matches_fermat():
     assert (got[~nz] == 0).all()
     big = np.array([0, cpu._INV_TABLE_SIZE, P - 1], np.int64)  # beyond the table: the Fermat path
     assert list(cpu._field_inverse(big)) == [0, *np.asarray(batch_inv(big[1:].astype(np.uint32)), dtype=np.int64)]
+
+
+def test_sha_lookups_exact_integers_match_field_arithmetic(monkeypatch):
+    """report_lookups evaluates the lookup tuples in exact integers; forcing its mod-p fallback on every
+    interaction (bound limit 0) must report the same lookups."""
+    from zkvm.circuit import riscv_air
+    from zkvm.circuit import sha256 as sha
+    from zkvm.circuit.lookups import LookupSends
+
+    rng = np.random.default_rng(11)
+    B = 3
+    state = rng.integers(0, 1 << 32, (B, 8), dtype=np.int64)
+    block = rng.integers(0, 1 << 32, (B, 16), dtype=np.int64)
+    calls = sha.ShaCalls(np.arange(1, B + 1) * 10, np.full(B, 0x1000), np.full(B, 0x2000), state, block,
+                         np.zeros((B, 8), np.int64))
+    prev_ts = np.zeros((B, 24), np.int64)
+    tables = riscv_air.circuit().sha
+
+    def counts(limit):
+        monkeypatch.setattr(sha._ExactIntOps, "LIMIT", limit)
+        sends = LookupSends()
+        tables.fill(calls, prev_ts, sends, (0, 0))
+        r = np.bincount(np.concatenate(sends.range16), minlength=1 << 16)
+        b = {op: np.bincount(np.concatenate(p), minlength=1 << 16) for op, p in sends.bytes.items() if p}
+        return r, b
+
+    (r1, b1), (r0, b0) = counts(1 << 62), counts(0)
+    assert np.array_equal(r1, r0) and b1.keys() == b0.keys()
+    assert all(np.array_equal(b1[k], b0[k]) for k in b1)

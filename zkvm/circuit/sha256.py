@@ -538,15 +538,69 @@ def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tupl
     return trace_rows([v[name] for name in BLOCK_COLUMNS], B, height)
 
 
+class _Overflow(Exception):
+    pass
+
+
+class _Exact:
+    """An int64 array or a Python int, with a bound on its absolute value."""
+
+    __slots__ = ("v", "bound")
+
+    def __init__(self, v, bound: int) -> None:
+        self.v, self.bound = v, bound
+
+
+class _ExactIntOps:
+    """Integer arithmetic on int64 arrays, exact while every bound stays below 2^62 (else _Overflow), reduced
+    mod p once at the end: the field values, without a division per operation (the lookup tuples are small
+    linear combinations of bits, bytes and limbs)."""
+
+    LIMIT = 1 << 62
+
+    @staticmethod
+    def _lift(x) -> _Exact:
+        return x if isinstance(x, _Exact) else _Exact(x, abs(x))
+
+    def add(self, a, b):
+        a, b = self._lift(a), self._lift(b)
+        if a.bound + b.bound >= self.LIMIT:
+            raise _Overflow
+        return _Exact(a.v + b.v, a.bound + b.bound)
+
+    def sub(self, a, b):
+        a, b = self._lift(a), self._lift(b)
+        if a.bound + b.bound >= self.LIMIT:
+            raise _Overflow
+        return _Exact(a.v - b.v, a.bound + b.bound)
+
+    def mul(self, a, b):
+        a, b = self._lift(a), self._lift(b)
+        if a.bound * b.bound >= self.LIMIT:
+            raise _Overflow
+        return _Exact(a.v * b.v, a.bound * b.bound)
+
+    def neg(self, a):
+        a = self._lift(a)
+        return _Exact(-a.v, a.bound)
+
+    @staticmethod
+    def reduce(x):
+        x = x.v if isinstance(x, _Exact) else x
+        return x % P if isinstance(x, int) else np.mod(x, P)
+
+
 def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | None = None) -> None:
     """Report every range16 / bytes send of `table` (a fixed-column-free table) over its trace, evaluated with
     the AIR's own expressions: the fill cannot disagree with the constraints about what is looked up.
     ``columns``: the trace's columns (main[:, j] == columns[j]), read instead of the row-major trace (a column
-    of it is a strided read of the whole trace)."""
+    of it is a strided read of the whole trace). Evaluated in exact integers (`_ExactIntOps`), or mod p per
+    operation where a bound could exceed int64."""
     from zkvm.stark.air import evaluate
     from zkvm.stark.algebra import BaseArrayOps
 
     ops = BaseArrayOps()
+    exact = _ExactIntOps()
     cache: dict = {}
 
     def column(kind, idx, nxt):
@@ -556,11 +610,24 @@ def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | 
             cache[key] = np.roll(col, -1) if nxt else col
         return cache[key]
 
+    exact_cache: dict = {}
+
+    def exact_column(kind, idx, nxt):
+        key = (idx, nxt)
+        if key not in exact_cache:
+            col = (main[:, idx] if columns is None else columns[idx]).astype(np.int64)
+            col = np.roll(col, -1) if nxt else col
+            exact_cache[key] = _Exact(col, int(col.max()) if col.size else 0)
+        return exact_cache[key]
+
     h = main.shape[0]
     for it in table.interactions:
         if it.sign != 1 or it.bus not in (BUS_RANGE16, BUS_BYTES):
             continue
-        vals = evaluate([it.mult] + list(it.values), ops, column, lambda n: 0)
+        try:
+            vals = [exact.reduce(x) for x in evaluate([it.mult] + list(it.values), exact, exact_column, lambda n: 0)]
+        except _Overflow:
+            vals = evaluate([it.mult] + list(it.values), ops, column, lambda n: 0)
         mult, *tup = (np.broadcast_to(np.asarray(x, dtype=np.int64), (h,)) for x in vals)
         live = mult == 1
         if it.bus == BUS_RANGE16:
