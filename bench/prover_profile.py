@@ -400,13 +400,13 @@ def markdown(res: dict) -> str:
         for label, s in rows:
             L.append(f"| {label} | {s:.2f} | {100 * s / total:.0f}% |")
         L += ["", "Per table (main and aux columns as the prover commits them with zk; aux in base-field "
-              "equivalents, 4 per extension column; cells = (main + aux) x padded height; fill = its trace "
-              "step; STARK = its LDEs, LogUp column and quotient, the Merkle trees and FRI being shared):", "",
-              "| table | rows | main | aux | cells (M) | share of cells | fill s | STARK s |",
+              "equivalents, 4 per extension column; cells = (main + aux) x padded height; fill = CPU seconds of "
+              "its trace step; STARK = wall seconds of its LDEs, LogUp column and quotient, the Merkle trees and FRI being shared):", "",
+              "| table | rows | main | aux | cells (M) | share of cells | fill CPU s | STARK s |",
               "|---|---|---|---|---|---|---|---|"]
         cols, heights = w["columns"], w["heights"]
         steps = w["trace"]["steps_s"]
-        fill_of = _fill_by_table(steps)
+        fill_of = _fill_by_table(w["trace"].get("steps_cpu_s", steps))
         cells = {t: (cols[t]["main"] + cols[t]["aux"]) * heights.get(t, 0) for t in cols if t in heights}
         all_cells = sum(cells.values()) or 1
         for t in sorted(cells, key=lambda t: -cells[t]):
