@@ -9,6 +9,7 @@ Once every table is filled, `range.multiplicities(sends)` and `bytes.multiplicit
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -65,11 +66,72 @@ def assemble(columns: Sequence[str], values: Mapping[str, np.ndarray], n: int, h
     unknown = set(values) - set(columns)
     if unknown:
         raise KeyError(f"unknown columns {sorted(unknown)}")
-    out = np.zeros((height, len(columns)), dtype=np.uint32)
-    for j, name in enumerate(columns):
-        if name in values:
-            out[:n, j] = np.mod(np.asarray(values[name], dtype=np.int64), P).astype(np.uint32)
+    return trace_rows([values.get(name) for name in columns], n, height)
+
+
+#: Rows per block of the numpy fallback of `trace_rows` (its output block stays in cache).
+_BLOCK = 4096
+
+
+def trace_rows(cols: Sequence[np.ndarray | None], n: int, height: int, out: np.ndarray | None = None) -> np.ndarray:
+    """uint32[height, len(cols)] with row r < n holding cols[j][r] mod p (values any integers, negative
+    included; a None column is zero) and zero rows below. Row-major in one pass (the native kernel, or blocks of
+    rows in numpy): storing a whole column at a time into a row-major trace touches every row once per column,
+    which dominated the fill of wide tables. ``out``: a C-contiguous uint32[height, len(cols)] to fill."""
+    w = len(cols)
+    arrs = [None if c is None else np.ascontiguousarray(np.asarray(c, dtype=np.int64).reshape(-1))
+            for c in cols]
+    for a in arrs:
+        if a is not None and a.shape[0] != n:
+            raise ValueError(f"trace column of length {a.shape[0]}, expected {n}")
+    if out is None:
+        out = big_empty((height, w))
+    elif out.shape != (height, w) or out.dtype != np.uint32 or not out.flags.c_contiguous:
+        raise ValueError(f"trace_rows: out must be a C-contiguous uint32[{height}, {w}]")
+    native = _native()
+    if native is not None and w:
+        ffi, lib = native.ffi, native.lib
+        ptrs = ffi.new("int64_t *[]", [ffi.NULL if a is None else ffi.cast("int64_t *", a.ctypes.data)
+                                       for a in arrs])
+        if lib.zk_trace_rows(ptrs, w, n, height, ffi.cast("uint32_t *", out.ctypes.data)) != 0:
+            raise ValueError("trace assembly: bad arguments")
+        return out
+    out[n:] = 0
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(r0 + _BLOCK, n)
+        block = out[r0:r1]
+        for j, a in enumerate(arrs):
+            block[:, j] = 0 if a is None else np.mod(a[r0:r1], P)
     return out
+
+
+#: Arrays from this size on are mapped by `big_empty` (smaller ones come from numpy's allocator).
+BIG_BYTES = 1 << 22
+
+
+def big_empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised uint32 array for a large trace, in an anonymous mapping populated up front: the
+    kernel maps every page in one call instead of one fault per page on first write. numpy's own large
+    allocations ask for transparent huge pages, whose first touch (page compaction) cost several times more
+    on the shared VM we measure on (bench/README.md, "Where the prover's time goes")."""
+    size = int(np.prod(shape, dtype=np.int64)) * 4
+    if size < BIG_BYTES or not hasattr(mmap, "MAP_POPULATE"):
+        return np.empty(shape, dtype=np.uint32)
+    try:
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
+    except OSError:
+        return np.empty(shape, dtype=np.uint32)
+    return np.frombuffer(buf, dtype=np.uint32).reshape(shape)
+
+
+def _native():
+    """The prover's compiled kernels, or None. Imported on first use: the verifier imports the circuit modules
+    (for the AIR) and must never load a compiled extension."""
+    try:
+        from zkvm.stark import _native as native  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return native
 
 
 def as_u32_operands(ops: np.ndarray, a: np.ndarray, b: np.ndarray, allowed: Mapping[str, int]):

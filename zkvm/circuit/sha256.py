@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zkvm.circuit.lookups import LookupSends, padded_height
+from zkvm.circuit.lookups import LookupSends, padded_height, trace_rows
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE, BYTE_XOR
 from zkvm.errors import ZkvmError
@@ -331,10 +331,10 @@ class ShaTables:
         constants (malicious-prover tests only)."""
         B = len(calls.clk)
         rv = round_values(calls.state_in, calls.block, K if k is None else k)
-        rmain = _round_main(rv, calls, prev_ts[:, 8:])
+        rmain, rcols = _round_main(rv, calls, prev_ts[:, 8:])
         bmain = _block_main(calls, rv, prev_ts[:, :8], text)
         kmain = np.full((ROUNDS, 1), B, dtype=np.uint32)
-        report_lookups(self.round_t, rmain, sends)
+        report_lookups(self.round_t, rmain, sends, rcols)
         report_lookups(self.block_t, bmain, sends)
         return {ROUND_NAME: rmain, BLOCK_NAME: bmain, K_NAME: kmain}
 
@@ -423,7 +423,8 @@ def round_values(state_in: np.ndarray, block: np.ndarray, k=K) -> dict[str, np.n
     return out
 
 
-def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> np.ndarray:
+def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[np.ndarray, list]:
+    """The round table's trace, and its columns (canonical uint32: main[:, j] == columns[j])."""
     B = rv["a"].shape[0]
     n = B * ROUNDS
     height = padded_height(n)
@@ -497,10 +498,12 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> np.ndar
     cw_lo = np.where(sched, sum_lo >> 16, 0)
     cw_hi = np.where(sched, (v["s1v2_hi"] + v["wv7_hi"] + v[f"qv{_QV}_hi"] + cw_lo) >> 16, 0)
     v["cw_lo"], v["cw_hi"] = cw_lo, cw_hi
-    out = np.zeros((height, len(ROUND_COLUMNS)), dtype=np.uint32)
-    for j, name in enumerate(ROUND_COLUMNS):
-        out[:, j] = np.mod(v[name], P).astype(np.uint32)
-    return out
+    cols = [v[name] for name in ROUND_COLUMNS]
+    out = trace_rows(cols, height, height)
+    v.clear()
+    for j, col in enumerate(cols):  # canonical and 4 bytes a cell: each int64 column is freed as it is replaced
+        cols[j] = np.mod(col, P).astype(np.uint32)
+    return out, cols
 
 
 def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tuple[int, int]) -> np.ndarray:
@@ -532,33 +535,99 @@ def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tupl
         v[f"c2_{i}"] = ((hin >> 16) + (fi >> 16) + c1) >> 16
         dd = ts - 1 - prev_ts_state[:, i]
         v[f"d{i}_lo"], v[f"d{i}_hi"] = dd & 0xFFFF, dd >> 16
-    out = np.zeros((height, len(BLOCK_COLUMNS)), dtype=np.uint32)
-    for j, name in enumerate(BLOCK_COLUMNS):
-        out[:B, j] = np.mod(v[name], P).astype(np.uint32)
-    return out
+    return trace_rows([v[name] for name in BLOCK_COLUMNS], B, height)
 
 
-def report_lookups(table, main: np.ndarray, sends: LookupSends) -> None:
+class _Overflow(Exception):
+    pass
+
+
+class _Exact:
+    """An int64 array or a Python int, with a bound on its absolute value."""
+
+    __slots__ = ("v", "bound")
+
+    def __init__(self, v, bound: int) -> None:
+        self.v, self.bound = v, bound
+
+
+class _ExactIntOps:
+    """Integer arithmetic on int64 arrays, exact while every bound stays below 2^62 (else _Overflow), reduced
+    mod p once at the end: the field values, without a division per operation (the lookup tuples are small
+    linear combinations of bits, bytes and limbs)."""
+
+    LIMIT = 1 << 62
+
+    @staticmethod
+    def _lift(x) -> _Exact:
+        return x if isinstance(x, _Exact) else _Exact(x, abs(x))
+
+    def add(self, a, b):
+        a, b = self._lift(a), self._lift(b)
+        if a.bound + b.bound >= self.LIMIT:
+            raise _Overflow
+        return _Exact(a.v + b.v, a.bound + b.bound)
+
+    def sub(self, a, b):
+        a, b = self._lift(a), self._lift(b)
+        if a.bound + b.bound >= self.LIMIT:
+            raise _Overflow
+        return _Exact(a.v - b.v, a.bound + b.bound)
+
+    def mul(self, a, b):
+        a, b = self._lift(a), self._lift(b)
+        if a.bound * b.bound >= self.LIMIT:
+            raise _Overflow
+        return _Exact(a.v * b.v, a.bound * b.bound)
+
+    def neg(self, a):
+        a = self._lift(a)
+        return _Exact(-a.v, a.bound)
+
+    @staticmethod
+    def reduce(x):
+        x = x.v if isinstance(x, _Exact) else x
+        return x % P if isinstance(x, int) else np.mod(x, P)
+
+
+def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | None = None) -> None:
     """Report every range16 / bytes send of `table` (a fixed-column-free table) over its trace, evaluated with
-    the AIR's own expressions: the fill cannot disagree with the constraints about what is looked up."""
+    the AIR's own expressions: the fill cannot disagree with the constraints about what is looked up.
+    ``columns``: the trace's columns (main[:, j] == columns[j]), read instead of the row-major trace (a column
+    of it is a strided read of the whole trace). Evaluated in exact integers (`_ExactIntOps`), or mod p per
+    operation where a bound could exceed int64."""
     from zkvm.stark.air import evaluate
     from zkvm.stark.algebra import BaseArrayOps
 
     ops = BaseArrayOps()
+    exact = _ExactIntOps()
     cache: dict = {}
 
     def column(kind, idx, nxt):
         key = (idx, nxt)
         if key not in cache:
-            col = main[:, idx].astype(np.uint64)
+            col = (main[:, idx] if columns is None else columns[idx]).astype(np.uint64)
             cache[key] = np.roll(col, -1) if nxt else col
         return cache[key]
+
+    exact_cache: dict = {}
+
+    def exact_column(kind, idx, nxt):
+        key = (idx, nxt)
+        if key not in exact_cache:
+            col = (main[:, idx] if columns is None else columns[idx]).astype(np.int64)
+            col = np.roll(col, -1) if nxt else col
+            exact_cache[key] = _Exact(col, int(col.max()) if col.size else 0)
+        return exact_cache[key]
 
     h = main.shape[0]
     for it in table.interactions:
         if it.sign != 1 or it.bus not in (BUS_RANGE16, BUS_BYTES):
             continue
-        vals = evaluate([it.mult] + list(it.values), ops, column, lambda n: 0)
+        try:
+            vals = [exact.reduce(x) for x in evaluate([it.mult] + list(it.values), exact, exact_column, lambda n: 0)]
+        except _Overflow:
+            vals = evaluate([it.mult] + list(it.values), ops, column, lambda n: 0)
         mult, *tup = (np.broadcast_to(np.asarray(x, dtype=np.int64), (h,)) for x in vals)
         live = mult == 1
         if it.bus == BUS_RANGE16:

@@ -1,4 +1,5 @@
-"""cffi builder for the STARK prover's native primitives: NTT/LDE, SHA-256 Merkle trees, field kernels.
+"""cffi builder for the STARK prover's native primitives: NTT/LDE, SHA-256 Merkle trees, field kernels, trace
+assembly for the witness fill.
 
 Portable by construction: compiled without -march, the SIMD/SHA-NI paths are per-function target attributes
 selected at run time (``__builtin_cpu_supports``), so the same build runs on any x86-64 (and the scalar code
@@ -19,7 +20,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, ROOT)  # cffi executes builders as files at install time, not as package modules
 from zkvm.build_flags import build_in_place, extension_options  # noqa: E402
 FIELD_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "field"))
-SOURCES = ["parallel.c", "simd.c", "ntt.c", "sha256.c", "merkle.c", "kernels.c", "prng.c"]
+SOURCES = ["parallel.c", "simd.c", "ntt.c", "sha256.c", "merkle.c", "kernels.c", "prng.c", "trace.c"]
 
 CDEF = """
 int zk_interpolate(const uint32_t *in, uint32_t *out, size_t n, size_t w, uint32_t shift);
@@ -62,6 +63,8 @@ int zk_ext_inv(uint32_t *out, const uint32_t *a, size_t n);
 int zk_rows_fma_periodic(uint32_t *acc, const uint32_t *a, size_t rows, size_t w, const uint32_t *factors,
                          size_t period);
 void zk_poly_eval_ext(const uint32_t *coeffs, size_t n, size_t w, const uint32_t z[4], uint32_t *out);
+
+int zk_trace_rows(const int64_t *const *cols, size_t w, size_t n, size_t height, uint32_t *out);
 """
 
 ffibuilder = FFI()
@@ -69,7 +72,7 @@ ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "zkvm.stark._native",
     '#include "ntt.h"\n#include "parallel.h"\n#include "simd.h"\n#include "sha256.h"\n#include "merkle.h"\n'
-    '#include "kernels.h"\n#include "prng.h"\n',
+    '#include "kernels.h"\n#include "prng.h"\n#include "trace.h"\n',
     # sources relative to the repository root: both setup.py and the __main__ block below run from there
     sources=[os.path.join("zkvm", "stark", "native", s) for s in SOURCES],
     include_dirs=[HERE, FIELD_DIR],
