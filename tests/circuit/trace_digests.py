@@ -7,8 +7,8 @@ traces. tests/circuit/test_trace_digests.py compares against trace_digests.json,
 
 from the fill before the optimisation. A deliberate circuit change (new columns, new tables) changes the
 digests: regenerate them with the command above, in the same commit as the change, and say so in its message.
-Runs: hand-assembled programs (independent of the guest toolchain) and the shipped guests (their ELF digests are
-recorded too, so a changed build is reported as such, not as a trace difference).
+Runs: hand-assembled programs (independent of the guest toolchain) and the shipped guests (the digests of their
+loaded images are recorded too, so a changed build is reported as such, not as a trace difference).
 """
 
 from __future__ import annotations
@@ -60,7 +60,19 @@ def runs():
 
     for name, data in GUEST_INPUTS.items():
         elf = ROOT / "build" / "guests" / f"{name}.elf"
-        yield name, load_elf(elf), data, hashlib.sha256(elf.read_bytes()).hexdigest()
+        image = load_elf(elf)
+        yield name, image, data, image_digest(image)
+
+
+def image_digest(image) -> str:
+    """What the guest build put in memory (entry, executable ranges, every image word): unlike the ELF file's
+    bytes, independent of the checkout's path, which the debug information records."""
+    h = hashlib.sha256(struct.pack("<I", image.entry))
+    for start, end in image.exec_ranges:
+        h.update(struct.pack("<II", start, end))
+    for addr in sorted(image.words):
+        h.update(struct.pack("<II", addr, image.words[addr]))
+    return h.hexdigest()
 
 
 def compute() -> dict:
