@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 MAGIC = b"ZKVMRCPT"
 VERSION = 1
 CLAIM_VERSION = 1
-FLAG_ZK, FLAG_DEV = 1, 2
+FLAG_ZK, FLAG_DEV, FLAG_SEGMENTS = 1, 2, 4
 _HEADER = struct.Struct("<8sHB")
 _CLAIM = struct.Struct("<H32sI32s")
 _SEAL_HEAD = struct.Struct("<IIIII32s")
@@ -51,6 +51,10 @@ MAX_SEAL_BYTES = 8 << 20
 #: Largest receipt anything reads (``read_receipt`` reads at most this + 1 bytes; ``Receipt.from_bytes``
 #: refuses more): header, claim, both lengths, the longest journal, the largest seal. ~24 MiB.
 MAX_RECEIPT_BYTES = _HEADER.size + _CLAIM.size + 8 + MAX_JOURNAL_BYTES + MAX_SEAL_BYTES
+#: A segmented receipt (FLAG_SEGMENTS, zkvm/segmented.py) carries one proof per segment: its seal may be larger
+#: (a 2^26-cycle run in 2^18-cycle segments: 256 proofs of ~0.4 MB).
+MAX_SEGMENTED_SEAL_BYTES = 256 << 20
+MAX_SEGMENTED_RECEIPT_BYTES = _HEADER.size + _CLAIM.size + 8 + MAX_JOURNAL_BYTES + MAX_SEGMENTED_SEAL_BYTES
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -109,9 +113,10 @@ class Receipt:
     seal: bytes
     zk: bool
     dev: bool
+    segments: bool = False  # the seal is a zkvm.segmented.SegmentedSeal
 
     def to_bytes(self) -> bytes:
-        flags = (FLAG_ZK if self.zk else 0) | (FLAG_DEV if self.dev else 0)
+        flags = (FLAG_ZK if self.zk else 0) | (FLAG_DEV if self.dev else 0) | (FLAG_SEGMENTS if self.segments else 0)
         return b"".join([
             _HEADER.pack(MAGIC, VERSION, flags), self.claim.to_bytes(),
             struct.pack("<I", len(self.journal)), self.journal,
@@ -125,8 +130,8 @@ class Receipt:
         data = bytes(data)
         if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
             raise MalformedReceipt("not a zkvm receipt (bad magic)")
-        if len(data) > MAX_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
+        if len(data) > MAX_SEGMENTED_RECEIPT_BYTES:
+            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_SEGMENTED_RECEIPT_BYTES})")
         pos = 0
 
         def take(n: int, what: str) -> bytes:
@@ -140,21 +145,25 @@ class Receipt:
         _, version, flags = _HEADER.unpack(take(_HEADER.size, "header"))
         if version != VERSION:
             raise MalformedReceipt(f"unsupported receipt version {version} (this verifier reads {VERSION})")
-        if flags & ~(FLAG_ZK | FLAG_DEV):
+        if flags & ~(FLAG_ZK | FLAG_DEV | FLAG_SEGMENTS):
             raise MalformedReceipt(f"unknown receipt flags 0x{flags:02x}")
+        segmented = bool(flags & FLAG_SEGMENTS)
+        if not segmented and len(data) > MAX_RECEIPT_BYTES:
+            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
         cversion, image_id, exit_code, jdigest = _CLAIM.unpack(take(_CLAIM.size, "claim"))
         if cversion != CLAIM_VERSION:
             raise MalformedReceipt(f"unsupported claim version {cversion}")
         (jlen,) = struct.unpack("<I", take(4, "journal length"))
         journal = take(jlen, "journal")
         (slen,) = struct.unpack("<I", take(4, "seal length"))
-        if slen > MAX_SEAL_BYTES:
-            raise MalformedReceipt(f"a seal of {slen} bytes is larger than any proof ({MAX_SEAL_BYTES})")
+        max_seal = MAX_SEGMENTED_SEAL_BYTES if segmented else MAX_SEAL_BYTES
+        if slen > max_seal:
+            raise MalformedReceipt(f"a seal of {slen} bytes is larger than any proof ({max_seal})")
         seal = take(slen, "seal")
         if pos != len(data):
             raise MalformedReceipt(f"{len(data) - pos} trailing bytes after the receipt")
         return cls(Claim(image_id, exit_code, jdigest, cversion), journal, seal,
-                   zk=bool(flags & FLAG_ZK), dev=bool(flags & FLAG_DEV))
+                   zk=bool(flags & FLAG_ZK), dev=bool(flags & FLAG_DEV), segments=segmented)
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,7 @@ class ProveStats:
     phases: dict = field(default_factory=dict)
     heights: dict = field(default_factory=dict)
     receipt_bytes: int = 0
+    segments: list = field(default_factory=list)  # per-segment proof bytes (segmented runs)
 
 
 def default_options(zk: bool = True):
@@ -217,11 +227,15 @@ def default_options(zk: bool = True):
 
 def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,
           options=None, max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats: ProveStats | None = None,
-          fixed_cache: str | None = None):
+          fixed_cache: str | None = None, segment_po2: int | None = None, scheduler=None):
     """Run the guest and prove the run. Returns (ExecResult, Receipt). A trap raises GuestError (a trapping
     run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt. `fixed_cache`: a
     directory keeping the fixed columns' LDEs and trees between proofs (the proving key; see
-    `zkvm.stark.prover.commit_fixed_data`)."""
+    `zkvm.stark.prover.commit_fixed_data`).
+
+    A run longer than 2^segment_po2 cycles (default ``abi.DEFAULT_SEGMENT_PO2``) is proven in segments
+    (``zkvm.segmented``; on Dask when ``scheduler`` is given: ``zkvm.distributed``); a shorter one exactly as
+    before, by one proof."""
     from zkvm.exec import Executor
 
     stats = stats if stats is not None else ProveStats()
@@ -250,16 +264,24 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
             bar.update(1)
             bar.set_description(name)
 
-    # Record at most what one proof covers: past it, stop (a typed error) instead of recording ~44 B per cycle
-    # of a run that would be refused anyway.
-    executor.max_cycles = min(max_cycles, abi.MAX_PROVE_CYCLES)
+    from zkvm.circuit import segments as seg_mod
+
+    po2 = abi.DEFAULT_SEGMENT_PO2 if segment_po2 is None else int(segment_po2)
+    if not seg_mod.MIN_SEGMENT_PO2 <= po2 <= seg_mod.MAX_SEGMENT_PO2:
+        raise InputError(f"segment size 2^{po2}: k must be in {seg_mod.MIN_SEGMENT_PO2}..{seg_mod.MAX_SEGMENT_PO2}")
+    # Record at most one segment: a longer run is proven in segments, recorded one segment at a time.
+    executor.max_cycles = min(max_cycles, 1 << po2, abi.MAX_PROVE_CYCLES)
     try:
         try:
             result, record = executor.record()
         except GuestError as exc:
-            if exc.cause == "cycle_limit" and max_cycles > abi.MAX_PROVE_CYCLES:
-                raise RunTooLong(f"the run does not halt within {abi.MAX_PROVE_CYCLES} cycles, the most one "
-                                 f"proof covers (run it without --prove to see its length)") from None
+            if exc.cause == "cycle_limit" and max_cycles > executor.max_cycles:
+                del exc
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                return _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache, scheduler,
+                                        stats, t0)
             raise
         stats.phases["execute"] = time.perf_counter() - t0
         step("setup")
@@ -292,6 +314,45 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
     receipt = Receipt(claim, w.journal, seal.to_bytes(), zk=opts.zk, dev=False)
     stats.receipt_bytes = len(receipt.to_bytes())
     return result, receipt
+
+
+def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache, scheduler, stats, t0):
+    from zkvm import segmented
+    from zkvm.exec import ExecResult
+
+    max_cycles = min(max_cycles, abi.MAX_SEGMENTED_PROVE_CYCLES)
+    try:
+        s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
+            image, input, po2, opts, max_cycles=max_cycles, progress=progress, fixed_cache=fixed_cache)
+    except GuestError as exc:
+        if exc.cause == "cycle_limit" and max_cycles == abi.MAX_SEGMENTED_PROVE_CYCLES:
+            raise RunTooLong(f"the run does not halt within {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles, the most a "
+                             f"segmented proof covers (run it without --prove to see its length)") from None
+        raise
+    stats.phases["commit"] = time.perf_counter() - t0
+    head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, riscv_digest(s), b"")
+    claim = Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())
+    challenges = segmented.shared_challenges(claim.to_bytes(), opts.to_bytes(), po2, commitments)
+    t = time.perf_counter()
+    proofs = segmented.prove_phase2(image, input, s, fc, jobs, opts, challenges, progress=progress,
+                                    scheduler=scheduler)
+    stats.phases["prove"] = time.perf_counter() - t
+    stats.segments = [len(p) for p in proofs]
+    seal = segmented.SegmentedSeal(head.to_bytes(), po2, proofs)
+    receipt = Receipt(claim, journal, seal.to_bytes(), zk=opts.zk, dev=False, segments=True)
+    stats.receipt_bytes = len(receipt.to_bytes())
+    result = ExecResult(exit_code=exit_code, journal=journal, cycles=cycles, logs=m.logs,
+                        wall_s=stats.phases["commit"], regs=tuple(int(v) for v in m.regs),
+                        logs_truncated=m.logs_truncated)
+    return result, receipt
+
+
+def riscv_digest(s) -> bytes:
+    """The image's fixed digest (what its id hashes), from the single-proof AIR."""
+    from zkvm.circuit import riscv_air
+    from zkvm.stark.prover import commit_fixed_data
+
+    return commit_fixed_data(riscv_air.circuit().air, s.fixed).digest
 
 
 def _hand_over_main(w) -> dict:
@@ -347,6 +408,13 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
     from zkvm.stark.errors import MalformedProof
     from zkvm.stark.proof import Proof
 
+    if receipt.segments:
+        from zkvm import segmented
+
+        seal = Seal.from_bytes(receipt.seal[:_SEAL_HEAD.size])
+        seg = segmented.SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size)
+        segmented.verify_segmented(receipt, seal, seg, min_security_bits)
+        return receipt.journal
     seal = Seal.from_bytes(receipt.seal)
     options, log_heights = Proof.read_header(seal.proof)
     if options.zk != receipt.zk:

@@ -55,6 +55,10 @@ COLUMNS = (
     + tuple(f"d{k}_{part}" for k in range(4) for part in ("lo", "hi"))
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
+#: Extra columns of a segment's CPU table (after COLUMNS): first/last row flags, the state after the row.
+SEG_COLUMNS = ("is_start", "is_end", "jpos_out", "eof_out")
+#: Bus of the machine state passed from segment to segment (segments.py).
+BUS_STATE = "state"
 #: The CPU's clock is limited so that timestamps 4·clk + 3 stay below 2^TS_BITS (memory.py).
 MAX_LOG_HEIGHT = TS_BITS - 2
 #: COMMIT_WORD appends 1..4 bytes to the journal, one call a row, and the last real row is HALT.
@@ -69,8 +73,8 @@ def max_journal_bytes(log_height: int) -> int:
 class CpuTable:
     NAME = "cpu"
 
-    def __init__(self, t, entry_pc, text_lo, text_hi) -> None:
-        c = {name: t.main(name) for name in COLUMNS}
+    def __init__(self, t, entry_pc, text_lo, text_hi, seg: dict | None = None) -> None:
+        c = {name: t.main(name) for name in COLUMNS + (SEG_COLUMNS if seg else ())}
         self.c = c
         is_real, clk, pc, next_pc = c["is_real"], c["clk"], c["pc"], c["next_pc"]
         a_lo, a_hi, r2_lo, r2_hi = c["a_lo"], c["a_hi"], c["r2_lo"], c["r2_hi"]
@@ -96,15 +100,17 @@ class CpuTable:
         # ---- control: real rows first, starting at the entry, ending with exactly one HALT
         boolean("is_real")
         t.first("starts_real", is_real - 1)
-        t.first("clk_start", clk - 1)
-        t.first("pc_start", pc - entry_pc)
-        t.first("jpos_start", c["jpos"])
+        if seg is None:
+            t.first("clk_start", clk - 1)
+            t.first("pc_start", pc - entry_pc)
+            t.first("jpos_start", c["jpos"])
         t.transition("real_prefix", is_real.next * (1 - is_real))
         t.transition("clk_step", clk.next - clk - 1)
         t.transition("pc_flow", is_real.next * (pc.next - next_pc))
         t.transition("halt_is_last", e["e_halt"] * is_real.next)
         t.transition("ends_with_halt", is_real * (1 - is_real.next) * (1 - e["e_halt"]))
-        t.last("last_row_halts", is_real * (1 - e["e_halt"]))
+        if seg is None:
+            t.last("last_row_halts", is_real * (1 - e["e_halt"]))
         t.transition("jpos_step", c["jpos"].next - c["jpos"] - e["e_commit"] * count)
 
         # ---- decode: the row's instruction is in the program (padding rows: the all-zero padding tuple)
@@ -199,7 +205,9 @@ class CpuTable:
         t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
         t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
         t.always("read_a1_hi", e["e_read"] * n_hi)
-        t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1))
+        # a segment's clock skips one tick per boundary before it (segments.py): cycle = clk - 1 - index
+        skipped = seg["seg"] if seg else 0
+        t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1 + skipped))
         t.always("rx_advice", (e["e_read"] + e["e_cycles"]) * (c["rx"] - res_lo))
         for k in range(4):
             boolean(f"cnt{k + 1}")
@@ -217,7 +225,8 @@ class CpuTable:
         for k in range(4):
             t.always(f"read_zero_pad{k}", e["e_read"] * (1 - above[k]) * mb[k])
         eof = c["eof"]
-        t.first("eof_start", eof)
+        if seg is None:  # a segment receives its eof with the state
+            t.first("eof_start", eof)
         t.transition("eof_step", eof.next - eof - e["e_read"] * (1 - cnt[3]) * (1 - eof))
         t.always("read_after_eof", eof * e["e_read"] * cnt_sum)
         t.always("commit_count", e["e_commit"] * (m_lo - count))
@@ -262,6 +271,31 @@ class CpuTable:
         jmult = [e["e_commit"], e["e_commit"] * above[1], e["e_commit"] * above[2], e["e_commit"] * above[3]]
         for k in range(4):
             t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
+        if seg is not None:
+            self._segment(t, c, seg, e, count, cnt)
+
+    @staticmethod
+    def _segment(t, c, seg: dict, e: dict, count, cnt) -> None:
+        """A segment of a run (segments.py): the clock starts at the public clk_start; the first row receives
+        the machine state (index, pc, journal position, eof) on bus "state", the last row of a segment that is
+        not the run's last sends the state after it (index + 1). Every segment but the last is full (all rows
+        real, no HALT); the last ends with HALT as a whole run does."""
+        is_real, clk, is_start, is_end = c["is_real"], c["clk"], c["is_start"], c["is_end"]
+        index, is_last = seg["seg"], seg["is_last"]
+        t.first("seg_clk_start", clk - seg["clk_start"])
+        t.always("is_start_bool", is_start * (1 - is_start))
+        t.first("is_start_first", is_start - 1)
+        t.transition("is_start_once", is_start.next)
+        t.always("is_end_bool", is_end * (1 - is_end))
+        t.last("is_end_last", is_end - 1)
+        t.transition("is_end_once", is_end)
+        t.always("jpos_out", c["jpos_out"] - c["jpos"] - e["e_commit"] * count)
+        t.always("eof_out", c["eof_out"] - c["eof"] - e["e_read"] * (1 - cnt[3]) * (1 - c["eof"]))
+        t.last("full_unless_last", (1 - is_last) * (1 - is_real))
+        t.last("no_halt_unless_last", (1 - is_last) * e["e_halt"])
+        t.last("last_segment_halts", is_last * is_real * (1 - e["e_halt"]))
+        t.receive(BUS_STATE, [index, c["pc"], c["jpos"], c["eof"]], mult=is_start)
+        t.send(BUS_STATE, [index + 1, c["next_pc"], c["jpos_out"], c["eof_out"]], mult=is_end * (1 - is_last))
 
 
 # ---------------------------------------------------------------------------------------------- trace
@@ -287,7 +321,8 @@ class CpuTrace:
 
 
 def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends, text: tuple[int, int],
-         strict: bool = True, extra: Accesses | None = None) -> CpuTrace:
+         strict: bool = True, extra: Accesses | None = None, init_ts: int = 0, segment: tuple | None = None
+         ) -> CpuTrace:
     """The CPU trace of a recorded execution, vectorised over cycles. Also replays the memory accesses (the
     values read come from that replay, not from the record) and reports every range/byte lookup to `sends`.
     ``extra``: accelerator accesses, replayed together with the CPU's and placed last in ``resolved``.
@@ -317,7 +352,8 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     row = row_c
     f = {name: fields[row, i].astype(np.int64) for i, name in enumerate(FIELDS)}
     v: dict[str, np.ndarray] = dict(f)
-    clk = np.arange(1, n + 1, dtype=np.int64)
+    clk0 = int(getattr(rec, "clk0", 1))  # a segment continues the run's clock (segments.py)
+    clk = np.arange(clk0, clk0 + n, dtype=np.int64)
     v.update(is_real=np.ones(n, np.int64), clk=clk, pc=pc)
     is_lw, is_lh, is_lhu, is_lb, is_lbu = (f[k] for k in ("is_lw", "is_lh", "is_lhu", "is_lb", "is_lbu"))
     is_sw, is_sh, is_sb = f["is_sw"], f["is_sh"], f["is_sb"]
@@ -361,7 +397,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     if extra is not None:
         acc = Accesses(*(np.concatenate([getattr(acc, f), getattr(extra, f)]) for f in ("key", "ts", "is_write",
                                                                                           "value")))
-    res_mem = resolve(acc, init_value)
+    res_mem = resolve(acc, init_value, init_ts)
     offs = np.cumsum([0] + [len(s) for s in sel])
     seen, prev_v, prev_t = [], [], []
     for k in range(4):
@@ -470,14 +506,15 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     for k in range(1, 5):
         v[f"cnt{k}"] = (count == k).astype(np.int64) * e_commit + (read_count == k).astype(np.int64) * e_read
     short = (e_read == 1) & (read_count < 4)
-    eof_after = np.cumsum(short) > 0
-    v["eof"] = np.concatenate([[0], eof_after[:-1]]).astype(np.int64)
-    jpos = np.concatenate([[0], np.cumsum(count)[:-1]])
+    jpos0, eof0, must_halt = segment if segment is not None else (0, 0, True)
+    eof_after = (np.cumsum(short) > 0) | bool(eof0)
+    v["eof"] = np.concatenate([[eof0], eof_after[:-1]]).astype(np.int64)
+    jpos = jpos0 + np.concatenate([[0], np.cumsum(count)[:-1]])
     v["jpos"] = jpos
     jbytes = np.stack(mbs, axis=1)[e_commit == 1]
     jcount = count[e_commit == 1]
     journal = bytes(jbytes[np.arange(4)[None, :] < jcount[:, None]].astype(np.uint8).tobytes())
-    if strict and not ek["e_halt"][-1]:
+    if strict and must_halt and not ek["e_halt"][-1]:
         raise TraceError("the execution does not end with HALT")
 
     # --- lookups for the fixed range/byte tables (real rows only; every send above, same order)
@@ -497,16 +534,25 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     sgm = (is_lb + is_lh) == 1
     sends.add_bytes(BYTE_AND, sign_src[sgm], np.full(int(sgm.sum()), 0x80))
 
-    main = np.zeros((height, len(COLUMNS)), dtype=np.uint32)
+    width = len(COLUMNS) + (len(SEG_COLUMNS) if segment is not None else 0)
+    main = np.zeros((height, width), dtype=np.uint32)
     for name, i in COLUMN_INDEX.items():
         main[:n, i] = np.mod(v[name], P).astype(np.uint32)
+    if segment is not None:  # first/last row flags and the state after each row (the last row's is sent on)
+        base = len(COLUMNS)
+        main[0, base] = 1
+        main[height - 1, base + 1] = 1
+        main[:n, base + 2] = jpos + count
+        main[:n, base + 3] = eof_after
+        main[n:, base + 2] = jpos0 + len(journal)
+        main[n:, base + 3] = int(eof_after[-1])
     # padding rows: clk keeps counting, next_pc = pc + 4 = 4, o0 = 1, eq = 1, jpos stays at the journal length
     pad = slice(n, height)
-    main[pad, COLUMN_INDEX["clk"]] = np.arange(n + 1, height + 1, dtype=np.uint32)
+    main[pad, COLUMN_INDEX["clk"]] = np.arange(clk0 + n, clk0 + height, dtype=np.uint32)
     main[pad, COLUMN_INDEX["next_pc"]] = 4
     main[pad, COLUMN_INDEX["o0"]] = 1
     main[pad, COLUMN_INDEX["eq"]] = 1
-    main[pad, COLUMN_INDEX["jpos"]] = len(journal)
+    main[pad, COLUMN_INDEX["jpos"]] = jpos0 + len(journal)
     main[pad, COLUMN_INDEX["eof"]] = int(eof_after[-1])
     exit_code = int(r2_val[-1]) if ek["e_halt"][-1] else 0
     n_cpu = int(offs[-1])

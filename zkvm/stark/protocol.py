@@ -188,3 +188,8 @@ def check_heights(ca: CompiledAir, log_heights: Sequence[int], options: ProofOpt
     for ct, lh in zip(ca.tables, log_heights):
         if not 1 <= lh <= MAX_LOG_HEIGHT:
             raise error(f"table {ct.name!r}: height 2^{lh} outside 2^1..2^{MAX_LOG_HEIGHT}")
+
+
+def challenge_bytes(alpha: Ext, beta: Ext) -> bytes:
+    """LogUp challenges given from outside (shared by the segments of a run), as a transcript absorbs them."""
+    return np.asarray([alpha.to_array(), beta.to_array()], dtype="<u4").tobytes()

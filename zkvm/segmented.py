@@ -1,0 +1,369 @@
+"""Proving and verifying a run in segments (continuations). The argument is in ``zkvm/circuit/segments.py``.
+
+Proving, in two phases:
+1. (sequential, bounded by a segment) execute the next 2^k cycles from where the run is, generate that
+   segment's trace and commit its main trace (``stark.prove(commit_only=True)``) -> main root. What the later
+   segments need is kept small: the journal position, the eof flag and the last-access timestamp of every
+   cell touched so far (the last segment also gets their final values: it initialises and finalises memory).
+2. the shared LogUp challenges = H(tag, claim, options, k, n, every segment's heights and main root); then
+   every segment is proven independently (``stark.prove(logup_challenges=...)``): re-executed from the start
+   up to its first cycle (unrecorded, fast), traced again and proven with the SAME randomness key as in
+   phase 1, so its main commitment is the one the challenges were drawn from. Phase 2 is what runs on Dask
+   (``zkvm.distributed``): a job is a few KB plus the touched-cell state.
+
+Seal of a segmented receipt (receipt flag FLAG_SEGMENTS):
+    the single-proof seal head (image publics + fixed digest) | u8 k | u32 n | n x (u32 length | proof)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zkvm import abi
+from zkvm.errors import InputError, VerificationError
+
+CHALLENGE_TAG = b"zkvm-segments-logup-v1"
+_SEG_HEAD = struct.Struct("<BI")
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+class SegmentCountError(VerificationError):
+    """The receipt's segments are too few, too many, or of sizes a run cannot have."""
+
+
+class SegmentProofInvalid(VerificationError):
+    """One segment's proof does not verify for its place in this run (wrong index, not the last, another run's
+    challenges...). The message names the segment and the failed check."""
+
+
+class SegmentLinkError(VerificationError):
+    """The segments verify one by one but do not link: their shared buses (memory, registers, machine state,
+    journal, exit code) do not balance over the run - e.g. state changed between segments, a segment dropped."""
+
+
+class DuplicateSegment(VerificationError):
+    """The same segment proof appears twice."""
+
+
+# ---------------------------------------------------------------------------------------------- format
+
+@dataclass
+class SegmentedSeal:
+    head: bytes          # the single-proof seal head (receipt.Seal without its proof)
+    po2: int
+    proofs: list = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        out = [self.head, _SEG_HEAD.pack(self.po2, len(self.proofs))]
+        for p in self.proofs:
+            out += [struct.pack("<I", len(p)), p]
+        return b"".join(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, head_size: int) -> "SegmentedSeal":
+        from zkvm.receipt import MalformedReceipt
+
+        if len(data) < head_size + _SEG_HEAD.size:
+            raise MalformedReceipt("segmented seal too short")
+        po2, n = _SEG_HEAD.unpack_from(data, head_size)
+        pos = head_size + _SEG_HEAD.size
+        if n > (len(data) - pos) // 4:
+            raise MalformedReceipt(f"a seal of {len(data)} bytes cannot hold {n} segments")
+        proofs = []
+        for i in range(n):
+            if len(data) - pos < 4:
+                raise MalformedReceipt(f"segment {i}: truncated")
+            (length,) = struct.unpack_from("<I", data, pos)
+            pos += 4
+            if length > len(data) - pos:
+                raise MalformedReceipt(f"segment {i}: {length} bytes, {len(data) - pos} left")
+            proofs.append(bytes(data[pos:pos + length]))
+            pos += length
+        if pos != len(data):
+            raise MalformedReceipt(f"{len(data) - pos} trailing bytes after the segments")
+        return cls(bytes(data[:head_size]), po2, proofs)
+
+
+def shared_challenges(claim_bytes: bytes, options_bytes: bytes, po2: int, commitments: list):
+    """(alpha, beta) for every segment: drawn after every segment's main trace is committed. ``commitments``:
+    per segment (log heights, main root), in order."""
+    from zkvm.stark.transcript import Transcript
+
+    tr = Transcript(CHALLENGE_TAG)
+    tr.absorb("claim", claim_bytes)
+    tr.absorb("options", options_bytes)
+    tr.absorb("segments", struct.pack("<BI", po2, len(commitments)))
+    for heights, root in commitments:
+        tr.absorb("heights", bytes(heights))
+        tr.absorb("main_root", root)
+    return tr.challenge_ext("alpha"), tr.challenge_ext("beta")
+
+
+def initial_state_term(entry: int):
+    """The verifier's send of the run's first state: (index 0, entry pc, journal position 0, eof 0)."""
+    from zkvm.circuit.cpu import BUS_STATE
+
+    return (BUS_STATE, (0, entry, 0, 0), 1)
+
+
+# ---------------------------------------------------------------------------------------------- prover
+
+@dataclass
+class SegmentJob:
+    """Everything a worker needs to prove segment ``index`` (besides the image and the input)."""
+
+    index: int
+    is_last: bool
+    po2: int
+    jpos0: int
+    eof0: int
+    before: object           # segments.CellState: last accesses before it, of the cells it touches
+    run_state: object        # last segment: the run's cells before it; else None
+    key: bytes               # its zk randomness key
+    max_cycles: int
+
+
+def _start_machine(image, input: bytes, max_cycles: int, job_start: int):
+    """A machine that has executed the run's first ``job_start`` cycles (unrecorded)."""
+    from zkvm.exec import Executor
+
+    m = Executor(image, input, max_cycles=max_cycles).machine()
+    if job_start and m.run_until(job_start):
+        raise InputError("the run halts before the segment starts (a different input?)")
+    return m
+
+
+def _snapshot(m):
+    from zkvm.circuit import segments
+
+    return segments.snapshot_init_value(m.regs, m.read(abi.MEM_START, abi.MEM_END - abi.MEM_START))
+
+
+def _segment_witness(s, m, job: SegmentJob, before, run_state):
+    """Record the job's segment on ``m`` (positioned at its start) and build its trace."""
+    from zkvm.circuit import riscv_air, segments
+
+    size = 1 << job.po2
+    init_value = _snapshot(m)
+    halted = m.record_segment(size)
+    record = m.take_records(cycle0=job.index * size, clk0=segments.clk_start(job.index, job.po2))
+    if halted != job.is_last:
+        raise InputError(f"segment {job.index}: the run {'halts' if halted else 'goes on'} unexpectedly")
+    seg_in = segments.SegmentInput(job.index, job.is_last, job.po2, job.jpos0, job.eof0, init_value, before,
+                                   run_state)
+    return riscv_air.generate(s, record, segment=seg_in), seg_in
+
+
+def _prove_witness(s, w, seg_in, opts, fc, key: bytes, challenges=None, progress=False, timings=None):
+    from zkvm.circuit import riscv_air
+    from zkvm.stark import prng
+    from zkvm.stark.prover import prove
+
+    air = riscv_air.circuit(True).air
+    publics = {**s.publics, **seg_in.publics}
+    main, w.main = w.main, None
+    return prove(air, s.fixed, main, publics, (), opts, progress=progress, fixed_commitment=fc,
+                 zk_randomness=prng.Randomness.from_key(key) if opts.zk else None, timings=timings,
+                 logup_challenges=challenges, commit_only=challenges is None)
+
+
+def prove_job(image, input: bytes, job: SegmentJob, options, challenges, fixed_cache: str | None = None) -> bytes:
+    """Phase 2 of one segment (what a Dask worker runs): re-execute up to it, trace it, prove it."""
+    from zkvm.circuit import riscv_air
+    from zkvm.stark.prover import commit_fixed_data
+
+    s = riscv_air.setup(image)
+    fc = commit_fixed_data(riscv_air.circuit(True).air, s.fixed, fixed_cache)
+    m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
+    w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
+    del m
+    return _prove_witness(s, w, seg_in, options, fc, job.key, challenges).to_bytes()
+
+
+def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, progress: bool = False,
+                    fixed_cache: str | None = None, scheduler=None, stats=None):
+    """Prove a run of more than one segment. Returns (ExecResult-like dict, seal head publics, SegmentedSeal
+    parts): see ``zkvm.receipt.prove``."""
+    from zkvm.circuit import riscv_air, segments
+    from zkvm.exec import Executor
+    from zkvm.stark.prover import commit_fixed_data
+
+    s = riscv_air.setup(image)
+    fc = commit_fixed_data(riscv_air.circuit(True).air, s.fixed, fixed_cache)
+    size = 1 << po2
+    m = Executor(image, input, max_cycles=max_cycles).machine()
+    state = segments.CellState()
+    jobs, commitments, journal = [], [], bytearray()
+    jpos0 = eof0 = 0
+    exit_code = None
+    bar = _bar(progress, "commit segments")
+    index = 0
+    while exit_code is None:
+        if index >= segments.max_segments(po2):
+            raise InputError(f"the run needs more than {segments.max_segments(po2)} segments of 2^{po2} cycles "
+                             f"(at most {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles are provable)")
+        job = SegmentJob(index, False, po2, jpos0, eof0, None, None, os.urandom(32), max_cycles)
+        init_value = _snapshot(m)
+        halted = m.record_segment(size)
+        job.is_last = halted
+        record = m.take_records(cycle0=index * size, clk0=segments.clk_start(index, po2))
+        seg_in = segments.SegmentInput(index, halted, po2, jpos0, eof0, init_value, state,
+                                       state if halted else None)
+        w = riscv_air.generate(s, record, segment=seg_in)
+        del record
+        touched = w.touched
+        job.before = _restrict(state, touched.final_key)
+        job.run_state = state if halted else None
+        cpu = w.main["cpu"]
+        from zkvm.circuit.cpu import COLUMNS
+        eof0 = int(cpu[w.cycles - 1, len(COLUMNS) + 3])
+        jpos0 += len(w.journal)
+        journal += w.journal
+        if halted:
+            exit_code = w.exit_code
+        root, heights = _prove_witness(s, w, seg_in, options, fc, job.key)
+        del w
+        commitments.append((heights, root))
+        jobs.append(job)
+        state = state.merged(touched)
+        index += 1
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    result = (exit_code, bytes(journal), m.cycles, m)
+    return s, fc, jobs, commitments, result
+
+
+def _restrict(state, keys: np.ndarray):
+    from zkvm.circuit import segments
+
+    if not len(state.final_key) or not len(keys):
+        return segments.CellState()
+    i = np.minimum(np.searchsorted(state.final_key, keys), len(state.final_key) - 1)
+    hit = state.final_key[i] == keys
+    j = i[hit]
+    return segments.CellState(state.final_key[j], state.final_value[j], state.final_ts[j])
+
+
+def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progress: bool = False,
+                 scheduler=None) -> list[bytes]:
+    """Phase 2 of every segment: in this process, or on Dask when ``scheduler`` is given (zkvm.distributed)."""
+    if scheduler is not None:
+        from zkvm.distributed import run_jobs
+
+        return run_jobs(scheduler, image, input, jobs, options, challenges, progress=progress)
+    out = []
+    bar = _bar(progress, "prove segments", len(jobs))
+    for job in jobs:
+        m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
+        w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
+        del m
+        out.append(_prove_witness(s, w, seg_in, options, fc, job.key, challenges).to_bytes())
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def _bar(progress: bool, desc: str, total: int | None = None):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="segment", leave=False)
+
+
+# ---------------------------------------------------------------------------------------------- verifier
+
+def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: int) -> None:
+    """Every segment's proof with the shared challenges, then the run's bus balance (pure Python)."""
+    from zkvm.circuit import riscv_air, segments
+    from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
+    from zkvm.field.babybear import Ext
+    from zkvm.receipt import ImageIdMismatch, JournalTooLong, SealError
+    from zkvm.stark import logup
+    from zkvm.stark.blinding import compiled_air
+    from zkvm.stark.errors import MalformedProof
+    from zkvm.stark.proof import Proof
+    from zkvm.stark.protocol import fixed_digest, normalize_public_terms
+    from zkvm.stark.verifier import verify as stark_verify
+
+    n, po2 = len(seg.proofs), seg.po2
+    if n < 2:
+        raise SegmentCountError(f"a segmented receipt has at least 2 segments, this one {n}")
+    if not segments.MIN_SEGMENT_PO2 <= po2 <= segments.MAX_SEGMENT_PO2:
+        raise SegmentCountError(f"segment size 2^{po2} outside 2^{segments.MIN_SEGMENT_PO2}.."
+                                f"2^{segments.MAX_SEGMENT_PO2}")
+    if n > segments.max_segments(po2):
+        raise SegmentCountError(f"{n} segments of 2^{po2} cycles exceed the provable run length")
+    if len(set(seg.proofs)) != n:
+        raise DuplicateSegment("the same segment proof appears twice")
+    air_seg = riscv_air.circuit(True).air
+    air_one = riscv_air.circuit(False).air
+    options = None
+    parsed = []
+    journal_cap = 0
+    for i, data in enumerate(seg.proofs):
+        opts, log_heights = Proof.read_header(data)
+        if options is None:
+            options = opts
+        elif opts.to_bytes() != options.to_bytes():
+            raise SealError(f"segment {i}: proof options differ from segment 0's")
+        if opts.zk != receipt.zk:
+            raise SealError("the receipt's zk flag disagrees with its proof options")
+        names = [ct.name for ct in compiled_air(air_seg, opts.zk).tables]
+        if len(log_heights) != len(names):
+            raise MalformedProof(f"segment {i}: {len(log_heights)} table heights for {len(names)} tables")
+        cpu_h = log_heights[names.index("cpu")]
+        if cpu_h > MAX_LOG_HEIGHT or (i < n - 1 and cpu_h != po2) or cpu_h > po2:
+            raise SegmentCountError(f"segment {i}: cpu table of height 2^{cpu_h} in a run of 2^{po2}-cycle segments")
+        journal_cap += max_journal_bytes(cpu_h)
+        parsed.append((data, log_heights))
+    if len(receipt.journal) > journal_cap:
+        raise JournalTooLong(f"a journal of {len(receipt.journal)} bytes, but the segments commit at most {journal_cap}")
+    from zkvm.receipt import _check_journal_digest
+
+    _check_journal_digest(receipt)
+    if seal_head.image_id != receipt.claim.image_id:
+        raise ImageIdMismatch("the seal's image data do not hash to the claimed image id")
+    ca_seg, ca_one = air_seg.compile(), air_one.compile()
+    proofs = []
+    for i, (data, _) in enumerate(parsed):
+        proof = Proof.from_bytes(data, air_seg)
+        fixed_heights = [lh for ct, lh in zip(ca_seg.tables, proof.log_heights) if ct.n_fixed]
+        # the fixed tables are the single-proof AIR's: their roots must give the image id's fixed digest
+        if fixed_digest(ca_one, fixed_heights, proof.fixed_roots) != seal_head.fixed_digest:
+            raise ImageIdMismatch(f"segment {i}: its fixed columns are not the image's")
+        proofs.append((proof, fixed_digest(ca_seg, fixed_heights, proof.fixed_roots)))
+    commitments = [(p.log_heights, p.main_roots[0] if p.main_roots else b"") for p, _ in proofs]
+    challenges = shared_challenges(receipt.claim.to_bytes(), options.to_bytes(), po2, commitments)
+    total = Ext(0)
+    for i, (proof, digest) in enumerate(proofs):
+        publics = {**seal_head.publics, **segments.seg_publics(i, n, po2)}
+        try:
+            total = total + stark_verify(air_seg, proof, publics, (), digest, min_security_bits=min_security_bits,
+                                         logup_challenges=challenges)
+        except VerificationError as exc:
+            raise SegmentProofInvalid(f"segment {i} of {n}: {type(exc).__name__}: {exc}") from None
+    terms = riscv_air.public_terms(receipt.journal, receipt.claim.exit_code)
+    terms.append(initial_state_term(seal_head.entry))
+    alpha, beta = challenges
+    from zkvm.stark.protocol import max_tuple_len
+
+    ca_zk = compiled_air(air_seg, options.zk)
+    betas = logup.beta_powers(beta, max_tuple_len(ca_zk))
+    try:
+        total = total + logup.public_contribution(ca_zk, normalize_public_terms(ca_seg, terms), alpha, betas)
+    except ZeroDivisionError:
+        raise SegmentLinkError("a public term's LogUp denominator vanished") from None
+    if not total.is_zero():
+        raise SegmentLinkError("the segments do not link: memory, registers, machine state, journal or exit code "
+                               "differ across their boundaries")
