@@ -320,15 +320,19 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
     from zkvm import segmented
     from zkvm.exec import ExecResult
 
-    max_cycles = min(max_cycles, abi.MAX_SEGMENTED_PROVE_CYCLES)
+    from zkvm.exec import Executor
+
+    # A fast unrecorded run first: a trap or a run too long to prove is known before any proving work.
+    limit = min(max_cycles, abi.MAX_SEGMENTED_PROVE_CYCLES)
     try:
-        s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
-            image, input, po2, opts, max_cycles=max_cycles, progress=progress, fixed_cache=fixed_cache)
+        Executor(image, input, max_cycles=limit).run()
     except GuestError as exc:
-        if exc.cause == "cycle_limit" and max_cycles == abi.MAX_SEGMENTED_PROVE_CYCLES:
+        if exc.cause == "cycle_limit" and max_cycles > limit:
             raise RunTooLong(f"the run does not halt within {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles, the most a "
                              f"segmented proof covers (run it without --prove to see its length)") from None
         raise
+    s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
+        image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache)
     stats.phases["commit"] = time.perf_counter() - t0
     head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, riscv_digest(s), b"")
     claim = Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())

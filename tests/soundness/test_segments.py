@@ -1,0 +1,142 @@
+"""Continuations (zkvm/circuit/segments.py, zkvm/segmented.py): an honest run in 3 segments verifies; every way of
+cheating with segments named in the issue is rejected with a named error. No zk here (speed: the linking
+argument does not depend on it); tests/test_segments_zk.py covers a zk run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from host.build import GUESTS_DIR, build_guest
+from zkvm import receipt as R
+from zkvm import segmented
+from zkvm.elf import load_elf
+from zkvm.exec import Executor
+
+PO2 = 9  # fib(200): ~1250 cycles -> 3 segments of 512
+
+
+@pytest.fixture(scope="module")
+def fib(tmp_path_factory):
+    out = tmp_path_factory.mktemp("guests")
+    return load_elf(build_guest(Path(GUESTS_DIR) / "fib", out / "fib.elf"))
+
+
+def _prove(image, n: int):
+    return R.prove(image, n.to_bytes(4, "little"), zk=False, segment_po2=PO2)
+
+
+@pytest.fixture(scope="module")
+def honest(fib):
+    return _prove(fib, 200)
+
+
+def _with_proofs(receipt: R.Receipt, proofs: list[bytes]) -> R.Receipt:
+    seal = segmented.SegmentedSeal.from_bytes(receipt.seal, R._SEAL_HEAD.size)
+    seal.proofs = proofs
+    return R.Receipt(receipt.claim, receipt.journal, seal.to_bytes(), receipt.zk, receipt.dev, segments=True)
+
+
+def _proofs(receipt: R.Receipt) -> list[bytes]:
+    return segmented.SegmentedSeal.from_bytes(receipt.seal, R._SEAL_HEAD.size).proofs
+
+
+def test_honest_segmented_run_verifies(fib, honest):
+    result, receipt = honest
+    run = Executor(fib, (200).to_bytes(4, "little")).run()
+    assert receipt.segments and len(_proofs(receipt)) == -(-run.cycles // (1 << PO2)) == 3
+    assert (result.cycles, result.journal, result.exit_code) == (run.cycles, run.journal, run.exit_code)
+    back = R.Receipt.from_bytes(receipt.to_bytes())
+    assert R.verify(back, R.image_id(fib)) == run.journal
+
+
+def test_run_within_one_segment_is_a_single_proof(fib):
+    _, receipt = R.prove(fib, (10).to_bytes(4, "little"), zk=False, segment_po2=PO2)
+    assert not receipt.segments
+    assert R.verify(receipt, R.image_id(fib))
+
+
+def test_drop_a_segment(honest):
+    p = _proofs(honest[1])
+    with pytest.raises(segmented.SegmentProofInvalid, match=r"segment \d of 2"):
+        R.verify(_with_proofs(honest[1], [p[0], p[2]]), honest[1].claim.image_id)
+
+
+def test_duplicate_a_segment(honest):
+    p = _proofs(honest[1])
+    with pytest.raises(segmented.DuplicateSegment):
+        R.verify(_with_proofs(honest[1], [p[0], p[1], p[1], p[2]]), honest[1].claim.image_id)
+
+
+def test_reorder_segments(honest):
+    p = _proofs(honest[1])
+    with pytest.raises(segmented.SegmentProofInvalid, match=r"segment \d of 3"):
+        R.verify(_with_proofs(honest[1], [p[1], p[0], p[2]]), honest[1].claim.image_id)
+
+
+def test_splice_a_segment_from_another_run(fib, honest):
+    _, other = _prove(fib, 201)  # same image, same segment size, another input
+    p, q = _proofs(honest[1]), _proofs(other)
+    assert len(q) == 3
+    # its main commitment changes the shared challenges, which every segment was proven under
+    with pytest.raises(segmented.SegmentProofInvalid):
+        R.verify(_with_proofs(honest[1], [p[0], q[1], p[2]]), honest[1].claim.image_id)
+
+
+def test_end_early(honest):
+    p = _proofs(honest[1])
+    # the claim stays; the last proven segment was not proven as the run's last (no HALT)
+    with pytest.raises(segmented.SegmentProofInvalid, match=r"segment \d of 2"):
+        R.verify(_with_proofs(honest[1], p[:2]), honest[1].claim.image_id)
+
+
+def test_change_registers_between_segments(fib, honest, monkeypatch):
+    """A prover that changes a register between segments 0 and 1 and executes segment 1 honestly from there:
+    each segment proof is valid on its own, but the memory argument over the run does not balance."""
+    real_snapshot, real_start = segmented._snapshot, segmented._start_machine
+
+    def prove_with(reg: int):
+        # the change happens when the run reaches segment 1, in phase 1 and in every phase-2 re-execution
+        def snapshot(m):
+            if m.cycles == 1 << PO2:
+                m._m.regs[reg] ^= 1
+            return real_snapshot(m)
+
+        def start(image, input, max_cycles, job_start):
+            if job_start <= 1 << PO2:
+                return real_start(image, input, max_cycles, job_start)
+            m = real_start(image, input, max_cycles, 1 << PO2)
+            m._m.regs[reg] ^= 1
+            m.run_until(job_start)
+            return m
+
+        monkeypatch.setattr(segmented, "_snapshot", snapshot)
+        monkeypatch.setattr(segmented, "_start_machine", start)
+        try:
+            return _prove(fib, 200)[1]
+        except Exception:  # this register steers the guest into a trap: try another
+            return None
+        finally:
+            monkeypatch.setattr(segmented, "_snapshot", real_snapshot)
+            monkeypatch.setattr(segmented, "_start_machine", real_start)
+
+    # a change that matters: the run still halts, with another journal (an unused register changes nothing)
+    receipt = next((r for r in map(prove_with, range(5, 32))
+                    if r is not None and r.journal != honest[1].journal), None)
+    assert receipt is not None, "no register could be changed without a trap"
+    with pytest.raises(segmented.SegmentLinkError):
+        R.verify(receipt, R.image_id(fib))
+
+
+def test_tampered_segment_count_header(honest):
+    seal = segmented.SegmentedSeal.from_bytes(honest[1].seal, R._SEAL_HEAD.size)
+    one = R.Receipt(honest[1].claim, honest[1].journal,
+                    segmented.SegmentedSeal(seal.head, seal.po2, seal.proofs[:1]).to_bytes(), False, False, True)
+    with pytest.raises(segmented.SegmentCountError):
+        R.verify(one, honest[1].claim.image_id)
+    wrong_po2 = R.Receipt(honest[1].claim, honest[1].journal,
+                          segmented.SegmentedSeal(seal.head, PO2 + 1, seal.proofs).to_bytes(), False, False, True)
+    with pytest.raises(segmented.SegmentCountError):
+        R.verify(wrong_po2, honest[1].claim.image_id)
