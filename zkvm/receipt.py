@@ -130,8 +130,9 @@ class Receipt:
         data = bytes(data)
         if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
             raise MalformedReceipt("not a zkvm receipt (bad magic)")
-        if len(data) > MAX_SEGMENTED_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_SEGMENTED_RECEIPT_BYTES})")
+        limit = _size_limit(data[:_HEADER.size])
+        if len(data) > limit:
+            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({limit})")
         pos = 0
 
         def take(n: int, what: str) -> bytes:
@@ -148,8 +149,6 @@ class Receipt:
         if flags & ~(FLAG_ZK | FLAG_DEV | FLAG_SEGMENTS):
             raise MalformedReceipt(f"unknown receipt flags 0x{flags:02x}")
         segmented = bool(flags & FLAG_SEGMENTS)
-        if not segmented and len(data) > MAX_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
         cversion, image_id, exit_code, jdigest = _CLAIM.unpack(take(_CLAIM.size, "claim"))
         if cversion != CLAIM_VERSION:
             raise MalformedReceipt(f"unsupported claim version {cversion}")
@@ -234,7 +233,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
     `zkvm.stark.prover.commit_fixed_data`).
 
     A run longer than 2^segment_po2 cycles (default ``abi.DEFAULT_SEGMENT_PO2``) is proven in segments
-    (``zkvm.segmented``; on Dask when ``scheduler`` is given: ``zkvm.distributed``); a shorter one exactly as
+    (``zkvm.segmented``); a shorter one exactly as
     before, by one proof."""
     from zkvm.exec import Executor
 
@@ -447,9 +446,16 @@ def _check_journal_digest(receipt: Receipt) -> None:
         raise JournalDigestMismatch("the journal does not match the claim's journal digest")
 
 
+def _size_limit(head: bytes) -> int:
+    """Largest receipt with this header: a segmented one (flag FLAG_SEGMENTS) may be larger."""
+    if len(head) >= _HEADER.size and head[:len(MAGIC)] == MAGIC and _HEADER.unpack_from(head)[2] & FLAG_SEGMENTS:
+        return MAX_SEGMENTED_RECEIPT_BYTES
+    return MAX_RECEIPT_BYTES
+
+
 def read_receipt(path: str) -> Receipt:
     """Load a receipt file; every failure is a typed error with a clear message. Only regular files are read
-    (a FIFO would block, a device need not end), and never more than ``MAX_RECEIPT_BYTES`` + 1 bytes."""
+    (a FIFO would block, a device need not end), and never more than the largest receipt its header allows (+ 1 byte)."""
     import os
     import stat
 
@@ -458,14 +464,16 @@ def read_receipt(path: str) -> Receipt:
         if not stat.S_ISREG(st.st_mode):
             kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
             raise InputError(f"cannot read {path}: {kind}")
-        if st.st_size > MAX_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{path}: {st.st_size} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
         with open(path, "rb") as f:
-            data = f.read(MAX_RECEIPT_BYTES + 1)  # the file may have grown since the stat
+            head = f.read(_HEADER.size)
+            limit = _size_limit(head)
+            if st.st_size > limit:
+                raise MalformedReceipt(f"{path}: {st.st_size} bytes is larger than any receipt ({limit})")
+            data = head + f.read(limit + 1 - len(head))  # the file may have grown since the stat
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_RECEIPT_BYTES:
-        raise MalformedReceipt(f"{path}: larger than any receipt ({MAX_RECEIPT_BYTES} bytes)")
+    if len(data) > limit:
+        raise MalformedReceipt(f"{path}: larger than any receipt ({limit} bytes)")
     try:
         return Receipt.from_bytes(data)
     except MalformedReceipt as exc:

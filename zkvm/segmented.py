@@ -9,7 +9,7 @@ Proving, in two phases:
    every segment is proven independently (``stark.prove(logup_challenges=...)``): re-executed from the start
    up to its first cycle (unrecorded, fast), traced again and proven with the SAME randomness key as in
    phase 1, so its main commitment is the one the challenges were drawn from. Phase 2 is what runs on Dask
-   (``zkvm.distributed``): a job is a few KB plus the touched-cell state.
+   next (``prove_job`` is that unit of work): a job is a few KB plus the touched-cell state.
 
 Seal of a segmented receipt (receipt flag FLAG_SEGMENTS):
     the single-proof seal head (image publics + fixed digest) | u8 k | u32 n | n x (u32 length | proof)
@@ -255,10 +255,8 @@ def _restrict(state, keys: np.ndarray):
 def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progress: bool = False,
                  scheduler=None) -> list[bytes]:
     """Phase 2 of every segment: in this process, or on Dask when ``scheduler`` is given (zkvm.distributed)."""
-    if scheduler is not None:
-        from zkvm.distributed import run_jobs
-
-        return run_jobs(scheduler, image, input, jobs, options, challenges, progress=progress)
+    if scheduler is not None:  # phase 2 jobs (prove_job) are independent: the Dask driver is a later step
+        raise InputError("distributed proving (a Dask scheduler) is not available yet")
     out = []
     bar = _bar(progress, "prove segments", len(jobs))
     for job in jobs:
