@@ -333,7 +333,7 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
     s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
         image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache)
     stats.phases["commit"] = time.perf_counter() - t0
-    head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, riscv_digest(s), b"")
+    head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, segmented.image_fixed_digest(s, fc), b"")
     claim = Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())
     challenges = segmented.shared_challenges(claim.to_bytes(), opts.to_bytes(), po2, commitments)
     t = time.perf_counter()
@@ -348,14 +348,6 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
                         wall_s=stats.phases["commit"], regs=tuple(int(v) for v in m.regs),
                         logs_truncated=m.logs_truncated)
     return result, receipt
-
-
-def riscv_digest(s) -> bytes:
-    """The image's fixed digest (what its id hashes), from the single-proof AIR."""
-    from zkvm.circuit import riscv_air
-    from zkvm.stark.prover import commit_fixed_data
-
-    return commit_fixed_data(riscv_air.circuit().air, s.fixed).digest
 
 
 def _hand_over_main(w) -> dict:

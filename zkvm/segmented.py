@@ -9,7 +9,7 @@ Proving, in two phases:
    every segment is proven independently (``stark.prove(logup_challenges=...)``): re-executed from the start
    up to its first cycle (unrecorded, fast), traced again and proven with the SAME randomness key as in
    phase 1, so its main commitment is the one the challenges were drawn from. Phase 2 is what runs on Dask
-   next (``prove_job`` is that unit of work): a job is a few KB plus the touched-cell state.
+   (``zkvm.distributed``; ``prove_job`` is the task): a job is a few KB plus the touched-cell state.
 
 Seal of a segmented receipt (receipt flag FLAG_SEGMENTS):
     the single-proof seal head (image publics + fixed digest) | u8 k | u32 n | n x (u32 length | proof)
@@ -173,13 +173,42 @@ def _prove_witness(s, w, seg_in, opts, fc, key: bytes, challenges=None, progress
                  logup_challenges=challenges, commit_only=challenges is None)
 
 
-def prove_job(image, input: bytes, job: SegmentJob, options, challenges, fixed_cache: str | None = None) -> bytes:
-    """Phase 2 of one segment (what a Dask worker runs): re-execute up to it, trace it, prove it."""
+_SETUP_CACHE: dict = {}
+
+
+def _setup(image, fixed_cache):
+    """The image's setup and fixed commitment, kept per process (a worker proves many segments of one image)."""
     from zkvm.circuit import riscv_air
     from zkvm.stark.prover import commit_fixed_data
 
-    s = riscv_air.setup(image)
-    fc = commit_fixed_data(riscv_air.circuit(True).air, s.fixed, fixed_cache)
+    h = hashlib.sha256(repr((image.entry, tuple(image.exec_ranges))).encode())
+    h.update(np.asarray(sorted(image.words.items()), dtype=np.int64).tobytes())
+    key = h.digest()
+    if key not in _SETUP_CACHE:
+        _SETUP_CACHE.clear()
+        s = riscv_air.setup(image)
+        _SETUP_CACHE[key] = (s, commit_fixed_data(riscv_air.circuit(True).air, s.fixed, fixed_cache))
+    return _SETUP_CACHE[key]
+
+
+def image_fixed_digest(s, fc) -> bytes:
+    """The image id's fixed digest (single-proof AIR) from the segment AIR's fixed commitment: same tables."""
+    from zkvm.circuit import riscv_air
+    from zkvm.stark.protocol import fixed_digest
+
+    ca = riscv_air.circuit().air.compile()
+    tables = [ct for ct in ca.tables if ct.n_fixed]
+    return fixed_digest(ca, [s.fixed[ct.name].shape[0].bit_length() - 1 for ct in tables],
+                        [fc.trees[ct.name].root for ct in tables])
+
+
+def prove_job(image, input: bytes, job: SegmentJob, options, challenges, fixed_cache: str | None = None) -> bytes:
+    """Phase 2 of one segment (what a Dask worker runs): re-execute up to it, trace it, prove it.
+    ``challenges``: (alpha, beta), as ``Ext`` or as their coordinates."""
+    from zkvm.field.babybear import Ext
+
+    challenges = tuple(c if isinstance(c, Ext) else Ext(*c) for c in challenges)
+    s, fc = _setup(image, fixed_cache)
     m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
     w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
     del m
@@ -192,10 +221,8 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
     parts): see ``zkvm.receipt.prove``."""
     from zkvm.circuit import riscv_air, segments
     from zkvm.exec import Executor
-    from zkvm.stark.prover import commit_fixed_data
 
-    s = riscv_air.setup(image)
-    fc = commit_fixed_data(riscv_air.circuit(True).air, s.fixed, fixed_cache)
+    s, fc = _setup(image, fixed_cache)
     size = 1 << po2
     m = Executor(image, input, max_cycles=max_cycles).machine()
     state = segments.CellState()
@@ -255,8 +282,10 @@ def _restrict(state, keys: np.ndarray):
 def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progress: bool = False,
                  scheduler=None) -> list[bytes]:
     """Phase 2 of every segment: in this process, or on Dask when ``scheduler`` is given (zkvm.distributed)."""
-    if scheduler is not None:  # phase 2 jobs (prove_job) are independent: the Dask driver is a later step
-        raise InputError("distributed proving (a Dask scheduler) is not available yet")
+    if scheduler is not None:
+        from zkvm.distributed import run_jobs
+
+        return run_jobs(scheduler, image, input, jobs, options, challenges, progress=progress)
     out = []
     bar = _bar(progress, "prove segments", len(jobs))
     for job in jobs:
