@@ -316,9 +316,6 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
 
 
 def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache, scheduler, stats, t0):
-    from zkvm import segmented
-    from zkvm.exec import ExecResult
-
     from zkvm.exec import Executor
 
     # A fast unrecorded run first: a trap or a run too long to prove is known before any proving work.
@@ -330,6 +327,23 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
             raise RunTooLong(f"the run does not halt within {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles, the most a "
                              f"segmented proof covers (run it without --prove to see its length)") from None
         raise
+    cluster = None
+    if scheduler is not None:  # connect (or start the local cluster) before any proving work
+        from zkvm.distributed import Cluster
+
+        cluster = Cluster(scheduler)
+    try:
+        return _prove_segments(image, input, po2, opts, limit, progress, fixed_cache,
+                               cluster.client if cluster else None, stats, t0)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, scheduler, stats, t0):
+    from zkvm import segmented
+    from zkvm.exec import ExecResult
+
     s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
         image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache)
     stats.phases["commit"] = time.perf_counter() - t0
