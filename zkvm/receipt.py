@@ -321,7 +321,7 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
     # A fast unrecorded run first: a trap or a run too long to prove is known before any proving work.
     limit = min(max_cycles, abi.MAX_SEGMENTED_PROVE_CYCLES)
     try:
-        Executor(image, input, max_cycles=limit).run()
+        result = Executor(image, input, max_cycles=limit).run()  # the run's outcome (proving re-executes it)
     except GuestError as exc:
         if exc.cause == "cycle_limit" and max_cycles > limit:
             raise RunTooLong(f"the run does not halt within {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles, the most a "
@@ -333,16 +333,18 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
 
         cluster = Cluster(scheduler)
     try:
-        return _prove_segments(image, input, po2, opts, limit, progress, fixed_cache,
-                               cluster.client if cluster else None, stats, t0)
+        receipt = _prove_segments(image, input, po2, opts, limit, progress, fixed_cache,
+                                  cluster.client if cluster else None, stats, t0)
     finally:
         if cluster is not None:
             cluster.close()
+    if (receipt.journal, receipt.claim.exit_code) != (result.journal, result.exit_code & 0xFFFF_FFFF):
+        raise ZkvmError("internal error: the segments' journal/exit code differ from the execution's")
+    return result, receipt
 
 
 def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, scheduler, stats, t0):
     from zkvm import segmented
-    from zkvm.exec import ExecResult
 
     s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
         image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache)
@@ -358,10 +360,7 @@ def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, sched
     seal = segmented.SegmentedSeal(head.to_bytes(), po2, proofs)
     receipt = Receipt(claim, journal, seal.to_bytes(), zk=opts.zk, dev=False, segments=True)
     stats.receipt_bytes = len(receipt.to_bytes())
-    result = ExecResult(exit_code=exit_code, journal=journal, cycles=cycles, logs=m.logs,
-                        wall_s=stats.phases["commit"], regs=tuple(int(v) for v in m.regs),
-                        logs_truncated=m.logs_truncated)
-    return result, receipt
+    return receipt
 
 
 def _hand_over_main(w) -> dict:

@@ -4,9 +4,9 @@ argument does not depend on it); tests/test_segments_zk.py covers a zk run."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from host.build import GUESTS_DIR, build_guest
@@ -92,6 +92,19 @@ def test_end_early(honest):
         R.verify(_with_proofs(honest[1], p[:2]), honest[1].claim.image_id)
 
 
+def _prove_unchecked(image, data: bytes) -> R.Receipt:
+    """receipt.prove's segmented path without its honest-prover checks (a malicious prover skips them)."""
+    opts = R.default_options(False)
+    s, fc, jobs, commitments, (exit_code, journal, _, _) = segmented.prove_segmented(
+        image, data, PO2, opts, max_cycles=1 << 20)
+    head = R.Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, segmented.image_fixed_digest(s, fc), b"")
+    claim = R.Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())
+    challenges = segmented.shared_challenges(claim.to_bytes(), opts.to_bytes(), PO2, commitments)
+    proofs = segmented.prove_phase2(image, data, s, fc, jobs, opts, challenges)
+    return R.Receipt(claim, journal, segmented.SegmentedSeal(head.to_bytes(), PO2, proofs).to_bytes(), False, False,
+                     True)
+
+
 def test_change_registers_between_segments(fib, honest, monkeypatch):
     """A prover that changes a register between segments 0 and 1 and executes segment 1 honestly from there:
     each segment proof is valid on its own, but the memory argument over the run does not balance."""
@@ -115,7 +128,7 @@ def test_change_registers_between_segments(fib, honest, monkeypatch):
         monkeypatch.setattr(segmented, "_snapshot", snapshot)
         monkeypatch.setattr(segmented, "_start_machine", start)
         try:
-            return _prove(fib, 200)[1]
+            return _prove_unchecked(fib, (200).to_bytes(4, "little"))
         except Exception:  # this register steers the guest into a trap: try another
             return None
         finally:
