@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from host.api import ml as mlapi
-from host.proving import FIXED_CACHE
+from host.proving import FIXED_CACHE, scheduler
 from zkvm.errors import InputError, VerificationError
 
 MODES = mlapi.MODES
