@@ -357,7 +357,9 @@ def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, sched
                                     scheduler=scheduler)
     stats.phases["prove"] = time.perf_counter() - t
     stats.segments = [len(p) for p in proofs]
-    seal = segmented.SegmentedSeal(head.to_bytes(), po2, proofs)
+    tag = segmented.run_tag(claim.to_bytes())
+    seal = segmented.SegmentedSeal(head.to_bytes(), po2, [segmented.label(i, tag, i == len(proofs) - 1) + p
+                                                          for i, p in enumerate(proofs)])
     receipt = Receipt(claim, journal, seal.to_bytes(), zk=opts.zk, dev=False, segments=True)
     stats.receipt_bytes = len(receipt.to_bytes())
     return receipt

@@ -12,7 +12,11 @@ Proving, in two phases:
    (``zkvm.distributed``; ``prove_job`` is the task): a job is a few KB plus the touched-cell state.
 
 Seal of a segmented receipt (receipt flag FLAG_SEGMENTS):
-    the single-proof seal head (image publics + fixed digest) | u8 k | u32 n | n x (u32 length | proof)
+    the single-proof seal head (image publics + fixed digest) | u8 k | u32 n | n x (u32 length | entry)
+    entry = label (u32 index | 16 B run tag | u8 is_last) | proof
+The labels only NAME what a tampered receipt did wrong (SegmentOrderError, SegmentFromAnotherRun, RunEndsEarly)
+before the proofs are checked; soundness does not rest on them: a relabelled segment fails its proof
+(its index, is_last and the shared challenges are in its transcript: SegmentProofInvalid).
 """
 
 from __future__ import annotations
@@ -49,6 +53,39 @@ class SegmentLinkError(VerificationError):
 
 class DuplicateSegment(VerificationError):
     """The same segment proof appears twice."""
+
+
+class SegmentOrderError(VerificationError):
+    """A segment sits at another position than the one it was proven for: segments dropped or reordered."""
+
+
+class SegmentFromAnotherRun(VerificationError):
+    """A segment was proven for another run (another claim or segment count): spliced in."""
+
+
+class RunEndsEarly(VerificationError):
+    """The receipt's last segment was not proven as the end of the run: later segments were cut off."""
+
+
+_LABEL = struct.Struct("<I16sB")
+
+
+def run_tag(claim_bytes: bytes) -> bytes:
+    return hashlib.sha256(b"zkvm-segment-run-v1" + claim_bytes).digest()[:16]
+
+
+def label(index: int, tag: bytes, is_last: bool) -> bytes:
+    return _LABEL.pack(index, tag, int(is_last))
+
+
+def split_entry(entry: bytes) -> tuple[int, bytes, int, bytes]:
+    """(index, run tag, is_last, proof bytes) of one seal entry."""
+    from zkvm.receipt import MalformedReceipt
+
+    if len(entry) < _LABEL.size:
+        raise MalformedReceipt("segment entry shorter than its label")
+    index, tag, last = _LABEL.unpack_from(entry)
+    return index, tag, last, entry[_LABEL.size:]
 
 
 # ---------------------------------------------------------------------------------------------- format
@@ -331,14 +368,25 @@ def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: 
                                 f"2^{segments.MAX_SEGMENT_PO2}")
     if n > segments.max_segments(po2):
         raise SegmentCountError(f"{n} segments of 2^{po2} cycles exceed the provable run length")
-    if len(set(seg.proofs)) != n:
+    split = [split_entry(e) for e in seg.proofs]
+    if len({p for *_, p in split}) != n:
         raise DuplicateSegment("the same segment proof appears twice")
+    tag = run_tag(receipt.claim.to_bytes())
+    for i, (index, seg_tag, last, _) in enumerate(split):
+        if index != i:
+            raise SegmentOrderError(f"position {i} holds segment {index} of its run: segments dropped or reordered")
+        if seg_tag != tag:
+            raise SegmentFromAnotherRun(f"segment {i} was proven for another run")
+        if i == n - 1 and not last:
+            raise RunEndsEarly(f"segment {i}, the receipt's last, does not end the run: segments cut off")
+        if i < n - 1 and last:
+            raise SegmentOrderError(f"segment {i} ends the run but {n - 1 - i} more follow")
     air_seg = riscv_air.circuit(True).air
     air_one = riscv_air.circuit(False).air
     options = None
     parsed = []
     journal_cap = 0
-    for i, data in enumerate(seg.proofs):
+    for i, (*_, data) in enumerate(split):
         opts, log_heights = Proof.read_header(data)
         if options is None:
             options = opts

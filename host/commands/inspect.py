@@ -41,11 +41,11 @@ def describe(receipt) -> dict:
         segmented = None
         if receipt.segments:  # one proof per segment (zkvm/segmented.py): describe the first, list the sizes
             from zkvm.receipt import _SEAL_HEAD
-            from zkvm.segmented import SegmentedSeal
+            from zkvm.segmented import SegmentedSeal, split_entry
 
             segmented = SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size)
             seal = Seal.from_bytes(segmented.head)
-            seal_proof = segmented.proofs[0] if segmented.proofs else b""
+            seal_proof = split_entry(segmented.proofs[0])[3] if segmented.proofs else b""
         else:
             seal = Seal.from_bytes(receipt.seal)
             seal_proof = seal.proof
