@@ -24,6 +24,8 @@ match the init send; inductively each ts_prev must be exactly the previous acces
 either later or already consumed — the multiset equality counts multiplicities), so each access sees the
 value the previous one left. CPU timestamps are 4·clk + slot <= 2^24 + 3 (the CPU height is at most 2^22), so
 a "difference" of a backwards pair is a field element >= p - 2^25, far outside [0, 2^24): no wrap-around.
+In a run proven in segments the timestamps are global and stay below 2^29 (segments.py): a backwards
+difference is then >= p - 2^29, still far outside [0, 2^24).
 """
 
 from __future__ import annotations
