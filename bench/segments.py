@@ -28,11 +28,21 @@ def _one(config: dict) -> dict:
     image = load_elf(ROOT / "build" / "guests" / "fib.elf")
     data = config["n"].to_bytes(4, "little")
     stats = R.ProveStats()
+    scheduler, cluster = config["scheduler"], None
+    if isinstance(scheduler, int):  # a LocalCluster of that many single-threaded workers, started before timing
+        import distributed
+
+        cluster = distributed.LocalCluster(n_workers=scheduler, threads_per_worker=1, dashboard_address=":0",
+                                           silence_logs=50)
+        scheduler = distributed.Client(cluster)
     cpu0 = os.times()
     t0 = time.perf_counter()
     result, receipt = R.prove(image, data, zk=config["zk"], segment_po2=config["po2"], stats=stats,
-                              scheduler=config["scheduler"])
+                              scheduler=scheduler)
     wall = time.perf_counter() - t0
+    if cluster is not None:  # reap the workers: their CPU time and peak RSS count from here
+        scheduler.close()
+        cluster.close()
     cpu1 = os.times()
     raw = receipt.to_bytes()
     t1 = time.perf_counter()
@@ -47,11 +57,12 @@ def _one(config: dict) -> dict:
             "verify_s": round(verify_s, 2), "phases": {k: round(v, 2) for k, v in stats.phases.items() if "." not in k}}
 
 
-def main() -> None:
+def main() -> None:  # noqa: C901
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--log-cycles", type=int, default=20)
     ap.add_argument("--segment-po2", type=int, default=18)
     ap.add_argument("--no-zk", action="store_true")
+    ap.add_argument("--scaling", action="store_true", help="only segments on 1 vs 2 LocalCluster workers")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -66,6 +77,9 @@ def main() -> None:
         {"name": f"segments 2^{args.segment_po2}, LocalCluster 2x1 thread", "n": n, "zk": zk,
          "po2": args.segment_po2, "scheduler": "local"},
     ]
+    if args.scaling:
+        configs = [{"name": f"segments 2^{args.segment_po2}, LocalCluster {k}x1 thread (started before timing)",
+                    "n": n, "zk": zk, "po2": args.segment_po2, "scheduler": k} for k in (1, 2)]
     rows = []
     for c in configs:
         out = subprocess.run([sys.executable, __file__, "--child", json.dumps(c)], capture_output=True, text=True,
@@ -78,7 +92,7 @@ def main() -> None:
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "load_avg": os.getloadavg()[0]}
-    (ROOT / "bench" / "out" / "segments.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (ROOT / "bench" / "out" / ("segments_scaling.json" if args.scaling else "segments.json")).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"Machine: {meta['machine']}; zk {'on' if zk else 'off'}; 1-min load average {meta['load_avg']:.1f}.\n")
     print("| configuration | cycles | segments | prove s | prove CPU s | peak RSS MB (largest process) | receipt KB "
           "| verify s |")
