@@ -5,7 +5,7 @@ committing a journal whose SHA-256 is this digest. A `Receipt` is the claim, the
 
 Byte format (explicit little-endian, lengths everywhere, never pickle)::
 
-    magic "ZKVMRCPT" | u16 version | u8 flags (bit 0: zk, bit 1: dev; others must be 0)
+    magic "ZKVMRCPT" | u16 version | u8 flags (bit 0: zk, bit 1: dev, bit 2: segments; others must be 0)
     claim:   u16 claim version | image_id (32 B) | u32 exit_code | journal_digest (32 B)
     u32 journal length | journal bytes
     u32 seal length    | seal bytes
@@ -14,6 +14,9 @@ Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi | u32 
 indices of the image span and of the executable span) | fixed digest (32 B) | STARK proof bytes (zkvm.stark.proof). The verifier recomputes the image id from the first four fields and
 compares it with the id it was given, then checks the proof against publics and public terms derived from
 the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
+
+Segmented receipts (flag bit 2, a run longer than one segment): the seal is the same head followed by one
+labelled proof per segment (``zkvm.segmented``; the argument linking them: ``zkvm/circuit/segments.py``).
 
 Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True` (and never
 under `require_zk`).

@@ -254,8 +254,9 @@ def prove_job(image, input: bytes, job: SegmentJob, options, challenges, fixed_c
 
 def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, progress: bool = False,
                     fixed_cache: str | None = None, scheduler=None, stats=None):
-    """Prove a run of more than one segment. Returns (ExecResult-like dict, seal head publics, SegmentedSeal
-    parts): see ``zkvm.receipt.prove``."""
+    """Phase 1 of a run of more than one segment: returns (image setup, fixed commitment, one SegmentJob per
+    segment, per segment (log heights, main root), (exit code, journal, cycles, machine)). ``zkvm.receipt.prove``
+    then draws the shared challenges and runs phase 2 (``prove_phase2``)."""
     from zkvm.circuit import riscv_air, segments
     from zkvm.exec import Executor
 
