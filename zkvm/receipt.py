@@ -350,7 +350,8 @@ def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, sched
     from zkvm import segmented
 
     s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
-        image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache)
+        image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache,
+        scheduler=scheduler)
     stats.phases["commit"] = time.perf_counter() - t0
     head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, segmented.image_fixed_digest(s, fc), b"")
     claim = Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())

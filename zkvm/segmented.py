@@ -252,6 +252,17 @@ def prove_job(image, input: bytes, job: SegmentJob, options, challenges, fixed_c
     return _prove_witness(s, w, seg_in, options, fc, job.key, challenges).to_bytes()
 
 
+def commit_job(image, input: bytes, job: SegmentJob, options, fixed_cache: str | None = None):
+    """Phase 1's main commitment of one segment on a worker: (log heights, main root), the same as
+    ``prove_job`` will commit to (same execution, trace and randomness key)."""
+    s, fc = _setup(image, fixed_cache)
+    m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
+    w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
+    del m
+    root, heights = _prove_witness(s, w, seg_in, options, fc, job.key)
+    return heights, root
+
+
 def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, progress: bool = False,
                     fixed_cache: str | None = None, scheduler=None, stats=None):
     """Phase 1 of a run of more than one segment: returns (image setup, fixed commitment, one SegmentJob per
@@ -269,6 +280,9 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
     exit_code = None
     bar = _bar(progress, "commit segments")
     index = 0
+    futures = []
+    if scheduler is not None:  # a distributed.Client: main commitments run on its workers, traces stay here
+        image_f, input_f = scheduler.scatter([image, bytes(input)], broadcast=True)
     while exit_code is None:
         if index >= segments.max_segments(po2):
             raise InputError(f"the run needs more than {segments.max_segments(po2)} segments of 2^{po2} cycles "
@@ -292,9 +306,13 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
         journal += w.journal
         if halted:
             exit_code = w.exit_code
-        root, heights = _prove_witness(s, w, seg_in, options, fc, job.key)
+        if scheduler is None:
+            root, heights = _prove_witness(s, w, seg_in, options, fc, job.key)
+            commitments.append((heights, root))
+        else:  # only the cell state had to be computed here, in order; the commitment is a worker's
+            futures.append(scheduler.submit(commit_job, image_f, input_f, job, options, pure=False,
+                                            key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
         del w
-        commitments.append((heights, root))
         jobs.append(job)
         state = state.merged(touched)
         index += 1
@@ -302,6 +320,8 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
             bar.update(1)
     if bar is not None:
         bar.close()
+    if futures:
+        commitments = [(list(h), r) for h, r in scheduler.gather(futures)]
     result = (exit_code, bytes(journal), m.cycles, m)
     return s, fc, jobs, commitments, result
 
