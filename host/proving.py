@@ -25,6 +25,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="write an UNPROVEN dev-mode receipt instead of proving (verify refuses it unless "
                             "--allow-dev)")
     group.add_argument("--no-zk", action="store_true", help="prove without zero knowledge (smaller, faster)")
+    add_segment_arguments(group)
+
+
+def add_segment_arguments(group) -> None:
+    from zkvm import abi
+
+    group.add_argument("--segment-po2", type=int, metavar="K", default=abi.DEFAULT_SEGMENT_PO2,
+                       help="prove runs longer than 2^K cycles in segments of 2^K cycles (default "
+                            f"{abi.DEFAULT_SEGMENT_PO2}: one segment proves within ~2.5 GB)")
+    group.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="prove segments on this Dask scheduler (tcp://host:8786), or 'inline' in this process; "
+                            "default: $ZKVM_SCHEDULER, else an embedded LocalCluster with one worker per core")
+
+
+def scheduler(args: argparse.Namespace) -> str | None:
+    """The Dask scheduler for segment proofs (None: prove them in this process)."""
+    from zkvm.distributed import default_scheduler
+
+    chosen = args.scheduler or default_scheduler()
+    return None if chosen == "inline" else chosen
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -47,8 +67,8 @@ def run_prove(args: argparse.Namespace, printer) -> int:
     stats = ProveStats()
     progress = sys.stderr.isatty()
     proof = api.prove(image, data, zk=not args.no_zk, dev=args.dev, progress=progress, max_cycles=args.max_cycles,
-                      stats=stats,
-                      fixed_cache=str(FIXED_CACHE))
+                      stats=stats, fixed_cache=str(FIXED_CACHE), segment_po2=args.segment_po2,
+                      scheduler=scheduler(args))
     result, receipt = proof.result, proof.receipt
     status = printer(result, len(data))
     out = sys.stderr if getattr(args, "json", False) else sys.stdout  # keep --json output parseable
@@ -61,6 +81,9 @@ def run_prove(args: argparse.Namespace, printer) -> int:
     kind = "DEV (unproven)" if receipt.dev else ("zk" if receipt.zk else "not zk")
     print(f"image id:  {receipt.claim.image_id.hex()}", file=out)
     print(f"receipt:   {args.receipt or '(not written)'} ({len(raw)} bytes, {kind})", file=out)
+    if stats.segments:
+        print(f"segments:  {len(stats.segments)} of 2^{args.segment_po2} cycles "
+              f"({', '.join(str(n) for n in stats.segments)} bytes)", file=out)
     if not receipt.dev:
         total = sum(v for k, v in stats.phases.items() if "." not in k)
         rate = result.cycles / stats.phases["prove"] if stats.phases.get("prove") else 0

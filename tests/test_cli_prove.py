@@ -59,3 +59,25 @@ def test_dev_receipt_refused_unless_allowed(hello, tmp_path):
 def test_dev_needs_receipt_and_excludes_prove(hello):
     assert cli("run", HELLO, "--dev").returncode == 1
     assert cli("run", HELLO, "--dev", "--prove", "--receipt", "x").returncode == 1
+
+
+def test_cli_segmented_run_prove_verify_inspect(tmp_path, capsys):
+    """`run --prove` of a run longer than a segment: one receipt, `verify` accepts it, `inspect --json` lists
+    the segments and their sizes."""
+    import json
+
+    from host.cli import main as cli_main
+    from host.build import GUESTS_DIR, build_guest
+
+    elf = build_guest(Path(GUESTS_DIR) / "fib", tmp_path / "fib.elf")
+    rcpt = tmp_path / "fib.rcpt"
+    assert cli_main(["run", str(elf), "--input-hex", "2c010000", "--prove", "--no-zk", "--segment-po2", "10",
+                     "--scheduler", "inline", "--receipt", str(rcpt)]) == 0
+    out = capsys.readouterr().out
+    assert "segments:  2 of 2^10 cycles" in out
+    assert cli_main(["verify", str(rcpt), "--elf", str(elf), "--hex"]) == 0
+    assert capsys.readouterr().out.strip() == "102e3eb3"
+    assert cli_main(["inspect", str(rcpt), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["segments"] == 2 and len(info["segment_bytes"]) == 2
+    assert sum(info["segment_bytes"]) < info["seal_bytes"]

@@ -1,5 +1,5 @@
-"""`run --prove` records at most what one proof can cover (abi.MAX_PROVE_CYCLES), then stops with a typed
-error, instead of recording ~44 bytes per cycle up to the 2^31-cycle run limit and refusing afterwards."""
+"""`run --prove` proves runs longer than a segment in segments, up to abi.MAX_SEGMENTED_PROVE_CYCLES; a longer
+run stops with a typed error after a fast unrecorded run, before any recording or proving work."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_abi_bound_is_the_circuit_bound():
 
 
 def test_prove_stops_recording_at_the_provable_maximum():
-    with pytest.raises(RunTooLong, match=f"within {abi.MAX_PROVE_CYCLES} cycles"):
+    with pytest.raises(RunTooLong, match=f"within {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles"):
         R.prove(A.image(LOOP), zk=False)  # default max_cycles: 2^31
 
 
@@ -34,4 +34,4 @@ def test_cli_run_prove_exits_1(tmp_path, capsys):
     elf = tmp_path / "loop.elf"
     elf.write_bytes(A.elf(LOOP))
     assert cli(["run", str(elf), "--prove", "--no-zk"]) == 1
-    assert "the most one proof covers" in capsys.readouterr().err
+    assert "the most a segmented proof covers" in capsys.readouterr().err

@@ -133,6 +133,11 @@ DEFAULT_MAX_CYCLES = 1 << 31
 #: timestamps 4·clk + slot stay below the 2^24 range check (zkvm/circuit/cpu.py, memory.py). `run --prove`
 #: stops recording here (a longer run would be recorded at ~44 B/cycle and then refused).
 MAX_PROVE_CYCLES = (1 << 22) - 1
+#: Longer runs are proven in segments of 2^k cycles (continuations, zkvm/circuit/segments.py): k defaults to
+#: DEFAULT_SEGMENT_PO2 (one segment proves within ~2.5 GB with zk), and a run may take at most this many
+#: cycles (global memory timestamps stay below 2^29).
+DEFAULT_SEGMENT_PO2 = 18
+MAX_SEGMENTED_PROVE_CYCLES = 1 << 26
 #: Largest image: initialised words (the file bytes of all loadable segments, in words; zero-initialised
 #: memory such as .bss is not part of the image and costs nothing) ...
 MAX_IMAGE_WORDS = 1 << 19  # 2 MiB

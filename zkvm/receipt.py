@@ -5,7 +5,7 @@ committing a journal whose SHA-256 is this digest. A `Receipt` is the claim, the
 
 Byte format (explicit little-endian, lengths everywhere, never pickle)::
 
-    magic "ZKVMRCPT" | u16 version | u8 flags (bit 0: zk, bit 1: dev; others must be 0)
+    magic "ZKVMRCPT" | u16 version | u8 flags (bit 0: zk, bit 1: dev, bit 2: segments; others must be 0)
     claim:   u16 claim version | image_id (32 B) | u32 exit_code | journal_digest (32 B)
     u32 journal length | journal bytes
     u32 seal length    | seal bytes
@@ -14,6 +14,9 @@ Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi | u32 
 indices of the image span and of the executable span) | fixed digest (32 B) | STARK proof bytes (zkvm.stark.proof). The verifier recomputes the image id from the first four fields and
 compares it with the id it was given, then checks the proof against publics and public terms derived from
 the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
+
+Segmented receipts (flag bit 2, a run longer than one segment): the seal is the same head followed by one
+labelled proof per segment (``zkvm.segmented``; the argument linking them: ``zkvm/circuit/segments.py``).
 
 Dev receipts (`dev=True`) are unproven: made only when asked, accepted only with `allow_dev=True` (and never
 under `require_zk`).
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 MAGIC = b"ZKVMRCPT"
 VERSION = 1
 CLAIM_VERSION = 1
-FLAG_ZK, FLAG_DEV = 1, 2
+FLAG_ZK, FLAG_DEV, FLAG_SEGMENTS = 1, 2, 4
 _HEADER = struct.Struct("<8sHB")
 _CLAIM = struct.Struct("<H32sI32s")
 _SEAL_HEAD = struct.Struct("<IIIII32s")
@@ -51,6 +54,10 @@ MAX_SEAL_BYTES = 8 << 20
 #: Largest receipt anything reads (``read_receipt`` reads at most this + 1 bytes; ``Receipt.from_bytes``
 #: refuses more): header, claim, both lengths, the longest journal, the largest seal. ~24 MiB.
 MAX_RECEIPT_BYTES = _HEADER.size + _CLAIM.size + 8 + MAX_JOURNAL_BYTES + MAX_SEAL_BYTES
+#: A segmented receipt (FLAG_SEGMENTS, zkvm/segmented.py) carries one proof per segment: its seal may be larger
+#: (a 2^26-cycle run in 2^18-cycle segments: 256 proofs of ~0.4 MB).
+MAX_SEGMENTED_SEAL_BYTES = 256 << 20
+MAX_SEGMENTED_RECEIPT_BYTES = _HEADER.size + _CLAIM.size + 8 + MAX_JOURNAL_BYTES + MAX_SEGMENTED_SEAL_BYTES
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -109,9 +116,10 @@ class Receipt:
     seal: bytes
     zk: bool
     dev: bool
+    segments: bool = False  # the seal is a zkvm.segmented.SegmentedSeal
 
     def to_bytes(self) -> bytes:
-        flags = (FLAG_ZK if self.zk else 0) | (FLAG_DEV if self.dev else 0)
+        flags = (FLAG_ZK if self.zk else 0) | (FLAG_DEV if self.dev else 0) | (FLAG_SEGMENTS if self.segments else 0)
         return b"".join([
             _HEADER.pack(MAGIC, VERSION, flags), self.claim.to_bytes(),
             struct.pack("<I", len(self.journal)), self.journal,
@@ -125,8 +133,9 @@ class Receipt:
         data = bytes(data)
         if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
             raise MalformedReceipt("not a zkvm receipt (bad magic)")
-        if len(data) > MAX_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
+        limit = _size_limit(data[:_HEADER.size])
+        if len(data) > limit:
+            raise MalformedReceipt(f"{len(data)} bytes is larger than any receipt ({limit})")
         pos = 0
 
         def take(n: int, what: str) -> bytes:
@@ -140,21 +149,23 @@ class Receipt:
         _, version, flags = _HEADER.unpack(take(_HEADER.size, "header"))
         if version != VERSION:
             raise MalformedReceipt(f"unsupported receipt version {version} (this verifier reads {VERSION})")
-        if flags & ~(FLAG_ZK | FLAG_DEV):
+        if flags & ~(FLAG_ZK | FLAG_DEV | FLAG_SEGMENTS):
             raise MalformedReceipt(f"unknown receipt flags 0x{flags:02x}")
+        segmented = bool(flags & FLAG_SEGMENTS)
         cversion, image_id, exit_code, jdigest = _CLAIM.unpack(take(_CLAIM.size, "claim"))
         if cversion != CLAIM_VERSION:
             raise MalformedReceipt(f"unsupported claim version {cversion}")
         (jlen,) = struct.unpack("<I", take(4, "journal length"))
         journal = take(jlen, "journal")
         (slen,) = struct.unpack("<I", take(4, "seal length"))
-        if slen > MAX_SEAL_BYTES:
-            raise MalformedReceipt(f"a seal of {slen} bytes is larger than any proof ({MAX_SEAL_BYTES})")
+        max_seal = MAX_SEGMENTED_SEAL_BYTES if segmented else MAX_SEAL_BYTES
+        if slen > max_seal:
+            raise MalformedReceipt(f"a seal of {slen} bytes is larger than any proof ({max_seal})")
         seal = take(slen, "seal")
         if pos != len(data):
             raise MalformedReceipt(f"{len(data) - pos} trailing bytes after the receipt")
         return cls(Claim(image_id, exit_code, jdigest, cversion), journal, seal,
-                   zk=bool(flags & FLAG_ZK), dev=bool(flags & FLAG_DEV))
+                   zk=bool(flags & FLAG_ZK), dev=bool(flags & FLAG_DEV), segments=segmented)
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,7 @@ class ProveStats:
     phases: dict = field(default_factory=dict)
     heights: dict = field(default_factory=dict)
     receipt_bytes: int = 0
+    segments: list = field(default_factory=list)  # per-segment proof bytes (segmented runs)
 
 
 def default_options(zk: bool = True):
@@ -217,11 +229,15 @@ def default_options(zk: bool = True):
 
 def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,
           options=None, max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats: ProveStats | None = None,
-          fixed_cache: str | None = None):
+          fixed_cache: str | None = None, segment_po2: int | None = None, scheduler=None):
     """Run the guest and prove the run. Returns (ExecResult, Receipt). A trap raises GuestError (a trapping
     run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt. `fixed_cache`: a
     directory keeping the fixed columns' LDEs and trees between proofs (the proving key; see
-    `zkvm.stark.prover.commit_fixed_data`)."""
+    `zkvm.stark.prover.commit_fixed_data`).
+
+    A run longer than 2^segment_po2 cycles (default ``abi.DEFAULT_SEGMENT_PO2``) is proven in segments
+    (``zkvm.segmented``); a shorter one exactly as
+    before, by one proof."""
     from zkvm.exec import Executor
 
     stats = stats if stats is not None else ProveStats()
@@ -250,16 +266,24 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
             bar.update(1)
             bar.set_description(name)
 
-    # Record at most what one proof covers: past it, stop (a typed error) instead of recording ~44 B per cycle
-    # of a run that would be refused anyway.
-    executor.max_cycles = min(max_cycles, abi.MAX_PROVE_CYCLES)
+    from zkvm.circuit import segments as seg_mod
+
+    po2 = abi.DEFAULT_SEGMENT_PO2 if segment_po2 is None else int(segment_po2)
+    if not seg_mod.MIN_SEGMENT_PO2 <= po2 <= seg_mod.MAX_SEGMENT_PO2:
+        raise InputError(f"segment size 2^{po2}: k must be in {seg_mod.MIN_SEGMENT_PO2}..{seg_mod.MAX_SEGMENT_PO2}")
+    # Record at most one segment: a longer run is proven in segments, recorded one segment at a time.
+    executor.max_cycles = min(max_cycles, 1 << po2, abi.MAX_PROVE_CYCLES)
     try:
         try:
             result, record = executor.record()
         except GuestError as exc:
-            if exc.cause == "cycle_limit" and max_cycles > abi.MAX_PROVE_CYCLES:
-                raise RunTooLong(f"the run does not halt within {abi.MAX_PROVE_CYCLES} cycles, the most one "
-                                 f"proof covers (run it without --prove to see its length)") from None
+            if exc.cause == "cycle_limit" and max_cycles > executor.max_cycles:
+                del exc
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                return _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache, scheduler,
+                                        stats, t0)
             raise
         stats.phases["execute"] = time.perf_counter() - t0
         step("setup")
@@ -299,6 +323,57 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
     receipt = Receipt(claim, w.journal, seal.to_bytes(), zk=opts.zk, dev=False)
     stats.receipt_bytes = len(receipt.to_bytes())
     return result, receipt
+
+
+def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache, scheduler, stats, t0):
+    from zkvm.exec import Executor
+
+    # A fast unrecorded run first: a trap or a run too long to prove is known before any proving work.
+    limit = min(max_cycles, abi.MAX_SEGMENTED_PROVE_CYCLES)
+    try:
+        result = Executor(image, input, max_cycles=limit).run()  # the run's outcome (proving re-executes it)
+    except GuestError as exc:
+        if exc.cause == "cycle_limit" and max_cycles > limit:
+            raise RunTooLong(f"the run does not halt within {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles, the most a "
+                             f"segmented proof covers (run it without --prove to see its length)") from None
+        raise
+    cluster = None
+    if scheduler is not None:  # connect (or start the local cluster) before any proving work
+        from zkvm.distributed import Cluster
+
+        cluster = Cluster(scheduler)
+    try:
+        receipt = _prove_segments(image, input, po2, opts, limit, progress, fixed_cache,
+                                  cluster.client if cluster else None, stats, t0)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    if (receipt.journal, receipt.claim.exit_code) != (result.journal, result.exit_code & 0xFFFF_FFFF):
+        raise ZkvmError("internal error: the segments' journal/exit code differ from the execution's")
+    return result, receipt
+
+
+def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, scheduler, stats, t0):
+    from zkvm import segmented
+
+    s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
+        image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache,
+        scheduler=scheduler)
+    stats.phases["commit"] = time.perf_counter() - t0
+    head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, segmented.image_fixed_digest(s, fc), b"")
+    claim = Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())
+    challenges = segmented.shared_challenges(claim.to_bytes(), opts.to_bytes(), po2, commitments)
+    t = time.perf_counter()
+    proofs = segmented.prove_phase2(image, input, s, fc, jobs, opts, challenges, progress=progress,
+                                    scheduler=scheduler)
+    stats.phases["prove"] = time.perf_counter() - t
+    stats.segments = [len(p) for p in proofs]
+    tag = segmented.run_tag(claim.to_bytes())
+    seal = segmented.SegmentedSeal(head.to_bytes(), po2, [segmented.label(i, tag, i == len(proofs) - 1) + p
+                                                          for i, p in enumerate(proofs)])
+    receipt = Receipt(claim, journal, seal.to_bytes(), zk=opts.zk, dev=False, segments=True)
+    stats.receipt_bytes = len(receipt.to_bytes())
+    return receipt
 
 
 def _hand_over_main(w) -> dict:
@@ -354,6 +429,13 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
     from zkvm.stark.errors import MalformedProof
     from zkvm.stark.proof import Proof
 
+    if receipt.segments:
+        from zkvm import segmented
+
+        seal = Seal.from_bytes(receipt.seal[:_SEAL_HEAD.size])
+        seg = segmented.SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size)
+        segmented.verify_segmented(receipt, seal, seg, min_security_bits)
+        return receipt.journal
     seal = Seal.from_bytes(receipt.seal)
     options, log_heights = Proof.read_header(seal.proof)
     if options.zk != receipt.zk:
@@ -382,9 +464,16 @@ def _check_journal_digest(receipt: Receipt) -> None:
         raise JournalDigestMismatch("the journal does not match the claim's journal digest")
 
 
+def _size_limit(head: bytes) -> int:
+    """Largest receipt with this header: a segmented one (flag FLAG_SEGMENTS) may be larger."""
+    if len(head) >= _HEADER.size and head[:len(MAGIC)] == MAGIC and _HEADER.unpack_from(head)[2] & FLAG_SEGMENTS:
+        return MAX_SEGMENTED_RECEIPT_BYTES
+    return MAX_RECEIPT_BYTES
+
+
 def read_receipt(path: str) -> Receipt:
     """Load a receipt file; every failure is a typed error with a clear message. Only regular files are read
-    (a FIFO would block, a device need not end), and never more than ``MAX_RECEIPT_BYTES`` + 1 bytes."""
+    (a FIFO would block, a device need not end), and never more than the largest receipt its header allows (+ 1 byte)."""
     import os
     import stat
 
@@ -393,14 +482,16 @@ def read_receipt(path: str) -> Receipt:
         if not stat.S_ISREG(st.st_mode):
             kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
             raise InputError(f"cannot read {path}: {kind}")
-        if st.st_size > MAX_RECEIPT_BYTES:
-            raise MalformedReceipt(f"{path}: {st.st_size} bytes is larger than any receipt ({MAX_RECEIPT_BYTES})")
         with open(path, "rb") as f:
-            data = f.read(MAX_RECEIPT_BYTES + 1)  # the file may have grown since the stat
+            head = f.read(_HEADER.size)
+            limit = _size_limit(head)
+            if st.st_size > limit:
+                raise MalformedReceipt(f"{path}: {st.st_size} bytes is larger than any receipt ({limit})")
+            data = head + f.read(limit + 1 - len(head))  # the file may have grown since the stat
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_RECEIPT_BYTES:
-        raise MalformedReceipt(f"{path}: larger than any receipt ({MAX_RECEIPT_BYTES} bytes)")
+    if len(data) > limit:
+        raise MalformedReceipt(f"{path}: larger than any receipt ({limit} bytes)")
     try:
         return Receipt.from_bytes(data)
     except MalformedReceipt as exc:

@@ -122,17 +122,21 @@ def run(elf, input: bytes = b"", *, max_cycles: int = abi.DEFAULT_MAX_CYCLES) ->
 
 
 def prove(elf, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,
-          max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats=None, fixed_cache: PathLike | None = None) -> Proof:
+          max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats=None, fixed_cache: PathLike | None = None,
+          segment_po2: int | None = None, scheduler=None) -> Proof:
     """Execute and prove a guest. `zk=False` skips zero knowledge (smaller, faster); `dev=True` makes an
     unproven receipt that `verify` refuses unless allowed. `stats` (zkvm.receipt.ProveStats) collects timings.
-    `fixed_cache`: a folder where the image's committed fixed columns (the proving key) are kept between proofs."""
+    `fixed_cache`: a folder where the image's committed fixed columns (the proving key) are kept between proofs.
+    A run longer than 2^`segment_po2` cycles is proven in segments (README, "Long runs"), in this process or on
+    Dask: `scheduler` = "local" (an embedded LocalCluster), a scheduler address, or a distributed.Client."""
     from zkvm.receipt import prove as _prove  # noqa: PLC0415
 
     _check_input(input)
     try:
         result, receipt = _prove(_image(elf), bytes(input), zk=zk, dev=dev, progress=progress,
                                  max_cycles=max_cycles, stats=stats,
-                                 fixed_cache=None if fixed_cache is None else os.fspath(fixed_cache))
+                                 fixed_cache=None if fixed_cache is None else os.fspath(fixed_cache),
+                                 segment_po2=segment_po2, scheduler=scheduler)
     except ZkvmError as exc:
         if zk and "zero-knowledge" in str(exc):
             raise ZkvmError(f"{exc}; for a proof without zero knowledge use zk=False (--no-zk)") from None
@@ -147,7 +151,7 @@ def read_receipt(source) -> object:
     if isinstance(source, rm.Receipt):
         return source
     if isinstance(source, (bytes, bytearray, memoryview)):
-        if len(source) > rm.MAX_RECEIPT_BYTES:
+        if len(source) > rm.MAX_SEGMENTED_RECEIPT_BYTES:
             raise rm.MalformedReceipt(f"{len(source)} bytes is larger than any receipt")
         return rm.Receipt.from_bytes(bytes(source))
     return rm.read_receipt(os.fspath(source))

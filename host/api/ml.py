@@ -415,9 +415,11 @@ def run(model, x, *, public: str = "none", input_digest: bool = False, salt=None
 
 
 def prove(model, x, *, public: str = "none", input_digest: bool = False, salt=None, zk: bool = True,
-          progress: bool = False, calibration=None, fixed_cache: PathLike | None = None) -> MLProof:
+          progress: bool = False, calibration=None, fixed_cache: PathLike | None = None,
+          segment_po2: int | None = None, scheduler=None) -> MLProof:
     """Execute and prove the ML guest on `x`. Zero knowledge is required unless everything is public
-    (public="both"). A run too long for one proof raises CycleLimitExceeded before any proving work."""
+    (public="both"). A run longer than one segment is proven in segments (`segment_po2`, `scheduler`: see
+    `host.api.prove`); one too long even for that raises CycleLimitExceeded before any proving work."""
     from zkvm import receipt as receipt_mod  # noqa: PLC0415
     from zkvm.elf import load_elf  # noqa: PLC0415
     from zkvm.exec import Executor  # noqa: PLC0415
@@ -435,7 +437,8 @@ def prove(model, x, *, public: str = "none", input_digest: bool = False, salt=No
     limits.check_provable(dry.cycles, model.name, public, None if public_model else len(model.blob))
     t = time.perf_counter()
     result, receipt = receipt_mod.prove(image, request, zk=zk, progress=progress,
-                                        fixed_cache=None if fixed_cache is None else os.fspath(fixed_cache))
+                                        fixed_cache=None if fixed_cache is None else os.fspath(fixed_cache),
+                                        segment_po2=segment_po2, scheduler=scheduler)
     if result.exit_code != 0:
         raise GuestExitError(result.exit_code)
     return MLProof(receipt, guest_io.decode_journal(result.journal), result.cycles, time.perf_counter() - t, xq)

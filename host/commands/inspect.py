@@ -38,9 +38,19 @@ def describe(receipt) -> dict:
         from zkvm.stark.proof import Proof
         from zkvm.stark.shape import proof_shape
 
-        seal = Seal.from_bytes(receipt.seal)
-        air = circuit().air
-        proof = Proof.from_bytes(seal.proof, air)  # counts derived from options and heights, read exactly
+        segmented = None
+        if receipt.segments:  # one proof per segment (zkvm/segmented.py): describe the first, list the sizes
+            from zkvm.receipt import _SEAL_HEAD
+            from zkvm.segmented import SegmentedSeal, split_entry
+
+            segmented = SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size)
+            seal = Seal.from_bytes(segmented.head)
+            seal_proof = split_entry(segmented.proofs[0])[3] if segmented.proofs else b""
+        else:
+            seal = Seal.from_bytes(receipt.seal)
+            seal_proof = seal.proof
+        air = circuit(segmented is not None).air
+        proof = Proof.from_bytes(seal_proof, air)  # counts derived from options and heights, read exactly
         o = proof.options
         names = [ct.name for ct in proof_shape(air, o, proof.log_heights).tables]  # zk: + the blinding hub
         info.update(
@@ -53,6 +63,9 @@ def describe(receipt) -> dict:
             absent_tables=[n for n, h in zip(names, proof.log_heights) if not h],  # height 0: not in the proof
             cycles_padded=1 << proof.log_heights[names.index("cpu")],
         )
+        if segmented is not None:
+            info.update(segments=len(segmented.proofs), segment_po2=segmented.po2,
+                        segment_bytes=[len(p) for p in segmented.proofs])
     return info
 
 

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from host.api import ml as mlapi
-from host.proving import FIXED_CACHE
+from host.proving import FIXED_CACHE, scheduler
 from zkvm.errors import InputError, VerificationError
 
 MODES = mlapi.MODES
@@ -97,6 +97,9 @@ def register(subparsers) -> None:
     run_args(pr)
     pr.add_argument("--receipt", required=True, metavar="R", help="receipt file to write")
     pr.add_argument("--no-zk", action="store_true", help="not zero-knowledge (refused with private data)")
+    from host.proving import add_segment_arguments
+
+    add_segment_arguments(pr)
     pr.set_defaults(func=cmd_prove)
 
     i = sub.add_parser("image-id", help="print the image id a verifier should expect for a mode",
@@ -196,12 +199,20 @@ def cmd_prove(args) -> int:
     model = _model(args)
     proof = mlapi.prove(model, args.input, public=args.public, input_digest=args.input_digest, salt=args.salt,
                         zk=not args.no_zk, progress=args.verbose > 0,
-                        fixed_cache=str(FIXED_CACHE))
+                        fixed_cache=str(FIXED_CACHE), segment_po2=args.segment_po2, scheduler=scheduler(args))
     data = proof.to_bytes()
     proof.save(args.receipt)
     _warn_if_unpublished(model, args, proof.prediction.model_commitment)
+    extra = {}
+    if proof.receipt.segments:
+        from zkvm.receipt import _SEAL_HEAD
+        from zkvm.segmented import SegmentedSeal
+
+        sizes = [len(p) for p in SegmentedSeal.from_bytes(proof.receipt.seal, _SEAL_HEAD.size).proofs]
+        extra = {"segments": len(sizes), "segment_bytes": sizes}
     _print({**proof.prediction.describe(), "image_id": proof.image_id.hex(), "cycles": proof.cycles,
-            "prove_seconds": round(proof.prove_seconds, 2), "receipt_bytes": len(data), "receipt": args.receipt})
+            "prove_seconds": round(proof.prove_seconds, 2), "receipt_bytes": len(data), "receipt": args.receipt,
+            **extra})
     return 0
 
 

@@ -67,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     log.info("receipt valid (%s, exit code %d, verified in %.0f ms)",
              "dev, unproven" if receipt.dev else ("zk" if receipt.zk else "not zk"), receipt.claim.exit_code,
              1000 * (time.perf_counter() - t0))
+    if receipt.segments:
+        from zkvm.receipt import _SEAL_HEAD
+        from zkvm.segmented import SegmentedSeal
+
+        sizes = [len(p) for p in SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size).proofs]
+        log.info("segments: %d (%s bytes)", len(sizes), ", ".join(map(str, sizes)))
     if args.hex:
         print(journal.hex())
     else:

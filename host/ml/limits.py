@@ -3,11 +3,12 @@ the reason and the way out, found in a second of execution rather than after min
 
 from __future__ import annotations
 
-from zkvm.circuit.cpu import MAX_LOG_HEIGHT
+from zkvm import abi
 from zkvm.errors import InputError
 
-#: Longest provable run: the CPU table holds at most 2^MAX_LOG_HEIGHT - 1 cycles (zkvm/circuit/cpu.py).
-MAX_PROVABLE_CYCLES = (1 << MAX_LOG_HEIGHT) - 1
+#: Longest provable run: longer runs than one segment are proven in segments, up to this many cycles
+#: (zkvm/circuit/segments.py: global memory timestamps stay below 2^29).
+MAX_PROVABLE_CYCLES = abi.MAX_SEGMENTED_PROVE_CYCLES
 #: Private-model guest cost per 64-byte block of blob: reading it (READ_BUF, one ecall per 64 KiB; 16
 #: READ_WORD ecalls, ~92 cycles a block, before) and hashing it (one SHA256 accelerator ecall; ~4,300 cycles in
 #: plain RV32IM before). Measured; tests/test_ml_prove.py keeps it honest. Only used to explain where the
@@ -16,7 +17,7 @@ SHA256_CYCLES_PER_BLOCK = 6
 
 
 class CycleLimitExceeded(InputError):
-    """The run needs more cycles than one proof can hold."""
+    """The run needs more cycles than a proof in segments can hold."""
 
 
 def sha256_blocks(n_bytes: int) -> int:
@@ -25,20 +26,17 @@ def sha256_blocks(n_bytes: int) -> int:
 
 
 def check_provable(cycles: int, model: str, mode: str, blob_len: int | None) -> None:
-    """Raise CycleLimitExceeded when `cycles` do not fit one proof. `blob_len` is given for the private-model
+    """Raise CycleLimitExceeded when `cycles` do not fit a (segmented) proof. `blob_len` is given for the private-model
     modes, where the guest hashes tag || salt || blob for the model commitment."""
     if cycles <= MAX_PROVABLE_CYCLES:
         return
-    msg = (f"model {model} in mode --public {mode} runs {cycles:,} cycles; one proof holds at most "
-           f"{MAX_PROVABLE_CYCLES:,} (2^{MAX_LOG_HEIGHT} - 1)")
+    msg = (f"model {model} in mode --public {mode} runs {cycles:,} cycles; a proof in segments (continuations) "
+           f"holds at most {MAX_PROVABLE_CYCLES:,}")
     if blob_len is not None:
         blocks = sha256_blocks(64 + blob_len)
         hashing = blocks * SHA256_CYCLES_PER_BLOCK
         msg += (f". About {hashing:,} of them read and hash the {blob_len:,}-byte model blob for its "
                 f"commitment ({blocks:,} SHA-256 blocks at ~{SHA256_CYCLES_PER_BLOCK:,} cycles), leaving "
-                f"~{max(cycles - hashing, 0):,} for inference. Proving it needs continuations (a run split over "
-                "several proofs), not available yet. With a public model (--public model or both) nothing is "
-                "hashed.")
-    else:
-        msg += ". Proving it needs continuations (a run split over several proofs), not available yet."
+                f"~{max(cycles - hashing, 0):,} for inference. With a public model (--public model or both) "
+                "nothing is hashed.")
     raise CycleLimitExceeded(msg)

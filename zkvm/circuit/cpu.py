@@ -59,6 +59,10 @@ COLUMNS = (
     + tuple(f"d{k}_{part}" for k in range(4) for part in ("lo", "hi"))
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
+#: Extra columns of a segment's CPU table (after COLUMNS): first/last row flags, the state after the row.
+SEG_COLUMNS = ("is_start", "is_end", "jpos_out", "eof_out")
+#: Bus of the machine state passed from segment to segment (segments.py).
+BUS_STATE = "state"
 #: The CPU's clock is limited so that timestamps 4·clk + 3 stay below 2^TS_BITS (memory.py).
 MAX_LOG_HEIGHT = TS_BITS - 2
 #: COMMIT_WORD appends 1..4 bytes to the journal, one call a row, and the last real row is HALT.
@@ -73,8 +77,8 @@ def max_journal_bytes(log_height: int) -> int:
 class CpuTable:
     NAME = "cpu"
 
-    def __init__(self, t, entry_pc, text_lo, text_hi) -> None:
-        c = {name: t.main(name) for name in COLUMNS}
+    def __init__(self, t, entry_pc, text_lo, text_hi, seg: dict | None = None) -> None:
+        c = {name: t.main(name) for name in COLUMNS + (SEG_COLUMNS if seg else ())}
         self.c = c
         is_real, clk, pc, next_pc = c["is_real"], c["clk"], c["pc"], c["next_pc"]
         a_lo, a_hi, r2_lo, r2_hi = c["a_lo"], c["a_hi"], c["r2_lo"], c["r2_hi"]
@@ -100,15 +104,17 @@ class CpuTable:
         # ---- control: real rows first, starting at the entry, ending with exactly one HALT
         boolean("is_real")
         t.first("starts_real", is_real - 1)
-        t.first("clk_start", clk - 1)
-        t.first("pc_start", pc - entry_pc)
-        t.first("jpos_start", c["jpos"])
+        if seg is None:
+            t.first("clk_start", clk - 1)
+            t.first("pc_start", pc - entry_pc)
+            t.first("jpos_start", c["jpos"])
         t.transition("real_prefix", is_real.next * (1 - is_real))
         t.transition("clk_step", clk.next - clk - 1)
         t.transition("pc_flow", is_real.next * (pc.next - next_pc))
         t.transition("halt_is_last", e["e_halt"] * is_real.next)
         t.transition("ends_with_halt", is_real * (1 - is_real.next) * (1 - e["e_halt"]))
-        t.last("last_row_halts", is_real * (1 - e["e_halt"]))
+        if seg is None:
+            t.last("last_row_halts", is_real * (1 - e["e_halt"]))
         t.transition("jpos_step", c["jpos"].next - c["jpos"] - e["e_commit"] * count)
 
         # ---- decode: the row's instruction is in the program (padding rows: the all-zero padding tuple)
@@ -203,7 +209,9 @@ class CpuTable:
         t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
         t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
         t.always("read_a1_hi", e["e_read"] * n_hi)
-        t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1))
+        # a segment's clock skips one tick per boundary before it (segments.py): cycle = clk - 1 - index
+        skipped = seg["seg"] if seg else 0
+        t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1 + skipped))
         t.always("rx_advice", (e["e_read"] + e["e_cycles"] + e["e_rbuf"]) * (c["rx"] - res_lo))
         for k in range(4):
             boolean(f"cnt{k + 1}")
@@ -226,7 +234,8 @@ class CpuTable:
         t.always("rbuf_short_lo", e["e_rbuf"] * (c_lo - 4 * m_lo + res_lo))
         t.always("rbuf_short_hi", e["e_rbuf"] * c_hi)
         short = e["e_read"] * (1 - cnt[3]) + e["e_rbuf"] * (1 - c["eq"])
-        t.first("eof_start", eof)
+        if seg is None:  # a segment receives its eof with the state
+            t.first("eof_start", eof)
         t.transition("eof_step", eof.next - eof - short * (1 - eof))
         t.always("read_after_eof", eof * e["e_read"] * cnt_sum)
         t.always("read_buf_after_eof", eof * e["e_rbuf"] * res_lo)
@@ -274,6 +283,32 @@ class CpuTable:
         jmult = [e["e_commit"], e["e_commit"] * above[1], e["e_commit"] * above[2], e["e_commit"] * above[3]]
         for k in range(4):
             t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
+        if seg is not None:
+            self._segment(t, c, seg, e, count, short)
+
+    @staticmethod
+    def _segment(t, c, seg: dict, e: dict, count, short) -> None:
+        """A segment of a run (segments.py): the clock starts at the public clk_start; the first row receives
+        the machine state (index, pc, journal position, eof) on bus "state", the last row of a segment that is
+        not the run's last sends the state after it (index + 1). Every segment but the last is full (all rows
+        real, no HALT); the last ends with HALT as a whole run does. ``short``: the row's read came back short
+        (READ_WORD or READ_BUF), which sets eof after it exactly as eof_step does."""
+        is_real, clk, is_start, is_end = c["is_real"], c["clk"], c["is_start"], c["is_end"]
+        index, is_last = seg["seg"], seg["is_last"]
+        t.first("seg_clk_start", clk - seg["clk_start"])
+        t.always("is_start_bool", is_start * (1 - is_start))
+        t.first("is_start_first", is_start - 1)
+        t.transition("is_start_once", is_start.next)
+        t.always("is_end_bool", is_end * (1 - is_end))
+        t.last("is_end_last", is_end - 1)
+        t.transition("is_end_once", is_end)
+        t.always("jpos_out", c["jpos_out"] - c["jpos"] - e["e_commit"] * count)
+        t.always("eof_out", c["eof_out"] - c["eof"] - short * (1 - c["eof"]))
+        t.last("full_unless_last", (1 - is_last) * (1 - is_real))
+        t.last("no_halt_unless_last", (1 - is_last) * e["e_halt"])
+        t.last("last_segment_halts", is_last * is_real * (1 - e["e_halt"]))
+        t.receive(BUS_STATE, [index, c["pc"], c["jpos"], c["eof"]], mult=is_start)
+        t.send(BUS_STATE, [index + 1, c["next_pc"], c["jpos_out"], c["eof_out"]], mult=is_end * (1 - is_last))
 
 
 # ---------------------------------------------------------------------------------------------- trace
@@ -313,7 +348,8 @@ class _Decoded:
         fr = fields[row[lo:hi]]
         self.f = f = {name: fr[:, i].astype(np.int64) for i, name in enumerate(FIELDS)}
         self.pc = col("pc")
-        self.clk = np.arange(lo + 1, hi + 1, dtype=np.int64)
+        clk0 = int(getattr(rec, "clk0", 1))  # a segment continues the run's clock (segments.py)
+        self.clk = np.arange(clk0 + lo, clk0 + hi, dtype=np.int64)
         self.is_load = f["is_lw"] + f["is_lh"] + f["is_lhu"] + f["is_lb"] + f["is_lbu"]
         self.is_store = f["is_sw"] + f["is_sh"] + f["is_sb"]
         self.is_mem = self.is_load + self.is_store
@@ -333,7 +369,8 @@ class _Decoded:
 
 
 def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends, text: tuple[int, int],
-         strict: bool = True, extra: Accesses | None = None) -> CpuTrace:
+         strict: bool = True, extra: Accesses | None = None, init_ts: int = 0, segment: tuple | None = None
+         ) -> CpuTrace:
     """The CPU trace of a recorded execution, vectorised over cycles. Also replays the memory accesses (the
     values read come from that replay, not from the record) and reports every range/byte lookup to `sends`.
     ``extra``: accelerator accesses, replayed together with the CPU's and placed last in ``resolved``.
@@ -404,7 +441,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
         parts.append((extra.key, extra.ts, extra.is_write, extra.value))
     acc = Accesses(*(np.concatenate([p[j] for p in parts]) for j in range(4)))
     del parts, s2, slot013, key, ts, val, write3
-    res_mem = resolve(acc, init_value)
+    res_mem = resolve(acc, init_value, init_ts)
     del acc
     n_cpu = 3 * n + n2
     offs = [0, n, 2 * n, 2 * n + n2, n_cpu]
@@ -426,12 +463,20 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     # --- running sums over the run: COMMIT_WORD count -> journal position; a short READ -> eof after it
     count = np.where(e_commit, prev_v[2], 0)
     short = (e_read & (read_count < 4)) | (e_rbuf & (rbuf_count < 4 * prev_v[2]))  # a1 = words asked for
-    eof_after = np.cumsum(short) > 0
-    eof = np.concatenate([[0], eof_after[:-1]]).astype(np.int64)
-    jpos = np.concatenate([[0], np.cumsum(count)[:-1]])
+    jpos0, eof0, must_halt = segment if segment is not None else (0, 0, True)  # a segment's state on entry
+    eof_after = (np.cumsum(short) > 0) | bool(eof0)
+    eof = np.concatenate([[eof0], eof_after[:-1]]).astype(np.int64)
+    jpos = jpos0 + np.concatenate([[0], np.cumsum(count)[:-1]])
+    seg_cols = None
+    if segment is not None:  # first/last row flags and the state after each row (the last row's is sent on)
+        is_start, is_end = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        is_start[0] = 1
+        if n == height:
+            is_end[-1] = 1
+        seg_cols = (is_start, is_end, jpos + count, eof_after.astype(np.int64))
 
     # --- pass 2: the rows, block by block
-    main = big_empty((height, len(COLUMNS)))
+    main = big_empty((height, len(COLUMNS) + (len(SEG_COLUMNS) if segment is not None else 0)))
     alu_parts, journal_parts = [], []
     halts = False
     for lo, hi in blocks:
@@ -439,29 +484,35 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
         d = _Decoded(rec, fields, row, lo, hi)
         ops, jb = _rows(d, rec, lo, n, [x[at] for x in seen], [x[at] for x in prev_v], [x[at] for x in prev_t],
                         active2[at], count[at], read_count[at], eof[at], jpos[at], text, strict, sends,
-                        main[lo:hi])
+                        main[lo:hi], None if seg_cols is None else [x[at] for x in seg_cols])
         alu_parts.append(ops)
         journal_parts.append(jb)
         halts = bool(d.ek["e_halt"][-1])
     journal = b"".join(journal_parts)
-    if strict and not halts:
+    if strict and must_halt and not halts:
         raise TraceError("the execution does not end with HALT")
     # padding rows: clk keeps counting, next_pc = pc + 4 = 4, o0 = 1, eq = 1, jpos stays at the journal length
     pad = slice(n, height)
     main[pad] = 0
-    main[pad, COLUMN_INDEX["clk"]] = np.arange(n + 1, height + 1, dtype=np.uint32)
+    clk0 = int(getattr(rec, "clk0", 1))
+    main[pad, COLUMN_INDEX["clk"]] = np.arange(clk0 + n, clk0 + height, dtype=np.uint32)
     main[pad, COLUMN_INDEX["next_pc"]] = 4
     main[pad, COLUMN_INDEX["o0"]] = 1
     main[pad, COLUMN_INDEX["eq"]] = 1
-    main[pad, COLUMN_INDEX["jpos"]] = len(journal)
+    main[pad, COLUMN_INDEX["jpos"]] = jpos0 + len(journal)
     main[pad, COLUMN_INDEX["eof"]] = int(eof_after[-1])
+    if segment is not None and n < height:
+        base = len(COLUMNS)
+        main[height - 1, base + 1] = 1
+        main[pad, base + 2] = jpos0 + len(journal)
+        main[pad, base + 3] = int(eof_after[-1])
     exit_code = int(seen[1][-1]) if halts else 0
     extra_seen = (res_mem.value[n_cpu:], res_mem.prev_ts[n_cpu:]) if extra is not None else ()
     return CpuTrace(main, row, np.concatenate(alu_parts, axis=1), res_mem, journal, exit_code, extra_seen)
 
 
 def _rows(d: _Decoded, rec, lo: int, n_all: int, seen, prev_v, prev_t, active2, count, read_count, eof, jpos,
-          text, strict, sends, out) -> tuple[np.ndarray, bytes]:
+          text, strict, sends, out, seg_cols=None) -> tuple[np.ndarray, bytes]:
     """Rows lo..lo+len-1 of the trace into ``out`` (from the replay's view of their accesses and the running
     sums); reports their lookups. Returns their alu-bus sends (op, a, b) and journal bytes."""
     n = len(d.pc)
@@ -598,7 +649,7 @@ def _rows(d: _Decoded, rec, lo: int, n_all: int, seen, prev_v, prev_t, active2, 
     sgm = (is_lb + is_lh) == 1
     sends.add_bytes(BYTE_AND, sign_src[sgm], np.full(int(sgm.sum()), 0x80))
 
-    trace_rows([v[name] for name in COLUMNS], n, n, out=out)
+    trace_rows([v[name] for name in COLUMNS] + list(seg_cols or ()), n, n, out=out)
     return alu_ops, journal
 
 

@@ -205,7 +205,7 @@ def calls(record) -> Calls:
     insn = np.asarray(record.insn, dtype=np.int64)
     t = np.nonzero((a7 == abi.ECALL_DOT_I8) & (insn == 0x73))[0]
     col = lambda name: np.asarray(record.column(name), dtype=np.int64)[t]  # noqa: E731
-    return make_calls(4 * (t + 1), col("rs1_val"), col("rs2_val"), col("mem_before"), col("rd_val"))
+    return make_calls(4 * (t + int(getattr(record, "clk0", 1))), col("rs1_val"), col("rs2_val"), col("mem_before"), col("rd_val"))
 
 
 def make_calls(ts, pa, pb, a2, result) -> Calls:

@@ -24,6 +24,8 @@ match the init send; inductively each ts_prev must be exactly the previous acces
 either later or already consumed — the multiset equality counts multiplicities), so each access sees the
 value the previous one left. CPU timestamps are 4·clk + slot <= 2^24 + 3 (the CPU height is at most 2^22), so
 a "difference" of a backwards pair is a field element >= p - 2^25, far outside [0, 2^24): no wrap-around.
+In a run proven in segments the timestamps are global and stay below 2^29 (segments.py): a backwards
+difference is then >= p - 2^29, still far outside [0, 2^24).
 """
 
 from __future__ import annotations
@@ -58,11 +60,12 @@ class RegsTable:
 
     NAME = "regs"
 
-    def __init__(self, t) -> None:
+    def __init__(self, t, is_last=1) -> None:
+        """``is_last``: in a segmented run only the last segment initialises and finalises (segments.py)."""
         idx, ilo, ihi = t.fixed("idx"), t.fixed("init_lo"), t.fixed("init_hi")
         flo, fhi, fts = t.main("final_lo"), t.main("final_hi"), t.main("final_ts")
-        t.send(BUS_MEM, [SPACE_REG, idx, ilo, ihi, 0])
-        t.receive(BUS_MEM, [SPACE_REG, idx, flo, fhi, fts])
+        t.send(BUS_MEM, [SPACE_REG, idx, ilo, ihi, 0], mult=is_last)
+        t.receive(BUS_MEM, [SPACE_REG, idx, flo, fhi, fts], mult=is_last)
 
     @staticmethod
     def fixed_trace() -> np.ndarray:
@@ -87,11 +90,11 @@ class ImageTable:
     NAME = "image"
     FIXED = ("valid", "w", "init_lo", "init_hi", "gap_lo", "gap_hi")
 
-    def __init__(self, t) -> None:
+    def __init__(self, t, is_last=1) -> None:
         valid, w, ilo, ihi, glo, ghi = (t.fixed(n) for n in self.FIXED)
         flo, fhi, fts = t.main("final_lo"), t.main("final_hi"), t.main("final_ts")
-        t.send(BUS_MEM, [SPACE_MEM, w, ilo, ihi, 0], mult=valid)
-        t.receive(BUS_MEM, [SPACE_MEM, w, flo, fhi, fts], mult=valid)
+        t.send(BUS_MEM, [SPACE_MEM, w, ilo, ihi, 0], mult=valid * is_last)
+        t.receive(BUS_MEM, [SPACE_MEM, w, flo, fhi, fts], mult=valid * is_last)
         t.receive(BUS_GAP, [glo, ghi], mult=t.main("gap_mult"))
 
     @staticmethod
@@ -150,9 +153,11 @@ class ZinitTable:
     COLUMNS = ("is_real", "w_lo", "w_hi", "prev_w", "d_lo", "d_hi", "gap_lo", "gap_hi", "r_lo", "r_hi",
                "s_lo", "s_hi", "final_lo", "final_hi", "final_ts")
 
-    def __init__(self, t) -> None:
+    def __init__(self, t, is_last=None) -> None:
         c = {n: t.main(n) for n in self.COLUMNS}
         is_real, w_lo, w_hi, prev_w = c["is_real"], c["w_lo"], c["w_hi"], c["prev_w"]
+        if is_last is not None:  # a segmented run initialises memory once, in its last segment (segments.py)
+            t.always("zinit_only_last", is_real * (1 - is_last))
         d_lo, d_hi, r_lo, r_hi, s_lo, s_hi = c["d_lo"], c["d_hi"], c["r_lo"], c["r_hi"], c["s_lo"], c["s_hi"]
         w = w_lo + 65536 * w_hi
         t.always("is_real_bool", is_real * (1 - is_real))
@@ -197,9 +202,10 @@ class Resolved:
     final_ts: np.ndarray
 
 
-def resolve(acc: Accesses, init_value) -> Resolved:
+def resolve(acc: Accesses, init_value, init_ts: int = 0) -> Resolved:
     """Replay the accesses cell by cell (sorted by key, then ts): values seen, previous values/timestamps,
-    and the final state of every touched cell. ``init_value(keys)`` gives initial values. Vectorised."""
+    and the final state of every touched cell. ``init_value(keys)`` gives initial values, ``init_ts`` the
+    timestamp a first access receives (0; a segment's boundary timestamp: segments.py). Vectorised."""
     n = len(acc.key)
     order = np.lexsort((acc.ts, acc.key))
     key, ts = acc.key[order], acc.ts[order]
@@ -212,7 +218,7 @@ def resolve(acc: Accesses, init_value) -> Resolved:
     init = init_value(key).astype(np.int64)
     value_sorted = np.where(last_write >= group_start, wval[np.maximum(last_write, 0)], init)
     prev_value_sorted = np.where(new_group, init, np.roll(value_sorted, 1))
-    prev_ts_sorted = np.where(new_group, 0, np.roll(ts, 1))
+    prev_ts_sorted = np.where(new_group, init_ts, np.roll(ts, 1))
     value, prev_value, prev_ts = (np.empty(n, np.int64) for _ in range(3))
     value[order], prev_value[order], prev_ts[order] = value_sorted, prev_value_sorted, prev_ts_sorted
     last = np.ones(n, dtype=bool)

@@ -169,7 +169,7 @@ def calls(record) -> Calls:
     ok = (at < total[cid][:, None]) & (src < len(data))
     byte = np.where(ok, data[np.where(ok, src, 0)] if len(data) else 0, 0)
     words = np.sum(byte << (8 * np.arange(4))[None, :], axis=1)
-    return make_calls(4 * (t + 1), dst, n, total, words)
+    return make_calls(4 * (t + int(getattr(record, "clk0", 1))), dst, n, total, words)
 
 
 def make_calls(ts, dst, n, total, words) -> Calls:

@@ -52,10 +52,13 @@ class Circuit:
     sha: sha.ShaTables
 
 
-@lru_cache(maxsize=1)
-def circuit() -> Circuit:
-    """The AIR (built once; it does not depend on the image — the image lives in the fixed columns)."""
+@lru_cache(maxsize=2)
+def circuit(segmented: bool = False) -> Circuit:
+    """The AIR (built once; it does not depend on the image — the image lives in the fixed columns).
+    ``segmented``: the AIR of one segment of a longer run (segments.py): same fixed tables, publics
+    `SEG_PUBLICS` more, a state bus in the CPU, memory initialised in the last segment, a boundary table."""
     from zkvm.stark.air import Air, Table
+    from zkvm.circuit import segments
 
     # Our tables start empty so the Air (and its publics) exists before their constraints are written.
     cpu_t, prog_t, regs_t, image_t, zinit_t = (Table(n) for n in (
@@ -66,20 +69,28 @@ def circuit() -> Circuit:
     tables += [dot.table(), rbuf_t, range_table.table(), bytes_table.table()]
     sha_ts = [Table(n) for n in (sha.ROUND_NAME, sha.BLOCK_NAME, sha.K_NAME)]
     tables += sha_ts
+    if segmented:
+        boundary_t = Table(segments.BoundaryTable.NAME)
+        tables.append(boundary_t)
     # Tables a run may not use at all (no call of an accelerator, no instruction of a family, no lookup into a
     # fixed table, no zero-initialised word) are absent from its proof (stark/shape.py): each of these admits a
     # padding-only trace (every constraint holds, nothing sent or received; tests/soundness/test_absent.py
     # checks it table by table), so leaving it out proves nothing a padded table would not. The CPU (boundary
     # constraints on the entry pc and the halt), the program, registers and image tables are always present.
     for t in tables:
-        t.optional = t.name not in (CpuTable.NAME, ProgramTable.NAME, RegsTable.NAME, ImageTable.NAME)
-    air = Air("zkvm-rv32im", tables, publics=list(PUBLICS))
-    cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"))
+        t.optional = t.name not in (CpuTable.NAME, ProgramTable.NAME, RegsTable.NAME, ImageTable.NAME,
+                                  segments.BoundaryTable.NAME)
+    air = Air("zkvm-rv32im-segment" if segmented else "zkvm-rv32im", tables,
+              publics=list(PUBLICS) + (list(segments.SEG_PUBLICS) if segmented else []))
+    seg = {name: air.public(name) for name in segments.SEG_PUBLICS} if segmented else None
+    cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"), seg)
     ProgramTable(prog_t)
-    RegsTable(regs_t)
-    ImageTable(image_t)
-    ZinitTable(zinit_t)
+    RegsTable(regs_t, seg["is_last"] if seg else 1)
+    ImageTable(image_t, seg["is_last"] if seg else 1)
+    ZinitTable(zinit_t, seg["is_last"] if seg else None)
     read_buf.constrain(rbuf_t, air.public("text_lo"), air.public("text_hi"))
+    if seg:
+        segments.BoundaryTable(boundary_t, seg["clk_start"])
     sha_tables = sha.ShaTables(*sha_ts, air.public("text_lo"), air.public("text_hi"))
     return Circuit(air, cpu, families, sha_tables)
 
@@ -189,6 +200,7 @@ class Witness:
     journal: bytes
     exit_code: int
     cycles: int
+    touched: object = None  # a segment's final cell state (segments.CellState), for the segments after it
 
 
 def public_terms(journal: bytes, exit_code: int) -> list:
@@ -203,9 +215,13 @@ def public_terms(journal: bytes, exit_code: int) -> list:
     return [(BUS_EXIT, (exit_code & 0xFFFF, exit_code >> 16), receive), TermBlock(BUS_JOURNAL, rows, receive)]
 
 
-def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
-    """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`)."""
-    c = circuit()
+def generate(s: ImageSetup, record, strict: bool = True, segment=None) -> Witness:
+    """Main traces of every table for one recorded execution (``strict``: see `cpu.fill`). ``segment``: a
+    `segments.SegmentInput` when the record is one segment of a longer run (then ``Witness.touched`` is the
+    segment's final cell state, for the segments after it)."""
+    from zkvm.circuit import segments
+
+    c = circuit(segment is not None)
     sends = LookupSends()
     dot_calls, sha_calls, rb_calls = dot.calls(record), sha.ShaCalls.from_record(record), read_buf.calls(record)
     dot_acc, sha_acc, rb_acc = dot_calls.accesses(), sha_calls.accesses(), rb_calls.accesses()
@@ -213,7 +229,11 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     # their order; sha's are the tail)
     extra = Accesses(*(np.concatenate([getattr(dot_acc, f), getattr(rb_acc, f), getattr(sha_acc, f)])
                        for f in ("key", "ts", "is_write", "value")))
-    cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, extra)
+    if segment is None:
+        cpu = fill_cpu(record, s.pcs, s.fields, s.init_value, sends, (s.text_lo, s.text_hi), strict, extra)
+    else:
+        cpu = fill_cpu(record, s.pcs, s.fields, segment.init_value, sends, (s.text_lo, s.text_hi), strict, extra,
+                       init_ts=segment.init_ts, segment=(segment.jpos0, segment.eof0, segment.is_last))
     main = {CpuTable.NAME: cpu.main}
     n_dot = len(dot_acc.key)
     sha_tail = slice(len(cpu.resolved.prev_ts) - len(sha_acc.key), None)
@@ -223,10 +243,20 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
                                                       cpu.main.shape[0] - len(record))
-    main[RegsTable.NAME] = regs_main(cpu.resolved)
+    # memory init/final: the whole run's touched cells (a segmented run: in its last segment only)
+    touched = segments.CellState(cpu.resolved.final_key, cpu.resolved.final_value, cpu.resolved.final_ts)
+    if segment is None:
+        run_state = cpu.resolved
+    elif segment.is_last:
+        run_state = (segment.run_state or segments.CellState()).merged(touched)
+    else:
+        run_state = segments.CellState()
+    main[RegsTable.NAME] = regs_main(run_state)
     image_h = s.fixed[ImageTable.NAME].shape[0]
-    main[ZinitTable.NAME], gap_mult = zinit_main(cpu.resolved, s.image_w, image_h, sends)
-    main[ImageTable.NAME] = image_main(cpu.resolved, s.image_w, s.words, image_h, gap_mult)
+    main[ZinitTable.NAME], gap_mult = zinit_main(run_state, s.image_w, image_h, sends)
+    main[ImageTable.NAME] = image_main(run_state, s.image_w, s.words, image_h, gap_mult)
+    if segment is not None:
+        main[segments.BoundaryTable.NAME] = segments.boundary_main(touched, segment, sends)
     ops, a, b = cpu.alu_ops
     main.update(fill_families(ops, a, b, sends))
     dot_seen = [x[:n_dot] for x in cpu.extra]
@@ -236,4 +266,4 @@ def generate(s: ImageSetup, record, strict: bool = True) -> Witness:
                                         sends if strict else _InRangeOnly(sends), (s.text_lo, s.text_hi), strict)
     main[range_table.NAME] = range_table.multiplicities(sends)
     main[bytes_table.NAME] = bytes_table.multiplicities(sends)
-    return Witness(main, cpu.journal, cpu.exit_code, len(record))
+    return Witness(main, cpu.journal, cpu.exit_code, len(record), touched)

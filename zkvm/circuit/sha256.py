@@ -358,7 +358,7 @@ class ShaCalls:
     def from_record(rec) -> "ShaCalls":
         log = np.asarray(rec.sha_calls, dtype=np.int64).reshape(-1, 33)
         t = log[:, 0]
-        return ShaCalls(t + 1, np.asarray(rec.rs1_val, np.int64)[t], np.asarray(rec.rs2_val, np.int64)[t],
+        return ShaCalls(t + int(getattr(rec, "clk0", 1)), np.asarray(rec.rs1_val, np.int64)[t], np.asarray(rec.rs2_val, np.int64)[t],
                         log[:, 1:9], log[:, 9:25], log[:, 25:33])
 
     def accesses(self) -> Accesses:

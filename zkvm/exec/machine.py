@@ -96,6 +96,31 @@ class Machine:
         """Like ``run`` but appends one record row per executed instruction (``take_records``)."""
         return lib.rv32_record(self._m)
 
+    def record_segment(self, cycles: int) -> bool:
+        """Record at most ``cycles`` more instructions (one segment of a run). True when the guest halted, False
+        when the segment is full and the run goes on (the next call continues it); a trap raises GuestError.
+        ``take_records(cycle0)`` then detaches the segment's rows."""
+        start = self.cycles
+        m = self._m
+        self.initial_regs = self.regs  # the segment's record starts from here
+        m.max_cycles = start + int(cycles)
+        m.sha_log_len = 0  # the log restarts with each segment (take_records reads it)
+        status = lib.rv32_record(self._m)
+        if status == lib.RV32_TRAPPED and m.trap_cause == lib.RV32_CAUSE_CYCLE_LIMIT and self.cycles == start + cycles:
+            return False
+        self.raise_for_status(status)
+        return True
+
+    def run_until(self, cycles: int) -> bool:
+        """Run (fast, unrecorded) until ``cycles`` instructions executed in total; True if the guest halted first."""
+        m = self._m
+        m.max_cycles = int(cycles)
+        status = lib.rv32_run(self._m)
+        if status == lib.RV32_TRAPPED and m.trap_cause == lib.RV32_CAUSE_CYCLE_LIMIT and self.cycles == cycles:
+            return False
+        self.raise_for_status(status)
+        return True
+
     def raise_for_status(self, status: int) -> None:
         if status == lib.RV32_HALTED:
             return
@@ -107,8 +132,10 @@ class Machine:
         cause = CAUSES.get(m.trap_cause, f"cause_{m.trap_cause}")
         raise GuestError(cause, m.trap_pc, m.trap_insn, _detail(cause, m.trap_value, m))
 
-    def take_records(self) -> Record:
-        """Detach the record rows (zero-copy: the numpy array owns the C buffer)."""
+    def take_records(self, cycle0: int = 0, clk0: int = 1) -> Record:
+        """Detach the record rows (zero-copy: the numpy array owns the C buffer). For a segment, ``cycle0`` is the
+        run's cycle count at its first row (the SHA log's cycle indices become row indices) and ``clk0`` the
+        circuit clock of that row."""
         n = int(self._m.rec_len)
         size = ffi.new("uint64_t *")
         ptr = lib.rv32_take_records(self._m, size)
@@ -125,8 +152,10 @@ class Machine:
         m = self._m
         sha = np.frombuffer(ffi.buffer(m.sha_log, m.sha_log_len), dtype=np.uint32).copy() if m.sha_log_len else \
             np.zeros(0, np.uint32)
-        return Record(rows, self.initial_regs, self.regs, self._input[: int(m.input_pos)],
-                      sha.reshape(-1, SHA_LOG_WORDS))
+        sha = sha.reshape(-1, SHA_LOG_WORDS)
+        if cycle0 and len(sha):
+            sha[:, 0] -= np.uint32(cycle0)
+        return Record(rows, self.initial_regs, self.regs, self._input[: int(m.input_pos)], sha, clk0)
 
     # ------------------------------------------------------------------------------------------ state
     @property

@@ -36,7 +36,9 @@ stored in memory, little-endian) and the 8 state words written (see ``zkvm/abi.p
 
 Besides the rows, a ``Record`` carries ``initial_regs`` (x0..x31 at the first row; all zero today: crt0
 sets sp), ``final_regs`` (after the HALT), and ``input_consumed`` (the private-input bytes READ_WORD and
-READ_BUF returned, in order). Memory written before execution is the image (``MemoryImage.words``); everything
+READ_BUF returned, in order). A segment's record (``Machine.record_segment``) holds the rows of that segment
+only; ``sha_calls`` cycle indices are then relative to its first row, and ``clk0`` says where the circuit's
+clock starts. Memory written before execution is the image (``MemoryImage.words``); everything
 else starts as zero.
 
 Reading the arrays: ``Record.rows`` is one C-contiguous ``uint32[cycles, len(FIELDS)]`` array; the named
@@ -77,6 +79,8 @@ class Record:
     final_regs: np.ndarray  # uint32[32]
     input_consumed: bytes
     sha_calls: np.ndarray = field(default_factory=lambda: np.zeros((0, SHA_LOG_WORDS), np.uint32))
+    #: The circuit clock of row 0: 1 for a whole run; a segment's rows continue the run's clock (segments.py).
+    clk0: int = 1
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])

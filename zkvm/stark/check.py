@@ -16,8 +16,10 @@ from zkvm.stark.traces import ABSENT, read_traces
 
 
 def check_trace(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray],
-                publics: Mapping[str, int], public_terms=()) -> None:
-    """Raise ConstraintError(table, constraint, row) or BusError(bus) if the traces do not satisfy ``air``."""
+                publics: Mapping[str, int], public_terms=(), balance: bool = True):
+    """Raise ConstraintError(table, constraint, row) or BusError(bus) if the traces do not satisfy ``air``.
+    ``balance=False``: check the constraints only and return the bus terms (for `check_balance` over several
+    traces that share their buses, e.g. the segments of a run)."""
     ca = air.compile()
     pubs = dict(zip(air.publics, publics_vector(air, publics)))
     terms = normalize_public_terms(ca, public_terms)
@@ -63,6 +65,13 @@ def check_trace(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np
             bus_parts[it.bus].append((tup[keep].astype(np.int64), signed.astype(np.int64)))
     for block in terms:
         bus_parts[block.bus].append((block.values.astype(np.int64), np.full(len(block), block.mult, dtype=np.int64)))
+    if not balance:
+        return bus_parts
+    check_balance(bus_parts)
+
+
+def check_balance(bus_parts: Mapping[str, list]) -> None:
+    """BusError naming the first bus (and tuple) whose signed multiplicities do not cancel."""
     for bus, parts in bus_parts.items():
         if not parts:
             continue

@@ -98,6 +98,16 @@ class Randomness:
             self._key = np.random.default_rng(test_seed).bytes(KEY_BYTES)
         self._draws = 0
 
+    @classmethod
+    def from_key(cls, key: bytes) -> "Randomness":
+        """A keystream from a given 32-byte key (itself from ``os.urandom``): the segments of a run are proven
+        twice (main commitment, then the rest: ``zkvm.segmented``), and must draw the same values both times."""
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"a randomness key is {KEY_BYTES} bytes")
+        out = cls.__new__(cls)
+        out._key, out._draws = bytes(key), 0
+        return out
+
     def _nonce(self) -> int:
         self._draws += 1
         return self._draws

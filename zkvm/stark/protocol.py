@@ -203,3 +203,8 @@ def constraint_values(ct: CompiledTable, air: Air, base_ops, ext_ops, column: Ca
 
 def max_tuple_len(ca: CompiledAir) -> int:
     return max(ca.bus_arity.values(), default=0)
+
+
+def challenge_bytes(alpha: Ext, beta: Ext) -> bytes:
+    """LogUp challenges given from outside (shared by the segments of a run), as a transcript absorbs them."""
+    return np.asarray([alpha.to_array(), beta.to_array()], dtype="<u4").tobytes()

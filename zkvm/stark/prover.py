@@ -25,7 +25,7 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, prng, zk
+from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, prng, protocol, zk
 from zkvm.stark.air import Air, CompiledAir, CompiledTable
 from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
 from zkvm.stark.errors import TraceShapeError
@@ -333,9 +333,15 @@ def _is_ext(v) -> bool:
 def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray], publics: Mapping[str, int],
           public_terms=(), options: ProofOptions = ProofOptions(), *, progress: bool = False,
           fixed_commitment: FixedCommitment | None = None, timings: dict | None = None,
-          zk_randomness: prng.Randomness | None = None) -> Proof:
+          zk_randomness: prng.Randomness | None = None, logup_challenges: tuple | None = None,
+          commit_only: bool = False):
     """Prove that the traces satisfy ``air`` with these publics. Does not check the traces first (use
     ``check_trace``); an unsatisfying trace yields a proof the verifier rejects.
+
+    Proofs that share their LogUp challenges (the segments of a run, ``zkvm.segmented``): ``commit_only``
+    stops after the main commitment and returns ``(main root, log heights)``; ``logup_challenges=(alpha,
+    beta)`` then proves with those challenges (absorbed into the transcript instead of drawn) - the same
+    ``zk_randomness`` key must be given both times, so that the main commitment is the same.
 
     ``zk_randomness`` is for tests only (a seeded ``prng.Randomness``); proofs draw from ``os.urandom``."""
     try:
@@ -364,7 +370,7 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     timer = _Timer(progress)
     try:
         return _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
-                      fixed_commitment, plans, rng)
+                      fixed_commitment, plans, rng, logup_challenges, commit_only)
     finally:
         timer.close()
         if timings is not None:
@@ -404,7 +410,7 @@ def _salts(rng, n: int):
 
 
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
-           fixed_commitment, plans, rng) -> Proof:
+           fixed_commitment, plans, rng, logup_challenges=None, commit_only=False) -> Proof:
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
     states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
@@ -443,10 +449,16 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         main_roots.append(phase_trees[-1].root)
         tr.absorb("main_root", main_roots[-1])
     timer.step()
+    if commit_only:
+        return (main_roots[0] if main_roots else b""), list(log_heights)
 
     # ---- LogUp
-    alpha = tr.challenge_ext("alpha")
-    beta = tr.challenge_ext("beta")
+    if logup_challenges is None:
+        alpha = tr.challenge_ext("alpha")
+        beta = tr.challenge_ext("beta")
+    else:
+        alpha, beta = logup_challenges
+        tr.absorb("logup_challenges", protocol.challenge_bytes(alpha, beta))
     betas = logup.beta_powers(beta, max_tuple_len(ca))
     aux_roots, final_sums = [], []
     base_ops = BaseArrayOps()

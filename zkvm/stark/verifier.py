@@ -39,8 +39,8 @@ from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, Mal
                                PowError, PublicInputMismatch, QueryMismatch)
 from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
 from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, fixed_digest, max_tuple_len,
-                                 normalize_public_terms, ood_layout, publics_vector)
+from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, challenge_bytes, fixed_digest,
+                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector)
 from zkvm.stark.shape import ABSENT, proof_shape
 from zkvm.stark.transcript import Transcript
 
@@ -48,8 +48,12 @@ _P64 = np.uint64(P)
 
 
 def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_terms=(), fixed_digest: bytes = b"",
-           min_security_bits: int = 100) -> None:
+           min_security_bits: int = 100, logup_challenges: tuple | None = None):
     """Return None if ``proof`` is valid for ``air`` and this statement, else raise a VerificationError subclass.
+
+    ``logup_challenges=(alpha, beta)``: a proof made with these shared challenges (the segments of a run); the
+    bus balance is then the caller's check over all such proofs: this returns the proof's LogUp total (final
+    sums + public terms, an ``Ext``) instead of requiring it to be zero.
 
     Bytes are parsed against the AIR (``Proof.from_bytes(data, air)``: every count derived, read exactly); a
     ``Proof`` object is checked against the same shape. Nothing else is caught: any other exception is a bug
@@ -58,10 +62,11 @@ def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_te
         proof = Proof.from_bytes(proof, air)
     if not isinstance(proof, Proof):
         raise MalformedProof("not a Proof")
-    _verify(air, proof, publics, public_terms, fixed_digest, min_security_bits)
+    return _verify(air, proof, publics, public_terms, fixed_digest, min_security_bits, logup_challenges)
 
 
-def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int) -> None:
+def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int,
+            logup_challenges: tuple | None = None):
     opts = proof.options
     # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
     shape = proof_shape(air, opts, proof.log_heights)
@@ -153,8 +158,12 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     absorb_statement(tr, ca, opts, heights, pubs_vec, terms, fdigest)
     for root in proof.main_roots:
         tr.absorb("main_root", root)
-    alpha = tr.challenge_ext("alpha")
-    beta = tr.challenge_ext("beta")
+    if logup_challenges is None:
+        alpha = tr.challenge_ext("alpha")
+        beta = tr.challenge_ext("beta")
+    else:
+        alpha, beta = logup_challenges
+        tr.absorb("logup_challenges", challenge_bytes(alpha, beta))
     betas = logup.beta_powers(beta, max_tuple_len(ca))
     for root in proof.aux_roots:
         tr.absorb("aux_root", root)
@@ -184,8 +193,10 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
             total = total + logup.public_contribution(ca, terms, alpha, betas)
         except ZeroDivisionError:
             raise BusImbalance("a public term's LogUp denominator vanished") from None
-        if not total.is_zero():
+        if logup_challenges is None and not total.is_zero():
             raise BusImbalance("the LogUp sums of all tables and the public terms do not add up to zero")
+    else:
+        total = Ext(0)
 
     # ---- 6. constraints at zeta (every table at once: ood_tape.py)
     table_finals = np.zeros((len(tables), 4), dtype=np.uint64)
@@ -253,6 +264,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     tr.absorb("pow", proof.pow_nonce.to_bytes(8, "little"))
     if tr.query_indices("queries", opts.num_queries, n_max) != list(proof.query_indices):
         raise QueryMismatch("query positions differ from the transcript's")
+    return total if logup_challenges is not None else None
 
 
 def _check_tree(what: str, root: bytes, depth: int, positions: list[int], digests: list[bytes],

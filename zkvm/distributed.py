@@ -1,0 +1,98 @@
+"""Segment proofs on Dask (``dask.distributed``): phase 2 of ``zkvm.segmented`` - every segment proven on its
+own, with the run's shared LogUp challenges - as one task per segment.
+
+``scheduler``: ``"local"`` starts an embedded ``LocalCluster`` (one single-threaded worker process per core,
+nothing to configure, closed afterwards); an address (``tcp://host:8786``) uses an existing cluster, whose
+workers must have this package installed; a ``distributed.Client`` is used as it is. The environment variable
+``ZKVM_SCHEDULER`` gives the CLI's default. A task is a few KB (the image, the input, the segment's job, the
+challenges) and returns the segment's proof bytes; a worker that dies mid-task has its task rerun elsewhere
+(Dask's own retry: ``allowed-failures``), and proofs are the same whichever worker makes them (the job
+carries its randomness key), so the receipt is valid whichever way it is proven.
+"""
+
+from __future__ import annotations
+
+import os
+
+from zkvm.errors import ZkvmError
+
+ENV_SCHEDULER = "ZKVM_SCHEDULER"
+#: Seconds to wait for a scheduler before giving up with SchedulerUnreachable.
+CONNECT_TIMEOUT_S = 10
+
+
+class SchedulerUnreachable(ZkvmError):
+    """The Dask scheduler at the given address cannot be reached."""
+
+
+def default_scheduler() -> str:
+    return os.environ.get(ENV_SCHEDULER) or "local"
+
+
+class Cluster:
+    """A client for ``scheduler`` (see the module docstring); a context manager that closes what it started."""
+
+    def __init__(self, scheduler, n_workers: int | None = None) -> None:
+        from distributed import Client
+
+        self._own = []
+        if isinstance(scheduler, Client):
+            self.client = scheduler
+            return
+        if scheduler in (None, "local"):
+            from distributed import LocalCluster
+
+            n = n_workers or os.cpu_count() or 1
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=50)
+            self.client = Client(cluster)
+            self._own = [self.client, cluster]
+            return
+        try:
+            self.client = Client(str(scheduler), timeout=f"{CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        self._own = [self.client]
+
+    def close(self) -> None:
+        for thing in self._own:
+            try:
+                thing.close()
+            except Exception:  # closing is best effort: the proof is already made
+                pass
+        self._own = []
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run_jobs(scheduler, image, input: bytes, jobs: list, options, challenges, *, progress: bool = False,
+             fixed_cache: str | None = None) -> list[bytes]:
+    """Every job's proof (``segmented.prove_job``), in job order."""
+    from distributed import as_completed
+
+    from zkvm.segmented import prove_job
+
+    with Cluster(scheduler) as cluster:
+        client = cluster.client
+        image_f, input_f = client.scatter([image, bytes(input)], broadcast=True)
+        plain = tuple(tuple(int(x) for x in e.c) for e in challenges)  # Ext does not pickle: its coordinates do
+        futures = [client.submit(prove_job, image_f, input_f, job, options, plain, fixed_cache,
+                                 key=f"zkvm-segment-{job.index}-{job.key[:8].hex()}", pure=False)
+                   for job in jobs]
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futures), desc="prove segments", unit="segment", leave=False)
+        try:
+            for _ in as_completed(futures):
+                if bar is not None:
+                    bar.update(1)
+            return client.gather(futures)
+        finally:
+            if bar is not None:
+                bar.close()
