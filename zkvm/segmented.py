@@ -434,7 +434,7 @@ def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: 
     proofs = []
     for i, (data, _) in enumerate(parsed):
         proof = Proof.from_bytes(data, air_seg)
-        fixed_heights = [lh for ct, lh in zip(ca_seg.tables, proof.log_heights) if ct.n_fixed]
+        fixed_heights = list(proof.fixed_log_heights)  # absent fixed tables keep their height here
         # the fixed tables are the single-proof AIR's: their roots must give the image id's fixed digest
         if fixed_digest(ca_one, fixed_heights, proof.fixed_roots) != seal_head.fixed_digest:
             raise ImageIdMismatch(f"segment {i}: its fixed columns are not the image's")
