@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm import abi
+from zkvm.circuit.calls import constrain_calls
 from zkvm.circuit.lookups import LookupSends, assemble, padded_height
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, SPACE_REG, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE, BYTE_XOR
@@ -73,15 +74,8 @@ def table():
     for name in ("start", "last", "rw"):
         t.always(f"{name}_real", c[name] * (1 - is_real))
 
-    # ---- call structure. Soundness: a call's rows are contiguous, begin with a start row (which receives the
-    # CPU's call exactly once, below) and end with a last row; rows no ecall asked for would need a start row
-    # whose receive no CPU send balances, or would continue a call whose length they then exceed.
-    t.first("first_starts", start - is_real)
-    t.transition("real_prefix", is_real.next * (1 - is_real))
-    t.transition("call_continues", inside * (1 - is_real.next))
-    t.transition("no_start_inside", inside * start.next)
-    t.transition("start_after_last", last * is_real.next * (1 - start.next))
-    t.last("table_ends_call", is_real - last)
+    # ---- call structure: contiguous rows per call, start row first, last row last (soundness: calls.py)
+    constrain_calls(t, is_real, start, last)
     # ---- per-call constants and word pointers advance by one word a row
     t.transition("ts_const", inside * (ts.next - ts))
     t.transition("za_const", inside * (za.next - za))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm import abi
+from zkvm.circuit.calls import constrain_calls
 from zkvm.circuit.lookups import LookupSends, assemble, padded_height
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE
@@ -67,15 +68,8 @@ def constrain(t, text_lo, text_hi) -> None:
     for name in ("start", "last", "rw"):
         t.always(f"{name}_real", c[name] * (1 - is_real))
 
-    # ---- call structure (as dot.py). Soundness: a call's rows are contiguous, begin with a start row (which
-    # receives the CPU's call exactly once, below) and end with a last row; rows no ecall asked for would need
-    # a start row whose receive no CPU send balances, or would continue a call whose length they then exceed.
-    t.first("first_starts", start - is_real)
-    t.transition("real_prefix", is_real.next * (1 - is_real))
-    t.transition("call_continues", inside * (1 - is_real.next))
-    t.transition("no_start_inside", inside * start.next)
-    t.transition("start_after_last", last * is_real.next * (1 - start.next))
-    t.last("table_ends_call", is_real - last)
+    # ---- call structure: contiguous rows per call, start row first, last row last (soundness: calls.py)
+    constrain_calls(t, is_real, start, last)
     t.transition("ts_const", inside * (ts.next - ts))
     t.transition("rw_const", inside * (rw.next - rw))
 
