@@ -66,7 +66,6 @@ def table():
     xa, xb = [c[f"xa{k}"] for k in range(4)], [c[f"xb{k}"] for k in range(4)]
     off = o[1] + 2 * o[2] + 3 * o[3]
     used = u[0] + u[1] + u[2] + u[3]
-    inside = is_real - last  # 1 on a real row that is not the last of its call
 
     for name in ("is_real", "start", "last", "rw", "neg") + tuple(f"u{k}" for k in range(4)) + tuple(
             f"o{k}" for k in range(4)):
@@ -75,7 +74,7 @@ def table():
         t.always(f"{name}_real", c[name] * (1 - is_real))
 
     # ---- call structure: contiguous rows per call, start row first, last row last (soundness: calls.py)
-    constrain_calls(t, is_real, start, last)
+    inside = constrain_calls(t, is_real, start, last)  # 1 on a real row that is not its call's last
     # ---- per-call constants and word pointers advance by one word a row
     t.transition("ts_const", inside * (ts.next - ts))
     t.transition("za_const", inside * (za.next - za))

@@ -61,7 +61,6 @@ def constrain(t, text_lo, text_hi) -> None:
     b = [c[f"b{k}"] for k in range(4)]
     csum = cnt[0] + cnt[1] + cnt[2] + cnt[3]
     count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]
-    inside = is_real - last  # 1 on a real row that is not the last of its call
 
     for name in ("is_real", "start", "last", "rw", "above") + tuple(f"c{k}" for k in range(1, 5)):
         t.always(f"{name}_bool", c[name] * (1 - c[name]))
@@ -69,7 +68,7 @@ def constrain(t, text_lo, text_hi) -> None:
         t.always(f"{name}_real", c[name] * (1 - is_real))
 
     # ---- call structure: contiguous rows per call, start row first, last row last (soundness: calls.py)
-    constrain_calls(t, is_real, start, last)
+    inside = constrain_calls(t, is_real, start, last)  # 1 on a real row that is not its call's last
     t.transition("ts_const", inside * (ts.next - ts))
     t.transition("rw_const", inside * (rw.next - rw))
 
