@@ -18,6 +18,8 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+#: sha256_k.h: the SHA-256 round constants, one copy shared with the prover's native SHA-256
+SHA_DIR = os.path.join(ROOT, "zkvm", "stark", "native")
 
 
 def _load_abi():
@@ -52,7 +54,7 @@ def _set_source(source_path: str) -> None:
         "zkvm.exec._rv32",
         '#include "rv32.h"',
         sources=[source_path],
-        include_dirs=[HERE],
+        include_dirs=[HERE, SHA_DIR],
         define_macros=_abi_macros(),
         # Plain -O3, no -march=native: the interpreter gains nothing from wide vectors, and the extension
         # must run on any x86-64/arm64 machine it is built for. -fno-crossjumping keeps one indirect jump
@@ -62,7 +64,8 @@ def _set_source(source_path: str) -> None:
             "-O3", "-fno-crossjumping", "-std=gnu11", "-fno-strict-aliasing", "-Wall", "-Wextra",
             "-Wno-unused-parameter",
         ],
-        depends=[os.path.join(HERE, name) for name in ("rv32.h", "rv32_loop.h", "rv32.c")],
+        depends=[os.path.join(HERE, name) for name in ("rv32.h", "rv32_loop.h", "rv32.c")]
+        + [os.path.join(SHA_DIR, "sha256_k.h")],
     )
 
 

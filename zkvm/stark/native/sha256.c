@@ -1,6 +1,7 @@
 /* SHA-256 (FIPS 180-4). The compression function exists twice: portable C, and with the x86 SHA extensions
  * (sha256rnds2 does two rounds, sha256msg1/msg2 the message schedule), picked once at run time. */
 #include "sha256.h"
+#include "sha256_k.h"
 
 #include <string.h>
 
@@ -9,16 +10,6 @@
 #include <immintrin.h>
 #endif
 
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
 
 static const uint32_t IV[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -42,7 +33,7 @@ static void compress_portable(uint32_t st[8], const uint8_t *data, size_t blocks
         }
         uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
         for (int i = 0; i < 64; i++) {
-            uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+            uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + ZK_SHA256_K[i] + w[i];
             uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
@@ -73,7 +64,7 @@ SHANI static void compress_shani(uint32_t st[8], const uint8_t *data, size_t blo
                 cur = _mm_sha256msg2_epu32(x, m[(g + 3) & 3]);
             }
             m[g & 3] = cur;
-            t = _mm_add_epi32(cur, _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            t = _mm_add_epi32(cur, _mm_loadu_si128((const __m128i *)&ZK_SHA256_K[4 * g]));
             s1 = _mm_sha256rnds2_epu32(s1, s0, t);
             s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(t, 0x0E));
         }
@@ -114,7 +105,7 @@ SHANI static void compress_shani_x2(uint32_t sa[8], uint32_t sb[8], const uint8_
             }
             ma[g & 3] = ca;
             mb[g & 3] = cb;
-            __m128i k = _mm_loadu_si128((const __m128i *)&K[4 * g]);
+            __m128i k = _mm_loadu_si128((const __m128i *)&ZK_SHA256_K[4 * g]);
             __m128i ta = _mm_add_epi32(ca, k), tb = _mm_add_epi32(cb, k);
             a1 = _mm_sha256rnds2_epu32(a1, a0, ta);
             b1 = _mm_sha256rnds2_epu32(b1, b0, tb);
