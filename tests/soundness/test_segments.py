@@ -5,6 +5,9 @@ argument does not depend on it); tests/test_segments_zk.py covers a zk run."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +222,26 @@ def test_change_memory_between_segments(tmp_path, monkeypatch):
     assert receipt is not None, "no loaded word could be changed without a trap"
     with pytest.raises(segmented.SegmentLinkError):
         R.verify(receipt, R.image_id(sort))
+
+
+def test_verifying_segments_loads_no_compiled_extension(fib, honest, tmp_path):
+    """With the extensions built, verifying a segmented receipt in a fresh process loads no module of the project
+    whose file is a compiled extension (the segment verifier stays pure Python, like the single-proof one)."""
+    _, receipt = honest
+    path = tmp_path / "r.bin"
+    path.write_bytes(receipt.to_bytes())
+    iid = R.image_id(fib).hex()
+    code = textwrap.dedent(f"""
+        import sys
+        from zkvm import receipt as R
+        R.verify(R.read_receipt({str(path)!r}), bytes.fromhex({iid!r}))
+        loaded = [m for m, mod in list(sys.modules.items()) if m.split(".")[0] in ("zkvm", "host")
+                  and str(getattr(mod, "__file__", "") or "").endswith((".so", ".pyd"))]
+        print("loaded", loaded)
+        import zkvm.stark._native, zkvm.exec._rv32  # built and importable: the check above is not vacuous
+        print("built")
+    """)
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.splitlines()[-2:] == ["loaded []", "built"], res.stdout
