@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from host.build import GUESTS_DIR, build_guest
+from zkvm import abi
 from zkvm import receipt as R
 from zkvm import segmented
 from zkvm.elf import load_elf
@@ -245,3 +246,15 @@ def test_verifying_segments_loads_no_compiled_extension(fib, honest, tmp_path):
     res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.splitlines()[-2:] == ["loaded []", "built"], res.stdout
+
+
+def test_short_read_buf_hands_eof_to_the_next_segment(fib):
+    """fib given 2 input bytes: its READ_BUF (one word) comes back short in segment 0, so eof is set there and must
+    travel on the state bus (eof_out counts READ_BUF's short reads like READ_WORD's) through 4 more segments."""
+    data = (400).to_bytes(2, "little")
+    res, rec = Executor(fib, data).record()
+    rbuf = np.nonzero((np.asarray(rec.a7_val) == abi.ECALL_READ_BUF) & (np.asarray(rec.insn) == 0x73))[0]
+    assert len(rbuf) == 1 and rbuf[0] < 1 << PO2 and int(np.asarray(rec.rd_val)[rbuf[0]]) == 2
+    assert res.cycles > 4 << PO2
+    _, receipt = R.prove(fib, data, zk=False, segment_po2=PO2)
+    assert R.verify(R.Receipt.from_bytes(receipt.to_bytes()), R.image_id(fib)) == res.journal
