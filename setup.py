@@ -4,7 +4,7 @@ from setuptools import setup
 setup(
     cffi_modules=[
         "zkvm/exec/build_exec.py:ffibuilder",
-        "zkvm/stark/native/build_native.py:ffibuilder",
-        "zkvm/stark/evalvm/build_evalvm.py:ffibuilder",
+        "zkvm/stark/backend/native/build_native.py:ffibuilder",
+        "zkvm/stark/backend/evalvm/build_evalvm.py:ffibuilder",
     ],
 )

@@ -41,10 +41,10 @@ def worker(fib_n: int, blind: bool) -> None:
     """Prove and verify the fib guest with zk in this process; print one JSON line."""
     from host.build import GUESTS_DIR, build_guest, find_guests
     from zkvm import receipt as rc
-    from zkvm.elf import load_elf
-    from zkvm.stark import blinding
     from zkvm.circuit import riscv_air
-    from zkvm.stark.protocol import phase_layouts
+    from zkvm.elf import load_elf
+    from zkvm.stark.verifying import blinding
+    from zkvm.stark.verifying.protocol import phase_layouts
 
     if not blind:
         blinding.compiled_air = lambda air, zk: air.compile()
@@ -59,7 +59,7 @@ def worker(fib_n: int, blind: bool) -> None:
     t = time.perf_counter()
     rc.verify(rc.Receipt.from_bytes(raw), receipt.claim.image_id, require_zk=True)
     verify_s = time.perf_counter() - t
-    from zkvm.stark.proof import Proof
+    from zkvm.stark.verifying.proof import Proof
 
     proof = Proof.from_bytes(rc.Seal.from_bytes(receipt.seal).proof)
     hub_rows = 0
@@ -81,7 +81,7 @@ def worker(fib_n: int, blind: bool) -> None:
 def widths() -> dict:
     """Extra main / aux columns per table of the RISC-V AIR under zk."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark import blinding
+    from zkvm.stark.verifying import blinding
 
     air = riscv_air.circuit().air
     base = {ct.name: ct for ct in air.compile().tables}

@@ -5,7 +5,7 @@ For each height 2^k (default 2^16 .. 2^20) x 64 columns, blowup 4, measured side
 * ``lde``        our ``ntt.lde`` (exact BabyBear, C, all cores): 2^k rows -> 2^(k+2) rows;
 * ``numpy_fft``  numpy's FFT doing the same transform sizes in float64 (inverse real FFT of size 2^k, coset
                  multiply, zero-pad, real FFT of size 2^(k+2), per column block) — not exact, a speed yardstick;
-* ``numpy_ntt``  our exact pure-numpy radix-2 NTT reference (``zkvm.stark.ntt_numpy``), small sizes only;
+* ``numpy_ntt``  our exact pure-numpy radix-2 NTT reference (``zkvm.stark.backend.ntt_numpy``), small sizes only;
 * ``merkle``     our ``MerkleTree`` over the 2^(k+2) LDE rows (SHA-256, SHA-NI when present, all cores);
 * ``hashlib``    the same tree with ``hashlib.sha256`` called from Python (one call per leaf and node).
 
@@ -36,7 +36,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from zkvm.field import babybear as bb  # noqa: E402
-from zkvm.stark import kernels, merkle, ntt, ntt_numpy  # noqa: E402
+from zkvm.stark.backend import kernels, ntt, ntt_numpy  # noqa: E402
+from zkvm.stark.proving import merkle  # noqa: E402
 
 WIDTH = 64
 LOG_BLOWUP = 2

@@ -153,7 +153,7 @@ def columns(zk: bool = True) -> dict:
     """Per table: fixed, main and aux columns (aux as base-field equivalents: 4 per extension column) of the
     compiled AIR the prover commits (with zk: the blinded one)."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark import blinding
+    from zkvm.stark.verifying import blinding
 
     ca = blinding.compiled_air(riscv_air.circuit().air, zk)
     return {ct.name: {"fixed": ct.n_fixed, "main": ct.n_main, "aux": ct.n_aux} for ct in ca.tables}

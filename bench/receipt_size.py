@@ -24,9 +24,9 @@ sys.path.insert(0, str(HERE.parent))
 from zkvm.circuit import riscv_air  # noqa: E402
 from zkvm.receipt import Receipt, Seal  # noqa: E402
 from zkvm.stark.errors import MalformedProof  # noqa: E402
-from zkvm.stark.options import ProofOptions  # noqa: E402
-from zkvm.stark.proof import Proof  # noqa: E402
-from zkvm.stark.shape import proof_shape  # noqa: E402
+from zkvm.stark.verifying.options import ProofOptions  # noqa: E402
+from zkvm.stark.verifying.proof import Proof  # noqa: E402
+from zkvm.stark.verifying.shape import proof_shape  # noqa: E402
 
 
 def proof_bytes(air, opts: ProofOptions, heights, qs) -> int:
@@ -38,9 +38,9 @@ def proof_bytes(air, opts: ProofOptions, heights, qs) -> int:
 def padded_heights(air, opts: ProofOptions, heights, pad_all: bool = False) -> list[int]:
     """The heights a prover would use with ``opts`` as its defaults: the program and image tables are padded to
     the smallest height these options can hide (``riscv_air.min_fixed_height`` does this for the defaults)."""
-    from zkvm.stark import zk
-    from zkvm.stark.blinding import compiled_air
-    from zkvm.stark.options import FIXED_LOG_BLOWUP
+    from zkvm.stark.verifying import zk
+    from zkvm.stark.verifying.blinding import compiled_air
+    from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP
 
     out = list(heights)
     for t, ct in enumerate(compiled_air(air, opts.zk).tables):
@@ -60,7 +60,7 @@ def hash_rate(bits: int = 20, rounds: int = 8) -> float:
     import os
     import time
 
-    from zkvm.stark import native_eval
+    from zkvm.stark.backend import native_eval
 
     t, work = time.perf_counter(), 0
     for _ in range(rounds):

@@ -35,12 +35,12 @@ def run_one(log_n: int, width: int, zk: bool = False) -> dict:
     from stark_air import synthetic_air, synthetic_trace
 
     from zkvm.stark import commit_fixed, prove, verify
-    from zkvm.stark.options import ProofOptions
+    from zkvm.stark.verifying.options import ProofOptions
 
     air = synthetic_air(width)
     trace = synthetic_trace(log_n, width)
     # defaults: blowup 4, 16 grinding bits, >= 100 conjectured bits (42 queries without zk, 43 with)
-    from zkvm.stark import options as options_mod
+    from zkvm.stark.verifying import options as options_mod
 
     opts = ProofOptions() if zk else getattr(options_mod, "NON_ZK_DEFAULT", ProofOptions(zk=False))
     timings: dict = {}

@@ -110,7 +110,7 @@ def measure(kind: str, arg: str, repeats: int) -> dict:
 
 
 def _describe(zk: bool) -> str:
-    from zkvm.stark.options import default_options
+    from zkvm.stark.verifying.options import default_options
 
     o = default_options(zk)
     final = f"2^{o.log_final_len}" + ("+1" if zk else "")
@@ -156,7 +156,7 @@ def markdown(res: dict) -> str:
               "sizes of the short tables that zk commits on a coset 2^j larger so their randomisers fit. The "
               "query count is the same (zk's 1/64 rate slack is paid with one more grinding bit). Commitments are "
               "one mixed-height Merkle tree per phase (main, aux, quotient: all tables at once, "
-              "zkvm/stark/merkle_verify.py) with each tree's authentication paths merged over the queries, so "
+              "zkvm/stark/verifying/merkle.py) with each tree's authentication paths merged over the queries, so "
               "neither the number of tables nor zk's deeper paths of short tables multiply the path bytes; the "
               "per-table fixed trees (they define the image id) are now the largest share of the paths.",
               "", "Where the extra time goes (prover phase split in bench/out/zk.json): a randomised column's LDE "

@@ -101,7 +101,7 @@ def worker(argv: list[str]) -> None:
                           "receipt_bytes": len(r.to_bytes()), "heights": stats.heights, "phases": stats.phases}))
     elif argv[0] == "setup":  # the proving key: fixed columns committed and cached (EZKL's setup analogue)
         from zkvm.circuit import riscv_air
-        from zkvm.stark.prover import commit_fixed_data
+        from zkvm.stark.proving.prover import commit_fixed_data
 
         commit_fixed_data(riscv_air.circuit().air, riscv_air.setup(load_elf(argv[1])).fixed, str(FIXED_CACHE))
     elif argv[0] == "verify":

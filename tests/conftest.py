@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 try:
-    from zkvm.stark import _native  # type: ignore[attr-defined]
+    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
 except ImportError:  # the modules that use these fixtures skip themselves without the extension
     _native = None
 

@@ -11,9 +11,9 @@ import hashlib
 import struct
 
 from zkvm import receipt as R
-from zkvm.stark import proof as P
+from zkvm.stark.verifying import proof as P
 
-#: Top-level fields of a proof, in encoding order (zkvm/stark/proof.py).
+#: Top-level fields of a proof, in encoding order (zkvm/stark/verifying/proof.py).
 FIELDS = ("head", "log_heights", "fixed_log_heights", "fixed_roots", "main_roots", "aux_roots", "final_sums",
           "quotient_roots", "ood_z", "ood_zg", "fri_roots", "final_poly", "pow_nonce", "query_indices", "queries",
           "auth_paths")
@@ -116,7 +116,7 @@ def max_shape_proof(air, options, log_heights, seed: int = 0) -> bytes:
     import numpy as np
 
     from zkvm.field.babybear import P as FIELD_P
-    from zkvm.stark.shape import proof_shape
+    from zkvm.stark.verifying.shape import proof_shape
 
     rng = np.random.default_rng(seed)
     shape = proof_shape(air, options, log_heights)
@@ -157,8 +157,8 @@ def largest(receipt_bytes: bytes, journal_bytes: int | None = None, seed: int = 
     (digest fixed). The verifier must parse all of it, build the journal's public terms and reject it."""
     from zkvm.circuit import riscv_air
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
-    from zkvm.stark import blinding
-    from zkvm.stark.options import ProofOptions
+    from zkvm.stark.verifying import blinding
+    from zkvm.stark.verifying.options import ProofOptions
 
     receipt, seal, _ = split(receipt_bytes)
     air = riscv_air.circuit().air
@@ -185,8 +185,8 @@ def deepest(receipt_bytes: bytes, journal_bytes: int | None = None, seed: int = 
     from zkvm.circuit import riscv_air
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
     from zkvm.field.babybear import P as FIELD_P
-    from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root, multiproof_root
-    from zkvm.stark.shape import proof_shape
+    from zkvm.stark.verifying.merkle import leaf_digests, leaf_hash, mixed_multi_root, multiproof_root
+    from zkvm.stark.verifying.shape import proof_shape
 
     rng = np.random.default_rng(seed)
     receipt, seal, honest = split(receipt_bytes)

@@ -41,7 +41,8 @@ def example_proofs():
 
     from stark.airs import (FAST, FAST_ZK, fibonacci_air, fibonacci_trace, permutation_air, permutation_traces,
                             range_air, range_traces)
-    from zkvm.stark import prng, prove
+    from zkvm.stark import prove
+    from zkvm.stark.proving import prng
 
     fib_tr, fib_pubs = fibonacci_trace(64)
     rng = np.random.default_rng(SEED)
@@ -77,8 +78,9 @@ def guest_proof(image, data: bytes) -> bytes:
     """The RISC-V circuit's proof of one run, default options with zk and a few queries (fast, same code)."""
     from zkvm.circuit import riscv_air
     from zkvm.exec import Executor
-    from zkvm.stark import prng, prove
-    from zkvm.stark.options import default_options
+    from zkvm.stark import prove
+    from zkvm.stark.proving import prng
+    from zkvm.stark.verifying.options import default_options
 
     _, record = Executor(image, data).record()
     s = riscv_air.setup(image)

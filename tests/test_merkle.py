@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from zkvm.stark.merkle import MerkleTree
-from zkvm.stark.merkle_verify import leaf_hash, verify_path
+from zkvm.stark.proving.merkle import MerkleTree
+from zkvm.stark.verifying.merkle import leaf_hash, verify_path
 
 
 def python_tree_root(rows: np.ndarray, salts: np.ndarray | None) -> tuple[bytes, list[list[bytes]]]:
@@ -96,7 +96,7 @@ def test_verify_path_never_raises_on_junk():
 def test_chunked_build_and_rehashed_leaves(monkeypatch, chunk, unstored):
     """The tree is hashed one chunk of leaves at a time and the lowest levels are rehashed at open(): both
     must give the from-scratch tree's root and paths across chunk boundaries."""
-    from zkvm.stark import merkle
+    from zkvm.stark.proving import merkle
 
     monkeypatch.setattr(merkle, "_CHUNK", chunk)
     monkeypatch.setattr(merkle, "_UNSTORED_LEVELS", unstored)
@@ -156,9 +156,9 @@ def _random_mixed(seed: int, salted: bool):
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("salted", [False, True])
 def test_mixed_tree_matches_python_and_pure_verifier(seed, salted, monkeypatch):
-    from zkvm.stark import merkle
-    from zkvm.stark.merkle import MixedMerkleTree
-    from zkvm.stark.merkle_verify import mixed_root
+    from zkvm.stark.proving import merkle
+    from zkvm.stark.proving.merkle import MixedMerkleTree
+    from zkvm.stark.verifying.merkle import mixed_root
 
     rng, mats, salts = _random_mixed(seed, salted)
     tree = MixedMerkleTree(mats, salts)
@@ -176,8 +176,8 @@ def test_mixed_tree_matches_python_and_pure_verifier(seed, salted, monkeypatch):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_mixed_tree_rejects_wrong_index_row_salt_sibling(seed):
-    from zkvm.stark.merkle import MixedMerkleTree
-    from zkvm.stark.merkle_verify import mixed_root
+    from zkvm.stark.proving.merkle import MixedMerkleTree
+    from zkvm.stark.verifying.merkle import mixed_root
 
     rng, mats, salts = _random_mixed(100 + seed, True)
     while max(m.shape[0] for m in mats) < 4:  # need a path and two distinct rows
@@ -206,7 +206,7 @@ def test_mixed_tree_rejects_wrong_index_row_salt_sibling(seed):
 
 
 def test_mixed_tree_argument_checks():
-    from zkvm.stark.merkle import MixedMerkleTree
+    from zkvm.stark.proving.merkle import MixedMerkleTree
 
     with pytest.raises(ValueError):
         MixedMerkleTree([])
@@ -221,7 +221,7 @@ def test_mixed_tree_argument_checks():
 
 @pytest.mark.parametrize("seed", range(8))
 def test_multiproof_single_matrix_tree(seed):
-    from zkvm.stark.merkle_verify import leaf_digests, multiproof_nodes, multiproof_root
+    from zkvm.stark.verifying.merkle import leaf_digests, multiproof_nodes, multiproof_root
 
     rng = np.random.default_rng(500 + seed)
     log_n = int(rng.integers(0, 11))
@@ -253,8 +253,8 @@ def test_multiproof_single_matrix_tree(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_multiproof_mixed_tree(seed):
-    from zkvm.stark.merkle import MixedMerkleTree
-    from zkvm.stark.merkle_verify import mixed_multi_root
+    from zkvm.stark.proving.merkle import MixedMerkleTree
+    from zkvm.stark.verifying.merkle import mixed_multi_root
 
     rng, mats, salts = _random_mixed(700 + seed, bool(seed % 2))
     tree = MixedMerkleTree(mats, salts)
@@ -280,8 +280,8 @@ def test_fixed_commitment_cache_round_trip(tmp_path):
     cache file is ignored and rebuilt."""
     import numpy as np
 
-    from zkvm.stark.air import Air, Table
-    from zkvm.stark.prover import commit_fixed_data
+    from zkvm.stark.dsl.air import Air, Table
+    from zkvm.stark.proving.prover import commit_fixed_data
 
     t = Table("t")
     x = t.fixed("x")

@@ -1,4 +1,4 @@
-"""The compiled primitives (zkvm.stark._native) against the numpy / hashlib / Python-int references, on every
+"""The compiled primitives (zkvm.stark.backend._native) against the numpy / hashlib / Python-int references, on every
 SIMD path this CPU has (scalar, AVX2, AVX-512), with one and two threads, and with SHA-NI forced off."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from zkvm.field import babybear as bb, reference as ref
 
-native = pytest.importorskip("zkvm.stark._native", reason="native extension not built (run make setup)")
-from zkvm.stark import kernels, ntt, ntt_numpy  # noqa: E402
-from zkvm.stark.merkle import MerkleTree, _build_hashlib  # noqa: E402
+native = pytest.importorskip("zkvm.stark.backend._native", reason="native extension not built (run make setup)")
+from zkvm.stark.backend import kernels, ntt, ntt_numpy  # noqa: E402
+from zkvm.stark.proving.merkle import MerkleTree, _build_hashlib  # noqa: E402
 
 lib, ffi = native.lib, native.ffi
 P = bb.P
@@ -197,7 +197,7 @@ def test_fma_rows_periodic(rows, w, period):
 def test_mixed_merkle_native_matches_hashlib(sha_path, threads, monkeypatch):
     """The C leaf gather/hash and compress kernels of the mixed-height tree against its hashlib build: heights
     beyond one C chunk of leaves, several matrices per height, salted leaves."""
-    from zkvm.stark import merkle
+    from zkvm.stark.proving import merkle
 
     seed = 9
     rng = np.random.default_rng(seed)

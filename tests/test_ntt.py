@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zkvm.field import babybear as bb, reference as ref
-from zkvm.stark import ntt, ntt_numpy
+from zkvm.stark.backend import ntt, ntt_numpy
 
 P = bb.P
 

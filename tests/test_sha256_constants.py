@@ -1,4 +1,4 @@
-"""The SHA-256 round constants exist twice: in C (zkvm/stark/native/sha256_k.h, used by the prover's SHA-256 and
+"""The SHA-256 round constants exist twice: in C (zkvm/stark/backend/native/sha256_k.h, used by the prover's SHA-256 and
 the interpreter's SHA256 ecall) and in the circuit (zkvm/circuit/sha256.py, the sha256_k table). Both must be
 FIPS 180-4's K: the first 32 bits of the fractional parts of the cube roots of the first 64 primes."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from zkvm.circuit import sha256 as sha
 
-HEADER = Path(__file__).resolve().parents[1] / "zkvm" / "stark" / "native" / "sha256_k.h"
+HEADER = Path(__file__).resolve().parents[1] / "zkvm" / "stark" / "backend" / "native" / "sha256_k.h"
 
 
 def _icbrt(n: int) -> int:

@@ -11,7 +11,7 @@ Byte format (explicit little-endian, lengths everywhere, never pickle)::
     u32 seal length    | seal bytes
 
 Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi | u32 text_lo | u32 text_hi (word
-indices of the image span and of the executable span) | fixed digest (32 B) | STARK proof bytes (zkvm.stark.proof). The verifier recomputes the image id from the first four fields and
+indices of the image span and of the executable span) | fixed digest (32 B) | STARK proof bytes (zkvm.stark.verifying.proof). The verifier recomputes the image id from the first four fields and
 compares it with the id it was given, then checks the proof against publics and public terms derived from
 the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
 
@@ -222,7 +222,7 @@ class ProveStats:
 
 def default_options(zk: bool = True):
     """100+ conjectured bits either way; the zk defaults spend one more query on the zk rate slack."""
-    from zkvm.stark.options import default_options as stark_defaults
+    from zkvm.stark.verifying.options import default_options as stark_defaults
 
     return stark_defaults(zk)
 
@@ -233,7 +233,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
     """Run the guest and prove the run. Returns (ExecResult, Receipt). A trap raises GuestError (a trapping
     run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt. `fixed_cache`: a
     directory keeping the fixed columns' LDEs and trees between proofs (the proving key; see
-    `zkvm.stark.prover.commit_fixed_data`).
+    `zkvm.stark.proving.prover.commit_fixed_data`).
 
     A run longer than 2^segment_po2 cycles (default ``abi.DEFAULT_SEGMENT_PO2``) is proven in segments
     (``zkvm.segmented``); a shorter one exactly as
@@ -250,7 +250,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
         return result, Receipt(claim, result.journal, b"", zk=False, dev=True)
 
     from zkvm.circuit import riscv_air
-    from zkvm.stark.prover import commit_fixed_data
+    from zkvm.stark.proving.prover import commit_fixed_data
 
     opts = options if options is not None else default_options(zk)
     if opts.zk != zk:
@@ -304,8 +304,8 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
     if w.journal != result.journal or w.exit_code != result.exit_code:
         raise ZkvmError("internal error: the trace's journal/exit code differ from the execution's")
     if options is None:  # the defaults' security, with the FRI shape that makes this proof smallest
-        from zkvm.stark.prover import proof_log_heights
-        from zkvm.stark.shape import smallest_options
+        from zkvm.stark.proving.prover import proof_log_heights
+        from zkvm.stark.verifying.shape import smallest_options
 
         air = riscv_air.circuit().air
         opts = smallest_options(air, opts, proof_log_heights(air, s.fixed, w.main, s.publics, opts.zk))
@@ -425,9 +425,9 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
 
     from zkvm.circuit import riscv_air
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
-    from zkvm.stark.blinding import compiled_air
     from zkvm.stark.errors import MalformedProof
-    from zkvm.stark.proof import Proof
+    from zkvm.stark.verifying.blinding import compiled_air
+    from zkvm.stark.verifying.proof import Proof
 
     if receipt.segments:
         from zkvm import segmented

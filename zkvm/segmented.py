@@ -130,7 +130,7 @@ class SegmentedSeal:
 def shared_challenges(claim_bytes: bytes, options_bytes: bytes, po2: int, commitments: list):
     """(alpha, beta) for every segment: drawn after every segment's main trace is committed. ``commitments``:
     per segment (log heights, main root), in order."""
-    from zkvm.stark.transcript import Transcript
+    from zkvm.stark.verifying.transcript import Transcript
 
     tr = Transcript(CHALLENGE_TAG)
     tr.absorb("claim", claim_bytes)
@@ -199,8 +199,8 @@ def _segment_witness(s, m, job: SegmentJob, before, run_state):
 
 def _prove_witness(s, w, seg_in, opts, fc, key: bytes, challenges=None, progress=False, timings=None):
     from zkvm.circuit import riscv_air
-    from zkvm.stark import prng
-    from zkvm.stark.prover import prove
+    from zkvm.stark.proving import prng
+    from zkvm.stark.proving.prover import prove
 
     air = riscv_air.circuit(True).air
     publics = {**s.publics, **seg_in.publics}
@@ -216,7 +216,7 @@ _SETUP_CACHE: dict = {}
 def _setup(image, fixed_cache):
     """The image's setup and fixed commitment, kept per process (a worker proves many segments of one image)."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark.prover import commit_fixed_data
+    from zkvm.stark.proving.prover import commit_fixed_data
 
     h = hashlib.sha256(repr((image.entry, tuple(image.exec_ranges))).encode())
     h.update(np.asarray(sorted(image.words.items()), dtype=np.int64).tobytes())
@@ -231,7 +231,7 @@ def _setup(image, fixed_cache):
 def image_fixed_digest(s, fc) -> bytes:
     """The image id's fixed digest (single-proof AIR) from the segment AIR's fixed commitment: same tables."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark.protocol import fixed_digest
+    from zkvm.stark.verifying.protocol import fixed_digest
 
     ca = riscv_air.circuit().air.compile()
     tables = [ct for ct in ca.tables if ct.n_fixed]
@@ -374,12 +374,12 @@ def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: 
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
     from zkvm.field.babybear import Ext
     from zkvm.receipt import ImageIdMismatch, JournalTooLong, SealError
-    from zkvm.stark import logup
-    from zkvm.stark.blinding import compiled_air
     from zkvm.stark.errors import MalformedProof
-    from zkvm.stark.proof import Proof
-    from zkvm.stark.protocol import fixed_digest, normalize_public_terms
-    from zkvm.stark.verifier import verify as stark_verify
+    from zkvm.stark.verifying import logup
+    from zkvm.stark.verifying.blinding import compiled_air
+    from zkvm.stark.verifying.proof import Proof
+    from zkvm.stark.verifying.protocol import fixed_digest, normalize_public_terms
+    from zkvm.stark.verifying.verifier import verify as stark_verify
 
     n, po2 = len(seg.proofs), seg.po2
     if n < 2:
@@ -452,7 +452,7 @@ def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: 
     terms = riscv_air.public_terms(receipt.journal, receipt.claim.exit_code)
     terms.append(initial_state_term(seal_head.entry))
     alpha, beta = challenges
-    from zkvm.stark.protocol import max_tuple_len
+    from zkvm.stark.verifying.protocol import max_tuple_len
 
     ca_zk = compiled_air(air_seg, options.zk)
     betas = logup.beta_powers(beta, max_tuple_len(ca_zk))

@@ -35,8 +35,8 @@ def describe(receipt) -> dict:
     }
     if not receipt.dev:
         from zkvm.circuit.riscv_air import circuit
-        from zkvm.stark.proof import Proof
-        from zkvm.stark.shape import proof_shape
+        from zkvm.stark.verifying.proof import Proof
+        from zkvm.stark.verifying.shape import proof_shape
 
         segmented = None
         if receipt.segments:  # one proof per segment (zkvm/segmented.py): describe the first, list the sizes

@@ -20,7 +20,7 @@ from zkvm.circuit.families import FAMILIES
 from zkvm.circuit.lookups import FamilyTable
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_OR, BYTE_RANGE, BYTE_XOR
 from zkvm.field.babybear import P
-from zkvm.stark import air as dsl
+from zkvm.stark.dsl import air as dsl
 
 SENDER = "sender"
 SENDER_COLUMNS = ("op", "a_lo", "a_hi", "b_lo", "b_hi", "c_lo", "c_hi", "mult")
@@ -105,7 +105,7 @@ class Bench:
         return {SENDER: sender, self.spec.name: trace, range_table.NAME: range_mult, byte_table.NAME: byte_mult}
 
     def check(self, trace: np.ndarray) -> None:
-        from zkvm.stark.check import check_trace
+        from zkvm.stark.dsl.check import check_trace
 
         check_trace(self.air, self.fixed, self.main(trace), {}, [])
 

@@ -14,11 +14,11 @@ from rv32_reference import operands
 from zkvm.circuit import alu, muldiv, shift
 from zkvm.circuit.opcodes import ADD, MULH, SRA, DIVU
 from zkvm.errors import VerificationError
-from zkvm.stark.check import check_trace
+from zkvm.stark.dsl.check import check_trace
 from zkvm.stark.errors import ConstraintError
-from zkvm.stark.options import ProofOptions
-from zkvm.stark.prover import commit_fixed_data, prove
-from zkvm.stark.verifier import verify
+from zkvm.stark.proving.prover import commit_fixed_data, prove
+from zkvm.stark.verifying.options import ProofOptions
+from zkvm.stark.verifying.verifier import verify
 
 FAST = ProofOptions(log_blowup=1, num_queries=8, grinding_bits=0, log_fold_arity=2, log_final_len=1)
 SEED = 11

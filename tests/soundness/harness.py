@@ -25,9 +25,9 @@ from zkvm.circuit.cpu import COLUMN_INDEX  # noqa: E402
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
-from zkvm.stark.air import evaluate  # noqa: E402
-from zkvm.stark.algebra import BaseArrayOps  # noqa: E402
-from zkvm.stark.options import ProofOptions  # noqa: E402
+from zkvm.stark.dsl.air import evaluate  # noqa: E402
+from zkvm.stark.dsl.algebra import BaseArrayOps  # noqa: E402
+from zkvm.stark.verifying.options import ProofOptions  # noqa: E402
 
 #: Fast, weak options for tests about which check rejects (not about security).
 FAST = ProofOptions(log_blowup=1, num_queries=24, grinding_bits=0, zk=False)
@@ -182,7 +182,7 @@ def rebalance_lookups(run: Run) -> None:
 
 
 def check(run: Run, **terms) -> None:
-    from zkvm.stark.check import check_trace
+    from zkvm.stark.dsl.check import check_trace
 
     check_trace(riscv_air.circuit().air, run.setup.fixed, run.witness.main, run.setup.publics,
                 run.public_terms(**terms))
@@ -193,7 +193,7 @@ _FIXED_CACHE: dict = {}
 
 def fixed_commitment(run: Run):
     """The fixed commitment of the kitchen-sink image (computed once per process: it dominates small proofs)."""
-    from zkvm.stark.prover import commit_fixed_data
+    from zkvm.stark.proving.prover import commit_fixed_data
 
     key = riscv_air.image_id_from_parts(run.setup.publics, b"")
     if key not in _FIXED_CACHE:
@@ -206,8 +206,8 @@ def prove_and_verify(run: Run, journal: bytes | None = None, exit_code: int | No
     """Prove the (possibly tampered) traces without checking them, then verify; raises what the verifier raises.
     `journal`/`exit_code` override the public data on the verifier's side (and the prover's, unless
     `prove_terms` gives the prover's separately)."""
-    from zkvm.stark.prover import prove
-    from zkvm.stark.verifier import verify
+    from zkvm.stark.proving.prover import prove
+    from zkvm.stark.verifying.verifier import verify
 
     air = riscv_air.circuit().air
     pt = run.public_terms(**(prove_terms if prove_terms is not None else dict(journal=journal, exit_code=exit_code)))

@@ -25,16 +25,16 @@ from zkvm.circuit import sha256 as sha  # noqa: E402
 from zkvm.circuit.families import fill_families  # noqa: E402
 from zkvm.circuit.lookups import LookupSends  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
-from zkvm.stark import blinding  # noqa: E402
-from zkvm.stark.air import Air, Table  # noqa: E402
-from zkvm.stark.check import check_trace  # noqa: E402
+from zkvm.stark.dsl.air import Air, Table  # noqa: E402
+from zkvm.stark.dsl.check import check_trace  # noqa: E402
+from zkvm.stark.verifying import blinding  # noqa: E402
 from zkvm.stark.errors import (AirError, BusImbalance, MalformedProof, PublicInputMismatch,  # noqa: E402
                                TraceShapeError)
-from zkvm.stark.options import ProofOptions  # noqa: E402
-from zkvm.stark.proof import Proof  # noqa: E402
-from zkvm.stark.prover import commit_fixed_data, prove  # noqa: E402
-from zkvm.stark.traces import silent  # noqa: E402
-from zkvm.stark.verifier import verify  # noqa: E402
+from zkvm.stark.dsl.traces import silent  # noqa: E402
+from zkvm.stark.proving.prover import commit_fixed_data, prove  # noqa: E402
+from zkvm.stark.verifying.options import ProofOptions  # noqa: E402
+from zkvm.stark.verifying.proof import Proof  # noqa: E402
+from zkvm.stark.verifying.verifier import verify  # noqa: E402
 
 NO_ZK = ProofOptions(log_blowup=1, num_queries=24, grinding_bits=0, zk=False)
 ZK = ProofOptions(grinding_bits=0)  # the defaults' zk plans (fixed tables are padded for them), no grinding
@@ -242,9 +242,9 @@ def test_smallest_options_keep_security_and_are_no_larger() -> None:
     """The receipt prover picks the FRI arity and final length per proof (shape.smallest_options): never fewer
     conjectured bits than the defaults, never a larger expected proof, and the heights it plans for are the
     ones the proof gets."""
-    from zkvm.stark.options import default_options
-    from zkvm.stark.prover import proof_log_heights
-    from zkvm.stark.shape import expected_proof_bytes, smallest_options
+    from zkvm.stark.proving.prover import proof_log_heights
+    from zkvm.stark.verifying.options import default_options
+    from zkvm.stark.verifying.shape import expected_proof_bytes, smallest_options
 
     air = riscv_air.circuit().air
     s, main, w, fc = _run(True, False)

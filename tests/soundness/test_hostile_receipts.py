@@ -27,12 +27,12 @@ from zkvm.circuit import riscv_air
 from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
 from zkvm.elf import load_elf
 from zkvm.errors import InputError, VerificationError
-from zkvm.stark import blinding
-from zkvm.stark import verifier as stark_verifier
 from zkvm.stark.errors import BusImbalance, MalformedProof
-from zkvm.stark.options import MAX_QUERIES, ProofOptions
-from zkvm.stark.proof import Proof
-from zkvm.stark.shape import proof_shape
+from zkvm.stark.verifying import blinding
+from zkvm.stark.verifying import verifier as stark_verifier
+from zkvm.stark.verifying.options import MAX_QUERIES, ProofOptions
+from zkvm.stark.verifying.proof import Proof
+from zkvm.stark.verifying.shape import proof_shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hostile_receipts as HR  # noqa: E402
@@ -483,7 +483,7 @@ def test_verifying_loads_no_compiled_extension(honest, iid, tmp_path):
         loaded = [m for m, mod in list(sys.modules.items()) if m.split(".")[0] in ("zkvm", "host")
                   and str(getattr(mod, "__file__", "") or "").endswith((".so", ".pyd"))]
         print("loaded", loaded)
-        import zkvm.stark._native, zkvm.exec._rv32  # built and importable: the check above is not vacuous
+        import zkvm.stark.backend._native, zkvm.exec._rv32  # built and importable: the check above is not vacuous
         print("built")
     """)
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

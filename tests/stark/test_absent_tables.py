@@ -10,8 +10,8 @@ from .airs import FAST, FAST_ZK
 from zkvm.errors import InputError
 from zkvm.stark import Air, Table, prove, verify
 from zkvm.stark.errors import MalformedProof
-from zkvm.stark.prover import commit_fixed
-from zkvm.stark.shape import proof_shape
+from zkvm.stark.proving.prover import commit_fixed
+from zkvm.stark.verifying.shape import proof_shape
 
 
 def _air(vals_optional: bool = False) -> Air:

@@ -8,8 +8,8 @@ import pytest
 
 from zkvm.field.babybear import Ext, P
 from zkvm.stark import Air, Table
-from zkvm.stark.air import evaluate
-from zkvm.stark.algebra import BaseArrayOps, ExtScalarOps
+from zkvm.stark.dsl.air import evaluate
+from zkvm.stark.dsl.algebra import BaseArrayOps, ExtScalarOps
 from zkvm.stark.errors import AirError
 
 

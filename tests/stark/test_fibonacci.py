@@ -8,7 +8,7 @@ import pytest
 from .airs import FAST, FAST_BITS, fibonacci_air, fibonacci_trace
 from zkvm.stark import check_trace, commit_fixed, prove, verify
 from zkvm.stark.errors import ConstraintError, OodMismatch
-from zkvm.stark.proof import Proof
+from zkvm.stark.verifying.proof import Proof
 
 
 @pytest.mark.parametrize("n", [2, 8, 256])

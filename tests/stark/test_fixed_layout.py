@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zkvm.stark.options import FIXED_LOG_BLOWUP
-from zkvm.stark.protocol import fixed_leaf, fixed_leaf_rows
+from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP
+from zkvm.stark.verifying.protocol import fixed_leaf, fixed_leaf_rows
 
 
 @pytest.mark.parametrize("log_h", [1, 5, 9])

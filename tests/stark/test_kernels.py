@@ -8,7 +8,9 @@ import pytest
 
 from .airs import FAST, permutation_air, permutation_traces, range_air, range_traces
 from zkvm.field.babybear import Ext, P
-from zkvm.stark import algebra, native_eval, prover
+from zkvm.stark.backend import native_eval
+from zkvm.stark.dsl import algebra
+from zkvm.stark.proving import prover
 
 
 def _rand(rng, shape):
@@ -41,7 +43,7 @@ def test_inv_x_minus_z():
     got = algebra.inv_x_minus_z(xs, z)
     for x, g in zip(xs, got):
         assert (Ext(int(x)) - z) * Ext(g) == Ext(1)
-    from zkvm.stark import accel
+    from zkvm.stark.backend import accel
     assert np.array_equal(algebra.inv_x_minus_z(xs, z, accel), got)
 
 
@@ -81,7 +83,7 @@ def test_native_quotient_equals_numpy(make, monkeypatch):
 @needs_vm
 @pytest.mark.parametrize("bits", [0, 1, 5, 12])
 def test_native_grind_equals_python(bits):
-    from zkvm.stark.transcript import Transcript
+    from zkvm.stark.verifying.transcript import Transcript
 
     t = Transcript()
     t.absorb("seed", bytes([bits]))
@@ -99,7 +101,7 @@ def test_ext_scalar_ops(op):
     a, s = _rand(rng, (5000, 4)), _rand(rng, 4)
     want = {"mul": bb.ext_mul(a, s), "add": bb.ext_add(a, s), "sub": bb.ext_sub(a, s), "rsub": bb.ext_sub(s, a)}[op]
     assert np.array_equal(native_eval.ext_scalar_op(a, s, op), want)
-    from zkvm.stark import accel
+    from zkvm.stark.backend import accel
     fn = {"mul": accel.ext_mul, "add": accel.ext_add, "sub": accel.ext_sub}
     if op in fn:
         assert np.array_equal(fn[op](a, s[None, :]), want)

@@ -11,8 +11,9 @@ import pytest
 
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import Ext, P
-from zkvm.stark import logup, native_eval
-from zkvm.stark.algebra import ExtArrayOps
+from zkvm.stark.backend import native_eval
+from zkvm.stark.dsl.algebra import ExtArrayOps
+from zkvm.stark.verifying import logup
 
 pytestmark = pytest.mark.skipif(not native_eval.available(), reason="constraint VM extension not built")
 

@@ -7,8 +7,10 @@ import pytest
 
 from .airs import FAST, fibonacci_air, fibonacci_trace, range_air, range_traces
 from zkvm.field import babybear as bb
-from zkvm.stark import commit_fixed, fri, prover, verify
+from zkvm.stark import commit_fixed, verify
 from zkvm.stark.errors import FriError
+from zkvm.stark.proving import prover
+from zkvm.stark.verifying import fri
 
 
 def _statement(name):

@@ -11,10 +11,10 @@ import pytest
 
 from zkvm.circuit import riscv_air
 from zkvm.field.babybear import P, Ext
-from zkvm.stark import logup, ood_tape
-from zkvm.stark.algebra import ExtScalarOps
-from zkvm.stark.blinding import compiled_air
-from zkvm.stark.protocol import constraint_values, max_tuple_len
+from zkvm.stark.dsl.algebra import ExtScalarOps
+from zkvm.stark.verifying import logup, ood_tape
+from zkvm.stark.verifying.blinding import compiled_air
+from zkvm.stark.verifying.protocol import constraint_values, max_tuple_len
 
 
 def _rand_ext(rng: random.Random) -> Ext:
@@ -94,7 +94,7 @@ def test_ext_helpers_match_scalar_arithmetic():
 
 
 def test_multiproof_count_matches_the_listed_nodes():
-    from zkvm.stark.merkle_verify import multiproof_count, multiproof_nodes
+    from zkvm.stark.verifying.merkle import multiproof_count, multiproof_nodes
 
     rng = random.Random(4)
     for _ in range(200):
@@ -104,8 +104,8 @@ def test_multiproof_count_matches_the_listed_nodes():
 
 
 def test_small_mat_dot_matches_blas_mat_dot():
-    from zkvm.stark.algebra import mat_dot
-    from zkvm.stark.verifier import _small_mat_dot
+    from zkvm.stark.dsl.algebra import mat_dot
+    from zkvm.stark.verifying.verifier import _small_mat_dot
 
     rng = np.random.default_rng(5)
     for k in (1, 37, 4000):

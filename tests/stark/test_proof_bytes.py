@@ -19,7 +19,7 @@ from .airs import FAST, range_air, range_traces
 from zkvm.errors import VerificationError
 from zkvm.stark import commit_fixed, prove, verify
 from zkvm.stark.errors import MalformedProof
-from zkvm.stark.proof import Proof
+from zkvm.stark.verifying.proof import Proof
 
 OPTS = dataclasses.replace(FAST, num_queries=3, grinding_bits=1)
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +146,7 @@ def test_verifier_imports_no_compiled_extension(tmp_path):
                 return None
         sys.meta_path.insert(0, Block())
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / "tests")!r}]
-        from zkvm.stark.verifier import verify
+        from zkvm.stark.verifying.verifier import verify
         from stark.airs import range_air
         verify(range_air(), open({str(tmp_path / "proof.bin")!r}, "rb").read(), {{}}, {TERMS!r}, {FD!r},
                min_security_bits={OPTS.security_bits})

@@ -19,7 +19,7 @@ from zkvm.field.babybear import P
 from zkvm.stark import commit_fixed, prove, verify
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError,
                                OodMismatch, PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.options import ProofOptions
+from zkvm.stark.verifying.options import ProofOptions
 
 OPTS = dataclasses.replace(FAST, grinding_bits=8, num_queries=4)
 OPTS_ZK = dataclasses.replace(OPTS, zk=True)
@@ -194,7 +194,7 @@ def test_every_field_tampered_is_rejected_specifically(honest):
 @pytest.mark.parametrize("name", ["fib", "range"])
 def test_query_positions_must_come_from_the_transcript(name, monkeypatch):
     """A prover choosing its own query positions (openings honest there) is rejected."""
-    from zkvm.stark.transcript import Transcript
+    from zkvm.stark.verifying.transcript import Transcript
 
     honest_air, _, pubs, terms, fd = _case(name)
     monkeypatch.setattr(Transcript, "query_indices", lambda self, label, count, size: list(range(count)))
@@ -216,7 +216,7 @@ def test_two_queries_opening_one_leaf_differently_are_rejected(zk, monkeypatch):
     """Queries that share a leaf share its path: the verifier must check that both openings agree, else only
     one of them would be authenticated (and the other's rows would feed DEEP/FRI unchecked). An honest prover
     with repeated query positions, then one of the two openings tampered, in each kind of tree."""
-    from zkvm.stark.transcript import Transcript
+    from zkvm.stark.verifying.transcript import Transcript
 
     monkeypatch.setattr(Transcript, "query_indices", lambda self, label, count, size: [5, 5] + list(range(count - 2)))
     air, proof, pubs, terms, fd = _case("range", zk)

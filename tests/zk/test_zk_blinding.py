@@ -27,11 +27,14 @@ from stark.airs import (FAST, FAST_ZK, fibonacci_air, permutation_air, permutati
                         range_air, range_traces)
 from test_zk_statistics import chi2_sf_odd  # noqa: E402
 from zkvm.field.babybear import Ext, P  # noqa: E402
-from zkvm.stark import Air, Table, blinding, check_trace, commit_fixed, logup, native_eval, prover, verify  # noqa: E402
+from zkvm.stark import Air, Table, check_trace, commit_fixed, verify  # noqa: E402
+from zkvm.stark.backend import native_eval  # noqa: E402
 from zkvm.stark.errors import AirError, BusError, BusImbalance, MalformedProof, OodMismatch  # noqa: E402
-from zkvm.stark.protocol import absorb_statement, max_tuple_len  # noqa: E402
-from zkvm.stark.transcript import Transcript  # noqa: E402
-from zkvm.stark.prng import Randomness  # noqa: E402
+from zkvm.stark.proving import prover  # noqa: E402
+from zkvm.stark.proving.prng import Randomness  # noqa: E402
+from zkvm.stark.verifying import blinding, logup  # noqa: E402
+from zkvm.stark.verifying.protocol import absorb_statement, max_tuple_len  # noqa: E402
+from zkvm.stark.verifying.transcript import Transcript  # noqa: E402
 
 SEED = 20261125
 N_PROOFS = 256

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from zkvm.field import babybear as bb, reference as ref
-from zkvm.stark import ntt, ntt_numpy, prng, zk
+from zkvm.stark.backend import ntt, ntt_numpy
+from zkvm.stark.proving import masks, prng
+from zkvm.stark.verifying import zk
 
-native = pytest.importorskip("zkvm.stark._native", reason="native extension not built (run make setup)")
+native = pytest.importorskip("zkvm.stark.backend._native", reason="native extension not built (run make setup)")
 lib = native.lib
 P = bb.P
 
@@ -147,7 +149,7 @@ def test_zk_helpers_give_the_old_construction():
     seed = 77
     plan = zk.TablePlan(log_ext=1, trace_mask=20, quot_mask=7, chunk_len=40, chunks=3)
     trace = np.random.default_rng(seed).integers(0, P, (32, 5), dtype=np.uint32)
-    lde, r = zk.randomised_lde(trace, 5, plan, 2, prng.Randomness(test_seed=seed))
+    lde, r = masks.randomised_lde(trace, 5, plan, 2, prng.Randomness(test_seed=seed))
     assert r.shape == (20, 5) and lde.shape == (32 << 3, 5)
     coeffs = ntt.interpolate(lde, bb.GENERATOR).astype(np.int64)
     f = ntt.interpolate(trace).astype(np.int64)
@@ -157,8 +159,8 @@ def test_zk_helpers_give_the_old_construction():
     expect[32:52] += r
     assert ((coeffs - expect) % P == 0).all(), f"seed {seed}"
     quot = np.random.default_rng(seed + 1).integers(0, P, (100, 4), dtype=np.uint32)
-    chunks = zk.split_quotient(quot, plan, prng.Randomness(test_seed=seed))
-    evals = zk.evaluate_long(np.concatenate(chunks, axis=1), 5, 2)
+    chunks = masks.split_quotient(quot, plan, prng.Randomness(test_seed=seed))
+    evals = masks.evaluate_long(np.concatenate(chunks, axis=1), 5, 2)
     for i, ch in enumerate(chunks):
         back = ntt.interpolate(evals[:, 4 * i:4 * i + 4], bb.GENERATOR)
         assert (back[:47] == ch).all() and not back[47:].any(), f"seed {seed} chunk {i}"
@@ -231,7 +233,7 @@ def test_salt_stream_regenerates_exactly_the_materialised_salts():
 
 @pytest.mark.parametrize("build", ["native", "hashlib"])
 def test_merkle_tree_with_regenerated_salts_equals_stored_salts(build, monkeypatch):
-    from zkvm.stark import merkle
+    from zkvm.stark.proving import merkle
 
     if build == "hashlib":
         monkeypatch.setattr(merkle, "_native", None)
@@ -250,7 +252,7 @@ def test_merkle_tree_with_regenerated_salts_equals_stored_salts(build, monkeypat
 
 @pytest.mark.parametrize("build", ["native", "hashlib"])
 def test_mixed_tree_with_regenerated_salts_equals_stored_salts(build, monkeypatch):
-    from zkvm.stark import merkle
+    from zkvm.stark.proving import merkle
 
     if build == "hashlib":
         monkeypatch.setattr(merkle, "_native", None)

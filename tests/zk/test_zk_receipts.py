@@ -12,7 +12,7 @@ from host.build import GUESTS_DIR, build_guest, find_guests
 from host.cli import main as cli
 from zkvm import receipt as R
 from zkvm.elf import load_elf
-from zkvm.stark.proof import Proof
+from zkvm.stark.verifying.proof import Proof
 
 GUEST = "fib"
 
@@ -86,7 +86,7 @@ def test_inspect_shows_zk(receipts, capsys):
 def test_inspect_names_every_table_of_a_zk_proof(receipts, capsys):
     """A zk proof has one more table (the LogUp blinding hub, stark/blinding.py): inspect still maps heights to
     table names and finds the cpu height."""
-    from zkvm.stark.blinding import HUB
+    from zkvm.stark.verifying.blinding import HUB
 
     for zk in (True, False):
         capsys.readouterr()

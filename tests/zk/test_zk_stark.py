@@ -17,9 +17,10 @@ from stark.airs import (FAST, FAST_ZK, fibonacci_air, fibonacci_trace, permutati
 from zkvm.errors import InputError  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
 from zkvm.stark import commit_fixed, prove, verify  # noqa: E402
-from zkvm.stark import prng, zk  # noqa: E402
-from zkvm.stark.options import FIXED_LOG_BLOWUP, NON_ZK_DEFAULT, ProofOptions, default_options  # noqa: E402
-from zkvm.stark.proof import Proof  # noqa: E402
+from zkvm.stark.proving import prng  # noqa: E402
+from zkvm.stark.verifying import zk  # noqa: E402
+from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, NON_ZK_DEFAULT, ProofOptions, default_options  # noqa: E402
+from zkvm.stark.verifying.proof import Proof  # noqa: E402
 
 
 def _case(name: str, seed: int = 5):
@@ -167,7 +168,8 @@ def test_short_fixed_table_too_small_to_hide_is_refused():
 def test_zk_proof_is_the_same_with_the_numpy_fallbacks(name, monkeypatch):
     """The randomised LDE, the long-chunk evaluation and the keystream have numpy fallbacks for machines
     without the extension: with the same seed they must give the very same proof (and it must verify)."""
-    from zkvm.stark import ntt, prng
+    from zkvm.stark.backend import ntt
+    from zkvm.stark.proving import prng
 
     air, fixed, main, pubs, terms = _case(name)
     native = prove(air, fixed, main, pubs, terms, FAST_ZK, zk_randomness=prng.Randomness(test_seed=3))

@@ -22,8 +22,8 @@ import pytest
 
 from zkvm.field.babybear import P
 from zkvm.stark import Air, Table, commit_fixed, prove, verify
-from zkvm.stark.options import ProofOptions
-from zkvm.stark.prng import Randomness
+from zkvm.stark.proving.prng import Randomness
+from zkvm.stark.verifying.options import ProofOptions
 
 N_PROOFS = 200
 HEIGHT = 8

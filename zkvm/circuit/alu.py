@@ -22,7 +22,7 @@ import numpy as np
 from zkvm.circuit.lookups import FamilyTable, LookupSends, as_u32_operands, assemble, padded_height, MIN_HEIGHT
 from zkvm.circuit.opcodes import (ADD, ALU_OPS, AND, BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_OR,
                                   BYTE_RANGE, BYTE_XOR, OR, SLT, SLTU, SUB, XOR)
-from zkvm.stark.air import Table
+from zkvm.stark.dsl.air import Table
 
 NAME = "alu"
 SELECTORS = (("is_add", ADD), ("is_sub", SUB), ("is_slt", SLT), ("is_sltu", SLTU),

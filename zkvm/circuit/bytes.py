@@ -17,7 +17,7 @@ import numpy as np
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_BYTES, BYTE_AND, BYTE_OR, BYTE_RANGE, BYTE_XOR
 from zkvm.circuit.range import FOLD
-from zkvm.stark.air import Table
+from zkvm.stark.dsl.air import Table
 
 NAME = "bytes"
 PAIRS = 1 << 16

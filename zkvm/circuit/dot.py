@@ -54,7 +54,7 @@ class DotError(ZkvmError):
 
 
 def table():
-    from zkvm.stark.air import Table
+    from zkvm.stark.dsl.air import Table
 
     t = Table(NAME)
     c = {name: t.main(name) for name in COLUMNS}

@@ -128,7 +128,7 @@ def _native():
     """The prover's compiled kernels, or None. Imported on first use: the verifier imports the circuit modules
     (for the AIR) and must never load a compiled extension."""
     try:
-        from zkvm.stark import _native as native  # type: ignore[attr-defined]
+        from zkvm.stark.backend import _native as native  # type: ignore[attr-defined]
     except ImportError:
         return None
     return native
@@ -157,6 +157,6 @@ class FamilyTable:
     name: str
     ops: Mapping[str, int]
     columns: tuple[str, ...]
-    table: Callable[[], object]  # () -> zkvm.stark.air.Table
+    table: Callable[[], object]  # () -> zkvm.stark.dsl.air.Table
     fill: Callable[..., np.ndarray]  # (ops, a, b, sends=None, min_height=MIN_HEIGHT) -> uint32[h, len(columns)]
     evaluate: Callable[..., np.ndarray]  # (ops, a, b) -> uint32 results

@@ -26,7 +26,7 @@ import numpy as np
 from zkvm.circuit.lookups import FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, assemble, padded_height
 from zkvm.circuit.opcodes import (BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE, DIV, DIV_OPS, DIVU, MUL,
                                   MUL_OPS, MULH, MULHSU, MULHU, REM, REMU)
-from zkvm.stark.air import Expr, Table
+from zkvm.stark.dsl.air import Expr, Table
 
 MUL_NAME = "mul"
 DIV_NAME = "div"

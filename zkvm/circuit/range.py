@@ -17,7 +17,7 @@ import numpy as np
 
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_RANGE16
-from zkvm.stark.air import Table
+from zkvm.stark.dsl.air import Table
 
 NAME = "range16"
 VALUES = 1 << 16

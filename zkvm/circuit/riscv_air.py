@@ -31,16 +31,16 @@ from zkvm.circuit import dot
 from zkvm.circuit import range as range_table
 from zkvm.circuit import read_buf
 from zkvm.circuit import sha256 as sha
-from zkvm.circuit.families import FAMILIES, fill_families
 from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError, _InRangeOnly
 from zkvm.circuit.cpu import fill as fill_cpu
+from zkvm.circuit.families import FAMILIES, fill_families
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, Accesses, ImageTable, RegsTable, ZinitTable, image_main,
                                  regs_main, zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
 from zkvm.errors import ElfError
 from zkvm.field.babybear import P
-from zkvm.stark.logup import TermBlock
+from zkvm.stark.verifying.logup import TermBlock
 
 IMAGE_ID_TAG = b"zkvm-image-id-v1"
 PUBLICS = ("entry_pc", "image_lo", "image_hi", "text_lo", "text_hi")
@@ -57,8 +57,8 @@ def circuit(segmented: bool = False) -> Circuit:
     """The AIR (built once; it does not depend on the image — the image lives in the fixed columns).
     ``segmented``: the AIR of one segment of a longer run (segments.py): same fixed tables, publics
     `SEG_PUBLICS` more, a state bus in the CPU, memory initialised in the last segment, a boundary table."""
-    from zkvm.stark.air import Air, Table
     from zkvm.circuit import segments
+    from zkvm.stark.dsl.air import Air, Table
 
     # Our tables start empty so the Air (and its publics) exists before their constraints are written.
     cpu_t, prog_t, regs_t, image_t, zinit_t = (Table(n) for n in (
@@ -138,8 +138,8 @@ def min_fixed_height() -> int:
     Fixed columns are committed once, by the image id, at the fixed blowup, so a short table cannot be
     extended far enough for its randomisers (zk.table_plan); the program and image tables are padded to this
     height instead (32 rows at the defaults), so that a tiny program proves with zk as well as without."""
-    from zkvm.stark import zk
-    from zkvm.stark.options import FIXED_LOG_BLOWUP, default_options
+    from zkvm.stark.verifying import zk
+    from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, default_options
 
     for log_h in range(1, 28):
         try:
@@ -177,7 +177,7 @@ def setup(image) -> ImageSetup:
 
 
 def fixed_digest(s: ImageSetup) -> bytes:
-    from zkvm.stark.prover import commit_fixed
+    from zkvm.stark.proving.prover import commit_fixed
 
     return commit_fixed(circuit().air, s.fixed)
 

@@ -8,7 +8,7 @@ a hash of the claim and of every segment's main commitment (``zkvm.segmented``):
 before every segment's main trace is committed. The verifier checks that the LogUp sums of all segments plus
 the public terms (exit code, journal, initial state) add up to zero. With shared challenges this is one LogUp
 argument over the union of all segments' tables, so every bus balances over the whole run (the bus-separation
-argument of ``zkvm/stark/blinding.py``):
+argument of ``zkvm/stark/verifying/blinding.py``):
 
 * memory and registers: the union is the offline memory argument of memory.py over the whole run. Timestamps
   are global: segment i's clock starts at ``clk_start = 1 + i·(2^k + 1)`` (one tick skipped per boundary), so

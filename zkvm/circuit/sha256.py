@@ -596,8 +596,8 @@ def report_lookups(table, main: np.ndarray, sends: LookupSends, columns: list | 
     ``columns``: the trace's columns (main[:, j] == columns[j]), read instead of the row-major trace (a column
     of it is a strided read of the whole trace). Evaluated in exact integers (`_ExactIntOps`), or mod p per
     operation where a bound could exceed int64."""
-    from zkvm.stark.air import evaluate
-    from zkvm.stark.algebra import BaseArrayOps
+    from zkvm.stark.dsl.air import evaluate
+    from zkvm.stark.dsl.algebra import BaseArrayOps
 
     ops = BaseArrayOps()
     exact = _ExactIntOps()

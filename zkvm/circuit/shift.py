@@ -21,7 +21,7 @@ import numpy as np
 
 from zkvm.circuit.lookups import FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, assemble, padded_height
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_RANGE, SHIFT_OPS, SLL, SRA, SRL
-from zkvm.stark.air import Table
+from zkvm.stark.dsl.air import Table
 
 NAME = "shift"
 SELECTORS = (("is_sll", SLL), ("is_srl", SRL), ("is_sra", SRA))

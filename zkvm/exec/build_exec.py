@@ -19,7 +19,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 #: sha256_k.h: the SHA-256 round constants, one copy shared with the prover's native SHA-256
-SHA_DIR = os.path.join(ROOT, "zkvm", "stark", "native")
+SHA_DIR = os.path.join(ROOT, "zkvm", "stark", "backend", "native")
 
 
 def _load_abi():

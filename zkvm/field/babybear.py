@@ -5,7 +5,7 @@ Everything here is exact: field elements are canonical ``uint32`` in ``[0, p)``;
 holding the coefficients of ``c0 + c1·x + c2·x^2 + c3·x^3``.
 
 This module is imported by the verifier, so it must stay pure Python + numpy (no compiled extension). The
-prover's fast paths live in C (``field.h`` and ``zkvm/stark/kernels.py``) and are tested against this file.
+prover's fast paths live in C (``field.h`` and ``zkvm/stark/backend/kernels.py``) and are tested against this file.
 
 Scalar convenience for the verifier: the array functions accept Python ints / tuples (they go through
 ``np.asarray``), and the :class:`Ext` value type gives operator syntax on Python ints for a handful of

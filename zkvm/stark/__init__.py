@@ -1,7 +1,13 @@
-"""STARK proof system over BabyBear: constraint DSL, prover, verifier. Knows nothing of RISC-V.
+"""STARK proof system over BabyBear. Knows nothing of RISC-V. Four packages; verifying imports nothing from
+proving or backend (nor any compiled extension):
 
-API (importable from here; submodules are imported lazily so that ``zkvm.stark.verifier`` never pulls in the
-prover's compiled extensions)::
+    proving/    the prover (commitments, randomness, zk masks, the proving driver)
+    backend/    fast field maths for the prover: C (cffi) with numpy fallbacks; never imported by the verifier
+    verifying/  options, proof format, transcript, protocol, LogUp, FRI, Merkle paths, zk plan, the verifier
+    dsl/        the constraint language, trace validation and the row-by-row checker
+
+API (importable from here; submodules are imported lazily so that verifying never pulls in the prover's
+compiled extensions)::
 
     t = Table("name"); a = t.main("a"); f = t.fixed("f")          # columns -> Expr (+ - * with Exprs/ints)
     a.next                                                       # next row (cyclic)
@@ -17,8 +23,8 @@ prover's compiled extensions)::
 
 ``fixed`` / ``main`` map table names to ``uint32[height, columns]`` arrays (heights: powers of two >= 2, may
 differ between tables). ``public_terms`` are ``(bus, values, mult)`` sends the verifier adds to the bus balance
-itself. Degree rules: ``air.py``. Protocol and check order: ``prover.py``, ``verifier.py``, ``transcript.py``,
-``fri.py``. Errors: ``errors.py`` (every rejection is a subclass of ``zkvm.errors.VerificationError``).
+itself. Degree rules: ``dsl/air.py``. Protocol and check order: ``proving/prover.py``, ``verifying/verifier.py``,
+``verifying/transcript.py``, ``verifying/fri.py``. Errors: ``errors.py`` (every rejection is a subclass of ``zkvm.errors.VerificationError``).
 """
 
 from __future__ import annotations
@@ -28,21 +34,21 @@ __all__ = ["Table", "Air", "Expr", "ProofOptions", "Proof", "prove", "verify", "
 
 def __getattr__(name: str):
     if name in ("Table", "Air", "Expr"):
-        from zkvm.stark import air
+        from zkvm.stark.dsl import air
         return getattr(air, name)
     if name == "ProofOptions":
-        from zkvm.stark.options import ProofOptions
+        from zkvm.stark.verifying.options import ProofOptions
         return ProofOptions
     if name == "Proof":
-        from zkvm.stark.proof import Proof
+        from zkvm.stark.verifying.proof import Proof
         return Proof
     if name in ("prove", "commit_fixed"):
-        from zkvm.stark import prover
+        from zkvm.stark.proving import prover
         return getattr(prover, name)
     if name == "verify":
-        from zkvm.stark.verifier import verify
+        from zkvm.stark.verifying.verifier import verify
         return verify
     if name == "check_trace":
-        from zkvm.stark.check import check_trace
+        from zkvm.stark.dsl.check import check_trace
         return check_trace
     raise AttributeError(f"module 'zkvm.stark' has no attribute {name!r}")

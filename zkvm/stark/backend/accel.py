@@ -1,5 +1,5 @@
 """Prover-side array arithmetic, the ``ops`` object the prover hands to ``algebra``, ``logup`` and ``fri``:
-the elementwise kernels of :mod:`zkvm.stark.kernels` (threaded C when built, else numpy; identical results)
+the elementwise kernels of :mod:`zkvm.stark.backend.kernels` (threaded C when built, else numpy; identical results)
 plus a scalar fast path for extension ops and flat batch inverses. Never imported by the verifier.
 """
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.stark import kernels, native_eval
-from zkvm.stark.algebra import batch_inverse as _np_batch_inverse
-from zkvm.stark.kernels import _native, _ptr, _use_native
+from zkvm.stark.backend import kernels, native_eval
+from zkvm.stark.backend.kernels import _native, _ptr, _use_native
+from zkvm.stark.dsl.algebra import batch_inverse as _np_batch_inverse
 
 # Base products and extension-times-base products: exactly the kernels of ``kernels``.
 mul = kernels.mul
@@ -56,7 +56,7 @@ def batch_inverse(a) -> np.ndarray:
 
 
 def ext_batch_inverse(a) -> np.ndarray:
-    from zkvm.stark.algebra import ext_batch_inverse as np_ext_inv
+    from zkvm.stark.dsl.algebra import ext_batch_inverse as np_ext_inv
 
     a = np.ascontiguousarray(np.asarray(a, dtype=np.uint32))
     if not _use_native(a.shape[0], a):

@@ -1,7 +1,7 @@
-"""cffi builder for the prover's constraint VM (``zkvm.stark._evalvm``). Portable C (no -march): the hot loops
+"""cffi builder for the prover's constraint VM (``zkvm.stark.backend._evalvm``). Portable C (no -march): the hot loops
 are plain 64-bit modular arithmetic that gcc vectorises where it can; threads via the shared pthread helper.
 
-Run from the repository root as ``python zkvm/stark/evalvm/build_evalvm.py`` to build in place.
+Run from the repository root as ``python zkvm/stark/backend/evalvm/build_evalvm.py`` to build in place.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", "..", ".."))
 sys.path.insert(0, ROOT)  # cffi executes builders as files at install time, not as package modules
 from zkvm.build_flags import build_in_place, extension_options  # noqa: E402
 NATIVE = os.path.normpath(os.path.join(HERE, "..", "native"))
+FIELD_DIR = os.path.join(ROOT, "zkvm", "field")
 
 CDEF = """
 typedef struct { const uint32_t *base; size_t row_stride; size_t shift; } zk_src;
@@ -43,14 +44,15 @@ int zk_quotient_finish(const uint32_t *acc, size_t b, size_t r0, uint32_t x0, ui
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
-    "zkvm.stark._evalvm",
+    "zkvm.stark.backend._evalvm",
     '#include "evalvm.h"\n',
-    sources=[os.path.join("zkvm", "stark", "evalvm", "evalvm.c"), os.path.join("zkvm", "stark", "native", "parallel.c"),
-             os.path.join("zkvm", "stark", "native", "sha256.c")],
-    include_dirs=[HERE, NATIVE, os.path.normpath(os.path.join(HERE, "..", "..", "field"))],
+    sources=[os.path.join("zkvm", "stark", "backend", "evalvm", "evalvm.c"),
+             os.path.join("zkvm", "stark", "backend", "native", "parallel.c"),
+             os.path.join("zkvm", "stark", "backend", "native", "sha256.c")],
+    include_dirs=[HERE, NATIVE, FIELD_DIR],
     depends=[os.path.join(HERE, "evalvm.c"), os.path.join(HERE, "evalvm.h"), os.path.join(NATIVE, "parallel.c"),
              os.path.join(NATIVE, "parallel.h"), os.path.join(NATIVE, "sha256.c"),
-             os.path.join(NATIVE, "sha256.h"), os.path.normpath(os.path.join(HERE, "..", "..", "field", "field.h"))],
+             os.path.join(NATIVE, "sha256.h"), os.path.join(FIELD_DIR, "field.h")],
     **extension_options(),
 )
 

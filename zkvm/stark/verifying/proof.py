@@ -52,11 +52,11 @@ from typing import TYPE_CHECKING
 
 from zkvm.field.babybear import P
 from zkvm.stark.errors import MalformedProof
-from zkvm.stark.options import ENCODED_SIZE, ProofOptions
-from zkvm.stark.shape import FRI_MASK, ProofShape, proof_shape
+from zkvm.stark.verifying.options import ENCODED_SIZE, ProofOptions
+from zkvm.stark.verifying.shape import FRI_MASK, ProofShape, proof_shape
 
 if TYPE_CHECKING:
-    from zkvm.stark.air import Air
+    from zkvm.stark.dsl.air import Air
 
 MAGIC = b"ZKSTARK\x00"
 VERSION = 4  # 2: one mixed-height tree per phase (main, aux, quotient + FRI mask); 3: merged paths; 4: absent tables

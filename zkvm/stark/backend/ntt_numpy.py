@@ -2,7 +2,7 @@
 
 This is the readable reference the C implementation (``native/ntt.c``) is tested against, and the fallback
 when the extension is not built. Radix-2 decimation in time, vectorised over all butterflies of a stage and all
-columns at once. Conventions are those of :mod:`zkvm.stark.ntt`.
+columns at once. Conventions are those of :mod:`zkvm.stark.backend.ntt`.
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ from typing import Mapping
 import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark.air import Air, evaluate
-from zkvm.stark.algebra import BaseArrayOps
+from zkvm.stark.dsl.air import Air, evaluate
+from zkvm.stark.dsl.algebra import BaseArrayOps
+from zkvm.stark.dsl.traces import ABSENT, read_traces
 from zkvm.stark.errors import BusError, ConstraintError
-from zkvm.stark.protocol import normalize_public_terms, publics_vector
-from zkvm.stark.traces import ABSENT, read_traces
+from zkvm.stark.verifying.protocol import normalize_public_terms, publics_vector
 
 
 def check_trace(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarray],

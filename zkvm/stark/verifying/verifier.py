@@ -32,17 +32,17 @@ import numpy as np
 
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import fri, logup, ood_tape
-from zkvm.stark.air import Air, CompiledTable
-from zkvm.stark.algebra import mat_dot
+from zkvm.stark.dsl.air import Air, CompiledTable
+from zkvm.stark.dsl.algebra import mat_dot
+from zkvm.stark.verifying import fri, logup, ood_tape
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
-from zkvm.stark.merkle_verify import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
-from zkvm.stark.proof import Proof
-from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, challenge_bytes, fixed_digest,
+from zkvm.stark.verifying.merkle import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
+from zkvm.stark.verifying.proof import Proof
+from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, challenge_bytes, fixed_digest,
                                  max_tuple_len, normalize_public_terms, ood_layout, publics_vector)
-from zkvm.stark.shape import ABSENT, proof_shape
-from zkvm.stark.transcript import Transcript
+from zkvm.stark.verifying.shape import ABSENT, proof_shape
+from zkvm.stark.verifying.transcript import Transcript
 
 _P64 = np.uint64(P)
 

@@ -1,5 +1,5 @@
 /* Constraint VM: evaluates the AIR's expression DAG (compiled to a register program by
- * zkvm/stark/native_eval.py) over every row of a low-degree extension, in row blocks, on all cores, and
+ * zkvm/stark/backend/native_eval.py) over every row of a low-degree extension, in row blocks, on all cores, and
  * accumulates the random linear combination of the constraints per kind. Also an exact base-matrix times
  * extension-vector product for the DEEP quotient. All values canonical BabyBear (uint32 < p). Functions return
  * 0 on success, negative on bad arguments or allocation failure; they never abort. */

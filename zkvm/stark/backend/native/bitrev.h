@@ -1,7 +1,7 @@
 #ifndef ZK_BITREV_H
 #define ZK_BITREV_H
 /* The low `bits` bits of x in reverse order (bits <= 32): NTT ordering and the mixed Merkle tree's leaf
- * placement (zkvm/stark/merkle_verify.py) both need it. */
+ * placement (zkvm/stark/verifying/merkle.py) both need it. */
 
 #include <stddef.h>
 #include <stdint.h>

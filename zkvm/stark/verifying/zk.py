@@ -83,27 +83,21 @@ finds no LogUp column to share, and the hub table (``bench/blinding.py``).
 sums only their total (fixed by the public terms). The blinding terms are uniform only up to the statistical
 distance of ``Randomness.field`` (< 2^-32 per element) and the ~p^-2 chance of a ``beta`` in a subfield.
 
-**Randomness.** One 256-bit key per proof from ``os.urandom``, expanded with ChaCha20 (:mod:`zkvm.stark.prng`)
+**Randomness.** One 256-bit key per proof from ``os.urandom``, expanded with ChaCha20 (:mod:`zkvm.stark.proving.prng`)
 into every salt, randomiser, blinder and mask (a 2^18-row proof draws ~150 MB; the OS delivers ~250 MB/s).
 The arguments above take that randomness as uniform; with the keystream they hold against any efficient
 distinguisher as long as ChaCha20 is a PRF - the assumption ``os.urandom`` itself rests on (Linux expands its
 entropy pool with ChaCha20), and the salted leaves already rest on SHA-256. Counter mode also lets the
-prover regenerate any range of a tree's salts instead of storing them (:class:`zkvm.stark.prng.SaltStream`).
-Tests may pass a seeded :class:`zkvm.stark.prng.Randomness` explicitly.
+prover regenerate any range of a tree's salts instead of storing them (:class:`zkvm.stark.proving.prng.SaltStream`).
+Tests may pass a seeded :class:`zkvm.stark.proving.prng.Randomness` explicitly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark.protocol import QUOTIENT_CHUNKS
-
-if TYPE_CHECKING:  # prng.py loads the native extension: verifier code must not import it
-    from zkvm.stark.prng import Randomness
+from zkvm.stark.verifying.protocol import QUOTIENT_CHUNKS
 
 SALT_BYTES = 16
 #: Constraint degree bound of the DSL (air.MAX_DEGREE); the quotient has degree < (D-1)·n + D·k.
@@ -174,69 +168,3 @@ def table_plans(ca, log_heights, options, fixed_log_blowup: int) -> list[TablePl
     """Every table's plan; None for an absent table (height 0: nothing of it is committed)."""
     return [None if lh == 0 else table_plan(options, lh, bool(ct.n_fixed), fixed_log_blowup)
             for ct, lh in zip(ca.tables, log_heights)]
-
-
-# ---------------------------------------------------------------- prover side (uses the NTT extension)
-
-def evaluate_long(coeffs: np.ndarray, log_nc: int, lb: int) -> np.ndarray:
-    """Evaluate polynomials with ``len(coeffs) <= n_c·2^lb`` coefficients (columns) on GENERATOR·H_(n_c·2^lb).
-
-    The coefficients past ``n_c`` (the zk slack) cost only a correction per coset of ``H_(n_c)``
-    (:func:`ntt.evaluate_wrapped`): about the work of an ordinary coset evaluation."""
-    from zkvm.field.babybear import GENERATOR
-    from zkvm.stark import ntt
-
-    return ntt.evaluate_wrapped(coeffs, log_nc, lb, GENERATOR)
-
-
-def randomised_lde(trace: np.ndarray, log_n: int, plan: TablePlan, lb: int,
-                   rng: Randomness) -> tuple[np.ndarray, np.ndarray]:
-    """LDE of ``trace + Z_H·r`` on the table's (possibly extended) coset and the randomisers ``r[k, w]``.
-
-    One fused LDE (:func:`ntt.lde_randomised`): ``Z_H`` is constant on each coset of ``H_n`` in the LDE domain,
-    so ``Z_H·r`` only corrects the first ``k`` coefficients per coset - as cheap as the LDE without zk."""
-    from zkvm.field.babybear import GENERATOR
-    from zkvm.stark import ntt
-
-    if trace.shape[0] != 1 << log_n:
-        raise ValueError(f"trace has {trace.shape[0]} rows, expected 2^{log_n}")
-    r = rng.field((plan.trace_mask, trace.shape[1]))
-    return ntt.lde_randomised(trace, r, lb + plan.log_ext, GENERATOR), r
-
-
-def randomiser_at(r: np.ndarray, z, n: int) -> list:
-    """``Z_H(z)·r(z)`` per column (extension values) - the OOD correction of a randomised column."""
-    from zkvm.field.babybear import Ext
-    from zkvm.stark.algebra import ext_powers, mat_dot
-
-    zh = z ** n - 1
-    vals = mat_dot(np.ascontiguousarray(r.T), ext_powers(z, r.shape[0]))
-    return [Ext(row) * zh for row in vals]
-
-
-def split_quotient(coeffs: np.ndarray, plan: TablePlan, rng: Randomness | None) -> list[np.ndarray]:
-    """Chunks ``c_i'`` (extension coefficients ``[m + s, 4]``) with ``sum X^(i·m) c_i' = Q`` (see 3. above)."""
-    m, s, c = plan.chunk_len, plan.quot_mask, plan.chunks
-    coeffs = np.asarray(coeffs, dtype=np.uint32)
-    chunks = []
-    for i in range(c):
-        ch = np.zeros((m + s, 4), dtype=np.uint32)
-        part = coeffs[i * m:(i + 1) * m]
-        ch[:part.shape[0]] = part
-        chunks.append(ch)
-    if s and rng is not None:
-        # only the s blinded rows per chunk go through uint64 (values < p < 2^31: sums fit, no overflow)
-        p = np.uint64(P)
-        for i in range(1, c):
-            b = rng.field((s, 4)).astype(np.uint64)
-            chunks[i - 1][m:m + s] = (chunks[i - 1][m:m + s].astype(np.uint64) + b) % p
-            chunks[i][:s] = (chunks[i][:s].astype(np.uint64) + p - b) % p
-    return chunks
-
-
-def mask_polynomial(log_nc: int, lb: int, options, rng: Randomness) -> np.ndarray:
-    """Evaluations ``[n_c·B, 4]`` of a uniformly random extension polynomial of the FRI bound n_c(1 + 1/fd)."""
-    n_c = 1 << log_nc
-    fd = 1 << options.log_final_len
-    coeffs = rng.field((n_c + n_c // fd, 4))
-    return evaluate_long(coeffs, log_nc, lb)

@@ -1,5 +1,5 @@
 """Merkle leaf hashing and authentication-path checking in pure hashlib: the verifier's side of
-:mod:`zkvm.stark.merkle` (which builds the trees in C). No compiled extension is imported here.
+:mod:`zkvm.stark.proving.merkle` (which builds the trees in C). No compiled extension is imported here.
 
 Leaf ``i`` commits to the row ``(v_0, ..., v_{w-1})`` of ``uint32`` field elements and an optional salt:
 ``SHA256(le32(v_0) || ... || le32(v_{w-1}) || salt)``; an internal node is ``SHA256(left || right)``.

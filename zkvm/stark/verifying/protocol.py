@@ -13,12 +13,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from zkvm.field.babybear import Ext, P
-from zkvm.stark import logup
-from zkvm.stark.air import Air, CompiledAir, CompiledTable, evaluate
+from zkvm.stark.dsl.air import Air, CompiledAir, CompiledTable, evaluate
 from zkvm.stark.errors import PublicInputMismatch
-from zkvm.stark.logup import TermBlock
-from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
-from zkvm.stark.transcript import Transcript
+from zkvm.stark.verifying import logup
+from zkvm.stark.verifying.logup import TermBlock
+from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, ProofOptions
+from zkvm.stark.verifying.transcript import Transcript
 
 FIXED_TAG = b"zkvm-fixed-v2"  # v2: fixed tree leaves in fixed_leaf order
 QUOTIENT_CHUNKS = 2  # constraint degree <= 3 -> quotient degree < 2n (see air.py)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm.field.babybear import P, W
-from zkvm.stark.air import Air, CompiledAir
-from zkvm.stark.protocol import constraint_values
+from zkvm.stark.dsl.air import Air, CompiledAir
+from zkvm.stark.verifying.protocol import constraint_values
 
 _P = np.uint64(P)
 _W = np.uint64(W)

@@ -14,10 +14,10 @@ import os
 import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark.zk import SALT_BYTES
+from zkvm.stark.verifying.zk import SALT_BYTES
 
 try:
-    from zkvm.stark import _native  # type: ignore[attr-defined]
+    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - exercised on machines that did not build the extension
     _native = None
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zkvm.stark import blinding, fri, zk
-from zkvm.stark.air import Air, CompiledAir, CompiledTable
+from zkvm.stark.dsl.air import Air, CompiledAir, CompiledTable
+from zkvm.stark.dsl.traces import ABSENT
 from zkvm.stark.errors import MalformedProof
-from zkvm.stark.merkle_verify import mixed_position, multiproof_count
-from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
-from zkvm.stark.protocol import FRI_MASK, MAX_LOG_HEIGHT, fixed_leaf, ood_layout, phase_layouts
-from zkvm.stark.traces import ABSENT
+from zkvm.stark.verifying import blinding, fri, zk
+from zkvm.stark.verifying.merkle import mixed_position, multiproof_count
+from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, ProofOptions
+from zkvm.stark.verifying.protocol import FRI_MASK, MAX_LOG_HEIGHT, fixed_leaf, ood_layout, phase_layouts
 
 DIGEST = 32
 
@@ -188,7 +188,7 @@ def smallest_options(air: Air, options: ProofOptions, log_heights) -> ProofOptio
     skipped; ``options`` itself is the fallback."""
     from dataclasses import replace
 
-    from zkvm.stark.options import MAX_LOG_FINAL_LEN
+    from zkvm.stark.verifying.options import MAX_LOG_FINAL_LEN
 
     best, best_size = options, None
     for arity in (2, 3):

@@ -1,4 +1,4 @@
-/* Merkle tree over the rows of a row-major uint32[n][w] matrix, see zkvm/stark/merkle_verify.py for the
+/* Merkle tree over the rows of a row-major uint32[n][w] matrix, see zkvm/stark/verifying/merkle.py for the
  * encoding. `nodes` receives 2n-1 digests of 32 bytes: the n leaves, then each level up, the root last.
  * Returns 0, or -1 for bad arguments (n not a power of two), -2 when out of memory. */
 #ifndef ZKVM_MERKLE_H
@@ -10,7 +10,7 @@
 int zk_merkle_build(const uint32_t *rows, size_t n, size_t w, const uint8_t *salts, size_t salt_len,
                     uint8_t *nodes);
 
-/* Mixed-height trees (encoding in zkvm/stark/merkle_verify.py). Leaf digests of positions [first, first + count)
+/* Mixed-height trees (encoding in zkvm/stark/verifying/merkle.py). Leaf digests of positions [first, first + count)
  * of a level of width 2^log_h: position i hashes, for every matrix in order, its row bitrev_{log_h}(i) as le32
  * words, then `salts[i - first]` (salt_len bytes, or nothing). Returns 0, -1 for bad arguments, -2 when out of
  * memory. */

@@ -25,18 +25,20 @@ import numpy as np
 from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
-from zkvm.stark import accel, blinding, fri, kernels, logup, native_eval, ntt, prng, protocol, zk
-from zkvm.stark.air import Air, CompiledAir, CompiledTable
-from zkvm.stark.algebra import (BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot)
+from zkvm.stark.backend import accel, kernels, native_eval, ntt
+from zkvm.stark.dsl.air import Air, CompiledAir, CompiledTable
+from zkvm.stark.dsl.algebra import BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot
+from zkvm.stark.dsl.traces import ABSENT, _as_trace, _log_height, read_traces, silent
 from zkvm.stark.errors import TraceShapeError
-from zkvm.stark.merkle import MerkleTree, MixedMerkleTree
-from zkvm.stark.options import FIXED_LOG_BLOWUP, ProofOptions
-from zkvm.stark.proof import BatchOpening, Opening, Proof, QueryProof
-from zkvm.stark.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement, constraint_values,
-                                 fixed_digest, fixed_leaf, fixed_leaf_rows, max_tuple_len, normalize_public_terms,
-                                 phase_layouts, publics_vector)
-from zkvm.stark.traces import ABSENT, _as_trace, _log_height, read_traces, silent
-from zkvm.stark.transcript import Transcript
+from zkvm.stark.proving import masks, prng
+from zkvm.stark.proving.merkle import MerkleTree, MixedMerkleTree
+from zkvm.stark.verifying import blinding, fri, logup, protocol, zk
+from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, ProofOptions
+from zkvm.stark.verifying.proof import BatchOpening, Opening, Proof, QueryProof
+from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement,
+                                          constraint_values, fixed_digest, fixed_leaf, fixed_leaf_rows, max_tuple_len,
+                                          normalize_public_terms, phase_layouts, publics_vector)
+from zkvm.stark.verifying.transcript import Transcript
 
 _P64 = np.uint64(P)
 BLOCK = 1 << 15  # rows per block in the quotient evaluation (bounds temporaries, keeps them in cache)
@@ -83,7 +85,7 @@ def commit_fixed_data(air: Air, fixed: Mapping[str, np.ndarray], cache_dir: str 
 def _fixed_cache_key(name: str, f: np.ndarray) -> str:
     import hashlib
 
-    from zkvm.stark import merkle
+    from zkvm.stark.proving import merkle
 
     h = hashlib.sha256(b"zkvm-fixed-lde-v2")
     h.update(repr((name, f.shape, FIXED_LOG_BLOWUP, int(GENERATOR), merkle._UNSTORED_LEVELS)).encode())
@@ -439,7 +441,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 if rng is None:
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
-                    st.main_lde, st.masks["main"] = zk.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
+                    st.main_lde, st.masks["main"] = masks.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
     layouts = phase_layouts(ca.tables, log_heights, [state_of[t].lb if t in state_of else 0
                                                      for t in range(len(ca.tables))],
                             [0 if p is None else p.quot_width for p in plans], rng is not None)
@@ -475,7 +477,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             if rng is None:
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
             else:
-                st.aux_lde, st.masks["aux"] = zk.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
+                st.aux_lde, st.masks["aux"] = masks.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
         final_sums.append(st.final.c)
     if "aux" in layouts:
         with timer.phase("merkle"):
@@ -502,14 +504,15 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 st.quot_lde = np.concatenate([ntt.evaluate(st.quot_coeffs[c * n:(c + 1) * n], lb, GENERATOR)
                                               for c in range(QUOTIENT_CHUNKS)], axis=1)
             else:
-                st.quot_coeffs = zk.split_quotient(coeffs, st.plan, rng)
-                st.quot_lde = zk.evaluate_long(np.concatenate(st.quot_coeffs, axis=1), st.log_n + st.plan.log_ext, lb)
+                st.quot_coeffs = masks.split_quotient(coeffs, st.plan, rng)
+                st.quot_lde = masks.evaluate_long(np.concatenate(st.quot_coeffs, axis=1), st.log_n + st.plan.log_ext,
+                                                  lb)
     # zk: the FRI mask R joins the quotient commitment (zk.py, 4.: committed before gamma)
     mask_lde = None
     if rng is not None:
         with timer.phase("fri"):
             lde_max = max(st.log_n + st.lb for st in states)
-            mask_lde = zk.mask_polynomial(lde_max - lb, lb, options, rng)
+            mask_lde = masks.mask_polynomial(lde_max - lb, lb, options, rng)
     with timer.phase("merkle"):
         phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else state_of[t].quot_lde
                                         for t, _, _ in layouts["quotient"]], rng))
@@ -624,7 +627,7 @@ def _draw_zeta(tr: Transcript) -> Ext:
 
 def _trace_interactions(st: _TableState, pubs, base_ops) -> dict:
     """Tuple values and multiplicities of every interaction on the trace rows (base arrays)."""
-    from zkvm.stark.air import evaluate
+    from zkvm.stark.dsl.air import evaluate
 
     its = [it for g in st.ct.groups for it in g]
     roots = []
@@ -682,7 +685,7 @@ def _ood_values(st: _TableState, zeta: Ext, cache: dict | None = None) -> tuple[
         if kind not in st.masks:
             return vals
         r = st.masks[kind] if cols is None else st.masks[kind][:, cols]
-        return [v + c for v, c in zip(vals, zk.randomiser_at(r, point, n))]
+        return [v + c for v, c in zip(vals, masks.randomiser_at(r, point, n))]
 
     if ct.n_main:
         z_vals += randomised("main", eval_at(st.main, zeta, cache), zeta)

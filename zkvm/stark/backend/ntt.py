@@ -7,7 +7,7 @@ Conventions (shared with the protocol code):
 * row ``j`` of a coefficient matrix holds the coefficient of ``x^j``.
 
 The work is done in C (``native/ntt.c``, both cores) when the extension is built, else by the numpy reference
-in :mod:`zkvm.stark.ntt_numpy`; both give identical results (tested). Inputs may be any integer arrays; they are
+in :mod:`zkvm.stark.backend.ntt_numpy`; both give identical results (tested). Inputs may be any integer arrays; they are
 reduced to canonical field elements first. A 1-D input is treated as one column and a 1-D result returned.
 """
 
@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from zkvm.field import babybear as bb
-from zkvm.stark import ntt_numpy
+from zkvm.stark.backend import ntt_numpy
 
 try:  # the prover may run without the compiled extension (slowly); the verifier never needs it
-    from zkvm.stark import _native  # type: ignore[attr-defined]
+    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - exercised on machines that did not build the extension
     _native = None
 

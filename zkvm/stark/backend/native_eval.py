@@ -11,10 +11,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark.air import Expr, _walk
+from zkvm.stark.dsl.air import Expr, _walk
 
 try:
-    from zkvm.stark import _evalvm  # type: ignore[attr-defined]
+    from zkvm.stark.backend import _evalvm  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - machines without the compiled extension
     _evalvm = None
 

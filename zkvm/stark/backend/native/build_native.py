@@ -5,7 +5,7 @@ Portable by construction: compiled without -march, the SIMD/SHA-NI paths are per
 selected at run time (``__builtin_cpu_supports``), so the same build runs on any x86-64 (and the scalar code
 on anything gcc targets). Threads are plain pthreads (no OpenMP runtime needed).
 
-Run from the repository root as ``python zkvm/stark/native/build_native.py`` to build in place.
+Run from the repository root as ``python zkvm/stark/backend/native/build_native.py`` to build in place.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", "..", ".."))
 sys.path.insert(0, ROOT)  # cffi executes builders as files at install time, not as package modules
 from zkvm.build_flags import build_in_place, extension_options  # noqa: E402
-FIELD_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "field"))
+FIELD_DIR = os.path.normpath(os.path.join(ROOT, "zkvm", "field"))
 SOURCES = ["parallel.c", "simd.c", "ntt.c", "sha256.c", "merkle.c", "kernels.c", "prng.c", "trace.c"]
 
 CDEF = """
@@ -70,11 +70,11 @@ int zk_trace_rows(const int64_t *const *cols, size_t w, size_t n, size_t height,
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
-    "zkvm.stark._native",
+    "zkvm.stark.backend._native",
     '#include "ntt.h"\n#include "parallel.h"\n#include "simd.h"\n#include "sha256.h"\n#include "merkle.h"\n'
     '#include "kernels.h"\n#include "prng.h"\n#include "trace.h"\n',
     # sources relative to the repository root: both setup.py and the __main__ block below run from there
-    sources=[os.path.join("zkvm", "stark", "native", s) for s in SOURCES],
+    sources=[os.path.join("zkvm", "stark", "backend", "native", s) for s in SOURCES],
     include_dirs=[HERE, FIELD_DIR],
     depends=[os.path.join(HERE, s) for s in os.listdir(HERE) if s.endswith((".c", ".h"))]
     + [os.path.join(FIELD_DIR, "field.h")],

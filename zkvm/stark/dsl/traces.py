@@ -7,9 +7,9 @@ from typing import Mapping
 import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark.air import CompiledAir
+from zkvm.stark.dsl.air import CompiledAir
 from zkvm.stark.errors import TraceShapeError
-from zkvm.stark.protocol import MAX_LOG_HEIGHT
+from zkvm.stark.verifying.protocol import MAX_LOG_HEIGHT
 
 
 def _as_trace(arr, name: str, table: str, width: int) -> np.ndarray:
@@ -82,8 +82,8 @@ def silent(ct, main: np.ndarray | None, fixed: np.ndarray | None, pubs: Mapping[
     """True if no row of the table sends or receives anything: every interaction's multiplicity is 0 on every
     row (what makes an optional table absent). Rows are scanned a chunk at a time and a used table is usually
     seen on its first chunk, so this costs little for tables that are present."""
-    from zkvm.stark.air import evaluate
-    from zkvm.stark.algebra import BaseArrayOps
+    from zkvm.stark.dsl.air import evaluate
+    from zkvm.stark.dsl.algebra import BaseArrayOps
 
     mults = [it.mult for it in ct.table.interactions]
     if not mults:

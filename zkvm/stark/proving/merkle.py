@@ -3,7 +3,7 @@ mixed-height trees committing to several such matrices at once (:class:`MixedMer
 
 Hashing is done in C (``native/sha256.c``, ``native/merkle.c``: SHA-NI when the CPU has it, both cores) when
 the extension is built, else with hashlib. The leaf and node encodings are defined in
-:mod:`zkvm.stark.merkle_verify`, which is what the verifier uses to check openings.
+:mod:`zkvm.stark.verifying.merkle`, which is what the verifier uses to check openings.
 
 The lowest ``_UNSTORED_LEVELS`` levels (15/16 of all nodes) are not stored: the tree keeps a reference to the
 committed rows (which the prover keeps anyway to send opened rows) and rehashes an opened leaf's sibling
@@ -17,11 +17,11 @@ from typing import Sequence
 
 import numpy as np
 
-from zkvm.stark.merkle_verify import (DIGEST_SIZE, bitrev, group_hash, leaf_hash, mixed_groups,  # noqa: F401
+from zkvm.stark.verifying.merkle import (DIGEST_SIZE, bitrev, group_hash, leaf_hash, mixed_groups,  # noqa: F401
                                       mixed_position, multiproof_nodes, node_hash, root_from_path, verify_path)
 
 try:
-    from zkvm.stark import _native  # type: ignore[attr-defined]
+    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
     _native = None
 
@@ -205,7 +205,7 @@ def _build_native(rows: np.ndarray, salts: np.ndarray | None, keep_from: int = 0
 
 class MixedMerkleTree:
     """One commitment to several ``uint32[h_m, w_m]`` matrices of power-of-two heights (encoding, placement and
-    binding argument: :mod:`zkvm.stark.merkle_verify`). The matrices stay in natural row order; row ``r`` of a
+    binding argument: :mod:`zkvm.stark.verifying.merkle`). The matrices stay in natural row order; row ``r`` of a
     matrix of height ``2^l`` sits at position ``bitrev_l(r)`` of its level, so a query opens one path.
 
     ``salts`` (zk): ``uint8[H, k]`` or a source regenerating them (``prng.SaltStream``), row ``i`` salting leaf ``i`` (only the leaves are salted: see

@@ -1,4 +1,4 @@
-"""Fast elementwise field kernels for the prover: threaded SIMD C from ``zkvm.stark._native`` when built,
+"""Fast elementwise field kernels for the prover: threaded SIMD C from ``zkvm.stark.backend._native`` when built,
 numpy (``zkvm.field.babybear``) otherwise, with identical results.
 
 Base-field operands are ``uint32`` arrays of any shape, extension operands ``uint32[..., 4]``; operands
@@ -16,7 +16,7 @@ import numpy as np
 from zkvm.field import babybear as bb
 
 try:
-    from zkvm.stark import _native  # type: ignore[attr-defined]
+    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - machines without the built extension
     _native = None
 

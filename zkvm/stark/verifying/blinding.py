@@ -46,9 +46,9 @@ from typing import MutableMapping
 import numpy as np
 
 from zkvm.field.babybear import P
-from zkvm.stark.air import Air, CompiledAir, CompiledTable, Interaction, Table, _pair_ok
+from zkvm.stark.dsl.air import Air, CompiledAir, CompiledTable, Interaction, Table, _pair_ok
+from zkvm.stark.dsl.traces import ABSENT
 from zkvm.stark.errors import AirError, MalformedProof
-from zkvm.stark.traces import ABSENT
 
 #: Bus and hub table of the blinding terms (reserved names under zk).
 BUS = "zk_blind"

@@ -1,4 +1,4 @@
-/* NTT / inverse NTT / coset LDE over the columns of row-major uint32[n][w] matrices (see zkvm/stark/ntt.py
+/* NTT / inverse NTT / coset LDE over the columns of row-major uint32[n][w] matrices (see zkvm/stark/backend/ntt.py
  * for the conventions). All return 0 on success, -1 on bad arguments, -2 when out of memory. */
 #ifndef ZKVM_NTT_H
 #define ZKVM_NTT_H

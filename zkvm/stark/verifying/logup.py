@@ -19,7 +19,7 @@ import numpy as np
 
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import Ext, P
-from zkvm.stark.air import CompiledAir, CompiledTable, Interaction
+from zkvm.stark.dsl.air import CompiledAir, CompiledTable, Interaction
 
 
 def beta_powers(beta: Ext, count: int) -> list[Ext]:
@@ -119,8 +119,8 @@ def aux_trace(ct: CompiledTable, evals: dict[int, tuple[list, object]], n: int, 
               bus_ids: dict[str, int], kernels=None) -> tuple[np.ndarray, Ext]:
     """The aux trace ``uint32[n, 4·(groups+1)]`` of a table and its final sum (prover side, on trace rows).
     ``kernels``: array kernels (``ext_*``, ``ext_batch_inverse``), numpy by default."""
-    from zkvm.stark import algebra
-    from zkvm.stark.algebra import ExtArrayOps
+    from zkvm.stark.dsl import algebra
+    from zkvm.stark.dsl.algebra import ExtArrayOps
 
     k = kernels or bb
     ext_batch_inverse = getattr(kernels, "ext_batch_inverse", algebra.ext_batch_inverse)
