@@ -1,5 +1,6 @@
-"""Compiler and linker options shared by the STARK prover's cffi builders (``stark/native/build_native.py``,
-``stark/evalvm/build_evalvm.py``), and their build-in-place entry point.
+"""Compiler and linker options shared by the STARK prover's cffi builders
+(``stark/backend/native/build_native.py``, ``stark/backend/evalvm/build_evalvm.py``), and their build-in-place
+entry point.
 
 Portable on purpose: no ``-march``. SIMD and SHA-NI code paths carry per-function target attributes and are
 chosen at run time (``__builtin_cpu_supports``), so one build runs on any x86-64. Threads are plain pthreads.

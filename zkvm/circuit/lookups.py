@@ -125,13 +125,11 @@ def big_empty(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _native():
-    """The prover's compiled kernels, or None. Imported on first use: the verifier imports the circuit modules
-    (for the AIR) and must never load a compiled extension."""
-    try:
-        from zkvm.stark.backend import _native as native  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return native
+    """The prover's compiled kernels, or None (numpy backend). Imported on first use: the verifier imports the
+    circuit modules (for the AIR) and must never load a compiled extension."""
+    from zkvm.stark.backend import BACKEND
+
+    return BACKEND.native
 
 
 def as_u32_operands(ops: np.ndarray, a: np.ndarray, b: np.ndarray, allowed: Mapping[str, int]):

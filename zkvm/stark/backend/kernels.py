@@ -14,11 +14,9 @@ from typing import Iterable
 import numpy as np
 
 from zkvm.field import babybear as bb
+from zkvm.stark.backend import BACKEND
 
-try:
-    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - machines without the built extension
-    _native = None
+_native = BACKEND.native
 
 #: Below this many elements numpy is as fast as a C call (argument conversion dominates).
 MIN_NATIVE = 2048

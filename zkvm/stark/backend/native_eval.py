@@ -11,12 +11,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from zkvm.field.babybear import P
+from zkvm.stark.backend import BACKEND
 from zkvm.stark.dsl.air import Expr, _walk
 
-try:
-    from zkvm.stark.backend import _evalvm  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - machines without the compiled extension
-    _evalvm = None
+_evalvm = BACKEND.evalvm
 
 OP_LOAD, OP_CONST, OP_ADD, OP_SUB, OP_MUL, OP_NEG = range(6)
 KIND_INDEX = {"always": 0, "transition": 1, "first": 2, "last": 3}

@@ -16,12 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from zkvm.field import babybear as bb
-from zkvm.stark.backend import ntt_numpy
+from zkvm.stark.backend import BACKEND, ntt_numpy
 
-try:  # the prover may run without the compiled extension (slowly); the verifier never needs it
-    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - exercised on machines that did not build the extension
-    _native = None
+_native = BACKEND.native
 
 #: Largest supported evaluation domain (two-adicity of BabyBear).
 MAX_LOG_SIZE = bb.TWO_ADICITY

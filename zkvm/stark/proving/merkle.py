@@ -17,13 +17,11 @@ from typing import Sequence
 
 import numpy as np
 
+from zkvm.stark.backend import BACKEND
 from zkvm.stark.verifying.merkle import (DIGEST_SIZE, bitrev, group_hash, leaf_hash, mixed_groups,  # noqa: F401
                                       mixed_position, multiproof_nodes, node_hash, root_from_path, verify_path)
 
-try:
-    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    _native = None
+_native = BACKEND.native
 
 # Levels not stored, lowest first: opening a leaf rehashes its sibling subtrees there (2^k - 1 leaves and
 # as many nodes per opening), storing only ~N/2^(k-1) digests instead of 2N.

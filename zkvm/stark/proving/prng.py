@@ -1,6 +1,6 @@
 """The prover's randomness: the ChaCha20 keystream (64-bit block counter, 64-bit nonce) that expands its
-os.urandom seed, and the salt and mask sources built on it (prover only: this module loads the native
-extension, which verifier code must never import; the zk plan itself is in zk.py).
+os.urandom seed, and the salt and mask sources built on it (prover only: it runs on the backend, which verifier
+code must never import; the zk plan itself is in verifying/zk.py).
 
 :class:`Randomness` draws one 32-byte key from the OS per proof and takes every salt and mask from this
 stream, one nonce per draw. The work is done in C (``native/prng.c``, both cores, AVX2) when the
@@ -14,12 +14,10 @@ import os
 import numpy as np
 
 from zkvm.field.babybear import P
+from zkvm.stark.backend import BACKEND
 from zkvm.stark.verifying.zk import SALT_BYTES
 
-try:
-    from zkvm.stark.backend import _native  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - exercised on machines that did not build the extension
-    _native = None
+_native = BACKEND.native
 
 KEY_BYTES = 32
 _SIGMA = (0x61707865, 0x3320646E, 0x79622D32, 0x6B206574)
