@@ -8,7 +8,7 @@ workers must have this package installed; a ``distributed.Client`` is used as it
 
 Two tasks a segment. Phase 1 (``segmented.commit_segment``): the worker re-executes the run up to the segment
 (unrecorded, fast), traces it and commits its main trace; it returns the root and heights (a few hundred
-bytes) and keeps the prover's state in its own memory (at most ``segmented.KEEP_PENDING`` segments). Phase 2
+bytes) and keeps the prover's state in its own memory (at most ``segmented.KEEP_PENDING_BYTES``). Phase 2
 (``segmented.prove_segment``), once the coordinator has drawn the shared challenges from every root: on the
 worker that kept the state, it finishes the proof; anywhere else (that worker died, or dropped the state) it
 recomputes phase 1 - deterministic, the job carries the randomness key - and checks the root is the committed

@@ -7,7 +7,7 @@ Proving, in two phases:
    those of every cell the run touched) and a randomness key. The task re-executes the run up to the segment
    (unrecorded, ~3·10^8 cycles a second), traces it, commits its main trace (``stark.prove(commit_only=True)``,
    a paused ``PendingProof``) and returns the main root and heights; it keeps the paused prover in its process
-   for phase 2 (at most ``KEEP_PENDING``). The coordinator checks each trace ended where its execution did.
+   for phase 2 (at most ``KEEP_PENDING_BYTES``). The coordinator checks each trace ended where its execution did.
 2. the shared LogUp challenges = H(tag, claim, options, k, n, every segment's heights and main root); then
    ``prove_segment`` finishes every segment with them: from the kept state, or by recomputing phase 1 (same
    execution, trace and randomness key) and checking it reproduces the committed root. Both phases run in
@@ -264,11 +264,12 @@ def image_fixed_digest(s, fc) -> bytes:
                         [fc.trees[ct.name].root for ct in tables])
 
 
-# Phase-1 prover states kept in this process for phase 2 (job key -> stark.prover.PendingProof). At most KEEP_PENDING
-# (a state is the traces, their LDEs and the main tree: ~0.4 GB for a 2^18-cycle segment with zk), so a worker
-# stays within a segment's proving memory plus one state; a segment whose state is not kept is recomputed.
+# Phase-1 prover states kept in this process for phase 2 (job key -> stark.prover.PendingProof), at most
+# KEEP_PENDING_BYTES of them (a state is the traces, their LDEs and the main tree: ~0.65 GB for a 2^18-cycle fib
+# segment with zk, so one of them; ~8 of 2^16), the oldest dropped first: a worker stays within one segment's
+# proving memory plus this budget. A segment whose state is not kept is recomputed in phase 2.
 _PENDING: dict = {}
-KEEP_PENDING = 1
+KEEP_PENDING_BYTES = 1 << 30
 
 
 def pending_keys() -> list[bytes]:
@@ -321,13 +322,12 @@ def _commit(image, input: bytes, job: SegmentJob, options, fixed_cache):
 
 def commit_segment(image, input: bytes, job: SegmentJob, options, fixed_cache: str | None = None) -> _Committed:
     """Phase 1 of one segment (a Dask task): commit its main trace; keep the prover's state here for phase 2 (at
-    most KEEP_PENDING states a process, the oldest dropped); return the root and heights."""
+    most KEEP_PENDING_BYTES of states a process, the oldest dropped); return the root and heights."""
     _use_worker_threads()
     pending, out = _commit(image, input, job, options, fixed_cache)
-    if KEEP_PENDING:
-        while len(_PENDING) >= KEEP_PENDING:
-            _PENDING.pop(next(iter(_PENDING)))
-        _PENDING[job.key] = pending
+    _PENDING[job.key] = pending
+    while sum(p.nbytes for p in _PENDING.values()) > KEEP_PENDING_BYTES:
+        _PENDING.pop(next(iter(_PENDING)))  # the oldest: the state just made is the likeliest to be kept
     return out
 
 

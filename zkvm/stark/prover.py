@@ -373,11 +373,11 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
                    fixed_commitment, plans, rng, logup_challenges, commit_only)
     if commit_only:
         try:
-            root, heights = next(steps)
+            root, heights, held = next(steps)
         except BaseException:
             timer.close()
             raise
-        return PendingProof(root, heights, steps, timer, timings)
+        return PendingProof(root, heights, held, steps, timer, timings)
     try:
         return _run_to_end(steps, None)
     finally:
@@ -397,10 +397,10 @@ def _run_to_end(steps, value):
 class PendingProof:
     """A proof stopped after its main commitment (``prove(commit_only=True)``): ``root`` and ``log_heights`` are
     what the shared LogUp challenges are drawn from; ``finish(challenges)`` completes the proof (once). Holds
-    the prover's state (traces, their LDEs and Merkle tree) until then."""
+    the prover's state (traces, their LDEs and Merkle tree, about ``nbytes``) until then."""
 
-    def __init__(self, root: bytes, log_heights: list, steps, timer, timings) -> None:
-        self.root, self.log_heights = root, list(log_heights)
+    def __init__(self, root: bytes, log_heights: list, nbytes: int, steps, timer, timings) -> None:
+        self.root, self.log_heights, self.nbytes = root, list(log_heights), int(nbytes)
         self._steps, self._timer, self._timings = steps, timer, timings
 
     def finish(self, logup_challenges: tuple) -> Proof:
@@ -490,7 +490,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         tr.absorb("main_root", main_roots[-1])
     timer.step()
     if commit_only:  # paused (PendingProof): the challenges come from every segment's commitment
-        logup_challenges = yield (main_roots[0] if main_roots else b""), list(log_heights)
+        held = sum(x.nbytes for st in states for x in (st.main, st.main_lde) if x is not None)
+        held += sum(64 << t.depth for t in phase_trees)  # the tree's digests, about 2·32 B a leaf
+        logup_challenges = yield (main_roots[0] if main_roots else b""), list(log_heights), held
 
     # ---- LogUp
     if logup_challenges is None:
