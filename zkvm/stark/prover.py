@@ -449,7 +449,7 @@ def _salts(rng, n: int):
 
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
            fixed_commitment, plans, rng, logup_challenges=None, commit_only=False):
-    """A generator: with ``commit_only`` it yields (main root, log heights) once and continues with the
+    """A generator: with ``commit_only`` it yields (main root, log heights, bytes held) once and continues with the
     challenges sent to it; it returns the Proof (StopIteration.value)."""
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
