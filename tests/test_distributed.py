@@ -1,5 +1,6 @@
 """Segment proving on a real Dask LocalCluster (zkvm/distributed.py): two workers; a worker killed mid-proof
-(its task reruns elsewhere, the receipt verifies); a scheduler that cannot be reached."""
+(its task reruns elsewhere, recomputing the phase-1 state the dead worker kept; the receipt verifies); a
+scheduler that cannot be reached."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ distributed = pytest.importorskip("distributed")
 from host.build import GUESTS_DIR, build_guest  # noqa: E402
 from zkvm import distributed as zd  # noqa: E402
 from zkvm import receipt as R  # noqa: E402
+from zkvm import segmented  # noqa: E402
 from zkvm.elf import load_elf  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
 
@@ -45,11 +47,21 @@ def _check(fib, result, receipt):
     assert R.verify(R.Receipt.from_bytes(receipt.to_bytes()), R.image_id(fib)) == run.journal
 
 
+def _native_threads() -> int:
+    from zkvm.stark import _native
+
+    return int(_native.lib.zk_num_threads())
+
+
 def test_two_workers(fib, cluster):
+    """Both workers commit and prove segments; afterwards none keeps a phase-1 state (each was finished where it
+    was kept), and their native kernels ran on their one Dask thread, not one thread per core."""
     result, receipt = R.prove(fib, N.to_bytes(4, "little"), zk=False, segment_po2=PO2, scheduler=cluster)
     _check(fib, result, receipt)
     done = cluster.run(lambda: len(__import__("zkvm.segmented", fromlist=["x"])._SETUP_CACHE))
-    assert len(done) == 2
+    assert len(done) == 2 and all(done.values()), done
+    assert all(not keys for keys in cluster.run(segmented.pending_keys).values())
+    assert set(cluster.run(_native_threads).values()) == {1}
 
 
 def test_worker_killed_mid_proof(fib, cluster):

@@ -4,10 +4,17 @@ own, with the run's shared LogUp challenges - as one task per segment.
 ``scheduler``: ``"local"`` starts an embedded ``LocalCluster`` (one single-threaded worker process per core,
 nothing to configure, closed afterwards); an address (``tcp://host:8786``) uses an existing cluster, whose
 workers must have this package installed; a ``distributed.Client`` is used as it is. The environment variable
-``ZKVM_SCHEDULER`` gives the CLI's default. A task is a few KB (the image, the input, the segment's job, the
-challenges) and returns the segment's proof bytes; a worker that dies mid-task has its task rerun elsewhere
-(Dask's own retry: ``allowed-failures``), and proofs are the same whichever worker makes them (the job
-carries its randomness key), so the receipt is valid whichever way it is proven.
+``ZKVM_SCHEDULER`` gives the CLI's default.
+
+Two tasks a segment. Phase 1 (``segmented.commit_segment``): the worker re-executes the run up to the segment
+(unrecorded, fast), traces it and commits its main trace; it returns the root and heights (a few hundred
+bytes) and keeps the prover's state in its own memory (at most ``segmented.KEEP_PENDING_BYTES``). Phase 2
+(``segmented.prove_segment``), once the coordinator has drawn the shared challenges from every root: on the
+worker that kept the state, it finishes the proof; anywhere else (that worker died, or dropped the state) it
+recomputes phase 1 - deterministic, the job carries the randomness key - and checks the root is the committed
+one. The image and the input are scattered once; a job is a few KB plus the touched-cell timestamps. A worker
+that dies mid-task has its task rerun elsewhere (Dask's ``allowed-failures``), so the receipt is valid
+whichever way it is proven. Native kernels on a worker use the worker's thread count.
 """
 
 from __future__ import annotations
@@ -71,18 +78,23 @@ class Cluster:
 
 def run_jobs(scheduler, image, input: bytes, jobs: list, options, challenges, *, progress: bool = False,
              fixed_cache: str | None = None) -> list[bytes]:
-    """Every job's proof (``segmented.prove_job``), in job order."""
+    """Phase 2: every job's proof (``segmented.prove_segment``), in job order. A job whose phase-1 state a worker
+    kept runs there first (``workers=``, loose: if that worker is gone it runs elsewhere and recomputes)."""
     from distributed import as_completed
 
-    from zkvm.segmented import prove_job
+    from zkvm import segmented
 
     with Cluster(scheduler) as cluster:
         client = cluster.client
         image_f, input_f = client.scatter([image, bytes(input)], broadcast=True)
         plain = tuple(tuple(int(x) for x in e.c) for e in challenges)  # Ext does not pickle: its coordinates do
-        futures = [client.submit(prove_job, image_f, input_f, job, options, plain, fixed_cache,
-                                 key=f"zkvm-segment-{job.index}-{job.key[:8].hex()}", pure=False)
-                   for job in jobs]
+        kept = {key: addr for addr, keys in client.run(segmented.pending_keys).items() for key in keys}
+        futures = []
+        for job in jobs:
+            where = kept.get(job.key)
+            place = {"workers": [where], "allow_other_workers": True, "priority": 1} if where else {}
+            futures.append(client.submit(segmented.prove_segment, image_f, input_f, job, options, plain, fixed_cache,
+                                         key=f"zkvm-segment-{job.index}-{job.key[:8].hex()}", pure=False, **place))
         bar = None
         if progress:
             from tqdm import tqdm

@@ -1,15 +1,17 @@
 """Proving and verifying a run in segments (continuations). The argument is in ``zkvm/circuit/segments.py``.
 
 Proving, in two phases:
-1. (sequential, bounded by a segment) execute the next 2^k cycles from where the run is, generate that
-   segment's trace and commit its main trace (``stark.prove(commit_only=True)``) -> main root. What the later
-   segments need is kept small: the journal position, the eof flag and the last-access timestamp of every
-   cell touched so far (the last segment also gets their final values: it initialises and finalises memory).
+1. the coordinator executes the run, recording one segment at a time only to find the cells it touches and
+   their last access timestamps (``_segment_cells``: no trace), and hands each segment to ``commit_segment``
+   as a job: its index, journal position, eof flag, the timestamps its boundary table needs (the last segment:
+   those of every cell the run touched) and a randomness key. The task re-executes the run up to the segment
+   (unrecorded, ~3·10^8 cycles a second), traces it, commits its main trace (``stark.prove(commit_only=True)``,
+   a paused ``PendingProof``) and returns the main root and heights; it keeps the paused prover in its process
+   for phase 2 (at most ``KEEP_PENDING_BYTES``). The coordinator checks each trace ended where its execution did.
 2. the shared LogUp challenges = H(tag, claim, options, k, n, every segment's heights and main root); then
-   every segment is proven independently (``stark.prove(logup_challenges=...)``): re-executed from the start
-   up to its first cycle (unrecorded, fast), traced again and proven with the SAME randomness key as in
-   phase 1, so its main commitment is the one the challenges were drawn from. Phase 2 is what runs on Dask
-   (``zkvm.distributed``; ``prove_job`` is the task): a job is a few KB plus the touched-cell state.
+   ``prove_segment`` finishes every segment with them: from the kept state, or by recomputing phase 1 (same
+   execution, trace and randomness key) and checking it reproduces the committed root. Both phases run in
+   this process, or on Dask (``zkvm.distributed``), phase 2 of a segment on the worker that kept its state.
 
 Seal of a segmented receipt (receipt flag FLAG_SEGMENTS):
     the single-proof seal head (image publics + fixed digest) | u8 k | u32 n | n x (u32 length | entry)
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zkvm import abi
-from zkvm.errors import InputError, VerificationError
+from zkvm.errors import InputError, VerificationError, ZkvmError
 
 CHALLENGE_TAG = b"zkvm-segments-logup-v1"
 _SEG_HEAD = struct.Struct("<BI")
@@ -151,23 +153,42 @@ def initial_state_term(entry: int):
 
 # ---------------------------------------------------------------------------------------------- prover
 
+class SegmentRecomputeError(ZkvmError):
+    """A worker recomputed a segment's phase 1 (its first worker died or dropped the state) and did not get the
+    main root the shared challenges were drawn from: the input, the image or the worker's code differ."""
+
+
 @dataclass
 class SegmentJob:
-    """Everything a worker needs to prove segment ``index`` (besides the image and the input)."""
+    """Everything a worker needs to commit and prove segment ``index`` (besides the image and the input)."""
 
     index: int
     is_last: bool
     po2: int
     jpos0: int
     eof0: int
-    before: object           # segments.CellState: last accesses before it, of the cells it touches
-    run_state: object        # last segment: the run's cells before it; else None
+    before: object           # segments.CellState: last access timestamps (before it) of the cells it touches
+    run_state: object        # last segment: every cell the run touched before it (timestamps); else None
     key: bytes               # its zk randomness key
     max_cycles: int
+    root: bytes = b""        # its main root, once phase 1 committed it
+    where: str | None = None  # the worker that committed it (and may keep its prover state for phase 2)
+
+
+@dataclass
+class _Committed:
+    """What phase 1 of one segment returns to the coordinator (a few hundred bytes)."""
+
+    heights: list
+    root: bytes
+    jpos_end: int
+    eof_end: int
+    cells: bytes              # digest of the touched cells and their last timestamps (checked by the coordinator)
+    where: str | None
 
 
 def _start_machine(image, input: bytes, max_cycles: int, job_start: int):
-    """A machine that has executed the run's first ``job_start`` cycles (unrecorded)."""
+    """A machine that has executed the run's first ``job_start`` cycles (unrecorded: ~3·10^8 cycles a second)."""
     from zkvm.exec import Executor
 
     m = Executor(image, input, max_cycles=max_cycles).machine()
@@ -182,7 +203,7 @@ def _snapshot(m):
     return segments.snapshot_init_value(m.regs, m.read(abi.MEM_START, abi.MEM_END - abi.MEM_START))
 
 
-def _segment_witness(s, m, job: SegmentJob, before, run_state):
+def _segment_witness(s, m, job: SegmentJob):
     """Record the job's segment on ``m`` (positioned at its start) and build its trace."""
     from zkvm.circuit import riscv_air, segments
 
@@ -192,12 +213,16 @@ def _segment_witness(s, m, job: SegmentJob, before, run_state):
     record = m.take_records(cycle0=job.index * size, clk0=segments.clk_start(job.index, job.po2))
     if halted != job.is_last:
         raise InputError(f"segment {job.index}: the run {'halts' if halted else 'goes on'} unexpectedly")
-    seg_in = segments.SegmentInput(job.index, job.is_last, job.po2, job.jpos0, job.eof0, init_value, before,
+    run_state = job.run_state
+    if run_state is not None:  # the coordinator sends timestamps only: the values are this segment's start state
+        run_state = segments.CellState(run_state.final_key, init_value(run_state.final_key), run_state.final_ts)
+    seg_in = segments.SegmentInput(job.index, job.is_last, job.po2, job.jpos0, job.eof0, init_value, job.before,
                                    run_state)
     return riscv_air.generate(s, record, segment=seg_in), seg_in
 
 
 def _prove_witness(s, w, seg_in, opts, fc, key: bytes, challenges=None, progress=False, timings=None):
+    """The segment's proof with given challenges; without, a PendingProof (phase 1, ``stark.prove``)."""
     from zkvm.circuit import riscv_air
     from zkvm.stark.proving import prng
     from zkvm.stark.proving.prover import prove
@@ -239,91 +264,205 @@ def image_fixed_digest(s, fc) -> bytes:
                         [fc.trees[ct.name].root for ct in tables])
 
 
-def prove_job(image, input: bytes, job: SegmentJob, options, challenges, fixed_cache: str | None = None) -> bytes:
-    """Phase 2 of one segment (what a Dask worker runs): re-execute up to it, trace it, prove it.
-    ``challenges``: (alpha, beta), as ``Ext`` or as their coordinates."""
+# Phase-1 prover states kept in this process for phase 2 (job key -> stark.prover.PendingProof), at most
+# KEEP_PENDING_BYTES of them (a state is the traces, their LDEs and the main tree: ~0.65 GB for a 2^18-cycle fib
+# segment with zk, so one of them; ~8 of 2^16), the oldest dropped first: a worker stays within one segment's
+# proving memory plus this budget. A segment whose state is not kept is recomputed in phase 2.
+_PENDING: dict = {}
+KEEP_PENDING_BYTES = 1 << 30
+
+
+def pending_keys() -> list[bytes]:
+    """Keys of the jobs whose phase-1 state this process keeps (the coordinator asks every worker)."""
+    return list(_PENDING)
+
+
+def _use_worker_threads() -> None:
+    """On a Dask worker: the native kernels use the worker's thread count (not one thread per core), so that
+    workers sharing a machine do not oversubscribe it."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return
+    from zkvm.stark import kernels
+
+    kernels.set_threads(worker.state.nthreads)
+
+
+def _worker_address() -> str | None:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return None
+
+
+def _cells_digest(cells) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(cells.final_key, "<i8").tobytes()
+                          + np.ascontiguousarray(cells.final_ts, "<i8").tobytes()).digest()[:16]
+
+
+def _commit(image, input: bytes, job: SegmentJob, options, fixed_cache):
+    """Phase 1 of one segment from scratch: re-execute up to it, trace it, commit its main trace. Returns the
+    PendingProof and the _Committed summary."""
+    from zkvm.circuit.cpu import COLUMNS
+
+    s, fc = _setup(image, fixed_cache)
+    m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
+    w, seg_in = _segment_witness(s, m, job)
+    del m
+    eof_end = int(w.main["cpu"][w.cycles - 1, len(COLUMNS) + 3])
+    done = (job.jpos0 + len(w.journal), eof_end, _cells_digest(w.touched))
+    pending = _prove_witness(s, w, seg_in, options, fc, job.key)
+    return pending, _Committed(pending.log_heights, pending.root, *done, _worker_address())
+
+
+def commit_segment(image, input: bytes, job: SegmentJob, options, fixed_cache: str | None = None) -> _Committed:
+    """Phase 1 of one segment (a Dask task): commit its main trace; keep the prover's state here for phase 2 (at
+    most KEEP_PENDING_BYTES of states a process, the oldest dropped); return the root and heights."""
+    _use_worker_threads()
+    pending, out = _commit(image, input, job, options, fixed_cache)
+    _PENDING[job.key] = pending
+    while sum(p.nbytes for p in _PENDING.values()) > KEEP_PENDING_BYTES:
+        _PENDING.pop(next(iter(_PENDING)))  # the oldest: the state just made is the likeliest to be kept
+    return out
+
+
+def prove_segment(image, input: bytes, job: SegmentJob, options, challenges, fixed_cache: str | None = None) -> bytes:
+    """Phase 2 of one segment (a Dask task): finish the proof with the shared ``challenges`` ((alpha, beta), as
+    ``Ext`` or as their coordinates) from the state phase 1 kept in this process, or - on another worker, or
+    after the state was dropped - recompute phase 1 (deterministic: same execution, trace and randomness key)
+    and check it gives ``job.root``, the root the challenges were drawn from."""
     from zkvm.field.babybear import Ext
 
+    _use_worker_threads()
     challenges = tuple(c if isinstance(c, Ext) else Ext(*c) for c in challenges)
-    s, fc = _setup(image, fixed_cache)
-    m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
-    w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
-    del m
-    return _prove_witness(s, w, seg_in, options, fc, job.key, challenges).to_bytes()
+    pending = _PENDING.pop(job.key, None)
+    if pending is None:
+        pending, _ = _commit(image, input, job, options, fixed_cache)
+        if pending.root != job.root:
+            raise SegmentRecomputeError(f"segment {job.index}: recomputed main root {pending.root.hex()[:16]}... "
+                                        f"differs from the committed {job.root.hex()[:16]}...")
+    return pending.finish(challenges).to_bytes()
 
 
-def commit_job(image, input: bytes, job: SegmentJob, options, fixed_cache: str | None = None):
-    """Phase 1's main commitment of one segment on a worker: (log heights, main root), the same as
-    ``prove_job`` will commit to (same execution, trace and randomness key)."""
-    s, fc = _setup(image, fixed_cache)
-    m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
-    w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
-    del m
-    root, heights = _prove_witness(s, w, seg_in, options, fc, job.key)
-    return heights, root
+def _segment_cells(s, record):
+    """What the coordinator needs of a recorded segment, without its trace: the cells it touches with their last
+    access timestamps (values 0: a worker reads them from its own start state), the journal bytes it commits and
+    whether a READ in it came back short (eof). The same accesses ``cpu.fill`` replays, in the same encoding;
+    the worker's trace reports the same three (``_Committed``) and the coordinator checks they agree."""
+    from zkvm.circuit import cpu, dot, read_buf
+    from zkvm.circuit import segments
+    from zkvm.circuit import sha256 as sha
+    from zkvm.circuit.memory import SPACE_REG
+    from zkvm.circuit.program import REG_A1
+
+    n = len(record)
+    row = np.minimum(np.searchsorted(s.pcs, record.column("pc").astype(np.int64)), max(len(s.pcs) - 1, 0))
+    keys, tss = [], []
+    commit_bytes, short = 0, False
+    for lo in range(0, n, cpu.BLOCK):
+        hi = min(lo + cpu.BLOCK, n)
+        d = cpu._Decoded(record, s.fields, row, lo, hi)
+        for k, reg in ((0, d.f["rs1"]), (1, d.f["rs2"]), (3, d.f["rd"])):
+            keys.append((SPACE_REG << 32) | reg)
+            tss.append(4 * d.clk + k)
+        sel = (d.is_mem + d.is_ecall) > 0
+        addr2 = np.where(d.is_mem == 1, d.mem_word, np.where(d.is_ecall == 1, REG_A1, 0))
+        keys.append((d.is_mem << 32 | addr2)[sel])
+        tss.append((4 * d.clk + 2)[sel])
+        a1 = record.column("rs2_val")[lo:hi].astype(np.int64)  # an ecall's a1 before the call
+        commit_bytes += int(np.where(d.ek["e_commit"] == 1, a1, 0).sum())
+        short |= bool((((d.e_read == 1) & (d.a1_val < 4)) | ((d.e_rbuf == 1) & (d.rd_val < 4 * a1))).any())
+    for acc in (dot.calls(record).accesses(), read_buf.calls(record).accesses(),
+                sha.ShaCalls.from_record(record).accesses()):
+        keys.append(acc.key)
+        tss.append(acc.ts)
+    key = np.concatenate(keys).astype(np.int64)
+    ts = np.concatenate(tss).astype(np.int64)
+    del keys, tss
+    order = np.lexsort((ts, key))
+    key, ts = key[order], ts[order]
+    last = np.ones(len(key), bool)
+    last[:-1] = key[1:] != key[:-1]
+    key, ts = key[last], ts[last]
+    return segments.CellState(key, np.zeros(len(key), np.int64), ts), commit_bytes, short
 
 
 def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, progress: bool = False,
                     fixed_cache: str | None = None, scheduler=None, stats=None):
     """Phase 1 of a run of more than one segment: returns (image setup, fixed commitment, one SegmentJob per
     segment, per segment (log heights, main root), (exit code, journal, cycles, machine)). ``zkvm.receipt.prove``
-    then draws the shared challenges and runs phase 2 (``prove_phase2``)."""
-    from zkvm.circuit import riscv_air, segments
+    then draws the shared challenges and runs phase 2 (``prove_phase2``).
+
+    This process only executes the run, recording one segment at a time to find the cells each segment touches
+    and their last access timestamps before it (what its boundary table needs: ``_segment_cells``, no trace);
+    the segments' traces and main commitments are made by ``commit_segment`` tasks, on the Dask ``scheduler``
+    (a ``distributed.Client``) when given, else here, one after the other."""
+    from zkvm.circuit import segments
     from zkvm.exec import Executor
 
     s, fc = _setup(image, fixed_cache)
     size = 1 << po2
     m = Executor(image, input, max_cycles=max_cycles).machine()
     state = segments.CellState()
-    jobs, commitments, journal = [], [], bytearray()
+    jobs, expected, done = [], [], []
     jpos0 = eof0 = 0
-    exit_code = None
+    halted = False
     bar = _bar(progress, "commit segments")
-    index = 0
-    futures = []
-    if scheduler is not None:  # a distributed.Client: main commitments run on its workers, traces stay here
+    if scheduler is not None:
         image_f, input_f = scheduler.scatter([image, bytes(input)], broadcast=True)
-    while exit_code is None:
+    while not halted:
+        index = len(jobs)
         if index >= segments.max_segments(po2):
             raise InputError(f"the run needs more than {segments.max_segments(po2)} segments of 2^{po2} cycles "
                              f"(at most {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles are provable)")
-        job = SegmentJob(index, False, po2, jpos0, eof0, None, None, os.urandom(32), max_cycles)
-        init_value = _snapshot(m)
+        # The segment's start state, read as a worker reads it (_segment_witness): the coordinator needs none of
+        # its values, but this keeps one place where a run's state between segments is taken (the malicious-
+        # prover tests change it there, for the coordinator and the workers alike). ~10 ms for 16 MiB.
+        _snapshot(m)
         halted = m.record_segment(size)
-        job.is_last = halted
         record = m.take_records(cycle0=index * size, clk0=segments.clk_start(index, po2))
-        seg_in = segments.SegmentInput(index, halted, po2, jpos0, eof0, init_value, state,
-                                       state if halted else None)
-        w = riscv_air.generate(s, record, segment=seg_in)
+        cells, commit_bytes, short = _segment_cells(s, record)
         del record
-        touched = w.touched
-        job.before = _restrict(state, touched.final_key)
-        job.run_state = state if halted else None
-        cpu = w.main["cpu"]
-        from zkvm.circuit.cpu import COLUMNS
-        eof0 = int(cpu[w.cycles - 1, len(COLUMNS) + 3])
-        jpos0 += len(w.journal)
-        journal += w.journal
-        if halted:
-            exit_code = w.exit_code
-        if scheduler is None:
-            root, heights = _prove_witness(s, w, seg_in, options, fc, job.key)
-            commitments.append((heights, root))
-        else:  # only the cell state had to be computed here, in order; the commitment is a worker's
-            futures.append(scheduler.submit(commit_job, image_f, input_f, job, options, pure=False,
-                                            key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
-        del w
+        job = SegmentJob(index, halted, po2, jpos0, eof0, _restrict(state, cells.final_key),
+                         state if halted else None, os.urandom(32), max_cycles)
+        jpos0, eof0 = jpos0 + commit_bytes, int(eof0 or short)
+        expected.append((jpos0, eof0, _cells_digest(cells)))
+        state = state.merged(cells)
+        del cells
         jobs.append(job)
-        state = state.merged(touched)
-        index += 1
-        if bar is not None:
-            bar.update(1)
+        if scheduler is None:
+            done.append(commit_segment(image, input, job, options, fixed_cache))
+            if bar is not None:
+                bar.update(1)
+        else:
+            done.append(scheduler.submit(commit_segment, image_f, input_f, job, options, fixed_cache, pure=False,
+                                         key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
+    if scheduler is not None:
+        done = _gather(scheduler, done, bar)
     if bar is not None:
         bar.close()
-    if futures:
-        commitments = [(list(h), r) for h, r in scheduler.gather(futures)]
-    result = (exit_code, bytes(journal), m.cycles, m)
+    for job, got, want in zip(jobs, done, expected):
+        if (got.jpos_end, got.eof_end, got.cells) != want:
+            raise ZkvmError(f"internal error: segment {job.index}'s trace ends in another state (journal position, "
+                            "eof, touched cells) than the coordinator's execution")
+        job.root, job.where = got.root, got.where
+    commitments = [(list(c.heights), c.root) for c in done]
+    result = (m.exit_code & 0xFFFF_FFFF, m.journal, m.cycles, m)
     return s, fc, jobs, commitments, result
+
+
+def _gather(client, futures: list, bar) -> list:
+    from distributed import as_completed
+
+    for _ in as_completed(futures):
+        if bar is not None:
+            bar.update(1)
+    return client.gather(futures)
 
 
 def _restrict(state, keys: np.ndarray):
@@ -338,19 +477,19 @@ def _restrict(state, keys: np.ndarray):
 
 
 def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progress: bool = False,
-                 scheduler=None) -> list[bytes]:
-    """Phase 2 of every segment: in this process, or on Dask when ``scheduler`` is given (zkvm.distributed)."""
+                 scheduler=None, fixed_cache: str | None = None) -> list[bytes]:
+    """Phase 2 of every segment (``prove_segment``): in this process, or on Dask when ``scheduler`` is given,
+    each segment on the worker that kept its phase-1 state (zkvm.distributed)."""
     if scheduler is not None:
         from zkvm.distributed import run_jobs
 
-        return run_jobs(scheduler, image, input, jobs, options, challenges, progress=progress)
-    out = []
+        return run_jobs(scheduler, image, input, jobs, options, challenges, progress=progress,
+                        fixed_cache=fixed_cache)
+    out: list = [None] * len(jobs)
     bar = _bar(progress, "prove segments", len(jobs))
-    for job in jobs:
-        m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
-        w, seg_in = _segment_witness(s, m, job, job.before, job.run_state)
-        del m
-        out.append(_prove_witness(s, w, seg_in, options, fc, job.key, challenges).to_bytes())
+    kept = set(_PENDING)
+    for job in sorted(jobs, key=lambda j: j.key not in kept):  # kept states first: their memory goes first
+        out[job.index] = prove_segment(image, input, job, options, challenges, fixed_cache)
         if bar is not None:
             bar.update(1)
     if bar is not None:

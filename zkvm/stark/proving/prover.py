@@ -341,9 +341,10 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     ``check_trace``); an unsatisfying trace yields a proof the verifier rejects.
 
     Proofs that share their LogUp challenges (the segments of a run, ``zkvm.segmented``): ``commit_only``
-    stops after the main commitment and returns ``(main root, log heights)``; ``logup_challenges=(alpha,
-    beta)`` then proves with those challenges (absorbed into the transcript instead of drawn) - the same
-    ``zk_randomness`` key must be given both times, so that the main commitment is the same.
+    stops after the main commitment and returns a `PendingProof` (its main root and log heights; ``finish((alpha,
+    beta))`` completes the proof from there, with those challenges absorbed into the transcript instead of
+    drawn). ``logup_challenges=(alpha, beta)`` proves in one go with given challenges - with the same
+    ``zk_randomness`` key as the ``commit_only`` call, the main commitment is the same.
 
     ``zk_randomness`` is for tests only (a seeded ``prng.Randomness``); proofs draw from ``os.urandom``."""
     try:
@@ -370,13 +371,50 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
     except ValueError as e:
         raise InputError(f"zero knowledge: {e}") from None
     timer = _Timer(progress)
+    steps = _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
+                   fixed_commitment, plans, rng, logup_challenges, commit_only)
+    if commit_only:
+        try:
+            root, heights, held = next(steps)
+        except BaseException:
+            timer.close()
+            raise
+        return PendingProof(root, heights, held, steps, timer, timings)
     try:
-        return _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
-                      fixed_commitment, plans, rng, logup_challenges, commit_only)
+        return _run_to_end(steps, None)
     finally:
         timer.close()
         if timings is not None:
             timings.update(timer.times)
+
+
+def _run_to_end(steps, value):
+    try:
+        steps.send(value)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("the prover paused twice")
+
+
+class PendingProof:
+    """A proof stopped after its main commitment (``prove(commit_only=True)``): ``root`` and ``log_heights`` are
+    what the shared LogUp challenges are drawn from; ``finish(challenges)`` completes the proof (once). Holds
+    the prover's state (traces, their LDEs and Merkle tree, about ``nbytes``) until then."""
+
+    def __init__(self, root: bytes, log_heights: list, nbytes: int, steps, timer, timings) -> None:
+        self.root, self.log_heights, self.nbytes = root, list(log_heights), int(nbytes)
+        self._steps, self._timer, self._timings = steps, timer, timings
+
+    def finish(self, logup_challenges: tuple) -> Proof:
+        if self._steps is None:
+            raise RuntimeError("this proof was already finished")
+        steps, self._steps = self._steps, None
+        try:
+            return _run_to_end(steps, tuple(logup_challenges))
+        finally:
+            self._timer.close()
+            if self._timings is not None:
+                self._timings.update(self._timer.times)
 
 
 def _silent_tables(ca: CompiledAir, main: Mapping, fixed: Mapping, pubs, log_heights) -> list[int]:
@@ -412,7 +450,9 @@ def _salts(rng, n: int):
 
 
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
-           fixed_commitment, plans, rng, logup_challenges=None, commit_only=False) -> Proof:
+           fixed_commitment, plans, rng, logup_challenges=None, commit_only=False):
+    """A generator: with ``commit_only`` it yields (main root, log heights, bytes held) once and continues with the
+    challenges sent to it; it returns the Proof (StopIteration.value)."""
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
     states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
@@ -451,8 +491,10 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         main_roots.append(phase_trees[-1].root)
         tr.absorb("main_root", main_roots[-1])
     timer.step()
-    if commit_only:
-        return (main_roots[0] if main_roots else b""), list(log_heights)
+    if commit_only:  # paused (PendingProof): the challenges come from every segment's commitment
+        held = sum(x.nbytes for st in states for x in (st.main, st.main_lde) if x is not None)
+        held += sum(64 << t.depth for t in phase_trees)  # the tree's digests, about 2·32 B a leaf
+        logup_challenges = yield (main_roots[0] if main_roots else b""), list(log_heights), held
 
     # ---- LogUp
     if logup_challenges is None:
