@@ -286,7 +286,7 @@ def _use_worker_threads() -> None:
         worker = get_worker()
     except (ImportError, ValueError):
         return
-    from zkvm.stark import kernels
+    from zkvm.stark.backend import kernels
 
     kernels.set_threads(worker.state.nthreads)
 
