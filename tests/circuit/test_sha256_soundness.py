@@ -268,3 +268,43 @@ def test_round_rows_without_block_row(honest: Run) -> None:
     blk[UNREAD] = 0
     rebalance_lookups(run)
     expect_rejected(run, BusError, sha.BUS_CALL)
+
+
+# ---------------------------------------------------------------------------------------------- narrow layout
+
+def test_non_boolean_bit(honest: Run) -> None:
+    """a_i = 2, a_{i+1} = 0 in place of 0, 1: every limb and byte of a is unchanged, only the bit is not a bit."""
+    run = fresh_copy(honest)
+    row = 64 * UNREAD + 20
+    i = next(i for i in range(15) if (_get(run, sha.ROUND_NAME, row, f"a{i}"),
+                                      _get(run, sha.ROUND_NAME, row, f"a{i + 1}")) == (0, 1))
+    _set(run, sha.ROUND_NAME, row, **{f"a{i}": 2, f"a{i + 1}": 0})
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, f"a{i}_bool")
+
+
+@pytest.mark.parametrize("name", ["q_lo", "s1_hi"])
+def test_wrong_schedule_term(honest: Run, name: str) -> None:
+    """A schedule row's q (σ0(W_j) + W_{j-1}) or s1 (σ1(W_{j-1})) off by one: its defining transition fails."""
+    run = fresh_copy(honest)
+    row = 64 * UNREAD + 30
+    _set(run, sha.ROUND_NAME, row, **{name: _get(run, sha.ROUND_NAME, row, name) + 1})
+    expect_rejected(run, ConstraintError, name)
+
+
+def test_wrong_schedule_bus_value(honest: Run) -> None:
+    """W_{r-7} received one higher and q_{r-15} one lower: the schedule sum still holds, the bus does not."""
+    run = fresh_copy(honest)
+    row = 64 * UNREAD + 40
+    _set(run, sha.ROUND_NAME, row, rw_lo=_get(run, sha.ROUND_NAME, row, "rw_lo") + 1,
+         rq_lo=_get(run, sha.ROUND_NAME, row, "rq_lo") - 1)
+    expect_rejected(run, BusError, sha.BUS_W)
+
+
+def test_schedule_word_not_sent(honest: Run) -> None:
+    """A sending round claims no later round reads its W (mw = 0): the K table's tuple differs."""
+    run = fresh_copy(honest)
+    row = 64 * UNREAD + 20
+    assert _get(run, sha.ROUND_NAME, row, "mw") == 1
+    _set(run, sha.ROUND_NAME, row, mw=0)
+    expect_rejected(run, BusError, sha.BUS_K)

@@ -8,15 +8,29 @@ Tables and buses (the CPU row of the ecall does O(1) work: one send on ``ecall_s
   and proves the final addition H_out = H_in + state mod 2^32.
 * ``sha256_round`` — 64 rows per call, row r = round r (state a..h before the round, W_r, K_r). Rows 0..15
   read the 16 block words on the memory bus (same timestamp) and byte-swap them into W_0..W_15; rows 16..63
-  derive W_r from the message schedule. The round's Σ0, Σ1, Ch, Maj, σ0, σ1 are byte lookups into the fixed
-  ``bytes`` table (XOR / AND of byte pairs), on bytes that are linear in the bit columns of a, e and W, so a
-  rotation by any amount costs no column.
-* ``sha256_k`` — fixed, 64 rows (r, r < 16, K_r): the round constant and the message-row flag of every round.
+  derive W_r from the message schedule. a, e and W are 32 boolean columns each; b, c, f, g are bytes (shift
+  transitions b' = a, c' = b, f' = e, g' = f). Σ0(a), Σ1(e), σ0(W), σ1(W) are degree-3 polynomials of the
+  bits (x ^ y ^ z = x + y + z - 2(xy + yz + zx) + 4xyz), used directly in the limb additions: no column, no
+  lookup. Ch = (e & f) + (~e & g) and Maj = (a + b + c - (a ^ b ^ c)) / 2 are byte lookups into the fixed
+  ``bytes`` table (two per byte each), on bytes that are linear in the bits.
+* ``sha256_k`` — fixed, 64 rows (r, r < 16, K_r, mw_r, mq_r): the round constant, the message-row flag and how
+  many later rounds read round r's W and q on the ``sha256_w`` bus.
+
+Why this layout (cells = padded rows x (main + 4 x aux extension columns); 64 rows + 1 block row per call):
+the previous layout spent 32 byte columns + 32 XOR lookups (~96 cells a row) on Σ/σ and 48 columns on
+shift-register windows of the schedule; the polynomials remove the first, and the ``sha256_w`` bus (each W_j
+and q_j = σ0(W_j) + W_{j-1} sent once with its multiplicity, received by the one round that needs it; σ1 of
+the row above by a transition) replaces the windows with 8 columns + 4 interactions. Maj's integer identity
+saves one lookup and one column a byte over (a & b) + (c & (a ^ b)). Round table: 237 main + 128 aux -> 163
+main + 64 aux columns. Keeping bits of b, c, f, g instead (Ch, Maj algebraic too) would cost 128 bit columns
+against the 16 byte columns + 16 outputs + 16 lookups (~64 cells) here, so it does not pay with one round a
+row; it pays with two rounds a row (the copies are shared), which is the next step if more is needed.
 
 Buses: ``ecall_sha256`` (clk, a0_lo, a0_hi, a1_lo, a1_hi) cpu -> block; ``sha256_init`` (clk, block word
 index, H0..H7 limbs) block -> first round row; ``sha256_final`` (clk, a..h limbs after round 63) last round
-row -> block; ``sha256_k`` (r, is_msg, k_lo, k_hi) round rows -> the fixed K table; plus ``mem``, ``bytes``,
-``range16``.
+row -> block; ``sha256_k`` (r, is_msg, k_lo, k_hi, mw, mq) round rows -> the fixed K table; ``sha256_w``
+(clk, index, lo, hi) round rows -> later round rows of the same call (schedule terms); plus ``mem``,
+``bytes``, ``range16``.
 
 Soundness (overall): every call is received exactly once (the CPU sends each clk once; a block row's call
 tuple carries its clk; a round block's init/final tuples carry the same clk, constant over its 64 rows), so
@@ -41,6 +55,7 @@ from zkvm.errors import ZkvmError
 from zkvm.field.babybear import P
 
 BUS_CALL, BUS_INIT, BUS_FINAL, BUS_K = "ecall_sha256", "sha256_init", "sha256_final", "sha256_k"
+BUS_W = "sha256_w"
 BLOCK_NAME, ROUND_NAME, K_NAME = "sha256_block", "sha256_round", "sha256_k"
 #: Memory timestamp slot of the accelerator's accesses: 4·clk + TS_SLOT (the ecall row uses registers only).
 TS_SLOT = 2
@@ -55,19 +70,17 @@ K = (0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x9
      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2)
 
-_BYTE_COLS = ("S0t", "S0", "S1t", "S1", "u", "v", "ab", "x", "cx", "s0t", "s0", "s1t", "s1")
-#: Window depths: W_{r-1..r-7}, q_{r-1..r-15} (q_j = σ0(W_j) + W_{j-1}), σ1(W_{r-1..r-2}).
-_WV, _QV, _S1V = 7, 15, 2
+#: Schedule senders: round j's W_j goes to round j + 7 (W_{r-7}), its q_j = σ0(W_j) + W_{j-1} to round j + 15.
+W_LAG, Q_LAG, Q_BASE = 7, 15, ROUNDS
 
 ROUND_COLUMNS = (
-    ("is_real", "first", "last", "is_msg", "r", "clk", "bw", "k_lo", "k_hi", "md_lo", "md_hi")
+    ("is_real", "first", "last", "is_msg", "r", "clk", "bw", "k_lo", "k_hi", "md_lo", "md_hi", "mw", "mq")
     + tuple(f"{w}{i}" for w in "aew" for i in range(32))
     + tuple(f"{w}{k}" for w in "bcfg" for k in range(4))
     + ("d_lo", "d_hi", "h_lo", "h_hi", "an_lo", "an_hi", "en_lo", "en_hi", "ca_lo", "ca_hi", "ce_lo", "ce_hi",
        "cw_lo", "cw_hi")
-    + tuple(f"{n}{k}" for n in _BYTE_COLS for k in range(4))
-    + tuple(f"{n}{k}_{p}" for n, depth in (("wv", _WV), ("qv", _QV), ("s1v", _S1V))
-            for k in range(1, depth + 1) for p in ("lo", "hi"))
+    + tuple(f"{n}{k}" for n in ("u", "v", "x", "m") for k in range(4))
+    + ("s1_lo", "s1_hi", "q_lo", "q_hi", "rw_lo", "rw_hi", "rq_lo", "rq_hi")
 )
 BLOCK_COLUMNS = (
     ("is_real", "clk", "a0_lo", "a0_hi", "a1_lo", "a1_hi", "sx", "bx", "rs_lo", "rs_hi", "rb_lo", "rb_hi",
@@ -76,7 +89,7 @@ BLOCK_COLUMNS = (
     + tuple(f"c{j}_{i}" for j in (1, 2) for i in range(8))
     + tuple(f"d{i}_{p}" for i in range(8) for p in ("lo", "hi"))
 )
-K_FIXED = ("r", "msg", "k_lo", "k_hi")
+K_FIXED = ("r", "msg", "k_lo", "k_hi", "mw", "mq")
 
 
 # ---------------------------------------------------------------------------------------------- expressions
@@ -102,6 +115,28 @@ def _bytes_of(bits, rot: int = 0, shr: bool = False):
 
 def _limbs(b):
     return b[0] + 256 * b[1], b[2] + 256 * b[3]
+
+
+def _sigma_limbs(bits, r1: int, r2: int, r3: int, shr: bool = False):
+    """The two 16-bit limbs of ROTR(x, r1) ^ ROTR(x, r2) ^ ROTR(x, r3) (SHR for the third if `shr`) of the word
+    whose boolean columns are `bits`: each output bit is x + y + z - 2(xy + yz + zx) + 4xyz, so degree 3, no
+    column and no lookup (the integer value is exact when the bits are boolean)."""
+    out = []
+    for half in range(2):
+        acc = None
+        for j in range(16):
+            i = 16 * half + j
+            x, y = bits[(i + r1) % 32], bits[(i + r2) % 32]
+            xy = x * y
+            if shr and i + r3 >= 32:
+                bit = x + y - 2 * xy
+            else:
+                z = bits[(i + r3) % 32]
+                bit = x + y + z - 2 * (xy + y * z + z * x) + 4 * (xy * z)
+            term = (1 << j) * bit
+            acc = term if acc is None else acc + term
+        out.append(acc)
+    return out
 
 
 class ShaTables:
@@ -146,8 +181,9 @@ class ShaTables:
         # the call (clk) and block pointer stay the same over a block
         t.transition("clk_const", (1 - last) * (c["clk"].next - c["clk"]))
         t.transition("bw_const", (1 - last) * (c["bw"].next - c["bw"]))
-        # Soundness (K): the fixed table holds exactly (r, [r < 16], K_r) for r = 0..63.
-        t.send(BUS_K, [r, is_msg, c["k_lo"], c["k_hi"]], mult=is_real)
+        # Soundness (K): the fixed table holds exactly (r, [r < 16], K_r, mw_r, mq_r) for r = 0..63 (mw, mq: how
+        # many later rounds read this round's W and q, see the schedule below).
+        t.send(BUS_K, [r, is_msg, c["k_lo"], c["k_hi"], c["mw"], c["mq"]], mult=is_real)
 
         # Soundness (bits): a, e, W as 32 boolean columns each; every byte and limb below is a linear
         # combination of them, so it is in range by construction.
@@ -166,33 +202,26 @@ class ShaTables:
         t.send(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts], mult=is_msg)
         t.send(BUS_RANGE16, [c["md_lo"]], mult=is_msg)
 
-        # ---- σ0(W) = ROTR7 ^ ROTR18 ^ SHR3, σ1(W) = ROTR17 ^ ROTR19 ^ SHR10, Σ0(a) = ROTR2 ^ ROTR13 ^ ROTR22,
-        # Σ1(e) = ROTR6 ^ ROTR11 ^ ROTR25: two XOR lookups per byte (x ^ y = t, t ^ z = out).
-        # Soundness: the byte table only holds (XOR, x, y, x ^ y) for bytes, so every output byte is exact.
-        def xor3(tmp, out, x, y, z):
-            for k in range(4):
-                t.send(BUS_BYTES, [BYTE_XOR, x[k], y[k], c[f"{tmp}{k}"]], mult=is_real)
-                t.send(BUS_BYTES, [BYTE_XOR, c[f"{tmp}{k}"], z[k], c[f"{out}{k}"]], mult=is_real)
-
-        xor3("S0t", "S0", _bytes_of(a, 2), _bytes_of(a, 13), _bytes_of(a, 22))
-        xor3("S1t", "S1", _bytes_of(e, 6), _bytes_of(e, 11), _bytes_of(e, 25))
-        xor3("s0t", "s0", _bytes_of(w, 7), _bytes_of(w, 18), _bytes_of(w, 3, shr=True))
-        xor3("s1t", "s1", _bytes_of(w, 17), _bytes_of(w, 19), _bytes_of(w, 10, shr=True))
-        # ---- Ch(e, f, g) = (e & f) + (~e & g) (disjoint bits: the XOR is a sum); Maj(a, b, c) = (a & b) +
-        # (c & (a ^ b)) (disjoint likewise). Soundness: AND/XOR lookups also prove b, c, f, g are bytes.
+        # ---- Σ0(a) = ROTR2 ^ ROTR13 ^ ROTR22, Σ1(e) = ROTR6 ^ ROTR11 ^ ROTR25: degree-3 polynomials of the bits
+        # (no column). Ch(e, f, g) = (e & f) + (~e & g) (disjoint bits: the XOR is a sum), two AND lookups per
+        # byte. Maj(a, b, c) = (a + b + c - (a ^ b ^ c)) / 2 as integers (per bit a + b + c = xor + 2·maj), two
+        # XOR lookups per byte (x = a ^ b, m = x ^ c). Soundness: the byte table only holds (AND/XOR, x, y,
+        # x op y) for bytes, so u, v, m are exact and b, c, f, g are proven bytes.
+        S0, S1 = _sigma_limbs(a, 2, 13, 22), _sigma_limbs(e, 6, 11, 25)
         for k in range(4):
             t.send(BUS_BYTES, [BYTE_AND, E[k], fb[k], c[f"u{k}"]], mult=is_real)
             t.send(BUS_BYTES, [BYTE_AND, 255 - E[k], gb[k], c[f"v{k}"]], mult=is_real)
-            t.send(BUS_BYTES, [BYTE_AND, A[k], bb[k], c[f"ab{k}"]], mult=is_real)
             t.send(BUS_BYTES, [BYTE_XOR, A[k], bb[k], c[f"x{k}"]], mult=is_real)
-            t.send(BUS_BYTES, [BYTE_AND, cb[k], c[f"x{k}"], c[f"cx{k}"]], mult=is_real)
+            t.send(BUS_BYTES, [BYTE_XOR, c[f"x{k}"], cb[k], c[f"m{k}"]], mult=is_real)
 
         # ---- additions mod 2^32 in 16-bit limbs: sum_lo = res_lo + 2^16·carry_lo, sum_hi + carry_lo =
-        # res_hi + 2^16·carry_hi. Soundness: carries are byte-checked and results are in [0, 2^16) (bits, or
-        # range16 in the block table for the last row's a, e), so both sides are integers < 2^24 < p and the
-        # decomposition is unique; a wrong carry forces a result limb out of range.
-        S0, S1, s1 = _limbs(col4("S0")), _limbs(col4("S1")), _limbs(col4("s1"))
-        u, v, ab, cx = (_limbs(col4(n)) for n in ("u", "v", "ab", "cx"))
+        # res_hi + 2^16·carry_hi (a's equations doubled, for Maj's halving). Soundness: carries are byte-checked
+        # and results are in [0, 2^16) (bits, or range16 in the block table for the last row's a, e), so both
+        # sides are integers < 2^25 < p and the decomposition is unique; a wrong carry forces a result limb out
+        # of range.
+        u, v = _limbs(col4("u")), _limbs(col4("v"))
+        Al, Bl, Cl, Ml = _limbs(A), _limbs(bb), _limbs(cb), _limbs(col4("m"))
+        maj2 = [Al[i] + Bl[i] + Cl[i] - Ml[i] for i in range(2)]  # 2·Maj, exactly
         h = (c["h_lo"], c["h_hi"])
         d = (c["d_lo"], c["d_hi"])
         k_ = (c["k_lo"], c["k_hi"])
@@ -200,33 +229,40 @@ class ShaTables:
         t1 = [h[i] + S1[i] + u[i] + v[i] + k_[i] + Wl[i] for i in range(2)]
         an, en = (c["an_lo"], c["an_hi"]), (c["en_lo"], c["en_hi"])
         ca, ce = (c["ca_lo"], c["ca_hi"]), (c["ce_lo"], c["ce_hi"])
-        t.always("add_a_lo", t1[0] + S0[0] + ab[0] + cx[0] - an[0] - 65536 * ca[0])
-        t.always("add_a_hi", t1[1] + S0[1] + ab[1] + cx[1] + ca[0] - an[1] - 65536 * ca[1])
+        t.always("add_a_lo", 2 * (t1[0] + S0[0] - an[0] - 65536 * ca[0]) + maj2[0])
+        t.always("add_a_hi", 2 * (t1[1] + S0[1] + ca[0] - an[1] - 65536 * ca[1]) + maj2[1])
         t.always("add_e_lo", t1[0] + d[0] - en[0] - 65536 * ce[0])
         t.always("add_e_hi", t1[1] + d[1] + ce[0] - en[1] - 65536 * ce[1])
-        # schedule (rows 16..63): W_r = σ1(W_{r-2}) + W_{r-7} + q_{r-15}, q_j = σ0(W_j) + W_{j-1}
+
+        # ---- schedule (rows 16..63): W_r = σ1(W_{r-2}) + W_{r-7} + q_{r-15}, q_j = σ0(W_j) + W_{j-1}.
+        # s1 (row r) = σ1(W_{r-1}) and q (row r) = σ0(W_r) + W_{r-1} are defined by transitions from the row
+        # above (degree 3, no selector: pure definitions, rows that do not need them just hold the value);
+        # W_{r-7} and q_{r-15} arrive on the `sha256_w` bus: round j sends (clk, j, W_j) if j + 7 is a schedule
+        # round and (clk, 64 + j, q_j) if j + 15 is (multiplicities mw, mq from the K table), each schedule row
+        # receives (clk, r - 7, rw) and (clk, 64 + r - 15, rq). Soundness: clk is unique per block and r is
+        # bound to the row's round (K, round_step), so rw and rq are exactly the values of those rounds of the
+        # same call; rq < 2^17, so the carries are < 4 and the decomposition is unique as above.
         sched = is_real * (1 - is_msg)
-        wv7 = (c["wv7_lo"], c["wv7_hi"])
-        qv15 = (c[f"qv{_QV}_lo"], c[f"qv{_QV}_hi"])
-        s1v2 = (c["s1v2_lo"], c["s1v2_hi"])
-        cw = (c["cw_lo"], c["cw_hi"])
-        t.always("schedule_lo", sched * (s1v2[0] + wv7[0] + qv15[0] - Wl[0] - 65536 * cw[0]))
-        t.always("schedule_hi", sched * (s1v2[1] + wv7[1] + qv15[1] + cw[0] - Wl[1] - 65536 * cw[1]))
+        s1, q = (c["s1_lo"], c["s1_hi"]), (c["q_lo"], c["q_hi"])
+        rw, rq, cw = (c["rw_lo"], c["rw_hi"]), (c["rq_lo"], c["rq_hi"]), (c["cw_lo"], c["cw_hi"])
+        sig1 = _sigma_limbs(w, 17, 19, 10, shr=True)
+        sig0_next = [x.next for x in _sigma_limbs(w, 7, 18, 3, shr=True)]
+        Wl_next = _limbs(_bytes_of([x.next for x in w]))
+        for i, p in enumerate(("lo", "hi")):
+            t.transition(f"s1_{p}", s1[i].next - sig1[i])
+            t.transition(f"q_{p}", q[i].next - sig0_next[i] - Wl[i])
+        sn = sched.next
+        t.transition("schedule_lo", sn * (Wl_next[0] + 65536 * cw[0].next - s1[0] - rw[0].next - rq[0].next))
+        t.transition("schedule_hi", sn * (Wl_next[1] + 65536 * cw[1].next - cw[0].next - s1[1] - rw[1].next
+                                          - rq[1].next))
+        t.send(BUS_W, [c["clk"], r, Wl[0], Wl[1]], mult=is_real * c["mw"])
+        t.send(BUS_W, [c["clk"], Q_BASE + r, q[0], q[1]], mult=is_real * c["mq"])
+        t.receive(BUS_W, [c["clk"], r - W_LAG, rw[0], rw[1]], mult=sched)
+        t.receive(BUS_W, [c["clk"], Q_BASE + r - Q_LAG, rq[0], rq[1]], mult=sched)
         t.send(BUS_BYTES, [BYTE_RANGE, ca[0], ca[1], 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, ce[0], ce[1], 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, cw[0], cw[1], 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, c["md_hi"], 0, 0], mult=is_msg)
-
-        # ---- windows (shift registers over rows; their values only matter on rows 16..63 of a block, which
-        # read rows of the same block). Soundness: each window entry equals the value k rows up.
-        s0 = _limbs(col4("s0"))
-        for p, i in (("lo", 0), ("hi", 1)):
-            t.transition(f"wv1_{p}", c[f"wv1_{p}"].next - Wl[i])
-            t.transition(f"qv1_{p}", c[f"qv1_{p}"].next - s0[i] - c[f"wv1_{p}"])
-            t.transition(f"s1v1_{p}", c[f"s1v1_{p}"].next - s1[i])
-            for name, depth in (("wv", _WV), ("qv", _QV), ("s1v", _S1V)):
-                for k in range(1, depth):
-                    t.transition(f"{name}{k + 1}_{p}", c[f"{name}{k + 1}_{p}"].next - c[f"{name}{k}_{p}"])
 
         # ---- state to the next round (inside a block): a' = an, b' = a, c' = b, d' = c, e' = en, f' = e, ...
         # Soundness: the bits of the next a / e must represent exactly an / en (so an, en are 16-bit limbs).
@@ -247,7 +283,7 @@ class ShaTables:
 
         # ---- link to the block table: the first row takes H_in as a..h; the last row hands a..h after
         # round 63 back. Soundness: both tuples carry clk (and bw), constant over the block.
-        Al, Bl, El, Fl = _limbs(A), _limbs(bb), _limbs(E), _limbs(fb)
+        El, Fl = _limbs(E), _limbs(fb)
         state = [*Al, *Bl, *C, *d, *El, *Fl, *G, *h]
         t.receive(BUS_INIT, [c["clk"], c["bw"], *state], mult=first)
         t.send(BUS_FINAL, [c["clk"], *an, *Al, *Bl, *C, *en, *El, *Fl, *G], mult=last)
@@ -314,14 +350,15 @@ class ShaTables:
     # ------------------------------------------------------------------------------------------ K table
     @staticmethod
     def _k(t) -> None:
-        r, msg, k_lo, k_hi = (t.fixed(n) for n in K_FIXED)
-        t.receive(BUS_K, [r, msg, k_lo, k_hi], mult=t.main("mult"))
+        t.receive(BUS_K, [t.fixed(n) for n in K_FIXED], mult=t.main("mult"))
 
     @staticmethod
     def k_fixed() -> np.ndarray:
         k = np.array(K, dtype=np.int64)
         r = np.arange(ROUNDS)
-        return np.stack([r, r < 16, k & 0xFFFF, k >> 16], axis=1).astype(np.uint32)
+        mw = (r + W_LAG >= 16) & (r + W_LAG < ROUNDS)
+        mq = (r + Q_LAG >= 16) & (r + Q_LAG < ROUNDS)
+        return np.stack([r, r < 16, k & 0xFFFF, k >> 16, mw, mq], axis=1).astype(np.uint32)
 
     # ------------------------------------------------------------------------------------------ trace
     def fill(self, calls: "ShaCalls", prev_ts: np.ndarray, sends: LookupSends, text: tuple[int, int],
@@ -457,25 +494,22 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
     v["h_lo"], v["h_hi"] = h & 0xFFFF, h >> 16
     v["an_lo"], v["an_hi"] = an & 0xFFFF, an >> 16
     v["en_lo"], v["en_hi"] = en & 0xFFFF, en >> 16
-    S0t = _rotr(a, 2) ^ _rotr(a, 13)
-    S1t = _rotr(e, 6) ^ _rotr(e, 11)
-    s0t = _rotr(W, 7) ^ _rotr(W, 18)
-    s1t = _rotr(W, 17) ^ _rotr(W, 19)
-    words = {"S0t": S0t, "S0": S0t ^ _rotr(a, 22), "S1t": S1t, "S1": S1t ^ _rotr(e, 25),
-             "u": e & f, "v": (~e & M32) & g, "ab": a & b, "x": a ^ b, "cx": c & (a ^ b),
-             "s0t": s0t, "s0": s0t ^ (W >> 3), "s1t": s1t, "s1": s1t ^ (W >> 10)}
-    words["u"] = np.where(real, words["u"], 0)
-    words["v"] = np.where(real, words["v"], 0)
-    for name, word in words.items():
+    S0 = _rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)
+    S1 = _rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)
+    s0 = _rotr(W, 7) ^ _rotr(W, 18) ^ (W >> 3)
+    s1 = _rotr(W, 17) ^ _rotr(W, 19) ^ (W >> 10)
+    u, vv = np.where(real, e & f, 0), np.where(real, (~e & M32) & g, 0)
+    x = a ^ b
+    m = x ^ c
+    for name, word in (("u", u), ("v", vv), ("x", x), ("m", m)):
         for k in range(4):
             v[f"{name}{k}"] = (word >> (8 * k)) & 0xFF
     lo = lambda x: x & 0xFFFF  # noqa: E731
     hi = lambda x: x >> 16  # noqa: E731
-    ws = words
-    t1 = [p(h) + p(ws["S1"]) + p(ws["u"]) + p(ws["v"]) + p(Kr) + p(W) for p in (lo, hi)]
-    sa_lo = t1[0] + lo(ws["S0"]) + lo(ws["ab"]) + lo(ws["cx"])
-    v["ca_lo"] = sa_lo >> 16
-    v["ca_hi"] = (t1[1] + hi(ws["S0"]) + hi(ws["ab"]) + hi(ws["cx"]) + v["ca_lo"]) >> 16
+    maj = (a & b) ^ (a & c) ^ (b & c)
+    t1 = [p(h) + p(S1) + p(u) + p(vv) + p(Kr) + p(W) for p in (lo, hi)]
+    v["ca_lo"] = (t1[0] + lo(S0) + lo(maj)) >> 16
+    v["ca_hi"] = (t1[1] + hi(S0) + hi(maj) + v["ca_lo"]) >> 16
     v["ce_lo"] = (t1[0] + lo(d)) >> 16
     v["ce_hi"] = (t1[1] + hi(d) + v["ce_lo"]) >> 16
 
@@ -485,19 +519,19 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
             out[k:] = x[:height - k]
         return out
 
-    s0w, s1w = ws["s0"], ws["s1"]
-    q = [lo(s0w) + shift(lo(W), 1), hi(s0w) + shift(hi(W), 1)]
-    for k in range(1, _WV + 1):
-        v[f"wv{k}_lo"], v[f"wv{k}_hi"] = shift(lo(W), k), shift(hi(W), k)
-    for k in range(1, _QV + 1):
-        v[f"qv{k}_lo"], v[f"qv{k}_hi"] = shift(q[0], k), shift(q[1], k)
-    for k in range(1, _S1V + 1):
-        v[f"s1v{k}_lo"], v[f"s1v{k}_hi"] = shift(lo(s1w), k), shift(hi(s1w), k)
+    # s1 and q hold on every row (transition definitions), padding included; rw, rq only on schedule rows
+    v["s1_lo"], v["s1_hi"] = shift(lo(s1), 1), shift(hi(s1), 1)
+    q = [lo(s0) + shift(lo(W), 1), hi(s0) + shift(hi(W), 1)]
+    v["q_lo"], v["q_hi"] = q
     sched = (v["is_real"] == 1) & (v["is_msg"] == 0)
-    sum_lo = v["s1v2_lo"] + v["wv7_lo"] + v[f"qv{_QV}_lo"]
-    cw_lo = np.where(sched, sum_lo >> 16, 0)
-    cw_hi = np.where(sched, (v["s1v2_hi"] + v["wv7_hi"] + v[f"qv{_QV}_hi"] + cw_lo) >> 16, 0)
+    v["rw_lo"], v["rw_hi"] = (np.where(sched, shift(p(W), W_LAG), 0) for p in (lo, hi))
+    v["rq_lo"], v["rq_hi"] = (np.where(sched, shift(qp, Q_LAG), 0) for qp in q)
+    s1_prev = [shift(v["s1_lo"], 1), shift(v["s1_hi"], 1)]  # σ1(W_{r-2})
+    cw_lo = np.where(sched, (s1_prev[0] + v["rw_lo"] + v["rq_lo"]) >> 16, 0)
+    cw_hi = np.where(sched, (s1_prev[1] + v["rw_hi"] + v["rq_hi"] + cw_lo) >> 16, 0)
     v["cw_lo"], v["cw_hi"] = cw_lo, cw_hi
+    v["mw"] = np.where(real, (r + W_LAG >= 16) & (r + W_LAG < ROUNDS), 0).astype(np.int64)
+    v["mq"] = np.where(real, (r + Q_LAG >= 16) & (r + Q_LAG < ROUNDS), 0).astype(np.int64)
     cols = [v[name] for name in ROUND_COLUMNS]
     out = trace_rows(cols, height, height)
     v.clear()
