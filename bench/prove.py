@@ -143,6 +143,9 @@ def sdk_cycles_per_block(n_bytes: int = 64 << 10) -> float:
 
 def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float]) -> str:
     """Before (plain RV32IM) vs after (SHA256 ecall + tables) for the sha256 guest, side by side."""
+    from zkvm.circuit.sha256 import ROWS_PER_CALL
+
+    rows_per_block = ROWS_PER_CALL + 1  # round rows + the block row
     by = {(r["workload"], bool(r.get("zk"))): r for r in results}
     lines = [
         SHA_START, "## SHA-256 accelerator: before vs after (`python bench/prove.py --zk --only sha256_...`)", "",
@@ -151,8 +154,8 @@ def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float])
         f"block). 1-minute load average {load[0]:.1f} before and {load[1]:.1f} after the run (2 cores, shared "
         f"machine). `zkvm_sha256` on data already in memory costs {sdk_cpb:.1f} CPU cycles per block "
         "(`tests/sha_guest`, hashing 64 KiB twice minus once); the guest rows below also read their input "
-        "(16 READ_WORD ecalls a block). SHA rows = real rows of sha256_round + sha256_block (65 per block; "
-        "padded heights in brackets).", "",
+        f"(16 READ_WORD ecalls a block). SHA rows = real rows of sha256_round + sha256_block ({rows_per_block} per "
+        "block; padded heights in brackets).", "",
         "| input | blocks | before: cycles | cycles/block | prove s (CPU s) | peak MB | after: cycles | "
         "cycles/block | SHA rows (padded) | rows/block | prove s (CPU s) | peak MB | after/before: wall (CPU) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -177,7 +180,7 @@ def sha_markdown(results: list[dict], sdk_cpb: float, load: tuple[float, float])
             per = "—"
         else:
             padded = sum(a["heights"].get(t, 0) for t in SHA_TABLES)
-            real = 65 * blocks
+            real = rows_per_block * blocks
             rows, per = f"{real:,} ({padded:,})", f"{real / blocks:.0f}"
         ratio = (f"{a['prove_s'] / b['prove_s']:.3f} ({a.get('cpu_s', 0) / max(b.get('cpu_s', 0), 1e-9):.3f})"
                  if "error" not in a and "error" not in b else

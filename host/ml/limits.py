@@ -13,7 +13,7 @@ MAX_PROVABLE_CYCLES = abi.MAX_SEGMENTED_PROVE_CYCLES
 #: READ_WORD ecalls, ~92 cycles a block, before) and hashing it (one SHA256 accelerator ecall; ~4,300 cycles in
 #: plain RV32IM before). Measured; tests/test_ml_prove.py keeps it honest. Only used to explain where the
 #: cycles go.
-SHA256_CYCLES_PER_BLOCK = 6
+SHA256_CYCLES_PER_BLOCK = 5.5
 
 
 class CycleLimitExceeded(InputError):
@@ -34,7 +34,7 @@ def check_provable(cycles: int, model: str, mode: str, blob_len: int | None) -> 
            f"holds at most {MAX_PROVABLE_CYCLES:,}")
     if blob_len is not None:
         blocks = sha256_blocks(64 + blob_len)
-        hashing = blocks * SHA256_CYCLES_PER_BLOCK
+        hashing = round(blocks * SHA256_CYCLES_PER_BLOCK)
         msg += (f". About {hashing:,} of them read and hash the {blob_len:,}-byte model blob for its "
                 f"commitment ({blocks:,} SHA-256 blocks at ~{SHA256_CYCLES_PER_BLOCK:,} cycles), leaving "
                 f"~{max(cycles - hashing, 0):,} for inference. With a public model (--public model or both) "

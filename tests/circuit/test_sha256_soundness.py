@@ -24,6 +24,7 @@ from zkvm import abi  # noqa: E402
 from zkvm.circuit import riscv_air  # noqa: E402
 from zkvm.circuit import sha256 as sha  # noqa: E402
 from zkvm.circuit.lookups import LookupSends  # noqa: E402
+from zkvm.circuit.opcodes import BUS_BYTES  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
 from zkvm.stark.errors import BusError, ConstraintError  # noqa: E402
@@ -72,7 +73,8 @@ def _prev_ts(run: Run) -> np.ndarray:
     rt = run.witness.main[sha.ROUND_NAME].astype(np.int64)
     rc = {n: rt[:, i] for i, n in enumerate(sha.ROUND_COLUMNS)}
     msg = np.nonzero(rc["is_msg"])[0]
-    blk = (4 * rc["clk"][msg] + sha.TS_SLOT - 1 - rc["md_lo"][msg] - 65536 * rc["md_hi"][msg]).reshape(-1, 16)
+    blk = np.stack([4 * rc["clk"][msg] + sha.TS_SLOT - 1 - rc[f"md{j}_lo"][msg] - 65536 * rc[f"md{j}_hi"][msg]
+                    for j in range(2)], axis=1).reshape(-1, 16)
     return np.concatenate([state, blk], axis=1)
 
 
@@ -100,6 +102,11 @@ def _set(run: Run, table: str, row: int, **values: int) -> None:
         run.witness.main[table][row, cols.index(name)] = v % P
 
 
+def _row(call: int, step: int) -> int:
+    """The round-table row of `call`'s step `step` (rounds 2·step, 2·step + 1; after the call's pre-row)."""
+    return sha.ROWS_PER_CALL * call + 1 + step
+
+
 def _get(run: Run, table: str, row: int, name: str) -> int:
     cols = sha.ROUND_COLUMNS if table == sha.ROUND_NAME else sha.BLOCK_COLUMNS
     return int(run.witness.main[table][row, cols.index(name)])
@@ -109,7 +116,8 @@ def _get(run: Run, table: str, row: int, name: str) -> int:
 
 def test_honest_run_checks_and_verifies(honest: Run) -> None:
     assert honest.record.sha_calls.shape[0] == 4
-    assert honest.witness.main[sha.ROUND_NAME].shape[0] == 4 * 64
+    rt = honest.witness.main[sha.ROUND_NAME]
+    assert int(rt[:, sha.ROUND_COLUMNS.index("is_real")].sum()) == 4 * sha.ROWS_PER_CALL
     check(honest)
     prove_and_verify(honest)
 
@@ -162,16 +170,16 @@ def test_wrong_round_constant(honest: Run) -> None:
 
 @pytest.mark.parametrize("kind", ["repeated", "skipped"])
 def test_skipped_or_repeated_round(honest: Run, kind: str) -> None:
-    """64 rows whose round index repeats round 9 (then stops at 62) or skips round 10 (then runs to 64), with
-    K, the rounds and the output computed for that sequence."""
-    rseq = list(range(10)) + (list(range(9, 63)) if kind == "repeated" else list(range(11, 65)))
-    kk = np.array([sha.K[r] if r < 64 else 0 for r in rseq], dtype=np.int64)
+    """32 round rows whose step index repeats step 4 (rounds 8, 9; then stops at 30) or skips step 5 (then runs
+    to 32), with K, the rounds and the output computed for that sequence."""
+    rseq = list(range(5)) + (list(range(4, 31)) if kind == "repeated" else list(range(6, 33)))
+    kk = np.array([sha.K[2 * r + j] if 2 * r + j < 64 else 0 for r in rseq for j in range(2)], dtype=np.int64)
     k = np.tile(np.array(sha.K, dtype=np.int64), (4, 1))
     k[UNREAD] = kk
     run = _forged_outputs(honest, UNREAD, kk[None])
     _refill(run, sha.ShaCalls.from_record(run.record), _prev_ts(honest), k=k)
     for i, r in enumerate(rseq):
-        _set(run, sha.ROUND_NAME, 64 * UNREAD + i, r=r)
+        _set(run, sha.ROUND_NAME, _row(UNREAD, i), r=r)
     rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "round_step")
 
@@ -180,8 +188,8 @@ def test_wrong_carry_in_round_addition(honest: Run) -> None:
     """Carry one more out of a's low limb into the high one (low limb - 2^16, high limb + 1): both limb sums
     still hold, the next row's bits cannot represent the low limb."""
     run = fresh_copy(honest)
-    row = 64 * UNREAD + 20
-    _set(run, sha.ROUND_NAME, row, ca_lo=_get(run, sha.ROUND_NAME, row, "ca_lo") + 1,
+    row = _row(UNREAD, 10)
+    _set(run, sha.ROUND_NAME, row, ca1_lo=_get(run, sha.ROUND_NAME, row, "ca1_lo") + 1,
          an_lo=_get(run, sha.ROUND_NAME, row, "an_lo") - 65536,
          an_hi=_get(run, sha.ROUND_NAME, row, "an_hi") + 1)
     rebalance_lookups(run)
@@ -190,10 +198,10 @@ def test_wrong_carry_in_round_addition(honest: Run) -> None:
 
 def test_wrong_carry_in_schedule(honest: Run) -> None:
     run = fresh_copy(honest)
-    row = 64 * UNREAD + 30
-    _set(run, sha.ROUND_NAME, row, cw_lo=_get(run, sha.ROUND_NAME, row, "cw_lo") + 1)
+    row = _row(UNREAD, 14)
+    _set(run, sha.ROUND_NAME, row, cw0_lo=_get(run, sha.ROUND_NAME, row, "cw0_lo") + 1)
     rebalance_lookups(run)
-    expect_rejected(run, ConstraintError, "schedule_lo")
+    expect_rejected(run, ConstraintError, "schedule0_lo")
 
 
 def test_wrong_carry_in_final_addition(honest: Run) -> None:
@@ -268,3 +276,90 @@ def test_round_rows_without_block_row(honest: Run) -> None:
     blk[UNREAD] = 0
     rebalance_lookups(run)
     expect_rejected(run, BusError, sha.BUS_CALL)
+
+
+# ---------------------------------------------------------------------------------------------- narrow layout
+
+def test_non_boolean_bit(honest: Run) -> None:
+    """a_i = 2, a_{i+1} = 0 in place of 0, 1: every limb of a is unchanged, only the bit is not a bit."""
+    run = fresh_copy(honest)
+    row = _row(UNREAD, 10)
+    i = next(i for i in range(15) if (_get(run, sha.ROUND_NAME, row, f"a1_{i}"),
+                                      _get(run, sha.ROUND_NAME, row, f"a1_{i + 1}")) == (0, 1))
+    _set(run, sha.ROUND_NAME, row, **{f"a1_{i}": 2, f"a1_{i + 1}": 0})
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, f"a1_{i}_bool")
+
+
+@pytest.mark.parametrize("name", ["p_hi", "q_lo", "v_lo"])
+def test_wrong_schedule_term(honest: Run, name: str) -> None:
+    """A sending row's P (W_2j + σ0(W_2j+1)), Q (W_2j+1 + σ0(W_2j+2)) or V (W_2j-1) off by one: its defining
+    constraint fails."""
+    run = fresh_copy(honest)
+    row = _row(UNREAD, 10)
+    _set(run, sha.ROUND_NAME, row, **{name: _get(run, sha.ROUND_NAME, row, name) + 1})
+    expect_rejected(run, ConstraintError, name)
+
+
+def test_wrong_schedule_bus_value(honest: Run) -> None:
+    """W_{2u-6} received one higher and Q_{u-8} one lower: the schedule sum still holds, the bus does not."""
+    run = fresh_copy(honest)
+    row = _row(UNREAD, 20)
+    _set(run, sha.ROUND_NAME, row, rw_lo=_get(run, sha.ROUND_NAME, row, "rw_lo") + 1,
+         rq_lo=_get(run, sha.ROUND_NAME, row, "rq_lo") - 1)
+    expect_rejected(run, BusError, sha.BUS_W)
+
+
+def test_schedule_word_not_sent(honest: Run) -> None:
+    """A sending row claims no later row reads its P, Q (m8 = 0): the K table's tuple differs."""
+    run = fresh_copy(honest)
+    row = _row(UNREAD, 10)
+    assert _get(run, sha.ROUND_NAME, row, "m8") == 1
+    _set(run, sha.ROUND_NAME, row, m8=0)
+    expect_rejected(run, BusError, sha.BUS_K)
+
+
+def test_block_without_rounds(honest: Run) -> None:
+    """A pre-row that also ends its block (zero rounds: the output would be the input state)."""
+    run = fresh_copy(honest)
+    _set(run, sha.ROUND_NAME, _row(UNREAD, -1), last=1)
+    expect_rejected(run, ConstraintError, "first_not_last")
+
+
+def test_round_row_carry_not_a_byte(honest: Run) -> None:
+    """Carries are free field elements only into rows that compute no round. Here the last round row of the
+    unread call claims e_64 one higher (output word 4 and memory follow, the final bus and the block table's
+    final addition agree) with the carries of that round's e equations set to the field elements that make
+    them hold: only the byte range check of the carry catches it."""
+    calls = sha.ShaCalls.from_record(honest.record)
+    log = np.array(honest.record.sha_calls, copy=True)
+    assert int(log[UNREAD, 25 + 4]) & 0xFFFF != 0xFFFF
+    log[UNREAD, 25 + 4] += 1
+    run = _run(replace(honest.record, sha_calls=log), strict=False)
+    _refill(run, calls, _prev_ts(honest))
+    row = _row(UNREAD, sha.STEPS - 1)
+    assert _get(run, sha.ROUND_NAME, row, "last") == 1
+    inv = pow(65536, P - 2, P)
+    ce_lo = (_get(run, sha.ROUND_NAME, row, "ce1_lo") - inv) % P
+    ce_hi = (_get(run, sha.ROUND_NAME, row, "ce1_hi") - inv * inv) % P
+    _set(run, sha.ROUND_NAME, row, en_lo=_get(run, sha.ROUND_NAME, row, "en_lo") + 1, ce1_lo=ce_lo, ce1_hi=ce_hi)
+    for name in ("fin4_lo", "out4_lo"):
+        _set(run, sha.BLOCK_NAME, UNREAD, **{name: _get(run, sha.BLOCK_NAME, UNREAD, name) + 1})
+    rebalance_lookups(run)
+    assert _unbalanced_buses(run) == [BUS_BYTES]
+    expect_rejected(run, BusError, BUS_BYTES)
+
+
+def _unbalanced_buses(run: Run) -> list[str]:
+    """Every bus whose terms do not cancel (the checker names only the first)."""
+    from zkvm.stark.check import check_balance, check_trace
+
+    parts = check_trace(riscv_air.circuit().air, run.setup.fixed, run.witness.main, run.setup.publics,
+                        run.public_terms(), balance=False)
+    bad = []
+    for bus, part in parts.items():
+        try:
+            check_balance({bus: part})
+        except BusError:
+            bad.append(bus)
+    return bad

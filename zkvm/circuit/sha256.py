@@ -6,20 +6,38 @@ Tables and buses (the CPU row of the ecall does O(1) work: one send on ``ecall_s
   reads the 8 state words and writes the 8 new ones on the memory bus (read-modify-write accesses at
   timestamp 4·clk + 2), sends the input state to the round table and receives the state after 64 rounds,
   and proves the final addition H_out = H_in + state mod 2^32.
-* ``sha256_round`` — 64 rows per call, row r = round r (state a..h before the round, W_r, K_r). Rows 0..15
-  read the 16 block words on the memory bus (same timestamp) and byte-swap them into W_0..W_15; rows 16..63
-  derive W_r from the message schedule. The round's Σ0, Σ1, Ch, Maj, σ0, σ1 are byte lookups into the fixed
-  ``bytes`` table (XOR / AND of byte pairs), on bytes that are linear in the bit columns of a, e and W, so a
-  rotation by any amount costs no column.
-* ``sha256_k`` — fixed, 64 rows (r, r < 16, K_r): the round constant and the message-row flag of every round.
+* ``sha256_round`` — 33 rows per call: a pre-row holding the input state, then 32 rows of two rounds each
+  (step r = rounds 2r, 2r + 1). Row t holds a_{2t-2}, a_{2t-1}, e_{2t-2}, e_{2t-1} as bits (a0, a1, e0, e1),
+  d3 = a_{2t-3} and h3 = e_{2t-3} as limbs, and (t >= 1) W and K of the rounds it computes; the two rounds
+  are constraints on the transition from the row above, which sees all of a..h of both (b, c, f, g are the
+  two rows' bit words, so no copy of them is stored). Steps 0..7 read the 16 block words on the memory bus
+  (same timestamp) and byte-swap them into W_0..W_15; steps 8..31 derive theirs from the message schedule.
+  Σ0, Σ1, σ0, σ1 (x ^ y ^ z = x + y + z - 2(xy + yz + zx) + 4xyz), Ch (ef + (1 - e)g) and Maj
+  (ab + bc + ca - 2abc) are polynomials of degree <= 3 in the bits, used directly in the limb additions: no
+  column, no lookup.
+* ``sha256_k`` — fixed, 32 rows (r, r < 8, K_2r, K_2r+1, m8_r, m3_r): the round constants, the message-row
+  flag and which rows send schedule terms on the ``sha256_w`` bus.
+
+Why this layout (cells = padded rows x (main + 4 x aux extension columns)). The first layout was 64 rows of
+one round (237 main + 128 aux: Σ/σ through 32 byte columns and 32 XOR lookups, Ch/Maj through byte lookups
+on byte columns of b, c, f, g, 48 shift-register columns for the schedule): 23,360 cells a call. Bits make
+every bitwise function a polynomial, but one round a row needs b, c, f, g on the row too (128 more bit
+columns, or 16 byte columns + 16 lookups); two rounds a row share them: the four a/e words of a row and of
+the row above are exactly a..h of both rounds. The pre-row lets round 0 use the same transition as every
+other round. The schedule's far terms travel on the ``sha256_w`` bus instead of windows: row j sends
+(P_j, Q_j) = (W_2j + σ0(W_2j+1), W_2j+1 + σ0(W_2j+2)) once to row j + 8 and (W_2j-1, W_2j) once to row j + 3;
+σ1 of the row above is a polynomial in the transition. Now 243 main + 44 aux columns x 33 rows = 9,471 cells a
+call (2.5x fewer; 2x fewer padded rows: B's 1,617 calls fit 2^16 rows instead of 2^17). The price is a larger
+constraint polynomial per row (evaluated once per LDE row, cheaper than the cells it replaces).
 
 Buses: ``ecall_sha256`` (clk, a0_lo, a0_hi, a1_lo, a1_hi) cpu -> block; ``sha256_init`` (clk, block word
 index, H0..H7 limbs) block -> first round row; ``sha256_final`` (clk, a..h limbs after round 63) last round
-row -> block; ``sha256_k`` (r, is_msg, k_lo, k_hi) round rows -> the fixed K table; plus ``mem``, ``bytes``,
-``range16``.
+row -> block; ``sha256_k`` (r, is_msg, K_2r, K_2r+1 limbs, m8, m3) round rows -> the fixed K table; ``sha256_w`` (clk,
+index, two limb pairs) round rows -> later round rows of the same call (schedule terms); plus ``mem``,
+``bytes``, ``range16``.
 
 Soundness (overall): every call is received exactly once (the CPU sends each clk once; a block row's call
-tuple carries its clk; a round block's init/final tuples carry the same clk, constant over its 64 rows), so
+tuple carries its clk; a round block's init/final tuples carry the same clk, constant over its 33 rows), so
 no table row exists without an ecall and no ecall without its rows. Memory traffic goes through the same
 offline-memory-checking argument as loads and stores, at timestamp 4·clk + 2 of the ecall's cycle (its own
 CPU accesses that cycle are registers only). Interpreter traps are unprovable: a misaligned or out-of-range
@@ -36,11 +54,12 @@ import numpy as np
 
 from zkvm.circuit.lookups import LookupSends, padded_height, trace_rows
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, Accesses
-from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE, BYTE_XOR
+from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE
 from zkvm.errors import ZkvmError
 from zkvm.field.babybear import P
 
 BUS_CALL, BUS_INIT, BUS_FINAL, BUS_K = "ecall_sha256", "sha256_init", "sha256_final", "sha256_k"
+BUS_W = "sha256_w"
 BLOCK_NAME, ROUND_NAME, K_NAME = "sha256_block", "sha256_round", "sha256_k"
 #: Memory timestamp slot of the accelerator's accesses: 4·clk + TS_SLOT (the ecall row uses registers only).
 TS_SLOT = 2
@@ -55,19 +74,21 @@ K = (0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x9
      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2)
 
-_BYTE_COLS = ("S0t", "S0", "S1t", "S1", "u", "v", "ab", "x", "cx", "s0t", "s0", "s1t", "s1")
-#: Window depths: W_{r-1..r-7}, q_{r-1..r-15} (q_j = σ0(W_j) + W_{j-1}), σ1(W_{r-1..r-2}).
-_WV, _QV, _S1V = 7, 15, 2
+#: Rows of the round table per call: a pre-row holding the input state, then 32 rows of two rounds each.
+STEPS = ROUNDS // 2
+ROWS_PER_CALL = STEPS + 1
+#: Schedule bus indices: step j sends (P, Q) to step j + P_LAG and (V, W0) to step j + V_LAG (at V_BASE + index).
+P_LAG, V_LAG, V_BASE = 8, 3, STEPS
+_WORDS = ("a0", "a1", "e0", "e1", "w0", "w1")
 
 ROUND_COLUMNS = (
-    ("is_real", "first", "last", "is_msg", "r", "clk", "bw", "k_lo", "k_hi", "md_lo", "md_hi")
-    + tuple(f"{w}{i}" for w in "aew" for i in range(32))
-    + tuple(f"{w}{k}" for w in "bcfg" for k in range(4))
-    + ("d_lo", "d_hi", "h_lo", "h_hi", "an_lo", "an_hi", "en_lo", "en_hi", "ca_lo", "ca_hi", "ce_lo", "ce_hi",
-       "cw_lo", "cw_hi")
-    + tuple(f"{n}{k}" for n in _BYTE_COLS for k in range(4))
-    + tuple(f"{n}{k}_{p}" for n, depth in (("wv", _WV), ("qv", _QV), ("s1v", _S1V))
-            for k in range(1, depth + 1) for p in ("lo", "hi"))
+    ("is_real", "first", "last", "is_msg", "r", "clk", "bw", "k0_lo", "k0_hi", "k1_lo", "k1_hi",
+     "md0_lo", "md0_hi", "md1_lo", "md1_hi", "m8", "m3")
+    + tuple(f"{w}_{i}" for w in _WORDS for i in range(32))
+    + ("d3_lo", "d3_hi", "h3_lo", "h3_hi", "an_lo", "an_hi", "en_lo", "en_hi")
+    + tuple(f"c{x}{j}_{p}" for j in "01" for x in "ae" for p in ("lo", "hi"))
+    + ("cw0_lo", "cw0_hi", "cw1_lo", "cw1_hi")
+    + tuple(f"{n}_{p}" for n in ("p", "q", "v", "rp", "rq", "rv", "rw") for p in ("lo", "hi"))
 )
 BLOCK_COLUMNS = (
     ("is_real", "clk", "a0_lo", "a0_hi", "a1_lo", "a1_hi", "sx", "bx", "rs_lo", "rs_hi", "rb_lo", "rb_hi",
@@ -76,32 +97,62 @@ BLOCK_COLUMNS = (
     + tuple(f"c{j}_{i}" for j in (1, 2) for i in range(8))
     + tuple(f"d{i}_{p}" for i in range(8) for p in ("lo", "hi"))
 )
-K_FIXED = ("r", "msg", "k_lo", "k_hi")
+K_FIXED = ("r", "msg", "k0_lo", "k0_hi", "k1_lo", "k1_hi", "m8", "m3")
 
 
 # ---------------------------------------------------------------------------------------------- expressions
 
-def _bytes_of(bits, rot: int = 0, shr: bool = False):
-    """The 4 bytes (low first) of ROTR(x, rot) — or SHR(x, rot) — of the word whose bits are `bits`: linear."""
+def _bytes_of(bits):
+    """The 4 bytes (low first) of the word whose bits are `bits`: linear."""
+    return [_weighted(bits[8 * k:8 * k + 8]) for k in range(4)]
+
+
+def _sigma_limbs(bits, r1: int, r2: int, r3: int, shr: bool = False):
+    """The two 16-bit limbs of ROTR(x, r1) ^ ROTR(x, r2) ^ ROTR(x, r3) (SHR for the third if `shr`) of the word
+    whose boolean columns are `bits`: each output bit is x + y + z - 2(xy + yz + zx) + 4xyz, so degree 3, no
+    column and no lookup (the integer value is exact when the bits are boolean)."""
     out = []
-    for k in range(4):
-        terms = []
-        for j in range(8):
-            i = 8 * k + j + rot
-            if i >= 32:
-                if shr:
-                    continue
-                i -= 32
-            terms.append((1 << j) * bits[i])
-        acc = terms[0] if terms else 0  # SHR10's top byte is all zero bits
-        for term in terms[1:]:
-            acc = acc + term
+    for half in range(2):
+        acc = None
+        for j in range(16):
+            i = 16 * half + j
+            x, y = bits[(i + r1) % 32], bits[(i + r2) % 32]
+            xy = x * y
+            if shr and i + r3 >= 32:
+                bit = x + y - 2 * xy
+            else:
+                z = bits[(i + r3) % 32]
+                bit = x + y + z - 2 * (xy + y * z + z * x) + 4 * (xy * z)
+            term = (1 << j) * bit
+            acc = term if acc is None else acc + term
         out.append(acc)
     return out
 
 
-def _limbs(b):
-    return b[0] + 256 * b[1], b[2] + 256 * b[3]
+def _bit_limbs(bits):
+    """The two 16-bit limbs of the word whose boolean columns are `bits` (linear)."""
+    return tuple(_weighted([bits[16 * h + j] for j in range(16)]) for h in range(2))
+
+
+def _weighted(terms):
+    acc = terms[0]
+    for j in range(1, len(terms)):
+        acc = acc + (1 << j) * terms[j]
+    return acc
+
+
+def _ch_limbs(e, f, g):
+    """Limbs of Ch(e, f, g) = (e & f) ^ (~e & g): per bit e·f + (1 - e)·g (degree 2)."""
+    return tuple(_weighted([e[i] * f[i] + (1 - e[i]) * g[i] for i in range(16 * h, 16 * h + 16)])
+                 for h in range(2))
+
+
+def _maj_limbs(a, b, c):
+    """Limbs of Maj(a, b, c): per bit ab + bc + ca - 2abc (degree 3)."""
+    def bit(i):
+        ab = a[i] * b[i]
+        return ab + b[i] * c[i] + c[i] * a[i] - 2 * (ab * c[i])
+    return tuple(_weighted([bit(i) for i in range(16 * h, 16 * h + 16)]) for h in range(2))
 
 
 class ShaTables:
@@ -118,139 +169,132 @@ class ShaTables:
     def _round(t) -> None:
         c = {n: t.main(n) for n in ROUND_COLUMNS}
         is_real, first, last, is_msg, r = c["is_real"], c["first"], c["last"], c["is_msg"], c["r"]
-        a = [c[f"a{i}"] for i in range(32)]
-        e = [c[f"e{i}"] for i in range(32)]
-        w = [c[f"w{i}"] for i in range(32)]
-        bb, cb, fb, gb = ([c[f"{n}{k}"] for k in range(4)] for n in "bcfg")
-        col4 = lambda n: [c[f"{n}{k}"] for k in range(4)]  # noqa: E731
-        A, E, W = _bytes_of(a), _bytes_of(e), _bytes_of(w)
+        bits = {w: [c[f"{w}_{i}"] for i in range(32)] for w in _WORDS}
+        A0, A1, E0, E1, W0, W1 = (bits[w] for w in _WORDS)
+        nx = lambda ws: [x.next for x in ws]  # noqa: E731
+        L = {w: _bit_limbs(bits[w]) for w in _WORDS}
+        pair = lambda n: (c[f"{n}_lo"], c[f"{n}_hi"])  # noqa: E731
+        rnd = is_real - first  # a row of two rounds (not the pre-row, not padding)
 
         def boolean(name):
             t.always(f"{name}_bool", c[name] * (1 - c[name]))
 
-        # Soundness (control): real rows come first; a block is rows r = 0..63 — `first` on r = 0, r steps by
-        # one until `last`, which only r = 63 may set, and the row after `last` starts the next block. r is
-        # bound to 0..63 by the K lookup, so a block has exactly 64 rows: no round skipped or repeated.
+        # Soundness (control): real rows come first; a block is a pre-row (`first`: the input state, no round)
+        # then rows r = 0..31 of two rounds each — r = 0 after the pre-row, r steps by one until `last`, which
+        # only r = 31 may set, and the row after `last` is the next block's pre-row. r is bound to 0..31 by the
+        # K lookup on every round row, so a block has exactly 32 round rows: no round skipped or repeated.
         for name in ("is_real", "first", "last", "is_msg"):
             boolean(name)
         t.first("starts_block", first - is_real)
         t.transition("real_prefix", is_real.next * (1 - is_real))
         t.always("first_real", first * (1 - is_real))
-        t.always("msg_real", is_msg * (1 - is_real))
-        t.always("round_first", first * r)
-        t.transition("round_step", (1 - last) * is_real.next * (r.next - r - 1))
-        t.always("round_last", last * (r - (ROUNDS - 1)))
+        t.always("last_real", last * (1 - is_real))
+        t.always("first_not_last", first * last)
+        t.always("msg_round", is_msg * (1 - rnd))
+        t.transition("round_first", first * r.next)
+        t.transition("round_step", (rnd - last) * (r.next - r - 1))
+        t.always("round_last", last * (r - (STEPS - 1)))
         t.transition("block_next", is_real.next * (first.next - last))
         t.transition("block_ends", is_real * (1 - is_real.next) * (1 - last))
         t.last("last_row_ends_block", is_real * (1 - last))
         # the call (clk) and block pointer stay the same over a block
         t.transition("clk_const", (1 - last) * (c["clk"].next - c["clk"]))
         t.transition("bw_const", (1 - last) * (c["bw"].next - c["bw"]))
-        # Soundness (K): the fixed table holds exactly (r, [r < 16], K_r) for r = 0..63.
-        t.send(BUS_K, [r, is_msg, c["k_lo"], c["k_hi"]], mult=is_real)
+        # Soundness (K): the fixed table holds exactly (r, [r < 8], K_2r, K_2r+1, m8_r, m3_r) for r = 0..31.
+        t.send(BUS_K, [r, is_msg, c["k0_lo"], c["k0_hi"], c["k1_lo"], c["k1_hi"], c["m8"], c["m3"]], mult=rnd)
 
-        # Soundness (bits): a, e, W as 32 boolean columns each; every byte and limb below is a linear
-        # combination of them, so it is in range by construction.
-        for name in "aew":
+        # Soundness (bits): six words as 32 boolean columns each; every limb below is a linear combination of
+        # them, so it is in range by construction.
+        for w in _WORDS:
             for i in range(32):
-                boolean(f"{name}{i}")
+                boolean(f"{w}_{i}")
 
-        # ---- message: rows 0..15 read block word r; its little-endian bytes are W's big-endian bytes.
-        # Soundness: same memory argument as loads (receive the previous (value, ts), send it back at ts),
-        # ts - ts_prev - 1 range-checked < 2^24 (md_lo range16, md_hi byte).
+        # ---- message: round rows 0..7 read block words 2r and 2r + 1; their little-endian bytes are W's
+        # big-endian bytes. Soundness: same memory argument as loads (receive the previous (value, ts), send it
+        # back at ts), ts - ts_prev - 1 range-checked < 2^24 (md_lo range16, md_hi byte).
         ts = 4 * c["clk"] + TS_SLOT
-        m_lo, m_hi = W[3] + 256 * W[2], W[1] + 256 * W[0]
-        md = c["md_lo"] + 65536 * c["md_hi"]
-        addr = c["bw"] + r
-        t.receive(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts - 1 - md], mult=is_msg)
-        t.send(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts], mult=is_msg)
-        t.send(BUS_RANGE16, [c["md_lo"]], mult=is_msg)
+        for j, w in enumerate((W0, W1)):
+            B = _bytes_of(w)
+            m_lo, m_hi = B[3] + 256 * B[2], B[1] + 256 * B[0]
+            md = c[f"md{j}_lo"] + 65536 * c[f"md{j}_hi"]
+            addr = c["bw"] + 2 * r + j
+            t.receive(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts - 1 - md], mult=is_msg)
+            t.send(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts], mult=is_msg)
+            t.send(BUS_RANGE16, [c[f"md{j}_lo"]], mult=is_msg)
+        t.send(BUS_BYTES, [BYTE_RANGE, c["md0_hi"], c["md1_hi"], 0], mult=is_msg)
 
-        # ---- σ0(W) = ROTR7 ^ ROTR18 ^ SHR3, σ1(W) = ROTR17 ^ ROTR19 ^ SHR10, Σ0(a) = ROTR2 ^ ROTR13 ^ ROTR22,
-        # Σ1(e) = ROTR6 ^ ROTR11 ^ ROTR25: two XOR lookups per byte (x ^ y = t, t ^ z = out).
-        # Soundness: the byte table only holds (XOR, x, y, x ^ y) for bytes, so every output byte is exact.
-        def xor3(tmp, out, x, y, z):
-            for k in range(4):
-                t.send(BUS_BYTES, [BYTE_XOR, x[k], y[k], c[f"{tmp}{k}"]], mult=is_real)
-                t.send(BUS_BYTES, [BYTE_XOR, c[f"{tmp}{k}"], z[k], c[f"{out}{k}"]], mult=is_real)
+        # ---- the two rounds of row t + 1, on the transition t -> t + 1. Row t holds a_{2t-2} (a0), a_{2t-1}
+        # (a1), e likewise, and the limbs d3 = a_{2t-3}, h3 = e_{2t-3}; row t + 1 holds W and K of rounds 2t,
+        # 2t + 1 and their results: a_{2t+1}, e_{2t+1} as its a1, e1 bits, a_{2t+2}, e_{2t+2} as its an, en
+        # limbs (the next row's a0, e0). Σ0, Σ1 (degree 3), Ch (degree 2) and Maj (degree 3) are polynomials of
+        # the bits: no column, no lookup. Additions mod 2^32 in 16-bit limbs: sum_lo = res_lo + 2^16·carry_lo,
+        # sum_hi + carry_lo = res_hi + 2^16·carry_hi.
+        # Soundness: on a round row the carries are byte-checked and results are in [0, 2^16) (bits, or the
+        # next row's bits for an, en, or range16 in the block table for the last row's), both sides are
+        # integers < 2^24 < p and the decomposition is unique; a wrong carry forces a result out of range. Into
+        # a row that computes no round (a pre-row, padding) the carries are not range-checked: free field
+        # elements that satisfy the equations, which then say nothing (no selector, so the degree stays 3).
+        def rounds(a, b, cc, d, e, f, g, h, k, w, res_a, res_e, ca, ce, tag):
+            s1, ch = _sigma_limbs(e, 6, 11, 25), _ch_limbs(e, f, g)
+            t1 = [h[i] + s1[i] + ch[i] + k[i] + w[i] for i in range(2)]
+            s0, maj = _sigma_limbs(a, 2, 13, 22), _maj_limbs(a, b, cc)
+            t.transition(f"add_a{tag}_lo", t1[0] + s0[0] + maj[0] - res_a[0] - 65536 * ca[0])
+            t.transition(f"add_a{tag}_hi", t1[1] + s0[1] + maj[1] + ca[0] - res_a[1] - 65536 * ca[1])
+            t.transition(f"add_e{tag}_lo", t1[0] + d[0] - res_e[0] - 65536 * ce[0])
+            t.transition(f"add_e{tag}_hi", t1[1] + d[1] + ce[0] - res_e[1] - 65536 * ce[1])
 
-        xor3("S0t", "S0", _bytes_of(a, 2), _bytes_of(a, 13), _bytes_of(a, 22))
-        xor3("S1t", "S1", _bytes_of(e, 6), _bytes_of(e, 11), _bytes_of(e, 25))
-        xor3("s0t", "s0", _bytes_of(w, 7), _bytes_of(w, 18), _bytes_of(w, 3, shr=True))
-        xor3("s1t", "s1", _bytes_of(w, 17), _bytes_of(w, 19), _bytes_of(w, 10, shr=True))
-        # ---- Ch(e, f, g) = (e & f) + (~e & g) (disjoint bits: the XOR is a sum); Maj(a, b, c) = (a & b) +
-        # (c & (a ^ b)) (disjoint likewise). Soundness: AND/XOR lookups also prove b, c, f, g are bytes.
-        for k in range(4):
-            t.send(BUS_BYTES, [BYTE_AND, E[k], fb[k], c[f"u{k}"]], mult=is_real)
-            t.send(BUS_BYTES, [BYTE_AND, 255 - E[k], gb[k], c[f"v{k}"]], mult=is_real)
-            t.send(BUS_BYTES, [BYTE_AND, A[k], bb[k], c[f"ab{k}"]], mult=is_real)
-            t.send(BUS_BYTES, [BYTE_XOR, A[k], bb[k], c[f"x{k}"]], mult=is_real)
-            t.send(BUS_BYTES, [BYTE_AND, cb[k], c[f"x{k}"], c[f"cx{k}"]], mult=is_real)
+        a0n, a1n, e0n, e1n = nx(A0), nx(A1), nx(E0), nx(E1)
+        k0n, k1n = (c["k0_lo"].next, c["k0_hi"].next), (c["k1_lo"].next, c["k1_hi"].next)
+        w0n, w1n = _bit_limbs(nx(W0)), _bit_limbs(nx(W1))
+        nxp = lambda n: (c[f"{n}_lo"].next, c[f"{n}_hi"].next)  # noqa: E731
+        rounds(a0n, A1, A0, pair("d3"), e0n, E1, E0, pair("h3"), k0n, w0n, _bit_limbs(a1n), _bit_limbs(e1n),
+               nxp("ca0"), nxp("ce0"), 0)
+        rounds(a1n, a0n, A1, L["a0"], e1n, e0n, E1, L["e0"], k1n, w1n, nxp("an"), nxp("en"), nxp("ca1"),
+               nxp("ce1"), 1)
+        for name in ("ca0", "ce0", "ca1", "ce1"):
+            t.send(BUS_BYTES, [BYTE_RANGE, c[f"{name}_lo"], c[f"{name}_hi"], 0], mult=rnd)
 
-        # ---- additions mod 2^32 in 16-bit limbs: sum_lo = res_lo + 2^16·carry_lo, sum_hi + carry_lo =
-        # res_hi + 2^16·carry_hi. Soundness: carries are byte-checked and results are in [0, 2^16) (bits, or
-        # range16 in the block table for the last row's a, e), so both sides are integers < 2^24 < p and the
-        # decomposition is unique; a wrong carry forces a result limb out of range.
-        S0, S1, s1 = _limbs(col4("S0")), _limbs(col4("S1")), _limbs(col4("s1"))
-        u, v, ab, cx = (_limbs(col4(n)) for n in ("u", "v", "ab", "cx"))
-        h = (c["h_lo"], c["h_hi"])
-        d = (c["d_lo"], c["d_hi"])
-        k_ = (c["k_lo"], c["k_hi"])
-        Wl = _limbs(W)
-        t1 = [h[i] + S1[i] + u[i] + v[i] + k_[i] + Wl[i] for i in range(2)]
-        an, en = (c["an_lo"], c["an_hi"]), (c["en_lo"], c["en_hi"])
-        ca, ce = (c["ca_lo"], c["ca_hi"]), (c["ce_lo"], c["ce_hi"])
-        t.always("add_a_lo", t1[0] + S0[0] + ab[0] + cx[0] - an[0] - 65536 * ca[0])
-        t.always("add_a_hi", t1[1] + S0[1] + ab[1] + cx[1] + ca[0] - an[1] - 65536 * ca[1])
-        t.always("add_e_lo", t1[0] + d[0] - en[0] - 65536 * ce[0])
-        t.always("add_e_hi", t1[1] + d[1] + ce[0] - en[1] - 65536 * ce[1])
-        # schedule (rows 16..63): W_r = σ1(W_{r-2}) + W_{r-7} + q_{r-15}, q_j = σ0(W_j) + W_{j-1}
-        sched = is_real * (1 - is_msg)
-        wv7 = (c["wv7_lo"], c["wv7_hi"])
-        qv15 = (c[f"qv{_QV}_lo"], c[f"qv{_QV}_hi"])
-        s1v2 = (c["s1v2_lo"], c["s1v2_hi"])
-        cw = (c["cw_lo"], c["cw_hi"])
-        t.always("schedule_lo", sched * (s1v2[0] + wv7[0] + qv15[0] - Wl[0] - 65536 * cw[0]))
-        t.always("schedule_hi", sched * (s1v2[1] + wv7[1] + qv15[1] + cw[0] - Wl[1] - 65536 * cw[1]))
-        t.send(BUS_BYTES, [BYTE_RANGE, ca[0], ca[1], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, ce[0], ce[1], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, cw[0], cw[1], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["md_hi"], 0, 0], mult=is_msg)
-
-        # ---- windows (shift registers over rows; their values only matter on rows 16..63 of a block, which
-        # read rows of the same block). Soundness: each window entry equals the value k rows up.
-        s0 = _limbs(col4("s0"))
-        for p, i in (("lo", 0), ("hi", 1)):
-            t.transition(f"wv1_{p}", c[f"wv1_{p}"].next - Wl[i])
-            t.transition(f"qv1_{p}", c[f"qv1_{p}"].next - s0[i] - c[f"wv1_{p}"])
-            t.transition(f"s1v1_{p}", c[f"s1v1_{p}"].next - s1[i])
-            for name, depth in (("wv", _WV), ("qv", _QV), ("s1v", _S1V)):
-                for k in range(1, depth):
-                    t.transition(f"{name}{k + 1}_{p}", c[f"{name}{k + 1}_{p}"].next - c[f"{name}{k}_{p}"])
-
-        # ---- state to the next round (inside a block): a' = an, b' = a, c' = b, d' = c, e' = en, f' = e, ...
-        # Soundness: the bits of the next a / e must represent exactly an / en (so an, en are 16-bit limbs).
+        # ---- state to the next row inside a block: a0' = an, e0' = en, d3' = a1, h3' = e1.
+        # Soundness: the bits of the next a0 / e0 must represent exactly an / en (so an, en are 16-bit limbs).
         nxt = 1 - last
-        A_next, E_next = _limbs(_bytes_of([x.next for x in a])), _limbs(_bytes_of([x.next for x in e]))
+        a0_next, e0_next = _bit_limbs(a0n), _bit_limbs(e0n)
         for i, p in enumerate(("lo", "hi")):
-            t.transition(f"a_next_{p}", nxt * (A_next[i] - an[i]))
-            t.transition(f"e_next_{p}", nxt * (E_next[i] - en[i]))
-        for k in range(4):
-            t.transition(f"b_next{k}", nxt * (bb[k].next - A[k]))
-            t.transition(f"c_next{k}", nxt * (cb[k].next - bb[k]))
-            t.transition(f"f_next{k}", nxt * (fb[k].next - E[k]))
-            t.transition(f"g_next{k}", nxt * (gb[k].next - fb[k]))
-        C, G = _limbs(cb), _limbs(gb)
-        for i, p in enumerate(("lo", "hi")):
-            t.transition(f"d_next_{p}", nxt * (d[i].next - C[i]))
-            t.transition(f"h_next_{p}", nxt * (h[i].next - G[i]))
+            t.transition(f"a_next_{p}", nxt * (a0_next[i] - pair("an")[i]))
+            t.transition(f"e_next_{p}", nxt * (e0_next[i] - pair("en")[i]))
+            t.transition(f"d_next_{p}", nxt * (c[f"d3_{p}"].next - L["a1"][i]))
+            t.transition(f"h_next_{p}", nxt * (c[f"h3_{p}"].next - L["e1"][i]))
 
-        # ---- link to the block table: the first row takes H_in as a..h; the last row hands a..h after
-        # round 63 back. Soundness: both tuples carry clk (and bw), constant over the block.
-        Al, Bl, El, Fl = _limbs(A), _limbs(bb), _limbs(E), _limbs(fb)
-        state = [*Al, *Bl, *C, *d, *El, *Fl, *G, *h]
+        # ---- schedule (round rows 8..31): W_2u = σ1(W_2u-2) + W_2u-7 + P_{u-8}, W_2u+1 = σ1(W_2u-1) + W_2u-6 +
+        # Q_{u-8}, with P_j = W_2j + σ0(W_2j+1) and Q_j = W_2j+1 + σ0(W_2j+2) (defined on row j; Q from the next
+        # row's bits by a transition) and V_j = W_2j-1 (the row above's w1, a transition). Row j sends (clk, j,
+        # P, Q) to row j + 8 and (clk, 32 + j, V, W_2j) to row j + 3 (multiplicities m8, m3 from the K table);
+        # a schedule row receives (clk, u - 8, rp, rq) and (clk, 32 + u - 3, rv, rw). σ1 of the row above is a
+        # polynomial of its bits, in the transition. Soundness: clk is unique per block and r is bound to the
+        # row's step (K, round_step), so the received values are exactly those of the right rows of the same
+        # call; rp, rq < 2^17, so the carries are < 4 (byte-checked on schedule rows, free elsewhere, as above).
+        sched = rnd - is_msg
+        s0_w1, s0_w0n = _sigma_limbs(W1, 7, 18, 3, shr=True), _sigma_limbs(nx(W0), 7, 18, 3, shr=True)
+        for i, p in enumerate(("lo", "hi")):
+            t.always(f"p_{p}", c[f"p_{p}"] - L["w0"][i] - s0_w1[i])
+            t.transition(f"q_{p}", c[f"q_{p}"] - L["w1"][i] - s0_w0n[i])
+            t.transition(f"v_{p}", c[f"v_{p}"].next - L["w1"][i])
+        for j, (wn, s1, rv, rp) in enumerate(((w0n, _sigma_limbs(W0, 17, 19, 10, shr=True), "rv", "rp"),
+                                               (w1n, _sigma_limbs(W1, 17, 19, 10, shr=True), "rw", "rq"))):
+            cw, rvn, rpn = nxp(f"cw{j}"), nxp(rv), nxp(rp)
+            t.transition(f"schedule{j}_lo", wn[0] + 65536 * cw[0] - s1[0] - rvn[0] - rpn[0])
+            t.transition(f"schedule{j}_hi", wn[1] + 65536 * cw[1] - cw[0] - s1[1] - rvn[1] - rpn[1])
+            t.send(BUS_BYTES, [BYTE_RANGE, c[f"cw{j}_lo"], c[f"cw{j}_hi"], 0], mult=sched)
+        t.send(BUS_W, [c["clk"], r, *pair("p"), *pair("q")], mult=rnd * c["m8"])
+        t.send(BUS_W, [c["clk"], V_BASE + r, *pair("v"), *L["w0"]], mult=rnd * c["m3"])
+        t.receive(BUS_W, [c["clk"], r - P_LAG, *pair("rp"), *pair("rq")], mult=sched)
+        t.receive(BUS_W, [c["clk"], V_BASE + r - V_LAG, *pair("rv"), *pair("rw")], mult=sched)
+
+        # ---- link to the block table: the pre-row takes H_in as (an, a1, a0, d3, en, e1, e0, h3) = a..h; the
+        # last row hands a..h after round 63 back in the same places. Soundness: both tuples carry clk (and
+        # bw), constant over the block.
+        state = [*pair("an"), *L["a1"], *L["a0"], *pair("d3"), *pair("en"), *L["e1"], *L["e0"], *pair("h3")]
         t.receive(BUS_INIT, [c["clk"], c["bw"], *state], mult=first)
-        t.send(BUS_FINAL, [c["clk"], *an, *Al, *Bl, *C, *en, *El, *Fl, *G], mult=last)
+        t.send(BUS_FINAL, [c["clk"], *state], mult=last)
 
     # ------------------------------------------------------------------------------------------ block table
     @staticmethod
@@ -314,14 +358,16 @@ class ShaTables:
     # ------------------------------------------------------------------------------------------ K table
     @staticmethod
     def _k(t) -> None:
-        r, msg, k_lo, k_hi = (t.fixed(n) for n in K_FIXED)
-        t.receive(BUS_K, [r, msg, k_lo, k_hi], mult=t.main("mult"))
+        t.receive(BUS_K, [t.fixed(n) for n in K_FIXED], mult=t.main("mult"))
 
     @staticmethod
     def k_fixed() -> np.ndarray:
         k = np.array(K, dtype=np.int64)
-        r = np.arange(ROUNDS)
-        return np.stack([r, r < 16, k & 0xFFFF, k >> 16], axis=1).astype(np.uint32)
+        r = np.arange(STEPS)
+        k0, k1 = k[0::2], k[1::2]
+        m8 = r + P_LAG < STEPS
+        m3 = (r + V_LAG >= 8) & (r + V_LAG < STEPS)
+        return np.stack([r, r < 8, k0 & 0xFFFF, k0 >> 16, k1 & 0xFFFF, k1 >> 16, m8, m3], axis=1).astype(np.uint32)
 
     # ------------------------------------------------------------------------------------------ trace
     def fill(self, calls: "ShaCalls", prev_ts: np.ndarray, sends: LookupSends, text: tuple[int, int],
@@ -333,7 +379,7 @@ class ShaTables:
         rv = round_values(calls.state_in, calls.block, K if k is None else k)
         rmain, rcols = _round_main(rv, calls, prev_ts[:, 8:])
         bmain = _block_main(calls, rv, prev_ts[:, :8], text)
-        kmain = np.full((ROUNDS, 1), B, dtype=np.uint32)
+        kmain = np.full((STEPS, 1), B, dtype=np.uint32)
         report_lookups(self.round_t, rmain, sends, rcols)
         report_lookups(self.block_t, bmain, sends)
         return {ROUND_NAME: rmain, BLOCK_NAME: bmain, K_NAME: kmain}
@@ -423,81 +469,119 @@ def round_values(state_in: np.ndarray, block: np.ndarray, k=K) -> dict[str, np.n
     return out
 
 
-def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[np.ndarray, list]:
-    """The round table's trace, and its columns (canonical uint32: main[:, j] == columns[j])."""
-    B = rv["a"].shape[0]
-    n = B * ROUNDS
-    height = padded_height(n)
-    flat = lambda x: np.concatenate([np.asarray(x, np.int64).reshape(-1), np.zeros(height - n, np.int64)])  # noqa
-    a, b, c, d, e, f, g, h = (flat(rv[x]) for x in "abcdefgh")
-    W, Kr, an, en = flat(rv["W"]), flat(rv["K"]), flat(rv["A"]), flat(rv["E"])
-    real = np.arange(height) < n
-    r = np.where(real, np.arange(height) % ROUNDS, 0)
-    v: dict[str, np.ndarray] = {}
-    v["is_real"] = real.astype(np.int64)
-    v["first"] = (real & (r == 0)).astype(np.int64)
-    v["last"] = (real & (r == ROUNDS - 1)).astype(np.int64)
-    v["is_msg"] = (real & (r < 16)).astype(np.int64)
-    v["r"] = r
-    v["clk"] = flat(np.repeat(calls.clk, ROUNDS))
-    v["bw"] = flat(np.repeat(calls.a1 >> 2, ROUNDS))
-    v["k_lo"], v["k_hi"] = Kr & 0xFFFF, Kr >> 16
-    ts = 4 * v["clk"] + TS_SLOT
-    md = np.zeros(height, np.int64)
-    msg_rows = np.nonzero(v["is_msg"])[0]
-    md[msg_rows] = ts[msg_rows] - 1 - prev_ts_block.reshape(-1)
-    v["md_lo"], v["md_hi"] = md & 0xFFFF, md >> 16
-    for name, word in (("a", a), ("e", e), ("w", W)):
-        for i in range(32):
-            v[f"{name}{i}"] = (word >> i) & 1
-    for name, word in (("b", b), ("c", c), ("f", f), ("g", g)):
-        for k in range(4):
-            v[f"{name}{k}"] = (word >> (8 * k)) & 0xFF
-    v["d_lo"], v["d_hi"] = d & 0xFFFF, d >> 16
-    v["h_lo"], v["h_hi"] = h & 0xFFFF, h >> 16
-    v["an_lo"], v["an_hi"] = an & 0xFFFF, an >> 16
-    v["en_lo"], v["en_hi"] = en & 0xFFFF, en >> 16
-    S0t = _rotr(a, 2) ^ _rotr(a, 13)
-    S1t = _rotr(e, 6) ^ _rotr(e, 11)
-    s0t = _rotr(W, 7) ^ _rotr(W, 18)
-    s1t = _rotr(W, 17) ^ _rotr(W, 19)
-    words = {"S0t": S0t, "S0": S0t ^ _rotr(a, 22), "S1t": S1t, "S1": S1t ^ _rotr(e, 25),
-             "u": e & f, "v": (~e & M32) & g, "ab": a & b, "x": a ^ b, "cx": c & (a ^ b),
-             "s0t": s0t, "s0": s0t ^ (W >> 3), "s1t": s1t, "s1": s1t ^ (W >> 10)}
-    words["u"] = np.where(real, words["u"], 0)
-    words["v"] = np.where(real, words["v"], 0)
-    for name, word in words.items():
-        for k in range(4):
-            v[f"{name}{k}"] = (word >> (8 * k)) & 0xFF
-    lo = lambda x: x & 0xFFFF  # noqa: E731
-    hi = lambda x: x >> 16  # noqa: E731
-    ws = words
-    t1 = [p(h) + p(ws["S1"]) + p(ws["u"]) + p(ws["v"]) + p(Kr) + p(W) for p in (lo, hi)]
-    sa_lo = t1[0] + lo(ws["S0"]) + lo(ws["ab"]) + lo(ws["cx"])
-    v["ca_lo"] = sa_lo >> 16
-    v["ca_hi"] = (t1[1] + hi(ws["S0"]) + hi(ws["ab"]) + hi(ws["cx"]) + v["ca_lo"]) >> 16
-    v["ce_lo"] = (t1[0] + lo(d)) >> 16
-    v["ce_hi"] = (t1[1] + hi(d) + v["ce_lo"]) >> 16
+def _sig(x, r1, r2, r3, shr):
+    return _rotr(x, r1) ^ _rotr(x, r2) ^ ((x >> r3) if shr else _rotr(x, r3))
 
-    def shift(x, k):
+
+def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[np.ndarray, list]:
+    """The round table's trace, and its columns (canonical uint32: main[:, j] == columns[j]). Carries are
+    computed from the columns themselves (the constraints' own sums), so rows that compute no round get the
+    field elements that satisfy the transitions into them."""
+    B = rv["a"].shape[0]
+    n = B * ROWS_PER_CALL
+    height = padded_height(n)
+    real = np.arange(height) < n
+    t = np.where(real, np.arange(height) % ROWS_PER_CALL, 0)
+    pre = real & (t == 0)
+    rnd = real & (t > 0)
+
+    def rows(per_call):
+        """int64[B, 33] -> one value per row of the table (0 on padding)."""
         out = np.zeros(height, np.int64)
-        if k < height:
-            out[k:] = x[:height - k]
+        out[:n] = np.asarray(per_call, np.int64).reshape(-1)
         return out
 
-    s0w, s1w = ws["s0"], ws["s1"]
-    q = [lo(s0w) + shift(lo(W), 1), hi(s0w) + shift(hi(W), 1)]
-    for k in range(1, _WV + 1):
-        v[f"wv{k}_lo"], v[f"wv{k}_hi"] = shift(lo(W), k), shift(hi(W), k)
-    for k in range(1, _QV + 1):
-        v[f"qv{k}_lo"], v[f"qv{k}_hi"] = shift(q[0], k), shift(q[1], k)
-    for k in range(1, _S1V + 1):
-        v[f"s1v{k}_lo"], v[f"s1v{k}_hi"] = shift(lo(s1w), k), shift(hi(s1w), k)
-    sched = (v["is_real"] == 1) & (v["is_msg"] == 0)
-    sum_lo = v["s1v2_lo"] + v["wv7_lo"] + v[f"qv{_QV}_lo"]
-    cw_lo = np.where(sched, sum_lo >> 16, 0)
-    cw_hi = np.where(sched, (v["s1v2_hi"] + v["wv7_hi"] + v[f"qv{_QV}_hi"] + cw_lo) >> 16, 0)
-    v["cw_lo"], v["cw_hi"] = cw_lo, cw_hi
+    # a_j for j = -3..64 (index j + 3): b, c, d of the input state are a_{-1}, a_{-2}, a_{-3}
+    aa = np.concatenate([rv["d"][:, :1], rv["c"][:, :1], rv["b"][:, :1], rv["a"], rv["A"][:, -1:]], axis=1)
+    ee = np.concatenate([rv["h"][:, :1], rv["g"][:, :1], rv["f"][:, :1], rv["e"], rv["E"][:, -1:]], axis=1)
+    st = np.arange(ROWS_PER_CALL)
+    word = {"a0": rows(aa[:, 2 * st + 1]), "a1": rows(aa[:, 2 * st + 2]), "d3": rows(aa[:, 2 * st]),
+            "an": rows(aa[:, 2 * st + 3]), "e0": rows(ee[:, 2 * st + 1]), "e1": rows(ee[:, 2 * st + 2]),
+            "h3": rows(ee[:, 2 * st]), "en": rows(ee[:, 2 * st + 3])}
+    zero = np.zeros((B, 1), np.int64)
+    for name, src in (("w", rv["W"]), ("k", rv["K"])):
+        word[f"{name}0"] = rows(np.concatenate([zero, src[:, 0::2]], axis=1))
+        word[f"{name}1"] = rows(np.concatenate([zero, src[:, 1::2]], axis=1))
+    v: dict[str, np.ndarray] = {}
+    v["is_real"], v["first"] = real.astype(np.int64), pre.astype(np.int64)
+    v["last"] = (real & (t == STEPS)).astype(np.int64)
+    r = np.where(rnd, t - 1, 0)
+    v["is_msg"] = (rnd & (r < 8)).astype(np.int64)
+    v["r"] = r
+    v["clk"] = rows(np.repeat(calls.clk, ROWS_PER_CALL))
+    v["bw"] = rows(np.repeat(calls.a1 >> 2, ROWS_PER_CALL))
+    lo = lambda x: x & 0xFFFF  # noqa: E731
+    hi = lambda x: x >> 16  # noqa: E731
+    for j in "01":
+        v[f"k{j}_lo"], v[f"k{j}_hi"] = lo(word[f"k{j}"]), hi(word[f"k{j}"])
+    ts = 4 * v["clk"] + TS_SLOT
+    msg_rows = np.nonzero(v["is_msg"])[0]
+    prev = prev_ts_block.reshape(-1, 2)  # block words 2r, 2r + 1 of each message row, in row order
+    for j in range(2):
+        md = np.zeros(height, np.int64)
+        md[msg_rows] = ts[msg_rows] - 1 - prev[:, j]
+        v[f"md{j}_lo"], v[f"md{j}_hi"] = md & 0xFFFF, md >> 16
+    v["m8"] = (rnd & (r + P_LAG < STEPS)).astype(np.int64)
+    v["m3"] = (rnd & (r + V_LAG >= 8) & (r + V_LAG < STEPS)).astype(np.int64)
+    for w in _WORDS:
+        x = word[w]
+        for i in range(32):
+            v[f"{w}_{i}"] = (x >> i) & 1
+    for name in ("d3", "h3", "an", "en"):
+        v[f"{name}_lo"], v[f"{name}_hi"] = lo(word[name]), hi(word[name])
+
+    def shift(x, k):
+        """Row i gets x[i - k] (k > 0: from above; k < 0: from below), zero where there is none."""
+        out = np.zeros(height, np.int64)
+        if 0 < k < height:
+            out[k:] = x[:height - k]
+        elif -height < k < 0:
+            out[:k] = x[-k:]
+        return out
+
+    inv = pow(65536, P - 2, P)
+
+    def carries(sum_lo, sum_hi, res):
+        """The carries that make sum = res + 2^16·carry hold limb by limb, as field elements (exact small
+        integers wherever the sums are real)."""
+        c_lo = (sum_lo - lo(res)) % P * inv % P
+        c_hi = (sum_hi + c_lo - hi(res)) % P * inv % P
+        return c_lo, c_hi
+
+    # the two rounds computed on the transition into each row (cur = the row above)
+    cur = {w: shift(word[w], 1) for w in ("a0", "a1", "e0", "e1", "d3", "h3")}
+    a0, a1, e0, e1, wn0, wn1 = (word[w] for w in ("a0", "a1", "e0", "e1", "w0", "w1"))
+
+    def one_round(a, b, c, d, e, f, g, h, k, w, res_a, res_e, tag):
+        s1, ch = _sig(e, 6, 11, 25, False), (e & f) ^ (~e & M32 & g)
+        s0, maj = _sig(a, 2, 13, 22, False), (a & b) ^ (a & c) ^ (b & c)
+        t1 = [p(h) + p(s1) + p(ch) + p(k) + p(w) for p in (lo, hi)]
+        v[f"ca{tag}_lo"], v[f"ca{tag}_hi"] = carries(t1[0] + lo(s0) + lo(maj), t1[1] + hi(s0) + hi(maj), res_a)
+        v[f"ce{tag}_lo"], v[f"ce{tag}_hi"] = carries(t1[0] + lo(d), t1[1] + hi(d), res_e)
+
+    one_round(a0, cur["a1"], cur["a0"], cur["d3"], e0, cur["e1"], cur["e0"], cur["h3"], word["k0"], wn0, a1, e1, 0)
+    one_round(a1, a0, cur["a1"], cur["a0"], e1, e0, cur["e1"], cur["e0"], word["k1"], wn1, word["an"], word["en"], 1)
+    for name in ("ca0", "ce0", "ca1", "ce1"):  # the first table row has no row above: its carries are unused
+        v[f"{name}_lo"][0] = v[f"{name}_hi"][0] = 0
+
+    # schedule: P, Q, V on every row (definitions), the received values on schedule rows only
+    s0 = lambda x: _sig(x, 7, 18, 3, True)  # noqa: E731
+    s1 = lambda x: _sig(x, 17, 19, 10, True)  # noqa: E731
+    vals = {"p": [lo(wn0) + lo(s0(wn1)), hi(wn0) + hi(s0(wn1))],
+            "q": [lo(wn1) + lo(s0(shift(wn0, -1))), hi(wn1) + hi(s0(shift(wn0, -1)))],
+            "v": [lo(shift(wn1, 1)), hi(shift(wn1, 1))]}
+    sched = rnd & (v["is_msg"] == 0)
+    vals["rp"] = [np.where(sched, shift(x, P_LAG), 0) for x in vals["p"]]
+    vals["rq"] = [np.where(sched, shift(x, P_LAG), 0) for x in vals["q"]]
+    vals["rv"] = [np.where(sched, shift(x, V_LAG), 0) for x in vals["v"]]
+    vals["rw"] = [np.where(sched, shift(p(wn0), V_LAG), 0) for p in (lo, hi)]
+    for name, (x_lo, x_hi) in vals.items():
+        v[f"{name}_lo"], v[f"{name}_hi"] = x_lo, x_hi
+    for j, (wn, rv_, rp_) in enumerate(((wn0, "rv", "rp"), (wn1, "rw", "rq"))):
+        s1w = s1(shift(wn, 1))
+        c_lo, c_hi = carries(lo(s1w) + vals[rv_][0] + vals[rp_][0], hi(s1w) + vals[rv_][1] + vals[rp_][1], wn)
+        c_lo[0] = c_hi[0] = 0
+        v[f"cw{j}_lo"], v[f"cw{j}_hi"] = c_lo, c_hi
     cols = [v[name] for name in ROUND_COLUMNS]
     out = trace_rows(cols, height, height)
     v.clear()
