@@ -149,6 +149,7 @@ def test_recomputation_must_reproduce_the_committed_root(fib):
 def test_coordinator_refuses_a_trace_that_ends_elsewhere(fib, monkeypatch):
     """The coordinator's journal position for the next segment is wrong by one byte: the worker's trace disagrees
     and the prover stops with an internal error instead of making a receipt that cannot verify."""
+    segmented._PENDING.clear()
     real = segmented._segment_cells
 
     def off_by_one(s, record):
@@ -159,4 +160,4 @@ def test_coordinator_refuses_a_trace_that_ends_elsewhere(fib, monkeypatch):
     with pytest.raises(ZkvmError, match="ends in another state"):
         segmented.prove_segmented(fib, (300).to_bytes(4, "little"), PO2, R.default_options(False),
                                   max_cycles=1 << 20)
-    segmented._PENDING.clear()
+    assert not segmented.pending_keys(), "a failed run must not leave its phase-1 states behind"

@@ -415,42 +415,46 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
     bar = _bar(progress, "commit segments")
     if scheduler is not None:
         image_f, input_f = scheduler.scatter([image, bytes(input)], broadcast=True)
-    while not halted:
-        index = len(jobs)
-        if index >= segments.max_segments(po2):
-            raise InputError(f"the run needs more than {segments.max_segments(po2)} segments of 2^{po2} cycles "
-                             f"(at most {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles are provable)")
-        # The segment's start state, read as a worker reads it (_segment_witness): the coordinator needs none of
-        # its values, but this keeps one place where a run's state between segments is taken (the malicious-
-        # prover tests change it there, for the coordinator and the workers alike). ~10 ms for 16 MiB.
-        _snapshot(m)
-        halted = m.record_segment(size)
-        record = m.take_records(cycle0=index * size, clk0=segments.clk_start(index, po2))
-        cells, commit_bytes, short = _segment_cells(s, record)
-        del record
-        job = SegmentJob(index, halted, po2, jpos0, eof0, _restrict(state, cells.final_key),
-                         state if halted else None, os.urandom(32), max_cycles)
-        jpos0, eof0 = jpos0 + commit_bytes, int(eof0 or short)
-        expected.append((jpos0, eof0, _cells_digest(cells)))
-        state = state.merged(cells)
-        del cells
-        jobs.append(job)
-        if scheduler is None:
-            done.append(commit_segment(image, input, job, options, fixed_cache))
-            if bar is not None:
-                bar.update(1)
-        else:
-            done.append(scheduler.submit(commit_segment, image_f, input_f, job, options, fixed_cache, pure=False,
-                                         key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
-    if scheduler is not None:
-        done = _gather(scheduler, done, bar)
-    if bar is not None:
-        bar.close()
-    for job, got, want in zip(jobs, done, expected):
-        if (got.jpos_end, got.eof_end, got.cells) != want:
-            raise ZkvmError(f"internal error: segment {job.index}'s trace ends in another state (journal position, "
-                            "eof, touched cells) than the coordinator's execution")
-        job.root, job.where = got.root, got.where
+    try:
+        while not halted:
+            index = len(jobs)
+            if index >= segments.max_segments(po2):
+                raise InputError(f"the run needs more than {segments.max_segments(po2)} segments of 2^{po2} cycles "
+                                 f"(at most {abi.MAX_SEGMENTED_PROVE_CYCLES} cycles are provable)")
+            # The segment's start state, read as a worker reads it (_segment_witness): the coordinator needs none of
+            # its values, but this keeps one place where a run's state between segments is taken (the malicious-
+            # prover tests change it there, for the coordinator and the workers alike). ~10 ms for 16 MiB.
+            _snapshot(m)
+            halted = m.record_segment(size)
+            record = m.take_records(cycle0=index * size, clk0=segments.clk_start(index, po2))
+            cells, commit_bytes, short = _segment_cells(s, record)
+            del record
+            job = SegmentJob(index, halted, po2, jpos0, eof0, _restrict(state, cells.final_key),
+                             state if halted else None, os.urandom(32), max_cycles)
+            jpos0, eof0 = jpos0 + commit_bytes, int(eof0 or short)
+            expected.append((jpos0, eof0, _cells_digest(cells)))
+            state = state.merged(cells)
+            del cells
+            jobs.append(job)
+            if scheduler is None:
+                done.append(commit_segment(image, input, job, options, fixed_cache))
+                if bar is not None:
+                    bar.update(1)
+            else:
+                done.append(scheduler.submit(commit_segment, image_f, input_f, job, options, fixed_cache, pure=False,
+                                             key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
+        if scheduler is not None:
+            done = _gather(scheduler, done, bar)
+        if bar is not None:
+            bar.close()
+        for job, got, want in zip(jobs, done, expected):
+            if (got.jpos_end, got.eof_end, got.cells) != want:
+                raise ZkvmError(f"internal error: segment {job.index}'s trace ends in another state (journal position, "
+                                "eof, touched cells) than the coordinator's execution")
+            job.root, job.where = got.root, got.where
+    except BaseException:  # a failed run leaves no phase-1 state in this process
+        _forget(jobs)
+        raise
     commitments = [(list(c.heights), c.root) for c in done]
     result = (m.exit_code & 0xFFFF_FFFF, m.journal, m.cycles, m)
     return s, fc, jobs, commitments, result
@@ -488,13 +492,21 @@ def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progr
     out: list = [None] * len(jobs)
     bar = _bar(progress, "prove segments", len(jobs))
     kept = set(_PENDING)
-    for job in sorted(jobs, key=lambda j: j.key not in kept):  # kept states first: their memory goes first
-        out[job.index] = prove_segment(image, input, job, options, challenges, fixed_cache)
+    try:
+        for job in sorted(jobs, key=lambda j: j.key not in kept):  # kept states first: their memory goes first
+            out[job.index] = prove_segment(image, input, job, options, challenges, fixed_cache)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        _forget(jobs)
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
     return out
+
+
+def _forget(jobs) -> None:
+    for job in jobs:
+        _PENDING.pop(job.key, None)
 
 
 def _bar(progress: bool, desc: str, total: int | None = None):
