@@ -48,7 +48,7 @@ def _check(fib, result, receipt):
 
 
 def _native_threads() -> int:
-    from zkvm.stark import _native
+    from zkvm.stark.backend import _native
 
     return int(_native.lib.zk_num_threads())
 
