@@ -32,9 +32,8 @@ from zkvm.stark.backend import native_eval  # noqa: E402
 from zkvm.stark.errors import AirError, BusError, BusImbalance, MalformedProof, OodMismatch  # noqa: E402
 from zkvm.stark.proving import prover  # noqa: E402
 from zkvm.stark.proving.prng import Randomness  # noqa: E402
-from zkvm.stark.verifying import blinding, logup  # noqa: E402
-from zkvm.stark.verifying.protocol import absorb_statement, max_tuple_len  # noqa: E402
-from zkvm.stark.verifying.transcript import Transcript  # noqa: E402
+from zkvm.stark.verifying import blinding, logup, schedule  # noqa: E402
+from zkvm.stark.verifying.protocol import max_tuple_len  # noqa: E402
 
 SEED = 20261125
 N_PROOFS = 256
@@ -156,11 +155,9 @@ def test_zk_proof_is_the_same_on_the_vm_and_numpy_paths(monkeypatch):
 def _challenges(air, proof, opts, fixed) -> tuple[Ext, Ext]:
     """alpha, beta of a proof, replayed as any verifier does."""
     ca = blinding.compiled_air(air, opts.zk)
-    tr = Transcript()
-    absorb_statement(tr, ca, opts, proof.log_heights, [], [], commit_fixed(air, fixed))
-    for root in proof.main_roots:
-        tr.absorb("main_root", root)
-    return tr.challenge_ext("alpha"), tr.challenge_ext("beta")
+    tr = schedule.statement(ca, opts, proof.log_heights, [], [], commit_fixed(air, fixed))
+    lc = schedule.main_committed(tr, ca, proof.main_roots)
+    return lc.alpha, lc.beta
 
 
 def _distinguisher(opts, n: int) -> np.ndarray:

@@ -23,8 +23,9 @@ compiled extensions)::
 
 ``fixed`` / ``main`` map table names to ``uint32[height, columns]`` arrays (heights: powers of two >= 2, may
 differ between tables). ``public_terms`` are ``(bus, values, mult)`` sends the verifier adds to the bus balance
-itself. Degree rules: ``dsl/air.py``. Protocol and check order: ``proving/prover.py``, ``verifying/verifier.py``,
-``verifying/transcript.py``, ``verifying/fri.py``. Errors: ``errors.py`` (every rejection is a subclass of ``zkvm.errors.VerificationError``).
+itself. Degree rules: ``dsl/air.py``. Fiat-Shamir order: ``verifying/schedule.py``; protocol and check order:
+``proving/prover.py``, ``verifying/verifier.py``, ``verifying/transcript.py``, ``verifying/fri.py``.
+Errors: ``errors.py`` (every rejection is a subclass of ``zkvm.errors.VerificationError``).
 """
 
 from __future__ import annotations

@@ -22,23 +22,21 @@ from typing import Mapping
 
 import numpy as np
 
-from zkvm.errors import InputError, ZkvmError
+from zkvm.errors import InputError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
 from zkvm.stark.backend import accel, kernels, native_eval, ntt
 from zkvm.stark.dsl.air import Air, CompiledAir, CompiledTable
-from zkvm.stark.dsl.algebra import BaseArrayOps, ExtArrayOps, batch_inverse, ext_powers, inv_x_minus_z, mat_dot
+from zkvm.stark.dsl.algebra import BaseArrayOps, ExtArrayOps, ext_powers, inv_x_minus_z, mat_dot
 from zkvm.stark.dsl.traces import ABSENT, _as_trace, _log_height, read_traces, silent
 from zkvm.stark.errors import TraceShapeError
 from zkvm.stark.proving import masks, prng
 from zkvm.stark.proving.merkle import MerkleTree, MixedMerkleTree
-from zkvm.stark.verifying import blinding, fri, logup, protocol, zk
+from zkvm.stark.verifying import blinding, fri, logup, schedule, zk
 from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.verifying.proof import BatchOpening, Opening, Proof, QueryProof
-from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, QUOTIENT_CHUNKS, absorb_statement,
-                                          constraint_values, fixed_digest, fixed_leaf, fixed_leaf_rows, max_tuple_len,
-                                          normalize_public_terms, phase_layouts, publics_vector)
-from zkvm.stark.verifying.transcript import Transcript
+from zkvm.stark.verifying.protocol import (FRI_MASK, QUOTIENT_CHUNKS, constraint_values, fixed_digest, fixed_leaf,
+                                          fixed_leaf_rows, normalize_public_terms, phase_layouts, publics_vector)
 
 _P64 = np.uint64(P)
 BLOCK = 1 << 15  # rows per block in the quotient evaluation (bounds temporaries, keeps them in cache)
@@ -460,8 +458,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
               if lh != ABSENT]  # below, table indices t (phase layouts) go through `state_of`
     state_of = {st.ct.index: st for st in states}
     main_arr.clear()  # our own dict (read_traces): the states hold the traces now, and drop them after zeta
-    tr = Transcript()
-    absorb_statement(tr, ca, options, log_heights, pubs_vec, terms, fc.digest)
+    tr = schedule.statement(ca, options, log_heights, pubs_vec, terms, fc.digest)
     # every table with fixed columns has its root and height in the proof, absent ones too (the fixed digest)
     fixed_roots = [fc.trees[ct.name].root for ct in ca.tables if ct.n_fixed]
     fixed_log_heights = [int(fc.ldes[ct.name].shape[0] >> FIXED_LOG_BLOWUP).bit_length() - 1
@@ -489,7 +486,6 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         with timer.phase("merkle"):
             phase_trees.append(_phase_tree([state_of[t].main_lde for t, _, _ in layouts["main"]], rng))
         main_roots.append(phase_trees[-1].root)
-        tr.absorb("main_root", main_roots[-1])
     timer.step()
     if commit_only:  # paused (PendingProof): the challenges come from every segment's commitment
         held = sum(x.nbytes for st in states for x in (st.main, st.main_lde) if x is not None)
@@ -497,13 +493,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         logup_challenges = yield (main_roots[0] if main_roots else b""), list(log_heights), held
 
     # ---- LogUp
-    if logup_challenges is None:
-        alpha = tr.challenge_ext("alpha")
-        beta = tr.challenge_ext("beta")
-    else:
-        alpha, beta = logup_challenges
-        tr.absorb("logup_challenges", protocol.challenge_bytes(alpha, beta))
-    betas = logup.beta_powers(beta, max_tuple_len(ca))
+    lc = schedule.main_committed(tr, ca, main_roots, logup_challenges)
+    alpha, betas = lc.alpha, lc.betas
     aux_roots, final_sums = [], []
     base_ops = BaseArrayOps()
     for st in states:
@@ -525,14 +516,10 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         with timer.phase("merkle"):
             phase_trees.append(_phase_tree([state_of[t].aux_lde for t, _, _ in layouts["aux"]], rng))
         aux_roots.append(phase_trees[-1].root)
-        tr.absorb("aux_root", aux_roots[-1])
-        for st in states:
-            if st.ct.has_bus:
-                tr.absorb("final_sum", bytes(st.final.to_array().astype("<u4").tobytes()))
     timer.step()
 
     # ---- quotients
-    lam = tr.challenge_ext("lambda")
+    lam = schedule.aux_committed(tr, aux_roots, final_sums)
     quotient_roots = []
     for st in states:
         n = 1 << st.log_n
@@ -559,11 +546,10 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else state_of[t].quot_lde
                                         for t, _, _ in layouts["quotient"]], rng))
     quotient_roots.append(phase_trees[-1].root)
-    tr.absorb("quotient_root", quotient_roots[-1])
     timer.step()
 
     # ---- out-of-domain openings
-    zeta = _draw_zeta(tr)
+    zeta = schedule.quotient_committed(tr, quotient_roots)
     ood_z, ood_zg = [[] for _ in ca.tables], [[] for _ in ca.tables]  # absent tables: none
     with timer.phase("fri"):
         weights_cache: dict = {}  # tables of equal height share their Lagrange weights at zeta and zeta·g
@@ -571,15 +557,13 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
             z_vals, zg_vals = _ood_values(st, zeta, weights_cache)
             ood_z[st.ct.index] = [v.c for v in z_vals]
             ood_zg[st.ct.index] = [v.c for v in zg_vals]
-            for v in z_vals + zg_vals:
-                tr.absorb("ood", v.to_array().astype("<u4").tobytes())
     for st in states:  # trace-domain data is not needed past the openings at zeta: free it before DEEP/FRI
         st.main = st.fixed = st.aux = st.quot_coeffs = None
         st.masks = {}
     timer.step()
 
     # ---- DEEP + FRI
-    gamma = tr.challenge_ext("gamma")
+    gamma = schedule.ood_sent(tr, ood_z, ood_zg)
     with timer.phase("fri"):
         rollins: dict[int, np.ndarray] = {}
         counter = 0
@@ -607,8 +591,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                 tree = MerkleTree(mat)  # unsalted even under zk: F is masked (zk.py, 4.)
             layers.append((mat, tree))
             fri_roots.append(tree.root)
-            tr.absorb("fri_root", tree.root)
-            beta_k = tr.challenge_ext("fri_beta")
+            beta_k = schedule.fri_layer_committed(tr, tree.root)
             arity = m // m2
             f = fri.fold_array(f, beta_k, fri.layer_shift(n_max, m), arity.bit_length() - 1, accel)
             if m2 in rollins:
@@ -616,10 +599,9 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         final_deg = zk.final_poly_len(options, sizes[-1] >> lb)
         coeffs = ntt.interpolate(f, fri.layer_shift(n_max, sizes[-1]))
         final_poly = [tuple(int(c) for c in row) for row in coeffs[:final_deg]]
-        tr.absorb("final_poly", np.asarray(final_poly, dtype="<u4").tobytes())
+        schedule.final_poly_sent(tr, final_poly)
         nonce = tr.grind(options.grinding_bits, native_eval.grind if native_eval.available() else None)
-        tr.absorb("pow", nonce.to_bytes(8, "little"))
-        queries = tr.query_indices("queries", options.num_queries, n_max)
+        queries = schedule.query_positions(tr, nonce, options, n_max)
     timer.step()
 
     # ---- openings: per query a row of each fixed tree, of every matrix of each phase tree (all on one path)
@@ -658,13 +640,6 @@ def _fixed_stride(st: _TableState) -> int:
     """Rows of the fixed commitment (blowup 2^FIXED_LOG_BLOWUP) per row of this table's LDE."""
     return 1 << (FIXED_LOG_BLOWUP - st.lb) if st.ct.n_fixed else 1
 
-
-def _draw_zeta(tr: Transcript) -> Ext:
-    """zeta must lie outside the base field (hence outside every trace domain and LDE coset)."""
-    while True:
-        z = tr.challenge_ext("zeta")
-        if any(z.c[1:]):
-            return z
 
 
 def _trace_interactions(st: _TableState, pubs, base_ops) -> dict:

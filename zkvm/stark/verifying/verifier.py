@@ -25,7 +25,6 @@ Checks, in this order (each failure raises its own ``VerificationError`` subclas
 
 from __future__ import annotations
 
-import struct
 from typing import Mapping
 
 import numpy as np
@@ -34,15 +33,14 @@ from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
 from zkvm.stark.dsl.air import Air, CompiledTable
 from zkvm.stark.dsl.algebra import mat_dot
-from zkvm.stark.verifying import fri, logup, ood_tape
+from zkvm.stark.verifying import fri, logup, ood_tape, schedule
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
 from zkvm.stark.verifying.merkle import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
 from zkvm.stark.verifying.proof import Proof
-from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, absorb_statement, challenge_bytes, fixed_digest,
-                                 max_tuple_len, normalize_public_terms, ood_layout, publics_vector)
+from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, fixed_digest, normalize_public_terms, ood_layout,
+                                          publics_vector)
 from zkvm.stark.verifying.shape import ABSENT, proof_shape
-from zkvm.stark.verifying.transcript import Transcript
 
 _P64 = np.uint64(P)
 
@@ -154,36 +152,14 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
                     path)
 
     # ---- 5. transcript replay and bus balance
-    tr = Transcript()
-    absorb_statement(tr, ca, opts, heights, pubs_vec, terms, fdigest)
-    for root in proof.main_roots:
-        tr.absorb("main_root", root)
-    if logup_challenges is None:
-        alpha = tr.challenge_ext("alpha")
-        beta = tr.challenge_ext("beta")
-    else:
-        alpha, beta = logup_challenges
-        tr.absorb("logup_challenges", challenge_bytes(alpha, beta))
-    betas = logup.beta_powers(beta, max_tuple_len(ca))
-    for root in proof.aux_roots:
-        tr.absorb("aux_root", root)
-    for fs in proof.final_sums:
-        tr.absorb("final_sum", np.asarray(fs, dtype="<u4").tobytes())
-    lam = tr.challenge_ext("lambda")
-    for root in proof.quotient_roots:
-        tr.absorb("quotient_root", root)
-    while True:
-        zeta = tr.challenge_ext("zeta")
-        if any(zeta.c[1:]):
-            break
-    ext_bytes = struct.Struct("<4I").pack
-    tr.absorb_each("ood", [ext_bytes(*v) for z, zg in zip(proof.ood_z, proof.ood_zg) for vs in (z, zg) for v in vs])
-    gamma = tr.challenge_ext("gamma")
-    fri_betas = []
-    for root in proof.fri_roots:
-        tr.absorb("fri_root", root)
-        fri_betas.append(tr.challenge_ext("fri_beta"))
-    tr.absorb("final_poly", np.asarray(proof.final_poly, dtype="<u4").reshape(-1).tobytes())
+    tr = schedule.statement(ca, opts, heights, pubs_vec, terms, fdigest)
+    lc = schedule.main_committed(tr, ca, proof.main_roots, logup_challenges)
+    alpha, betas = lc.alpha, lc.betas
+    lam = schedule.aux_committed(tr, proof.aux_roots, proof.final_sums)
+    zeta = schedule.quotient_committed(tr, proof.quotient_roots)
+    gamma = schedule.ood_sent(tr, proof.ood_z, proof.ood_zg)
+    fri_betas = [schedule.fri_layer_committed(tr, root) for root in proof.fri_roots]
+    schedule.final_poly_sent(tr, proof.final_poly)
 
     if ca.bus_ids:
         total = Ext(0)
@@ -261,8 +237,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     # ---- 8. proof of work and query positions
     if not tr.check_pow(proof.pow_nonce, opts.grinding_bits):
         raise PowError(f"proof-of-work nonce lacks {opts.grinding_bits} leading zero bits")
-    tr.absorb("pow", proof.pow_nonce.to_bytes(8, "little"))
-    if tr.query_indices("queries", opts.num_queries, n_max) != list(proof.query_indices):
+    if schedule.query_positions(tr, proof.pow_nonce, opts, n_max) != list(proof.query_indices):
         raise QueryMismatch("query positions differ from the transcript's")
     return total if logup_challenges is not None else None
 
