@@ -352,7 +352,7 @@ def test_round_row_carry_not_a_byte(honest: Run) -> None:
 
 def _unbalanced_buses(run: Run) -> list[str]:
     """Every bus whose terms do not cancel (the checker names only the first)."""
-    from zkvm.stark.check import check_balance, check_trace
+    from zkvm.stark.dsl.check import check_balance, check_trace
 
     parts = check_trace(riscv_air.circuit().air, run.setup.fixed, run.witness.main, run.setup.publics,
                         run.public_terms(), balance=False)
