@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -160,3 +161,71 @@ class FamilyTable:
     table: Callable[[], object]  # () -> zkvm.stark.air.Table
     fill: Callable[..., np.ndarray]  # (ops, a, b, sends=None, min_height=MIN_HEIGHT) -> uint32[h, len(columns)]
     evaluate: Callable[..., np.ndarray]  # (ops, a, b) -> uint32 results
+
+
+#: No honest row sends one lookup more than this many times (multiplicities are sums of a few selectors).
+_MAX_MULT = 16
+
+
+class _IntOps:
+    """numpy int64 arithmetic mod p for `report_lookups` (operands < p, so a product fits in int64)."""
+
+    def add(self, a, b):
+        return (a + b) % P
+
+    def sub(self, a, b):
+        return (a - b) % P
+
+    def mul(self, a, b):
+        return (a * b) % P
+
+    def neg(self, a):
+        return (-a) % P
+
+
+@lru_cache(maxsize=None)
+def fixed_lookups(build: Callable[[], object]) -> tuple:
+    """The range16 / bytes sends of the DSL table ``build()`` makes: what its fill reports (`report_lookups`).
+    Built once per builder (the table does not depend on the image)."""
+    from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16
+
+    return tuple(it for it in build().interactions if it.sign > 0 and it.bus in (BUS_RANGE16, BUS_BYTES))
+
+
+def report_lookups(lookups: Sequence, values: Sequence[np.ndarray | None], n: int, sends: "LookupSends") -> None:
+    """Report to `sends` every range16 / bytes tuple the rows send, evaluated from the constraints' own send
+    declarations (`fixed_lookups`) on the fill's column values (``values[j]``: main column j over the n rows, None
+    for zero). One declaration, so the fill cannot drift from the constraints; a row sends its tuple ``mult``
+    times (rows with mult 0, the padding among them, send nothing). Values are taken mod p: an honest fill's
+    are small non-negative integers, anything else is out of range and refused (or dropped) by `sends`."""
+    from zkvm.circuit.opcodes import BUS_RANGE16
+    from zkvm.stark.air import AirError, evaluate
+
+    cache: dict[int, np.ndarray] = {}
+
+    def column(kind: str, index: int, is_next: bool) -> np.ndarray:
+        if kind != "main" or is_next:
+            raise AirError("a fixed-table lookup may only use the row's own main columns")
+        if index not in cache:
+            v = values[index]
+            cache[index] = np.zeros(n, np.int64) if v is None else np.asarray(v, dtype=np.int64) % P
+        return cache[index]
+
+    def public(name: str):
+        raise AirError(f"a fixed-table lookup may not use the public input {name!r}")
+
+    ops = _IntOps()
+    for it in lookups:
+        mult, *vals = (np.broadcast_to(np.asarray(x, dtype=np.int64), (n,))
+                       for x in evaluate([it.mult, *it.values], ops, column, public))
+        rows = np.nonzero(mult)[0]
+        times = mult[rows]
+        if times.size and times.max() > _MAX_MULT:
+            raise ValueError(f"bus {it.bus}: a lookup multiplicity of {int(times.max())}: the fill computed a "
+                             "wrong witness")
+        if times.size and times.max() > 1:
+            rows = np.repeat(rows, times)
+        if it.bus == BUS_RANGE16:
+            sends.add_range16(vals[0][rows])
+        else:
+            sends.add_bytes(vals[0][rows], vals[1][rows], vals[2][rows])
