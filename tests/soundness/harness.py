@@ -304,11 +304,11 @@ def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int
     Each row claims the image gap that holds its word (``gaps``: word -> image row whose gap to claim
     instead, or a forged (gap_lo, gap_hi)); the image table's gap multiplicities are recounted to match."""
     from zkvm.circuit.lookups import padded_height
-    from zkvm.circuit.memory import MEM_START_WORD, ImageTable, ZinitTable
+    from zkvm.circuit.memory import MEM_START_WORD, ImageTable, ZinitCols
 
     fixed = run.setup.fixed["image"]
     n = len(cells)
-    out = np.zeros((padded_height(n), len(ZinitTable.COLUMNS)), dtype=np.uint32)
+    out = np.zeros((padded_height(n), len(ZinitCols.NAMES)), dtype=np.uint32)
     gap_mult = np.zeros(fixed.shape[0], dtype=np.int64)
     prev = MEM_START_WORD - 1
     for i, (w, val, ts) in enumerate(cells):
@@ -325,19 +325,19 @@ def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int
         row = dict(is_real=1, w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev, d_lo=d & 0xFFFF, d_hi=d >> 16,
                    gap_lo=glo, gap_hi=ghi, r_lo=r & 0xFFFF, r_hi=r >> 16, s_lo=s & 0xFFFF, s_hi=s >> 16,
                    final_lo=val & 0xFFFF, final_hi=val >> 16, final_ts=ts)
-        out[i] = [row[c] for c in ZinitTable.COLUMNS]
+        out[i] = [row[c] for c in ZinitCols.NAMES]
         prev = w
     if out.shape[0] > n:
-        out[n, ZinitTable.COLUMNS.index("prev_w")] = prev
+        out[n, ZinitCols.NAMES.index("prev_w")] = prev
     run.witness.main["image"][:, 3] = gap_mult
     return out
 
 
 def zinit_cells(run: Run) -> list[tuple[int, int, int]]:
-    from zkvm.circuit.memory import ZinitTable
+    from zkvm.circuit.memory import ZinitCols
 
     z = run.witness.main["zinit"].astype(np.int64)
-    col = {c: z[:, i] for i, c in enumerate(ZinitTable.COLUMNS)}
+    col = {c: z[:, i] for i, c in enumerate(ZinitCols.NAMES)}
     real = np.nonzero(col["is_real"])[0]
     return [(int(col["w_lo"][i] + 65536 * col["w_hi"][i]), int(col["final_lo"][i] + 65536 * col["final_hi"][i]),
              int(col["final_ts"][i])) for i in real]

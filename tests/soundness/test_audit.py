@@ -296,10 +296,10 @@ def test_misaligned_access(op, offset, where):
 
 
 def _set_zinit_final(run, word: int, lo: int | None = None, hi: int | None = None) -> None:
-    from zkvm.circuit.memory import ZinitTable
+    from zkvm.circuit.memory import ZinitCols
 
     z = run.witness.main["zinit"]
-    cols = ZinitTable.COLUMNS
+    cols = ZinitCols.NAMES
     w = z[:, cols.index("w_lo")].astype(np.int64) + 65536 * z[:, cols.index("w_hi")].astype(np.int64)
     row = int(np.nonzero((w == word) & (z[:, cols.index("is_real")] == 1))[0][0])
     if lo is not None:

@@ -12,8 +12,8 @@ existing trace (``AluCols.view(main).clk[pad] = ...``). A misspelt column is an 
 linter or type checker sees), not a KeyError found when that line first runs; an assignment to an undeclared
 name is refused the same way.
 
-``Include(Other)`` inlines another declaration's columns at that place (the CPU embeds the program's decoded
-fields); a subclass appends its own columns after its base's (the CPU of a segment). Preprocessed columns are
+``fields = Include(Other)`` inlines another declaration's columns at that place (the CPU embeds the program's
+decoded fields): each is an attribute, and ``fields`` reads them all as a tuple; a subclass appends its own columns after its base's (the CPU of a segment). Preprocessed columns are
 declared with ``Col(fixed=True)`` and numbered apart from the main ones, as the DSL numbers them.
 """
 
@@ -61,10 +61,24 @@ class Col:
 
 
 class Include:
-    """Inline every column of another declaration here (its attributes become this class's)."""
+    """Inline every column of another declaration here (its attributes become this class's); ``fixed``: as
+    preprocessed (True) or main (False) columns, whatever the other declaration says."""
 
-    def __init__(self, other: type["Columns"]) -> None:
-        self.other = other
+    def __init__(self, other: type["Columns"], *, fixed: bool | None = None) -> None:
+        self.other, self.fixed = other, fixed
+        self.shape = tuple(c.shape for c in other._cols)
+
+    def __get__(self, obj: "Columns | None", owner: type | None = None) -> Any:
+        """All the included columns, in order (each column also stays an attribute of its own)."""
+        return self if obj is None else _map(self.shape, obj._get)
+
+    def columns(self) -> list[Col]:
+        out = []
+        for c in self.other._cols:
+            copy = Col(fixed=c.fixed if self.fixed is None else self.fixed)
+            copy.attr, copy.shape = c.attr, c.shape
+            out.append(copy)
+        return out
 
 
 class Columns:
@@ -81,7 +95,7 @@ class Columns:
         cols = list(cls.__mro__[1]._cols) if issubclass(cls.__mro__[1], Columns) else []
         for attr, value in list(vars(cls).items()):
             if isinstance(value, Include):
-                for c in value.other._cols:
+                for c in value.columns():
                     setattr(cls, c.attr, c)
                     cols.append(c)
             elif isinstance(value, Col):
