@@ -300,8 +300,8 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
         job.before = _restrict(state, touched.final_key)
         job.run_state = state if halted else None
         cpu = w.main["cpu"]
-        from zkvm.circuit.cpu import COLUMNS
-        eof0 = int(cpu[w.cycles - 1, len(COLUMNS) + 3])
+        from zkvm.circuit.cpu import CpuSegCols
+        eof0 = int(cpu[w.cycles - 1, CpuSegCols.INDEX["eof_out"]])
         jpos0 += len(w.journal)
         journal += w.journal
         if halted:

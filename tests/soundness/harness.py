@@ -21,7 +21,7 @@ from zkvm import abi  # noqa: E402
 from zkvm.circuit import bytes as bytes_table  # noqa: E402
 from zkvm.circuit import range as range_table  # noqa: E402
 from zkvm.circuit import riscv_air  # noqa: E402
-from zkvm.circuit.cpu import COLUMN_INDEX  # noqa: E402
+from zkvm.circuit.cpu import CpuCols  # noqa: E402
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
@@ -136,11 +136,11 @@ def expect_rejected(run: Run, check_error, where: str, **public) -> None:
 
 def set_cpu(run: Run, cycle: int, **values: int) -> None:
     for name, v in values.items():
-        run.cpu[cycle, COLUMN_INDEX[name]] = v % P
+        run.cpu[cycle, CpuCols.INDEX[name]] = v % P
 
 
 def get_cpu(run: Run, cycle: int, name: str) -> int:
-    return int(run.cpu[cycle, COLUMN_INDEX[name]])
+    return int(run.cpu[cycle, CpuCols.INDEX[name]])
 
 
 def rebalance_lookups(run: Run) -> None:
@@ -265,7 +265,7 @@ def refill_families(run: Run) -> None:
     from zkvm.circuit.lookups import LookupSends
 
     cpu = run.cpu.astype(np.int64)
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     mult = sum(cpu[:, ci[n]] for n in ("is_aluop", "br_eq", "br_lt", "is_jalr", "is_lw", "is_lh", "is_lhu",
                                        "is_lb", "is_lbu", "is_sw", "is_sh", "is_sb"))
     rows = np.nonzero(mult)[0]
@@ -280,7 +280,7 @@ def relink_x0_read(run: Run, index: int, after: int) -> None:
     out of its place in the chain and put it after the `after`-th, i.e. it claims to follow a *later* access.
     Every bus still balances; only the range check of ts - ts_prev - 1 can object."""
     cpu = run.cpu.astype(np.int64)
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     real = np.nonzero(cpu[:, ci["is_real"]])[0]
     acc = []  # (ts, row, slot)
     for slot, field in ((0, "rs1"), (1, "rs2"), (3, "rd")):

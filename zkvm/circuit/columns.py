@@ -72,6 +72,10 @@ class Include:
         """All the included columns, in order (each column also stays an attribute of its own)."""
         return self if obj is None else _map(self.shape, obj._get)
 
+    def __set__(self, obj: "Columns", value: Any) -> None:
+        for name, v in zip(_leaves(self.shape), _leaves_of(self.shape, value)):
+            obj._set(name, v)
+
     def columns(self) -> list[Col]:
         out = []
         for c in self.other._cols:
@@ -113,7 +117,7 @@ class Columns:
         object.__setattr__(self, "_set", set_ or self._read_only)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if not isinstance(getattr(type(self), name, None), Col):
+        if not isinstance(getattr(type(self), name, None), (Col, Include)):
             raise AttributeError(f"{type(self).__name__} declares no column {name!r}")
         object.__setattr__(self, name, value)
 
