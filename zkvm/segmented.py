@@ -370,7 +370,7 @@ def _bar(progress: bool, desc: str, total: int | None = None):
 
 def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: int) -> None:
     """Every segment's proof with the shared challenges, then the run's bus balance (pure Python)."""
-    from zkvm.circuit import riscv_air, segments
+    from zkvm.circuit import riscv_air, segments, statement
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
     from zkvm.field.babybear import Ext
     from zkvm.receipt import ImageIdMismatch, JournalTooLong, SealError
@@ -449,7 +449,7 @@ def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: 
                                          logup_challenges=challenges)
         except VerificationError as exc:
             raise SegmentProofInvalid(f"segment {i} of {n}: {type(exc).__name__}: {exc}") from None
-    terms = riscv_air.public_terms(receipt.journal, receipt.claim.exit_code)
+    terms = statement.public_terms(receipt.journal, receipt.claim.exit_code)
     terms.append(initial_state_term(seal_head.entry))
     alpha, beta = challenges
     from zkvm.stark.protocol import max_tuple_len

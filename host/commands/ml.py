@@ -205,10 +205,10 @@ def cmd_prove(args) -> int:
     _warn_if_unpublished(model, args, proof.prediction.model_commitment)
     extra = {}
     if proof.receipt.segments:
-        from zkvm.receipt import _SEAL_HEAD
+        from zkvm.receipt import SEAL_HEAD
         from zkvm.segmented import SegmentedSeal
 
-        sizes = [len(p) for p in SegmentedSeal.from_bytes(proof.receipt.seal, _SEAL_HEAD.size).proofs]
+        sizes = [len(p) for p in SegmentedSeal.from_bytes(proof.receipt.seal, SEAL_HEAD.size).proofs]
         extra = {"segments": len(sizes), "segment_bytes": sizes}
     _print({**proof.prediction.describe(), "image_id": proof.image_id.hex(), "cycles": proof.cycles,
             "prove_seconds": round(proof.prove_seconds, 2), "receipt_bytes": len(data), "receipt": args.receipt,

@@ -20,7 +20,7 @@ import rv32asm as A  # noqa: E402
 from zkvm import abi  # noqa: E402
 from zkvm.circuit import bytes as bytes_table  # noqa: E402
 from zkvm.circuit import range as range_table  # noqa: E402
-from zkvm.circuit import riscv_air  # noqa: E402
+from zkvm.circuit import riscv_air, statement  # noqa: E402
 from zkvm.circuit.cpu import CpuCols  # noqa: E402
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
@@ -98,7 +98,7 @@ class Run:
         return self.witness.main["cpu"]
 
     def public_terms(self, journal: bytes | None = None, exit_code: int | None = None):
-        return riscv_air.public_terms(self.witness.journal if journal is None else journal,
+        return statement.public_terms(self.witness.journal if journal is None else journal,
                                       self.witness.exit_code if exit_code is None else exit_code)
 
 
@@ -195,7 +195,7 @@ def fixed_commitment(run: Run):
     """The fixed commitment of the kitchen-sink image (computed once per process: it dominates small proofs)."""
     from zkvm.stark.prover import commit_fixed_data
 
-    key = riscv_air.image_id_from_parts(run.setup.publics, b"")
+    key = statement.image_id_from_parts(run.setup.publics, b"")
     if key not in _FIXED_CACHE:
         _FIXED_CACHE[key] = commit_fixed_data(riscv_air.circuit().air, run.setup.fixed)
     return _FIXED_CACHE[key]
