@@ -30,7 +30,7 @@ from zkvm.circuit import range as range_table
 from zkvm.circuit import read_buf
 from zkvm.circuit import sha256 as sha
 from zkvm.circuit.families import FAMILIES, fill_families
-from zkvm.circuit.cpu import CpuTable, TraceError, _InRangeOnly
+from zkvm.circuit.cpu import CpuTable, _InRangeOnly
 from zkvm.circuit.cpu import fill as fill_cpu
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, Accesses, ImageTable, RegsTable, ZinitTable, image_main,
