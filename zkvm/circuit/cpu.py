@@ -156,7 +156,7 @@ class _Decoded:
 # Each gadget below owns some of the CPU's columns: its constraints (`*_constraints(t, c, x, ...)`, on the
 # columns' expressions `c` and the shared selectors `x`) and, next to them, how the fill computes those columns
 # (`*_fill(r)`, on a block of rows `r`). CpuTable emits the constraints gadget by gadget; `_rows` fills them in
-# the same order. The range / byte lookups are declared once (`_lookups`): the fill reports what those
+# the same order. The range / byte lookups are declared once (`range_byte_lookups`): the fill reports what those
 # declarations evaluate to (lookups.report_lookups), so the two cannot disagree. Constraints and bus sends are
 # emitted in a fixed order: it fixes the composition and the LogUp grouping, hence the proof bytes.
 
@@ -533,7 +533,7 @@ def checks_fill(r: _Rows) -> None:
     v.bx = np.where((d.is_mem + f["is_jalr"]) == 1, v.c_hi, 0) + d.e_read * v.n_lo + d.ek["e_cycles"] * v.res_hi
 
 
-def lookups(t, c: CpuCols, x: _Sel) -> None:
+def range_byte_lookups(t, c: CpuCols, x: _Sel) -> None:
     """Range / byte checks (linear tuples, in pairs for the LogUp grouping). The fill reports exactly these,
     evaluated on its rows (`report_lookups`)."""
     is_real = c.is_real
@@ -614,7 +614,7 @@ class CpuTable:
         ecall_constraints(t, c, x, seg)
         checks_constraints(t, c, x)
         memory_bus(t, c, x)
-        lookups(t, c, x)
+        range_byte_lookups(t, c, x)
         calls_out(t, c, x)
         if seg is not None:
             segment_constraints(t, c, x, seg)
