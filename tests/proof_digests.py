@@ -76,7 +76,7 @@ def guest_runs():
 
 def guest_proof(image, data: bytes) -> bytes:
     """The RISC-V circuit's proof of one run, default options with zk and a few queries (fast, same code)."""
-    from zkvm.circuit import riscv_air
+    from zkvm.circuit import riscv_air, statement
     from zkvm.exec import Executor
     from zkvm.stark import prove
     from zkvm.stark.proving import prng
@@ -86,7 +86,7 @@ def guest_proof(image, data: bytes) -> bytes:
     s = riscv_air.setup(image)
     w = riscv_air.generate(s, record)
     opts = dataclasses.replace(default_options(True), num_queries=4, grinding_bits=2)
-    proof = prove(riscv_air.circuit().air, s.fixed, w.main, s.publics, riscv_air.public_terms(w.journal,
+    proof = prove(riscv_air.circuit().air, s.fixed, w.main, s.publics, statement.public_terms(w.journal,
                   w.exit_code), opts, zk_randomness=prng.Randomness(test_seed=SEED))
     return proof.to_bytes()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rv32im_semantics import BRANCH, ITYPE, RTYPE, load, sext, store  # noqa: E402
+from rv32_ref import BRANCH, ITYPE, RTYPE, load, sext, store  # noqa: E402
 from unicorn_oracle import run_image  # noqa: E402
 
 from host.build import GUESTS_DIR, build_guest, find_guests  # noqa: E402

@@ -24,7 +24,7 @@ def test_zk_segmented_run(fib):
     _, receipt = R.prove(fib, data, segment_po2=10)
     assert receipt.zk and receipt.segments
     assert R.verify(receipt, R.image_id(fib), require_zk=True) == Executor(fib, data).run().journal
-    seal = segmented.SegmentedSeal.from_bytes(receipt.seal, R._SEAL_HEAD.size)
+    seal = segmented.SegmentedSeal.from_bytes(receipt.seal, R.SEAL_HEAD.size)
     assert len(seal.proofs) == 2
     bad = bytearray(seal.proofs[1])
     bad[len(bad) // 2] ^= 1

@@ -10,10 +10,8 @@ Byte format (explicit little-endian, lengths everywhere, never pickle)::
     u32 journal length | journal bytes
     u32 seal length    | seal bytes
 
-Seal (empty for dev receipts): u32 entry_pc | u32 image_lo | u32 image_hi | u32 text_lo | u32 text_hi (word
-indices of the image span and of the executable span) | fixed digest (32 B) | STARK proof bytes (zkvm.stark.verifying.proof). The verifier recomputes the image id from the first four fields and
-compares it with the id it was given, then checks the proof against publics and public terms derived from
-the claim: the exit code and every journal byte are public bus terms, so the proof balances only for them.
+Seal (empty for dev receipts): the statement's header (entry pc, image and text spans, fixed digest) and the
+STARK proof; what it proves and how a verifier checks it against the claim: ``zkvm/circuit/statement.py``.
 
 Segmented receipts (flag bit 2, a run longer than one segment): the seal is the same head followed by one
 labelled proof per segment (``zkvm.segmented``; the argument linking them: ``zkvm/circuit/segments.py``).
@@ -35,6 +33,9 @@ import time
 from dataclasses import dataclass, field
 
 from zkvm import abi
+# the statement's errors are part of this module's API (callers catch them from here)
+from zkvm.circuit.statement import (SEAL_HEAD, ImageIdMismatch, JournalTooLong, MalformedReceipt, Seal,  # noqa: F401
+                                    SealError, default_options, image_id)
 from zkvm.errors import GuestError, InputError, RunTooLong, VerificationError, ZkvmError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ CLAIM_VERSION = 1
 FLAG_ZK, FLAG_DEV, FLAG_SEGMENTS = 1, 2, 4
 _HEADER = struct.Struct("<8sHB")
 _CLAIM = struct.Struct("<H32sI32s")
-_SEAL_HEAD = struct.Struct("<IIIII32s")
 #: Longest journal a proven receipt can carry: 4 bytes a CPU row of the tallest provable CPU table (cpu.py).
 MAX_JOURNAL_BYTES = 4 * ((1 << 22) - 1)
 #: Largest seal: the largest proof any options allow is ~4.7 MiB (every table 2^22 rows, 256 queries, blowup
@@ -62,15 +62,6 @@ MAX_SEGMENTED_RECEIPT_BYTES = _HEADER.size + _CLAIM.size + 8 + MAX_JOURNAL_BYTES
 
 # ---------------------------------------------------------------------------------------------- errors
 
-class MalformedReceipt(VerificationError):
-    """The receipt bytes do not parse (bad magic, version, flags, lengths, trailing bytes...)."""
-
-
-class ImageIdMismatch(VerificationError):
-    """The receipt is for another image than the one the verifier expects (or its seal's image data do not
-    hash to the claimed id)."""
-
-
 class JournalDigestMismatch(VerificationError):
     """The journal does not hash to the claim's journal digest."""
 
@@ -81,15 +72,6 @@ class DevReceiptRefused(VerificationError):
 
 class NotZeroKnowledge(VerificationError):
     """The verifier requires a zero-knowledge proof and the receipt's proof is not one."""
-
-
-class SealError(VerificationError):
-    """The seal is inconsistent with the receipt (flags, sizes, heights)."""
-
-
-class JournalTooLong(VerificationError):
-    """The journal is longer than the proven CPU table could have committed (checked before anything else is
-    done with the journal: a long journal must not cost the verifier work before the proof can back it)."""
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -168,47 +150,7 @@ class Receipt:
                    zk=bool(flags & FLAG_ZK), dev=bool(flags & FLAG_DEV), segments=segmented)
 
 
-@dataclass(frozen=True)
-class Seal:
-    entry: int
-    image_lo: int
-    image_hi: int
-    text_lo: int
-    text_hi: int
-    fixed_digest: bytes
-    proof: bytes
-
-    def to_bytes(self) -> bytes:
-        return _SEAL_HEAD.pack(self.entry, self.image_lo, self.image_hi, self.text_lo, self.text_hi,
-                               self.fixed_digest) + self.proof
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "Seal":
-        if len(data) < _SEAL_HEAD.size:
-            raise MalformedReceipt(f"seal too short ({len(data)} bytes)")
-        entry, lo, hi, tlo, thi, digest = _SEAL_HEAD.unpack_from(data)
-        return cls(entry, lo, hi, tlo, thi, digest, data[_SEAL_HEAD.size:])
-
-    @property
-    def publics(self) -> dict[str, int]:
-        return {"entry_pc": self.entry, "image_lo": self.image_lo, "image_hi": self.image_hi,
-                "text_lo": self.text_lo, "text_hi": self.text_hi}
-
-    @property
-    def image_id(self) -> bytes:
-        from zkvm.circuit.riscv_air import image_id_from_parts
-
-        return image_id_from_parts(self.publics, self.fixed_digest)
-
-
 # ---------------------------------------------------------------------------------------------- API
-
-def image_id(image) -> bytes:
-    """The id of a `MemoryImage`: binds its entry pc, its memory and its decoded program."""
-    from zkvm.circuit import riscv_air
-
-    return riscv_air.image_id(riscv_air.setup(image))
-
 
 @dataclass
 class ProveStats:
@@ -220,20 +162,13 @@ class ProveStats:
     segments: list = field(default_factory=list)  # per-segment proof bytes (segmented runs)
 
 
-def default_options(zk: bool = True):
-    """100+ conjectured bits either way; the zk defaults spend one more query on the zk rate slack."""
-    from zkvm.stark.verifying.options import default_options as stark_defaults
-
-    return stark_defaults(zk)
-
-
 def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, progress: bool = False,
           options=None, max_cycles: int = abi.DEFAULT_MAX_CYCLES, stats: ProveStats | None = None,
           fixed_cache: str | None = None, segment_po2: int | None = None, scheduler=None):
     """Run the guest and prove the run. Returns (ExecResult, Receipt). A trap raises GuestError (a trapping
     run has no receipt). `dev=True` skips proving and returns an unproven (dev) receipt. `fixed_cache`: a
     directory keeping the fixed columns' LDEs and trees between proofs (the proving key; see
-    `zkvm.stark.proving.prover.commit_fixed_data`).
+    `statement.commit_image`).
 
     A run longer than 2^segment_po2 cycles (default ``abi.DEFAULT_SEGMENT_PO2``) is proven in segments
     (``zkvm.segmented``); a shorter one exactly as
@@ -249,8 +184,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
         claim = Claim(image_id(image), result.exit_code & 0xFFFF_FFFF, hashlib.sha256(result.journal).digest())
         return result, Receipt(claim, result.journal, b"", zk=False, dev=True)
 
-    from zkvm.circuit import riscv_air
-    from zkvm.stark.proving.prover import commit_fixed_data
+    from zkvm.circuit import riscv_air, statement
 
     opts = options if options is not None else default_options(zk)
     if opts.zk != zk:
@@ -288,9 +222,7 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
         stats.phases["execute"] = time.perf_counter() - t0
         step("setup")
         t = time.perf_counter()
-        s = riscv_air.setup(image)
-        fixed_commitment = commit_fixed_data(riscv_air.circuit().air, s.fixed, fixed_cache)
-        digest = fixed_commitment.digest
+        s, fixed_commitment = statement.commit_image(image, fixed_cache)
         stats.phases["setup"] = time.perf_counter() - t
         step("trace")
         t = time.perf_counter()
@@ -303,22 +235,13 @@ def prove(image, input: bytes = b"", *, zk: bool = True, dev: bool = False, prog
             bar.close()
     if w.journal != result.journal or w.exit_code != result.exit_code:
         raise ZkvmError("internal error: the trace's journal/exit code differ from the execution's")
-    if options is None:  # the defaults' security, with the FRI shape that makes this proof smallest
-        from zkvm.stark.proving.prover import proof_log_heights
-        from zkvm.stark.verifying.shape import smallest_options
-
-        air = riscv_air.circuit().air
-        opts = smallest_options(air, opts, proof_log_heights(air, s.fixed, w.main, s.publics, opts.zk))
     t = time.perf_counter()
     timings: dict = {}
-    proof = _stark("prove")(riscv_air.circuit().air, s.fixed, _hand_over_main(w), s.publics,
-                            riscv_air.public_terms(w.journal, w.exit_code), opts, progress=progress,
-                            timings=timings, fixed_commitment=fixed_commitment)
+    # options=None: the defaults' security, with the FRI shape that makes this proof smallest
+    seal, stats.heights = statement.prove(s, fixed_commitment, w, opts, smallest=options is None,
+                                          progress=progress, timings=timings)
     stats.phases["prove"] = time.perf_counter() - t
-    # the proven heights: an optional table the run did not use is absent (0 rows, stark/shape.py)
-    stats.heights = {ct.name: 1 << h if h else 0 for ct, h in zip(riscv_air.circuit().air.tables, proof.log_heights)}
     stats.phases.update({f"prove.{k}": v for k, v in timings.items()})
-    seal = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, digest, proof.to_bytes())
     claim = Claim(seal.image_id, w.exit_code, hashlib.sha256(w.journal).digest())
     receipt = Receipt(claim, w.journal, seal.to_bytes(), zk=opts.zk, dev=False)
     stats.receipt_bytes = len(receipt.to_bytes())
@@ -376,26 +299,6 @@ def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, sched
     return receipt
 
 
-def _hand_over_main(w) -> dict:
-    """``w.main``, dropping the witness's reference: the prover then holds the only one and frees the main
-    traces (~0.5 GB at 2^20 cycles) once it no longer needs them, before DEEP/FRI (the memory peak)."""
-    main, w.main = w.main, None
-    return main
-
-
-def _stark(name: str):
-    """`zkvm.stark.<name>` (prove / verify / commit_fixed), from its defining module if not re-exported."""
-    import importlib
-
-    from zkvm import stark
-
-    fn = getattr(stark, name, None)
-    if fn is None:
-        module = {"prove": "prover", "commit_fixed": "prover", "verify": "verifier"}[name]
-        fn = getattr(importlib.import_module(f"zkvm.stark.{module}"), name)
-    return fn
-
-
 def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, require_zk: bool = False,
            min_security_bits: int = 100) -> bytes:
     """Check a receipt against the expected image id; return the journal or raise a VerificationError
@@ -423,39 +326,18 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev: bool = False, requir
     if require_zk and not receipt.zk:
         raise NotZeroKnowledge("the receipt's proof is not zero-knowledge")
 
-    from zkvm.circuit import riscv_air
-    from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
-    from zkvm.stark.errors import MalformedProof
-    from zkvm.stark.verifying.blinding import compiled_air
-    from zkvm.stark.verifying.proof import Proof
-
     if receipt.segments:
         from zkvm import segmented
 
-        seal = Seal.from_bytes(receipt.seal[:_SEAL_HEAD.size])
-        seg = segmented.SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size)
+        seal = Seal.from_bytes(receipt.seal[:SEAL_HEAD.size])
+        seg = segmented.SegmentedSeal.from_bytes(receipt.seal, SEAL_HEAD.size)
         segmented.verify_segmented(receipt, seal, seg, min_security_bits)
         return receipt.journal
-    seal = Seal.from_bytes(receipt.seal)
-    options, log_heights = Proof.read_header(seal.proof)
-    if options.zk != receipt.zk:
-        raise SealError("the receipt's zk flag disagrees with its proof options")
-    air = riscv_air.circuit().air
-    names = [ct.name for ct in compiled_air(air, options.zk).tables]  # zk: + the blinding hub
-    if len(log_heights) != len(names):
-        raise MalformedProof(f"{len(log_heights)} table heights for {len(names)} tables")
-    cpu_h = log_heights[names.index("cpu")]
-    if cpu_h > MAX_LOG_HEIGHT:  # keeps memory timestamps below 2^24 (see memory.py)
-        raise SealError(f"cpu table of height 2^{cpu_h} exceeds 2^{MAX_LOG_HEIGHT}")
-    if len(receipt.journal) > max_journal_bytes(cpu_h):
-        raise JournalTooLong(f"a journal of {len(receipt.journal)} bytes, but a cpu table of height 2^{cpu_h} "
-                             f"commits at most {max_journal_bytes(cpu_h)}")
+    from zkvm.circuit import statement
+
+    seal, _ = statement.open_seal(receipt.seal, receipt.zk, len(receipt.journal))  # the heights first
     _check_journal_digest(receipt)
-    if seal.image_id != claim.image_id:
-        raise ImageIdMismatch("the seal's image data do not hash to the claimed image id")
-    proof = Proof.from_bytes(seal.proof, air)
-    _stark("verify")(air, proof, seal.publics, riscv_air.public_terms(receipt.journal, claim.exit_code),
-                     seal.fixed_digest, min_security_bits=min_security_bits)
+    statement.verify_seal(seal, claim.image_id, receipt.journal, claim.exit_code, min_security_bits)
     return receipt.journal
 
 

@@ -308,13 +308,13 @@ def _cells_digest(cells) -> bytes:
 def _commit(image, input: bytes, job: SegmentJob, options, fixed_cache):
     """Phase 1 of one segment from scratch: re-execute up to it, trace it, commit its main trace. Returns the
     PendingProof and the _Committed summary."""
-    from zkvm.circuit.cpu import COLUMNS
+    from zkvm.circuit.cpu import CpuSegCols
 
     s, fc = _setup(image, fixed_cache)
     m = _start_machine(image, input, job.max_cycles, job.index << job.po2)
     w, seg_in = _segment_witness(s, m, job)
     del m
-    eof_end = int(w.main["cpu"][w.cycles - 1, len(COLUMNS) + 3])
+    eof_end = int(w.main["cpu"][w.cycles - 1, CpuSegCols.INDEX["eof_out"]])
     done = (job.jpos0 + len(w.journal), eof_end, _cells_digest(w.touched))
     pending = _prove_witness(s, w, seg_in, options, fc, job.key)
     return pending, _Committed(pending.log_heights, pending.root, *done, _worker_address())
@@ -521,7 +521,7 @@ def _bar(progress: bool, desc: str, total: int | None = None):
 
 def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: int) -> None:
     """Every segment's proof with the shared challenges, then the run's bus balance (pure Python)."""
-    from zkvm.circuit import riscv_air, segments
+    from zkvm.circuit import riscv_air, segments, statement
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
     from zkvm.field.babybear import Ext
     from zkvm.receipt import ImageIdMismatch, JournalTooLong, SealError
@@ -600,7 +600,7 @@ def verify_segmented(receipt, seal_head, seg: SegmentedSeal, min_security_bits: 
                                          logup_challenges=challenges)
         except VerificationError as exc:
             raise SegmentProofInvalid(f"segment {i} of {n}: {type(exc).__name__}: {exc}") from None
-    terms = riscv_air.public_terms(receipt.journal, receipt.claim.exit_code)
+    terms = statement.public_terms(receipt.journal, receipt.claim.exit_code)
     terms.append(initial_state_term(seal_head.entry))
     alpha, beta = challenges
     from zkvm.stark.verifying.protocol import max_tuple_len

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def describe(receipt) -> dict:
-    from zkvm.receipt import Seal
+    from zkvm.receipt import SEAL_HEAD, Seal
 
     info = {
         "image_id": receipt.claim.image_id.hex(),
@@ -35,15 +35,14 @@ def describe(receipt) -> dict:
     }
     if not receipt.dev:
         from zkvm.circuit.riscv_air import circuit
+        from zkvm.circuit.statement import table_heights
         from zkvm.stark.verifying.proof import Proof
-        from zkvm.stark.verifying.shape import proof_shape
 
         segmented = None
         if receipt.segments:  # one proof per segment (zkvm/segmented.py): describe the first, list the sizes
-            from zkvm.receipt import _SEAL_HEAD
             from zkvm.segmented import SegmentedSeal, split_entry
 
-            segmented = SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size)
+            segmented = SegmentedSeal.from_bytes(receipt.seal, SEAL_HEAD.size)
             seal = Seal.from_bytes(segmented.head)
             seal_proof = split_entry(segmented.proofs[0])[3] if segmented.proofs else b""
         else:
@@ -52,16 +51,16 @@ def describe(receipt) -> dict:
         air = circuit(segmented is not None).air
         proof = Proof.from_bytes(seal_proof, air)  # counts derived from options and heights, read exactly
         o = proof.options
-        names = [ct.name for ct in proof_shape(air, o, proof.log_heights).tables]  # zk: + the blinding hub
+        heights = table_heights(air, o, proof.log_heights)  # zk: + the blinding hub
         info.update(
             entry_pc=f"0x{seal.entry:08x}",
             proof_options={"log_blowup": o.log_blowup, "num_queries": o.num_queries,
                            "grinding_bits": o.grinding_bits, "log_fold_arity": o.log_fold_arity,
                            "log_final_len": o.log_final_len, "zk": o.zk},
             security_bits=o.security_bits,
-            table_heights={n: 1 << h if h else 0 for n, h in zip(names, proof.log_heights)},
-            absent_tables=[n for n, h in zip(names, proof.log_heights) if not h],  # height 0: not in the proof
-            cycles_padded=1 << proof.log_heights[names.index("cpu")],
+            table_heights={n: 1 << h if h else 0 for n, h in heights.items()},
+            absent_tables=[n for n, h in heights.items() if not h],  # height 0: not in the proof
+            cycles_padded=1 << heights["cpu"],
         )
         if segmented is not None:
             info.update(segments=len(segmented.proofs), segment_po2=segmented.po2,

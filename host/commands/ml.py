@@ -24,6 +24,7 @@ The same operations are a Python API: `host.api.ml` (see README).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -162,14 +163,15 @@ def cmd_build_models(args) -> int:
 def cmd_quantize(args) -> int:
     model = mlapi.quantize(args.onnx, args.calibration, labels=args.labels, eval_data=args.eval,
                            input_range=tuple(args.input_range) if args.input_range else None)
-    model.save(args.out)  # only reached when every check passed: a failure writes nothing
+    path = model.save(args.out)  # only reached when every check passed: a failure writes nothing
     _notes(model)
     c, h, w = model.input_shape
     print(f"wrote {args.out}: {len(model.blob)} bytes, {len(model.quant.layers)} layers, input "
           f"{[c] if (h, w) == (1, 1) else [c, h, w]}, sha256 {model.digest.hex()}")
     print(model.report.describe())
     if args.commit:
-        c = mlapi.commit(mlapi.load_model(args.out))
+        # the model in hand, now backed by its file (its owner files go next to it): not re-read from disk
+        c = mlapi.commit(dataclasses.replace(model, source=path))
         print(f"commitment {c.hex} (written to {c.commitment_path}: publish it; keep {args.out} and {c.salt_path})")
     return 0
 
@@ -205,10 +207,10 @@ def cmd_prove(args) -> int:
     _warn_if_unpublished(model, args, proof.prediction.model_commitment)
     extra = {}
     if proof.receipt.segments:
-        from zkvm.receipt import _SEAL_HEAD
+        from zkvm.receipt import SEAL_HEAD
         from zkvm.segmented import SegmentedSeal
 
-        sizes = [len(p) for p in SegmentedSeal.from_bytes(proof.receipt.seal, _SEAL_HEAD.size).proofs]
+        sizes = [len(p) for p in SegmentedSeal.from_bytes(proof.receipt.seal, SEAL_HEAD.size).proofs]
         extra = {"segments": len(sizes), "segment_bytes": sizes}
     _print({**proof.prediction.describe(), "image_id": proof.image_id.hex(), "cycles": proof.cycles,
             "prove_seconds": round(proof.prove_seconds, 2), "receipt_bytes": len(data), "receipt": args.receipt,

@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
              "dev, unproven" if receipt.dev else ("zk" if receipt.zk else "not zk"), receipt.claim.exit_code,
              1000 * (time.perf_counter() - t0))
     if receipt.segments:
-        from zkvm.receipt import _SEAL_HEAD
+        from zkvm.receipt import SEAL_HEAD
         from zkvm.segmented import SegmentedSeal
 
-        sizes = [len(p) for p in SegmentedSeal.from_bytes(receipt.seal, _SEAL_HEAD.size).proofs]
+        sizes = [len(p) for p in SegmentedSeal.from_bytes(receipt.seal, SEAL_HEAD.size).proofs]
         log.info("segments: %d (%s bytes)", len(sizes), ", ".join(map(str, sizes)))
     if args.hex:
         print(journal.hex())

@@ -157,15 +157,6 @@ class QuantModel:
             q = np.round(np.asarray(x, dtype=np.float64) / self.input_scale) + self.input_zp
         return np.clip(q, -128, 127).astype(np.int8)
 
-    @property
-    def output_scale_zp(self) -> tuple[float, int]:
-        for layer in reversed(self.layers):
-            if isinstance(layer, (Dense, Conv2d)):
-                return layer.q.out_scale, layer.q.out_zp
-            if isinstance(layer, (Lut, Add)):
-                return layer.out_scale, layer.out_zp
-        return self.input_scale, self.input_zp
-
 
 def _u32s(*values: int) -> bytes:
     return b"".join(struct.pack("<I", v & 0xFFFFFFFF) for v in values)

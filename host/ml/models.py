@@ -97,11 +97,6 @@ def accuracy(fm, qm: blobmod.QuantModel, x: np.ndarray, y: np.ndarray) -> dict:
     }
 
 
-def load_salt(name: str) -> bytes:
-    """The model owner's secret salt (created by `ml build-models` / `ml commit`)."""
-    return commitment.read_salt(paths(spec(name).name)["salt"])
-
-
 def write_commitment(name: str, fresh_salt: bool = False) -> bytes:
     """Compute the model's commitment from its blob and salt and write build/models/<m>.commitment (hex)."""
     p = paths(spec(name).name)
@@ -200,17 +195,12 @@ def build_model(name: str, build_elf: bool = True, log=print) -> dict:
         "accuracy": accuracy(imported, qm, xte, yte),
     }
     p["json"].write_text(json.dumps(meta, indent=2) + "\n")
-    meta["commitment"] = write_commitment(s.name).hex()
+    meta["commitment"] = commitment.commit_files(blob, p["salt"], p["commitment"], False).hex()  # the blob in hand
     if build_elf:
         public_model_elf(blob)
     log(f"model {s.name}: {s.description}: float {meta['accuracy']['float_top1']:.4f}, "
         f"int {meta['accuracy']['int_top1']:.4f}, agreement {meta['accuracy']['agreement']:.4f}, blob {len(blob)} B")
     return meta
-
-
-def public_guest_elf(name: str, accel: bool = True) -> Path:
-    """The public-model guest of model `name` (its blob linked in)."""
-    return public_model_elf(load_blob(name), accel)
 
 
 def private_guest_elf(accel: bool = True) -> Path:

@@ -20,8 +20,8 @@ import rv32asm as A  # noqa: E402
 from zkvm import abi  # noqa: E402
 from zkvm.circuit import bytes as bytes_table  # noqa: E402
 from zkvm.circuit import range as range_table  # noqa: E402
-from zkvm.circuit import riscv_air  # noqa: E402
-from zkvm.circuit.cpu import COLUMN_INDEX  # noqa: E402
+from zkvm.circuit import riscv_air, statement  # noqa: E402
+from zkvm.circuit.cpu import CpuCols  # noqa: E402
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
@@ -98,7 +98,7 @@ class Run:
         return self.witness.main["cpu"]
 
     def public_terms(self, journal: bytes | None = None, exit_code: int | None = None):
-        return riscv_air.public_terms(self.witness.journal if journal is None else journal,
+        return statement.public_terms(self.witness.journal if journal is None else journal,
                                       self.witness.exit_code if exit_code is None else exit_code)
 
 
@@ -136,11 +136,11 @@ def expect_rejected(run: Run, check_error, where: str, **public) -> None:
 
 def set_cpu(run: Run, cycle: int, **values: int) -> None:
     for name, v in values.items():
-        run.cpu[cycle, COLUMN_INDEX[name]] = v % P
+        run.cpu[cycle, CpuCols.INDEX[name]] = v % P
 
 
 def get_cpu(run: Run, cycle: int, name: str) -> int:
-    return int(run.cpu[cycle, COLUMN_INDEX[name]])
+    return int(run.cpu[cycle, CpuCols.INDEX[name]])
 
 
 def rebalance_lookups(run: Run) -> None:
@@ -195,7 +195,7 @@ def fixed_commitment(run: Run):
     """The fixed commitment of the kitchen-sink image (computed once per process: it dominates small proofs)."""
     from zkvm.stark.proving.prover import commit_fixed_data
 
-    key = riscv_air.image_id_from_parts(run.setup.publics, b"")
+    key = statement.image_id_from_parts(run.setup.publics, b"")
     if key not in _FIXED_CACHE:
         _FIXED_CACHE[key] = commit_fixed_data(riscv_air.circuit().air, run.setup.fixed)
     return _FIXED_CACHE[key]
@@ -265,7 +265,7 @@ def refill_families(run: Run) -> None:
     from zkvm.circuit.lookups import LookupSends
 
     cpu = run.cpu.astype(np.int64)
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     mult = sum(cpu[:, ci[n]] for n in ("is_aluop", "br_eq", "br_lt", "is_jalr", "is_lw", "is_lh", "is_lhu",
                                        "is_lb", "is_lbu", "is_sw", "is_sh", "is_sb"))
     rows = np.nonzero(mult)[0]
@@ -280,7 +280,7 @@ def relink_x0_read(run: Run, index: int, after: int) -> None:
     out of its place in the chain and put it after the `after`-th, i.e. it claims to follow a *later* access.
     Every bus still balances; only the range check of ts - ts_prev - 1 can object."""
     cpu = run.cpu.astype(np.int64)
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     real = np.nonzero(cpu[:, ci["is_real"]])[0]
     acc = []  # (ts, row, slot)
     for slot, field in ((0, "rs1"), (1, "rs2"), (3, "rd")):
@@ -304,11 +304,11 @@ def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int
     Each row claims the image gap that holds its word (``gaps``: word -> image row whose gap to claim
     instead, or a forged (gap_lo, gap_hi)); the image table's gap multiplicities are recounted to match."""
     from zkvm.circuit.lookups import padded_height
-    from zkvm.circuit.memory import MEM_START_WORD, ImageTable, ZinitTable
+    from zkvm.circuit.memory import MEM_START_WORD, ImageTable, ZinitCols
 
     fixed = run.setup.fixed["image"]
     n = len(cells)
-    out = np.zeros((padded_height(n), len(ZinitTable.COLUMNS)), dtype=np.uint32)
+    out = np.zeros((padded_height(n), len(ZinitCols.NAMES)), dtype=np.uint32)
     gap_mult = np.zeros(fixed.shape[0], dtype=np.int64)
     prev = MEM_START_WORD - 1
     for i, (w, val, ts) in enumerate(cells):
@@ -325,19 +325,19 @@ def zinit_trace(run: Run, cells: list[tuple[int, int, int]], gaps: dict[int, int
         row = dict(is_real=1, w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev, d_lo=d & 0xFFFF, d_hi=d >> 16,
                    gap_lo=glo, gap_hi=ghi, r_lo=r & 0xFFFF, r_hi=r >> 16, s_lo=s & 0xFFFF, s_hi=s >> 16,
                    final_lo=val & 0xFFFF, final_hi=val >> 16, final_ts=ts)
-        out[i] = [row[c] for c in ZinitTable.COLUMNS]
+        out[i] = [row[c] for c in ZinitCols.NAMES]
         prev = w
     if out.shape[0] > n:
-        out[n, ZinitTable.COLUMNS.index("prev_w")] = prev
+        out[n, ZinitCols.NAMES.index("prev_w")] = prev
     run.witness.main["image"][:, 3] = gap_mult
     return out
 
 
 def zinit_cells(run: Run) -> list[tuple[int, int, int]]:
-    from zkvm.circuit.memory import ZinitTable
+    from zkvm.circuit.memory import ZinitCols
 
     z = run.witness.main["zinit"].astype(np.int64)
-    col = {c: z[:, i] for i, c in enumerate(ZinitTable.COLUMNS)}
+    col = {c: z[:, i] for i, c in enumerate(ZinitCols.NAMES)}
     real = np.nonzero(col["is_real"])[0]
     return [(int(col["w_lo"][i] + 65536 * col["w_hi"][i]), int(col["final_lo"][i] + 65536 * col["final_hi"][i]),
              int(col["final_ts"][i])) for i in real]

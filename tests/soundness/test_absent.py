@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rv32asm as A  # noqa: E402
 
 from zkvm import abi  # noqa: E402
-from zkvm.circuit import dot, riscv_air  # noqa: E402
+from zkvm.circuit import dot, riscv_air, statement  # noqa: E402
 from zkvm.circuit import sha256 as sha  # noqa: E402
 from zkvm.circuit.families import fill_families  # noqa: E402
 from zkvm.circuit.lookups import LookupSends  # noqa: E402
@@ -83,13 +83,13 @@ def _prove(use_sha: bool, use_dot: bool, options: ProofOptions, main=None):
     s, main0, w, fc = _run(use_sha, use_dot)
     air = riscv_air.circuit().air
     proof = prove(air, s.fixed, main0 if main is None else main, s.publics,
-                  riscv_air.public_terms(w.journal, w.exit_code), options, fixed_commitment=fc)
+                  statement.public_terms(w.journal, w.exit_code), options, fixed_commitment=fc)
     return proof, s, w, fc
 
 
 def _verify(proof, s, w, fc) -> None:
     verify(riscv_air.circuit().air, proof if isinstance(proof, Proof) else bytes(proof), s.publics,
-           riscv_air.public_terms(w.journal, w.exit_code), fc.digest, min_security_bits=0)
+           statement.public_terms(w.journal, w.exit_code), fc.digest, min_security_bits=0)
 
 
 def _names() -> list[str]:

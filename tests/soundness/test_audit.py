@@ -13,7 +13,7 @@ import pytest
 import harness as H
 from zkvm import abi
 from zkvm.circuit import riscv_air
-from zkvm.circuit.cpu import COLUMN_INDEX
+from zkvm.circuit.cpu import CpuCols
 from zkvm.stark.errors import ConstraintError
 
 REG_A1 = 11
@@ -34,12 +34,12 @@ expect_rejected = H.expect_rejected
 
 
 def _read_row(run) -> int:
-    return int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_read"]])[0][0])
+    return int(np.nonzero(run.cpu[:, CpuCols.INDEX["e_read"]])[0][0])
 
 
 def _next_access_to_a1(run, t: int) -> int:
     """The next row touching a1 after row t: in the kitchen sink, `lui a1` of `li a1, 3` (its rd slot)."""
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     for r in range(t + 1, run.witness.cycles):
         if H.get_cpu(run, r, "rd") == REG_A1 and not H.get_cpu(run, r, "is_ecall"):
             assert H.get_cpu(run, r, "rs1") != REG_A1 and H.get_cpu(run, r, "rs2") != REG_A1
@@ -74,7 +74,7 @@ def test_read_junk_above_the_count(run):
     H.set_cpu(run, nxt, a_hi=res_hi, c_hi=res_hi, res_hi=res_hi, wv_hi=res_hi)
     H.fix_eq_gadget(run, nxt)
     # a0 keeps the junk until `li a0, 3`... the later COMMIT reads it: follow the lie there too
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     for r in range(nxt + 1, run.witness.cycles):
         if H.get_cpu(run, r, "rs2") == 10 and H.get_cpu(run, r, "is_ecall"):
             H.set_cpu(run, r, r2_hi=res_hi, b_hi=res_hi, res_hi=res_hi, wv_hi=res_hi, mb3=0x5A)
@@ -95,7 +95,7 @@ def test_read_count_four_is_accepted(run):
     nxt = _next_access_to_a1(run, t)
     H.set_cpu(run, nxt, p_lo=4)
     # a full word does not end the input: eof stays 0 from here on
-    run.cpu[t + 1:, COLUMN_INDEX["eof"]] = 0
+    run.cpu[t + 1:, CpuCols.INDEX["eof"]] = 0
     H.rebalance_lookups(run)
     H.check(run)
 
@@ -204,7 +204,7 @@ def test_start_elsewhere_than_entry():
 
 
 def _commit_row(run) -> int:
-    return int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_commit"]])[0][0])
+    return int(np.nonzero(run.cpu[:, CpuCols.INDEX["e_commit"]])[0][0])
 
 
 def test_commit_relabelled_as_log(run):
@@ -212,7 +212,7 @@ def test_commit_relabelled_as_log(run):
     journal is empty. ecall_number ties the kind to a7 = 2."""
     t = _commit_row(run)
     H.set_cpu(run, t, e_commit=0, e_log=1, cnt3=0, mb0=0, mb1=0, mb2=0, mb3=0, sel_byte=0)
-    run.cpu[t + 1:, COLUMN_INDEX["jpos"]] = 0
+    run.cpu[t + 1:, CpuCols.INDEX["jpos"]] = 0
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "ecall_number", journal=b"")
 
@@ -222,7 +222,7 @@ def test_commit_drops_a_byte(run):
     t = _commit_row(run)
     assert H.get_cpu(run, t, "cnt3") == 1
     H.set_cpu(run, t, cnt3=0, cnt2=1)
-    run.cpu[t + 1:, COLUMN_INDEX["jpos"]] = 2
+    run.cpu[t + 1:, CpuCols.INDEX["jpos"]] = 2
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "commit_count", journal=run.witness.journal[:2])
 
@@ -244,7 +244,7 @@ def test_ecall_changes_a1(run):
 def test_read_after_the_end_without_eof_flag():
     """The same cheat, with the eof flag left at 0 after the short READ: eof_step makes it latch."""
     run = _tampered_read_twice(0x77, 1)
-    run.cpu[:, COLUMN_INDEX["eof"]] = 0
+    run.cpu[:, CpuCols.INDEX["eof"]] = 0
     expect_rejected(run, ConstraintError, "eof_step")
 
 
@@ -252,9 +252,9 @@ def test_read_count_two_flags():
     """A READ after a full word claims a1 = 5 through two count flags (cnt1 + cnt4; a0 = 0 keeps the zero
     padding happy and cnt4 keeps eof at 0): count_at_most_one rejects it."""
     run = _tampered_read_twice(0, 5, data=b"\x01\x02\x03\x04")
-    t = int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_read"]])[0][1])
+    t = int(np.nonzero(run.cpu[:, CpuCols.INDEX["e_read"]])[0][1])
     H.set_cpu(run, t, cnt1=1, cnt4=1)
-    run.cpu[t + 1:, COLUMN_INDEX["eof"]] = 0
+    run.cpu[t + 1:, CpuCols.INDEX["eof"]] = 0
     H.rebalance_lookups(run)
     expect_rejected(run, ConstraintError, "count_at_most_one")
 
@@ -296,10 +296,10 @@ def test_misaligned_access(op, offset, where):
 
 
 def _set_zinit_final(run, word: int, lo: int | None = None, hi: int | None = None) -> None:
-    from zkvm.circuit.memory import ZinitTable
+    from zkvm.circuit.memory import ZinitCols
 
     z = run.witness.main["zinit"]
-    cols = ZinitTable.COLUMNS
+    cols = ZinitCols.NAMES
     w = z[:, cols.index("w_lo")].astype(np.int64) + 65536 * z[:, cols.index("w_hi")].astype(np.int64)
     row = int(np.nonzero((w == word) & (z[:, cols.index("is_real")] == 1))[0][0])
     if lo is not None:

@@ -16,7 +16,7 @@ import harness as H
 import rv32asm as A
 from zkvm import abi
 from zkvm.circuit import dot, riscv_air
-from zkvm.circuit.cpu import COLUMN_INDEX
+from zkvm.circuit.cpu import CpuCols
 from zkvm.exec import Executor
 from zkvm.exec.record import COLUMN, Record
 from zkvm.field.babybear import P
@@ -209,7 +209,7 @@ def test_ecall_with_no_table_rows(run):
 def test_result_written_to_the_wrong_place(run):
     """Call c1's result lands in a1 and a0 keeps the pointer (both are overwritten unread right after)."""
     t = run.cycle_of("c1")
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     result = oracle(DA + 41, DB + 41, 3, -7) & 0xFFFF_FFFF
     a0_old = H.get_cpu(run, t, "r2_lo") | H.get_cpu(run, t, "r2_hi") << 16
     H.set_cpu(run, t, n_lo=result & 0xFFFF, n_hi=result >> 16, res_lo=a0_old & 0xFFFF, res_hi=a0_old >> 16,

@@ -11,7 +11,7 @@ import pytest
 
 import harness as H
 from zkvm import abi
-from zkvm.circuit.cpu import COLUMN_INDEX
+from zkvm.circuit.cpu import CpuCols
 from zkvm.circuit import riscv_air
 from zkvm.errors import VerificationError
 from zkvm.exec.record import Record
@@ -135,7 +135,7 @@ def test_write_to_x0(run):
     assert res == 12
     H.set_cpu(run, t, wv_lo=res)
     # ... and every later read of x0 (LUI's rs1/rs2 fields are x0) sees 12, consistently
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     later = np.arange(t + 1, run.witness.cycles)
     for r in later[run.cpu[later, ci["rs1"]] == 0]:
         H.set_cpu(run, int(r), a_lo=res)
@@ -156,7 +156,7 @@ def test_journal_byte_changed_by_verifier_side(run):
 
 def test_journal_byte_changed_in_trace(run):
     """The cheater commits a byte a0 does not hold, and claims the journal with that byte."""
-    t = int(np.nonzero(run.cpu[:, COLUMN_INDEX["e_commit"]])[0][0])
+    t = int(np.nonzero(run.cpu[:, CpuCols.INDEX["e_commit"]])[0][0])
     H.set_cpu(run, t, mb1=H.get_cpu(run, t, "mb1") ^ 0x40)
     H.rebalance_lookups(run)
     journal = bytearray(run.witness.journal)
@@ -264,7 +264,7 @@ def test_zero_init_twice(run):
     assert cells[i][1] == old and cells[i][2] == ts, "the load was the last access to the word"
     # the first chain now ends at the access before the load; the second chain is the load alone
     cpu = run.cpu.astype(np.int64)
-    ci = COLUMN_INDEX
+    ci = CpuCols.INDEX
     before = [4 * int(cpu[r, ci["clk"]]) + 2 for r in range(t) if cpu[r, ci["maddr"]] == w
               and (cpu[r, ci["is_sw"]] + cpu[r, ci["is_sh"]] + cpu[r, ci["is_sb"]] + cpu[r, ci["is_lw"]]
                    + cpu[r, ci["is_lh"]] + cpu[r, ci["is_lhu"]] + cpu[r, ci["is_lb"]] + cpu[r, ci["is_lbu"]])]

@@ -18,7 +18,7 @@ import harness as H
 import rv32asm as A
 from zkvm import abi
 from zkvm.circuit import read_buf, riscv_air
-from zkvm.circuit.cpu import COLUMN_INDEX
+from zkvm.circuit.cpu import CpuCols
 from zkvm.exec import Executor
 from zkvm.exec.record import COLUMN, Record
 from zkvm.field.babybear import P
@@ -223,7 +223,7 @@ def test_short_call_without_eof(run):
     H.set_cpu(run, t, c_lo=0)
     H.fix_eq_gadget(run, t)
     # eof as the forged run would have it: set only after the next short read (r3)
-    eof = COLUMN_INDEX["eof"]
+    eof = CpuCols.INDEX["eof"]
     r3 = run.cycle_of("r3")
     run.cpu[t + 1:r3 + 1, eof] = 0
     H.expect_rejected(run, ConstraintError, "rbuf_short_lo")

@@ -39,13 +39,13 @@ def honest(fib):
 
 
 def _with_proofs(receipt: R.Receipt, proofs: list[bytes]) -> R.Receipt:
-    seal = segmented.SegmentedSeal.from_bytes(receipt.seal, R._SEAL_HEAD.size)
+    seal = segmented.SegmentedSeal.from_bytes(receipt.seal, R.SEAL_HEAD.size)
     seal.proofs = proofs
     return R.Receipt(receipt.claim, receipt.journal, seal.to_bytes(), receipt.zk, receipt.dev, segments=True)
 
 
 def _proofs(receipt: R.Receipt) -> list[bytes]:
-    return segmented.SegmentedSeal.from_bytes(receipt.seal, R._SEAL_HEAD.size).proofs
+    return segmented.SegmentedSeal.from_bytes(receipt.seal, R.SEAL_HEAD.size).proofs
 
 
 def test_honest_segmented_run_verifies(fib, honest):
@@ -161,7 +161,7 @@ def test_change_registers_between_segments(fib, honest, monkeypatch):
 
 
 def test_tampered_segment_count_header(honest):
-    seal = segmented.SegmentedSeal.from_bytes(honest[1].seal, R._SEAL_HEAD.size)
+    seal = segmented.SegmentedSeal.from_bytes(honest[1].seal, R.SEAL_HEAD.size)
     one = R.Receipt(honest[1].claim, honest[1].journal,
                     segmented.SegmentedSeal(seal.head, seal.po2, seal.proofs[:1]).to_bytes(), False, False, True)
     with pytest.raises(segmented.SegmentCountError):

@@ -34,5 +34,11 @@ Buses (LogUp; every bus balances over all tables plus the verifier's public term
 * ``ecall_sha256`` (clk, a0, a1): cpu sends on SHA256, sha256_block receives; ``sha256_init`` /
   ``sha256_final`` / ``sha256_k`` link the SHA-256 tables (sha256.py).
 
-Public inputs: entry_pc, image_lo, image_hi — bound to the image id with the fixed-column digest.
+Public inputs: entry_pc, image_lo, image_hi, text_lo, text_hi — bound to the image id with the fixed-column digest.
+
+Every table but sha256 declares its columns once, as a ``columns.Columns`` class (expressions for the
+constraints, named arrays for the fill, the column order that fixes the proof bytes), and reports its range /
+byte lookups by evaluating its own send declarations (``lookups.report_lookups``). The CPU is a set of gadgets,
+each with its constraints and its fill side by side (cpu.py). ``statement.py`` owns what a proof states: the
+public terms, the seal header, the image id and the table heights a verifier accepts.
 """

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.circuit.lookups import FamilyTable, LookupSends, as_u32_operands, assemble, padded_height, MIN_HEIGHT
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import (FamilyTable, LookupSends, as_u32_operands, fixed_lookups, padded_height,
+                                  report_lookups, MIN_HEIGHT)
 from zkvm.circuit.opcodes import (ADD, ALU_OPS, AND, BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_OR,
                                   BYTE_RANGE, BYTE_XOR, OR, SLT, SLTU, SUB, XOR)
 from zkvm.stark.dsl.air import Table
@@ -27,31 +29,34 @@ from zkvm.stark.dsl.air import Table
 NAME = "alu"
 SELECTORS = (("is_add", ADD), ("is_sub", SUB), ("is_slt", SLT), ("is_sltu", SLTU),
              ("is_and", AND), ("is_or", OR), ("is_xor", XOR))
-COLUMNS = (tuple(name for name, _ in SELECTORS)
-           + ("a_lo", "a_hi", "b_lo", "b_hi", "c_lo", "c_hi")
-           + tuple(f"x{i}" for i in range(4)) + tuple(f"y{i}" for i in range(4)) + tuple(f"z{i}" for i in range(4))
-           + ("carry0", "carry1", "sign_a", "sign_b"))
-_BYTE_OP = {AND: BYTE_AND, OR: BYTE_OR, XOR: BYTE_XOR}
+
+
+class AluCols(Columns):
+    sel = Col(names=[name for name, _ in SELECTORS])  # one-hot op selectors, in SELECTORS order
+    a_lo, a_hi, b_lo, b_hi, c_lo, c_hi = Col(), Col(), Col(), Col(), Col(), Col()
+    x, y, z = Col(4), Col(4), Col(4)
+    carry0, carry1, sign_a, sign_b = Col(), Col(), Col(), Col()
+
+
+COLUMNS = AluCols.NAMES
 _TWO16 = 1 << 16
 
 
 def table() -> Table:
     t = Table(NAME)
-    col = {name: t.main(name) for name in COLUMNS}
-    sel = {code: col[name] for name, code in SELECTORS}
+    col = AluCols.exprs(t)
+    sel = {code: s for (_, code), s in zip(SELECTORS, col.sel)}
     is_real = sum(sel.values())
-    a_lo, a_hi, b_lo, b_hi, c_lo, c_hi = (col[n] for n in ("a_lo", "a_hi", "b_lo", "b_hi", "c_lo", "c_hi"))
-    x = [col[f"x{i}"] for i in range(4)]
-    y = [col[f"y{i}"] for i in range(4)]
-    z = [col[f"z{i}"] for i in range(4)]
-    carry0, carry1, sign_a, sign_b = col["carry0"], col["carry1"], col["sign_a"], col["sign_b"]
+    a_lo, a_hi, b_lo, b_hi, c_lo, c_hi = col.a_lo, col.a_hi, col.b_lo, col.b_hi, col.c_lo, col.c_hi
+    x, y, z = col.x, col.y, col.z
+    carry0, carry1, sign_a, sign_b = col.carry0, col.carry1, col.sign_a, col.sign_b
 
     def limbs(bs):
         return bs[0] + 256 * bs[1], bs[2] + 256 * bs[3]
 
     # Selectors: booleans summing to 0 or 1, so a row is exactly one op or inert.
-    for name, _ in SELECTORS:
-        t.always(f"{name}_bool", col[name] * (1 - col[name]))
+    for (name, _), s in zip(SELECTORS, col.sel):
+        t.always(f"{name}_bool", s * (1 - s))
     t.always("one_op", is_real * (1 - is_real))
     t.receive(BUS_ALU, [sum(code * s for code, s in sel.items()), a_lo, a_hi, b_lo, b_hi, c_lo, c_hi],
               mult=is_real)
@@ -135,8 +140,9 @@ def fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | Non
     ops, a, b = as_u32_operands(ops, a, b, ALU_OPS)
     n = ops.size
     c = evaluate(ops, a, b).astype(np.int64)
-    v: dict[str, np.ndarray] = {name: (ops == code).astype(np.int64) for name, code in SELECTORS}
-    v.update(a_lo=a & 0xFFFF, a_hi=a >> 16, b_lo=b & 0xFFFF, b_hi=b >> 16, c_lo=c & 0xFFFF, c_hi=c >> 16)
+    v = AluCols.values()
+    v.sel = [(ops == code).astype(np.int64) for _, code in SELECTORS]
+    v.a_lo, v.a_hi, v.b_lo, v.b_hi, v.c_lo, v.c_hi = a & 0xFFFF, a >> 16, b & 0xFFFF, b >> 16, c & 0xFFFF, c >> 16
 
     bitwise = np.isin(ops, (AND, OR, XOR))
     is_lt = np.isin(ops, (SLT, SLTU))
@@ -145,30 +151,20 @@ def fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | Non
     xw = np.where(bitwise, a, np.where(is_lt, d, c))
     yw = np.where(bitwise, b, 0)
     zw = np.where(bitwise, c, 0)
-    for name, w in (("x", xw), ("y", yw), ("z", zw)):
-        for i, byte in enumerate(_bytes_of(w)):
-            v[f"{name}{i}"] = byte
+    v.x, v.y, v.z = _bytes_of(xw), _bytes_of(yw), _bytes_of(zw)
 
     # carries of the limb addition each op is written as: ADD a+b=c, SUB b+c=a, SLT/SLTU b+d=a
     u = np.where(ops == ADD, a, b)
     w2 = np.where(ops == ADD, b, np.where(ops == SUB, c, d))
     uses_carry = np.isin(ops, (ADD, SUB, SLT, SLTU))
-    v["carry0"] = np.where(uses_carry, ((u & 0xFFFF) + (w2 & 0xFFFF)) >> 16, 0)
-    v["carry1"] = np.where(uses_carry, (u + w2) >> 32, 0)
-    v["sign_a"] = np.where(ops == SLT, a >> 31, 0)
-    v["sign_b"] = np.where(ops == SLT, b >> 31, 0)
+    v.carry0 = np.where(uses_carry, ((u & 0xFFFF) + (w2 & 0xFFFF)) >> 16, 0)
+    v.carry1 = np.where(uses_carry, (u + w2) >> 32, 0)
+    v.sign_a = np.where(ops == SLT, a >> 31, 0)
+    v.sign_b = np.where(ops == SLT, b >> 31, 0)
 
     if sends is not None:
-        lut = np.full(max(_BYTE_OP) + 1, BYTE_RANGE, dtype=np.int64)
-        for code, byte_op in _BYTE_OP.items():
-            lut[code] = byte_op
-        op_byte = lut[np.minimum(ops, len(lut) - 1)]  # ops above XOR are never bitwise here
-        for i in range(4):
-            sends.add_bytes(op_byte, v[f"x{i}"], v[f"y{i}"])
-        slt = ops == SLT
-        sends.add_range16(2 * v["a_hi"][slt] - (v["sign_a"][slt] << 16))
-        sends.add_range16(2 * v["b_hi"][slt] - (v["sign_b"][slt] << 16))
-    return assemble(COLUMNS, v, n, padded_height(n, min_height))
+        report_lookups(fixed_lookups(table), v.ordered(), n, sends)
+    return v.assemble(n, padded_height(n, min_height))
 
 
 SPEC = FamilyTable(NAME, ALU_OPS, COLUMNS, table, fill, evaluate)

@@ -17,28 +17,39 @@ import numpy as np
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_BYTES, BYTE_AND, BYTE_OR, BYTE_RANGE, BYTE_XOR
 from zkvm.circuit.range import FOLD
+from zkvm.circuit.columns import Col, Columns
 from zkvm.stark.dsl.air import Table
 
 NAME = "bytes"
 PAIRS = 1 << 16
 HEIGHT = PAIRS // FOLD
-FIXED_COLUMNS = ("x", "y0") + tuple(f"{op}{j}" for j in range(FOLD) for op in ("and", "or", "xor"))
 #: multiplicity columns: per byte op (this order), FOLD of them
 MULT_OPS = (BYTE_AND, BYTE_OR, BYTE_XOR, BYTE_RANGE)
-COLUMNS = tuple(f"mult_{op}{j}" for op in ("and", "or", "xor", "range") for j in range(FOLD))
+
+
+class BytesCols(Columns):
+    x = Col(fixed=True)    # the row's x
+    y0 = Col(fixed=True)   # its first y (the row holds y0 .. y0 + FOLD - 1)
+    res = Col(names=[(f"and{j}", f"or{j}", f"xor{j}") for j in range(FOLD)], fixed=True)  # x op (y0 + j)
+    mult_and, mult_or, mult_xor, mult_range = (Col(names=[f"mult_{op}{j}" for j in range(FOLD)])
+                                              for op in ("and", "or", "xor", "range"))
+
+
+FIXED_COLUMNS = BytesCols.FIXED
+COLUMNS = BytesCols.NAMES
 
 
 def table() -> Table:
     t = Table(NAME)
-    f = {name: t.fixed(name) for name in FIXED_COLUMNS}
-    m = {name: t.main(name) for name in COLUMNS}
-    x, y0 = f["x"], f["y0"]
+    c = BytesCols.exprs(t)
+    x, y0 = c.x, c.y0
     for j in range(FOLD):
         y = y0 + j
-        t.receive(BUS_BYTES, [BYTE_AND, x, y, f[f"and{j}"]], mult=m[f"mult_and{j}"])
-        t.receive(BUS_BYTES, [BYTE_OR, x, y, f[f"or{j}"]], mult=m[f"mult_or{j}"])
-        t.receive(BUS_BYTES, [BYTE_XOR, x, y, f[f"xor{j}"]], mult=m[f"mult_xor{j}"])
-        t.receive(BUS_BYTES, [BYTE_RANGE, x, y, 0], mult=m[f"mult_range{j}"])
+        and_j, or_j, xor_j = c.res[j]
+        t.receive(BUS_BYTES, [BYTE_AND, x, y, and_j], mult=c.mult_and[j])
+        t.receive(BUS_BYTES, [BYTE_OR, x, y, or_j], mult=c.mult_or[j])
+        t.receive(BUS_BYTES, [BYTE_XOR, x, y, xor_j], mult=c.mult_xor[j])
+        t.receive(BUS_BYTES, [BYTE_RANGE, x, y, 0], mult=c.mult_range[j])
     return t
 
 

@@ -32,10 +32,11 @@ import numpy as np
 from zkvm import abi
 from zkvm.circuit import opcodes as op
 from zkvm.circuit.dot import BUS_DOT
-from zkvm.circuit.lookups import LookupSends, big_empty, trace_rows
+from zkvm.circuit.lookups import LookupSends, big_empty, fixed_lookups, report_lookups, trace_rows
 from zkvm.circuit.memory import BUS_MEM, SPACE_REG, TS_BITS, Accesses, Resolved, resolve
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
-from zkvm.circuit.program import FIELDS, REG_A1
+from zkvm.circuit.columns import Col, Columns, Include
+from zkvm.circuit.program import FIELDS, REG_A1, Decoded
 from zkvm.circuit.read_buf import BUS_READ_BUF
 from zkvm.circuit.semantics import alu_result
 from zkvm.circuit.sha256 import BUS_CALL as BUS_SHA256
@@ -43,24 +44,44 @@ from zkvm.errors import ZkvmError
 from zkvm.field.babybear import P
 
 BUS_PROGRAM, BUS_JOURNAL, BUS_EXIT = "program", "journal", "exit"
-ECALL_KINDS = (("e_halt", abi.ECALL_HALT), ("e_read", abi.ECALL_READ_WORD), ("e_commit", abi.ECALL_COMMIT_WORD),
-               ("e_log", abi.ECALL_LOG), ("e_cycles", abi.ECALL_CYCLES), ("e_dot", abi.ECALL_DOT_I8),
-               ("e_sha", abi.ECALL_SHA256), ("e_rbuf", abi.ECALL_READ_BUF))
 
-COLUMNS = (
-    ("is_real", "clk", "pc", "next_pc")
-    + tuple(FIELDS)
-    + ("a_lo", "a_hi", "r2_lo", "r2_hi", "b_lo", "b_hi", "c_lo", "c_hi", "res_lo", "res_hi", "wv_lo", "wv_hi",
-       "p_lo", "p_hi", "m_lo", "m_hi", "n_lo", "n_hi", "maddr")
-    + ("eq", "inv", "taken", "bit0")
-    + ("o0", "o1", "o2", "o3", "rx", "mb0", "mb1", "mb2", "mb3", "rsb", "rsbh", "sel_byte", "sign_src", "sign",
-       "bx", "st_above", "sr_lo", "sr_hi")
-    + tuple(name for name, _ in ECALL_KINDS) + ("cnt1", "cnt2", "cnt3", "cnt4", "jpos", "eof")
-    + tuple(f"d{k}_{part}" for k in range(4) for part in ("lo", "hi"))
-)
-COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
-#: Extra columns of a segment's CPU table (after COLUMNS): first/last row flags, the state after the row.
-SEG_COLUMNS = ("is_start", "is_end", "jpos_out", "eof_out")
+
+class EcallKinds(Columns):
+    """One-hot kind of an ecall row, selected by a7 (ECALL_NUMBERS, in this order)."""
+
+    e_halt, e_read, e_commit, e_log, e_cycles, e_dot, e_sha, e_rbuf = (Col() for _ in range(8))
+
+
+ECALL_NUMBERS = (abi.ECALL_HALT, abi.ECALL_READ_WORD, abi.ECALL_COMMIT_WORD, abi.ECALL_LOG, abi.ECALL_CYCLES,
+                 abi.ECALL_DOT_I8, abi.ECALL_SHA256, abi.ECALL_READ_BUF)
+ECALL_KINDS = tuple(zip(EcallKinds.NAMES, ECALL_NUMBERS))
+
+
+class CpuCols(Columns):
+    is_real, clk, pc, next_pc = Col(), Col(), Col(), Col()
+    fields = Include(Decoded)  # the row's instruction, looked up in the program table
+    # register values (a: rs1, r2: rs2), the alu operand b and result c, the result and the value written
+    a_lo, a_hi, r2_lo, r2_hi, b_lo, b_hi, c_lo, c_hi = (Col() for _ in range(8))
+    res_lo, res_hi, wv_lo, wv_hi = Col(), Col(), Col(), Col()
+    # slot 3's previous rd value, slot 2's previous (m) and new (n) value, slot 2's word index
+    p_lo, p_hi, m_lo, m_hi, n_lo, n_hi, maddr = (Col() for _ in range(7))
+    eq, inv, taken, bit0 = Col(), Col(), Col(), Col()
+    o = Col(4)        # one-hot byte offset of a load/store address
+    rx = Col()
+    mb = Col(4)       # bytes of the accessed word (or of a0 for COMMIT / READ)
+    rsb, rsbh, sel_byte, sign_src, sign, bx, st_above, sr_lo, sr_hi = (Col() for _ in range(9))
+    ecall = Include(EcallKinds)
+    cnt = Col(names=[f"cnt{k}" for k in range(1, 5)])  # one-hot byte count of COMMIT / READ
+    jpos, eof = Col(), Col()
+    d = Col(names=[(f"d{k}_lo", f"d{k}_hi") for k in range(4)])  # timestamp gap of each memory slot
+
+
+class CpuSegCols(CpuCols):
+    """A segment's CPU table: first/last row flags and the state after the row, after the CPU's columns."""
+
+    is_start, is_end, jpos_out, eof_out = Col(), Col(), Col(), Col()
+
+
 #: Bus of the machine state passed from segment to segment (segments.py).
 BUS_STATE = "state"
 #: The CPU's clock is limited so that timestamps 4·clk + 3 stay below 2^TS_BITS (memory.py).
@@ -72,243 +93,6 @@ JOURNAL_BYTES_PER_ROW = 4
 def max_journal_bytes(log_height: int) -> int:
     """The longest journal a CPU table of height 2^log_height can commit (what a verifier checks first)."""
     return JOURNAL_BYTES_PER_ROW * ((1 << log_height) - 1)
-
-
-class CpuTable:
-    NAME = "cpu"
-
-    def __init__(self, t, entry_pc, text_lo, text_hi, seg: dict | None = None) -> None:
-        c = {name: t.main(name) for name in COLUMNS + (SEG_COLUMNS if seg else ())}
-        self.c = c
-        is_real, clk, pc, next_pc = c["is_real"], c["clk"], c["pc"], c["next_pc"]
-        a_lo, a_hi, r2_lo, r2_hi = c["a_lo"], c["a_hi"], c["r2_lo"], c["r2_hi"]
-        b_lo, b_hi, c_lo, c_hi = c["b_lo"], c["b_hi"], c["c_lo"], c["c_hi"]
-        res_lo, res_hi, wv_lo, wv_hi = c["res_lo"], c["res_hi"], c["wv_lo"], c["wv_hi"]
-        m_lo, m_hi, n_lo, n_hi = c["m_lo"], c["m_hi"], c["n_lo"], c["n_hi"]
-        o = [c[f"o{k}"] for k in range(4)]
-        mb = [c[f"mb{k}"] for k in range(4)]
-        lw, lh, lhu, lb, lbu = c["is_lw"], c["is_lh"], c["is_lhu"], c["is_lb"], c["is_lbu"]
-        sw, sh, sb = c["is_sw"], c["is_sh"], c["is_sb"]
-        is_load = lw + lh + lhu + lb + lbu
-        is_store = sw + sh + sb
-        is_mem = is_load + is_store
-        is_ecall, is_jal, is_jalr = c["is_ecall"], c["is_jal"], c["is_jalr"]
-        e = {name: c[name] for name, _ in ECALL_KINDS}
-        cnt = [c[f"cnt{k}"] for k in range(1, 5)]
-        count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]  # COMMIT's a1 (1..4) or READ's a1 (0..4)
-        cnt_sum = cnt[0] + cnt[1] + cnt[2] + cnt[3]
-
-        def boolean(name):
-            t.always(f"{name}_bool", c[name] * (1 - c[name]))
-
-        # ---- control: real rows first, starting at the entry, ending with exactly one HALT
-        boolean("is_real")
-        t.first("starts_real", is_real - 1)
-        if seg is None:
-            t.first("clk_start", clk - 1)
-            t.first("pc_start", pc - entry_pc)
-            t.first("jpos_start", c["jpos"])
-        t.transition("real_prefix", is_real.next * (1 - is_real))
-        t.transition("clk_step", clk.next - clk - 1)
-        t.transition("pc_flow", is_real.next * (pc.next - next_pc))
-        t.transition("halt_is_last", e["e_halt"] * is_real.next)
-        t.transition("ends_with_halt", is_real * (1 - is_real.next) * (1 - e["e_halt"]))
-        if seg is None:
-            t.last("last_row_halts", is_real * (1 - e["e_halt"]))
-        t.transition("jpos_step", c["jpos"].next - c["jpos"] - e["e_commit"] * count)
-
-        # ---- decode: the row's instruction is in the program (padding rows: the all-zero padding tuple)
-        t.send(BUS_PROGRAM, [is_real, pc] + [c[n] for n in FIELDS])
-
-        # ---- ALU bus: b = imm or rs2; c proven by the family tables
-        use_imm = c["use_imm"]
-        t.always("b_lo", b_lo - r2_lo - use_imm * (c["imm_lo"] - r2_lo))
-        t.always("b_hi", b_hi - r2_hi - use_imm * (c["imm_hi"] - r2_hi))
-        br_eq, br_lt, br_neg = c["br_eq"], c["br_lt"], c["br_neg"]
-        alu_mult = c["is_aluop"] + br_eq + br_lt + is_jalr + is_mem
-        t.send(BUS_ALU, [c["alu_op"], a_lo, a_hi, b_lo, b_hi, c_lo, c_hi], mult=alu_mult)
-
-        # ---- branches: eq = [c == 0] for SUB (limbs are range-checked by the ALU table, so c_lo + c_hi
-        # is 0 exactly when both are); lt = c_lo for SLT/SLTU. taken = cond xor br_neg.
-        s = c_lo + c_hi
-        t.always("eq_zero", c["eq"] * s)
-        t.always("eq_inv", 1 - c["eq"] - s * c["inv"])
-        cond = br_eq * c["eq"] + br_lt * c_lo
-        t.always("taken", c["taken"] - (cond + br_neg - 2 * cond * br_neg))
-
-        # ---- next pc. JALR: target = (rs1 + imm) & ~1; bit0 needs no range check: a wrong bit0 makes the
-        # target odd, and no program row has an odd pc. c_hi < 2^8 (byte check below) keeps it < 2^24 < p.
-        boolean("bit0")
-        seq = pc + 4
-        t.always("next_pc", next_pc - seq - is_jal * (c["target"] - seq)
-                 - is_jalr * (c_lo + 65536 * c_hi - c["bit0"] - seq) - c["taken"] * (c["target"] - seq))
-
-        # ---- result written to rd; x0 (and instructions without rd) write 0
-        x0 = c["rd_is_x0"]
-        t.always("wv_lo", wv_lo - (1 - x0) * res_lo)
-        t.always("wv_hi", wv_hi - (1 - x0) * res_hi)
-        t.always("res_alu_lo", c["is_aluop"] * (res_lo - c_lo))
-        t.always("res_alu_hi", c["is_aluop"] * (res_hi - c_hi))
-        t.always("res_const_lo", c["is_const"] * (res_lo - c["k_lo"]))
-        t.always("res_const_hi", c["is_const"] * (res_hi - c["k_hi"]))
-
-        # ---- loads/stores: address c = rs1 + imm (alu ADD) = 4·rx + offset, offset one-hot o0..o3, rx < 2^16
-        # (range16) and c_hi < 2^8: word index maddr = rx + 2^14·c_hi < 2^22. Natural alignment via o.
-        for k in range(4):
-            boolean(f"o{k}")
-        t.always("o_onehot", o[0] + o[1] + o[2] + o[3] - 1)
-        t.always("addr_split", is_mem * (c_lo - 4 * c["rx"] - o[1] - 2 * o[2] - 3 * o[3]))
-        t.always("align_word", (lw + sw) * (1 - o[0]))
-        t.always("align_half", (lh + lhu + sh) * (o[1] + o[3]))
-        t.always("maddr", c["maddr"] - is_mem * (c["rx"] + 16384 * c_hi) - is_ecall * REG_A1)
-        # bytes of the accessed word (memory ops), of a0 (COMMIT_WORD) or of the a0 written (READ_WORD)
-        t.always("bytes_lo", mb[0] + 256 * mb[1] - is_mem * m_lo - e["e_commit"] * r2_lo - e["e_read"] * res_lo)
-        t.always("bytes_hi", mb[2] + 256 * mb[3] - is_mem * m_hi - e["e_commit"] * r2_hi - e["e_read"] * res_hi)
-        t.always("sel_byte", c["sel_byte"] - (o[0] * mb[0] + o[1] * mb[1] + o[2] * mb[2] + o[3] * mb[3]))
-        half = o[0] * m_lo + o[2] * m_hi
-        # sign bit of the loaded byte / half: (AND, src, 0x80, 0x80·sign) in the byte table
-        t.always("sign_src_b", lb * (c["sign_src"] - c["sel_byte"]))
-        t.always("sign_src_h", lh * (c["sign_src"] - o[0] * mb[1] - o[2] * mb[3]))
-        sign = c["sign"]
-        t.always("res_lw_lo", lw * (res_lo - m_lo))
-        t.always("res_lw_hi", lw * (res_hi - m_hi))
-        t.always("res_lhu_lo", lhu * (res_lo - half))
-        t.always("res_lhu_hi", lhu * res_hi)
-        t.always("res_lh_lo", lh * (res_lo - half))
-        t.always("res_lh_hi", lh * (res_hi - 0xFFFF * sign))
-        t.always("res_lbu_lo", lbu * (res_lo - c["sel_byte"]))
-        t.always("res_lbu_hi", lbu * res_hi)
-        t.always("res_lb_lo", lb * (res_lo - c["sel_byte"] - 0xFF00 * sign))
-        t.always("res_lb_hi", lb * (res_hi - 0xFFFF * sign))
-        # slot-2 new value: loads and non-READ ecalls leave the cell unchanged; stores merge rs2 in
-        keep = is_load + is_ecall - e["e_read"]
-        t.always("keep_lo", keep * (n_lo - m_lo))
-        t.always("keep_hi", keep * (n_hi - m_hi))
-        t.always("sw_lo", sw * (n_lo - r2_lo))
-        t.always("sw_hi", sw * (n_hi - r2_hi))
-        t.always("sh_lo", sh * (n_lo - o[0] * r2_lo - o[2] * m_lo))
-        t.always("sh_hi", sh * (n_hi - o[0] * m_hi - o[2] * r2_lo))
-        rsb = c["rsb"]
-        t.always("sb_split", sb * (r2_lo - rsb - 256 * c["rsbh"]))
-        t.always("sb_lo", sb * (n_lo - m_lo - o[0] * (rsb - mb[0]) - 256 * o[1] * (rsb - mb[1])))
-        t.always("sb_hi", sb * (n_hi - m_hi - o[2] * (rsb - mb[2]) - 256 * o[3] * (rsb - mb[3])))
-
-        # stores never write the program's words (the interpreter traps on self-modifying code): the word
-        # index is below text_lo or at/above text_hi, shown by a range-checked distance (all values < 2^22)
-        boolean("st_above")
-        st_dist = c["st_above"] * (c["maddr"] - text_hi) + (1 - c["st_above"]) * (text_lo - 1 - c["maddr"])
-        t.always("store_outside_text", is_store * (st_dist - c["sr_lo"] - 65536 * c["sr_hi"]))
-
-        # ---- ecalls: the kind is selected by a7's value
-        for name, _ in ECALL_KINDS:
-            boolean(name)
-        t.always("ecall_onehot", sum(e.values()) - is_ecall)
-        t.always("ecall_number", is_ecall * a_lo - sum(num * e[name] for name, num in ECALL_KINDS))
-        t.always("ecall_number_hi", is_ecall * a_hi)
-        keep_a0 = e["e_halt"] + e["e_commit"] + e["e_log"] + e["e_sha"]
-        t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
-        t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
-        t.always("read_a1_hi", e["e_read"] * n_hi)
-        # a segment's clock skips one tick per boundary before it (segments.py): cycle = clk - 1 - index
-        skipped = seg["seg"] if seg else 0
-        t.always("cycles", e["e_cycles"] * (res_lo + 65536 * res_hi - clk + 1 + skipped))
-        t.always("rx_advice", (e["e_read"] + e["e_cycles"] + e["e_rbuf"]) * (c["rx"] - res_lo))
-        for k in range(4):
-            boolean(f"cnt{k + 1}")
-        # cnt1..cnt4: one-hot count of COMMIT (exactly one set) or READ (at most one: count 0 sets none);
-        # all zero on other rows.
-        t.always("count_at_most_one", cnt_sum * (1 - cnt_sum))
-        t.always("commit_onehot", cnt_sum - e["e_commit"] - e["e_read"] * cnt_sum)
-        # READ returns what some private input could give (ABI: a1 = count in 0..4, a0 = that many bytes, zero
-        # padded; once a READ is short every later READ returns 0 bytes). Soundness: without these a cheating
-        # prover could hand the guest a count up to 255 (the runtime's word loop copies `count` bytes into the
-        # caller's buffer: an overflow no input can cause), junk above the count, or more input after the end.
-        # a0's bytes are mb0..mb3 on READ rows (bytes_lo/hi, byte-checked); eof = a short READ happened before.
-        t.always("read_count", e["e_read"] * (n_lo - count))
-        above = [cnt_sum, cnt[1] + cnt[2] + cnt[3], cnt[2] + cnt[3], cnt[3]]  # [count > k]
-        for k in range(4):
-            t.always(f"read_zero_pad{k}", e["e_read"] * (1 - above[k]) * mb[k])
-        eof = c["eof"]
-        # READ_BUF: c = 4·a1 - a0 written (c is free on ecall rows: no ALU send), so eq = [the call was full].
-        # Soundness: the read_buf table proves 0 <= a0 <= 4·a1 < 2^16, so c = 0 in the field only when full.
-        t.always("rbuf_short_lo", e["e_rbuf"] * (c_lo - 4 * m_lo + res_lo))
-        t.always("rbuf_short_hi", e["e_rbuf"] * c_hi)
-        short = e["e_read"] * (1 - cnt[3]) + e["e_rbuf"] * (1 - c["eq"])
-        if seg is None:  # a segment receives its eof with the state
-            t.first("eof_start", eof)
-        t.transition("eof_step", eof.next - eof - short * (1 - eof))
-        t.always("read_after_eof", eof * e["e_read"] * cnt_sum)
-        t.always("read_buf_after_eof", eof * e["e_rbuf"] * res_lo)
-        t.always("commit_count", e["e_commit"] * (m_lo - count))
-        t.always("commit_count_hi", e["e_commit"] * m_hi)
-        t.always("bx", c["bx"] - (is_mem + is_jalr) * c_hi - e["e_read"] * n_lo - e["e_cycles"] * res_hi)
-
-        # ---- memory bus: receive the previous (value, ts), send the new one; ts_prev = ts - 1 - d
-        ts = [4 * clk + k for k in range(4)]
-        d = [c[f"d{k}_lo"] + 65536 * c[f"d{k}_hi"] for k in range(4)]
-        slots = [
-            (SPACE_REG, c["rs1"], (a_lo, a_hi), (a_lo, a_hi), is_real),
-            (SPACE_REG, c["rs2"], (r2_lo, r2_hi), (r2_lo, r2_hi), is_real),
-            (is_mem, c["maddr"], (m_lo, m_hi), (n_lo, n_hi), is_mem + is_ecall),
-            (SPACE_REG, c["rd"], (c["p_lo"], c["p_hi"]), (wv_lo, wv_hi), is_real),
-        ]
-        for k, (space, addr, old, new, mult) in enumerate(slots):
-            t.receive(BUS_MEM, [space, addr, old[0], old[1], ts[k] - 1 - d[k]], mult=mult)
-            t.send(BUS_MEM, [space, addr, new[0], new[1], ts[k]], mult=mult)
-
-        # ---- range / byte checks (linear tuples, in pairs for the LogUp grouping)
-        for k in range(4):
-            t.send(BUS_RANGE16, [c[f"d{k}_lo"]], mult=is_real)
-        t.send(BUS_RANGE16, [c["rx"]], mult=is_mem + e["e_read"] + e["e_cycles"] + e["e_rbuf"])
-        t.send(BUS_RANGE16, [res_hi], mult=e["e_read"])
-        t.send(BUS_RANGE16, [c["sr_lo"]], mult=is_store)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["d0_hi"], c["d1_hi"], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["d2_hi"], c["d3_hi"], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, mb[0], mb[1], 0], mult=is_mem + e["e_commit"] + e["e_read"])
-        t.send(BUS_BYTES, [BYTE_RANGE, mb[2], mb[3], 0], mult=is_mem + e["e_commit"] + e["e_read"])
-        t.send(BUS_BYTES, [BYTE_RANGE, rsb, c["rsbh"], 0], mult=sb)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["bx"], c["sr_hi"], 0], mult=is_mem + is_jalr + e["e_read"] + e["e_cycles"])
-        t.send(BUS_BYTES, [BYTE_AND, c["sign_src"], 0x80, 0x80 * sign], mult=lb + lh)
-
-        # ---- SHA256 accelerator: the call (clk, a0, a1) goes to the sha256 tables, which do its memory work
-        t.send(BUS_SHA256, [clk, r2_lo, r2_hi, m_lo, m_hi], mult=e["e_sha"])
-
-        # ---- public outputs
-        t.send(BUS_EXIT, [r2_lo, r2_hi], mult=e["e_halt"])
-        # DOT_I8: O(1) here; soundness of the result written to a0 (res, unconstrained above) rests on the dot
-        # table receiving exactly this tuple (a0 = r2, a1 = m: the registers this row read).
-        t.send(BUS_DOT, [4 * clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=e["e_dot"])
-        # READ_BUF: the same shape; the table receives (4·clk, a0, a1, a0 written) once per call.
-        t.send(BUS_READ_BUF, [4 * clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=e["e_rbuf"])
-        jmult = [e["e_commit"], e["e_commit"] * above[1], e["e_commit"] * above[2], e["e_commit"] * above[3]]
-        for k in range(4):
-            t.send(BUS_JOURNAL, [c["jpos"] + k, mb[k]], mult=jmult[k])
-        if seg is not None:
-            self._segment(t, c, seg, e, count, short)
-
-    @staticmethod
-    def _segment(t, c, seg: dict, e: dict, count, short) -> None:
-        """A segment of a run (segments.py): the clock starts at the public clk_start; the first row receives
-        the machine state (index, pc, journal position, eof) on bus "state", the last row of a segment that is
-        not the run's last sends the state after it (index + 1). Every segment but the last is full (all rows
-        real, no HALT); the last ends with HALT as a whole run does. ``short``: the row's read came back short
-        (READ_WORD or READ_BUF), which sets eof after it exactly as eof_step does."""
-        is_real, clk, is_start, is_end = c["is_real"], c["clk"], c["is_start"], c["is_end"]
-        index, is_last = seg["seg"], seg["is_last"]
-        t.first("seg_clk_start", clk - seg["clk_start"])
-        t.always("is_start_bool", is_start * (1 - is_start))
-        t.first("is_start_first", is_start - 1)
-        t.transition("is_start_once", is_start.next)
-        t.always("is_end_bool", is_end * (1 - is_end))
-        t.last("is_end_last", is_end - 1)
-        t.transition("is_end_once", is_end)
-        t.always("jpos_out", c["jpos_out"] - c["jpos"] - e["e_commit"] * count)
-        t.always("eof_out", c["eof_out"] - c["eof"] - short * (1 - c["eof"]))
-        t.last("full_unless_last", (1 - is_last) * (1 - is_real))
-        t.last("no_halt_unless_last", (1 - is_last) * e["e_halt"])
-        t.last("last_segment_halts", is_last * is_real * (1 - e["e_halt"]))
-        t.receive(BUS_STATE, [index, c["pc"], c["jpos"], c["eof"]], mult=is_start)
-        t.send(BUS_STATE, [index + 1, c["next_pc"], c["jpos_out"], c["eof_out"]], mult=is_end * (1 - is_last))
 
 
 # ---------------------------------------------------------------------------------------------- trace
@@ -324,7 +108,7 @@ def _limbs(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class CpuTrace:
-    main: np.ndarray            # uint32[height, len(COLUMNS)]
+    main: np.ndarray            # uint32[height, len(CpuCols.NAMES)] (a segment's: CpuSegCols)
     program_rows: np.ndarray    # program-table row of every cycle
     alu_ops: np.ndarray         # (op, a, b) of every alu-bus send, int64[3, k]
     resolved: Resolved          # the memory replay (final states for the memory tables)
@@ -336,7 +120,6 @@ class CpuTrace:
 #: Cycles per block of `fill`'s row-local work: its few dozen int64 temporaries (256 KiB each) stay in cache
 #: and are reused, instead of ~100 arrays as long as the run in fresh memory (page faults dominated the fill).
 BLOCK = 1 << 15
-_IS_ECALL = FIELDS.index("is_ecall")
 
 
 class _Decoded:
@@ -367,6 +150,486 @@ class _Decoded:
         # read-only access (is_write False) and wv comes from the value seen
         self.keep_a0 = is_ecall - self.writes_a0
 
+
+# ---------------------------------------------------------------------------------------------- gadgets
+#
+# Each gadget below owns some of the CPU's columns: its constraints (`*_constraints(t, c, x, ...)`, on the
+# columns' expressions `c` and the shared selectors `x`) and, next to them, how the fill computes those columns
+# (`*_fill(r)`, on a block of rows `r`). CpuTable emits the constraints gadget by gadget; `_rows` fills them in
+# the same order. The range / byte lookups are declared once (`range_byte_lookups`): the fill reports what those
+# declarations evaluate to (lookups.report_lookups), so the two cannot disagree. Constraints and bus sends are
+# emitted in a fixed order: it fixes the composition and the LogUp grouping, hence the proof bytes.
+
+
+class _Sel:
+    """Selectors and sums several gadgets use, built once from the columns."""
+
+    def __init__(self, c: CpuCols) -> None:
+        self.is_load = c.is_lw + c.is_lh + c.is_lhu + c.is_lb + c.is_lbu
+        self.is_store = c.is_sw + c.is_sh + c.is_sb
+        self.is_mem = self.is_load + self.is_store
+        cnt = c.cnt
+        self.count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]  # COMMIT's a1 (1..4) or READ's a1 (0..4)
+        self.cnt_sum = cnt[0] + cnt[1] + cnt[2] + cnt[3]
+        self.above = [self.cnt_sum, cnt[1] + cnt[2] + cnt[3], cnt[2] + cnt[3], cnt[3]]  # [count > k]
+        # READ_WORD / READ_BUF came back short: eof is set after this row
+        self.short = c.e_read * (1 - cnt[3]) + c.e_rbuf * (1 - c.eq)
+
+
+def _boolean(t, name: str, col) -> None:
+    t.always(f"{name}_bool", col * (1 - col))
+
+
+class _Rows:
+    """One block of rows being filled: the column values ``v`` and what the gadgets derive on the way."""
+
+    def __init__(self, d: "_Decoded", v, rec, lo: int, n_all: int, strict: bool) -> None:
+        self.d, self.f, self.v, self.rec, self.lo, self.n_all, self.strict = d, d.f, v, rec, lo, n_all, strict
+        self.n = len(d.pc)
+
+
+# ---- control: real rows first, starting at the entry, ending with exactly one HALT
+
+def control_constraints(t, c: CpuCols, x: _Sel, entry_pc, seg) -> None:
+    is_real, clk, pc = c.is_real, c.clk, c.pc
+    _boolean(t, "is_real", is_real)
+    t.first("starts_real", is_real - 1)
+    if seg is None:
+        t.first("clk_start", clk - 1)
+        t.first("pc_start", pc - entry_pc)
+        t.first("jpos_start", c.jpos)
+    t.transition("real_prefix", is_real.next * (1 - is_real))
+    t.transition("clk_step", clk.next - clk - 1)
+    t.transition("pc_flow", is_real.next * (pc.next - c.next_pc))
+    t.transition("halt_is_last", c.e_halt * is_real.next)
+    t.transition("ends_with_halt", is_real * (1 - is_real.next) * (1 - c.e_halt))
+    if seg is None:
+        t.last("last_row_halts", is_real * (1 - c.e_halt))
+    t.transition("jpos_step", c.jpos.next - c.jpos - c.e_commit * x.count)
+
+
+def control_fill(r: _Rows) -> None:
+    """Real rows; padding rows are written by `fill` (clk keeps counting, next_pc = 4, ...)."""
+    r.v.is_real, r.v.clk, r.v.pc = np.ones(r.n, np.int64), r.d.clk, r.d.pc
+
+
+# ---- decode: the row's instruction is in the program (padding rows: the all-zero padding tuple)
+
+def decode_constraints(t, c: CpuCols) -> None:
+    t.send(BUS_PROGRAM, [c.is_real, c.pc, *c.fields])
+
+
+def decode_fill(r: _Rows) -> None:
+    r.v.fields = [r.f[name] for name in FIELDS]
+
+
+# ---- registers and memory slots: four accesses at timestamps 4·clk + slot, each receiving the previous
+# (value, ts) and sending the new one; ts_prev = ts - 1 - d, d range-checked (16-bit limb + byte)
+
+def memory_slots(c: CpuCols, x: _Sel) -> list:
+    """(space, address, old value limbs, new value limbs, multiplicity) of slots 0..3."""
+    return [
+        (SPACE_REG, c.rs1, (c.a_lo, c.a_hi), (c.a_lo, c.a_hi), c.is_real),
+        (SPACE_REG, c.rs2, (c.r2_lo, c.r2_hi), (c.r2_lo, c.r2_hi), c.is_real),
+        (x.is_mem, c.maddr, (c.m_lo, c.m_hi), (c.n_lo, c.n_hi), x.is_mem + c.is_ecall),
+        (SPACE_REG, c.rd, (c.p_lo, c.p_hi), (c.wv_lo, c.wv_hi), c.is_real),
+    ]
+
+
+def memory_bus(t, c: CpuCols, x: _Sel) -> None:
+    ts = [4 * c.clk + k for k in range(4)]
+    d = [lo + 65536 * hi for lo, hi in c.d]
+    for k, (space, addr, old, new, mult) in enumerate(memory_slots(c, x)):
+        t.receive(BUS_MEM, [space, addr, old[0], old[1], ts[k] - 1 - d[k]], mult=mult)
+        t.send(BUS_MEM, [space, addr, new[0], new[1], ts[k]], mult=mult)
+
+
+def memory_fill(r: _Rows, seen, prev_v, prev_t, active2) -> None:
+    """Slot values from the memory replay: a (rs1), r2 (rs2), n / m (slot 2 after / before), wv / p (rd)."""
+    v, clk = r.v, r.d.clk
+    active = [True, True, active2, True]
+    gaps = []
+    for k in range(4):
+        dd = np.where(active[k], 4 * clk + k - prev_t[k] - 1, 0)
+        gaps.append((dd & 0xFFFF, dd >> 16))
+    v.d = gaps
+    r.a_val, r.r2_val, r.n_val, r.wv = seen
+    r.m_val, p_val = prev_v[2], prev_v[3]
+    v.a_lo, v.a_hi = _limbs(r.a_val)
+    v.r2_lo, v.r2_hi = _limbs(r.r2_val)
+    v.m_lo, v.m_hi = _limbs(r.m_val)
+    v.n_lo, v.n_hi = _limbs(r.n_val)
+    v.p_lo, v.p_hi = _limbs(p_val)
+    v.wv_lo, v.wv_hi = _limbs(r.wv)
+
+
+# ---- ALU bus: b = imm or rs2; c proven by the family tables
+
+def alu_constraints(t, c: CpuCols, x: _Sel) -> None:
+    t.always("b_lo", c.b_lo - c.r2_lo - c.use_imm * (c.imm_lo - c.r2_lo))
+    t.always("b_hi", c.b_hi - c.r2_hi - c.use_imm * (c.imm_hi - c.r2_hi))
+    alu_mult = c.is_aluop + c.br_eq + c.br_lt + c.is_jalr + x.is_mem
+    t.send(BUS_ALU, [c.alu_op, c.a_lo, c.a_hi, c.b_lo, c.b_hi, c.c_lo, c.c_hi], mult=alu_mult)
+
+
+def alu_fill(r: _Rows) -> None:
+    f, v, d = r.f, r.v, r.d
+    imm = f["imm_lo"] | (f["imm_hi"] << 16)
+    b_val = np.where(f["use_imm"] == 1, imm, r.r2_val)
+    v.b_lo, v.b_hi = _limbs(b_val)
+    alu_mult = f["is_aluop"] + f["br_eq"] + f["br_lt"] + f["is_jalr"] + d.is_mem
+    r.c_val = np.where(alu_mult > 0, alu_result(f["alu_op"], r.a_val, b_val), 0)
+    c_lo, c_hi = _limbs(r.c_val)
+    c_lo = np.where(d.e_rbuf == 1, 4 * r.m_val - d.rd_val, c_lo)  # READ_BUF: 0 iff the call was full (c_hi = 0)
+    v.c_lo, v.c_hi = c_lo, c_hi
+    alu_rows = np.nonzero(alu_mult)[0]
+    r.alu_ops = np.stack([f["alu_op"][alu_rows], r.a_val[alu_rows], b_val[alu_rows]])
+
+
+# ---- branches: eq = [c == 0] for SUB (limbs are range-checked by the ALU table, so c_lo + c_hi is 0 exactly
+# when both are); lt = c_lo for SLT/SLTU. taken = cond xor br_neg.
+
+def branch_constraints(t, c: CpuCols) -> None:
+    s = c.c_lo + c.c_hi
+    t.always("eq_zero", c.eq * s)
+    t.always("eq_inv", 1 - c.eq - s * c.inv)
+    cond = c.br_eq * c.eq + c.br_lt * c.c_lo
+    t.always("taken", c.taken - (cond + c.br_neg - 2 * cond * c.br_neg))
+
+
+def branch_fill(r: _Rows) -> None:
+    f, v = r.f, r.v
+    s = v.c_lo + v.c_hi
+    v.eq = (s == 0).astype(np.int64)
+    v.inv = _field_inverse(s)
+    cond = f["br_eq"] * v.eq + f["br_lt"] * v.c_lo
+    v.taken = cond + f["br_neg"] - 2 * cond * f["br_neg"]
+
+
+# ---- next pc. JALR: target = (rs1 + imm) & ~1; bit0 needs no range check: a wrong bit0 makes the target odd,
+# and no program row has an odd pc. c_hi < 2^8 (byte check) keeps it < 2^24 < p.
+
+def next_pc_constraints(t, c: CpuCols) -> None:
+    _boolean(t, "bit0", c.bit0)
+    seq = c.pc + 4
+    t.always("next_pc", c.next_pc - seq - c.is_jal * (c.target - seq)
+             - c.is_jalr * (c.c_lo + 65536 * c.c_hi - c.bit0 - seq) - c.taken * (c.target - seq))
+
+
+def next_pc_fill(r: _Rows) -> None:
+    f, v, c_val = r.f, r.v, r.c_val
+    v.bit0 = f["is_jalr"] * (c_val & 1)
+    seq = r.d.pc + 4
+    next_pc = np.where(f["is_jal"] == 1, f["target"], seq)
+    next_pc = np.where(f["is_jalr"] == 1, c_val - v.bit0, next_pc)
+    next_pc = np.where(v.taken == 1, f["target"], next_pc)
+    v.next_pc = next_pc
+    rec_next = r.rec.column("next_pc")[r.lo:r.lo + r.n].astype(np.int64)
+    mismatch = (next_pc != rec_next)
+    if r.lo + r.n == r.n_all:
+        mismatch[-1] = False  # the HALT row's next_pc is not followed
+    if r.strict and mismatch.any():
+        t = int(np.argmax(mismatch))
+        raise TraceError(f"cycle {r.lo + t}: circuit next_pc 0x{int(next_pc[t]):x} != executed "
+                         f"0x{int(rec_next[t]):x}")
+
+
+# ---- result written to rd; x0 (and instructions without rd) write 0
+
+def result_constraints(t, c: CpuCols) -> None:
+    x0 = c.rd_is_x0
+    t.always("wv_lo", c.wv_lo - (1 - x0) * c.res_lo)
+    t.always("wv_hi", c.wv_hi - (1 - x0) * c.res_hi)
+    t.always("res_alu_lo", c.is_aluop * (c.res_lo - c.c_lo))
+    t.always("res_alu_hi", c.is_aluop * (c.res_hi - c.c_hi))
+    t.always("res_const_lo", c.is_const * (c.res_lo - c.k_lo))
+    t.always("res_const_hi", c.is_const * (c.res_hi - c.k_hi))
+
+
+def result_fill(r: _Rows) -> None:
+    """The result before the x0 mask (loads: from `loadstore_fill`; ecalls: a0 kept or written)."""
+    f, d, v = r.f, r.d, r.v
+    res = np.zeros(r.n, np.int64)
+    res = np.where(f["is_aluop"] == 1, r.c_val, res)
+    res = np.where(f["is_const"] == 1, f["k_lo"] | (f["k_hi"] << 16), res)
+    res = np.where(f["is_lw"] == 1, r.m_val, res)
+    res = np.where(f["is_lhu"] == 1, r.half, res)
+    res = np.where(f["is_lh"] == 1, r.half | (r.sign * 0xFFFF0000), res)
+    res = np.where(f["is_lbu"] == 1, r.sel_byte, res)
+    res = np.where(f["is_lb"] == 1, r.sel_byte | (r.sign * 0xFFFFFF00), res)
+    res = np.where(d.keep_a0 == 1, r.r2_val, res)
+    res = np.where(d.writes_a0 == 1, d.rd_val, res)
+    v.res_lo, v.res_hi = _limbs(res)
+    expect_wv = np.where(f["rd_is_x0"] == 1, 0, res)
+    if r.strict and (expect_wv != r.wv).any():
+        t = int(np.argmax(expect_wv != r.wv))
+        raise TraceError(f"cycle {r.lo + t} (pc 0x{int(d.pc[t]):x}, insn 0x{int(r.rec.insn[r.lo + t]):08x}): "
+                         f"circuit result 0x{int(expect_wv[t]):x} != interpreter's 0x{int(r.wv[t]):x}")
+
+
+# ---- loads/stores: address c = rs1 + imm (alu ADD) = 4·rx + offset, offset one-hot o0..o3, rx < 2^16
+# (range16) and c_hi < 2^8: word index maddr = rx + 2^14·c_hi < 2^22. Natural alignment via o.
+
+def loadstore_constraints(t, c: CpuCols, x: _Sel) -> None:
+    o, mb = c.o, c.mb
+    lw, lh, lhu, lb, lbu = c.is_lw, c.is_lh, c.is_lhu, c.is_lb, c.is_lbu
+    sw, sh, sb = c.is_sw, c.is_sh, c.is_sb
+    m_lo, m_hi, n_lo, n_hi, r2_lo, r2_hi, res_lo, res_hi = (c.m_lo, c.m_hi, c.n_lo, c.n_hi, c.r2_lo, c.r2_hi,
+                                                            c.res_lo, c.res_hi)
+    for k in range(4):
+        _boolean(t, f"o{k}", o[k])
+    t.always("o_onehot", o[0] + o[1] + o[2] + o[3] - 1)
+    t.always("addr_split", x.is_mem * (c.c_lo - 4 * c.rx - o[1] - 2 * o[2] - 3 * o[3]))
+    t.always("align_word", (lw + sw) * (1 - o[0]))
+    t.always("align_half", (lh + lhu + sh) * (o[1] + o[3]))
+    t.always("maddr", c.maddr - x.is_mem * (c.rx + 16384 * c.c_hi) - c.is_ecall * REG_A1)
+    # bytes of the accessed word (memory ops), of a0 (COMMIT_WORD) or of the a0 written (READ_WORD)
+    t.always("bytes_lo", mb[0] + 256 * mb[1] - x.is_mem * m_lo - c.e_commit * r2_lo - c.e_read * res_lo)
+    t.always("bytes_hi", mb[2] + 256 * mb[3] - x.is_mem * m_hi - c.e_commit * r2_hi - c.e_read * res_hi)
+    t.always("sel_byte", c.sel_byte - (o[0] * mb[0] + o[1] * mb[1] + o[2] * mb[2] + o[3] * mb[3]))
+    half = o[0] * m_lo + o[2] * m_hi
+    # sign bit of the loaded byte / half: (AND, src, 0x80, 0x80·sign) in the byte table
+    t.always("sign_src_b", lb * (c.sign_src - c.sel_byte))
+    t.always("sign_src_h", lh * (c.sign_src - o[0] * mb[1] - o[2] * mb[3]))
+    sign = c.sign
+    t.always("res_lw_lo", lw * (res_lo - m_lo))
+    t.always("res_lw_hi", lw * (res_hi - m_hi))
+    t.always("res_lhu_lo", lhu * (res_lo - half))
+    t.always("res_lhu_hi", lhu * res_hi)
+    t.always("res_lh_lo", lh * (res_lo - half))
+    t.always("res_lh_hi", lh * (res_hi - 0xFFFF * sign))
+    t.always("res_lbu_lo", lbu * (res_lo - c.sel_byte))
+    t.always("res_lbu_hi", lbu * res_hi)
+    t.always("res_lb_lo", lb * (res_lo - c.sel_byte - 0xFF00 * sign))
+    t.always("res_lb_hi", lb * (res_hi - 0xFFFF * sign))
+    # slot-2 new value: loads and non-READ ecalls leave the cell unchanged; stores merge rs2 in
+    keep = x.is_load + c.is_ecall - c.e_read
+    t.always("keep_lo", keep * (n_lo - m_lo))
+    t.always("keep_hi", keep * (n_hi - m_hi))
+    t.always("sw_lo", sw * (n_lo - r2_lo))
+    t.always("sw_hi", sw * (n_hi - r2_hi))
+    t.always("sh_lo", sh * (n_lo - o[0] * r2_lo - o[2] * m_lo))
+    t.always("sh_hi", sh * (n_hi - o[0] * m_hi - o[2] * r2_lo))
+    rsb = c.rsb
+    t.always("sb_split", sb * (r2_lo - rsb - 256 * c.rsbh))
+    t.always("sb_lo", sb * (n_lo - m_lo - o[0] * (rsb - mb[0]) - 256 * o[1] * (rsb - mb[1])))
+    t.always("sb_hi", sb * (n_hi - m_hi - o[2] * (rsb - mb[2]) - 256 * o[3] * (rsb - mb[3])))
+
+
+def loadstore_fill(r: _Rows) -> None:
+    f, d, v = r.f, r.d, r.v
+    is_mem, m_val, r2_val = d.is_mem, r.m_val, r.r2_val
+    addr = r.c_val
+    off = addr & 3
+    v.o = [np.where(is_mem == 1, (off == k).astype(np.int64), int(k == 0)) for k in range(4)]
+    if r.strict and ((is_mem == 1) & ((addr >> 2) != d.mem_word)).any():
+        raise TraceError("a load/store address differs between the circuit and the interpreter")
+    dec_word = np.where(is_mem == 1, m_val, np.where(d.ek["e_commit"] == 1, r2_val,
+                                                     np.where(d.e_read == 1, d.rd_val, 0)))
+    r.mbs = mbs = [(dec_word >> (8 * k)) & 0xFF for k in range(4)]
+    v.mb = mbs
+    r.sel_byte = v.sel_byte = np.choose(np.where(is_mem == 1, off, 0), mbs)
+    r.half = np.where(off >= 2, m_val >> 16, m_val & 0xFFFF)
+    hb = np.where(off >= 2, mbs[3], mbs[1])
+    v.sign_src = sign_src = np.where(f["is_lb"] == 1, r.sel_byte, np.where(f["is_lh"] == 1, hb, 0))
+    r.sign = v.sign = (sign_src >> 7) & 1
+    is_sb = f["is_sb"]
+    v.rsb = np.where(is_sb == 1, r2_val & 0xFF, 0)
+    v.rsbh = np.where(is_sb == 1, (r2_val >> 8) & 0xFF, 0)
+    v.maddr = np.where(is_mem == 1, d.mem_word, np.where(d.is_ecall == 1, REG_A1, 0))
+
+
+# ---- stores never write the program's words (the interpreter traps on self-modifying code): the word index
+# is below text_lo or at/above text_hi, shown by a range-checked distance (all values < 2^22)
+
+def store_guard_constraints(t, c: CpuCols, x: _Sel, text_lo, text_hi) -> None:
+    _boolean(t, "st_above", c.st_above)
+    st_dist = c.st_above * (c.maddr - text_hi) + (1 - c.st_above) * (text_lo - 1 - c.maddr)
+    t.always("store_outside_text", x.is_store * (st_dist - c.sr_lo - 65536 * c.sr_hi))
+
+
+def store_guard_fill(r: _Rows, text: tuple[int, int]) -> None:
+    d, v = r.d, r.v
+    text_lo, text_hi = text
+    st_above = d.is_store * (d.mem_word >= text_hi)
+    sr = np.where(st_above == 1, d.mem_word - text_hi, text_lo - 1 - d.mem_word) * d.is_store
+    v.st_above = st_above
+    sr %= P  # honest runs: sr >= 0; non-strict (test) traces may hold a "negative" distance
+    v.sr_lo, v.sr_hi = sr & 0xFFFF, sr >> 16
+
+
+# ---- ecalls: the kind is selected by a7's value; what each kind does to a0, a1 and the journal
+
+def ecall_constraints(t, c: CpuCols, x: _Sel, seg) -> None:
+    e = dict(zip(EcallKinds.NAMES, c.ecall))
+    r2_lo, r2_hi, res_lo, res_hi, n_lo, n_hi = c.r2_lo, c.r2_hi, c.res_lo, c.res_hi, c.n_lo, c.n_hi
+    for name, col in e.items():
+        _boolean(t, name, col)
+    t.always("ecall_onehot", sum(e.values()) - c.is_ecall)
+    t.always("ecall_number", c.is_ecall * c.a_lo - sum(num * col for num, col in zip(ECALL_NUMBERS, c.ecall)))
+    t.always("ecall_number_hi", c.is_ecall * c.a_hi)
+    keep_a0 = c.e_halt + c.e_commit + c.e_log + c.e_sha
+    t.always("res_keep_a0_lo", keep_a0 * (res_lo - r2_lo))
+    t.always("res_keep_a0_hi", keep_a0 * (res_hi - r2_hi))
+    t.always("read_a1_hi", c.e_read * n_hi)
+    # a segment's clock skips one tick per boundary before it (segments.py): cycle = clk - 1 - index
+    skipped = seg["seg"] if seg else 0
+    t.always("cycles", c.e_cycles * (res_lo + 65536 * res_hi - c.clk + 1 + skipped))
+    t.always("rx_advice", (c.e_read + c.e_cycles + c.e_rbuf) * (c.rx - res_lo))
+    cnt, count, cnt_sum, above = c.cnt, x.count, x.cnt_sum, x.above
+    for k in range(4):
+        _boolean(t, f"cnt{k + 1}", cnt[k])
+    # cnt1..cnt4: one-hot count of COMMIT (exactly one set) or READ (at most one: count 0 sets none);
+    # all zero on other rows.
+    t.always("count_at_most_one", cnt_sum * (1 - cnt_sum))
+    t.always("commit_onehot", cnt_sum - c.e_commit - c.e_read * cnt_sum)
+    # READ returns what some private input could give (ABI: a1 = count in 0..4, a0 = that many bytes, zero
+    # padded; once a READ is short every later READ returns 0 bytes). Soundness: without these a cheating
+    # prover could hand the guest a count up to 255 (the runtime's word loop copies `count` bytes into the
+    # caller's buffer: an overflow no input can cause), junk above the count, or more input after the end.
+    # a0's bytes are mb0..mb3 on READ rows (bytes_lo/hi, byte-checked); eof = a short READ happened before.
+    t.always("read_count", c.e_read * (n_lo - count))
+    for k in range(4):
+        t.always(f"read_zero_pad{k}", c.e_read * (1 - above[k]) * c.mb[k])
+    eof = c.eof
+    # READ_BUF: c = 4·a1 - a0 written (c is free on ecall rows: no ALU send), so eq = [the call was full].
+    # Soundness: the read_buf table proves 0 <= a0 <= 4·a1 < 2^16, so c = 0 in the field only when full.
+    t.always("rbuf_short_lo", c.e_rbuf * (c.c_lo - 4 * c.m_lo + res_lo))
+    t.always("rbuf_short_hi", c.e_rbuf * c.c_hi)
+    if seg is None:  # a segment receives its eof with the state
+        t.first("eof_start", eof)
+    t.transition("eof_step", eof.next - eof - x.short * (1 - eof))
+    t.always("read_after_eof", eof * c.e_read * cnt_sum)
+    t.always("read_buf_after_eof", eof * c.e_rbuf * res_lo)
+    t.always("commit_count", c.e_commit * (c.m_lo - count))
+    t.always("commit_count_hi", c.e_commit * c.m_hi)
+
+
+def ecall_fill(r: _Rows, count, read_count, eof, jpos) -> None:
+    """Kinds, counts, the running eof / journal position (from `fill`'s first pass); the journal bytes."""
+    v, ek = r.v, r.d.ek
+    e_commit, e_read = ek["e_commit"], r.d.e_read
+    v.ecall = [ek[name] for name in EcallKinds.NAMES]
+    if ((e_commit == 1) & ((count < 1) | (count > 4))).any():
+        raise TraceError("COMMIT_WORD with a length outside 1..4 cannot be proven")
+    v.cnt = [(count == k).astype(np.int64) * e_commit + (read_count == k).astype(np.int64) * e_read
+             for k in range(1, 5)]
+    v.eof, v.jpos = eof, jpos
+    jbytes = np.stack(r.mbs, axis=1)[e_commit == 1]
+    jcount = count[e_commit == 1]
+    r.journal = bytes(jbytes[np.arange(4)[None, :] < jcount[:, None]].astype(np.uint8).tobytes())
+
+
+# ---- byte-check helpers: rx (the word index of an access, or an ecall's 16-bit advice) and bx (c_hi of an
+# address / JALR target, READ's count, CYCLES' high limb), both checked by the lookups below
+
+def checks_constraints(t, c: CpuCols, x: _Sel) -> None:
+    t.always("bx", c.bx - (x.is_mem + c.is_jalr) * c.c_hi - c.e_read * c.n_lo - c.e_cycles * c.res_hi)
+
+
+def checks_fill(r: _Rows) -> None:
+    f, d, v = r.f, r.d, r.v
+    v.rx = np.where(d.is_mem == 1, v.c_lo >> 2, np.where(d.writes_a0 == 1, v.res_lo, 0))
+    v.bx = np.where((d.is_mem + f["is_jalr"]) == 1, v.c_hi, 0) + d.e_read * v.n_lo + d.ek["e_cycles"] * v.res_hi
+
+
+def range_byte_lookups(t, c: CpuCols, x: _Sel) -> None:
+    """Range / byte checks (linear tuples, in pairs for the LogUp grouping). The fill reports exactly these,
+    evaluated on its rows (`report_lookups`)."""
+    is_real = c.is_real
+    for lo, _ in c.d:
+        t.send(BUS_RANGE16, [lo], mult=is_real)
+    t.send(BUS_RANGE16, [c.rx], mult=x.is_mem + c.e_read + c.e_cycles + c.e_rbuf)
+    t.send(BUS_RANGE16, [c.res_hi], mult=c.e_read)
+    t.send(BUS_RANGE16, [c.sr_lo], mult=x.is_store)
+    (_, d0_hi), (_, d1_hi), (_, d2_hi), (_, d3_hi) = c.d
+    t.send(BUS_BYTES, [BYTE_RANGE, d0_hi, d1_hi, 0], mult=is_real)
+    t.send(BUS_BYTES, [BYTE_RANGE, d2_hi, d3_hi, 0], mult=is_real)
+    mb = c.mb
+    t.send(BUS_BYTES, [BYTE_RANGE, mb[0], mb[1], 0], mult=x.is_mem + c.e_commit + c.e_read)
+    t.send(BUS_BYTES, [BYTE_RANGE, mb[2], mb[3], 0], mult=x.is_mem + c.e_commit + c.e_read)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.rsb, c.rsbh, 0], mult=c.is_sb)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.bx, c.sr_hi, 0], mult=x.is_mem + c.is_jalr + c.e_read + c.e_cycles)
+    t.send(BUS_BYTES, [BYTE_AND, c.sign_src, 0x80, 0x80 * c.sign], mult=c.is_lb + c.is_lh)
+
+
+# ---- calls out of the CPU: accelerators and public outputs
+
+def calls_out(t, c: CpuCols, x: _Sel) -> None:
+    r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi = c.r2_lo, c.r2_hi, c.m_lo, c.m_hi, c.res_lo, c.res_hi
+    # SHA256 accelerator: the call (clk, a0, a1) goes to the sha256 tables, which do its memory work
+    t.send(BUS_SHA256, [c.clk, r2_lo, r2_hi, m_lo, m_hi], mult=c.e_sha)
+    t.send(BUS_EXIT, [r2_lo, r2_hi], mult=c.e_halt)
+    # DOT_I8: O(1) here; soundness of the result written to a0 (res, unconstrained above) rests on the dot
+    # table receiving exactly this tuple (a0 = r2, a1 = m: the registers this row read).
+    t.send(BUS_DOT, [4 * c.clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=c.e_dot)
+    # READ_BUF: the same shape; the table receives (4·clk, a0, a1, a0 written) once per call.
+    t.send(BUS_READ_BUF, [4 * c.clk, r2_lo, r2_hi, m_lo, m_hi, res_lo, res_hi], mult=c.e_rbuf)
+    # COMMIT_WORD: its 1..4 bytes as (position, byte), balanced by the verifier against the public journal
+    jmult = [c.e_commit, c.e_commit * x.above[1], c.e_commit * x.above[2], c.e_commit * x.above[3]]
+    for k in range(4):
+        t.send(BUS_JOURNAL, [c.jpos + k, c.mb[k]], mult=jmult[k])
+
+
+# ---- a segment of a run (segments.py)
+
+def segment_constraints(t, c: CpuSegCols, x: _Sel, seg: dict) -> None:
+    """The clock starts at the public clk_start; the first row receives the machine state (index, pc, journal
+    position, eof) on bus "state", the last row of a segment that is not the run's last sends the state after it
+    (index + 1). Every segment but the last is full (all rows real, no HALT); the last ends with HALT as a whole
+    run does. ``x.short``: the row's read came back short (READ_WORD or READ_BUF), which sets eof after it
+    exactly as eof_step does."""
+    is_real, clk, is_start, is_end = c.is_real, c.clk, c.is_start, c.is_end
+    index, is_last = seg["seg"], seg["is_last"]
+    t.first("seg_clk_start", clk - seg["clk_start"])
+    t.always("is_start_bool", is_start * (1 - is_start))
+    t.first("is_start_first", is_start - 1)
+    t.transition("is_start_once", is_start.next)
+    t.always("is_end_bool", is_end * (1 - is_end))
+    t.last("is_end_last", is_end - 1)
+    t.transition("is_end_once", is_end)
+    t.always("jpos_out", c.jpos_out - c.jpos - c.e_commit * x.count)
+    t.always("eof_out", c.eof_out - c.eof - x.short * (1 - c.eof))
+    t.last("full_unless_last", (1 - is_last) * (1 - is_real))
+    t.last("no_halt_unless_last", (1 - is_last) * c.e_halt)
+    t.last("last_segment_halts", is_last * is_real * (1 - c.e_halt))
+    t.receive(BUS_STATE, [index, c.pc, c.jpos, c.eof], mult=is_start)
+    t.send(BUS_STATE, [index + 1, c.next_pc, c.jpos_out, c.eof_out], mult=is_end * (1 - is_last))
+
+
+class CpuTable:
+    NAME = "cpu"
+
+    def __init__(self, t, entry_pc, text_lo, text_hi, seg: dict | None = None) -> None:
+        c = (CpuSegCols if seg else CpuCols).exprs(t)
+        x = _Sel(c)
+        control_constraints(t, c, x, entry_pc, seg)
+        decode_constraints(t, c)
+        alu_constraints(t, c, x)
+        branch_constraints(t, c)
+        next_pc_constraints(t, c)
+        result_constraints(t, c)
+        loadstore_constraints(t, c, x)
+        store_guard_constraints(t, c, x, text_lo, text_hi)
+        ecall_constraints(t, c, x, seg)
+        checks_constraints(t, c, x)
+        memory_bus(t, c, x)
+        range_byte_lookups(t, c, x)
+        calls_out(t, c, x)
+        if seg is not None:
+            segment_constraints(t, c, x, seg)
+
+
+def _lookup_table():
+    """The CPU's range / byte sends (publics enter constraints only, never these lookups)."""
+    from zkvm.stark.air import Table
+
+    t = Table(CpuTable.NAME)
+    CpuTable(t, 0, 0, 0)
+    return t
+
+
+# ---------------------------------------------------------------------------------------------- fill
 
 def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSends, text: tuple[int, int],
          strict: bool = True, extra: Accesses | None = None, init_ts: int = 0, segment: tuple | None = None
@@ -476,7 +739,7 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
         seg_cols = (is_start, is_end, jpos + count, eof_after.astype(np.int64))
 
     # --- pass 2: the rows, block by block
-    main = big_empty((height, len(COLUMNS) + (len(SEG_COLUMNS) if segment is not None else 0)))
+    main = big_empty((height, len((CpuCols if segment is None else CpuSegCols).NAMES)))
     alu_parts, journal_parts = [], []
     halts = False
     for lo, hi in blocks:
@@ -495,17 +758,17 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
     pad = slice(n, height)
     main[pad] = 0
     clk0 = int(getattr(rec, "clk0", 1))
-    main[pad, COLUMN_INDEX["clk"]] = np.arange(clk0 + n, clk0 + height, dtype=np.uint32)
-    main[pad, COLUMN_INDEX["next_pc"]] = 4
-    main[pad, COLUMN_INDEX["o0"]] = 1
-    main[pad, COLUMN_INDEX["eq"]] = 1
-    main[pad, COLUMN_INDEX["jpos"]] = jpos0 + len(journal)
-    main[pad, COLUMN_INDEX["eof"]] = int(eof_after[-1])
+    m = (CpuCols if segment is None else CpuSegCols).view(main)
+    m.clk[pad] = np.arange(clk0 + n, clk0 + height, dtype=np.uint32)
+    m.next_pc[pad] = 4
+    m.o[0][pad] = 1
+    m.eq[pad] = 1
+    m.jpos[pad] = jpos0 + len(journal)
+    m.eof[pad] = int(eof_after[-1])
     if segment is not None and n < height:
-        base = len(COLUMNS)
-        main[height - 1, base + 1] = 1
-        main[pad, base + 2] = jpos0 + len(journal)
-        main[pad, base + 3] = int(eof_after[-1])
+        m.is_end[height - 1] = 1
+        m.jpos_out[pad] = jpos0 + len(journal)
+        m.eof_out[pad] = int(eof_after[-1])
     exit_code = int(seen[1][-1]) if halts else 0
     extra_seen = (res_mem.value[n_cpu:], res_mem.prev_ts[n_cpu:]) if extra is not None else ()
     return CpuTrace(main, row, np.concatenate(alu_parts, axis=1), res_mem, journal, exit_code, extra_seen)
@@ -514,143 +777,26 @@ def fill(rec, pcs: np.ndarray, fields: np.ndarray, init_value, sends: LookupSend
 def _rows(d: _Decoded, rec, lo: int, n_all: int, seen, prev_v, prev_t, active2, count, read_count, eof, jpos,
           text, strict, sends, out, seg_cols=None) -> tuple[np.ndarray, bytes]:
     """Rows lo..lo+len-1 of the trace into ``out`` (from the replay's view of their accesses and the running
-    sums); reports their lookups. Returns their alu-bus sends (op, a, b) and journal bytes."""
-    n = len(d.pc)
-    f, pc, clk, ek = d.f, d.pc, d.clk, d.ek
-    is_lw, is_lh, is_lhu, is_lb, is_lbu = (f[k] for k in ("is_lw", "is_lh", "is_lhu", "is_lb", "is_lbu"))
-    is_sb = f["is_sb"]
-    is_store, is_mem, is_ecall = d.is_store, d.is_mem, d.is_ecall
-    rd_val, mem_word, e_read, writes_a0, keep_a0 = d.rd_val, d.mem_word, d.e_read, d.writes_a0, d.keep_a0
-    v: dict[str, np.ndarray] = dict(f)
-    v.update(is_real=np.ones(n, np.int64), clk=clk, pc=pc)
-    v.update(ek)
-    active = [True, True, active2, True]
-    for k in range(4):
-        dd = np.where(active[k], 4 * clk + k - prev_t[k] - 1, 0)
-        v[f"d{k}_lo"], v[f"d{k}_hi"] = dd & 0xFFFF, dd >> 16
-    a_val, r2_val, n_val, wv = seen
-    m_val, p_val = prev_v[2], prev_v[3]
-    v["a_lo"], v["a_hi"] = _limbs(a_val)
-    v["r2_lo"], v["r2_hi"] = _limbs(r2_val)
-    v["m_lo"], v["m_hi"] = _limbs(m_val)
-    v["n_lo"], v["n_hi"] = _limbs(n_val)
-    v["p_lo"], v["p_hi"] = _limbs(p_val)
-    v["wv_lo"], v["wv_hi"] = _limbs(wv)
-
-    # --- ALU bus
-    imm = f["imm_lo"] | (f["imm_hi"] << 16)
-    b_val = np.where(f["use_imm"] == 1, imm, r2_val)
-    v["b_lo"], v["b_hi"] = _limbs(b_val)
-    alu_mult = f["is_aluop"] + f["br_eq"] + f["br_lt"] + f["is_jalr"] + is_mem
-    c_val = np.where(alu_mult > 0, alu_result(f["alu_op"], a_val, b_val), 0)
-    c_lo, c_hi = _limbs(c_val)
-    c_lo = np.where(d.e_rbuf == 1, 4 * m_val - rd_val, c_lo)  # READ_BUF: 0 iff the call was full (c_hi = 0)
-    v["c_lo"], v["c_hi"] = c_lo, c_hi
-    alu_rows = np.nonzero(alu_mult)[0]
-    alu_ops = np.stack([f["alu_op"][alu_rows], a_val[alu_rows], b_val[alu_rows]])
-
-    # --- branches and next pc
-    s = c_lo + c_hi
-    v["eq"] = (s == 0).astype(np.int64)
-    v["inv"] = _field_inverse(s)
-    cond = f["br_eq"] * v["eq"] + f["br_lt"] * c_lo
-    taken = cond + f["br_neg"] - 2 * cond * f["br_neg"]
-    v["taken"] = taken
-    v["bit0"] = f["is_jalr"] * (c_val & 1)
-    seq = pc + 4
-    next_pc = np.where(f["is_jal"] == 1, f["target"], seq)
-    next_pc = np.where(f["is_jalr"] == 1, c_val - v["bit0"], next_pc)
-    next_pc = np.where(taken == 1, f["target"], next_pc)
-    v["next_pc"] = next_pc
-    rec_next = rec.column("next_pc")[lo:lo + n].astype(np.int64)
-    mismatch = (next_pc != rec_next)
-    if lo + n == n_all:
-        mismatch[-1] = False  # the HALT row's next_pc is not followed
-    if strict and mismatch.any():
-        t = int(np.argmax(mismatch))
-        raise TraceError(f"cycle {lo + t}: circuit next_pc 0x{int(next_pc[t]):x} != executed "
-                         f"0x{int(rec_next[t]):x}")
-
-    # --- loads / stores
-    addr = c_val
-    off = addr & 3
-    for k in range(4):
-        v[f"o{k}"] = np.where(is_mem == 1, (off == k).astype(np.int64), int(k == 0))
-    if strict and ((is_mem == 1) & ((addr >> 2) != mem_word)).any():
-        raise TraceError("a load/store address differs between the circuit and the interpreter")
-    dec_word = np.where(is_mem == 1, m_val, np.where(ek["e_commit"] == 1, r2_val, np.where(e_read == 1, rd_val, 0)))
-    mbs = [(dec_word >> (8 * k)) & 0xFF for k in range(4)]
-    for k in range(4):
-        v[f"mb{k}"] = mbs[k]
-    sel_byte = np.choose(np.where(is_mem == 1, off, 0), mbs)
-    v["sel_byte"] = sel_byte
-    half = np.where(off >= 2, m_val >> 16, m_val & 0xFFFF)
-    hb = np.where(off >= 2, mbs[3], mbs[1])
-    sign_src = np.where(is_lb == 1, sel_byte, np.where(is_lh == 1, hb, 0))
-    v["sign_src"] = sign_src
-    sign = (sign_src >> 7) & 1
-    v["sign"] = sign
-    v["rsb"] = np.where(is_sb == 1, r2_val & 0xFF, 0)
-    v["rsbh"] = np.where(is_sb == 1, (r2_val >> 8) & 0xFF, 0)
-    v["maddr"] = np.where(is_mem == 1, mem_word, np.where(is_ecall == 1, REG_A1, 0))
-    text_lo, text_hi = text
-    st_above = is_store * (mem_word >= text_hi)
-    sr = np.where(st_above == 1, mem_word - text_hi, text_lo - 1 - mem_word) * is_store
-    v["st_above"] = st_above
-    sr %= P  # honest runs: sr >= 0; non-strict (test) traces may hold a "negative" distance
-    v["sr_lo"], v["sr_hi"] = sr & 0xFFFF, sr >> 16
-
-    # --- result (before the x0 mask)
-    res = np.zeros(n, np.int64)
-    res = np.where(f["is_aluop"] == 1, c_val, res)
-    res = np.where(f["is_const"] == 1, f["k_lo"] | (f["k_hi"] << 16), res)
-    res = np.where(is_lw == 1, m_val, res)
-    res = np.where(is_lhu == 1, half, res)
-    res = np.where(is_lh == 1, half | (sign * 0xFFFF0000), res)
-    res = np.where(is_lbu == 1, sel_byte, res)
-    res = np.where(is_lb == 1, sel_byte | (sign * 0xFFFFFF00), res)
-    res = np.where(keep_a0 == 1, r2_val, res)
-    res = np.where(writes_a0 == 1, rd_val, res)
-    v["res_lo"], v["res_hi"] = res_lo, res_hi = _limbs(res)
-    expect_wv = np.where(f["rd_is_x0"] == 1, 0, res)
-    if strict and (expect_wv != wv).any():
-        t = int(np.argmax(expect_wv != wv))
-        raise TraceError(f"cycle {lo + t} (pc 0x{int(pc[t]):x}, insn 0x{int(rec.insn[lo + t]):08x}): circuit "
-                         f"result 0x{int(expect_wv[t]):x} != interpreter's 0x{int(wv[t]):x}")
-    v["rx"] = np.where(is_mem == 1, c_lo >> 2, np.where(writes_a0 == 1, res_lo, 0))
-    v["bx"] = np.where((is_mem + f["is_jalr"]) == 1, c_hi, 0) + e_read * v["n_lo"] + ek["e_cycles"] * res_hi
-
-    # --- ecalls: COMMIT_WORD count and journal
-    e_commit = ek["e_commit"]
-    if ((e_commit == 1) & ((count < 1) | (count > 4))).any():
-        raise TraceError("COMMIT_WORD with a length outside 1..4 cannot be proven")
-    for k in range(1, 5):
-        v[f"cnt{k}"] = (count == k).astype(np.int64) * e_commit + (read_count == k).astype(np.int64) * e_read
-    v["eof"] = eof
-    v["jpos"] = jpos
-    jbytes = np.stack(mbs, axis=1)[e_commit == 1]
-    jcount = count[e_commit == 1]
-    journal = bytes(jbytes[np.arange(4)[None, :] < jcount[:, None]].astype(np.uint8).tobytes())
-
-    # --- lookups for the fixed range/byte tables (real rows only; every send above, same order)
-    for k in range(4):
-        sends.add_range16(v[f"d{k}_lo"])
-    sends.add_range16(v["rx"][(is_mem + e_read + ek["e_cycles"] + d.e_rbuf) == 1])
-    sends.add_range16(res_hi[e_read == 1])
-    sends.add_range16(v["sr_lo"][is_store == 1])
-    sends.add_bytes(BYTE_RANGE, v["d0_hi"], v["d1_hi"])
-    sends.add_bytes(BYTE_RANGE, v["d2_hi"], v["d3_hi"])
-    mbm = (is_mem + e_commit + e_read) == 1
-    sends.add_bytes(BYTE_RANGE, mbs[0][mbm], mbs[1][mbm])
-    sends.add_bytes(BYTE_RANGE, mbs[2][mbm], mbs[3][mbm])
-    sends.add_bytes(BYTE_RANGE, v["rsb"][is_sb == 1], v["rsbh"][is_sb == 1])
-    bxm = (is_mem + f["is_jalr"] + e_read + ek["e_cycles"]) == 1
-    sends.add_bytes(BYTE_RANGE, v["bx"][bxm], v["sr_hi"][bxm])
-    sgm = (is_lb + is_lh) == 1
-    sends.add_bytes(BYTE_AND, sign_src[sgm], np.full(int(sgm.sum()), 0x80))
-
-    trace_rows([v[name] for name in COLUMNS] + list(seg_cols or ()), n, n, out=out)
-    return alu_ops, journal
+    sums), gadget by gadget; reports their lookups. Returns their alu-bus sends (op, a, b) and journal bytes."""
+    v = (CpuCols if seg_cols is None else CpuSegCols).values()
+    r = _Rows(d, v, rec, lo, n_all, strict)
+    control_fill(r)
+    decode_fill(r)
+    memory_fill(r, seen, prev_v, prev_t, active2)
+    alu_fill(r)
+    branch_fill(r)
+    next_pc_fill(r)
+    loadstore_fill(r)
+    store_guard_fill(r, text)
+    result_fill(r)
+    checks_fill(r)
+    ecall_fill(r, count, read_count, eof, jpos)
+    if seg_cols is not None:
+        v.is_start, v.is_end, v.jpos_out, v.eof_out = seg_cols
+    cols = v.ordered()
+    report_lookups(fixed_lookups(_lookup_table), cols, r.n, sends)  # real rows only: padding sends nothing
+    trace_rows(cols, r.n, r.n, out=out)
+    return r.alu_ops, r.journal
 
 
 class _InRangeOnly:

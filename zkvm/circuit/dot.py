@@ -27,7 +27,8 @@ import numpy as np
 
 from zkvm import abi
 from zkvm.circuit.calls import constrain_calls
-from zkvm.circuit.lookups import LookupSends, assemble, padded_height
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import LookupSends, fixed_lookups, padded_height, report_lookups
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, SPACE_REG, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE, BYTE_XOR
 from zkvm.errors import ZkvmError
@@ -38,15 +39,22 @@ REG_A2 = 12
 #: Word indices are below this (guest memory is [0, 2^24) bytes).
 MEM_WORDS = abi.MEM_END // 4
 
-COLUMNS = (
-    ("is_real", "start", "last", "rw", "ts", "wa", "wb", "rem", "za", "res", "acc", "s")
-    + tuple(f"u{k}" for k in range(4))
-    + tuple(f"ba{k}" for k in range(4)) + tuple(f"bb{k}" for k in range(4))
-    + tuple(f"xa{k}" for k in range(4)) + tuple(f"xb{k}" for k in range(4))
-    + ("da_lo", "da_hi", "db_lo", "db_hi")
-    + tuple(f"o{k}" for k in range(4))
-    + ("qa", "qb", "pa_hi", "pb_hi", "dn_lo", "dn_hi", "r_lo", "r_hi", "neg", "ea_lo", "ea_hi", "eb_lo", "eb_hi")
-)
+
+
+class DotCols(Columns):
+    is_real, start, last, rw = Col(), Col(), Col(), Col()
+    ts, wa, wb, rem, za, res, acc, s = Col(), Col(), Col(), Col(), Col(), Col(), Col(), Col()
+    u = Col(4)            # byte k of the row's words is used
+    ba, bb = Col(4), Col(4)  # the bytes read
+    xa, xb = Col(4), Col(4)  # the bytes read XOR 0x80
+    da_lo, da_hi, db_lo, db_hi = Col(), Col(), Col(), Col()
+    o = Col(4)            # one-hot byte offset of the pointers (start rows)
+    qa, qb, pa_hi, pb_hi = Col(), Col(), Col(), Col()
+    dn_lo, dn_hi, r_lo, r_hi, neg = Col(), Col(), Col(), Col(), Col()
+    ea_lo, ea_hi, eb_lo, eb_hi = Col(), Col(), Col(), Col()
+
+
+COLUMNS = DotCols.NAMES
 
 
 class DotError(ZkvmError):
@@ -57,21 +65,19 @@ def table():
     from zkvm.stark.dsl.air import Table
 
     t = Table(NAME)
-    c = {name: t.main(name) for name in COLUMNS}
-    is_real, start, last, rw = c["is_real"], c["start"], c["last"], c["rw"]
-    ts, wa, wb, rem, za, res, acc, s = (c[n] for n in ("ts", "wa", "wb", "rem", "za", "res", "acc", "s"))
-    u = [c[f"u{k}"] for k in range(4)]
-    o = [c[f"o{k}"] for k in range(4)]
-    ba, bb = [c[f"ba{k}"] for k in range(4)], [c[f"bb{k}"] for k in range(4)]
-    xa, xb = [c[f"xa{k}"] for k in range(4)], [c[f"xb{k}"] for k in range(4)]
+    c = DotCols.exprs(t)
+    is_real, start, last, rw = c.is_real, c.start, c.last, c.rw
+    ts, wa, wb, rem, za, res, acc, s = c.ts, c.wa, c.wb, c.rem, c.za, c.res, c.acc, c.s
+    u, o, ba, bb, xa, xb = c.u, c.o, c.ba, c.bb, c.xa, c.xb
     off = o[1] + 2 * o[2] + 3 * o[3]
     used = u[0] + u[1] + u[2] + u[3]
 
-    for name in ("is_real", "start", "last", "rw", "neg") + tuple(f"u{k}" for k in range(4)) + tuple(
-            f"o{k}" for k in range(4)):
-        t.always(f"{name}_bool", c[name] * (1 - c[name]))
-    for name in ("start", "last", "rw"):
-        t.always(f"{name}_real", c[name] * (1 - is_real))
+    bits = [("is_real", is_real), ("start", start), ("last", last), ("rw", rw), ("neg", c.neg)]
+    bits += [(f"u{k}", u[k]) for k in range(4)] + [(f"o{k}", o[k]) for k in range(4)]
+    for name, bit in bits:
+        t.always(f"{name}_bool", bit * (1 - bit))
+    for name, flag in (("start", start), ("last", last), ("rw", rw)):
+        t.always(f"{name}_real", flag * (1 - is_real))
 
     # ---- call structure: contiguous rows per call, start row first, last row last (soundness: calls.py)
     inside = constrain_calls(t, is_real, start, last)  # 1 on a real row that is not its call's last
@@ -116,47 +122,47 @@ def table():
     wa_hi = ba[2] + 256 * ba[3]
     wb_lo = bb[0] + 256 * bb[1]
     wb_hi = bb[2] + 256 * bb[3]
-    da = c["da_lo"] + 65536 * c["da_hi"]
-    db = c["db_lo"] + 65536 * c["db_hi"]
+    da = c.da_lo + 65536 * c.da_hi
+    db = c.db_lo + 65536 * c.db_hi
     t.receive(BUS_MEM, [SPACE_MEM, wa, wa_lo, wa_hi, ts - 1 - da], mult=rw)
     t.send(BUS_MEM, [SPACE_MEM, wa, wa_lo, wa_hi, ts], mult=rw)
     t.receive(BUS_MEM, [SPACE_MEM, wb, wb_lo, wb_hi, ts - db], mult=rw)
     t.send(BUS_MEM, [SPACE_MEM, wb, wb_lo, wb_hi, ts + 1], mult=rw)
-    t.send(BUS_RANGE16, [c["da_lo"]], mult=rw)
-    t.send(BUS_RANGE16, [c["db_lo"]], mult=rw)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["da_hi"], c["db_hi"], 0], mult=rw)
+    t.send(BUS_RANGE16, [c.da_lo], mult=rw)
+    t.send(BUS_RANGE16, [c.db_lo], mult=rw)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.da_hi, c.db_hi, 0], mult=rw)
     # Soundness: the words are < 2^22 (guest memory): the first by the pointer decomposition below, the last by
     # 2^22 - 1 - w >= 0 (words in between lie between). Below MEM_START no memory cell exists at all.
-    t.always("end_a", last * (MEM_WORDS - 1 - wa - c["ea_lo"] - 65536 * c["ea_hi"]))
-    t.always("end_b", last * (MEM_WORDS - 1 - wb - c["eb_lo"] - 65536 * c["eb_hi"]))
-    t.send(BUS_RANGE16, [c["ea_lo"]], mult=last * rw)
-    t.send(BUS_RANGE16, [c["eb_lo"]], mult=last * rw)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["ea_hi"], c["eb_hi"], 0], mult=last * rw)
+    t.always("end_a", last * (MEM_WORDS - 1 - wa - c.ea_lo - 65536 * c.ea_hi))
+    t.always("end_b", last * (MEM_WORDS - 1 - wb - c.eb_lo - 65536 * c.eb_hi))
+    t.send(BUS_RANGE16, [c.ea_lo], mult=last * rw)
+    t.send(BUS_RANGE16, [c.eb_lo], mult=last * rw)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.ea_hi, c.eb_hi, 0], mult=last * rw)
 
     # ---- the call (first row). Soundness: the tuple carries the CPU's a0/a1 limbs as 4·q + off and hi;
     # q < 2^14 (range16 of q, with 4q + off = lo < 2^16) and hi < 2^8 make the word index q + 2^14·hi exact
     # and < 2^22. The result leaves as 16-bit limbs whose signed value r_lo + 2^16·(r_hi - 2^16·neg) lies in
     # [-2^30, 2^30) (range16 of 2·h + 2^15) and equals res: as |res| < 2^30 too, this is integer equality.
-    pa_lo, pb_lo = 4 * c["qa"] + off, 4 * c["qb"] + off
-    h = c["r_hi"] - 65536 * c["neg"]
-    t.always("ptr_a", start * (wa - c["qa"] - 16384 * c["pa_hi"]))
-    t.always("ptr_b", start * (wb - c["qb"] - 16384 * c["pb_hi"]))
-    t.always("result_limbs", start * (c["r_lo"] + 65536 * h - res))
-    t.receive(BUS_DOT, [ts, pa_lo, c["pa_hi"], pb_lo, c["pb_hi"], c["r_lo"], c["r_hi"]], mult=start)
-    t.send(BUS_RANGE16, [c["qa"]], mult=start)
-    t.send(BUS_RANGE16, [c["qb"]], mult=start)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["pa_hi"], c["pb_hi"], 0], mult=start)
-    t.send(BUS_RANGE16, [c["r_lo"]], mult=start)
-    t.send(BUS_RANGE16, [c["r_hi"]], mult=start)
+    pa_lo, pb_lo = 4 * c.qa + off, 4 * c.qb + off
+    h = c.r_hi - 65536 * c.neg
+    t.always("ptr_a", start * (wa - c.qa - 16384 * c.pa_hi))
+    t.always("ptr_b", start * (wb - c.qb - 16384 * c.pb_hi))
+    t.always("result_limbs", start * (c.r_lo + 65536 * h - res))
+    t.receive(BUS_DOT, [ts, pa_lo, c.pa_hi, pb_lo, c.pb_hi, c.r_lo, c.r_hi], mult=start)
+    t.send(BUS_RANGE16, [c.qa], mult=start)
+    t.send(BUS_RANGE16, [c.qb], mult=start)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.pa_hi, c.pb_hi, 0], mult=start)
+    t.send(BUS_RANGE16, [c.r_lo], mult=start)
+    t.send(BUS_RANGE16, [c.r_hi], mult=start)
     t.send(BUS_RANGE16, [2 * h + 32768], mult=start)
     # a2 = n | (za + 128) << 16, read from the register file at ts. Soundness: n < 2^15 (range16 of 2n) and
     # za + 128 a byte, exactly the values the interpreter accepts (it traps on the others).
-    dn = c["dn_lo"] + 65536 * c["dn_hi"]
+    dn = c.dn_lo + 65536 * c.dn_hi
     t.receive(BUS_MEM, [SPACE_REG, REG_A2, rem, za + 128, ts - 1 - dn], mult=start)
     t.send(BUS_MEM, [SPACE_REG, REG_A2, rem, za + 128, ts], mult=start)
-    t.send(BUS_RANGE16, [c["dn_lo"]], mult=start)
+    t.send(BUS_RANGE16, [c.dn_lo], mult=start)
     t.send(BUS_RANGE16, [2 * rem], mult=start)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["dn_hi"], za + 128, 0], mult=start)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.dn_hi, za + 128, 0], mult=start)
     return t
 
 
@@ -251,38 +257,23 @@ def fill(cl: Calls, value: np.ndarray, prev_ts: np.ndarray, sends: LookupSends, 
         raise DotError(f"dot call {k}: table result {int(res_call[k])} != interpreter's {int(cl.result[k])}")
     res = res_call[cid]
     rem = n - np.clip(4 * j - off, 0, None) * (j > 0)
-    v = dict(is_real=np.ones(nrows, np.int64), start=start, last=last, rw=rw, ts=ts,
-             wa=(cl.pa[cid] >> 2) + j, wb=(cl.pb[cid] >> 2) + j, rem=rem, za=za, res=res, acc=acc, s=s)
-    for k in range(4):
-        v[f"u{k}"], v[f"ba{k}"], v[f"bb{k}"], v[f"xa{k}"], v[f"xb{k}"] = u[:, k], ba[:, k], bb[:, k], xa[:, k], xb[:, k]
-        v[f"o{k}"] = start * (off == k)
+    v = DotCols.values()
+    v.is_real, v.start, v.last, v.rw, v.ts = np.ones(nrows, np.int64), start, last, rw, ts
+    v.wa, v.wb, v.rem, v.za, v.res, v.acc, v.s = (cl.pa[cid] >> 2) + j, (cl.pb[cid] >> 2) + j, rem, za, res, acc, s
+    v.u, v.ba, v.bb, v.xa, v.xb = u.T, ba.T, bb.T, xa.T, xb.T
+    v.o = [start * (off == k) for k in range(4)]
     da = np.where(rw == 1, ts - pta - 1, 0)
     db = np.where(rw == 1, ts - ptb, 0)
-    v["da_lo"], v["da_hi"], v["db_lo"], v["db_hi"] = da & 0xFFFF, da >> 16, db & 0xFFFF, db >> 16
+    v.da_lo, v.da_hi, v.db_lo, v.db_hi = da & 0xFFFF, da >> 16, db & 0xFFFF, db >> 16
     pa, pb = cl.pa[cid], cl.pb[cid]
-    v["qa"], v["qb"] = start * ((pa & 0xFFFF) >> 2), start * ((pb & 0xFFFF) >> 2)
-    v["pa_hi"], v["pb_hi"] = start * (pa >> 16), start * (pb >> 16)
+    v.qa, v.qb = start * ((pa & 0xFFFF) >> 2), start * ((pb & 0xFFFF) >> 2)
+    v.pa_hi, v.pb_hi = start * (pa >> 16), start * (pb >> 16)
     dn = start * (ts - a2_pts[cid] - 1)
-    v["dn_lo"], v["dn_hi"] = dn & 0xFFFF, dn >> 16
+    v.dn_lo, v.dn_hi = dn & 0xFFFF, dn >> 16
     ru = res & 0xFFFF_FFFF
-    v["r_lo"], v["r_hi"], v["neg"] = start * (ru & 0xFFFF), start * (ru >> 16), start * (res < 0)
-    ea = last * (MEM_WORDS - 1 - v["wa"])
-    eb = last * (MEM_WORDS - 1 - v["wb"])
-    v["ea_lo"], v["ea_hi"], v["eb_lo"], v["eb_hi"] = ea & 0xFFFF, ea >> 16, eb & 0xFFFF, eb >> 16
-
-    # lookups, the same as the sends in table() (real rows only)
-    st, lr = start == 1, (last * rw) == 1
-    sends.add_bytes(BYTE_XOR, ba.ravel(), np.full(4 * nrows, 0x80))
-    sends.add_bytes(BYTE_XOR, bb.ravel(), np.full(4 * nrows, 0x80))
-    sends.add_range16(v["da_lo"][r]), sends.add_range16(v["db_lo"][r])
-    sends.add_bytes(BYTE_RANGE, v["da_hi"][r], v["db_hi"][r])
-    sends.add_range16(ea[lr] & 0xFFFF), sends.add_range16(eb[lr] & 0xFFFF)
-    sends.add_bytes(BYTE_RANGE, ea[lr] >> 16, eb[lr] >> 16)
-    sends.add_range16(v["qa"][st]), sends.add_range16(v["qb"][st])
-    sends.add_bytes(BYTE_RANGE, v["pa_hi"][st], v["pb_hi"][st])
-    sends.add_range16(v["r_lo"][st]), sends.add_range16(v["r_hi"][st])
-    hh = v["r_hi"][st] - 65536 * v["neg"][st]
-    sends.add_range16(2 * hh + 32768)
-    sends.add_range16(v["dn_lo"][st]), sends.add_range16(2 * n[st])
-    sends.add_bytes(BYTE_RANGE, v["dn_hi"][st], za[st] + 128)
-    return assemble(COLUMNS, v, nrows, padded_height(nrows))
+    v.r_lo, v.r_hi, v.neg = start * (ru & 0xFFFF), start * (ru >> 16), start * (res < 0)
+    ea = last * (MEM_WORDS - 1 - v.wa)
+    eb = last * (MEM_WORDS - 1 - v.wb)
+    v.ea_lo, v.ea_hi, v.eb_lo, v.eb_hi = ea & 0xFFFF, ea >> 16, eb & 0xFFFF, eb >> 16
+    report_lookups(fixed_lookups(table), v.ordered(), nrows, sends)
+    return v.assemble(nrows, padded_height(nrows))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -158,3 +159,92 @@ class FamilyTable:
     table: Callable[[], object]  # () -> zkvm.stark.dsl.air.Table
     fill: Callable[..., np.ndarray]  # (ops, a, b, sends=None, min_height=MIN_HEIGHT) -> uint32[h, len(columns)]
     evaluate: Callable[..., np.ndarray]  # (ops, a, b) -> uint32 results
+
+
+#: Constants below this multiply without a reduction in `report_lookups` (limb and byte factors, op codes).
+_SMALL = 1 << 20
+#: Rows per block of `report_lookups` (its temporaries stay in cache, as in the CPU fill).
+_LOOKUP_BLOCK = 1 << 15
+#: No honest row sends one lookup more than this many times (multiplicities are sums of a few selectors).
+_MAX_MULT = 16
+
+
+class _IntOps:
+    """numpy int64 arithmetic for `report_lookups`: sums exact (a lookup adds a few small terms), products reduced
+    mod p (operands below 2^31 in absolute value, so a product fits in int64); results are reduced at the end."""
+
+    def add(self, a, b):
+        return a + b
+
+    def sub(self, a, b):
+        return a - b
+
+    def mul(self, a, b):
+        if isinstance(a, int) and a < _SMALL or isinstance(b, int) and b < _SMALL:
+            return a * b  # a small constant times a value below 2^34: no overflow, no division
+        return (a * b) % P
+
+    def neg(self, a):
+        return -a
+
+
+def _canonical(x: np.ndarray) -> np.ndarray:
+    """x mod p, skipping the division when every value already is in [0, p) (an honest fill's always are)."""
+    if x.size and (int(x.min()) < 0 or int(x.max()) >= P):
+        return x % P
+    return x
+
+
+@lru_cache(maxsize=None)
+def fixed_lookups(build: Callable[[], object]) -> tuple:
+    """The range16 / bytes sends of the DSL table ``build()`` makes: what its fill reports (`report_lookups`).
+    Built once per builder (the table does not depend on the image)."""
+    from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16
+
+    return tuple(it for it in build().interactions if it.sign > 0 and it.bus in (BUS_RANGE16, BUS_BYTES))
+
+
+def report_lookups(lookups: Sequence, values: Sequence[np.ndarray | None], n: int, sends: "LookupSends") -> None:
+    """Report to `sends` every range16 / bytes tuple the rows send, evaluated from the constraints' own send
+    declarations (`fixed_lookups`) on the fill's column values (``values[j]``: main column j over the n rows, None
+    for zero). One declaration, so the fill cannot drift from the constraints; a row sends its tuple ``mult``
+    times (rows with mult 0, the padding among them, send nothing). Values are taken mod p: an honest fill's
+    are small non-negative integers, anything else is out of range and refused (or dropped) by `sends`."""
+    roots = [e for it in lookups for e in (it.mult, *it.values)]
+    cols = [None if v is None else np.asarray(v, dtype=np.int64).reshape(-1) for v in values]
+    for lo in range(0, n, _LOOKUP_BLOCK):
+        hi = min(lo + _LOOKUP_BLOCK, n)
+        _report_block(lookups, roots, [None if c is None else c[lo:hi] for c in cols], hi - lo, sends)
+
+
+def _report_block(lookups: Sequence, roots: list, cols: list, n: int, sends) -> None:
+    from zkvm.circuit.opcodes import BUS_RANGE16
+    from zkvm.stark.air import AirError, evaluate
+
+    zeros = np.zeros(n, np.int64)
+
+    def column(kind: str, index: int, is_next: bool) -> np.ndarray:
+        if kind != "main" or is_next:
+            raise AirError("a fixed-table lookup may only use the row's own main columns")
+        c = cols[index]
+        return zeros if c is None else c
+
+    def public(name: str):
+        raise AirError(f"a fixed-table lookup may not use the public input {name!r}")
+
+    # one walk over every lookup's expressions: the selectors they share are computed once
+    out = iter(evaluate(roots, _IntOps(), column, public))
+    for it in lookups:
+        mult, *vals = (_canonical(np.broadcast_to(np.asarray(next(out), dtype=np.int64), (n,)))
+                       for _ in range(1 + len(it.values)))
+        rows = np.nonzero(mult)[0]
+        times = mult[rows]
+        if times.size and times.max() > _MAX_MULT:
+            raise ValueError(f"bus {it.bus}: a lookup multiplicity of {int(times.max())}: the fill computed a "
+                             "wrong witness")
+        if times.size and times.max() > 1:
+            rows = np.repeat(rows, times)
+        if it.bus == BUS_RANGE16:
+            sends.add_range16(vals[0][rows])
+        else:
+            sends.add_bytes(vals[0][rows], vals[1][rows], vals[2][rows])

@@ -35,8 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm import abi
-from zkvm.circuit.lookups import LookupSends, padded_height
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import LookupSends, fixed_lookups, padded_height, report_lookups
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE
+from zkvm.stark.air import Table
 
 BUS_MEM = "mem"
 SPACE_REG, SPACE_MEM = 0, 1
@@ -55,6 +57,11 @@ def _key(space, addr):
 
 # ---------------------------------------------------------------------------------------------- tables
 
+class RegsCols(Columns):
+    idx, init_lo, init_hi = Col(fixed=True), Col(fixed=True), Col(fixed=True)
+    final_lo, final_hi, final_ts = Col(), Col(), Col()
+
+
 class RegsTable:
     """Fixed: idx, init_lo, init_hi (32 rows). Main: final value and timestamp of each register."""
 
@@ -62,10 +69,9 @@ class RegsTable:
 
     def __init__(self, t, is_last=1) -> None:
         """``is_last``: in a segmented run only the last segment initialises and finalises (segments.py)."""
-        idx, ilo, ihi = t.fixed("idx"), t.fixed("init_lo"), t.fixed("init_hi")
-        flo, fhi, fts = t.main("final_lo"), t.main("final_hi"), t.main("final_ts")
-        t.send(BUS_MEM, [SPACE_REG, idx, ilo, ihi, 0], mult=is_last)
-        t.receive(BUS_MEM, [SPACE_REG, idx, flo, fhi, fts], mult=is_last)
+        c = RegsCols.exprs(t)
+        t.send(BUS_MEM, [SPACE_REG, c.idx, c.init_lo, c.init_hi, 0], mult=is_last)
+        t.receive(BUS_MEM, [SPACE_REG, c.idx, c.final_lo, c.final_hi, c.final_ts], mult=is_last)
 
     @staticmethod
     def fixed_trace() -> np.ndarray:
@@ -80,6 +86,12 @@ WORD_LIMIT = 1 << 24
 EMPTY_GAP = (1, 0)
 
 
+class ImageCols(Columns):
+    valid, w, init_lo, init_hi = Col(fixed=True), Col(fixed=True), Col(fixed=True), Col(fixed=True)
+    gap_lo, gap_hi = Col(fixed=True), Col(fixed=True)
+    final_lo, final_hi, final_ts, gap_mult = Col(), Col(), Col(), Col()
+
+
 class ImageTable:
     """Fixed: valid, w (word index), init_lo, init_hi for every non-zero image word (sorted by w), and the gap
     (gap_lo, gap_hi) of word indices after it. Main: final lo/hi/ts; gap_mult (zinit rows in that gap).
@@ -88,14 +100,12 @@ class ImageTable:
     empty gap. Soundness of the sparse layout: see the module docstring and `ZinitTable`."""
 
     NAME = "image"
-    FIXED = ("valid", "w", "init_lo", "init_hi", "gap_lo", "gap_hi")
 
     def __init__(self, t, is_last=1) -> None:
-        valid, w, ilo, ihi, glo, ghi = (t.fixed(n) for n in self.FIXED)
-        flo, fhi, fts = t.main("final_lo"), t.main("final_hi"), t.main("final_ts")
-        t.send(BUS_MEM, [SPACE_MEM, w, ilo, ihi, 0], mult=valid * is_last)
-        t.receive(BUS_MEM, [SPACE_MEM, w, flo, fhi, fts], mult=valid * is_last)
-        t.receive(BUS_GAP, [glo, ghi], mult=t.main("gap_mult"))
+        c = ImageCols.exprs(t)
+        t.send(BUS_MEM, [SPACE_MEM, c.w, c.init_lo, c.init_hi, 0], mult=c.valid * is_last)
+        t.receive(BUS_MEM, [SPACE_MEM, c.w, c.final_lo, c.final_hi, c.final_ts], mult=c.valid * is_last)
+        t.receive(BUS_GAP, [c.gap_lo, c.gap_hi], mult=c.gap_mult)
 
     @staticmethod
     def words(image) -> tuple[np.ndarray, np.ndarray]:
@@ -113,19 +123,20 @@ class ImageTable:
     def fixed_trace(w: np.ndarray, values: np.ndarray, min_height: int = 1) -> np.ndarray:
         n = len(w)
         h = padded_height(max(n + 1, min_height))
-        out = np.zeros((h, len(ImageTable.FIXED)), dtype=np.uint32)
-        out[:n, 0] = 1
-        out[:n, 1] = w
-        out[:n, 2] = values & 0xFFFF
-        out[:n, 3] = values >> 16
+        out = np.zeros((h, len(ImageCols.FIXED)), dtype=np.uint32)
+        f = ImageCols.view(out, fixed=True)
+        f.valid[:n] = 1
+        f.w[:n] = w
+        f.init_lo[:n] = values & 0xFFFF
+        f.init_hi[:n] = values >> 16
         # gaps: after word i up to the next word (empty when they are adjacent: lo = hi + 1), after the last up
         # to the end of memory; row n: below the first word
         nxt = np.append(w[1:], WORD_LIMIT) if n else np.zeros(0, np.int64)
-        out[:n, 4] = w + 1
-        out[:n, 5] = nxt - 1
-        out[n, 4] = MEM_START_WORD
-        out[n, 5] = (w[0] if n else WORD_LIMIT) - 1
-        out[n + 1:, 4], out[n + 1:, 5] = EMPTY_GAP
+        f.gap_lo[:n] = w + 1
+        f.gap_hi[:n] = nxt - 1
+        f.gap_lo[n] = MEM_START_WORD
+        f.gap_hi[n] = (w[0] if n else WORD_LIMIT) - 1
+        f.gap_lo[n + 1:], f.gap_hi[n + 1:] = EMPTY_GAP
         return out
 
     @staticmethod
@@ -133,6 +144,12 @@ class ImageTable:
         """Row of the gap holding each (non-image) word index w: after the last image word below it, or n."""
         i = np.searchsorted(w_image, w)  # image words < w
         return np.where(i == 0, len(w_image), i - 1)
+
+
+class ZinitCols(Columns):
+    is_real, w_lo, w_hi, prev_w, d_lo, d_hi = Col(), Col(), Col(), Col(), Col(), Col()
+    gap_lo, gap_hi, r_lo, r_hi, s_lo, s_hi = Col(), Col(), Col(), Col(), Col(), Col()
+    final_lo, final_hi, final_ts = Col(), Col(), Col()
 
 
 class ZinitTable:
@@ -150,15 +167,13 @@ class ZinitTable:
     """
 
     NAME = "zinit"
-    COLUMNS = ("is_real", "w_lo", "w_hi", "prev_w", "d_lo", "d_hi", "gap_lo", "gap_hi", "r_lo", "r_hi",
-               "s_lo", "s_hi", "final_lo", "final_hi", "final_ts")
 
     def __init__(self, t, is_last=None) -> None:
-        c = {n: t.main(n) for n in self.COLUMNS}
-        is_real, w_lo, w_hi, prev_w = c["is_real"], c["w_lo"], c["w_hi"], c["prev_w"]
+        c = ZinitCols.exprs(t)
+        is_real, w_lo, w_hi, prev_w = c.is_real, c.w_lo, c.w_hi, c.prev_w
         if is_last is not None:  # a segmented run initialises memory once, in its last segment (segments.py)
             t.always("zinit_only_last", is_real * (1 - is_last))
-        d_lo, d_hi, r_lo, r_hi, s_lo, s_hi = c["d_lo"], c["d_hi"], c["r_lo"], c["r_hi"], c["s_lo"], c["s_hi"]
+        d_lo, d_hi, r_lo, r_hi, s_lo, s_hi = c.d_lo, c.d_hi, c.r_lo, c.r_hi, c.s_lo, c.s_hi
         w = w_lo + 65536 * w_hi
         t.always("is_real_bool", is_real * (1 - is_real))
         t.transition("is_real_monotone", is_real.next * (1 - is_real))
@@ -167,9 +182,9 @@ class ZinitTable:
         t.transition("prev_w_step", prev_w.next - w)
         t.always("increasing", is_real * (w - prev_w - 1 - d_lo - 65536 * d_hi))
         # Inside a gap of the image: gap_lo <= w <= gap_hi.
-        t.always("gap_above_lo", is_real * (w - c["gap_lo"] - r_lo - 65536 * r_hi))
-        t.always("gap_below_hi", is_real * (c["gap_hi"] - w - s_lo - 65536 * s_hi))
-        t.send(BUS_GAP, [c["gap_lo"], c["gap_hi"]], mult=is_real)
+        t.always("gap_above_lo", is_real * (w - c.gap_lo - r_lo - 65536 * r_hi))
+        t.always("gap_below_hi", is_real * (c.gap_hi - w - s_lo - 65536 * s_hi))
+        t.send(BUS_GAP, [c.gap_lo, c.gap_hi], mult=is_real)
         t.send(BUS_RANGE16, [w_lo], mult=is_real)
         t.send(BUS_RANGE16, [d_lo], mult=is_real)
         t.send(BUS_RANGE16, [r_lo], mult=is_real)
@@ -177,7 +192,13 @@ class ZinitTable:
         t.send(BUS_BYTES, [BYTE_RANGE, w_hi, d_hi, 0], mult=is_real)
         t.send(BUS_BYTES, [BYTE_RANGE, r_hi, s_hi, 0], mult=is_real)
         t.send(BUS_MEM, [SPACE_MEM, w, 0, 0, 0], mult=is_real)
-        t.receive(BUS_MEM, [SPACE_MEM, w, c["final_lo"], c["final_hi"], c["final_ts"]], mult=is_real)
+        t.receive(BUS_MEM, [SPACE_MEM, w, c.final_lo, c.final_hi, c.final_ts], mult=is_real)
+
+
+def _zinit_table() -> Table:
+    t = Table(ZinitTable.NAME)
+    ZinitTable(t)
+    return t
 
 
 # ---------------------------------------------------------------------------------------------- trace
@@ -232,13 +253,15 @@ def regs_main(res: Resolved) -> np.ndarray:
     sel = (res.final_key >> 32) == SPACE_REG
     regs = res.final_key[sel] & 0xFFFF_FFFF
     val[regs], ts[regs] = res.final_value[sel], res.final_ts[sel]
-    return np.stack([val & 0xFFFF, val >> 16, ts], axis=1).astype(np.uint32)
+    v = RegsCols.values()
+    v.final_lo, v.final_hi, v.final_ts = val & 0xFFFF, val >> 16, ts
+    return v.assemble(N_REGS, N_REGS)
 
 
 def image_main(res: Resolved, w_image: np.ndarray, values: np.ndarray, height: int,
                gap_mult: np.ndarray) -> np.ndarray:
     """final_lo, final_hi, final_ts, gap_mult per image row (``gap_mult`` from `zinit_main`)."""
-    out = np.zeros((height, 4), dtype=np.uint32)
+    out = np.zeros((height, len(ImageCols.NAMES)), dtype=np.uint32)
     n = len(w_image)
     val = values.astype(np.int64)
     ts = np.zeros(n, dtype=np.int64)
@@ -247,8 +270,9 @@ def image_main(res: Resolved, w_image: np.ndarray, values: np.ndarray, height: i
     i = np.minimum(np.searchsorted(w_image, w), max(n - 1, 0))
     sel = mem & (n > 0) & (w_image[i] == w) if n else np.zeros(len(w), bool)
     val[i[sel]], ts[i[sel]] = res.final_value[sel], res.final_ts[sel]
-    out[:n, :3] = np.stack([val & 0xFFFF, val >> 16, ts], axis=1)
-    out[:, 3] = gap_mult
+    o = ImageCols.view(out)
+    o.final_lo[:n], o.final_hi[:n], o.final_ts[:n] = val & 0xFFFF, val >> 16, ts
+    o.gap_mult = gap_mult
     return out
 
 
@@ -275,21 +299,18 @@ def zinit_main(res: Resolved, w_image: np.ndarray, image_height: int,
     d = w - prev - 1
     fixed = ImageTable.fixed_trace(w_image, np.zeros(n_img, np.uint32), image_height)
     row = ImageTable.gap_row(w_image, w)
-    glo, ghi = fixed[row, 4].astype(np.int64), fixed[row, 5].astype(np.int64)
+    gaps = ImageCols.view(fixed, fixed=True)
+    glo, ghi = gaps.gap_lo[row].astype(np.int64), gaps.gap_hi[row].astype(np.int64)
     r, s = w - glo, ghi - w
-    cols = dict(is_real=np.ones(n, np.int64), w_lo=w & 0xFFFF, w_hi=w >> 16, prev_w=prev,
-                d_lo=d & 0xFFFF, d_hi=d >> 16, gap_lo=glo, gap_hi=ghi, r_lo=r & 0xFFFF, r_hi=r >> 16,
-                s_lo=s & 0xFFFF, s_hi=s >> 16, final_lo=fval & 0xFFFF, final_hi=fval >> 16, final_ts=fts)
-    out = np.zeros((h, len(ZinitTable.COLUMNS)), dtype=np.uint32)
-    for j, name in enumerate(ZinitTable.COLUMNS):
-        out[:n, j] = cols[name]
+    v = ZinitCols.values()
+    v.is_real, v.w_lo, v.w_hi, v.prev_w = np.ones(n, np.int64), w & 0xFFFF, w >> 16, prev
+    v.d_lo, v.d_hi, v.gap_lo, v.gap_hi = d & 0xFFFF, d >> 16, glo, ghi
+    v.r_lo, v.r_hi, v.s_lo, v.s_hi = r & 0xFFFF, r >> 16, s & 0xFFFF, s >> 16
+    v.final_lo, v.final_hi, v.final_ts = fval & 0xFFFF, fval >> 16, fts
+    out = v.assemble(n, h)
     # padding rows continue prev_w from the last real w (the transition holds on every row)
     if h > n:
-        out[n, 3] = w[-1] if n else MEM_START_WORD - 1
-        out[n + 1:, 3] = 0
-    sends.add_range16(cols["w_lo"]); sends.add_range16(cols["d_lo"])
-    sends.add_range16(cols["r_lo"]); sends.add_range16(cols["s_lo"])
-    sends.add_bytes(BYTE_RANGE, cols["w_hi"], cols["d_hi"])
-    sends.add_bytes(BYTE_RANGE, cols["r_hi"], cols["s_hi"])
+        ZinitCols.view(out).prev_w[n] = w[-1] if n else MEM_START_WORD - 1
+    report_lookups(fixed_lookups(_zinit_table), v.ordered(), n, sends)
     gap_mult = np.bincount(row, minlength=image_height).astype(np.uint32)
     return out, gap_mult

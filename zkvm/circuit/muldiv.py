@@ -23,7 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-from zkvm.circuit.lookups import FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, assemble, padded_height
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import (FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, fixed_lookups, padded_height,
+                                  report_lookups)
 from zkvm.circuit.opcodes import (BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE, DIV, DIV_OPS, DIVU, MUL,
                                   MUL_OPS, MULH, MULHSU, MULHU, REM, REMU)
 from zkvm.stark.dsl.air import Expr, Table
@@ -31,7 +33,8 @@ from zkvm.stark.dsl.air import Expr, Table
 MUL_NAME = "mul"
 DIV_NAME = "div"
 _TWO16 = 1 << 16
-_CARRIES = tuple(f"k{l}{part}" for l in range(4) for part in ("x", "y"))
+#: The carry bytes (k{l}x, k{l}y) of the limb chain, k_l = k{l}x + 16·k{l}y: a column group of both tables.
+_CARRIES = [(f"k{l}x", f"k{l}y") for l in range(4)]
 
 
 def _ext_bytes(bs: Sequence[Expr], e: Expr) -> list[Expr]:
@@ -44,17 +47,17 @@ def _product_limbs(x: Sequence[Expr], y: Sequence[Expr]) -> list[Expr]:
     return [s[2 * l] + 256 * s[2 * l + 1] for l in range(4)]
 
 
-def _carry_chain(t: Table, prefix: str, lhs: Sequence[Expr], z: Sequence[Expr], col: dict) -> None:
-    """lhs_l + k_{l-1} = z_l + 2^16·k_l with k_l = k{l}x + 16·k{l}y; the carry bytes are range-checked here."""
-    carry = [col[f"k{l}x"] + 16 * col[f"k{l}y"] for l in range(4)]
+def _carry_chain(t: Table, prefix: str, lhs: Sequence[Expr], z: Sequence[Expr], k) -> None:
+    """lhs_l + k_{l-1} = z_l + 2^16·k_l with k_l = kx + 16·ky (``k``: the (kx, ky) carry columns)."""
+    carry = [kx + 16 * ky for kx, ky in k]
     for l in range(4):
         prev = carry[l - 1] if l else 0
         t.always(f"{prefix}_limb{l}", lhs[l] + prev - z[l] - _TWO16 * carry[l])
 
 
-def _send_carries(t: Table, col: dict, mult: Expr) -> None:
-    for l in range(4):
-        t.send(BUS_BYTES, [BYTE_RANGE, col[f"k{l}x"], col[f"k{l}y"], 0], mult=mult)
+def _send_carries(t: Table, k, mult: Expr) -> None:
+    for kx, ky in k:
+        t.send(BUS_BYTES, [BYTE_RANGE, kx, ky, 0], mult=mult)
 
 
 def _np_bytes(w: np.ndarray) -> list[np.ndarray]:
@@ -66,11 +69,11 @@ def _np_product_limbs(x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarr
     return [s[2 * l] + 256 * s[2 * l + 1] for l in range(4)]
 
 
-def _np_resolve(v: dict, lhs: list[np.ndarray], rhs_known: list[np.ndarray] | None = None) -> list[np.ndarray]:
+def _np_resolve(v, lhs: list[np.ndarray], rhs_known: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Resolve the limb equations lhs_l + k_{l-1} = z_l + 2^16·k_l: returns z (when rhs_known is None) or checks
     the given z; stores the carries as (kx, ky) columns in v."""
     carry = np.zeros_like(lhs[0])
-    z = []
+    z, k = [], []
     for l in range(4):
         total = lhs[l] + carry
         zl = total & 0xFFFF if rhs_known is None else rhs_known[l]
@@ -80,36 +83,39 @@ def _np_resolve(v: dict, lhs: list[np.ndarray], rhs_known: list[np.ndarray] | No
         carry = diff >> 16
         if (carry >= 4096).any():
             raise AssertionError("muldiv fill: carry out of range (witness bug)")
-        v[f"k{l}x"], v[f"k{l}y"] = carry & 15, carry >> 4
+        k.append((carry & 15, carry >> 4))
         z.append(zl)
+    v.k = k
     return z
-
-
-def _np_carry_sends(v: dict, sends: LookupSends) -> None:
-    for l in range(4):
-        sends.add_bytes(BYTE_RANGE, v[f"k{l}x"], v[f"k{l}y"])
 
 
 # ------------------------------------------------------------------------------------------------ MUL
 
 MUL_SELECTORS = (("is_mul", MUL), ("is_mulh", MULH), ("is_mulhsu", MULHSU), ("is_mulhu", MULHU))
-MUL_COLUMNS = (tuple(name for name, _ in MUL_SELECTORS)
-               + tuple(f"a{i}" for i in range(4)) + tuple(f"b{i}" for i in range(4))
-               + ("c_lo", "c_hi", "o_lo", "o_hi") + _CARRIES + ("sign_a", "sign_b", "ea", "eb"))
+
+
+class MulCols(Columns):
+    sel = Col(names=[name for name, _ in MUL_SELECTORS])
+    a, b = Col(4), Col(4)
+    c_lo, c_hi, o_lo, o_hi = Col(), Col(), Col(), Col()
+    k = Col(names=_CARRIES)
+    sign_a, sign_b, ea, eb = Col(), Col(), Col(), Col()
+
+
+MUL_COLUMNS = MulCols.NAMES
 
 
 def mul_table() -> Table:
     t = Table(MUL_NAME)
-    col = {name: t.main(name) for name in MUL_COLUMNS}
-    sel = {code: col[name] for name, code in MUL_SELECTORS}
+    col = MulCols.exprs(t)
+    sel = {code: s for (_, code), s in zip(MUL_SELECTORS, col.sel)}
     is_real = sum(sel.values())
-    a = [col[f"a{i}"] for i in range(4)]
-    b = [col[f"b{i}"] for i in range(4)]
-    c_lo, c_hi, o_lo, o_hi = col["c_lo"], col["c_hi"], col["o_lo"], col["o_hi"]
-    sign_a, sign_b, ea, eb = col["sign_a"], col["sign_b"], col["ea"], col["eb"]
+    a, b = col.a, col.b
+    c_lo, c_hi, o_lo, o_hi = col.c_lo, col.c_hi, col.o_lo, col.o_hi
+    sign_a, sign_b, ea, eb = col.sign_a, col.sign_b, col.ea, col.eb
 
-    for name, _ in MUL_SELECTORS:
-        t.always(f"{name}_bool", col[name] * (1 - col[name]))
+    for (name, _), s in zip(MUL_SELECTORS, col.sel):
+        t.always(f"{name}_bool", s * (1 - s))
     t.always("one_op", is_real * (1 - is_real))
     t.receive(BUS_ALU, [sum(code * s for code, s in sel.items()), a[0] + 256 * a[1], a[2] + 256 * a[3],
                         b[0] + 256 * b[1], b[2] + 256 * b[3], c_lo, c_hi], mult=is_real)
@@ -133,27 +139,25 @@ def mul_table() -> Table:
     is_mul = sel[MUL]
     z = [o_lo + is_mul * (c_lo - o_lo), o_hi + is_mul * (c_hi - o_hi),
          c_lo + is_mul * (o_lo - c_lo), c_hi + is_mul * (o_hi - c_hi)]
-    _carry_chain(t, "product", _product_limbs(_ext_bytes(a, ea), _ext_bytes(b, eb)), z, col)
+    _carry_chain(t, "product", _product_limbs(_ext_bytes(a, ea), _ext_bytes(b, eb)), z, col.k)
     for limb in (c_lo, c_hi, o_lo, o_hi):
         t.send(BUS_RANGE16, [limb], mult=is_real)
-    _send_carries(t, col, is_real)
+    _send_carries(t, col.k, is_real)
     return t
 
 
-def _mul_witness(ops: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
-    v: dict[str, np.ndarray] = {name: (ops == code).astype(np.int64) for name, code in MUL_SELECTORS}
-    ab, bb = _np_bytes(a), _np_bytes(b)
-    for i in range(4):
-        v[f"a{i}"], v[f"b{i}"] = ab[i], bb[i]
-    sign_a, sign_b = a >> 31, b >> 31
-    ea = sign_a * np.isin(ops, (MULH, MULHSU))
-    eb = sign_b * (ops == MULH)
-    v.update(sign_a=sign_a, sign_b=sign_b, ea=ea, eb=eb)
+def _mul_witness(ops: np.ndarray, a: np.ndarray, b: np.ndarray):
+    v = MulCols.values()
+    v.sel = [(ops == code).astype(np.int64) for _, code in MUL_SELECTORS]
+    v.a, v.b = ab, bb = _np_bytes(a), _np_bytes(b)
+    v.sign_a, v.sign_b = sign_a, sign_b = a >> 31, b >> 31
+    v.ea = ea = sign_a * np.isin(ops, (MULH, MULHSU))
+    v.eb = eb = sign_b * (ops == MULH)
     # the same limb arithmetic the constraints check yields the 64-bit product mod 2^64
     z = _np_resolve(v, _np_product_limbs(ab + [255 * ea] * 4, bb + [255 * eb] * 4))
     low_word = ops == MUL
-    v["c_lo"], v["c_hi"] = np.where(low_word, z[0], z[2]), np.where(low_word, z[1], z[3])
-    v["o_lo"], v["o_hi"] = np.where(low_word, z[2], z[0]), np.where(low_word, z[3], z[1])
+    v.c_lo, v.c_hi = np.where(low_word, z[0], z[2]), np.where(low_word, z[1], z[3])
+    v.o_lo, v.o_hi = np.where(low_word, z[2], z[0]), np.where(low_word, z[3], z[1])
     return v
 
 
@@ -161,7 +165,7 @@ def mul_evaluate(ops: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """RV32M multiplications, vectorised: uint32 results."""
     ops, a, b = as_u32_operands(ops, a, b, MUL_OPS)
     v = _mul_witness(ops, a, b)
-    return (v["c_lo"] + (v["c_hi"] << 16)).astype(np.uint32)
+    return (v.c_lo + (v.c_hi << 16)).astype(np.uint32)
 
 
 def mul_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | None = None,
@@ -170,18 +174,9 @@ def mul_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
     ops, a, b = as_u32_operands(ops, a, b, MUL_OPS)
     n = ops.size
     v = _mul_witness(ops, a, b)
-    ab, bb = [v[f"a{i}"] for i in range(4)], [v[f"b{i}"] for i in range(4)]
-    sign_a, sign_b = v["sign_a"], v["sign_b"]
     if sends is not None:
-        sends.add_bytes(BYTE_RANGE, ab[0], ab[1])
-        sends.add_bytes(BYTE_RANGE, ab[2], ab[3])
-        sends.add_bytes(BYTE_RANGE, bb[0], bb[1])
-        sends.add_bytes(BYTE_RANGE, bb[2], bb[3])
-        sends.add_bytes(BYTE_RANGE, 2 * ab[3] - 256 * sign_a, 2 * bb[3] - 256 * sign_b)
-        for name in ("c_lo", "c_hi", "o_lo", "o_hi"):
-            sends.add_range16(v[name])
-        _np_carry_sends(v, sends)
-    return assemble(MUL_COLUMNS, v, n, padded_height(n, min_height))
+        report_lookups(fixed_lookups(mul_table), v.ordered(), n, sends)
+    return v.assemble(n, padded_height(n, min_height))
 
 
 MUL_SPEC = FamilyTable(MUL_NAME, MUL_OPS, MUL_COLUMNS, mul_table, mul_fill, mul_evaluate)
@@ -190,33 +185,40 @@ MUL_SPEC = FamilyTable(MUL_NAME, MUL_OPS, MUL_COLUMNS, mul_table, mul_fill, mul_
 # ------------------------------------------------------------------------------------------------ DIV
 
 DIV_SELECTORS = (("is_div", DIV), ("is_divu", DIVU), ("is_rem", REM), ("is_remu", REMU))
-DIV_COLUMNS = (tuple(name for name, _ in DIV_SELECTORS)
-               + ("a_lo", "a_hi") + tuple(f"b{i}" for i in range(4)) + tuple(f"q{i}" for i in range(4))
-               + ("r_lo", "r_hi", "c_lo", "c_hi")
-               + ("a3", "sign_a", "sign_b", "ea", "eb", "eq", "er")
-               + ("b_zero", "ovf") + _CARRIES
-               + ("abs_b_lo", "abs_b_hi", "neg_b_carry", "abs_r_lo", "abs_r_hi", "neg_r_carry")
-               + ("gap_lo", "gap_hi", "gap_carry"))
+
+
+class DivCols(Columns):
+    sel = Col(names=[name for name, _ in DIV_SELECTORS])
+    a_lo, a_hi = Col(), Col()
+    b, q = Col(4), Col(4)
+    r_lo, r_hi, c_lo, c_hi = Col(), Col(), Col(), Col()
+    a3, sign_a, sign_b, ea, eb, eq, er = Col(), Col(), Col(), Col(), Col(), Col(), Col()
+    b_zero, ovf = Col(), Col()
+    k = Col(names=_CARRIES)
+    abs_b_lo, abs_b_hi, neg_b_carry, abs_r_lo, abs_r_hi, neg_r_carry = Col(), Col(), Col(), Col(), Col(), Col()
+    gap_lo, gap_hi, gap_carry = Col(), Col(), Col()
+
+
+DIV_COLUMNS = DivCols.NAMES
 INT_MIN = 1 << 31
 
 
 def div_table() -> Table:
     t = Table(DIV_NAME)
-    col = {name: t.main(name) for name in DIV_COLUMNS}
-    sel = {code: col[name] for name, code in DIV_SELECTORS}
+    col = DivCols.exprs(t)
+    sel = {code: s for (_, code), s in zip(DIV_SELECTORS, col.sel)}
     is_real = sum(sel.values())
     is_signed = sel[DIV] + sel[REM]
-    a_lo, a_hi, r_lo, r_hi, c_lo, c_hi = (col[n] for n in ("a_lo", "a_hi", "r_lo", "r_hi", "c_lo", "c_hi"))
-    b = [col[f"b{i}"] for i in range(4)]
-    q = [col[f"q{i}"] for i in range(4)]
+    a_lo, a_hi, r_lo, r_hi, c_lo, c_hi = col.a_lo, col.a_hi, col.r_lo, col.r_hi, col.c_lo, col.c_hi
+    b, q = col.b, col.q
     b_lo, b_hi = b[0] + 256 * b[1], b[2] + 256 * b[3]
     q_lo, q_hi = q[0] + 256 * q[1], q[2] + 256 * q[3]
-    sign = {w: col[f"sign_{w}"] for w in "ab"}
-    eff = {w: col[f"e{w}"] for w in "abqr"}
-    b_zero, ovf = col["b_zero"], col["ovf"]
+    sign = {"a": col.sign_a, "b": col.sign_b}
+    eff = {"a": col.ea, "b": col.eb, "q": col.eq, "r": col.er}
+    b_zero, ovf = col.b_zero, col.ovf
 
-    for name, _ in DIV_SELECTORS:
-        t.always(f"{name}_bool", col[name] * (1 - col[name]))
+    for (name, _), s in zip(DIV_SELECTORS, col.sel):
+        t.always(f"{name}_bool", s * (1 - s))
     t.always("one_op", is_real * (1 - is_real))
     t.receive(BUS_ALU, [sum(code * s for code, s in sel.items()), a_lo, a_hi, b_lo, b_hi, c_lo, c_hi],
               mult=is_real)
@@ -246,7 +248,7 @@ def div_table() -> Table:
     # q >= 2^31 (only q = 2^31 = INT_MIN for INT_MIN / -1, the right word anyway). Likewise er disagreeing with
     # r's top bit makes |r| computed below > 2^31 >= |b|, and for unsigned ops rem_sign_pos forces er = 0 while
     # eq = 1 would need q >= 2^32. With b = 0 the identity reads r = a (mod 2^32) whatever eq and er are.
-    a3 = col["a3"]
+    a3 = col.a3
     t.send(BUS_BYTES, [BYTE_AND, a3, 0x80, 0x80 * sign["a"]], mult=is_real)
     t.send(BUS_BYTES, [BYTE_AND, b[3], 0x80, 0x80 * sign["b"]], mult=is_real)
     t.send(BUS_BYTES, [BYTE_RANGE, a_hi - 256 * a3, 0, 0], mult=is_real)
@@ -262,8 +264,8 @@ def div_table() -> Table:
     extra = [r_lo, r_hi, 0xFFFF * eff["r"] + 0xFFFF * ovf, 0xFFFF * eff["r"] + 0xFFFF * ovf]
     prod = _product_limbs(_ext_bytes(q, eff["q"]), _ext_bytes(b, eff["b"]))
     a_ext = [a_lo, a_hi, 0xFFFF * eff["a"], 0xFFFF * eff["a"]]
-    _carry_chain(t, "identity", [prod[l] + extra[l] for l in range(4)], a_ext, col)
-    _send_carries(t, col, is_real)
+    _carry_chain(t, "identity", [prod[l] + extra[l] for l in range(4)], a_ext, col.k)
+    _send_carries(t, col.k, is_real)
 
     # Division by zero. b_zero·(b_lo + b_hi) = 0 (a sum of two 16-bit limbs is 0 iff both are) so b_zero = 0 when
     # b != 0. When b = 0, b_zero = 1 is forced without an inverse: any other value keeps the |r| < |b| check
@@ -294,8 +296,10 @@ def div_table() -> Table:
     # equations below only use that integer, so |x| needs no range check. The borrow's booleanity matters: with
     # borrow (r_lo + s + p) / 2^16 = 30721 (2^16·30720 = p - 1) |r|_lo = s stays small and |r|_hi drops by 30721,
     # claiming |r| about 2^31 smaller than it is.
-    for w, (x_lo, x_hi) in (("b", (b_lo, b_hi)), ("r", (r_lo, r_hi))):
-        e, abs_lo, abs_hi, carry = eff[w], col[f"abs_{w}_lo"], col[f"abs_{w}_hi"], col[f"neg_{w}_carry"]
+    for w, (x_lo, x_hi), (abs_lo, abs_hi, carry) in (
+            ("b", (b_lo, b_hi), (col.abs_b_lo, col.abs_b_hi, col.neg_b_carry)),
+            ("r", (r_lo, r_hi), (col.abs_r_lo, col.abs_r_hi, col.neg_r_carry))):
+        e = eff[w]
         t.always(f"abs_{w}_pos_lo", (1 - e) * (abs_lo - x_lo))
         t.always(f"abs_{w}_pos_hi", (1 - e) * (abs_hi - x_hi))
         t.always(f"abs_{w}_neg_lo", e * (x_lo + abs_lo - _TWO16 * carry))
@@ -305,9 +309,9 @@ def div_table() -> Table:
     # |r| < |b| when b != 0: |r| + 1 + gap = |b| with gap >= 0 (range-checked limbs, boolean carry, no carry out
     # of the high limb), an integer equation (|r| and |b| limbs lie in (-2^16, 2^16], see above). g = is_real - b_zero is 1 on real rows with b != 0.
     g = is_real - b_zero
-    gap_lo, gap_hi, gap_carry = col["gap_lo"], col["gap_hi"], col["gap_carry"]
-    t.always("gap_lo", g * (col["abs_r_lo"] + 1 + gap_lo - col["abs_b_lo"] - _TWO16 * gap_carry))
-    t.always("gap_hi", g * (col["abs_r_hi"] + gap_hi + gap_carry - col["abs_b_hi"]))
+    gap_lo, gap_hi, gap_carry = col.gap_lo, col.gap_hi, col.gap_carry
+    t.always("gap_lo", g * (col.abs_r_lo + 1 + gap_lo - col.abs_b_lo - _TWO16 * gap_carry))
+    t.always("gap_hi", g * (col.abs_r_hi + gap_hi + gap_carry - col.abs_b_hi))
     t.always("gap_carry_bool", gap_carry * (1 - gap_carry))
     t.send(BUS_RANGE16, [gap_lo], mult=is_real)
     t.send(BUS_RANGE16, [gap_hi], mult=is_real)
@@ -343,52 +347,38 @@ def div_fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends |
     ops, a, b = as_u32_operands(ops, a, b, DIV_OPS)
     n = ops.size
     quot, rem = _div_results(ops, a, b)
-    v: dict[str, np.ndarray] = {name: (ops == code).astype(np.int64) for name, code in DIV_SELECTORS}
-    bb, qb = _np_bytes(b), _np_bytes(quot)
-    for i in range(4):
-        v[f"b{i}"], v[f"q{i}"] = bb[i], qb[i]
-    v.update(a_lo=a & 0xFFFF, a_hi=a >> 16, a3=a >> 24, r_lo=rem & 0xFFFF, r_hi=rem >> 16)
+    v = DivCols.values()
+    v.sel = [(ops == code).astype(np.int64) for _, code in DIV_SELECTORS]
+    v.b, v.q = bb, qb = _np_bytes(b), _np_bytes(quot)
+    v.a_lo, v.a_hi, v.a3, v.r_lo, v.r_hi = a & 0xFFFF, a >> 16, a >> 24, rem & 0xFFFF, rem >> 16
     c = np.where(np.isin(ops, (DIV, DIVU)), quot, rem)
-    v.update(c_lo=c & 0xFFFF, c_hi=c >> 16)
+    v.c_lo, v.c_hi = c & 0xFFFF, c >> 16
     signed = np.isin(ops, (DIV, REM)).astype(np.int64)
-    for w, word in (("a", a), ("b", b), ("q", quot), ("r", rem)):
-        if w in "ab":
-            v[f"sign_{w}"] = word >> 31
-        v[f"e{w}"] = (word >> 31) * signed
-    v["b_zero"] = (b == 0).astype(np.int64)
-    sign_a = v["sign_a"]
-    dist = (1 - sign_a) + v["a_lo"] + (v["a_hi"] - 0x8000 * sign_a) + (0xFFFF - (b & 0xFFFF)) + (0xFFFF - (b >> 16))
-    v["ovf"] = ((dist == 0) & (signed == 1)).astype(np.int64)
-    prod = _np_product_limbs(qb + [255 * v["eq"]] * 4, bb + [255 * v["eb"]] * 4)
-    fill_hi = 0xFFFF * v["er"] + 0xFFFF * v["ovf"]
-    extra = [v["r_lo"], v["r_hi"], fill_hi, fill_hi]
-    _np_resolve(v, [prod[l] + extra[l] for l in range(4)], [v["a_lo"], v["a_hi"], 0xFFFF * v["ea"], 0xFFFF * v["ea"]])
-    for w, word in (("b", b), ("r", rem)):
-        e = v[f"e{w}"]
+    v.sign_a, v.sign_b = a >> 31, b >> 31
+    v.ea, v.eb, v.eq, v.er = ((word >> 31) * signed for word in (a, b, quot, rem))
+    v.b_zero = (b == 0).astype(np.int64)
+    sign_a = v.sign_a
+    dist = (1 - sign_a) + v.a_lo + (v.a_hi - 0x8000 * sign_a) + (0xFFFF - (b & 0xFFFF)) + (0xFFFF - (b >> 16))
+    v.ovf = ((dist == 0) & (signed == 1)).astype(np.int64)
+    prod = _np_product_limbs(qb + [255 * v.eq] * 4, bb + [255 * v.eb] * 4)
+    fill_hi = 0xFFFF * v.er + 0xFFFF * v.ovf
+    extra = [v.r_lo, v.r_hi, fill_hi, fill_hi]
+    _np_resolve(v, [prod[l] + extra[l] for l in range(4)], [v.a_lo, v.a_hi, 0xFFFF * v.ea, 0xFFFF * v.ea])
+    mags = []
+    for e, word in ((v.eb, b), (v.er, rem)):
         mag = np.where(e == 1, (1 << 32) - word, word)
-        v[f"abs_{w}_lo"], v[f"abs_{w}_hi"] = mag & 0xFFFF, mag >> 16
-        v[f"neg_{w}_carry"] = np.where(e == 1, ((word & 0xFFFF) + (mag & 0xFFFF)) >> 16, 0)
-    abs_b = v["abs_b_lo"] + (v["abs_b_hi"] << 16)
-    abs_r = v["abs_r_lo"] + (v["abs_r_hi"] << 16)
+        mags.append((mag & 0xFFFF, mag >> 16, np.where(e == 1, ((word & 0xFFFF) + (mag & 0xFFFF)) >> 16, 0)))
+    (v.abs_b_lo, v.abs_b_hi, v.neg_b_carry), (v.abs_r_lo, v.abs_r_hi, v.neg_r_carry) = mags
+    abs_b = v.abs_b_lo + (v.abs_b_hi << 16)
+    abs_r = v.abs_r_lo + (v.abs_r_hi << 16)
     gap = np.where(b == 0, 0, abs_b - abs_r - 1)
     if (gap < 0).any():
         raise AssertionError("div fill: |r| >= |b| (witness bug)")
-    v.update(gap_lo=gap & 0xFFFF, gap_hi=gap >> 16)
-    v["gap_carry"] = np.where(b == 0, 0, (v["abs_r_lo"] + 1 + v["gap_lo"]) >> 16)
+    v.gap_lo, v.gap_hi = gap & 0xFFFF, gap >> 16
+    v.gap_carry = np.where(b == 0, 0, (v.abs_r_lo + 1 + v.gap_lo) >> 16)
     if sends is not None:
-        sends.add_bytes(BYTE_RANGE, bb[0], bb[1])
-        sends.add_bytes(BYTE_RANGE, bb[2], bb[3])
-        sends.add_bytes(BYTE_RANGE, qb[0], qb[1])
-        sends.add_bytes(BYTE_RANGE, qb[2], qb[3])
-        sends.add_range16(v["r_lo"])
-        sends.add_range16(v["r_hi"])
-        sends.add_bytes(BYTE_AND, v["a3"], np.full(n, 0x80, np.int64))
-        sends.add_bytes(BYTE_AND, bb[3], np.full(n, 0x80, np.int64))
-        sends.add_bytes(BYTE_RANGE, v["a_hi"] & 255, np.zeros(n, np.int64))
-        _np_carry_sends(v, sends)
-        for name in ("gap_lo", "gap_hi"):
-            sends.add_range16(v[name])
-    return assemble(DIV_COLUMNS, v, n, padded_height(n, min_height))
+        report_lookups(fixed_lookups(div_table), v.ordered(), n, sends)
+    return v.assemble(n, padded_height(n, min_height))
 
 
 DIV_SPEC = FamilyTable(DIV_NAME, DIV_OPS, DIV_COLUMNS, div_table, div_fill, div_evaluate)

@@ -20,25 +20,29 @@ import numpy as np
 
 from zkvm import abi
 from zkvm.circuit import opcodes as op
+from zkvm.circuit.columns import Col, Columns, Include
 
 #: Decoded fields, in bus-tuple order after (valid, pc). Each is a fixed column here and a main column of
 #: the CPU table with the same name.
-FIELDS = [
-    "rd", "rs1", "rs2", "rd_is_x0",
-    "imm_lo", "imm_hi",          # sign-extended immediate (ALU-I, loads, stores, JALR)
-    "k_lo", "k_hi",              # constant rd result: LUI imm, AUIPC pc+imm, JAL/JALR pc+4
-    "target",                    # JAL target / branch-taken target (a field element < 2^24)
-    "alu_op",                    # op id sent on bus "alu" (opcodes.py)
-    "use_imm",                   # alu operand b = imm (else rs2 value)
-    "is_aluop",                  # rd result = alu output c
-    "is_const",                  # rd result = k
-    "is_jal", "is_jalr",
-    "br_eq", "br_lt", "br_neg",  # branch kinds: eq-compare (SUB == 0) / less-than (SLT/SLTU c), negated
-    "is_lw", "is_lh", "is_lhu", "is_lb", "is_lbu",
-    "is_sw", "is_sh", "is_sb",
-    "is_ecall",
-]
-FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
+class Decoded(Columns):
+    """An instruction's decoded fields: the program table's fixed columns, the CPU's looked-up main columns."""
+
+    rd, rs1, rs2, rd_is_x0 = Col(), Col(), Col(), Col()
+    imm_lo, imm_hi = Col(), Col()          # sign-extended immediate (ALU-I, loads, stores, JALR)
+    k_lo, k_hi = Col(), Col()              # constant rd result: LUI imm, AUIPC pc+imm, JAL/JALR pc+4
+    target = Col()                         # JAL target / branch-taken target (a field element < 2^24)
+    alu_op = Col()                         # op id sent on bus "alu" (opcodes.py)
+    use_imm = Col()                        # alu operand b = imm (else rs2 value)
+    is_aluop = Col()                       # rd result = alu output c
+    is_const = Col()                       # rd result = k
+    is_jal, is_jalr = Col(), Col()
+    br_eq, br_lt, br_neg = Col(), Col(), Col()  # branch kinds: eq-compare (SUB == 0) / less-than (SLT/SLTU c), negated
+    is_lw, is_lh, is_lhu, is_lb, is_lbu = Col(), Col(), Col(), Col(), Col()
+    is_sw, is_sh, is_sb = Col(), Col(), Col()
+    is_ecall = Col()
+
+
+FIELDS = list(Decoded.NAMES)
 
 #: Registers the ecall row touches: a7 (call number) in the rs1 slot, a0 in the rs2 slot and written back
 #: through the rd slot, a1 through the memory slot (see cpu.py).
@@ -169,18 +173,20 @@ def decode_program(program: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return pcs, fields
 
 
+class ProgramCols(Columns):
+    valid, pc = Col(fixed=True), Col(fixed=True)
+    fields = Include(Decoded, fixed=True)
+    mult = Col()  # how many CPU rows executed this row
+
+
 class ProgramTable:
     """Fixed: valid, pc, FIELDS. Main: mult (how many CPU rows executed this row; padding rows count CPU padding)."""
 
     NAME = "program"
 
     def __init__(self, table) -> None:
-        self.t = table
-        self.valid = table.fixed("valid")
-        self.pc = table.fixed("pc")
-        self.fields = {name: table.fixed(name) for name in FIELDS}
-        self.mult = table.main("mult")
-        table.receive("program", [self.valid, self.pc] + [self.fields[n] for n in FIELDS], mult=self.mult)
+        c = ProgramCols.exprs(table)
+        table.receive("program", [c.valid, c.pc, *c.fields], mult=c.mult)
 
     @staticmethod
     def fixed_trace(pcs: np.ndarray, fields: np.ndarray, min_height: int = 2) -> np.ndarray:
@@ -188,10 +194,11 @@ class ProgramTable:
         at least ``min_height`` (zero knowledge needs a minimal height: riscv_air.min_fixed_height)."""
         n = len(pcs)
         height = max(1 << max(1, int(n).bit_length()), min_height)  # > n, so >= 1 padding row
-        out = np.zeros((height, 2 + len(FIELDS)), dtype=np.uint32)
-        out[:n, 0] = 1
-        out[:n, 1] = pcs
-        out[:n, 2:] = fields
+        out = np.zeros((height, len(ProgramCols.FIXED)), dtype=np.uint32)
+        f = ProgramCols.view(out, fixed=True)
+        f.valid[:n] = 1
+        f.pc[:n] = pcs
+        out[:n, ProgramCols.INDEX[FIELDS[0]]:] = fields  # the decoded fields, in FIELDS order, end the row
         return out
 
     @staticmethod

@@ -17,6 +17,7 @@ import numpy as np
 
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.opcodes import BUS_RANGE16
+from zkvm.circuit.columns import Col, Columns
 from zkvm.stark.dsl.air import Table
 
 NAME = "range16"
@@ -24,15 +25,22 @@ VALUES = 1 << 16
 #: Values per row (a power of two dividing 256).
 FOLD = 8
 HEIGHT = VALUES // FOLD
-FIXED_COLUMNS = ("x",)
-COLUMNS = tuple(f"mult{j}" for j in range(FOLD))
+
+
+class RangeCols(Columns):
+    x = Col(fixed=True)  # the row's base r·FOLD
+    mult = Col(FOLD)     # how many times x + j was looked up
+
+
+FIXED_COLUMNS = RangeCols.FIXED
+COLUMNS = RangeCols.NAMES
 
 
 def table() -> Table:
     t = Table(NAME)
-    x = t.fixed("x")
+    c = RangeCols.exprs(t)
     for j in range(FOLD):
-        t.receive(BUS_RANGE16, [x + j], mult=t.main(f"mult{j}"))
+        t.receive(BUS_RANGE16, [c.x + j], mult=c.mult[j])
     return t
 
 

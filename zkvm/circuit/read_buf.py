@@ -30,7 +30,8 @@ import numpy as np
 
 from zkvm import abi
 from zkvm.circuit.calls import constrain_calls
-from zkvm.circuit.lookups import LookupSends, assemble, padded_height
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import LookupSends, fixed_lookups, padded_height, report_lookups
 from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE
 from zkvm.errors import ZkvmError
@@ -40,11 +41,17 @@ BUS_READ_BUF = "read_buf"
 #: Word indices are below this (guest memory is [0, 2^24) bytes).
 MEM_WORDS = abi.MEM_END // 4
 
-COLUMNS = (
-    ("is_real", "start", "last", "rw", "ts", "w", "left", "rem")
-    + tuple(f"c{k}" for k in range(1, 5)) + tuple(f"b{k}" for k in range(4))
-    + ("p_lo", "p_hi", "d_lo", "d_hi", "above", "sr_lo", "sr_hi", "q", "hi", "e_lo", "e_hi")
-)
+
+
+class ReadBufCols(Columns):
+    is_real, start, last, rw, ts, w, left, rem = Col(), Col(), Col(), Col(), Col(), Col(), Col(), Col()
+    cnt = Col(names=[f"c{k}" for k in range(1, 5)])  # one-hot byte count 1..4 of the row's word
+    b = Col(4)                                         # the word's bytes
+    p_lo, p_hi, d_lo, d_hi, above, sr_lo, sr_hi = Col(), Col(), Col(), Col(), Col(), Col(), Col()
+    q, hi, e_lo, e_hi = Col(), Col(), Col(), Col()
+
+
+COLUMNS = ReadBufCols.NAMES
 
 
 class ReadBufError(ZkvmError):
@@ -54,18 +61,18 @@ class ReadBufError(ZkvmError):
 def constrain(t, text_lo, text_hi) -> None:
     """Columns and constraints of the (empty) table `t`; `text_lo`/`text_hi`: the AIR's publics spanning
     the program's words."""
-    c = {name: t.main(name) for name in COLUMNS}
-    is_real, start, last, rw = c["is_real"], c["start"], c["last"], c["rw"]
-    ts, w, left, rem = c["ts"], c["w"], c["left"], c["rem"]
-    cnt = [c[f"c{k}"] for k in range(1, 5)]
-    b = [c[f"b{k}"] for k in range(4)]
+    c = ReadBufCols.exprs(t)
+    is_real, start, last, rw = c.is_real, c.start, c.last, c.rw
+    ts, w, left, rem = c.ts, c.w, c.left, c.rem
+    cnt, b = c.cnt, c.b
     csum = cnt[0] + cnt[1] + cnt[2] + cnt[3]
     count = cnt[0] + 2 * cnt[1] + 3 * cnt[2] + 4 * cnt[3]
 
-    for name in ("is_real", "start", "last", "rw", "above") + tuple(f"c{k}" for k in range(1, 5)):
-        t.always(f"{name}_bool", c[name] * (1 - c[name]))
-    for name in ("start", "last", "rw"):
-        t.always(f"{name}_real", c[name] * (1 - is_real))
+    bits = [("is_real", is_real), ("start", start), ("last", last), ("rw", rw), ("above", c.above)]
+    for name, bit in bits + list(zip(ReadBufCols.cnt.flat(), cnt)):
+        t.always(f"{name}_bool", bit * (1 - bit))
+    for name, flag in (("start", start), ("last", last), ("rw", rw)):
+        t.always(f"{name}_real", flag * (1 - is_real))
 
     # ---- call structure: contiguous rows per call, start row first, last row last (soundness: calls.py)
     inside = constrain_calls(t, is_real, start, last)  # 1 on a real row that is not its call's last
@@ -97,28 +104,37 @@ def constrain(t, text_lo, text_hi) -> None:
     # elsewhere, or not sent, leaves tuples unmatched. Cells exist only from MEM_START on (memory.py); the end
     # check keeps the last word (and so all) below MEM_END; the text check keeps every word out of the
     # program (the interpreter traps on both).
-    d = c["d_lo"] + 65536 * c["d_hi"]
-    t.receive(BUS_MEM, [SPACE_MEM, w, c["p_lo"], c["p_hi"], ts - 1 - d], mult=rw)
+    d = c.d_lo + 65536 * c.d_hi
+    t.receive(BUS_MEM, [SPACE_MEM, w, c.p_lo, c.p_hi, ts - 1 - d], mult=rw)
     t.send(BUS_MEM, [SPACE_MEM, w, b[0] + 256 * b[1], b[2] + 256 * b[3], ts], mult=rw)
-    t.send(BUS_RANGE16, [c["d_lo"]], mult=rw)
-    t.send(BUS_RANGE16, [c["sr_lo"]], mult=rw)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["d_hi"], c["sr_hi"], 0], mult=rw)
+    t.send(BUS_RANGE16, [c.d_lo], mult=rw)
+    t.send(BUS_RANGE16, [c.sr_lo], mult=rw)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.d_hi, c.sr_hi, 0], mult=rw)
     t.send(BUS_BYTES, [BYTE_RANGE, b[0], b[1], 0], mult=rw)
     t.send(BUS_BYTES, [BYTE_RANGE, b[2], b[3], 0], mult=rw)
-    above = c["above"]
+    above = c.above
     dist = above * (w - text_hi) + (1 - above) * (text_lo - 1 - w)
-    t.always("outside_text", rw * (dist - c["sr_lo"] - 65536 * c["sr_hi"]))
-    t.always("end_of_memory", last * (MEM_WORDS - 1 - w - c["e_lo"] - 65536 * c["e_hi"]))
-    t.send(BUS_RANGE16, [c["e_lo"]], mult=last)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["e_hi"], 0, 0], mult=last)
+    t.always("outside_text", rw * (dist - c.sr_lo - 65536 * c.sr_hi))
+    t.always("end_of_memory", last * (MEM_WORDS - 1 - w - c.e_lo - 65536 * c.e_hi))
+    t.send(BUS_RANGE16, [c.e_lo], mult=last)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.e_hi, 0, 0], mult=last)
 
     # ---- the call (first row). Soundness: a0 arrives as limbs (4·q, hi): q < 2^14 (range16 of q, and 4q is a
     # 16-bit limb) makes dst 4-aligned and the word index q + 2^14·hi exact; hi a byte keeps it < 2^22. a1
     # arrives as (left, 0) and the a0 written as (rem, 0): a1 = n, and the CPU range-checks the count it writes.
-    t.always("ptr", start * (w - c["q"] - 16384 * c["hi"]))
-    t.receive(BUS_READ_BUF, [ts, 4 * c["q"], c["hi"], left, 0, rem, 0], mult=start)
-    t.send(BUS_RANGE16, [c["q"]], mult=start)
-    t.send(BUS_BYTES, [BYTE_RANGE, c["hi"], 0, 0], mult=start)
+    t.always("ptr", start * (w - c.q - 16384 * c.hi))
+    t.receive(BUS_READ_BUF, [ts, 4 * c.q, c.hi, left, 0, rem, 0], mult=start)
+    t.send(BUS_RANGE16, [c.q], mult=start)
+    t.send(BUS_BYTES, [BYTE_RANGE, c.hi, 0, 0], mult=start)
+
+
+def _lookup_table():
+    """The table's sends (the text span only enters a constraint, never a lookup)."""
+    from zkvm.stark.air import Table
+
+    t = Table(NAME)
+    constrain(t, 0, 0)
+    return t
 
 
 # ---------------------------------------------------------------------------------------------- trace
@@ -207,21 +223,13 @@ def fill(cl: Calls, prev_value: np.ndarray, prev_ts: np.ndarray, sends: LookupSe
     sr = np.where(rw == 1, np.where(above == 1, w - text_hi, text_lo - 1 - w), 0)  # < 0 only in forged traces
     e = last * (MEM_WORDS - 1 - w)
     dst = cl.dst[cid]
-    v = dict(is_real=np.ones(nrows, np.int64), start=start, last=last, rw=rw, ts=ts, w=w,
-             left=np.where(rw == 1, n - j, 0), rem=rem,
-             p_lo=pv & 0xFFFF, p_hi=pv >> 16, d_lo=dd & 0xFFFF, d_hi=dd >> 16, above=above * rw,
-             sr_lo=sr & 0xFFFF, sr_hi=sr >> 16, q=start * ((dst & 0xFFFF) >> 2), hi=start * (dst >> 16),
-             e_lo=e & 0xFFFF, e_hi=e >> 16)
-    for k in range(4):
-        v[f"c{k + 1}"] = (count == k + 1).astype(np.int64)
-        v[f"b{k}"] = (word >> (8 * k)) & 0xFF
-
-    # lookups, the same as the sends in table() (real rows only)
-    st, ls = start == 1, last == 1
-    sends.add_range16(v["d_lo"][r]), sends.add_range16(v["sr_lo"][r])
-    sends.add_bytes(BYTE_RANGE, v["d_hi"][r], v["sr_hi"][r])
-    sends.add_bytes(BYTE_RANGE, v["b0"][r], v["b1"][r])
-    sends.add_bytes(BYTE_RANGE, v["b2"][r], v["b3"][r])
-    sends.add_range16(v["e_lo"][ls]), sends.add_bytes(BYTE_RANGE, v["e_hi"][ls], np.zeros(int(ls.sum())))
-    sends.add_range16(v["q"][st]), sends.add_bytes(BYTE_RANGE, v["hi"][st], np.zeros(int(st.sum())))
-    return assemble(COLUMNS, v, nrows, padded_height(nrows))
+    v = ReadBufCols.values()
+    v.is_real, v.start, v.last, v.rw, v.ts, v.w = np.ones(nrows, np.int64), start, last, rw, ts, w
+    v.left, v.rem = np.where(rw == 1, n - j, 0), rem
+    v.cnt = [(count == k + 1).astype(np.int64) for k in range(4)]
+    v.b = [(word >> (8 * k)) & 0xFF for k in range(4)]
+    v.p_lo, v.p_hi, v.d_lo, v.d_hi, v.above = pv & 0xFFFF, pv >> 16, dd & 0xFFFF, dd >> 16, above * rw
+    v.sr_lo, v.sr_hi, v.q, v.hi = sr & 0xFFFF, sr >> 16, start * ((dst & 0xFFFF) >> 2), start * (dst >> 16)
+    v.e_lo, v.e_hi = e & 0xFFFF, e >> 16
+    report_lookups(fixed_lookups(_lookup_table), v.ordered(), nrows, sends)
+    return v.assemble(nrows, padded_height(nrows))

@@ -18,8 +18,6 @@ and checks them by recomputing the id.
 
 from __future__ import annotations
 
-import hashlib
-import struct
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,18 +29,15 @@ from zkvm.circuit import dot
 from zkvm.circuit import range as range_table
 from zkvm.circuit import read_buf
 from zkvm.circuit import sha256 as sha
-from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL, CpuTable, TraceError, _InRangeOnly
-from zkvm.circuit.cpu import fill as fill_cpu
 from zkvm.circuit.families import FAMILIES, fill_families
+from zkvm.circuit.cpu import CpuTable, _InRangeOnly
+from zkvm.circuit.cpu import fill as fill_cpu
 from zkvm.circuit.lookups import LookupSends
 from zkvm.circuit.memory import (SPACE_MEM, SPACE_REG, Accesses, ImageTable, RegsTable, ZinitTable, image_main,
                                  regs_main, zinit_main, INITIAL_REGS)
 from zkvm.circuit.program import ProgramTable, decode_program
 from zkvm.errors import ElfError
-from zkvm.field.babybear import P
-from zkvm.stark.verifying.logup import TermBlock
 
-IMAGE_ID_TAG = b"zkvm-image-id-v1"
 PUBLICS = ("entry_pc", "image_lo", "image_hi", "text_lo", "text_hi")
 @dataclass
 class Circuit:
@@ -57,8 +52,8 @@ def circuit(segmented: bool = False) -> Circuit:
     """The AIR (built once; it does not depend on the image — the image lives in the fixed columns).
     ``segmented``: the AIR of one segment of a longer run (segments.py): same fixed tables, publics
     `SEG_PUBLICS` more, a state bus in the CPU, memory initialised in the last segment, a boundary table."""
-    from zkvm.circuit import segments
     from zkvm.stark.dsl.air import Air, Table
+    from zkvm.circuit import segments
 
     # Our tables start empty so the Air (and its publics) exists before their constraints are written.
     cpu_t, prog_t, regs_t, image_t, zinit_t = (Table(n) for n in (
@@ -138,7 +133,7 @@ def min_fixed_height() -> int:
     Fixed columns are committed once, by the image id, at the fixed blowup, so a short table cannot be
     extended far enough for its randomisers (zk.table_plan); the program and image tables are padded to this
     height instead (32 rows at the defaults), so that a tiny program proves with zk as well as without."""
-    from zkvm.stark.verifying import zk
+    from zkvm.stark import zk
     from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, default_options
 
     for log_h in range(1, 28):
@@ -176,22 +171,6 @@ def setup(image) -> ImageSetup:
     return ImageSetup(int(image.entry), lo, hi, text_lo, text_hi, image_w, words, pcs, fields, fixed)
 
 
-def fixed_digest(s: ImageSetup) -> bytes:
-    from zkvm.stark.proving.prover import commit_fixed
-
-    return commit_fixed(circuit().air, s.fixed)
-
-
-def image_id_from_parts(publics: dict[str, int], digest: bytes) -> bytes:
-    """Image id = SHA-256(tag ‖ publics (entry pc, image span, text span; u32 LE, PUBLICS order) ‖ fixed digest)."""
-    return hashlib.sha256(IMAGE_ID_TAG + struct.pack(f"<{len(PUBLICS)}I", *(publics[k] for k in PUBLICS))
-                          + digest).digest()
-
-
-def image_id(s: ImageSetup) -> bytes:
-    return image_id_from_parts(s.publics, fixed_digest(s))
-
-
 # ---------------------------------------------------------------------------------------------- witness
 
 @dataclass
@@ -201,18 +180,6 @@ class Witness:
     exit_code: int
     cycles: int
     touched: object = None  # a segment's final cell state (segments.CellState), for the segments after it
-
-
-def public_terms(journal: bytes, exit_code: int) -> list:
-    """What the verifier adds to the buses itself: it *receives* the exit code and every journal byte (the
-    CPU sends them), so the proof balances only if the committed bytes are exactly the journal. The journal's
-    terms are one block of (position, byte) rows: 8 bytes a journal byte, never a Python object per byte."""
-    receive = P - 1
-    data = np.frombuffer(bytes(journal), dtype=np.uint8)
-    rows = np.empty((data.shape[0], 2), dtype=np.uint32)
-    rows[:, 0] = np.arange(data.shape[0], dtype=np.uint32)
-    rows[:, 1] = data
-    return [(BUS_EXIT, (exit_code & 0xFFFF, exit_code >> 16), receive), TermBlock(BUS_JOURNAL, rows, receive)]
 
 
 def generate(s: ImageSetup, record, strict: bool = True, segment=None) -> Witness:

@@ -43,7 +43,8 @@ from typing import Callable
 import numpy as np
 
 from zkvm import abi
-from zkvm.circuit.lookups import LookupSends, padded_height
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import LookupSends, fixed_lookups, padded_height, report_lookups
 from zkvm.circuit.memory import BUS_MEM, N_REGS, SPACE_MEM, SPACE_REG
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_AND, BYTE_RANGE
 
@@ -74,6 +75,11 @@ def seg_publics(index: int, n: int, po2: int) -> dict[str, int]:
     return {"seg": index, "is_last": int(index == n - 1), "clk_start": clk_start(index, po2)}
 
 
+class BoundaryCols(Columns):
+    is_real, space, addr, lo, hi, ts_prev = Col(), Col(), Col(), Col(), Col(), Col()
+    d0, d1, d2 = Col(), Col(), Col()  # ts_b - ts_prev - 1 = d0 + 2^16·d1 + 2^24·d2
+
+
 class BoundaryTable:
     """One row per cell (register or memory word) the segment touches: a read at the boundary timestamp.
 
@@ -81,20 +87,28 @@ class BoundaryTable:
     ts_b - ts_prev - 1 = d0 + 2^16·d1 + 2^24·d2 in [0, 2^29)."""
 
     NAME = "boundary"
-    COLUMNS = ("is_real", "space", "addr", "lo", "hi", "ts_prev", "d0", "d1", "d2")
 
     def __init__(self, t, clk_start_pub) -> None:
-        c = {n: t.main(n) for n in self.COLUMNS}
-        is_real = c["is_real"]
+        c = BoundaryCols.exprs(t)
+        is_real = c.is_real
         ts_b = 4 * clk_start_pub - 4
         t.always("is_real_bool", is_real * (1 - is_real))
-        t.always("ts_before", is_real * (ts_b - c["ts_prev"] - 1 - c["d0"] - 65536 * c["d1"] - 16777216 * c["d2"]))
-        cell = [c["space"], c["addr"], c["lo"], c["hi"]]
-        t.receive(BUS_MEM, cell + [c["ts_prev"]], mult=is_real)
+        t.always("ts_before", is_real * (ts_b - c.ts_prev - 1 - c.d0 - 65536 * c.d1 - 16777216 * c.d2))
+        cell = [c.space, c.addr, c.lo, c.hi]
+        t.receive(BUS_MEM, cell + [c.ts_prev], mult=is_real)
         t.send(BUS_MEM, cell + [ts_b], mult=is_real)
-        t.send(BUS_RANGE16, [c["d0"]], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["d1"], c["d2"], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_AND, c["d2"], 0xE0, 0], mult=is_real)
+        t.send(BUS_RANGE16, [c.d0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, c.d1, c.d2, 0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_AND, c.d2, 0xE0, 0], mult=is_real)
+
+
+def _boundary_table():
+    """The boundary table's sends (the segment's clock only enters a constraint)."""
+    from zkvm.stark.air import Table
+
+    t = Table(BoundaryTable.NAME)
+    BoundaryTable(t, 0)
+    return t
 
 
 # ---------------------------------------------------------------------------------------------- prover side
@@ -179,18 +193,14 @@ def boundary_main(touched, seg: SegmentInput, sends: LookupSends) -> np.ndarray:
     and timestamp the earlier segments left. Segment 0 has none (its first accesses follow the init)."""
     keys = touched.final_key if seg.index else np.zeros(0, np.int64)
     n = len(keys)
-    out = np.zeros((padded_height(n), len(BoundaryTable.COLUMNS)), dtype=np.uint32)
+    v = BoundaryCols.values()
     if n:
         val = seg.init_value(keys)
         ts_prev = seg.before.ts_of(keys)
         d = seg.init_ts - ts_prev - 1
         if d.min() < 0 or d.max() >= 1 << BOUNDARY_TS_BITS:
             raise ValueError("boundary distance out of range: the segment's clock or the run's state is wrong")
-        cols = [np.ones(n, np.int64), keys >> 32, keys & 0xFFFF_FFFF, val & 0xFFFF, val >> 16, ts_prev,
-                d & 0xFFFF, (d >> 16) & 0xFF, d >> 24]
-        for j, col in enumerate(cols):
-            out[:n, j] = col
-        sends.add_range16(cols[6])
-        sends.add_bytes(BYTE_RANGE, cols[7], cols[8])
-        sends.add_bytes(BYTE_AND, cols[8], np.full(n, 0xE0))
-    return out
+        v.is_real, v.space, v.addr, v.lo, v.hi = np.ones(n, np.int64), keys >> 32, keys & 0xFFFF_FFFF, val & 0xFFFF, val >> 16
+        v.ts_prev, v.d0, v.d1, v.d2 = ts_prev, d & 0xFFFF, (d >> 16) & 0xFF, d >> 24
+        report_lookups(fixed_lookups(_boundary_table), v.ordered(), n, sends)
+    return v.assemble(n, padded_height(n))

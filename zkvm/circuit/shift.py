@@ -19,35 +19,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.circuit.lookups import FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, assemble, padded_height
+from zkvm.circuit.columns import Col, Columns
+from zkvm.circuit.lookups import (FamilyTable, MIN_HEIGHT, LookupSends, as_u32_operands, fixed_lookups, padded_height,
+                                  report_lookups)
 from zkvm.circuit.opcodes import BUS_ALU, BUS_BYTES, BUS_RANGE16, BYTE_RANGE, SHIFT_OPS, SLL, SRA, SRL
 from zkvm.stark.dsl.air import Table
 
 NAME = "shift"
 SELECTORS = (("is_sll", SLL), ("is_srl", SRL), ("is_sra", SRA))
-COLUMNS = (tuple(name for name, _ in SELECTORS)
-           + tuple(f"a{i}" for i in range(4)) + ("b_lo", "b_hi", "c_lo", "c_hi")
-           + ("s0", "s1", "s2") + tuple(f"f{j}" for j in range(4)) + ("r", "m1", "mu")
-           + tuple(f"L{i}" for i in range(4)) + tuple(f"H{i}" for i in range(4)) + ("sign", "fill", "L4"))
+
+
+class ShiftCols(Columns):
+    is_sll, is_srl, is_sra = Col(), Col(), Col()  # SELECTORS order
+    a = Col(4)
+    b_lo, b_hi, c_lo, c_hi = Col(), Col(), Col(), Col()
+    s = Col(3)
+    f = Col(4)
+    r, m1, mu = Col(), Col(), Col()
+    L, H = Col(4), Col(4)
+    sign, fill, L4 = Col(), Col(), Col()
+
+
+COLUMNS = ShiftCols.NAMES
 
 
 def table() -> Table:
     t = Table(NAME)
-    col = {name: t.main(name) for name in COLUMNS}
-    is_sll, is_srl, is_sra = (col[name] for name, _ in SELECTORS)
+    col = ShiftCols.exprs(t)
+    is_sll, is_srl, is_sra = col.is_sll, col.is_srl, col.is_sra
     is_real = is_sll + is_srl + is_sra
     is_sr = is_srl + is_sra
-    a = [col[f"a{i}"] for i in range(4)]
-    b_lo, b_hi, c_lo, c_hi = col["b_lo"], col["b_hi"], col["c_lo"], col["c_hi"]
-    s0, s1, s2 = col["s0"], col["s1"], col["s2"]
-    f = [col[f"f{j}"] for j in range(4)]
-    r, m1, mu = col["r"], col["m1"], col["mu"]
-    lo = [col[f"L{i}"] for i in range(4)] + [col["L4"]]
-    hi = [col[f"H{i}"] for i in range(4)]
-    sign, fill = col["sign"], col["fill"]
+    a = col.a
+    b_lo, b_hi, c_lo, c_hi = col.b_lo, col.b_hi, col.c_lo, col.c_hi
+    s0, s1, s2 = col.s
+    f = col.f
+    r, m1, mu = col.r, col.m1, col.mu
+    lo = list(col.L) + [col.L4]
+    hi = col.H
+    sign, fill = col.sign, col.fill
 
     for name, _ in SELECTORS:
-        t.always(f"{name}_bool", col[name] * (1 - col[name]))
+        t.always(f"{name}_bool", getattr(col, name) * (1 - getattr(col, name)))
     t.always("one_op", is_real * (1 - is_real))
     t.receive(BUS_ALU, [SLL * is_sll + SRL * is_srl + SRA * is_sra, a[0] + 256 * a[1], a[2] + 256 * a[3],
                         b_lo, b_hi, c_lo, c_hi], mult=is_real)
@@ -56,8 +68,8 @@ def table() -> Table:
     # these byte recompositions, so the bytes are exactly a's.
     # Shift amount. Soundness: bits and one-hot flags give s = k + 8j in [0, 32); r is range-checked to 16 bits,
     # so b_lo = s + 32·r is an integer equation (< 2^22 << p) and s = b_lo mod 32. b_hi is ignored (RV32I).
-    for name in ("s0", "s1", "s2") + tuple(f"f{j}" for j in range(4)):
-        t.always(f"{name}_bool", col[name] * (1 - col[name]))
+    for name, bit in zip(ShiftCols.s.flat() + ShiftCols.f.flat(), col.s + col.f):
+        t.always(f"{name}_bool", bit * (1 - bit))
     t.always("one_byte_shift", f[0] + f[1] + f[2] + f[3] - is_real)
     t.always("amount", b_lo - (s0 + 2 * s1 + 4 * s2 + 8 * (f[1] + 2 * f[2] + 3 * f[3]) + 32 * r))
 
@@ -122,36 +134,26 @@ def fill(ops: np.ndarray, a: np.ndarray, b: np.ndarray, sends: LookupSends | Non
     ops, a, b = as_u32_operands(ops, a, b, SHIFT_OPS)
     n = ops.size
     c = evaluate(ops, a, b).astype(np.int64)
-    v: dict[str, np.ndarray] = {name: (ops == code).astype(np.int64) for name, code in SELECTORS}
-    ab = [(a >> (8 * i)) & 255 for i in range(4)]
-    for i in range(4):
-        v[f"a{i}"] = ab[i]
-    v.update(b_lo=b & 0xFFFF, b_hi=b >> 16, c_lo=c & 0xFFFF, c_hi=c >> 16)
+    v = ShiftCols.values()
+    v.is_sll, v.is_srl, v.is_sra = ((ops == code).astype(np.int64) for _, code in SELECTORS)
+    v.a = [(a >> (8 * i)) & 255 for i in range(4)]
+    v.b_lo, v.b_hi, v.c_lo, v.c_hi = b & 0xFFFF, b >> 16, c & 0xFFFF, c >> 16
     k = b & 7
     j = (b >> 3) & 3
-    for bit in range(3):
-        v[f"s{bit}"] = (b >> bit) & 1
-    for jj in range(4):
-        v[f"f{jj}"] = (j == jj).astype(np.int64)
-    v["r"] = (b & 0xFFFF) >> 5
+    v.s = [(b >> bit) & 1 for bit in range(3)]
+    v.f = [(j == jj).astype(np.int64) for jj in range(4)]
+    v.r = (b & 0xFFFF) >> 5
     m = np.left_shift(1, k)
-    v["m1"] = m - 1
-    mu = np.where(ops == SLL, m, 256 >> k)
-    v["mu"] = mu
-    for i in range(4):
-        prod = ab[i] * mu
-        v[f"L{i}"], v[f"H{i}"] = prod & 255, prod >> 8
-    sign = a >> 31
-    fill_bit = np.where(ops == SRA, sign, 0)
-    v.update(sign=sign, fill=fill_bit, L4=fill_bit * (256 - mu))
+    v.m1 = m - 1
+    v.mu = mu = np.where(ops == SLL, m, 256 >> k)
+    prods = [ab * mu for ab in v.a]
+    v.L, v.H = [p & 255 for p in prods], [p >> 8 for p in prods]
+    v.sign = a >> 31
+    v.fill = fill_bit = np.where(ops == SRA, v.sign, 0)
+    v.L4 = fill_bit * (256 - mu)
     if sends is not None:
-        sends.add_bytes(BYTE_RANGE, ab[0], ab[1])
-        sends.add_bytes(BYTE_RANGE, ab[2], ab[3])
-        for i in range(4):
-            sends.add_bytes(BYTE_RANGE, v[f"L{i}"], v[f"H{i}"])
-        sends.add_bytes(BYTE_RANGE, 2 * ab[3] - 256 * sign, np.zeros(n, np.int64))
-        sends.add_range16(v["r"])
-    return assemble(COLUMNS, v, n, padded_height(n, min_height))
+        report_lookups(fixed_lookups(table), v.ordered(), n, sends)
+    return v.assemble(n, padded_height(n, min_height))
 
 
 SPEC = FamilyTable(NAME, SHIFT_OPS, COLUMNS, table, fill, evaluate)
