@@ -17,7 +17,7 @@ from zkvm import abi
 from zkvm import receipt as R
 from zkvm import segmented
 from zkvm.circuit import riscv_air, segments
-from zkvm.circuit.cpu import COLUMNS
+from zkvm.circuit.cpu import CpuSegCols
 from zkvm.elf import load_elf
 from zkvm.errors import ZkvmError
 from zkvm.exec import Executor
@@ -80,7 +80,7 @@ def test_coordinator_cells_agree_with_the_trace(fib, tmp_path):
             assert np.array_equal(cells.final_key, w.touched.final_key), where
             assert np.array_equal(cells.final_ts, w.touched.final_ts), where
             assert commit_bytes == len(w.journal), where
-            eof_end = int(w.main["cpu"][w.cycles - 1, len(COLUMNS) + 3])
+            eof_end = int(w.main["cpu"][w.cycles - 1, CpuSegCols.INDEX["eof_out"]])
             assert int(eof0 or short) == eof_end, where
             state, jpos0, eof0, index = state.merged(cells), jpos0 + commit_bytes, eof_end, index + 1
         assert index >= (1 if name == "dot" else 2), f"{name}: {index} segments"

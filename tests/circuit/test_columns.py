@@ -11,7 +11,7 @@ from zkvm.circuit import range as range_table
 from zkvm.circuit.columns import Col, Columns, Include
 from zkvm.circuit.lookups import LookupSends, fixed_lookups, report_lookups
 from zkvm.circuit.opcodes import BUS_RANGE16
-from zkvm.stark.air import Table
+from zkvm.stark.dsl.air import Table
 
 
 class _Inner(Columns):

@@ -622,7 +622,7 @@ class CpuTable:
 
 def _lookup_table():
     """The CPU's range / byte sends (publics enter constraints only, never these lookups)."""
-    from zkvm.stark.air import Table
+    from zkvm.stark.dsl.air import Table
 
     t = Table(CpuTable.NAME)
     CpuTable(t, 0, 0, 0)

@@ -219,7 +219,7 @@ def report_lookups(lookups: Sequence, values: Sequence[np.ndarray | None], n: in
 
 def _report_block(lookups: Sequence, roots: list, cols: list, n: int, sends) -> None:
     from zkvm.circuit.opcodes import BUS_RANGE16
-    from zkvm.stark.air import AirError, evaluate
+    from zkvm.stark.dsl.air import AirError, evaluate
 
     zeros = np.zeros(n, np.int64)
 

@@ -38,7 +38,7 @@ from zkvm import abi
 from zkvm.circuit.columns import Col, Columns
 from zkvm.circuit.lookups import LookupSends, fixed_lookups, padded_height, report_lookups
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE
-from zkvm.stark.air import Table
+from zkvm.stark.dsl.air import Table
 
 BUS_MEM = "mem"
 SPACE_REG, SPACE_MEM = 0, 1

@@ -130,7 +130,7 @@ def constrain(t, text_lo, text_hi) -> None:
 
 def _lookup_table():
     """The table's sends (the text span only enters a constraint, never a lookup)."""
-    from zkvm.stark.air import Table
+    from zkvm.stark.dsl.air import Table
 
     t = Table(NAME)
     constrain(t, 0, 0)

@@ -133,7 +133,7 @@ def min_fixed_height() -> int:
     Fixed columns are committed once, by the image id, at the fixed blowup, so a short table cannot be
     extended far enough for its randomisers (zk.table_plan); the program and image tables are padded to this
     height instead (32 rows at the defaults), so that a tiny program proves with zk as well as without."""
-    from zkvm.stark import zk
+    from zkvm.stark.verifying import zk
     from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, default_options
 
     for log_h in range(1, 28):

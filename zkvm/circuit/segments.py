@@ -104,7 +104,7 @@ class BoundaryTable:
 
 def _boundary_table():
     """The boundary table's sends (the segment's clock only enters a constraint)."""
-    from zkvm.stark.air import Table
+    from zkvm.stark.dsl.air import Table
 
     t = Table(BoundaryTable.NAME)
     BoundaryTable(t, 0)

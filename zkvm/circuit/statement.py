@@ -68,7 +68,7 @@ def public_terms(journal: bytes, exit_code: int) -> list:
 
     from zkvm.circuit.cpu import BUS_EXIT, BUS_JOURNAL
     from zkvm.field.babybear import P
-    from zkvm.stark.logup import TermBlock
+    from zkvm.stark.verifying.logup import TermBlock
 
     receive = P - 1
     data = np.frombuffer(bytes(journal), dtype=np.uint8)
@@ -91,7 +91,7 @@ def image_id_from_parts(publics: dict[str, int], digest: bytes) -> bytes:
 def image_id(image) -> bytes:
     """The id of a `MemoryImage`: binds its entry pc, its memory and its decoded program."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark.prover import commit_fixed
+    from zkvm.stark.proving.prover import commit_fixed
 
     s = riscv_air.setup(image)
     return image_id_from_parts(s.publics, commit_fixed(riscv_air.circuit().air, s.fixed))
@@ -139,7 +139,7 @@ class Seal:
 def table_heights(air, options, log_heights) -> dict[str, int]:
     """Table name -> log2 height (0: absent) of a proof of ``air`` with these options (zk: + the blinding hub).
     MalformedProof when the proof lists another number of tables."""
-    from zkvm.stark.blinding import compiled_air
+    from zkvm.stark.verifying.blinding import compiled_air
     from zkvm.stark.errors import MalformedProof
 
     names = [ct.name for ct in compiled_air(air, options.zk).tables]
@@ -153,7 +153,7 @@ def open_seal(seal_bytes: bytes, zk: bool, journal_len: int):
     with the journal. Returns (seal, options)."""
     from zkvm.circuit import riscv_air
     from zkvm.circuit.cpu import MAX_LOG_HEIGHT, max_journal_bytes
-    from zkvm.stark.proof import Proof
+    from zkvm.stark.verifying.proof import Proof
 
     seal = Seal.from_bytes(seal_bytes)
     options, log_heights = Proof.read_header(seal.proof)
@@ -171,8 +171,8 @@ def open_seal(seal_bytes: bytes, zk: bool, journal_len: int):
 def verify_seal(seal: Seal, image_id: bytes, journal: bytes, exit_code: int, min_security_bits: int) -> None:
     """The seal's image data hash to ``image_id`` and its proof proves this exit code and journal."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark.proof import Proof
-    from zkvm.stark.verifier import verify
+    from zkvm.stark.verifying.proof import Proof
+    from zkvm.stark.verifying.verifier import verify
 
     if seal.image_id != image_id:
         raise ImageIdMismatch("the seal's image data do not hash to the claimed image id")
@@ -186,7 +186,7 @@ def verify_seal(seal: Seal, image_id: bytes, journal: bytes, exit_code: int, min
 
 def default_options(zk: bool = True):
     """100+ conjectured bits either way; the zk defaults spend one more query on the zk rate slack."""
-    from zkvm.stark.options import default_options as stark_defaults
+    from zkvm.stark.verifying.options import default_options as stark_defaults
 
     return stark_defaults(zk)
 
@@ -195,7 +195,7 @@ def commit_image(image, fixed_cache: str | None = None):
     """The preprocessed image and its fixed columns' commitment (``fixed_cache``: a directory keeping the fixed
     columns' LDEs and trees between proofs, the proving key). Returns (setup, commitment)."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark.prover import commit_fixed_data
+    from zkvm.stark.proving.prover import commit_fixed_data
 
     s = riscv_air.setup(image)
     return s, commit_fixed_data(riscv_air.circuit().air, s.fixed, fixed_cache)
@@ -208,12 +208,12 @@ def prove(s: ImageSetup, fixed_commitment, w: Witness, options, *, smallest: boo
     witness's main traces are handed over to the prover (``w.main`` is None afterwards): it frees them once
     it no longer needs them, before DEEP/FRI (the memory peak)."""
     from zkvm.circuit import riscv_air
-    from zkvm.stark.prover import proof_log_heights
-    from zkvm.stark.prover import prove as stark_prove
+    from zkvm.stark.proving.prover import proof_log_heights
+    from zkvm.stark.proving.prover import prove as stark_prove
 
     air = riscv_air.circuit().air
     if smallest:
-        from zkvm.stark.shape import smallest_options
+        from zkvm.stark.verifying.shape import smallest_options
 
         options = smallest_options(air, options, proof_log_heights(air, s.fixed, w.main, s.publics, options.zk))
     main, w.main = w.main, None
