@@ -1,7 +1,7 @@
 """The STARK prover: commits traces, LogUp aux traces and quotients of every table, opens them at an
 out-of-domain point, and proves the openings with one batched DEEP-FRI across tables of different heights.
 
-Phases (the transcript schema in ``transcript.py`` fixes their order):
+Phases (``_phase_*`` below, in the order of ``verifying/schedule.py``; the verifier's ``_phase_*`` mirror them):
 1. fixed columns (LDE at the canonical blowup, committed once per table: ``commit_fixed``), 2. main traces
 (LDE per table, ONE mixed-height Merkle tree over all of them), 3. LogUp challenges, aux traces (one tree),
 4. composition challenge, quotient per table (2 chunks; one tree, with the zk FRI mask), 5. out-of-domain point
@@ -37,6 +37,7 @@ from zkvm.stark.verifying.options import FIXED_LOG_BLOWUP, ProofOptions
 from zkvm.stark.verifying.proof import BatchOpening, Opening, Proof, QueryProof
 from zkvm.stark.verifying.protocol import (FRI_MASK, QUOTIENT_CHUNKS, constraint_values, fixed_digest, fixed_leaf,
                                           fixed_leaf_rows, normalize_public_terms, phase_layouts, publics_vector)
+from zkvm.stark.verifying.transcript import Transcript
 
 _P64 = np.uint64(P)
 BLOCK = 1 << 15  # rows per block in the quotient evaluation (bounds temporaries, keeps them in cache)
@@ -450,7 +451,101 @@ def _salts(rng, n: int):
 def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
            fixed_commitment, plans, rng, logup_challenges=None, commit_only=False):
     """A generator: with ``commit_only`` it yields (main root, log heights, bytes held) once and continues with the
-    challenges sent to it; it returns the Proof (StopIteration.value)."""
+    challenges sent to it; it returns the Proof (StopIteration.value).
+
+    The phases follow ``schedule`` (the verifier's ``_phase_*`` functions mirror them): each commits, then draws
+    the next challenge from the transcript, and hands the next phase a small frozen record."""
+    run = _phase_fixed(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
+                       fixed_commitment, plans, rng)
+    main = _phase_main(run)
+    if commit_only:  # paused (PendingProof): the challenges come from every segment's commitment
+        held = sum(x.nbytes for st in run.states for x in (st.main, st.main_lde) if x is not None)
+        held += sum(64 << t.depth for t in main.trees)  # the tree's digests, about 2·32 B a leaf
+        logup_challenges = yield (main.roots[0] if main.roots else b""), list(log_heights), held
+    lc = schedule.main_committed(run.tr, ca, main.roots, logup_challenges)
+    aux = _phase_aux(run, lc)
+    quot = _phase_quotient(run, lc, aux)
+    ood = _phase_ood(run, quot)
+    fri_commit = _phase_fri(run, quot, ood)
+    op = _phase_queries(run, main.trees + aux.trees + quot.trees, fri_commit)
+    return Proof(options, list(log_heights), run.fixed_roots, main.roots, aux.roots, aux.final_sums, quot.roots,
+                 ood.ood_z, ood.ood_zg, fri_commit.roots, fri_commit.final_poly, op.nonce, op.queries, op.qproofs,
+                 op.auth_paths, fixed_log_heights=run.fixed_log_heights)
+
+
+# ---------------------------------------------------------------- what each phase hands to the next
+
+@dataclass(frozen=True)
+class _Run:
+    """What every phase reads: the statement, the transcript, the zk randomness and the tables' states (which the
+    phases fill in, and the OOD phase empties of trace-domain data)."""
+    ca: CompiledAir
+    air: Air
+    options: ProofOptions
+    lb: int
+    pubs: dict
+    tr: Transcript
+    rng: prng.Randomness | None
+    timer: _Timer
+    fc: FixedCommitment
+    fixed_roots: list        # every table with fixed columns, absent ones too (they make the fixed digest)
+    fixed_log_heights: list
+    states: list
+    state_of: dict
+    layouts: dict
+
+
+@dataclass(frozen=True)
+class MainCommit:
+    roots: list       # the main phase tree's root (none if no table has main columns)
+    trees: list       # that tree, opened at every query
+
+
+@dataclass(frozen=True)
+class AuxCommit:
+    roots: list
+    final_sums: list  # per bus table
+    trees: list
+    lam: Ext          # drawn after the aux root and final sums
+
+
+@dataclass(frozen=True)
+class QuotientCommit:
+    roots: list
+    trees: list
+    mask_lde: np.ndarray | None  # zk: the FRI mask, committed with the quotients
+    zeta: Ext
+
+
+@dataclass(frozen=True)
+class OodPoint:
+    zeta: Ext
+    ood_z: list
+    ood_zg: list
+    gamma: Ext
+
+
+@dataclass(frozen=True)
+class FriCommit:
+    sizes: list
+    layers: list      # per layer: (leaf matrix, Merkle tree)
+    roots: list
+    final_poly: list
+
+
+@dataclass(frozen=True)
+class Openings:
+    nonce: int
+    queries: list
+    qproofs: list
+    auth_paths: list
+
+
+# ---------------------------------------------------------------- the phases
+
+def _phase_fixed(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, options, lb, timer,
+                 fixed_commitment, plans, rng) -> _Run:
+    """The fixed commitment (cached by the caller or made here), the tables' states and the statement."""
     with timer.phase("lde"):
         fc = fixed_commitment or commit_fixed_data(air, fixed_arr)
     states = [_TableState(ct, lh, main_arr.get(ct.name), fixed_arr.get(ct.name), plan=plan,
@@ -459,7 +554,6 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     state_of = {st.ct.index: st for st in states}
     main_arr.clear()  # our own dict (read_traces): the states hold the traces now, and drop them after zeta
     tr = schedule.statement(ca, options, log_heights, pubs_vec, terms, fc.digest)
-    # every table with fixed columns has its root and height in the proof, absent ones too (the fixed digest)
     fixed_roots = [fc.trees[ct.name].root for ct in ca.tables if ct.n_fixed]
     fixed_log_heights = [int(fc.ldes[ct.name].shape[0] >> FIXED_LOG_BLOWUP).bit_length() - 1
                          for ct in ca.tables if ct.n_fixed]
@@ -467,65 +561,70 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         if st.ct.n_fixed:
             st.fixed_lde = fc.ldes[st.ct.name][::1 << (FIXED_LOG_BLOWUP - st.lb)]
             st.trees["fixed"] = fc.trees[st.ct.name]
+    layouts = phase_layouts(ca.tables, log_heights, [state_of[t].lb if t in state_of else 0
+                                                     for t in range(len(ca.tables))],
+                            [0 if p is None else p.quot_width for p in plans], rng is not None)
     timer.step()
+    return _Run(ca, air, options, lb, pubs, tr, rng, timer, fc, fixed_roots, fixed_log_heights, states, state_of,
+                layouts)
 
-    # ---- main traces: one mixed tree over every table's main LDE
-    phase_trees: list[MixedMerkleTree] = []  # main, aux, quotient (those that exist): one opening each per query
-    main_roots = []
-    for st in states:
+
+def _phase_main(run: _Run) -> MainCommit:
+    """Main traces: one mixed tree over every table's main LDE."""
+    timer, rng, lb = run.timer, run.rng, run.lb
+    for st in run.states:
         if st.ct.n_main:
             with timer.phase("lde", st.ct.name):
                 if rng is None:
                     st.main_lde = ntt.lde(st.main, lb, GENERATOR)
                 else:
                     st.main_lde, st.masks["main"] = masks.randomised_lde(st.main, st.log_n, st.plan, lb, rng)
-    layouts = phase_layouts(ca.tables, log_heights, [state_of[t].lb if t in state_of else 0
-                                                     for t in range(len(ca.tables))],
-                            [0 if p is None else p.quot_width for p in plans], rng is not None)
-    if "main" in layouts:
+    trees = []
+    if "main" in run.layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree([state_of[t].main_lde for t, _, _ in layouts["main"]], rng))
-        main_roots.append(phase_trees[-1].root)
+            trees.append(_phase_tree([run.state_of[t].main_lde for t, _, _ in run.layouts["main"]], rng))
     timer.step()
-    if commit_only:  # paused (PendingProof): the challenges come from every segment's commitment
-        held = sum(x.nbytes for st in states for x in (st.main, st.main_lde) if x is not None)
-        held += sum(64 << t.depth for t in phase_trees)  # the tree's digests, about 2·32 B a leaf
-        logup_challenges = yield (main_roots[0] if main_roots else b""), list(log_heights), held
+    return MainCommit([t.root for t in trees], trees)
 
-    # ---- LogUp
-    lc = schedule.main_committed(tr, ca, main_roots, logup_challenges)
+
+def _phase_aux(run: _Run, lc: schedule.LogupChallenges) -> AuxCommit:
+    """LogUp: the aux trace (running sums of the bus interactions) of every bus table, one tree over them."""
+    timer, rng, lb = run.timer, run.rng, run.lb
     alpha, betas = lc.alpha, lc.betas
-    aux_roots, final_sums = [], []
+    final_sums = []
     base_ops = BaseArrayOps()
-    for st in states:
+    for st in run.states:
         if not st.ct.has_bus:
             continue
         with timer.phase("quotient", st.ct.name):
             if native_eval.available():
-                st.aux, st.final = _native_aux_trace(st, pubs, alpha, betas, ca.bus_ids)
+                st.aux, st.final = _native_aux_trace(st, run.pubs, alpha, betas, run.ca.bus_ids)
             else:
-                evals = _trace_interactions(st, pubs, base_ops)
-                st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, ca.bus_ids, accel)
+                evals = _trace_interactions(st, run.pubs, base_ops)
+                st.aux, st.final = logup.aux_trace(st.ct, evals, 1 << st.log_n, alpha, betas, run.ca.bus_ids, accel)
         with timer.phase("lde", st.ct.name):
             if rng is None:
                 st.aux_lde = ntt.lde(st.aux, lb, GENERATOR)
             else:
                 st.aux_lde, st.masks["aux"] = masks.randomised_lde(st.aux, st.log_n, st.plan, lb, rng)
         final_sums.append(st.final.c)
-    if "aux" in layouts:
+    trees = []
+    if "aux" in run.layouts:
         with timer.phase("merkle"):
-            phase_trees.append(_phase_tree([state_of[t].aux_lde for t, _, _ in layouts["aux"]], rng))
-        aux_roots.append(phase_trees[-1].root)
+            trees.append(_phase_tree([run.state_of[t].aux_lde for t, _, _ in run.layouts["aux"]], rng))
     timer.step()
+    roots = [t.root for t in trees]
+    return AuxCommit(roots, final_sums, trees, schedule.aux_committed(run.tr, roots, final_sums))
 
-    # ---- quotients
-    lam = schedule.aux_committed(tr, aux_roots, final_sums)
-    quotient_roots = []
-    for st in states:
+
+def _phase_quotient(run: _Run, lc: schedule.LogupChallenges, aux: AuxCommit) -> QuotientCommit:
+    """The quotient of every table (split in chunks; under zk blinded), and the zk FRI mask: one tree."""
+    timer, rng, lb = run.timer, run.rng, run.lb
+    for st in run.states:
         n = 1 << st.log_n
         with timer.phase("quotient", st.ct.name):
-            q = _quotient(st, air, st.lb, pubs, alpha, betas, ca.bus_ids, lam,
-                          fc.ldes.get(st.ct.name), _fixed_stride(st))
+            q = _quotient(st, run.air, st.lb, run.pubs, lc.alpha, lc.betas, run.ca.bus_ids, aux.lam,
+                          run.fc.ldes.get(st.ct.name), _fixed_stride(st))
         with timer.phase("lde", st.ct.name):
             coeffs = ntt.interpolate(q, GENERATOR)
             if rng is None:
@@ -540,37 +639,43 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     mask_lde = None
     if rng is not None:
         with timer.phase("fri"):
-            lde_max = max(st.log_n + st.lb for st in states)
-            mask_lde = masks.mask_polynomial(lde_max - lb, lb, options, rng)
+            lde_max = max(st.log_n + st.lb for st in run.states)
+            mask_lde = masks.mask_polynomial(lde_max - lb, lb, run.options, rng)
     with timer.phase("merkle"):
-        phase_trees.append(_phase_tree([mask_lde if t == FRI_MASK else state_of[t].quot_lde
-                                        for t, _, _ in layouts["quotient"]], rng))
-    quotient_roots.append(phase_trees[-1].root)
+        tree = _phase_tree([mask_lde if t == FRI_MASK else run.state_of[t].quot_lde
+                            for t, _, _ in run.layouts["quotient"]], rng)
     timer.step()
+    return QuotientCommit([tree.root], [tree], mask_lde, schedule.quotient_committed(run.tr, [tree.root]))
 
-    # ---- out-of-domain openings
-    zeta = schedule.quotient_committed(tr, quotient_roots)
-    ood_z, ood_zg = [[] for _ in ca.tables], [[] for _ in ca.tables]  # absent tables: none
-    with timer.phase("fri"):
+
+def _phase_ood(run: _Run, quot: QuotientCommit) -> OodPoint:
+    """Every table's columns at zeta and zeta·g (then the trace-domain data is freed)."""
+    zeta = quot.zeta
+    ood_z, ood_zg = [[] for _ in run.ca.tables], [[] for _ in run.ca.tables]  # absent tables: none
+    with run.timer.phase("fri"):
         weights_cache: dict = {}  # tables of equal height share their Lagrange weights at zeta and zeta·g
-        for st in states:
+        for st in run.states:
             z_vals, zg_vals = _ood_values(st, zeta, weights_cache)
             ood_z[st.ct.index] = [v.c for v in z_vals]
             ood_zg[st.ct.index] = [v.c for v in zg_vals]
-    for st in states:  # trace-domain data is not needed past the openings at zeta: free it before DEEP/FRI
+    for st in run.states:  # trace-domain data is not needed past the openings at zeta: free it before DEEP/FRI
         st.main = st.fixed = st.aux = st.quot_coeffs = None
         st.masks = {}
-    timer.step()
+    run.timer.step()
+    return OodPoint(zeta, ood_z, ood_zg, schedule.ood_sent(run.tr, ood_z, ood_zg))
 
-    # ---- DEEP + FRI
-    gamma = schedule.ood_sent(tr, ood_z, ood_zg)
-    with timer.phase("fri"):
+
+def _phase_fri(run: _Run, quot: QuotientCommit, ood: OodPoint) -> FriCommit:
+    """DEEP quotients of every table, rolled into one batched FRI across heights; the final polynomial."""
+    states, options, lb, tr = run.states, run.options, run.lb, run.tr
+    zeta, gamma = ood.zeta, ood.gamma
+    with run.timer.phase("fri"):
         rollins: dict[int, np.ndarray] = {}
         counter = 0
         cosets = [(st.log_n, st.lb) for st in states]
         inv_cache: dict = {}  # only for cosets shared by several tables; dropped after the loop
         for st in states:
-            zv, zgv = ood_z[st.ct.index], ood_zg[st.ct.index]
+            zv, zgv = ood.ood_z[st.ct.index], ood.ood_zg[st.ct.index]
             shared = cosets.count((st.log_n, st.lb)) > 1
             d, counter = _deep(st, st.lb, zeta, gamma, counter, zv, zgv, inv_cache if shared else None)
             size = d.shape[0]
@@ -580,14 +685,14 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                                 options.log_fold_arity)
         n_max = sizes[0]
         f = rollins[n_max]
-        if mask_lde is not None:
-            f = accel.ext_add(f, accel.ext_mul(mask_lde, (gamma ** counter).to_array()))
+        if quot.mask_lde is not None:
+            f = accel.ext_add(f, accel.ext_mul(quot.mask_lde, (gamma ** counter).to_array()))
         layers = []
         fri_roots = []
         for k in range(len(sizes) - 1):
             m, m2 = sizes[k], sizes[k + 1]
             mat = fri.leaf_matrix(f, m2)
-            with timer.phase("merkle"):
+            with run.timer.phase("merkle"):
                 tree = MerkleTree(mat)  # unsalted even under zk: F is masked (zk.py, 4.)
             layers.append((mat, tree))
             fri_roots.append(tree.root)
@@ -600,19 +705,26 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
         coeffs = ntt.interpolate(f, fri.layer_shift(n_max, sizes[-1]))
         final_poly = [tuple(int(c) for c in row) for row in coeffs[:final_deg]]
         schedule.final_poly_sent(tr, final_poly)
-        nonce = tr.grind(options.grinding_bits, native_eval.grind if native_eval.available() else None)
-        queries = schedule.query_positions(tr, nonce, options, n_max)
-    timer.step()
+    run.timer.step()
+    return FriCommit(sizes, layers, fri_roots, final_poly)
 
-    # ---- openings: per query a row of each fixed tree, of every matrix of each phase tree (all on one path)
-    # and of each FRI layer; per tree, the siblings of all queries' paths together, each sent once
-    with timer.phase("merkle"):
-        fixed_states = [st for st in states if st.ct.n_fixed]
+
+def _phase_queries(run: _Run, phase_trees: list, fri_commit: FriCommit) -> Openings:
+    """Proof of work, query positions, and the openings: per query a row of each fixed tree, of every matrix of
+    each phase tree (all on one path) and of each FRI layer; per tree, the siblings of all queries' paths
+    together, each sent once."""
+    options, tr, sizes, layers = run.options, run.tr, fri_commit.sizes, fri_commit.layers
+    with run.timer.phase("fri"):
+        nonce = tr.grind(options.grinding_bits, native_eval.grind if native_eval.available() else None)
+        queries = schedule.query_positions(tr, nonce, options, sizes[0])
+    with run.timer.phase("merkle"):
+        fixed_states = [st for st in run.states if st.ct.n_fixed]
         fixed_idx = [[(q % ((1 << st.log_n) << st.lb)) * _fixed_stride(st) for q in queries] for st in fixed_states]
         fri_idx = [[(q % sizes[k]) % sizes[k + 1] for q in queries] for k in range(len(layers))]
         qproofs = []
         for qi in range(len(queries)):
-            fixed_ops = [Opening(fc.ldes[st.ct.name][idx[qi]].tolist()) for st, idx in zip(fixed_states, fixed_idx)]
+            fixed_ops = [Opening(run.fc.ldes[st.ct.name][idx[qi]].tolist())
+                         for st, idx in zip(fixed_states, fixed_idx)]
             batches = []
             for tree in phase_trees:
                 batches.append(BatchOpening(*tree.open_rows(queries[qi])))
@@ -622,10 +734,8 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
                        for st, idx in zip(fixed_states, fixed_idx)]
                       + [tree.multi_open(queries) for tree in phase_trees]
                       + [tree.multi_open(idx) for (_, tree), idx in zip(layers, fri_idx)])
-    timer.step()
-    return Proof(options, list(log_heights), fixed_roots, main_roots, aux_roots, final_sums, quotient_roots,
-                 ood_z, ood_zg, fri_roots, final_poly, nonce, queries, qproofs, auth_paths,
-                 fixed_log_heights=fixed_log_heights)
+    run.timer.step()
+    return Openings(nonce, queries, qproofs, auth_paths)
 
 
 def _phase_tree(matrices: list[np.ndarray], rng) -> MixedMerkleTree:

@@ -25,6 +25,7 @@ Checks, in this order (each failure raises its own ``VerificationError`` subclas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -65,12 +66,66 @@ def verify(air: Air, proof: Proof | bytes, publics: Mapping[str, int], public_te
 
 def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_security_bits: int,
             logup_challenges: tuple | None = None):
+    """The checks 1.-8. of the module docstring. 5.-8. replay the transcript phase by phase, in the order of
+    ``schedule`` and of the prover's phases (``proving/prover.py``); replaying raises nothing, so the checks
+    interleaved with it fail in the order of the docstring."""
+    shape = _check_shapes(air, proof)                                            # 1.
+    if proof.options.security_bits < min_security_bits:                          # 2.
+        raise InsufficientSecurity(f"proof gives {proof.options.security_bits} conjectured bits, verifier "
+                                   f"requires {min_security_bits}")
+    stmt = _check_statement(air, proof, publics, public_terms, fdigest, shape)   # 3.
+    op = _check_openings(proof, shape)                                           # 4.
+    tr = schedule.statement(shape.ca, proof.options, list(shape.log_heights), stmt.pubs_vec, stmt.terms, fdigest)
+    lc = schedule.main_committed(tr, shape.ca, proof.main_roots, logup_challenges)
+    aux = _phase_aux(tr, shape, proof, stmt, lc, logup_challenges is None)      # 5.
+    quot = _phase_quotient(tr, proof)
+    ood = _phase_ood(tr, shape, proof, stmt, lc, aux, quot)                     # 6.
+    _phase_fri(tr, shape, proof, op, ood)                                       # 7.
+    _phase_queries(tr, shape, proof)                                            # 8.
+    return aux.total if logup_challenges is not None else None
+
+
+# ---------------------------------------------------------------- what each phase hands to the next
+
+@dataclass(frozen=True)
+class Statement:
+    pubs_vec: list
+    pubs: dict
+    terms: list
+
+
+@dataclass(frozen=True)
+class Openings:
+    """The proof's query positions and its authenticated opened columns (``_opened_columns``)."""
+    qs: list[int]
+    cols: dict
+
+
+@dataclass(frozen=True)
+class AuxCommit:
+    total: Ext  # final sums + public terms: zero unless the LogUp challenges are shared (segments)
+    lam: Ext
+
+
+@dataclass(frozen=True)
+class QuotientCommit:
+    zeta: Ext
+
+
+@dataclass(frozen=True)
+class OodPoint:
+    zeta: Ext
+    gamma: Ext
+
+
+# ---------------------------------------------------------------- 1.-4. before the transcript
+
+def _check_shapes(air: Air, proof: Proof):
+    """1. Every count follows from the AIR, the options and the heights (shape.py)."""
     opts = proof.options
-    # ---- 1. shapes: every count follows from the AIR, the options and the heights (shape.py)
     shape = proof_shape(air, opts, proof.log_heights)
-    ca, tables, heights = shape.ca, shape.tables, list(shape.log_heights)
-    plans, lde_sizes, sizes = shape.plans, shape.lde_sizes, shape.fri_sizes
-    phases = shape.phases
+    tables, heights = shape.tables, list(shape.log_heights)
+    phases, sizes = shape.phases, shape.fri_sizes
     n_max = shape.n_max
     fixed_tables = list(shape.fixed_tables)  # present ones: opened at every query
     committed_fixed = shape.committed_fixed  # all: a root and a height each, for the fixed digest
@@ -114,31 +169,33 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     _expect(len(proof.auth_paths), len(trees), "authentication path lists")
     for (what, _, _), n, path in zip(trees, shape.path_lengths(qs_list), proof.auth_paths):
         _expect(len(path), n, f"siblings of the {what}")
+    return shape
 
-    # ---- 2. security policy
-    if opts.security_bits < min_security_bits:
-        raise InsufficientSecurity(f"proof gives {opts.security_bits} conjectured bits, verifier requires "
-                                   f"{min_security_bits}")
 
-    # ---- 3. statement
+def _check_statement(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, shape) -> Statement:
+    """3. Publics and public terms well-formed; the fixed roots hash to ``fdigest``."""
     pubs_vec = publics_vector(air, publics)
     pubs = dict(zip(air.publics, pubs_vec))
     terms = normalize_public_terms(air.compile(), public_terms)  # the blinding bus takes no public terms
     # an absent table's fixed columns are bound all the same (its root and height): the digest covers the image
     if (not isinstance(fdigest, (bytes, bytearray))
-            or fixed_digest(ca, proof.fixed_log_heights, proof.fixed_roots) != fdigest):
+            or fixed_digest(shape.ca, proof.fixed_log_heights, proof.fixed_roots) != fdigest):
         raise PublicInputMismatch("fixed commitment does not match fixed_digest")
+    return Statement(pubs_vec, pubs, terms)
 
-    # ---- 4. Merkle openings at the proof's query positions (each tree: all queries at once)
-    paths = iter(zip(trees, proof.auth_paths))
-    fixed_root = {t: root for (t, _), root in zip(committed_fixed, proof.fixed_roots)}
+
+def _check_openings(proof: Proof, shape) -> Openings:
+    """4. Merkle openings at the proof's query positions (each tree: all queries at once)."""
+    qs_list = list(proof.query_indices)
+    fixed_tables, phases = list(shape.fixed_tables), shape.phases
+    paths = iter(zip(shape.trees(qs_list), proof.auth_paths))
+    fixed_root = {t: root for (t, _), root in zip(shape.committed_fixed, proof.fixed_roots)}
     for f, (t, _) in enumerate(fixed_tables):
         (what, depth, positions), path = next(paths)
         _check_tree(what, fixed_root[t], depth, positions, [leaf_hash(qp.fixed[f].row) for qp in proof.queries],
                     path)
     phase_roots = {"main": proof.main_roots, "aux": proof.aux_roots, "quotient": proof.quotient_roots}
-    n_q = len(qs_list)
-    cols, flats = _opened_columns(proof, fixed_tables, phases, n_q)
+    cols, flats = _opened_columns(proof, fixed_tables, phases, len(qs_list))
     for ph, (name, mats) in enumerate(phases.items()):
         (what, depth, positions), path = next(paths)
         log_heights = [lh for _, lh, _ in mats]
@@ -150,65 +207,75 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
         (what, depth, positions), path = next(paths)
         _check_tree(what, root, depth, positions, [leaf_hash(qp.fri[k].row, qp.fri[k].salt) for qp in proof.queries],
                     path)
+    return Openings(qs_list, cols)
 
-    # ---- 5. transcript replay and bus balance
-    tr = schedule.statement(ca, opts, heights, pubs_vec, terms, fdigest)
-    lc = schedule.main_committed(tr, ca, proof.main_roots, logup_challenges)
-    alpha, betas = lc.alpha, lc.betas
-    lam = schedule.aux_committed(tr, proof.aux_roots, proof.final_sums)
-    zeta = schedule.quotient_committed(tr, proof.quotient_roots)
-    gamma = schedule.ood_sent(tr, proof.ood_z, proof.ood_zg)
-    fri_betas = [schedule.fri_layer_committed(tr, root) for root in proof.fri_roots]
-    schedule.final_poly_sent(tr, proof.final_poly)
 
-    if ca.bus_ids:
-        total = Ext(0)
+# ---------------------------------------------------------------- 5.-8. the transcript, phase by phase
+
+def _phase_aux(tr, shape, proof: Proof, stmt: Statement, lc: schedule.LogupChallenges, balanced: bool) -> AuxCommit:
+    """5. LogUp: the final sums and the public terms add up to zero (``balanced``; else the total is returned)."""
+    total = Ext(0)
+    if shape.ca.bus_ids:
         for fs in proof.final_sums:
             total = total + Ext(*fs)
         try:
-            total = total + logup.public_contribution(ca, terms, alpha, betas)
+            total = total + logup.public_contribution(shape.ca, stmt.terms, lc.alpha, lc.betas)
         except ZeroDivisionError:
             raise BusImbalance("a public term's LogUp denominator vanished") from None
-        if logup_challenges is None and not total.is_zero():
+        if balanced and not total.is_zero():
             raise BusImbalance("the LogUp sums of all tables and the public terms do not add up to zero")
-    else:
-        total = Ext(0)
+    return AuxCommit(total, schedule.aux_committed(tr, proof.aux_roots, proof.final_sums))
 
-    # ---- 6. constraints at zeta (every table at once: ood_tape.py)
+
+def _phase_quotient(tr, proof: Proof) -> QuotientCommit:
+    return QuotientCommit(schedule.quotient_committed(tr, proof.quotient_roots))
+
+
+def _phase_ood(tr, shape, proof: Proof, stmt: Statement, lc: schedule.LogupChallenges, aux: AuxCommit,
+               quot: QuotientCommit) -> OodPoint:
+    """6. Per table, the constraints at zeta match the committed quotient (every table at once: ood_tape.py)."""
+    tables, heights = shape.tables, list(shape.log_heights)
     table_finals = np.zeros((len(tables), 4), dtype=np.uint64)
     finals = iter(proof.final_sums)
     for t, ct in enumerate(tables):
         if ct.has_bus and heights[t] != ABSENT:  # an absent table has no final sum: it adds 0 to every bus
             table_finals[t] = next(finals)
-    z_all, z_off = _stack_ood(proof.ood_z)
-    zg_all, zg_off = _stack_ood(proof.ood_zg)
     # the OOD tape evaluates every table of the AIR: absent ones get zero inputs of their would-be layout, and
     # their (meaningless) results are not checked
     tz_all, tz_off = _stack_ood(_with_absent(proof.ood_z, tables, heights, 0))
     tzg_all, tzg_off = _stack_ood(_with_absent(proof.ood_zg, tables, heights, 1))
-    _check_ood(ca, tables, heights, plans, tz_all, tz_off, pubs, alpha, betas, table_finals, lam, zeta, tzg_all,
-               tzg_off)
+    _check_ood(shape.ca, tables, heights, shape.plans, tz_all, tz_off, stmt.pubs, lc.alpha, lc.betas,
+               table_finals, aux.lam, quot.zeta, tzg_all, tzg_off)
+    return OodPoint(quot.zeta, schedule.ood_sent(tr, proof.ood_z, proof.ood_zg))
 
-    # ---- 7. DEEP + FRI at every query
+
+def _phase_fri(tr, shape, proof: Proof, op: Openings, ood: OodPoint) -> None:
+    """7. DEEP values, FRI folding and the final polynomial at every query."""
+    fri_betas = [schedule.fri_layer_committed(tr, root) for root in proof.fri_roots]
+    schedule.final_poly_sent(tr, proof.final_poly)
+    tables, heights, lde_sizes, sizes = shape.tables, list(shape.log_heights), shape.lde_sizes, shape.fri_sizes
+    n_max, n_q, zeta = shape.n_max, len(op.qs), ood.zeta
+    z_all, z_off = _stack_ood(proof.ood_z)
+    zg_all, zg_off = _stack_ood(proof.ood_zg)
     n_ood = [len(z) + len(zg) for z, zg in zip(proof.ood_z, proof.ood_zg)]
     counter = sum(n_ood)
-    gpow = ood_tape.ext_powers(gamma, counter + 1)  # gamma^0..gamma^counter: table t takes its own run
+    gpow = ood_tape.ext_powers(ood.gamma, counter + 1)  # gamma^0..gamma^counter: table t takes its own run
     starts = np.concatenate([[0], np.cumsum(n_ood)]).astype(np.int64)
     deep_coeffs = [gpow[starts[t]:starts[t + 1]] for t in range(len(tables))]
-    qs = np.asarray(proof.query_indices, dtype=np.int64)
+    qs = np.asarray(op.qs, dtype=np.int64)
     by_size: dict[int, list[int]] = {}
     for t, size in enumerate(lde_sizes):
         if size:  # 0: absent, no DEEP term
             by_size.setdefault(size, []).append(t)
-    deep = {size: _deep_at_queries([(t, tables[t], heights[t]) for t in ts], size, qs, cols, deep_coeffs, z_all,
-                                   z_off, zg_all, zg_off, zeta) for size, ts in by_size.items()}
+    deep = {size: _deep_at_queries([(t, tables[t], heights[t]) for t in ts], size, qs, op.cols, deep_coeffs,
+                                   z_all, z_off, zg_all, zg_off, zeta) for size, ts in by_size.items()}
 
     def deep_sum(ts):
         return deep[lde_sizes[ts[0]]] if ts else np.zeros((n_q, 4), dtype=np.uint32)
 
     value = deep_sum(by_size.get(n_max, []))
-    if opts.zk:  # zk.py, 4.: FRI runs on DEEP + gamma^M·R, R opened at every query
-        mask_rows = cols[("quot", FRI_MASK)]
+    if proof.options.zk:  # zk.py, 4.: FRI runs on DEEP + gamma^M·R, R opened at every query
+        mask_rows = op.cols[("quot", FRI_MASK)]
         value = bb.ext_add(value, bb.ext_mul(mask_rows, gpow[counter]))
     for k in range(len(sizes) - 1):
         m, m2 = sizes[k], sizes[k + 1]
@@ -234,12 +301,14 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     if bad.size:
         raise FriError(f"query {int(bad[0])}: final polynomial does not match the folded value")
 
-    # ---- 8. proof of work and query positions
+
+def _phase_queries(tr, shape, proof: Proof) -> None:
+    """8. Proof of work, and the query positions are those the transcript derives."""
+    opts = proof.options
     if not tr.check_pow(proof.pow_nonce, opts.grinding_bits):
         raise PowError(f"proof-of-work nonce lacks {opts.grinding_bits} leading zero bits")
-    if schedule.query_positions(tr, proof.pow_nonce, opts, n_max) != list(proof.query_indices):
+    if schedule.query_positions(tr, proof.pow_nonce, opts, shape.n_max) != list(proof.query_indices):
         raise QueryMismatch("query positions differ from the transcript's")
-    return total if logup_challenges is not None else None
 
 
 def _check_tree(what: str, root: bytes, depth: int, positions: list[int], digests: list[bytes],
