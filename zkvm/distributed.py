@@ -88,11 +88,11 @@ def run_jobs(scheduler, image, input: bytes, jobs: list, options, challenges, *,
         client = cluster.client
         image_f, input_f = client.scatter([image, bytes(input)], broadcast=True)
         plain = tuple(tuple(int(x) for x in e.c) for e in challenges)  # Ext does not pickle: its coordinates do
-        kept = {key: addr for addr, keys in client.run(segmented.pending_keys).items() for key in keys}
+        # Where phase 1 ran (its result says): that worker may still keep the state. Asking every worker what
+        # it keeps (client.run) was seen to stall under load; a state dropped there is simply recomputed.
         futures = []
         for job in jobs:
-            where = kept.get(job.key)
-            place = {"workers": [where], "allow_other_workers": True, "priority": 1} if where else {}
+            place = {"workers": [job.where], "allow_other_workers": True, "priority": 1} if job.where else {}
             futures.append(client.submit(segmented.prove_segment, image_f, input_f, job, options, plain, fixed_cache,
                                          key=f"zkvm-segment-{job.index}-{job.key[:8].hex()}", pure=False, **place))
         bar = None
