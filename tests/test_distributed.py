@@ -47,10 +47,11 @@ def _check(fib, result, receipt):
     assert R.verify(R.Receipt.from_bytes(receipt.to_bytes()), R.image_id(fib)) == run.journal
 
 
-def _native_threads() -> int:
-    from zkvm.stark.backend import _native
+def _native_threads() -> tuple[int, int]:
+    """Both extensions' thread pools (each links its own copy of native/parallel.c)."""
+    from zkvm.stark.backend import _evalvm, _native
 
-    return int(_native.lib.zk_num_threads())
+    return int(_native.lib.zk_num_threads()), int(_evalvm.lib.zk_num_threads())
 
 
 def test_two_workers(fib, cluster):
@@ -61,7 +62,7 @@ def test_two_workers(fib, cluster):
     done = cluster.run(lambda: len(__import__("zkvm.segmented", fromlist=["x"])._SETUP_CACHE))
     assert len(done) == 2 and all(done.values()), done
     assert all(not keys for keys in cluster.run(segmented.pending_keys).values())
-    assert set(cluster.run(_native_threads).values()) == {1}
+    assert set(cluster.run(_native_threads).values()) == {(1, 1)}
 
 
 def test_worker_killed_mid_proof(fib, cluster):

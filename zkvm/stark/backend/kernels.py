@@ -37,9 +37,11 @@ def force_simd_level(level: int) -> int:
 
 
 def set_threads(n: int) -> None:
-    """Threads used by all native primitives (0 = one per CPU, or the ZKVM_THREADS environment variable)."""
-    if _native is not None:
-        _native.lib.zk_set_num_threads(n)
+    """Threads used by all native primitives (0 = one per CPU, or the ZKVM_THREADS environment variable). Both
+    extensions link their own copy of the thread pool (native/parallel.c), so both are told."""
+    for ext in (_native, BACKEND.evalvm):
+        if ext is not None:
+            ext.lib.zk_set_num_threads(n)
 
 
 def _ptr(a: np.ndarray):

@@ -19,6 +19,8 @@ NATIVE = os.path.normpath(os.path.join(HERE, "..", "native"))
 FIELD_DIR = os.path.join(ROOT, "zkvm", "field")
 
 CDEF = """
+int zk_num_threads(void);
+void zk_set_num_threads(int n);
 typedef struct { const uint32_t *base; size_t row_stride; size_t shift; } zk_src;
 int zk_eval_program(const zk_src *srcs, int n_srcs, const int32_t *prog, int n_instr, int n_regs,
                     const int32_t *out_regs, const int32_t *out_kinds, const uint32_t *out_coeffs, int n_out,
