@@ -1,4 +1,4 @@
-"""Cost of blinding the LogUp final sums (stark/blinding.py): zk proofs of the fib guest with and without the
+"""Cost of blinding the LogUp final sums (stark/verifying/blinding.py): zk proofs of the fib guest with and without the
 blinding gadget, side by side in one run.
 
     python bench/blinding.py [--fib-n 40000] [--repeats 3]

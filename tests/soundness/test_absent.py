@@ -1,4 +1,4 @@
-"""Absent tables: an optional table a run never uses is left out of the proof (height 0, stark/shape.py).
+"""Absent tables: an optional table a run never uses is left out of the proof (height 0, stark/verifying/shape.py).
 
 Why that is sound: every optional table admits a padding-only trace (checked here, table by table, against its
 own constraints: nothing sent or received), so an absent table is exactly such a trace; a prover that leaves out

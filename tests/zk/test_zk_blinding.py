@@ -1,4 +1,4 @@
-"""The LogUp final-sum blinding of zk proofs (stark/blinding.py): the augmented AIR's layout, honest proofs, a
+"""The LogUp final-sum blinding of zk proofs (stark/verifying/blinding.py): the augmented AIR's layout, honest proofs, a
 statistical test that a table's final sum no longer tells a candidate witness apart, and cheating provers that
 misuse the blinding bus.
 

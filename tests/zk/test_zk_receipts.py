@@ -84,7 +84,7 @@ def test_inspect_shows_zk(receipts, capsys):
 
 
 def test_inspect_names_every_table_of_a_zk_proof(receipts, capsys):
-    """A zk proof has one more table (the LogUp blinding hub, stark/blinding.py): inspect still maps heights to
+    """A zk proof has one more table (the LogUp blinding hub, stark/verifying/blinding.py): inspect still maps heights to
     table names and finds the cpu height."""
     from zkvm.stark.verifying.blinding import HUB
 

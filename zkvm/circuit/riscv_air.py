@@ -68,7 +68,7 @@ def circuit(segmented: bool = False) -> Circuit:
         boundary_t = Table(segments.BoundaryTable.NAME)
         tables.append(boundary_t)
     # Tables a run may not use at all (no call of an accelerator, no instruction of a family, no lookup into a
-    # fixed table, no zero-initialised word) are absent from its proof (stark/shape.py): each of these admits a
+    # fixed table, no zero-initialised word) are absent from its proof (stark/verifying/shape.py): each of these admits a
     # padding-only trace (every constraint holds, nothing sent or received; tests/soundness/test_absent.py
     # checks it table by table), so leaving it out proves nothing a padded table would not. The CPU (boundary
     # constraints on the entry pc and the halt), the program, registers and image tables are always present.
