@@ -62,16 +62,12 @@ def example_proofs():
 
 
 def guest_runs():
-    import harness as H
-    import rv32asm as A
+    """The runs of the trace digests (tests/circuit/trace_digests.py) whose proofs are pinned here."""
     import trace_digests as TD
-    from zkvm.elf import load_elf
 
-    code, _ = H.kitchen_sink()
-    yield "kitchen_sink", A.image(code, {H.DATA: 0xCAFEF00D}), H.INPUT, None
-    for name in GUESTS:
-        image = load_elf(ROOT / "build" / "guests" / f"{name}.elf")
-        yield name, image, TD.GUEST_INPUTS[name], TD.image_digest(image)
+    for run in TD.runs():
+        if run[0] in ("kitchen_sink", *GUESTS):
+            yield run
 
 
 def guest_proof(image, data: bytes) -> bytes:
