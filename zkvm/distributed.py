@@ -78,8 +78,8 @@ class Cluster:
 
 def run_jobs(scheduler, image, input: bytes, jobs: list, options, challenges, *, progress: bool = False,
              fixed_cache: str | None = None) -> list[bytes]:
-    """Phase 2: every job's proof (``segmented.prove_segment``), in job order. A job whose phase-1 state a worker
-    kept runs there first (``workers=``, loose: if that worker is gone it runs elsewhere and recomputes)."""
+    """Phase 2: every job's proof (``segmented.prove_segment``), in job order. Each job runs first on the worker that
+    committed it, which may keep its phase-1 state (``workers=``, loose: elsewhere it recomputes that state)."""
     from distributed import as_completed
 
     from zkvm import segmented
