@@ -4,8 +4,10 @@ scheduler that cannot be reached."""
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -29,6 +31,17 @@ N = 300  # fib(300): ~1880 cycles -> 4 segments
 def fib(tmp_path_factory):
     out = tmp_path_factory.mktemp("guests")
     return load_elf(build_guest(Path(GUESTS_DIR) / "fib", out / "fib.elf"))
+
+
+#: A stalled cluster fails its test (all threads' stacks printed, the process ends) instead of hanging the run.
+STALL_S = 300
+
+
+@pytest.fixture(autouse=True)
+def _stall_guard():
+    faulthandler.dump_traceback_later(STALL_S, exit=True, file=sys.stderr)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture

@@ -76,35 +76,50 @@ class Cluster:
         self.close()
 
 
-def run_jobs(scheduler, image, input: bytes, jobs: list, options, challenges, *, progress: bool = False,
+class Remote:
+    """A client and the run's image and input, on every worker, for both phases' tasks."""
+
+    def __init__(self, client, image, input: bytes) -> None:
+        self.client = client
+        # Scattered once, under keys of their own (hash=False): scattering equal data again under its content key
+        # while the previous futures are being released races in the scheduler (dask/distributed#8576); that
+        # was seen here as a stall at the start of phase 2.
+        self.image, self.input = client.scatter([image, bytes(input)], broadcast=True, hash=False)
+
+    def submit(self, fn, *args, **kw):
+        """``fn(image, input, *args)`` as a task."""
+        return self.client.submit(fn, self.image, self.input, *args, pure=False, **kw)
+
+
+def run_jobs(remote: Remote, jobs: list, options, challenges, *, progress: bool = False,
              fixed_cache: str | None = None) -> list[bytes]:
     """Phase 2: every job's proof (``segmented.prove_segment``), in job order. Each job runs first on the worker that
     committed it, which may keep its phase-1 state (``workers=``, loose: elsewhere it recomputes that state)."""
-    from distributed import as_completed
-
     from zkvm import segmented
 
-    with Cluster(scheduler) as cluster:
-        client = cluster.client
-        image_f, input_f = client.scatter([image, bytes(input)], broadcast=True)
-        plain = tuple(tuple(int(x) for x in e.c) for e in challenges)  # Ext does not pickle: its coordinates do
-        # Where phase 1 ran (its result says): that worker may still keep the state. Asking every worker what
-        # it keeps (client.run) was seen to stall under load; a state dropped there is simply recomputed.
-        futures = []
-        for job in jobs:
-            place = {"workers": [job.where], "allow_other_workers": True, "priority": 1} if job.where else {}
-            futures.append(client.submit(segmented.prove_segment, image_f, input_f, job, options, plain, fixed_cache,
-                                         key=f"zkvm-segment-{job.index}-{job.key[:8].hex()}", pure=False, **place))
-        bar = None
-        if progress:
-            from tqdm import tqdm
+    plain = tuple(tuple(int(x) for x in e.c) for e in challenges)  # Ext does not pickle: its coordinates do
+    futures = []
+    for job in jobs:
+        place = {"workers": [job.where], "allow_other_workers": True, "priority": 1} if job.where else {}
+        futures.append(remote.submit(segmented.prove_segment, job, options, plain, fixed_cache,
+                                     key=f"zkvm-segment-{job.index}-{job.key[:8].hex()}", **place))
+    bar = None
+    if progress:
+        from tqdm import tqdm
 
-            bar = tqdm(total=len(futures), desc="prove segments", unit="segment", leave=False)
-        try:
-            for _ in as_completed(futures):
-                if bar is not None:
-                    bar.update(1)
-            return client.gather(futures)
-        finally:
-            if bar is not None:
-                bar.close()
+        bar = tqdm(total=len(futures), desc="prove segments", unit="segment", leave=False)
+    try:
+        return gather(remote.client, futures, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def gather(client, futures: list, bar=None) -> list:
+    """The futures' results in order, ticking ``bar`` as each completes."""
+    from distributed import as_completed
+
+    for _ in as_completed(futures):
+        if bar is not None:
+            bar.update(1)
+    return client.gather(futures)

@@ -266,8 +266,12 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
 
         cluster = Cluster(scheduler)
     try:
-        receipt = _prove_segments(image, input, po2, opts, limit, progress, fixed_cache,
-                                  cluster.client if cluster else None, stats, t0)
+        remote = None
+        if cluster is not None:
+            from zkvm.distributed import Remote
+
+            remote = Remote(cluster.client, image, input)
+        receipt = _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, remote, stats, t0)
     finally:
         if cluster is not None:
             cluster.close()
@@ -276,19 +280,17 @@ def _prove_segmented(image, input, po2, opts, max_cycles, progress, fixed_cache,
     return result, receipt
 
 
-def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, scheduler, stats, t0):
+def _prove_segments(image, input, po2, opts, limit, progress, fixed_cache, remote, stats, t0):
     from zkvm import segmented
 
     s, fc, jobs, commitments, (exit_code, journal, cycles, m) = segmented.prove_segmented(
-        image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache,
-        scheduler=scheduler)
+        image, input, po2, opts, max_cycles=limit, progress=progress, fixed_cache=fixed_cache, remote=remote)
     stats.phases["commit"] = time.perf_counter() - t0
     head = Seal(s.entry, s.image_lo, s.image_hi, s.text_lo, s.text_hi, segmented.image_fixed_digest(s, fc), b"")
     claim = Claim(head.image_id, exit_code, hashlib.sha256(journal).digest())
     challenges = segmented.shared_challenges(claim.to_bytes(), opts.to_bytes(), po2, commitments)
     t = time.perf_counter()
-    proofs = segmented.prove_phase2(image, input, s, fc, jobs, opts, challenges, progress=progress,
-                                    scheduler=scheduler)
+    proofs = segmented.prove_phase2(image, input, s, fc, jobs, opts, challenges, progress=progress, remote=remote)
     stats.phases["prove"] = time.perf_counter() - t
     stats.segments = [len(p) for p in proofs]
     tag = segmented.run_tag(claim.to_bytes())

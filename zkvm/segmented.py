@@ -393,15 +393,15 @@ def _segment_cells(s, record):
 
 
 def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, progress: bool = False,
-                    fixed_cache: str | None = None, scheduler=None, stats=None):
+                    fixed_cache: str | None = None, remote=None, stats=None):
     """Phase 1 of a run of more than one segment: returns (image setup, fixed commitment, one SegmentJob per
     segment, per segment (log heights, main root), (exit code, journal, cycles, machine)). ``zkvm.receipt.prove``
     then draws the shared challenges and runs phase 2 (``prove_phase2``).
 
     This process only executes the run, recording one segment at a time to find the cells each segment touches
     and their last access timestamps before it (what its boundary table needs: ``_segment_cells``, no trace);
-    the segments' traces and main commitments are made by ``commit_segment`` tasks, on the Dask ``scheduler``
-    (a ``distributed.Client``) when given, else here, one after the other."""
+    the segments' traces and main commitments are made by ``commit_segment`` tasks, on Dask when ``remote`` (a
+    ``zkvm.distributed.Remote``) is given, else here, one after the other."""
     from zkvm.circuit import segments
     from zkvm.exec import Executor
 
@@ -413,8 +413,6 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
     jpos0 = eof0 = 0
     halted = False
     bar = _bar(progress, "commit segments")
-    if scheduler is not None:
-        image_f, input_f = scheduler.scatter([image, bytes(input)], broadcast=True)
     try:
         while not halted:
             index = len(jobs)
@@ -436,15 +434,17 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
             state = state.merged(cells)
             del cells
             jobs.append(job)
-            if scheduler is None:
+            if remote is None:
                 done.append(commit_segment(image, input, job, options, fixed_cache))
                 if bar is not None:
                     bar.update(1)
             else:
-                done.append(scheduler.submit(commit_segment, image_f, input_f, job, options, fixed_cache, pure=False,
-                                             key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
-        if scheduler is not None:
-            done = _gather(scheduler, done, bar)
+                done.append(remote.submit(commit_segment, job, options, fixed_cache,
+                                          key=f"zkvm-commit-{index}-{job.key[:8].hex()}"))
+        if remote is not None:
+            from zkvm.distributed import gather
+
+            done = gather(remote.client, done, bar)
         if bar is not None:
             bar.close()
         for job, got, want in zip(jobs, done, expected):
@@ -460,15 +460,6 @@ def prove_segmented(image, input: bytes, po2: int, options, *, max_cycles: int, 
     return s, fc, jobs, commitments, result
 
 
-def _gather(client, futures: list, bar) -> list:
-    from distributed import as_completed
-
-    for _ in as_completed(futures):
-        if bar is not None:
-            bar.update(1)
-    return client.gather(futures)
-
-
 def _restrict(state, keys: np.ndarray):
     from zkvm.circuit import segments
 
@@ -481,14 +472,14 @@ def _restrict(state, keys: np.ndarray):
 
 
 def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progress: bool = False,
-                 scheduler=None, fixed_cache: str | None = None) -> list[bytes]:
-    """Phase 2 of every segment (``prove_segment``): in this process, or on Dask when ``scheduler`` is given,
-    each segment on the worker that kept its phase-1 state (zkvm.distributed)."""
-    if scheduler is not None:
+                 remote=None, fixed_cache: str | None = None) -> list[bytes]:
+    """Phase 2 of every segment (``prove_segment``): in this process, or on Dask when ``remote`` (a
+    ``zkvm.distributed.Remote`` holding the run's image and input) is given, each segment on the worker that kept
+    its phase-1 state (zkvm.distributed)."""
+    if remote is not None:
         from zkvm.distributed import run_jobs
 
-        return run_jobs(scheduler, image, input, jobs, options, challenges, progress=progress,
-                        fixed_cache=fixed_cache)
+        return run_jobs(remote, jobs, options, challenges, progress=progress, fixed_cache=fixed_cache)
     out: list = [None] * len(jobs)
     bar = _bar(progress, "prove segments", len(jobs))
     kept = set(_PENDING)
