@@ -343,6 +343,23 @@ def test_wrong_chained_state(honest: Run) -> None:
     expect_rejected(run, ConstraintError, "chain3_hi")
 
 
+@pytest.mark.parametrize("field", ["sx", "clk"])
+def test_call_fields_change_inside_a_call(honest: Run, field: str) -> None:
+    """The last block row of the three-block call claims another state pointer (writing the chained state one
+    word further, its own pointer checks kept consistent) or another call's clk (its timestamp)."""
+    run = fresh_copy(honest)
+    row = MULTI + NBLK - 1
+    if field == "sx":
+        assert _get(run, sha.BLOCK_NAME, row, "above") == 1
+        _set(run, sha.BLOCK_NAME, row, sx=_get(run, sha.BLOCK_NAME, row, "sx") + 1,
+             a0_lo=_get(run, sha.BLOCK_NAME, row, "a0_lo") + 4, rs_lo=_get(run, sha.BLOCK_NAME, row, "rs_lo") - 1,
+             tx_lo=_get(run, sha.BLOCK_NAME, row, "tx_lo") + 1)
+    else:
+        _set(run, sha.BLOCK_NAME, row, clk=_get(run, sha.BLOCK_NAME, row, "clk") + 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, f"{field}_const")
+
+
 @pytest.mark.parametrize("kind", ["fewer", "more"])
 def test_block_count_differs_from_a2(honest: Run, kind: str) -> None:
     """The run claims the three-block call compressed 2 (or 4: the next 64 bytes, zero-initialised memory)
