@@ -121,6 +121,7 @@ class ShaRoundCols(Columns):
 
 
 def _word(name: str) -> Col:
+    """Eight 32-bit words as limb pairs name0_lo, name0_hi .. name7_hi (a state)."""
     return Col(names=[(f"{name}{i}_lo", f"{name}{i}_hi") for i in range(8)])
 
 
@@ -138,6 +139,7 @@ class ShaBlockCols(Columns):
 
 
 class ShaKCols(Columns):
+    """Fixed: step r, [r < 8], K_2r, K_2r+1 limbs, m8_r, m3_r; main: how many blocks look the row up."""
     r, msg = Col(fixed=True), Col(fixed=True)
     k0_lo, k0_hi, k1_lo, k1_hi = (Col(fixed=True) for _ in range(4))
     m8, m3 = Col(fixed=True), Col(fixed=True)
@@ -145,6 +147,7 @@ class ShaKCols(Columns):
 
 
 ROUND_COLUMNS, BLOCK_COLUMNS, K_FIXED = ShaRoundCols.NAMES, ShaBlockCols.NAMES, ShaKCols.FIXED
+
 
 # ---------------------------------------------------------------------------------------------- expressions
 
