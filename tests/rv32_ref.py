@@ -245,12 +245,16 @@ class RefCpu:
         elif n == abi.ECALL_CYCLES:
             x[10] = st.rd_val = self.cycles & MASK
         elif n == abi.ECALL_SHA256:
-            sp, bp = x[10], x[11]
+            sp, bp, nb = x[10], x[11], x[12]
+            if not 1 <= nb <= abi.SHA256_MAX_BLOCKS:
+                raise RefTrap("sha256 block count")
             if (sp | bp) & 3:
                 raise RefTrap("sha256 pointer misaligned")
             state = [self.mem.get(sp + 4 * i, 0) for i in range(8)]
-            block = b"".join(self.mem.get(bp + 4 * i, 0).to_bytes(4, "little") for i in range(16))
-            for i, v in enumerate(sha256_compress(state, block)):
+            for k in range(nb):
+                block = b"".join(self.mem.get(bp + 64 * k + 4 * i, 0).to_bytes(4, "little") for i in range(16))
+                state = list(sha256_compress(state, block))
+            for i, v in enumerate(state):
                 self.mem[sp + 4 * i] = v
         elif n == abi.ECALL_READ_BUF:  # n READ_WORDs, each stored to the next word (zkvm/abi.py)
             dst, words = x[10], x[11]

@@ -48,7 +48,9 @@ def check_self_consistent(image: MemoryImage, rec: Record) -> None:
     assert np.array_equal(rec.pc[1:], rec.next_pc[:-1]), "pc[t+1] != next_pc[t]"
     regs = rec.initial_regs.astype(np.int64).tolist()
     mem = dict(image.words)
-    sha = {int(row[0]): [int(v) for v in row] for row in rec.sha_calls}  # cycle -> logged SHA256 call
+    sha: dict[int, list] = {}  # cycle -> the logged blocks of its SHA256 call
+    for row in rec.sha_calls:
+        sha.setdefault(int(row[0]), []).append([int(v) for v in row])
     for t in range(n):
         pc, insn, _, rs1v, rs2v, rdv, addr, before, after, a1v, a7v = (int(v) for v in rec.rows[t])
         assert insn == mem.get(pc, 0), f"row {t}: insn is not the word at pc"
@@ -66,12 +68,16 @@ def check_self_consistent(image: MemoryImage, rec: Record) -> None:
                 regs[11] = a1v
             if a7v == abi.ECALL_CYCLES:
                 assert rdv == t, f"row {t}: CYCLES is the row index"
-            if a7v == abi.ECALL_SHA256:  # the log's reads are memory, its writes update the state in place
-                call = sha.pop(t)
-                assert call[1:25] == [mem.get(rs1v + 4 * i, 0) for i in range(8)] + \
-                    [mem.get(rs2v + 4 * i, 0) for i in range(16)], f"row {t}: SHA256 inputs are not memory"
+            if a7v == abi.ECALL_SHA256:  # a2 blocks from memory, chained; the last output updates the state
+                blocks = sha.pop(t)
+                assert len(blocks) == regs[12], f"row {t}: SHA256 logged {len(blocks)} blocks, a2 = {regs[12]}"
+                state = [mem.get(rs1v + 4 * i, 0) for i in range(8)]
+                for k, call in enumerate(blocks):
+                    assert call[1:25] == state + [mem.get(rs2v + 64 * k + 4 * i, 0) for i in range(16)], \
+                        f"row {t}: SHA256 block {k} inputs are not memory / the previous output"
+                    state = call[25:33]
                 for i in range(8):
-                    mem[rs1v + 4 * i] = call[25 + i]
+                    mem[rs1v + 4 * i] = state[i]
             continue
         if opc in (0x33, 0x13, 0x03, 0x23, 0x63, 0x67):
             assert rs1v == regs[rs1], f"row {t}: rs1_val"

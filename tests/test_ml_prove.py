@@ -202,8 +202,8 @@ def test_journal_reveals_exactly_the_mode() -> None:
 
 
 def test_model_b_private_mode_fits_one_proof() -> None:
-    """With the SHA256 accelerator B's blob costs ~95 cycles a block (reading + hashing) instead of ~4.4k, so
-    the private-model run fits one proof; the per-block estimate stays within 10% of the measured cost, and a
+    """With the SHA256 accelerator (all whole blocks in one ecall) and READ_BUF, B's blob costs under one cycle
+    a block (reading + hashing) instead of ~4.4k, so the private-model run fits one proof; the per-block estimate stays within 10% of the measured cost, and a
     run over the limit is still a clear CycleLimitExceeded naming continuations."""
     _, qm, blob_b, xte, _ = model("b")
     priv, pub = InterpreterRunner(PRIVATE_GUEST), InterpreterRunner(public_guest_dir("b"))

@@ -139,11 +139,15 @@ def _ecall(uc: Uc, state: _State, pc: int) -> None:
         # Cycles executed before this ecall: the block counter already includes the ecall itself.
         uc.reg_write(_A0, (state.cycles - 1) & 0xFFFFFFFF)
     elif number == abi.ECALL_SHA256:
-        if (a0 | a1) & 3 or not (abi.MEM_START <= a0 <= abi.MEM_END - 32 and abi.MEM_START <= a1 <= abi.MEM_END - 64):
-            state.error = f"SHA256 with bad pointers a0=0x{a0:08x} a1=0x{a1:08x} at pc=0x{pc:08x}"
+        n = uc.reg_read(XREGS[12])  # a2: consecutive blocks (zkvm/abi.py, "SHA-256")
+        if (not 1 <= n <= abi.SHA256_MAX_BLOCKS or (a0 | a1) & 3
+                or not (abi.MEM_START <= a0 <= abi.MEM_END - 32 and abi.MEM_START <= a1 <= abi.MEM_END - 64 * n)):
+            state.error = f"SHA256 with bad arguments a0=0x{a0:08x} a1=0x{a1:08x} a2={n} at pc=0x{pc:08x}"
             return
         st = list(struct.unpack("<8I", uc.mem_read(a0, 32)))
-        uc.mem_write(a0, struct.pack("<8I", *sha256_compress(st, bytes(uc.mem_read(a1, 64)))))
+        for i in range(n):
+            st = sha256_compress(st, bytes(uc.mem_read(a1 + 64 * i, 64)))
+        uc.mem_write(a0, struct.pack("<8I", *st))
     elif number == abi.ECALL_READ_BUF:
         # the ABI's definition: what a1 READ_WORD calls, each stored to the next word, leave in memory
         if a1 > abi.READ_BUF_MAX_WORDS or a0 & 3 or not (abi.MEM_START <= a0 and a0 + 4 * a1 <= abi.MEM_END):

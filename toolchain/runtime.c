@@ -79,11 +79,11 @@ void zkvm_sha256(const void *data, size_t len, uint8_t digest[32]) {
     const uint8_t *in = (const uint8_t *)data;
     size_t full = len & ~(size_t)63;
     if (((uintptr_t)in & 3u) == 0) {
-        for (size_t off = 0; off < full; off += 64) zkvm_sha256_compress(state, in + off);
+        zkvm_sha256_blocks(state, in, full / 64);
     } else {
         for (size_t off = 0; off < full; off += 64) {
             memcpy(t, in + off, 64);
-            zkvm_sha256_compress(state, t);
+            zkvm_sha256_blocks(state, t, 1);
         }
     }
     size_t rem = len - full, padded = rem < 56 ? 64 : 128;
@@ -92,8 +92,7 @@ void zkvm_sha256(const void *data, size_t len, uint8_t digest[32]) {
     memset(t + rem + 1, 0, padded - 9 - rem);
     uint64_t bits = (uint64_t)len * 8u;
     for (int i = 0; i < 8; i++) t[padded - 1 - i] = (uint8_t)(bits >> (8 * i));
-    zkvm_sha256_compress(state, t);
-    if (padded == 128) zkvm_sha256_compress(state, t + 64);
+    zkvm_sha256_blocks(state, t, padded / 64);
     for (int i = 0; i < 8; i++) {
         digest[4 * i] = (uint8_t)(state[i] >> 24);
         digest[4 * i + 1] = (uint8_t)(state[i] >> 16);

@@ -35,6 +35,7 @@
 #define ZKVM_DOT_MAX_LEN 32767 /* longest ZKVM_ECALL_DOT_I8 operand (bytes) */
 #define ZKVM_DOT_ZP_SHIFT 16 /* a2 = n | (za + 128) << ZKVM_DOT_ZP_SHIFT */
 #define ZKVM_READ_BUF_MAX_WORDS 16383 /* most words one ZKVM_ECALL_READ_BUF writes */
+#define ZKVM_SHA256_MAX_BLOCKS 65535 /* most blocks one ZKVM_ECALL_SHA256 compresses */
 
 /* ---- exit codes */
 #define ZKVM_EXIT_OK 0
@@ -116,14 +117,23 @@ static inline void zkvm_commit_u32(uint32_t value) { zkvm_commit_word(value, 4);
 
 /* ---- accelerators: ecall + table; the call's memory traffic is proven by the accelerator's own table */
 
-/* SHA-256 compression of one 64-byte block into `state` (H0..H7 as numbers, updated in place). Both
- * pointers 4-aligned, the state writable (not in the program text) and disjoint from the block; anything
- * else traps (sha_misaligned, sha_out_of_range, sha_state_in_text, sha_overlap). */
-static inline void zkvm_sha256_compress(uint32_t state[8], const void *block) {
-    register uint32_t *a0 __asm__("a0") = state;
-    register const void *a1 __asm__("a1") = block;
-    register uint32_t a7 __asm__("a7") = ZKVM_ECALL_SHA256;
-    __asm__ volatile("ecall" : : "r"(a0), "r"(a1), "r"(a7) : "memory");
+/* SHA-256 compression of the n consecutive 64-byte blocks at `blocks` into `state` (H0..H7 as numbers,
+ * updated in place): one SHA256 ecall per ZKVM_SHA256_MAX_BLOCKS blocks (4 MiB), so O(1) CPU cycles for a
+ * whole buffer; n = 0 does nothing. Both pointers 4-aligned, the state writable (not in the program text) and
+ * disjoint from the blocks; anything else traps (sha_misaligned, sha_out_of_range, sha_state_in_text,
+ * sha_overlap; zkvm/abi.py, "SHA-256"). */
+static inline void zkvm_sha256_blocks(uint32_t state[8], const void *blocks, size_t n) {
+    const uint8_t *p = (const uint8_t *)blocks;
+    while (n > 0) {
+        uint32_t k = n < ZKVM_SHA256_MAX_BLOCKS ? (uint32_t)n : ZKVM_SHA256_MAX_BLOCKS;
+        register uint32_t *a0 __asm__("a0") = state;
+        register const void *a1 __asm__("a1") = p;
+        register uint32_t a2 __asm__("a2") = k;
+        register uint32_t a7 __asm__("a7") = ZKVM_ECALL_SHA256;
+        __asm__ volatile("ecall" : : "r"(a0), "r"(a1), "r"(a2), "r"(a7) : "memory");
+        p += 64u * k;
+        n -= k;
+    }
 }
 
 /* The next min(4 * nwords, left) private-input bytes into words dst[0..nwords), zero filled after them (all
@@ -149,8 +159,8 @@ uint32_t zkvm_read_u32(void);
 /* Append `len` bytes from `buf` to the public journal. */
 void zkvm_commit(const void *buf, size_t len);
 
-/* SHA-256 (FIPS 180-4) of data[0..len) into digest, padding in guest code, one SHA256 ecall per block (any
- * alignment of `data`: unaligned blocks are copied first). */
+/* SHA-256 (FIPS 180-4) of data[0..len) into digest, padding in guest code: one SHA256 ecall for all whole
+ * blocks of 4-aligned data (unaligned data is copied a block at a time first), one for the padded tail. */
 void zkvm_sha256(const void *data, size_t len, uint8_t digest[32]);
 
 /* ---- memory (runtime.c) */

@@ -37,13 +37,8 @@ ECALL_LOG = 3  # a0 = buf, a1 = len: host debug output, not proven; never traps 
 ECALL_CYCLES = 4  # a0 <- cycles executed so far (low 32 bits)
 # a0 <- sum_{i<n} (a[i] - za) * b[i] as int32 (a, b int8): see "int8 dot product" below.
 ECALL_DOT_I8 = 5
-# SHA-256 compression accelerator (ecall + table, see zkvm/circuit/sha256.py): a0 = state pointer (8 u32 words,
-# H0..H7 as numbers, updated in place), a1 = block pointer (64 message bytes). Both 4-aligned, inside guest
-# memory, the state outside the program text and disjoint from the block (else a named trap). Registers are
-# unchanged. One block per call, no count register: the CPU row of an ecall reads exactly a7, a0 and a1 (one
-# access per slot), so a count would cost every CPU row a fifth register slot; the guest's loop around the
-# call is ~8 cycles a block, far below the 4,300 of hashing in RV32IM. Per-block state traffic (8 reads and
-# 8 writes in the table) is the price of that, a few table columns on a row the block needs anyway.
+# SHA-256 compression accelerator (ecall + tables, see zkvm/circuit/sha256.py and "SHA-256" below): compresses
+# a2 consecutive 64-byte blocks at a1 into the state at a0.
 ECALL_SHA256 = 6
 # Bulk private input (ecall + table, see zkvm/circuit/read_buf.py and "bulk input" below).
 ECALL_READ_BUF = 7
@@ -82,6 +77,26 @@ ECALLS = {
 # not fit int8; sum (a - za) * b keeps the operands bytes and costs the table nothing extra per row.
 DOT_MAX_LEN = (1 << 15) - 1
 DOT_ZP_SHIFT = 16
+
+# ---------------------------------------------------------------------------------------------- SHA-256
+# Register contract of ECALL_SHA256 (proven by zkvm/circuit/sha256.py):
+#   a0 = state pointer (8 u32 words, H0..H7 as numbers, updated in place), a1 = pointer to the first block,
+#   a2 = n, the number of consecutive 64-byte blocks [a1, a1 + 64n) to compress, 1 <= n <= SHA256_MAX_BLOCKS
+#   -> state = compress(...compress(compress(state, block 0), block 1)..., block n - 1); registers unchanged.
+# Traps (checked before anything is written; the circuit cannot prove them either): n = 0 or n >
+# SHA256_MAX_BLOCKS -> bad_ecall_arg (value a2); a pointer not 4-aligned -> sha_misaligned; the state
+# [a0, a0 + 32) or the blocks [a1, a1 + 64n) not inside guest memory -> sha_out_of_range; the state in the
+# program text -> sha_state_in_text; the state overlapping the blocks -> sha_overlap.
+# Why several blocks per call: with one block per call the guest's loop around the ecall costs ~5-8 CPU cycles
+# a block, which for a private model's ~1,600-block blob pushed the CPU table of model B past a power of two.
+# Now a whole buffer is one CPU row. The chaining (state out of block i = state in of block i + 1) is a
+# constraint between consecutive rows of the sha256_block table, so only the first block's state is read and
+# only the last block's is written through the memory argument; every block word is read once, all at the
+# ecall's timestamp 4·clk + 2 (distinct cells, so one timestamp serves them all). The count is a register the
+# table reads itself (at the same timestamp; the CPU row of an ecall touches only a7, a0 and a1), so the CPU
+# row stays as it was. Why the bound: n is a2's low 16-bit limb (the table pins the high limb to zero), which
+# is 4 MiB a call; the SDK loops over larger buffers.
+SHA256_MAX_BLOCKS = (1 << 16) - 1
 
 # ---------------------------------------------------------------------------------------------- bulk input
 # Register contract of ECALL_READ_BUF (proven by zkvm/circuit/read_buf.py):

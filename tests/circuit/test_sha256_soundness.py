@@ -1,9 +1,11 @@
 """Malicious-prover tests of the SHA-256 accelerator tables (zkvm/circuit/sha256.py): one per way to cheat,
 each rejected by the checker at its named constraint or bus, and by the verifier.
 
-The honest program makes four SHA256 calls: two chained on one image state, one on a zero-initialised state
-whose output the CPU then loads, and one whose output nothing reads (so a forged output there is consistent
-with the rest of memory and only the cheat itself can be caught)."""
+The honest program makes five SHA256 calls: two one-block calls chained on one image state, one on a
+zero-initialised state whose output the CPU then loads, one whose output nothing reads (so a forged output there
+is consistent with the rest of memory and only the cheat itself can be caught), and a three-block call (blocks
+chained inside the tables) whose output nothing reads either. Block rows: one per block, calls 0..3 are rows
+0..3, the three-block call rows 4..6."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from zkvm import abi  # noqa: E402
 from zkvm.circuit import riscv_air  # noqa: E402
 from zkvm.circuit import sha256 as sha  # noqa: E402
 from zkvm.circuit.lookups import LookupSends  # noqa: E402
+from zkvm.circuit.sha256 import ShaBlockCols, ShaRoundCols  # noqa: E402
 from zkvm.circuit.opcodes import BUS_BYTES  # noqa: E402
 from zkvm.exec import Executor  # noqa: E402
 from zkvm.field.babybear import P  # noqa: E402
@@ -33,19 +36,24 @@ SEED = 1402
 IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
 S1, S3, BLK = abi.TEXT_START + 0x2000, abi.TEXT_START + 0x2040, abi.TEXT_START + 0x2100
 S2, BLK2 = 0x0008_0000, 0x0008_0100  # zero-initialised
+S4, BLK3 = abi.TEXT_START + 0x2080, abi.TEXT_START + 0x2200
 UNREAD = 3  # the call whose output nothing reads
+MULTI, NBLK = 4, 3  # the three-block call (its block rows MULTI .. MULTI + 2; output unread)
 
 
 def _program():
     sha_call = A.li("a7", abi.ECALL_SHA256) + [A.ECALL]
-    code = A.li("a0", S1) + A.li("a1", BLK) + sha_call + [A.ECALL]
+    code = A.li("a2", 1) + A.li("a0", S1) + A.li("a1", BLK) + sha_call + [A.ECALL]
     code += A.li("a0", S2) + A.li("a1", BLK2) + [A.ECALL, A.load("lw", "t0", "a0", 4)]
     code += A.li("a0", S3) + A.li("a1", BLK) + [A.ECALL]
+    code += A.li("a0", S4) + A.li("a1", BLK3) + A.li("a2", NBLK) + [A.ECALL]
     code += A.li("a0", 0) + A.halt()
     rng = random.Random(SEED)
     data = {S1 + 4 * i: v for i, v in enumerate(IV)}
     data.update({S3 + 4 * i: rng.getrandbits(32) for i in range(8)})
     data.update({BLK + 4 * i: rng.getrandbits(32) for i in range(16)})
+    data.update({S4 + 4 * i: rng.getrandbits(32) for i in range(8)})
+    data.update({BLK3 + 4 * i: rng.getrandbits(32) for i in range(16 * NBLK)})
     return A.image(code, data)
 
 
@@ -64,18 +72,18 @@ def honest() -> Run:
 
 
 def _prev_ts(run: Run) -> np.ndarray:
-    """Per call: timestamps of the previous accesses of its 8 state and 16 block words (from the honest tables)."""
-    b = run.witness.main[sha.BLOCK_NAME].astype(np.int64)
-    bc = {n: b[:, i] for i, n in enumerate(sha.BLOCK_COLUMNS)}
-    real = np.nonzero(bc["is_real"])[0]
-    ts = 4 * bc["clk"][real] + sha.TS_SLOT
-    state = np.stack([ts - 1 - bc[f"d{i}_lo"][real] - 65536 * bc[f"d{i}_hi"][real] for i in range(8)], axis=1)
-    rt = run.witness.main[sha.ROUND_NAME].astype(np.int64)
-    rc = {n: rt[:, i] for i, n in enumerate(sha.ROUND_COLUMNS)}
-    msg = np.nonzero(rc["is_msg"])[0]
-    blk = np.stack([4 * rc["clk"][msg] + sha.TS_SLOT - 1 - rc[f"md{j}_lo"][msg] - 65536 * rc[f"md{j}_hi"][msg]
-                    for j in range(2)], axis=1).reshape(-1, 16)
-    return np.concatenate([state, blk], axis=1)
+    """Timestamps of the previous access of every SHA access (``ShaCalls.accesses`` order: per call a2 and its
+    8 state words, then per block its 16 words), from the honest tables."""
+    b = ShaBlockCols.view(run.witness.main[sha.BLOCK_NAME].astype(np.int64))
+    start = np.nonzero(b.start)[0]
+    ts = 4 * b.clk[start] + sha.TS_SLOT
+    dist = lambda pair: pair[0][start] + 65536 * pair[1][start]  # noqa: E731
+    per_call = np.stack([ts - 1 - dist(b.dn)] + [ts - 1 - dist(b.d[i]) for i in range(8)], axis=1)
+    rc = ShaRoundCols.view(run.witness.main[sha.ROUND_NAME].astype(np.int64))
+    msg = np.nonzero(rc.is_msg)[0]
+    blk = np.stack([4 * rc.clk[msg] + sha.TS_SLOT - 1 - md[0][msg] - 65536 * md[1][msg] for md in (rc.md0, rc.md1)],
+                   axis=1).reshape(-1, 16)
+    return np.concatenate([per_call.ravel(), blk.ravel()])
 
 
 def _refill(run: Run, calls: sha.ShaCalls, prev_ts: np.ndarray, k=None) -> None:
@@ -86,14 +94,18 @@ def _refill(run: Run, calls: sha.ShaCalls, prev_ts: np.ndarray, k=None) -> None:
 
 def _forged_outputs(run: Run, call: int, k_row: np.ndarray) -> Run:
     """A run whose memory (CPU replay, image/zinit final values) holds what round constants `k_row` give for
-    `call`: the tables are then consistent everywhere except where the cheat itself is."""
+    one-block `call`: the tables are then consistent everywhere except where the cheat itself is."""
     calls = sha.ShaCalls.from_record(run.record)
-    rv = sha.round_values(calls.state_in[call:call + 1], calls.block[call:call + 1], k_row)
-    fin = [rv["A"], rv["a"], rv["b"], rv["c"], rv["E"], rv["e"], rv["f"], rv["g"]]
-    out = (calls.state_in[call] + np.array([f[0, -1] for f in fin])) & 0xFFFFFFFF
     log = np.array(run.record.sha_calls, copy=True)
-    log[call, 25:33] = out
+    log[call, 25:33] = _compress(calls.state_in[call:call + 1], calls.block[call:call + 1], k_row)[0]
     return _run(replace(run.record, sha_calls=log), strict=False)
+
+
+def _compress(state_in: np.ndarray, block: np.ndarray, k=sha.K) -> np.ndarray:
+    """SHA-256 compression of each (state, block) row (the fill's own round values: for forging only)."""
+    rv = sha.round_values(state_in, block, k)
+    fin = np.stack([rv[n][:, -1] for n in ("A", "a", "b", "c", "E", "e", "f", "g")], axis=1)
+    return (state_in + fin) & 0xFFFFFFFF
 
 
 def _set(run: Run, table: str, row: int, **values: int) -> None:
@@ -102,9 +114,9 @@ def _set(run: Run, table: str, row: int, **values: int) -> None:
         run.witness.main[table][row, cols.index(name)] = v % P
 
 
-def _row(call: int, step: int) -> int:
-    """The round-table row of `call`'s step `step` (rounds 2·step, 2·step + 1; after the call's pre-row)."""
-    return sha.ROWS_PER_CALL * call + 1 + step
+def _row(block: int, step: int) -> int:
+    """The round-table row of `block`'s step `step` (rounds 2·step, 2·step + 1; after the block's pre-row)."""
+    return sha.ROWS_PER_BLOCK * block + 1 + step
 
 
 def _get(run: Run, table: str, row: int, name: str) -> int:
@@ -115,20 +127,28 @@ def _get(run: Run, table: str, row: int, name: str) -> int:
 # ---------------------------------------------------------------------------------------------- honest
 
 def test_honest_run_checks_and_verifies(honest: Run) -> None:
-    assert honest.record.sha_calls.shape[0] == 4
+    assert honest.record.sha_calls.shape[0] == 4 + NBLK
     rt = honest.witness.main[sha.ROUND_NAME]
-    assert int(rt[:, sha.ROUND_COLUMNS.index("is_real")].sum()) == 4 * sha.ROWS_PER_CALL
+    assert int(rt[:, sha.ROUND_COLUMNS.index("is_real")].sum()) == (4 + NBLK) * sha.ROWS_PER_BLOCK
+    b = ShaBlockCols.view(honest.witness.main[sha.BLOCK_NAME])
+    assert list(b.start[:8]) == [1, 1, 1, 1, 1, 0, 0, 0] and list(b.last[:8]) == [1, 1, 1, 1, 0, 0, 1, 0]
+    assert list(b.rem[MULTI:MULTI + NBLK]) == [3, 2, 1]
     check(honest)
     prove_and_verify(honest)
 
 
 def test_fill_matches_interpreter_outputs(honest: Run) -> None:
-    """The block table's written words are the interpreter's state_out (an independent C implementation)."""
+    """The block table's output words are the interpreter's state_out (an independent C implementation, itself
+    checked against hashlib in tests/test_sha256_accel.py); inside the three-block call each block starts from
+    the previous block's output and reads the next 16 words."""
     calls = sha.ShaCalls.from_record(honest.record)
+    n = 4 + NBLK
     for i in range(8):
-        lo = [_get(honest, sha.BLOCK_NAME, j, f"out{i}_lo") for j in range(4)]
-        hi = [_get(honest, sha.BLOCK_NAME, j, f"out{i}_hi") for j in range(4)]
+        lo = [_get(honest, sha.BLOCK_NAME, j, f"out{i}_lo") for j in range(n)]
+        hi = [_get(honest, sha.BLOCK_NAME, j, f"out{i}_hi") for j in range(n)]
         assert [a + 65536 * b for a, b in zip(lo, hi)] == list(calls.state_out[:, i])
+    assert np.array_equal(calls.state_in[MULTI + 1:MULTI + NBLK], calls.state_out[MULTI:MULTI + NBLK - 1])
+    assert list(calls.bw[MULTI:MULTI + NBLK]) == [BLK3 // 4 + 16 * j for j in range(NBLK)]
 
 
 # ---------------------------------------------------------------------------------------------- cheats
@@ -161,7 +181,7 @@ def test_forged_state_word_out(honest: Run) -> None:
 
 def test_wrong_round_constant(honest: Run) -> None:
     """Round 10 of the unread call uses K_10 ^ 1 everywhere (rounds, output, memory): only K catches it."""
-    k = np.tile(np.array(sha.K, dtype=np.int64), (4, 1))
+    k = np.tile(np.array(sha.K, dtype=np.int64), (4 + NBLK, 1))
     k[UNREAD, 10] ^= 1
     run = _forged_outputs(honest, UNREAD, k[UNREAD:UNREAD + 1])
     _refill(run, sha.ShaCalls.from_record(run.record), _prev_ts(honest), k=k)
@@ -174,7 +194,7 @@ def test_skipped_or_repeated_round(honest: Run, kind: str) -> None:
     to 32), with K, the rounds and the output computed for that sequence."""
     rseq = list(range(5)) + (list(range(4, 31)) if kind == "repeated" else list(range(6, 33)))
     kk = np.array([sha.K[2 * r + j] if 2 * r + j < 64 else 0 for r in rseq for j in range(2)], dtype=np.int64)
-    k = np.tile(np.array(sha.K, dtype=np.int64), (4, 1))
+    k = np.tile(np.array(sha.K, dtype=np.int64), (4 + NBLK, 1))
     k[UNREAD] = kk
     run = _forged_outputs(honest, UNREAD, kk[None])
     _refill(run, sha.ShaCalls.from_record(run.record), _prev_ts(honest), k=k)
@@ -249,31 +269,124 @@ def test_state_in_text_claimed_outside(honest: Run) -> None:
     expect_rejected(run, ConstraintError, "state_outside_text")
 
 
-def _take(calls: sha.ShaCalls, idx) -> sha.ShaCalls:
-    return sha.ShaCalls(*(np.asarray(getattr(calls, f))[idx] for f in
-                          ("clk", "a0", "a1", "state_in", "block", "state_out")))
+def _take_calls(calls: sha.ShaCalls, prev_ts: np.ndarray, idx) -> tuple[sha.ShaCalls, np.ndarray]:
+    """The calls `idx` (call indices, repeats allowed) with all their blocks, and their accesses' prev_ts."""
+    first = np.nonzero(calls.start)[0]
+    ends = np.append(first[1:], len(calls.start))
+    blocks = np.concatenate([np.arange(first[i], ends[i]) for i in idx])
+    sub = sha.ShaCalls(*(np.asarray(getattr(calls, f))[blocks] for f in
+                         ("clk", "a0", "a1", "n", "bw", "start", "state_in", "block", "state_out")))
+    pc, pb = calls.split(prev_ts)
+    return sub, np.concatenate([pc[list(idx)].ravel(), pb[blocks].ravel()])
+
+
+def _refill_calls(run: Run, honest: Run, idx) -> None:
+    _refill(run, *_take_calls(sha.ShaCalls.from_record(run.record), _prev_ts(honest), idx))
 
 
 def test_rows_no_ecall_asked_for(honest: Run) -> None:
-    """A fifth call (a copy of the last one: its memory traffic duplicates an honest call's)."""
+    """A sixth call (a copy of call 3: its memory traffic duplicates an honest call's)."""
     run = fresh_copy(honest)
-    idx = [0, 1, 2, 3, 3]
-    _refill(run, _take(sha.ShaCalls.from_record(run.record), idx), _prev_ts(honest)[idx])
+    _refill_calls(run, honest, [0, 1, 2, 3, 3, MULTI])
     expect_rejected(run, BusError, sha.BUS_CALL)
 
 
 def test_ecall_with_no_rows(honest: Run) -> None:
     run = fresh_copy(honest)
-    idx = [0, 1, 2]
-    _refill(run, _take(sha.ShaCalls.from_record(run.record), idx), _prev_ts(honest)[idx])
+    _refill_calls(run, honest, [0, 1, 2, MULTI])
     expect_rejected(run, BusError, sha.BUS_CALL)
+
+
+# ---------------------------------------------------------------------------------------------- multi-block calls
+
+def _forged_call(honest: Run, blocks: list[int], n: int) -> Run:
+    """Calls 0..3 as recorded, then the multi-block call made of its recorded blocks `blocks` (indices 0..2, in
+    this order, each read from where it lies) with block count n; every block's input state is the previous
+    block's output (recomputed), so only the cheat itself is inconsistent."""
+    run = fresh_copy(honest)
+    calls = sha.ShaCalls.from_record(honest.record)
+    pc, pb = calls.split(_prev_ts(honest))
+    idx = list(range(MULTI)) + [MULTI + j for j in blocks]
+    sub = sha.ShaCalls(*(np.array(np.asarray(getattr(calls, f))[idx]) for f in
+                         ("clk", "a0", "a1", "n", "bw", "start", "state_in", "block", "state_out")))
+    sub.n[MULTI:], sub.start[MULTI:], sub.start[MULTI] = n, False, True
+    _rechain(sub, MULTI)
+    _refill(run, sub, np.concatenate([pc.ravel(), pb[idx].ravel()]))
+    return run
+
+
+def _rechain(calls: sha.ShaCalls, first: int) -> None:
+    """Recompute the outputs of blocks first.. (in place), each block starting from the previous output."""
+    for j in range(first, len(calls.clk)):
+        if j > first:
+            calls.state_in[j] = calls.state_out[j - 1]
+        calls.state_out[j] = _compress(calls.state_in[j:j + 1], calls.block[j:j + 1])[0]
+
+
+@pytest.mark.parametrize("blocks", [[0, 2], [0, 1, 1], [0, 2, 1]], ids=["skipped", "repeated", "reordered"])
+def test_skipped_repeated_or_reordered_block(honest: Run, blocks: list[int]) -> None:
+    """The call hashes blocks in another order than memory holds them (each block word read where it lies,
+    the state chained through the blocks it claims): the block address must step by 16 words a row."""
+    run = _forged_call(honest, blocks, len(blocks))
+    expect_rejected(run, ConstraintError, "block_step")
+
+
+def test_wrong_chained_state(honest: Run) -> None:
+    """The second block of the call starts from a state other than the first block's output (the later
+    blocks chained from there, the rounds consistent with it)."""
+    run = fresh_copy(honest)
+    calls = sha.ShaCalls.from_record(honest.record)
+    calls.state_in, calls.state_out = calls.state_in.copy(), calls.state_out.copy()
+    calls.state_in[MULTI + 1, 3] ^= 1 << 20
+    _rechain(calls, MULTI + 1)
+    _refill(run, calls, _prev_ts(honest))
+    expect_rejected(run, ConstraintError, "chain3_hi")
+
+
+@pytest.mark.parametrize("field", ["sx", "clk"])
+def test_call_fields_change_inside_a_call(honest: Run, field: str) -> None:
+    """The last block row of the three-block call claims another state pointer (writing the chained state one
+    word further, its own pointer checks kept consistent) or another call's clk (its timestamp)."""
+    run = fresh_copy(honest)
+    row = MULTI + NBLK - 1
+    if field == "sx":
+        assert _get(run, sha.BLOCK_NAME, row, "above") == 1
+        _set(run, sha.BLOCK_NAME, row, sx=_get(run, sha.BLOCK_NAME, row, "sx") + 1,
+             a0_lo=_get(run, sha.BLOCK_NAME, row, "a0_lo") + 4, rs_lo=_get(run, sha.BLOCK_NAME, row, "rs_lo") - 1,
+             tx_lo=_get(run, sha.BLOCK_NAME, row, "tx_lo") + 1)
+    else:
+        _set(run, sha.BLOCK_NAME, row, clk=_get(run, sha.BLOCK_NAME, row, "clk") + 1)
+    rebalance_lookups(run)
+    expect_rejected(run, ConstraintError, f"{field}_const")
+
+
+@pytest.mark.parametrize("kind", ["fewer", "more"])
+def test_block_count_differs_from_a2(honest: Run, kind: str) -> None:
+    """The run claims the three-block call compressed 2 (or 4: the next 64 bytes, zero-initialised memory)
+    blocks: memory, outputs and tables are all consistent with that, only a2 = 3 disagrees with the count the
+    start row reads."""
+    log = np.array(honest.record.sha_calls, copy=True)
+    last = MULTI + NBLK - 1
+    if kind == "fewer":
+        log = np.delete(log, last, axis=0)
+    else:
+        extra = log[last].copy()
+        extra[1:9] = log[last, 25:33]
+        extra[9:25] = 0
+        extra[25:33] = _compress(extra[None, 1:9].astype(np.int64), np.zeros((1, 16), np.int64))[0]
+        log = np.insert(log, last + 1, extra, axis=0)
+    run = _run(replace(honest.record, sha_calls=log), strict=False)
+    assert _unbalanced_buses(run) == ["mem"]
+    expect_rejected(run, BusError, "mem")
 
 
 def test_round_rows_without_block_row(honest: Run) -> None:
     """Round rows of a call whose block row is gone (and the call still sent by the CPU)."""
     run = fresh_copy(honest)
     blk = run.witness.main[sha.BLOCK_NAME]
-    blk[UNREAD] = 0
+    n = 4 + NBLK
+    blk[UNREAD:n - 1] = blk[UNREAD + 1:n].copy()  # the rows after it move up: the call structure holds
+    blk[n - 1] = 0
     rebalance_lookups(run)
     expect_rejected(run, BusError, sha.BUS_CALL)
 

@@ -79,9 +79,12 @@ def test_sha_lookups_exact_integers_match_field_arithmetic(monkeypatch):
     B = 3
     state = rng.integers(0, 1 << 32, (B, 8), dtype=np.int64)
     block = rng.integers(0, 1 << 32, (B, 16), dtype=np.int64)
-    calls = sha.ShaCalls(np.arange(1, B + 1) * 10, np.full(B, 0x1000), np.full(B, 0x2000), state, block,
+    # two calls: one of one block, one of two blocks
+    start = np.array([True, True, False])
+    calls = sha.ShaCalls(np.array([10, 20, 20]), np.full(B, 0x1000), np.array([0x2000, 0x2000, 0x2000]),
+                         np.array([1, 2, 2]), np.array([0x800, 0x800, 0x810]), start, state, block,
                          np.zeros((B, 8), np.int64))
-    prev_ts = np.zeros((B, 24), np.int64)
+    prev_ts = np.zeros(2 * 9 + B * 16, np.int64)
     tables = riscv_air.circuit().sha
 
     def counts(limit):

@@ -50,7 +50,7 @@ HEIGHTS_AT = 8 + 2 + 7 + 4
 def _image(use_sha: bool, use_dot: bool):
     code = []
     if use_sha:
-        code += A.li("a0", STATE) + A.li("a1", BLOCK) + A.li("a7", abi.ECALL_SHA256) + [A.ECALL]
+        code += A.li("a0", STATE) + A.li("a1", BLOCK) + A.li("a2", 1) + A.li("a7", abi.ECALL_SHA256) + [A.ECALL]
     if use_dot:
         code += (A.li("a0", DA) + A.li("a1", DB) + A.li("a2", 16 | 128 << abi.DOT_ZP_SHIFT)
                  + A.li("a7", abi.ECALL_DOT_I8) + [A.ECALL])

@@ -206,7 +206,7 @@ def generate(s: ImageSetup, record, strict: bool = True, segment=None) -> Witnes
     sha_tail = slice(len(cpu.resolved.prev_ts) - len(sha_acc.key), None)
     if strict:
         sha.check_replay(sha_calls, cpu.resolved.prev_value[sha_tail])
-    main.update(c.sha.fill(sha_calls, cpu.resolved.prev_ts[sha_tail].reshape(-1, 24), sends, (s.text_lo, s.text_hi)))
+    main.update(c.sha.fill(sha_calls, cpu.resolved.prev_ts[sha_tail], sends, (s.text_lo, s.text_hi)))
     prog_h = s.fixed[ProgramTable.NAME].shape[0]
     main[ProgramTable.NAME] = ProgramTable.main_trace(s.pcs, prog_h, cpu.program_rows,
                                                       cpu.main.shape[0] - len(record))

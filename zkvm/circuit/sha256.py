@@ -1,12 +1,14 @@
-"""SHA-256 compression accelerator: the SHA256 ecall (zkvm/abi.py) proven by three tables beside the CPU.
+"""SHA-256 compression accelerator: the SHA256 ecall (zkvm/abi.py, "SHA-256") proven by three tables beside the CPU.
 
-Tables and buses (the CPU row of the ecall does O(1) work: one send on ``ecall_sha256``):
+One ecall compresses n consecutive 64-byte blocks into a state in guest memory. The CPU row of the ecall does O(1)
+work (one send on ``ecall_sha256``); the chaining of the state from block to block happens inside these tables.
 
-* ``sha256_block`` — one row per call. Receives the call (clk, a0, a1) from the CPU, checks the pointers,
-  reads the 8 state words and writes the 8 new ones on the memory bus (read-modify-write accesses at
-  timestamp 4·clk + 2), sends the input state to the round table and receives the state after 64 rounds,
-  and proves the final addition H_out = H_in + state mod 2^32.
-* ``sha256_round`` — 33 rows per call: a pre-row holding the input state, then 32 rows of two rounds each
+* ``sha256_block`` — one row per block. A call is a run of consecutive rows (``start`` .. ``last``, the
+  structure of zkvm/circuit/calls.py). The start row receives the call (clk, a0, a1) from the CPU, checks the
+  pointers, reads register a2 (the block count) and the 8 state words on the memory bus; every row sends its
+  input state to the round table and receives the state after 64 rounds, and proves the final addition
+  H_out = H_in + state mod 2^32; H_out is the next row's H_in; the last row writes H_out to the state words.
+* ``sha256_round`` — 33 rows per block: a pre-row holding the input state, then 32 rows of two rounds each
   (step r = rounds 2r, 2r + 1). Row t holds a_{2t-2}, a_{2t-1}, e_{2t-2}, e_{2t-1} as bits (a0, a1, e0, e1),
   d3 = a_{2t-3} and h3 = e_{2t-3} as limbs, and (t >= 1) W and K of the rounds it computes; the two rounds
   are constraints on the transition from the row above, which sees all of a..h of both (b, c, f, g are the
@@ -18,32 +20,41 @@ Tables and buses (the CPU row of the ecall does O(1) work: one send on ``ecall_s
 * ``sha256_k`` — fixed, 32 rows (r, r < 8, K_2r, K_2r+1, m8_r, m3_r): the round constants, the message-row
   flag and which rows send schedule terms on the ``sha256_w`` bus.
 
-Why this layout (cells = padded rows x (main + 4 x aux extension columns)). The first layout was 64 rows of
-one round (237 main + 128 aux: Σ/σ through 32 byte columns and 32 XOR lookups, Ch/Maj through byte lookups
-on byte columns of b, c, f, g, 48 shift-register columns for the schedule): 23,360 cells a call. Bits make
+Why several blocks per call (the ABI's argument is in zkvm/abi.py): a one-block call cost the guest ~5-8 CPU
+cycles a block around the ecall (8,300 rows of model B's CPU table). Chaining inside the block table costs one
+narrow row per block and 16 transition constraints (H_in' = H_out); the state's memory traffic is now once per
+call (read on the start row, written by the last), and the block count is a register the start row reads
+itself, so the CPU row is unchanged. Rows per block: 33 round + 1 block.
+
+Why this round layout (cells = padded rows x (main + 4 x aux extension columns)). The first layout was 64 rows
+of one round (237 main + 128 aux: Σ/σ through 32 byte columns and 32 XOR lookups, Ch/Maj through byte lookups
+on byte columns of b, c, f, g, 48 shift-register columns for the schedule): 23,360 cells a block. Bits make
 every bitwise function a polynomial, but one round a row needs b, c, f, g on the row too (128 more bit
 columns, or 16 byte columns + 16 lookups); two rounds a row share them: the four a/e words of a row and of
 the row above are exactly a..h of both rounds. The pre-row lets round 0 use the same transition as every
 other round. The schedule's far terms travel on the ``sha256_w`` bus instead of windows: row j sends
 (P_j, Q_j) = (W_2j + σ0(W_2j+1), W_2j+1 + σ0(W_2j+2)) once to row j + 8 and (W_2j-1, W_2j) once to row j + 3;
-σ1 of the row above is a polynomial in the transition. Now 243 main + 44 aux columns x 33 rows = 9,471 cells a
-call (2.5x fewer; 2x fewer padded rows: B's 1,617 calls fit 2^16 rows instead of 2^17). The price is a larger
-constraint polynomial per row (evaluated once per LDE row, cheaper than the cells it replaces).
+σ1 of the row above is a polynomial in the transition. 243 main + 44 aux columns x 33 rows a block.
 
-Buses: ``ecall_sha256`` (clk, a0_lo, a0_hi, a1_lo, a1_hi) cpu -> block; ``sha256_init`` (clk, block word
-index, H0..H7 limbs) block -> first round row; ``sha256_final`` (clk, a..h limbs after round 63) last round
-row -> block; ``sha256_k`` (r, is_msg, K_2r, K_2r+1 limbs, m8, m3) round rows -> the fixed K table; ``sha256_w`` (clk,
-index, two limb pairs) round rows -> later round rows of the same call (schedule terms); plus ``mem``,
-``bytes``, ``range16``.
+Buses: ``ecall_sha256`` (clk, a0_lo, a0_hi, a1_lo, a1_hi) cpu -> block start row; ``sha256_init`` (clk, bw,
+H_in limbs) block row -> first round row; ``sha256_final`` (clk, bw, a..h limbs after round 63) last round row
+-> block row; ``sha256_k`` (r, is_msg, K_2r, K_2r+1 limbs, m8, m3) round rows -> the fixed K table;
+``sha256_w`` (clk, bw, index, two limb pairs) round rows -> later round rows of the same block (schedule terms);
+plus ``mem``, ``bytes``, ``range16``. A block is named by (clk, bw): clk is unique per call (the CPU sends each
+clk once), bw (the block's word address) steps by 16 inside a call, so no two blocks share the pair.
 
-Soundness (overall): every call is received exactly once (the CPU sends each clk once; a block row's call
-tuple carries its clk; a round block's init/final tuples carry the same clk, constant over its 33 rows), so
-no table row exists without an ecall and no ecall without its rows. Memory traffic goes through the same
-offline-memory-checking argument as loads and stores, at timestamp 4·clk + 2 of the ecall's cycle (its own
-CPU accesses that cycle are registers only). Interpreter traps are unprovable: a misaligned or out-of-range
-pointer by the pointer decomposition below (or a cell without initialisation), a state in the program text
-by the text-distance check, overlapping state and block because one cell would be accessed twice at the
-same timestamp (the memory argument needs strictly increasing timestamps per cell).
+Soundness (overall): every call is received exactly once, by a start row; the rows after it up to its last row
+are that call's blocks (calls.py: rows no ecall asked for would need a start row no CPU send balances), and
+there are exactly a2 of them: ``rem`` starts at a2 (read through the memory argument), drops by one a row and
+is 1 on the last row (a2 = 0 is unprovable: rem would have to wrap p). Block i + 1 reads the words right after
+block i (bw steps by 16) and starts from block i's output (chain constraints): no block skipped, repeated,
+reordered, or started from a forged state. Each block row's round block is the one with its (clk, bw), so an
+ecall with no rows, or a block row without its 33 round rows, leaves a bus unbalanced. Memory traffic goes
+through the same offline-memory-checking argument as loads and stores, at timestamp 4·clk + 2 of the ecall's
+cycle (its own CPU accesses that cycle are registers a7, a0, a1 only). Interpreter traps are unprovable: a
+misaligned or out-of-range pointer by the pointer decomposition below (or a cell without initialisation), a
+state in the program text by the text-distance check, state overlapping a block because one cell would be
+accessed twice at the same timestamp (the memory argument needs strictly increasing timestamps per cell).
 """
 
 from __future__ import annotations
@@ -52,8 +63,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zkvm import abi
+from zkvm.circuit.calls import constrain_calls
+from zkvm.circuit.columns import Col, Columns
 from zkvm.circuit.lookups import LookupSends, padded_height, trace_rows
-from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, Accesses
+from zkvm.circuit.memory import BUS_MEM, SPACE_MEM, SPACE_REG, Accesses
 from zkvm.circuit.opcodes import BUS_BYTES, BUS_RANGE16, BYTE_RANGE
 from zkvm.errors import ZkvmError
 from zkvm.field.babybear import P
@@ -63,8 +77,10 @@ BUS_W = "sha256_w"
 BLOCK_NAME, ROUND_NAME, K_NAME = "sha256_block", "sha256_round", "sha256_k"
 #: Memory timestamp slot of the accelerator's accesses: 4·clk + TS_SLOT (the ecall row uses registers only).
 TS_SLOT = 2
+#: Register holding the block count (a2).
+REG_A2 = 12
 ROUNDS = 64
-MEM_WORDS = 1 << 22  # guest memory in words (abi.MEM_END / 4)
+MEM_WORDS = abi.MEM_END // 4  # guest memory in words
 K = (0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -74,30 +90,63 @@ K = (0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x9
      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2)
 
-#: Rows of the round table per call: a pre-row holding the input state, then 32 rows of two rounds each.
+#: Rows of the round table per block: a pre-row holding the input state, then 32 rows of two rounds each.
 STEPS = ROUNDS // 2
-ROWS_PER_CALL = STEPS + 1
+ROWS_PER_BLOCK = STEPS + 1
 #: Schedule bus indices: step j sends (P, Q) to step j + P_LAG and (V, W0) to step j + V_LAG (at V_BASE + index).
 P_LAG, V_LAG, V_BASE = 8, 3, STEPS
 _WORDS = ("a0", "a1", "e0", "e1", "w0", "w1")
 
-ROUND_COLUMNS = (
-    ("is_real", "first", "last", "is_msg", "r", "clk", "bw", "k0_lo", "k0_hi", "k1_lo", "k1_hi",
-     "md0_lo", "md0_hi", "md1_lo", "md1_hi", "m8", "m3")
-    + tuple(f"{w}_{i}" for w in _WORDS for i in range(32))
-    + ("d3_lo", "d3_hi", "h3_lo", "h3_hi", "an_lo", "an_hi", "en_lo", "en_hi")
-    + tuple(f"c{x}{j}_{p}" for j in "01" for x in "ae" for p in ("lo", "hi"))
-    + ("cw0_lo", "cw0_hi", "cw1_lo", "cw1_hi")
-    + tuple(f"{n}_{p}" for n in ("p", "q", "v", "rp", "rq", "rv", "rw") for p in ("lo", "hi"))
-)
-BLOCK_COLUMNS = (
-    ("is_real", "clk", "a0_lo", "a0_hi", "a1_lo", "a1_hi", "sx", "bx", "rs_lo", "rs_hi", "rb_lo", "rb_hi",
-     "above", "tx_lo", "tx_hi")
-    + tuple(f"{n}{i}_{p}" for n in ("hin", "fin", "out") for i in range(8) for p in ("lo", "hi"))
-    + tuple(f"c{j}_{i}" for j in (1, 2) for i in range(8))
-    + tuple(f"d{i}_{p}" for i in range(8) for p in ("lo", "hi"))
-)
-K_FIXED = ("r", "msg", "k0_lo", "k0_hi", "k1_lo", "k1_hi", "m8", "m3")
+
+def _pair(name: str) -> Col:
+    """A 32-bit value as two 16-bit limb columns name_lo, name_hi."""
+    return Col(names=(f"{name}_lo", f"{name}_hi"))
+
+
+def _bits(name: str) -> Col:
+    """A 32-bit word as 32 boolean columns name_0..name_31 (bit 0 first)."""
+    return Col(names=[f"{name}_{i}" for i in range(32)])
+
+
+class ShaRoundCols(Columns):
+    is_real, first, last, is_msg, r, clk, bw = (Col() for _ in range(7))
+    k0, k1 = _pair("k0"), _pair("k1")          # K_2r, K_2r+1 (from the K table)
+    md0, md1 = _pair("md0"), _pair("md1")      # timestamp distances of the two block-word reads (message rows)
+    m8, m3 = Col(), Col()                      # this row sends schedule terms to row r + 8 / r + 3
+    a0, a1, e0, e1, w0, w1 = (_bits(w) for w in _WORDS)
+    d3, h3, an, en = _pair("d3"), _pair("h3"), _pair("an"), _pair("en")
+    ca0, ce0, ca1, ce1 = _pair("ca0"), _pair("ce0"), _pair("ca1"), _pair("ce1")  # carries of the round additions
+    cw0, cw1 = _pair("cw0"), _pair("cw1")      # carries of the schedule additions
+    p, q, v, rp, rq, rv, rw = (_pair(n) for n in ("p", "q", "v", "rp", "rq", "rv", "rw"))
+
+
+def _word(name: str) -> Col:
+    """Eight 32-bit words as limb pairs name0_lo, name0_hi .. name7_hi (a state)."""
+    return Col(names=[(f"{name}{i}_lo", f"{name}{i}_hi") for i in range(8)])
+
+
+class ShaBlockCols(Columns):
+    is_real, start, last, clk = Col(), Col(), Col(), Col()
+    a0_lo, a0_hi, a1_lo, a1_hi = Col(), Col(), Col(), Col()  # the call's registers (the CPU's tuple)
+    sx, bx, bw, rem = Col(), Col(), Col(), Col()  # a0_lo / 4, a1_lo / 4, this block's word index, blocks left
+    rs, rb = _pair("rs"), _pair("rb")             # distances of the state / this block to the end of memory
+    above = Col()                                 # the state lies above the program text (else below)
+    tx, dn = _pair("tx"), _pair("dn")             # distance of the state to the text; of the a2 read (start)
+    hin, fin, out = _word("hin"), _word("fin"), _word("out")  # H_in, state after 64 rounds, H_out
+    c1 = Col(names=[f"c1_{i}" for i in range(8)])  # carries of the final addition
+    c2 = Col(names=[f"c2_{i}" for i in range(8)])
+    d = _word("d")                                # timestamp distances of the state reads (start)
+
+
+class ShaKCols(Columns):
+    """Fixed: step r, [r < 8], K_2r, K_2r+1 limbs, m8_r, m3_r; main: how many blocks look the row up."""
+    r, msg = Col(fixed=True), Col(fixed=True)
+    k0_lo, k0_hi, k1_lo, k1_hi = (Col(fixed=True) for _ in range(4))
+    m8, m3 = Col(fixed=True), Col(fixed=True)
+    mult = Col()
+
+
+ROUND_COLUMNS, BLOCK_COLUMNS, K_FIXED = ShaRoundCols.NAMES, ShaBlockCols.NAMES, ShaKCols.FIXED
 
 
 # ---------------------------------------------------------------------------------------------- expressions
@@ -167,24 +216,23 @@ class ShaTables:
     # ------------------------------------------------------------------------------------------ round table
     @staticmethod
     def _round(t) -> None:
-        c = {n: t.main(n) for n in ROUND_COLUMNS}
-        is_real, first, last, is_msg, r = c["is_real"], c["first"], c["last"], c["is_msg"], c["r"]
-        bits = {w: [c[f"{w}_{i}"] for i in range(32)] for w in _WORDS}
-        A0, A1, E0, E1, W0, W1 = (bits[w] for w in _WORDS)
+        c = ShaRoundCols.exprs(t)
+        is_real, first, last, is_msg, r, clk, bw = c.is_real, c.first, c.last, c.is_msg, c.r, c.clk, c.bw
+        A0, A1, E0, E1, W0, W1 = (list(getattr(c, w)) for w in _WORDS)
         nx = lambda ws: [x.next for x in ws]  # noqa: E731
-        L = {w: _bit_limbs(bits[w]) for w in _WORDS}
-        pair = lambda n: (c[f"{n}_lo"], c[f"{n}_hi"])  # noqa: E731
+        nxp = lambda pair: (pair[0].next, pair[1].next)  # noqa: E731
+        L = {w: _bit_limbs(list(getattr(c, w))) for w in _WORDS}
         rnd = is_real - first  # a row of two rounds (not the pre-row, not padding)
 
-        def boolean(name):
-            t.always(f"{name}_bool", c[name] * (1 - c[name]))
+        def boolean(name, x):
+            t.always(f"{name}_bool", x * (1 - x))
 
         # Soundness (control): real rows come first; a block is a pre-row (`first`: the input state, no round)
         # then rows r = 0..31 of two rounds each — r = 0 after the pre-row, r steps by one until `last`, which
         # only r = 31 may set, and the row after `last` is the next block's pre-row. r is bound to 0..31 by the
         # K lookup on every round row, so a block has exactly 32 round rows: no round skipped or repeated.
         for name in ("is_real", "first", "last", "is_msg"):
-            boolean(name)
+            boolean(name, getattr(c, name))
         t.first("starts_block", first - is_real)
         t.transition("real_prefix", is_real.next * (1 - is_real))
         t.always("first_real", first * (1 - is_real))
@@ -198,30 +246,30 @@ class ShaTables:
         t.transition("block_ends", is_real * (1 - is_real.next) * (1 - last))
         t.last("last_row_ends_block", is_real * (1 - last))
         # the call (clk) and block pointer stay the same over a block
-        t.transition("clk_const", (1 - last) * (c["clk"].next - c["clk"]))
-        t.transition("bw_const", (1 - last) * (c["bw"].next - c["bw"]))
+        t.transition("clk_const", (1 - last) * (clk.next - clk))
+        t.transition("bw_const", (1 - last) * (bw.next - bw))
         # Soundness (K): the fixed table holds exactly (r, [r < 8], K_2r, K_2r+1, m8_r, m3_r) for r = 0..31.
-        t.send(BUS_K, [r, is_msg, c["k0_lo"], c["k0_hi"], c["k1_lo"], c["k1_hi"], c["m8"], c["m3"]], mult=rnd)
+        t.send(BUS_K, [r, is_msg, *c.k0, *c.k1, c.m8, c.m3], mult=rnd)
 
         # Soundness (bits): six words as 32 boolean columns each; every limb below is a linear combination of
         # them, so it is in range by construction.
         for w in _WORDS:
-            for i in range(32):
-                boolean(f"{w}_{i}")
+            for i, x in enumerate(getattr(c, w)):
+                boolean(f"{w}_{i}", x)
 
         # ---- message: round rows 0..7 read block words 2r and 2r + 1; their little-endian bytes are W's
         # big-endian bytes. Soundness: same memory argument as loads (receive the previous (value, ts), send it
         # back at ts), ts - ts_prev - 1 range-checked < 2^24 (md_lo range16, md_hi byte).
-        ts = 4 * c["clk"] + TS_SLOT
-        for j, w in enumerate((W0, W1)):
+        ts = 4 * clk + TS_SLOT
+        for j, (w, (md_lo, md_hi)) in enumerate(((W0, c.md0), (W1, c.md1))):
             B = _bytes_of(w)
             m_lo, m_hi = B[3] + 256 * B[2], B[1] + 256 * B[0]
-            md = c[f"md{j}_lo"] + 65536 * c[f"md{j}_hi"]
-            addr = c["bw"] + 2 * r + j
+            md = md_lo + 65536 * md_hi
+            addr = bw + 2 * r + j
             t.receive(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts - 1 - md], mult=is_msg)
             t.send(BUS_MEM, [SPACE_MEM, addr, m_lo, m_hi, ts], mult=is_msg)
-            t.send(BUS_RANGE16, [c[f"md{j}_lo"]], mult=is_msg)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["md0_hi"], c["md1_hi"], 0], mult=is_msg)
+            t.send(BUS_RANGE16, [md_lo], mult=is_msg)
+        t.send(BUS_BYTES, [BYTE_RANGE, c.md0[1], c.md1[1], 0], mult=is_msg)
 
         # ---- the two rounds of row t + 1, on the transition t -> t + 1. Row t holds a_{2t-2} (a0), a_{2t-1}
         # (a1), e likewise, and the limbs d3 = a_{2t-3}, h3 = e_{2t-3}; row t + 1 holds W and K of rounds 2t,
@@ -244,121 +292,151 @@ class ShaTables:
             t.transition(f"add_e{tag}_hi", t1[1] + d[1] + ce[0] - res_e[1] - 65536 * ce[1])
 
         a0n, a1n, e0n, e1n = nx(A0), nx(A1), nx(E0), nx(E1)
-        k0n, k1n = (c["k0_lo"].next, c["k0_hi"].next), (c["k1_lo"].next, c["k1_hi"].next)
+        k0n, k1n = nxp(c.k0), nxp(c.k1)
         w0n, w1n = _bit_limbs(nx(W0)), _bit_limbs(nx(W1))
-        nxp = lambda n: (c[f"{n}_lo"].next, c[f"{n}_hi"].next)  # noqa: E731
-        rounds(a0n, A1, A0, pair("d3"), e0n, E1, E0, pair("h3"), k0n, w0n, _bit_limbs(a1n), _bit_limbs(e1n),
-               nxp("ca0"), nxp("ce0"), 0)
-        rounds(a1n, a0n, A1, L["a0"], e1n, e0n, E1, L["e0"], k1n, w1n, nxp("an"), nxp("en"), nxp("ca1"),
-               nxp("ce1"), 1)
-        for name in ("ca0", "ce0", "ca1", "ce1"):
-            t.send(BUS_BYTES, [BYTE_RANGE, c[f"{name}_lo"], c[f"{name}_hi"], 0], mult=rnd)
+        rounds(a0n, A1, A0, c.d3, e0n, E1, E0, c.h3, k0n, w0n, _bit_limbs(a1n), _bit_limbs(e1n),
+               nxp(c.ca0), nxp(c.ce0), 0)
+        rounds(a1n, a0n, A1, L["a0"], e1n, e0n, E1, L["e0"], k1n, w1n, nxp(c.an), nxp(c.en), nxp(c.ca1),
+               nxp(c.ce1), 1)
+        for carry in (c.ca0, c.ce0, c.ca1, c.ce1):
+            t.send(BUS_BYTES, [BYTE_RANGE, carry[0], carry[1], 0], mult=rnd)
 
         # ---- state to the next row inside a block: a0' = an, e0' = en, d3' = a1, h3' = e1.
         # Soundness: the bits of the next a0 / e0 must represent exactly an / en (so an, en are 16-bit limbs).
         nxt = 1 - last
         a0_next, e0_next = _bit_limbs(a0n), _bit_limbs(e0n)
         for i, p in enumerate(("lo", "hi")):
-            t.transition(f"a_next_{p}", nxt * (a0_next[i] - pair("an")[i]))
-            t.transition(f"e_next_{p}", nxt * (e0_next[i] - pair("en")[i]))
-            t.transition(f"d_next_{p}", nxt * (c[f"d3_{p}"].next - L["a1"][i]))
-            t.transition(f"h_next_{p}", nxt * (c[f"h3_{p}"].next - L["e1"][i]))
+            t.transition(f"a_next_{p}", nxt * (a0_next[i] - c.an[i]))
+            t.transition(f"e_next_{p}", nxt * (e0_next[i] - c.en[i]))
+            t.transition(f"d_next_{p}", nxt * (c.d3[i].next - L["a1"][i]))
+            t.transition(f"h_next_{p}", nxt * (c.h3[i].next - L["e1"][i]))
 
         # ---- schedule (round rows 8..31): W_2u = σ1(W_2u-2) + W_2u-7 + P_{u-8}, W_2u+1 = σ1(W_2u-1) + W_2u-6 +
         # Q_{u-8}, with P_j = W_2j + σ0(W_2j+1) and Q_j = W_2j+1 + σ0(W_2j+2) (defined on row j; Q from the next
-        # row's bits by a transition) and V_j = W_2j-1 (the row above's w1, a transition). Row j sends (clk, j,
-        # P, Q) to row j + 8 and (clk, 32 + j, V, W_2j) to row j + 3 (multiplicities m8, m3 from the K table);
-        # a schedule row receives (clk, u - 8, rp, rq) and (clk, 32 + u - 3, rv, rw). σ1 of the row above is a
-        # polynomial of its bits, in the transition. Soundness: clk is unique per block and r is bound to the
-        # row's step (K, round_step), so the received values are exactly those of the right rows of the same
-        # call; rp, rq < 2^17, so the carries are < 4 (byte-checked on schedule rows, free elsewhere, as above).
+        # row's bits by a transition) and V_j = W_2j-1 (the row above's w1, a transition). Row j sends (clk, bw,
+        # j, P, Q) to row j + 8 and (clk, bw, 32 + j, V, W_2j) to row j + 3 (multiplicities m8, m3 from the K
+        # table); a schedule row receives (clk, bw, u - 8, rp, rq) and (clk, bw, 32 + u - 3, rv, rw). σ1 of the
+        # row above is a polynomial of its bits, in the transition. Soundness: (clk, bw) is unique per block
+        # and r is bound to the row's step (K, round_step), so the received values are exactly those of the
+        # right rows of the same block; rp, rq < 2^17, so the carries are < 4 (byte-checked on schedule rows,
+        # free elsewhere, as above).
         sched = rnd - is_msg
         s0_w1, s0_w0n = _sigma_limbs(W1, 7, 18, 3, shr=True), _sigma_limbs(nx(W0), 7, 18, 3, shr=True)
         for i, p in enumerate(("lo", "hi")):
-            t.always(f"p_{p}", c[f"p_{p}"] - L["w0"][i] - s0_w1[i])
-            t.transition(f"q_{p}", c[f"q_{p}"] - L["w1"][i] - s0_w0n[i])
-            t.transition(f"v_{p}", c[f"v_{p}"].next - L["w1"][i])
-        for j, (wn, s1, rv, rp) in enumerate(((w0n, _sigma_limbs(W0, 17, 19, 10, shr=True), "rv", "rp"),
-                                               (w1n, _sigma_limbs(W1, 17, 19, 10, shr=True), "rw", "rq"))):
-            cw, rvn, rpn = nxp(f"cw{j}"), nxp(rv), nxp(rp)
-            t.transition(f"schedule{j}_lo", wn[0] + 65536 * cw[0] - s1[0] - rvn[0] - rpn[0])
-            t.transition(f"schedule{j}_hi", wn[1] + 65536 * cw[1] - cw[0] - s1[1] - rvn[1] - rpn[1])
-            t.send(BUS_BYTES, [BYTE_RANGE, c[f"cw{j}_lo"], c[f"cw{j}_hi"], 0], mult=sched)
-        t.send(BUS_W, [c["clk"], r, *pair("p"), *pair("q")], mult=rnd * c["m8"])
-        t.send(BUS_W, [c["clk"], V_BASE + r, *pair("v"), *L["w0"]], mult=rnd * c["m3"])
-        t.receive(BUS_W, [c["clk"], r - P_LAG, *pair("rp"), *pair("rq")], mult=sched)
-        t.receive(BUS_W, [c["clk"], V_BASE + r - V_LAG, *pair("rv"), *pair("rw")], mult=sched)
+            t.always(f"p_{p}", c.p[i] - L["w0"][i] - s0_w1[i])
+            t.transition(f"q_{p}", c.q[i] - L["w1"][i] - s0_w0n[i])
+            t.transition(f"v_{p}", c.v[i].next - L["w1"][i])
+        for j, (wn, s1, rv, rp, cw) in enumerate(((w0n, _sigma_limbs(W0, 17, 19, 10, shr=True), c.rv, c.rp, c.cw0),
+                                                   (w1n, _sigma_limbs(W1, 17, 19, 10, shr=True), c.rw, c.rq, c.cw1))):
+            cwn, rvn, rpn = nxp(cw), nxp(rv), nxp(rp)
+            t.transition(f"schedule{j}_lo", wn[0] + 65536 * cwn[0] - s1[0] - rvn[0] - rpn[0])
+            t.transition(f"schedule{j}_hi", wn[1] + 65536 * cwn[1] - cwn[0] - s1[1] - rvn[1] - rpn[1])
+            t.send(BUS_BYTES, [BYTE_RANGE, cw[0], cw[1], 0], mult=sched)
+        t.send(BUS_W, [clk, bw, r, *c.p, *c.q], mult=rnd * c.m8)
+        t.send(BUS_W, [clk, bw, V_BASE + r, *c.v, *L["w0"]], mult=rnd * c.m3)
+        t.receive(BUS_W, [clk, bw, r - P_LAG, *c.rp, *c.rq], mult=sched)
+        t.receive(BUS_W, [clk, bw, V_BASE + r - V_LAG, *c.rv, *c.rw], mult=sched)
 
         # ---- link to the block table: the pre-row takes H_in as (an, a1, a0, d3, en, e1, e0, h3) = a..h; the
-        # last row hands a..h after round 63 back in the same places. Soundness: both tuples carry clk (and
-        # bw), constant over the block.
-        state = [*pair("an"), *L["a1"], *L["a0"], *pair("d3"), *pair("en"), *L["e1"], *L["e0"], *pair("h3")]
-        t.receive(BUS_INIT, [c["clk"], c["bw"], *state], mult=first)
-        t.send(BUS_FINAL, [c["clk"], *state], mult=last)
+        # last row hands a..h after round 63 back in the same places. Soundness: both tuples carry (clk, bw),
+        # constant over the block and unique per block.
+        state = [*c.an, *L["a1"], *L["a0"], *c.d3, *c.en, *L["e1"], *L["e0"], *c.h3]
+        t.receive(BUS_INIT, [clk, bw, *state], mult=first)
+        t.send(BUS_FINAL, [clk, bw, *state], mult=last)
 
     # ------------------------------------------------------------------------------------------ block table
     @staticmethod
     def _block(t, text_lo, text_hi) -> None:
-        c = {n: t.main(n) for n in BLOCK_COLUMNS}
-        is_real = c["is_real"]
-        t.always("is_real_bool", is_real * (1 - is_real))
-        t.receive(BUS_CALL, [c["clk"], c["a0_lo"], c["a0_hi"], c["a1_lo"], c["a1_hi"]], mult=is_real)
+        c = ShaBlockCols.exprs(t)
+        is_real, start, last, clk, bw, rem = c.is_real, c.start, c.last, c.clk, c.bw, c.rem
+        for name in ("is_real", "start", "last"):
+            x = getattr(c, name)
+            t.always(f"{name}_bool", x * (1 - x))
+        t.always("start_real", start * (1 - is_real))
+        t.always("last_real", last * (1 - is_real))
+        # Soundness (call structure): a call's rows are contiguous, begin with its start row (which receives the
+        # CPU's call once) and end with its last row (calls.py).
+        inside = constrain_calls(t, is_real, start, last)
+        t.receive(BUS_CALL, [clk, c.a0_lo, c.a0_hi, c.a1_lo, c.a1_hi], mult=start)
+        # Soundness (chaining): inside a call the next row is the next block of the same call — same clk and
+        # state pointer, block address + 16 words, one block fewer left, and its input state is this row's
+        # output. With rem = a2 on the start row and 1 on the last, the call has exactly a2 rows; with bw
+        # stepping by 16 they read blocks 0..a2-1 in order, each once.
+        for name in ("clk", "a0_hi", "sx"):
+            x = getattr(c, name)
+            t.transition(f"{name}_const", inside * (x.next - x))
+        t.transition("block_step", inside * (bw.next - bw - 16))
+        t.transition("rem_step", inside * (rem.next - rem + 1))
+        t.always("rem_last", last * (rem - 1))
+        for i in range(8):
+            for h, p in enumerate(("lo", "hi")):
+                t.transition(f"chain{i}_{p}", inside * (c.hin[i][h].next - c.out[i][h]))
+
         # Soundness (pointers): a0 = 4·sx + 2^16·a0_hi with sx < 2^16 (range16) and a0_lo < 2^16 (a register
         # value), so a0_lo = 4·sx as integers: 4-aligned; a0_hi is a byte, so a0 < 2^24 = MEM_END and the
-        # word index sw = sx + 2^14·a0_hi < 2^22. sw + 8 <= 2^22 by a range-checked distance (rs); same for
-        # the block (bw, 16 words, rb). Pointers below MEM_START reach cells no table initialises:
-        # unprovable, as they trap in the interpreter.
-        sw = c["sx"] + 16384 * c["a0_hi"]
-        bw = c["bx"] + 16384 * c["a1_hi"]
-        t.always("state_ptr", is_real * (c["a0_lo"] - 4 * c["sx"]))
-        t.always("block_ptr", is_real * (c["a1_lo"] - 4 * c["bx"]))
-        t.always("state_end", is_real * (MEM_WORDS - 8 - sw - c["rs_lo"] - 65536 * c["rs_hi"]))
-        t.always("block_end", is_real * (MEM_WORDS - 16 - bw - c["rb_lo"] - 65536 * c["rb_hi"]))
+        # word index sw = sx + 2^14·a0_hi < 2^22; sw + 8 <= 2^22 by a range-checked distance (rs). Same for the
+        # first block (bx, a1_hi: bw of the start row); every block's bw + 16 <= 2^22 (rb, each row). The
+        # per-call columns hold the same values on every row of the call (honest fill), so their range checks
+        # run on every real row. Pointers below MEM_START reach cells no table initialises: unprovable, as they
+        # trap in the interpreter.
+        sw = c.sx + 16384 * c.a0_hi
+        t.always("state_ptr", is_real * (c.a0_lo - 4 * c.sx))
+        t.always("block_ptr", start * (c.a1_lo - 4 * c.bx))
+        t.always("block_start", start * (bw - c.bx - 16384 * c.a1_hi))
+        t.always("state_end", is_real * (MEM_WORDS - 8 - sw - c.rs[0] - 65536 * c.rs[1]))
+        t.always("block_end", is_real * (MEM_WORDS - 16 - bw - c.rb[0] - 65536 * c.rb[1]))
         # Soundness (text): the state is written, and the program's words are never written (the
         # interpreter traps on it, as for stores): sw >= text_hi, or sw + 8 <= text_lo.
-        above = c["above"]
+        above = c.above
         t.always("above_bool", above * (1 - above))
         dist = above * (sw - text_hi) + (1 - above) * (text_lo - 8 - sw)
-        t.always("state_outside_text", is_real * (dist - c["tx_lo"] - 65536 * c["tx_hi"]))
-        for name in ("sx", "bx", "rs_lo", "rb_lo", "tx_lo"):
-            t.send(BUS_RANGE16, [c[name]], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["a0_hi"], c["a1_hi"], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["rs_hi"], c["rb_hi"], 0], mult=is_real)
-        t.send(BUS_BYTES, [BYTE_RANGE, c["tx_hi"], 0, 0], mult=is_real)
+        t.always("state_outside_text", is_real * (dist - c.tx[0] - 65536 * c.tx[1]))
+        for x in (c.sx, c.bx, c.rs[0], c.rb[0], c.tx[0], c.dn[0]):
+            t.send(BUS_RANGE16, [x], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, c.a0_hi, c.a1_hi, 0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, c.rs[1], c.rb[1], 0], mult=is_real)
+        t.send(BUS_BYTES, [BYTE_RANGE, c.tx[1], c.dn[1], 0], mult=is_real)
 
-        hin = [(c[f"hin{i}_lo"], c[f"hin{i}_hi"]) for i in range(8)]
-        fin = [(c[f"fin{i}_lo"], c[f"fin{i}_hi"]) for i in range(8)]
-        out = [(c[f"out{i}_lo"], c[f"out{i}_hi"]) for i in range(8)]
-        t.send(BUS_INIT, [c["clk"], bw] + [x for pair in hin for x in pair], mult=is_real)
-        t.receive(BUS_FINAL, [c["clk"]] + [x for pair in fin for x in pair], mult=is_real)
+        # Soundness (count): the start row reads register a2 at the call's timestamp (the CPU row touches only
+        # a7, a0, a1) and its value must be rem with a zero high limb: 1 <= a2 < 2^16 blocks (the ABI's bound).
+        ts = 4 * clk + TS_SLOT
+        dn = c.dn[0] + 65536 * c.dn[1]
+        t.receive(BUS_MEM, [SPACE_REG, REG_A2, rem, 0, ts - 1 - dn], mult=start)
+        t.send(BUS_MEM, [SPACE_REG, REG_A2, rem, 0, ts], mult=start)
+
+        t.send(BUS_INIT, [clk, bw] + [x for pair in c.hin for x in pair], mult=is_real)
+        t.receive(BUS_FINAL, [clk, bw] + [x for pair in c.fin for x in pair], mult=is_real)
         # Soundness (final addition): out = hin + fin mod 2^32 with boolean carries and out limbs range16;
-        # hin are memory words (well formed), fin's a and e limbs are range-checked here (the other six are
-        # bytes/limbs the round table already bounds).
-        ts = 4 * c["clk"] + TS_SLOT
+        # hin are memory words (start row) or range-checked outs of the row above, fin's a and e limbs are
+        # range-checked here (the other six are bits/limbs the round table already bounds).
         for i in range(8):
-            c1, c2 = c[f"c1_{i}"], c[f"c2_{i}"]
+            c1, c2 = c.c1[i], c.c2[i]
+            hin, fin, out = c.hin[i], c.fin[i], c.out[i]
             t.always(f"c1_{i}_bool", c1 * (1 - c1))
             t.always(f"c2_{i}_bool", c2 * (1 - c2))
-            t.always(f"final{i}_lo", hin[i][0] + fin[i][0] - out[i][0] - 65536 * c1)
-            t.always(f"final{i}_hi", hin[i][1] + fin[i][1] + c1 - out[i][1] - 65536 * c2)
-            t.send(BUS_RANGE16, [out[i][0]], mult=is_real)
-            t.send(BUS_RANGE16, [out[i][1]], mult=is_real)
+            t.always(f"final{i}_lo", hin[0] + fin[0] - out[0] - 65536 * c1)
+            t.always(f"final{i}_hi", hin[1] + fin[1] + c1 - out[1] - 65536 * c2)
+            t.send(BUS_RANGE16, [out[0]], mult=is_real)
+            t.send(BUS_RANGE16, [out[1]], mult=is_real)
         for i in (0, 4):
-            t.send(BUS_RANGE16, [fin[i][0]], mult=is_real)
-            t.send(BUS_RANGE16, [fin[i][1]], mult=is_real)
-        # Soundness (memory): one read-modify-write access per state word, like a store.
+            t.send(BUS_RANGE16, [c.fin[i][0]], mult=is_real)
+            t.send(BUS_RANGE16, [c.fin[i][1]], mult=is_real)
+        # Soundness (memory): one read-modify-write access per state word, like a store: the start row
+        # receives the old value (the first block's H_in), the last row sends the new one (the last H_out),
+        # both at the call's timestamp and address (clk, a0_hi, sx constant over the call).
         for i in range(8):
-            d = c[f"d{i}_lo"] + 65536 * c[f"d{i}_hi"]
-            t.receive(BUS_MEM, [SPACE_MEM, sw + i, hin[i][0], hin[i][1], ts - 1 - d], mult=is_real)
-            t.send(BUS_MEM, [SPACE_MEM, sw + i, out[i][0], out[i][1], ts], mult=is_real)
-            t.send(BUS_RANGE16, [c[f"d{i}_lo"]], mult=is_real)
+            d = c.d[i][0] + 65536 * c.d[i][1]
+            t.receive(BUS_MEM, [SPACE_MEM, sw + i, *c.hin[i], ts - 1 - d], mult=start)
+            t.send(BUS_MEM, [SPACE_MEM, sw + i, *c.out[i], ts], mult=last)
+            t.send(BUS_RANGE16, [c.d[i][0]], mult=is_real)
         for i in range(0, 8, 2):
-            t.send(BUS_BYTES, [BYTE_RANGE, c[f"d{i}_hi"], c[f"d{i + 1}_hi"], 0], mult=is_real)
+            t.send(BUS_BYTES, [BYTE_RANGE, c.d[i][1], c.d[i + 1][1], 0], mult=is_real)
 
     # ------------------------------------------------------------------------------------------ K table
     @staticmethod
     def _k(t) -> None:
-        t.receive(BUS_K, [t.fixed(n) for n in K_FIXED], mult=t.main("mult"))
+        c = ShaKCols.exprs(t)
+        t.receive(BUS_K, [c.r, c.msg, c.k0_lo, c.k0_hi, c.k1_lo, c.k1_hi, c.m8, c.m3], mult=c.mult)
 
     @staticmethod
     def k_fixed() -> np.ndarray:
@@ -372,13 +450,14 @@ class ShaTables:
     # ------------------------------------------------------------------------------------------ trace
     def fill(self, calls: "ShaCalls", prev_ts: np.ndarray, sends: LookupSends, text: tuple[int, int],
              k: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Main traces of the three tables. ``prev_ts`` (int64[B, 24]): timestamps of the previous access of
-        the 8 state then 16 block words of each call (from the memory replay). ``k`` overrides the round
-        constants (malicious-prover tests only)."""
+        """Main traces of the three tables. ``prev_ts``: timestamps of the previous access of each of
+        ``calls.accesses()`` (from the memory replay, same order). ``k`` overrides the round constants
+        (malicious-prover tests only)."""
         B = len(calls.clk)
+        pt_call, pt_block = calls.split(np.asarray(prev_ts, np.int64))
         rv = round_values(calls.state_in, calls.block, K if k is None else k)
-        rmain, rcols = _round_main(rv, calls, prev_ts[:, 8:])
-        bmain = _block_main(calls, rv, prev_ts[:, :8], text)
+        rmain, rcols = _round_main(rv, calls, pt_block)
+        bmain = _block_main(calls, rv, pt_call, text)
         kmain = np.full((STEPS, 1), B, dtype=np.uint32)
         report_lookups(self.round_t, rmain, sends, rcols)
         report_lookups(self.block_t, bmain, sends)
@@ -393,9 +472,15 @@ class ShaTraceError(ZkvmError):
 
 @dataclass
 class ShaCalls:
-    clk: np.ndarray        # int64[B]: the ecall rows' clk (cycle index + 1)
-    a0: np.ndarray         # int64[B]: state pointer
-    a1: np.ndarray         # int64[B]: block pointer
+    """One entry per block compressed, in execution order; a call's blocks are consecutive entries, the first
+    with ``start`` set."""
+
+    clk: np.ndarray        # int64[B]: the ecall row's clk (cycle index + 1), the same for a call's blocks
+    a0: np.ndarray         # int64[B]: the call's state pointer
+    a1: np.ndarray         # int64[B]: the call's first block pointer
+    n: np.ndarray          # int64[B]: the call's block count (a2)
+    bw: np.ndarray         # int64[B]: this block's word index
+    start: np.ndarray      # bool[B]: the call's first block
     state_in: np.ndarray   # int64[B, 8]
     block: np.ndarray      # int64[B, 16]: block words as stored (little-endian)
     state_out: np.ndarray  # int64[B, 8]
@@ -404,27 +489,59 @@ class ShaCalls:
     def from_record(rec) -> "ShaCalls":
         log = np.asarray(rec.sha_calls, dtype=np.int64).reshape(-1, 33)
         t = log[:, 0]
-        return ShaCalls(t + int(getattr(rec, "clk0", 1)), np.asarray(rec.rs1_val, np.int64)[t], np.asarray(rec.rs2_val, np.int64)[t],
+        B = len(t)
+        start = np.ones(B, bool)
+        start[1:] = t[1:] != t[:-1]  # a call's blocks share its cycle; two calls never do
+        first = np.nonzero(start)[0]
+        call = np.cumsum(start) - 1
+        j = np.arange(B) - first[call]          # block index inside its call
+        n = np.diff(np.append(first, B))[call]  # blocks of its call
+        a0 = np.asarray(rec.rs1_val, np.int64)[t]
+        a1 = np.asarray(rec.rs2_val, np.int64)[t]
+        return ShaCalls(t + int(getattr(rec, "clk0", 1)), a0, a1, n, (a1 >> 2) + 16 * j, start,
                         log[:, 1:9], log[:, 9:25], log[:, 25:33])
 
+    @property
+    def last(self) -> np.ndarray:
+        """bool[B]: the call's last block."""
+        out = np.ones(len(self.start), bool)
+        out[:-1] = self.start[1:]
+        return out
+
     def accesses(self) -> Accesses:
-        """The memory accesses of every call: 8 state read-modify-writes then 16 block reads, at 4·clk + 2."""
-        B = len(self.clk)
-        sw, bw = self.a0 >> 2, self.a1 >> 2
-        addr = np.concatenate([sw[:, None] + np.arange(8), bw[:, None] + np.arange(16)], axis=1)
-        key = (np.int64(SPACE_MEM) << 32) | addr
-        ts = np.repeat(4 * self.clk + TS_SLOT, 24).reshape(B, 24)
-        is_write = np.zeros((B, 24), bool)
-        is_write[:, :8] = True
-        value = np.concatenate([self.state_out, np.zeros((B, 16), np.int64)], axis=1)
-        return Accesses(key.ravel(), ts.ravel(), is_write.ravel(), value.ravel())
+        """The memory accesses, all at 4·clk + 2: per call (in order) a read of register a2 and 8 state
+        read-modify-writes (the value written: the last block's output), then 16 word reads per block."""
+        s, e = np.nonzero(self.start)[0], np.nonzero(self.last)[0]
+        C, B = len(s), len(self.clk)
+        sw = self.a0[s] >> 2
+        key_c = np.concatenate([np.full((C, 1), (SPACE_REG << 32) | REG_A2, np.int64),
+                                (np.int64(SPACE_MEM) << 32) | (sw[:, None] + np.arange(8))], axis=1)
+        val_c = np.concatenate([self.n[s][:, None], self.state_out[e]], axis=1)
+        wr_c = np.ones((C, 9), bool)
+        wr_c[:, 0] = False
+        key_b = (np.int64(SPACE_MEM) << 32) | (self.bw[:, None] + np.arange(16))
+        ts_c = np.repeat(4 * self.clk[s] + TS_SLOT, 9)
+        ts_b = np.repeat(4 * self.clk + TS_SLOT, 16)
+        return Accesses(np.concatenate([key_c.ravel(), key_b.ravel()]), np.concatenate([ts_c, ts_b]),
+                        np.concatenate([wr_c.ravel(), np.zeros(16 * B, bool)]),
+                        np.concatenate([val_c.ravel(), np.zeros(16 * B, np.int64)]))
+
+    def split(self, per_access: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values given per access (``accesses()`` order) -> (int64[C, 9]: a2 then the state words, per call;
+        int64[B, 16]: the block words, per block)."""
+        C = int(self.start.sum())
+        return per_access[:9 * C].reshape(C, 9), per_access[9 * C:].reshape(-1, 16)
 
 
 def check_replay(calls: ShaCalls, prev_value: np.ndarray) -> None:
     """The words the replay says each call read must be the ones the interpreter hashed."""
-    pv = prev_value.reshape(-1, 24)
-    if not (np.array_equal(pv[:, :8], calls.state_in) and np.array_equal(pv[:, 8:], calls.block)):
+    pc, pb = calls.split(np.asarray(prev_value, np.int64))
+    s = calls.start
+    if not (np.array_equal(pc[:, 0], calls.n[s]) and np.array_equal(pc[:, 1:], calls.state_in[s])
+            and np.array_equal(pb, calls.block)):
         raise ShaTraceError("a SHA256 call read memory the replay disagrees with")
+    if not np.array_equal(calls.state_in[~s], calls.state_out[np.nonzero(~s)[0] - 1]):
+        raise ShaTraceError("a SHA256 block did not start from the previous block's state")
 
 
 # ---------------------------------------------------------------------------------------------- fill
@@ -478,23 +595,23 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
     computed from the columns themselves (the constraints' own sums), so rows that compute no round get the
     field elements that satisfy the transitions into them."""
     B = rv["a"].shape[0]
-    n = B * ROWS_PER_CALL
+    n = B * ROWS_PER_BLOCK
     height = padded_height(n)
     real = np.arange(height) < n
-    t = np.where(real, np.arange(height) % ROWS_PER_CALL, 0)
+    t = np.where(real, np.arange(height) % ROWS_PER_BLOCK, 0)
     pre = real & (t == 0)
     rnd = real & (t > 0)
 
-    def rows(per_call):
+    def rows(per_block):
         """int64[B, 33] -> one value per row of the table (0 on padding)."""
         out = np.zeros(height, np.int64)
-        out[:n] = np.asarray(per_call, np.int64).reshape(-1)
+        out[:n] = np.asarray(per_block, np.int64).reshape(-1)
         return out
 
     # a_j for j = -3..64 (index j + 3): b, c, d of the input state are a_{-1}, a_{-2}, a_{-3}
     aa = np.concatenate([rv["d"][:, :1], rv["c"][:, :1], rv["b"][:, :1], rv["a"], rv["A"][:, -1:]], axis=1)
     ee = np.concatenate([rv["h"][:, :1], rv["g"][:, :1], rv["f"][:, :1], rv["e"], rv["E"][:, -1:]], axis=1)
-    st = np.arange(ROWS_PER_CALL)
+    st = np.arange(ROWS_PER_BLOCK)
     word = {"a0": rows(aa[:, 2 * st + 1]), "a1": rows(aa[:, 2 * st + 2]), "d3": rows(aa[:, 2 * st]),
             "an": rows(aa[:, 2 * st + 3]), "e0": rows(ee[:, 2 * st + 1]), "e1": rows(ee[:, 2 * st + 2]),
             "h3": rows(ee[:, 2 * st]), "en": rows(ee[:, 2 * st + 3])}
@@ -502,33 +619,31 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
     for name, src in (("w", rv["W"]), ("k", rv["K"])):
         word[f"{name}0"] = rows(np.concatenate([zero, src[:, 0::2]], axis=1))
         word[f"{name}1"] = rows(np.concatenate([zero, src[:, 1::2]], axis=1))
-    v: dict[str, np.ndarray] = {}
-    v["is_real"], v["first"] = real.astype(np.int64), pre.astype(np.int64)
-    v["last"] = (real & (t == STEPS)).astype(np.int64)
+    v = ShaRoundCols.values()
+    v.is_real, v.first = real.astype(np.int64), pre.astype(np.int64)
+    v.last = (real & (t == STEPS)).astype(np.int64)
     r = np.where(rnd, t - 1, 0)
-    v["is_msg"] = (rnd & (r < 8)).astype(np.int64)
-    v["r"] = r
-    v["clk"] = rows(np.repeat(calls.clk, ROWS_PER_CALL))
-    v["bw"] = rows(np.repeat(calls.a1 >> 2, ROWS_PER_CALL))
+    is_msg = (rnd & (r < 8)).astype(np.int64)
+    v.is_msg, v.r = is_msg, r
+    clk = rows(np.repeat(calls.clk, ROWS_PER_BLOCK))
+    v.clk, v.bw = clk, rows(np.repeat(calls.bw, ROWS_PER_BLOCK))
     lo = lambda x: x & 0xFFFF  # noqa: E731
     hi = lambda x: x >> 16  # noqa: E731
-    for j in "01":
-        v[f"k{j}_lo"], v[f"k{j}_hi"] = lo(word[f"k{j}"]), hi(word[f"k{j}"])
-    ts = 4 * v["clk"] + TS_SLOT
-    msg_rows = np.nonzero(v["is_msg"])[0]
+    v.k0, v.k1 = (lo(word["k0"]), hi(word["k0"])), (lo(word["k1"]), hi(word["k1"]))
+    ts = 4 * clk + TS_SLOT
+    msg_rows = np.nonzero(is_msg)[0]
     prev = prev_ts_block.reshape(-1, 2)  # block words 2r, 2r + 1 of each message row, in row order
     for j in range(2):
         md = np.zeros(height, np.int64)
         md[msg_rows] = ts[msg_rows] - 1 - prev[:, j]
-        v[f"md{j}_lo"], v[f"md{j}_hi"] = md & 0xFFFF, md >> 16
-    v["m8"] = (rnd & (r + P_LAG < STEPS)).astype(np.int64)
-    v["m3"] = (rnd & (r + V_LAG >= 8) & (r + V_LAG < STEPS)).astype(np.int64)
+        setattr(v, f"md{j}", (md & 0xFFFF, md >> 16))
+    v.m8 = (rnd & (r + P_LAG < STEPS)).astype(np.int64)
+    v.m3 = (rnd & (r + V_LAG >= 8) & (r + V_LAG < STEPS)).astype(np.int64)
     for w in _WORDS:
         x = word[w]
-        for i in range(32):
-            v[f"{w}_{i}"] = (x >> i) & 1
+        setattr(v, w, [(x >> i) & 1 for i in range(32)])
     for name in ("d3", "h3", "an", "en"):
-        v[f"{name}_lo"], v[f"{name}_hi"] = lo(word[name]), hi(word[name])
+        setattr(v, name, (lo(word[name]), hi(word[name])))
 
     def shift(x, k):
         """Row i gets x[i - k] (k > 0: from above; k < 0: from below), zero where there is none."""
@@ -556,13 +671,14 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
         s1, ch = _sig(e, 6, 11, 25, False), (e & f) ^ (~e & M32 & g)
         s0, maj = _sig(a, 2, 13, 22, False), (a & b) ^ (a & c) ^ (b & c)
         t1 = [p(h) + p(s1) + p(ch) + p(k) + p(w) for p in (lo, hi)]
-        v[f"ca{tag}_lo"], v[f"ca{tag}_hi"] = carries(t1[0] + lo(s0) + lo(maj), t1[1] + hi(s0) + hi(maj), res_a)
-        v[f"ce{tag}_lo"], v[f"ce{tag}_hi"] = carries(t1[0] + lo(d), t1[1] + hi(d), res_e)
+        setattr(v, f"ca{tag}", carries(t1[0] + lo(s0) + lo(maj), t1[1] + hi(s0) + hi(maj), res_a))
+        setattr(v, f"ce{tag}", carries(t1[0] + lo(d), t1[1] + hi(d), res_e))
 
     one_round(a0, cur["a1"], cur["a0"], cur["d3"], e0, cur["e1"], cur["e0"], cur["h3"], word["k0"], wn0, a1, e1, 0)
     one_round(a1, a0, cur["a1"], cur["a0"], e1, e0, cur["e1"], cur["e0"], word["k1"], wn1, word["an"], word["en"], 1)
     for name in ("ca0", "ce0", "ca1", "ce1"):  # the first table row has no row above: its carries are unused
-        v[f"{name}_lo"][0] = v[f"{name}_hi"][0] = 0
+        for x in getattr(v, name):
+            x[0] = 0
 
     # schedule: P, Q, V on every row (definitions), the received values on schedule rows only
     s0 = lambda x: _sig(x, 7, 18, 3, True)  # noqa: E731
@@ -570,56 +686,67 @@ def _round_main(rv: dict, calls: ShaCalls, prev_ts_block: np.ndarray) -> tuple[n
     vals = {"p": [lo(wn0) + lo(s0(wn1)), hi(wn0) + hi(s0(wn1))],
             "q": [lo(wn1) + lo(s0(shift(wn0, -1))), hi(wn1) + hi(s0(shift(wn0, -1)))],
             "v": [lo(shift(wn1, 1)), hi(shift(wn1, 1))]}
-    sched = rnd & (v["is_msg"] == 0)
+    sched = rnd & (is_msg == 0)
     vals["rp"] = [np.where(sched, shift(x, P_LAG), 0) for x in vals["p"]]
     vals["rq"] = [np.where(sched, shift(x, P_LAG), 0) for x in vals["q"]]
     vals["rv"] = [np.where(sched, shift(x, V_LAG), 0) for x in vals["v"]]
     vals["rw"] = [np.where(sched, shift(p(wn0), V_LAG), 0) for p in (lo, hi)]
-    for name, (x_lo, x_hi) in vals.items():
-        v[f"{name}_lo"], v[f"{name}_hi"] = x_lo, x_hi
+    for name, pair in vals.items():
+        setattr(v, name, tuple(pair))
     for j, (wn, rv_, rp_) in enumerate(((wn0, "rv", "rp"), (wn1, "rw", "rq"))):
         s1w = s1(shift(wn, 1))
         c_lo, c_hi = carries(lo(s1w) + vals[rv_][0] + vals[rp_][0], hi(s1w) + vals[rv_][1] + vals[rp_][1], wn)
         c_lo[0] = c_hi[0] = 0
-        v[f"cw{j}_lo"], v[f"cw{j}_hi"] = c_lo, c_hi
-    cols = [v[name] for name in ROUND_COLUMNS]
+        setattr(v, f"cw{j}", (c_lo, c_hi))
+    cols = v.ordered()
     out = trace_rows(cols, height, height)
-    v.clear()
+    v.store.clear()
     for j, col in enumerate(cols):  # canonical and 4 bytes a cell: each int64 column is freed as it is replaced
         cols[j] = np.mod(col, P).astype(np.uint32)
     return out, cols
 
 
-def _block_main(calls: ShaCalls, rv: dict, prev_ts_state: np.ndarray, text: tuple[int, int]) -> np.ndarray:
+def _block_main(calls: ShaCalls, rv: dict, prev_ts_call: np.ndarray, text: tuple[int, int]) -> np.ndarray:
+    """One row per block; ``prev_ts_call`` (int64[C, 9]): previous-access timestamps of a2 and the 8 state
+    words of each call."""
     B = len(calls.clk)
     height = padded_height(B)
-    v: dict[str, np.ndarray] = {"is_real": np.ones(B, np.int64), "clk": calls.clk}
+    start, last = calls.start, calls.last
+    call = np.cumsum(start) - 1  # the call of each block
+    v = ShaBlockCols.values()
+    v.is_real, v.start, v.last, v.clk = np.ones(B, np.int64), start.astype(np.int64), last.astype(np.int64), calls.clk
     a0, a1 = calls.a0, calls.a1
-    v["a0_lo"], v["a0_hi"], v["a1_lo"], v["a1_hi"] = a0 & 0xFFFF, a0 >> 16, a1 & 0xFFFF, a1 >> 16
-    v["sx"], v["bx"] = (a0 & 0xFFFF) >> 2, (a1 & 0xFFFF) >> 2
-    sw, bw = a0 >> 2, a1 >> 2
+    v.a0_lo, v.a0_hi, v.a1_lo, v.a1_hi = a0 & 0xFFFF, a0 >> 16, a1 & 0xFFFF, a1 >> 16
+    v.sx, v.bx = (a0 & 0xFFFF) >> 2, (a1 & 0xFFFF) >> 2
+    sw, bw = a0 >> 2, calls.bw
+    v.bw = bw
+    v.rem = calls.n - (np.arange(B) - np.nonzero(start)[0][call])
     rs, rb = MEM_WORDS - 8 - sw, MEM_WORDS - 16 - bw
-    v["rs_lo"], v["rs_hi"], v["rb_lo"], v["rb_hi"] = rs & 0xFFFF, rs >> 16, rb & 0xFFFF, rb >> 16
+    v.rs, v.rb = (rs & 0xFFFF, rs >> 16), (rb & 0xFFFF, rb >> 16)
     text_lo, text_hi = text
     above = (sw >= text_hi).astype(np.int64)
     tx = np.where(above == 1, sw - text_hi, text_lo - 8 - sw) % P
-    v["above"], v["tx_lo"], v["tx_hi"] = above, tx & 0xFFFF, tx >> 16
-    last = ROUNDS - 1
-    fin = [rv["A"][:, last], rv["a"][:, last], rv["b"][:, last], rv["c"][:, last],
-           rv["E"][:, last], rv["e"][:, last], rv["f"][:, last], rv["g"][:, last]]
+    v.above, v.tx = above, (tx & 0xFFFF, tx >> 16)
     ts = 4 * calls.clk + TS_SLOT
+    dn = np.where(start, ts - 1 - prev_ts_call[call, 0], 0)
+    v.dn = (dn & 0xFFFF, dn >> 16)
+    end = ROUNDS - 1
+    fin = [rv["A"][:, end], rv["a"][:, end], rv["b"][:, end], rv["c"][:, end],
+           rv["E"][:, end], rv["e"][:, end], rv["f"][:, end], rv["g"][:, end]]
+    hin_l, fin_l, out_l, c1_l, c2_l, d_l = [], [], [], [], [], []
     for i in range(8):
         hin, fi = calls.state_in[:, i], fin[i]
         out = (hin + fi) & M32
-        v[f"hin{i}_lo"], v[f"hin{i}_hi"] = hin & 0xFFFF, hin >> 16
-        v[f"fin{i}_lo"], v[f"fin{i}_hi"] = fi & 0xFFFF, fi >> 16
-        v[f"out{i}_lo"], v[f"out{i}_hi"] = out & 0xFFFF, out >> 16
+        hin_l.append((hin & 0xFFFF, hin >> 16))
+        fin_l.append((fi & 0xFFFF, fi >> 16))
+        out_l.append((out & 0xFFFF, out >> 16))
         c1 = ((hin & 0xFFFF) + (fi & 0xFFFF)) >> 16
-        v[f"c1_{i}"] = c1
-        v[f"c2_{i}"] = ((hin >> 16) + (fi >> 16) + c1) >> 16
-        dd = ts - 1 - prev_ts_state[:, i]
-        v[f"d{i}_lo"], v[f"d{i}_hi"] = dd & 0xFFFF, dd >> 16
-    return trace_rows([v[name] for name in BLOCK_COLUMNS], B, height)
+        c1_l.append(c1)
+        c2_l.append(((hin >> 16) + (fi >> 16) + c1) >> 16)
+        dd = np.where(start, ts - 1 - prev_ts_call[call, 1 + i], 0)
+        d_l.append((dd & 0xFFFF, dd >> 16))
+    v.hin, v.fin, v.out, v.c1, v.c2, v.d = hin_l, fin_l, out_l, c1_l, c2_l, d_l
+    return v.assemble(B, height)
 
 
 class _Overflow(Exception):

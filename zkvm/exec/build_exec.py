@@ -31,7 +31,7 @@ def _load_abi():
 
 def _abi_macros() -> list[tuple[str, str]]:
     abi = _load_abi()
-    names = ["MEM_START", "MEM_END", "DOT_MAX_LEN", "DOT_ZP_SHIFT", "READ_BUF_MAX_WORDS"] + [f"ECALL_{name}" for name in abi.ECALLS]
+    names = ["MEM_START", "MEM_END", "DOT_MAX_LEN", "DOT_ZP_SHIFT", "READ_BUF_MAX_WORDS", "SHA256_MAX_BLOCKS"] + [f"ECALL_{name}" for name in abi.ECALLS]
     return [(name, f"{int(getattr(abi, name))}u") for name in names]
 
 

@@ -214,12 +214,14 @@ def _detail(cause: str, value: int, m) -> str:
                     f"{value >> abi.DOT_ZP_SHIFT} > 255")
         if int(m.regs[17]) == abi.ECALL_READ_BUF:
             return f"READ_BUF a1 = {value} words > {abi.READ_BUF_MAX_WORDS}"
+        if int(m.regs[17]) == abi.ECALL_SHA256:
+            return f"SHA256 a2 = {value} blocks not in 1..{abi.SHA256_MAX_BLOCKS}"
         return f"COMMIT_WORD byte count {value} not in 1..4"
     if cause == "journal_overflow":
         return f"journal would exceed {int(m.journal_max)} bytes"
     if cause.startswith("sha_"):
         what = {"sha_misaligned": "is not 4-aligned", "sha_out_of_range": "leaves guest memory",
-                "sha_state_in_text": "(state) overlaps the program text", "sha_overlap": "(state) overlaps the block"}
+                "sha_state_in_text": "(state) overlaps the program text", "sha_overlap": "(state) overlaps the blocks"}
         return f"SHA256 ecall: pointer 0x{value:08x} {what.get(cause, '')}"
     if cause == "cycle_limit":
         return f"executed {int(m.cycles)} instructions without HALT (limit {int(m.max_cycles)})"

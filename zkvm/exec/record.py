@@ -30,9 +30,10 @@ a CYCLES ecall at that row writes to a0). The last row is the HALT ecall. All fi
                 ``input_consumed[a1_val:]``, zero filled); else 0.
 ``a7_val``      ECALL only: the call number (a7); else 0.
 
-Accelerator calls are logged beside the rows: ``sha_calls`` is ``uint32[k, 33]``, one row per SHA256 ecall
-in execution order: the cycle index t of its ecall row, the 8 state words read, the 16 block words read (as
-stored in memory, little-endian) and the 8 state words written (see ``zkvm/abi.py`` ECALL_SHA256).
+Accelerator calls are logged beside the rows: ``sha_calls`` is ``uint32[k, 33]``, one row per block a SHA256
+ecall compressed, in execution order: the cycle index t of its ecall row (the same for every block of a call;
+a call's rows are consecutive), the 8 state words before the block, its 16 words (as stored in memory,
+little-endian) and the 8 state words after it (see ``zkvm/abi.py`` ECALL_SHA256).
 
 Besides the rows, a ``Record`` carries ``initial_regs`` (x0..x31 at the first row; all zero today: crt0
 sets sp), ``final_regs`` (after the HALT), and ``input_consumed`` (the private-input bytes READ_WORD and
@@ -66,7 +67,7 @@ FIELDS: tuple[str, ...] = (
     "a7_val",
 )
 COLUMN: dict[str, int] = {name: i for i, name in enumerate(FIELDS)}
-#: Words per ``Record.sha_calls`` row (cycle, state in, block, state out); rv32.h's RV32_SHA_LOG_WORDS.
+#: Words per ``Record.sha_calls`` row (cycle, state in, block, state out: one block); rv32.h's RV32_SHA_LOG_WORDS.
 SHA_LOG_WORDS = 33
 
 

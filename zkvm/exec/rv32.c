@@ -33,7 +33,7 @@
 #endif
 #if !defined(MEM_START) || !defined(MEM_END) || !defined(ECALL_HALT) || !defined(ECALL_READ_WORD) || \
     !defined(ECALL_COMMIT_WORD) || !defined(ECALL_LOG) || !defined(ECALL_CYCLES) || !defined(ECALL_DOT_I8) || \
-    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT) || !defined(ECALL_SHA256) || !defined(ECALL_READ_BUF) || \
+    !defined(DOT_MAX_LEN) || !defined(DOT_ZP_SHIFT) || !defined(ECALL_SHA256) || !defined(ECALL_READ_BUF) || !defined(SHA256_MAX_BLOCKS) || \
     !defined(READ_BUF_MAX_WORDS)
 #error "guest ABI constants come from zkvm/abi.py via build_exec.py"
 #endif
@@ -268,16 +268,19 @@ static void sha256_compress(uint32_t state[8], const uint32_t block[16]) {
     for (int i = 0; i < 8; i++) state[i] += v[i];
 }
 
-/* The SHA256 ecall: checks (each a named trap, mirrored by the circuit's sha256 tables), then compresses.
- * In record mode it logs (cycle, state in, block, state out) for the prover. */
-static int ecall_sha256(rv32_machine *m, uint32_t st, uint32_t bl, uint64_t cycles) {
+/* The SHA256 ecall (contract: zkvm/abi.py, "SHA-256"): checks (each a named trap, mirrored by the circuit's
+ * sha256 tables), then compresses the n blocks at bl into the state at st. In record mode it logs one entry
+ * (cycle, state in, block, state out) per block; the entries of one call are consecutive and share the cycle. */
+static int ecall_sha256(rv32_machine *m, uint32_t st, uint32_t bl, uint32_t n, uint64_t cycles) {
     const uint32_t text_lo = m->prog->base, text_hi = m->prog->base + 4 * m->prog->n;
     uint32_t cause = 0, value = 0;
-    if (st & 3 || bl & 3) cause = RV32_CAUSE_SHA_MISALIGNED, value = st & 3 ? st : bl;
+    /* n <= SHA256_MAX_BLOCKS < 2^16, so 64n < 2^22 cannot overflow below */
+    if (n == 0 || n > SHA256_MAX_BLOCKS) cause = RV32_CAUSE_BAD_ECALL_ARG, value = n;
+    else if (st & 3 || bl & 3) cause = RV32_CAUSE_SHA_MISALIGNED, value = st & 3 ? st : bl;
     else if (st < MEM_START || st > MEM_END - 32) cause = RV32_CAUSE_SHA_OUT_OF_RANGE, value = st;
-    else if (bl < MEM_START || bl > MEM_END - 64) cause = RV32_CAUSE_SHA_OUT_OF_RANGE, value = bl;
+    else if (bl < MEM_START || bl > MEM_END || 64 * n > MEM_END - bl) cause = RV32_CAUSE_SHA_OUT_OF_RANGE, value = bl;
     else if (m->prog->n && st < text_hi && st + 32 > text_lo) cause = RV32_CAUSE_SHA_STATE_IN_TEXT, value = st;
-    else if (st < bl + 64 && bl < st + 32) cause = RV32_CAUSE_SHA_OVERLAP, value = st;
+    else if (st < bl + 64 * n && bl < st + 32) cause = RV32_CAUSE_SHA_OVERLAP, value = st;
     if (cause) {
         m->trap_cause = cause, m->trap_value = value;
         return ECALL_TRAPPED;
@@ -285,14 +288,16 @@ static int ecall_sha256(rv32_machine *m, uint32_t st, uint32_t bl, uint64_t cycl
     uint32_t entry[RV32_SHA_LOG_WORDS];
     uint32_t *state = entry + 1, *block = entry + 9, *out = entry + 25;
     entry[0] = (uint32_t)cycles;
-    memcpy(state, m->mem + (st - MEM_START), 32);
-    memcpy(block, m->mem + (bl - MEM_START), 64);
-    memcpy(out, state, 32);
-    sha256_compress(out, block);
+    memcpy(out, m->mem + (st - MEM_START), 32);
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(state, out, 32);
+        memcpy(block, m->mem + (bl - MEM_START) + 64 * i, 64);
+        sha256_compress(out, block);
+        if (m->recording &&
+            append(&m->sha_log, &m->sha_log_len, &m->sha_log_cap, UINT64_MAX, (const uint8_t *)entry, sizeof entry))
+            return ECALL_NO_MEMORY;
+    }
     memcpy(m->mem + (st - MEM_START), out, 32);
-    if (m->recording &&
-        append(&m->sha_log, &m->sha_log_len, &m->sha_log_cap, UINT64_MAX, (const uint8_t *)entry, sizeof entry))
-        return ECALL_NO_MEMORY;
     return ECALL_CONTINUE;
 }
 
@@ -368,7 +373,7 @@ static int ecall(rv32_machine *m, uint32_t *x, uint64_t cycles, uint32_t *a0_out
         return ECALL_CONTINUE;
     }
     case ECALL_SHA256:
-        return ecall_sha256(m, a0, a1, cycles);
+        return ecall_sha256(m, a0, a1, x[12], cycles);
     case ECALL_READ_BUF: { /* contract and why: zkvm/abi.py, "bulk input" */
         const uint32_t text_lo = m->prog->base, text_hi = m->prog->base + 4 * m->prog->n;
         uint32_t cause = 0, value = a0;

@@ -43,9 +43,9 @@ enum rv32_cause {
     RV32_CAUSE_CYCLE_LIMIT = 14,        /* max_cycles executed without HALT (pc = next instruction) */
     /* SHA256 ecall (trap_value = the offending pointer: a0 = state, a1 = block) */
     RV32_CAUSE_SHA_MISALIGNED = 20,     /* a pointer not 4-aligned */
-    RV32_CAUSE_SHA_OUT_OF_RANGE = 21,   /* state [a0, a0+32) or block [a1, a1+64) not inside guest memory */
+    RV32_CAUSE_SHA_OUT_OF_RANGE = 21,   /* state [a0, a0+32) or blocks [a1, a1+64·a2) not inside guest memory */
     RV32_CAUSE_SHA_STATE_IN_TEXT = 22,  /* the state (written) overlaps the program text */
-    RV32_CAUSE_SHA_OVERLAP = 23         /* state and block overlap (trap_value = a0) */
+    RV32_CAUSE_SHA_OVERLAP = 23         /* state and blocks overlap (trap_value = a0) */
 };
 
 /* One pre-decoded instruction (16 bytes). rd == 32 is a sink register: writes to x0 (and instructions
@@ -97,7 +97,8 @@ typedef struct {
     /* record buffer (record mode): rec_len rows used of rec_cap (rec_bytes allocated); grows by doubling */
     rv32_rec *rec;
     uint64_t rec_len, rec_cap, rec_bytes;
-    /* record mode: one SHA_LOG_WORDS entry per SHA256 ecall (cycle index, state in, block, state out) */
+    /* record mode: one SHA_LOG_WORDS entry per block a SHA256 ecall compressed (cycle index, state in, block,
+     * state out); a call's entries are consecutive */
     uint8_t *sha_log;
     uint64_t sha_log_len, sha_log_cap; /* bytes */
     int recording;
