@@ -245,6 +245,7 @@ class Table:
         self.interactions: list[Interaction] = []
         self._names: set[str] = set()
         self._constraint_names: set[str] = set()
+        self._checked: dict[int, Expr] = {}  # id -> node: subexpressions whose columns are known to be ours
 
     # ---- columns
     def _column(self, kind: str, name: str, names: list[str]) -> Expr:
@@ -320,13 +321,26 @@ class Table:
         t.main_names, t.fixed_names = list(self.main_names), list(self.fixed_names)
         t.constraints, t.interactions = list(self.constraints), list(self.interactions)
         t._names, t._constraint_names = set(self._names), set(self._constraint_names)
+        t._checked = dict(self._checked)
         return t
 
     def _check_columns(self, expr: Expr, what: str) -> None:
-        for node in _walk([expr]):
-            if node.op == "col" and node.args[0] != self.name:
-                raise AirError(f"table {self.name!r}: {what} uses column {node.args[3]!r} of table "
-                               f"{node.args[0]!r}")
+        # Constraints share subexpressions (gadgets build on each other): each node is checked once per table.
+        checked, new = self._checked, {}
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            nid = id(node)
+            if checked.get(nid) is node or nid in new:
+                continue
+            if node.op == "col":
+                if node.args[0] != self.name:
+                    raise AirError(f"table {self.name!r}: {what} uses column {node.args[3]!r} of table "
+                                   f"{node.args[0]!r}")
+            elif node.op not in _LEAF_OPS:
+                stack.extend(node.args)
+            new[nid] = node
+        checked.update(new)  # only once the whole expression passed
 
 
 @dataclass
@@ -385,14 +399,34 @@ class CompiledAir:
     tables: list[CompiledTable]
     bus_ids: dict[str, int]
     bus_arity: dict[str, int]
-    digest: bytes = field(default=b"")
     zk_blinded: bool = False  # augmented by blinding.compiled_air (zk: the LogUp final sums are blinded)
+    _digest: bytes | None = field(default=None, repr=False)
+    digest_of: "CompiledAir | None" = field(default=None, repr=False)  # whose digest this one is (zk augmented)
+
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the AIR's canonical description (``_air_digest``), made on first use: serialising every
+        constraint is a large part of a verifier's start-up, and an augmented AIR takes its base's digest."""
+        if self._digest is None:
+            self._digest = self.digest_of.digest if self.digest_of is not None else _air_digest(self.air, self)
+        return self._digest
+
+    @property
+    def has_digest(self) -> bool:
+        return self._digest is not None
+
+    @digest.setter
+    def digest(self, value: bytes) -> None:
+        self._digest = bytes(value)
 
 
 class Air:
     """A multi-table AIR with named public inputs (base-field integers)."""
 
-    def __init__(self, name: str, tables: Sequence[Table], publics: Sequence[str] = ()) -> None:
+    def __init__(self, name: str, tables: Sequence[Table], publics: Sequence[str] = (), *,
+                 code_defined: bool = False) -> None:
+        """``code_defined``: this AIR is a function of the package's code alone (no run-time parameter changes a
+        constraint), so a verifier may keep what it derives from it on disk (``verifying/air_cache.py``)."""
         if not tables:
             raise AirError("an AIR needs at least one table")
         names = [t.name for t in tables]
@@ -401,6 +435,7 @@ class Air:
         if len(set(publics)) != len(publics):
             raise AirError(f"duplicate public names in {list(publics)}")
         self.name = name
+        self.code_defined = code_defined
         self.tables = list(tables)
         self.publics = list(publics)
         self._public_index = {p: i for i, p in enumerate(self.publics)}
@@ -442,22 +477,43 @@ class Air:
                 if it.tuple_degree > MAX_DEGREE - 1 or it.mult.degree > MAX_DEGREE:
                     raise AirError(f"table {t.name!r}: bus {it.bus!r}: tuple degree {it.tuple_degree} (max 2) / "
                                    f"multiplicity degree {it.mult.degree} (max 3)")
-            next_main: set[int] = set()
-            next_fixed: set[int] = set()
-            for node in _walk([c.expr for c in t.constraints]):
-                if node.op == "col" and node.args[4]:
-                    (next_main if node.args[1] == "main" else next_fixed).add(node.args[2])
-            compiled.append(CompiledTable(t, ti, _group_interactions(t.interactions),
-                                          sorted(next_main), sorted(next_fixed)))
-        for t in self.tables:  # publics used in constraints must be declared on this AIR
-            for node in _walk([c.expr for c in t.constraints]):
-                if node.op == "pub" and node.args[0] not in self._public_index:
-                    raise AirError(f"table {t.name!r} uses public {node.args[0]!r} not declared on {self.name!r}")
+            next_main, next_fixed, pubs = _constraint_leaves(t.constraints)
+            for name in pubs:  # publics used in constraints must be declared on this AIR
+                if name not in self._public_index:
+                    raise AirError(f"table {t.name!r} uses public {name!r} not declared on {self.name!r}")
+            compiled.append(CompiledTable(t, ti, _group_interactions(t.interactions), next_main, next_fixed))
         bus_ids = {b: i + 1 for i, b in enumerate(sorted(arity))}
         out = CompiledAir(self, compiled, bus_ids, arity)
-        out.digest = _air_digest(self, out)
         self._compiled, self._compiled_key = out, key
         return out
+
+
+#: id of a table's constraint list's expressions -> (those expressions, their leaves): a zk-augmented AIR copies
+#: its base's tables with the same constraints, so each set is walked once per process (the entry keeps the
+#: expressions alive, so their ids cannot be reused).
+_LEAVES: dict[tuple, tuple] = {}
+
+
+def _constraint_leaves(constraints) -> tuple[list[int], list[int], set[str]]:
+    """(main columns read at the next row, fixed columns read at the next row, public names) of constraints."""
+    exprs = tuple(c.expr for c in constraints)
+    key = tuple(map(id, exprs))
+    hit = _LEAVES.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], exprs)):
+        return hit[1]
+    next_main: set[int] = set()
+    next_fixed: set[int] = set()
+    pubs: set[str] = set()
+    for node in _walk(exprs):
+        if node.op == "col" and node.args[4]:
+            (next_main if node.args[1] == "main" else next_fixed).add(node.args[2])
+        elif node.op == "pub":
+            pubs.add(node.args[0])
+    out = (sorted(next_main), sorted(next_fixed), pubs)
+    if len(_LEAVES) >= 1 << 12:  # bounded, like _CANONICAL
+        _LEAVES.clear()
+    _LEAVES[key] = (exprs, out)
+    return out
 
 
 def _pair_ok(a: Interaction, b: Interaction) -> bool:

@@ -114,10 +114,10 @@ def _augment(air: Air, base: CompiledAir) -> CompiledAir:
     hub = Table(HUB)
     z = [hub.main(name) for name in COLUMNS]
     hub.receive(BUS, z, mult=hub.main(HUB_MULT))
-    out = Air(air.name, tables + [hub], air.publics).compile()
+    out = Air(air.name, tables + [hub], air.publics, code_defined=air.code_defined).compile()
     # Keep the base buses' ids (so public terms encode the same with and without zk); the blinding bus comes last.
     out.bus_ids = {**base.bus_ids, BUS: max(base.bus_ids.values()) + 1}
-    out.digest = base.digest
+    out.digest_of = base
     out.zk_blinded = True
     return out
 
