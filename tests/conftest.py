@@ -1,8 +1,20 @@
-"""Fixtures shared by the tests of the compiled kernels (tests/test_native.py, tests/zk/test_zk_kernels.py)."""
+"""Fixtures shared by the tests of the compiled kernels (tests/test_native.py, tests/zk/test_zk_kernels.py), and
+the test session's own verifier cache folder."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import pytest
+
+# The verifier's AIR cache (zkvm/stark/verifying/air_cache.py) goes to a folder of this test process, never to the
+# user's cache (subprocesses inherit it); tests of the cache itself set their own.
+_CACHE = tempfile.mkdtemp(prefix="zkvm-test-cache-")
+os.environ["ZKVM_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 try:
     from zkvm.stark.backend import _native  # type: ignore[attr-defined]

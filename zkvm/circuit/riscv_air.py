@@ -76,7 +76,7 @@ def circuit(segmented: bool = False) -> Circuit:
         t.optional = t.name not in (CpuTable.NAME, ProgramTable.NAME, RegsTable.NAME, ImageTable.NAME,
                                   segments.BoundaryTable.NAME)
     air = Air("zkvm-rv32im-segment" if segmented else "zkvm-rv32im", tables,
-              publics=list(PUBLICS) + (list(segments.SEG_PUBLICS) if segmented else []))
+              publics=list(PUBLICS) + (list(segments.SEG_PUBLICS) if segmented else []), code_defined=True)
     seg = {name: air.public(name) for name in segments.SEG_PUBLICS} if segmented else None
     cpu = CpuTable(cpu_t, air.public("entry_pc"), air.public("text_lo"), air.public("text_hi"), seg)
     ProgramTable(prog_t)

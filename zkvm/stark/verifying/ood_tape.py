@@ -174,6 +174,11 @@ def tape_for(ca: CompiledAir, n_betas: int) -> OodTape:
     return tape
 
 
+def prime(ca: CompiledAir, n_betas: int, tape: OodTape) -> None:
+    """Use ``tape`` (built earlier for this AIR: ``air_cache``) as ``ca``'s."""
+    _CACHE[ca.air] = (ca, n_betas, tape)
+
+
 def _build(ca: CompiledAir, n_betas: int) -> OodTape:
     rec = _Recorder()
     index: dict = {}

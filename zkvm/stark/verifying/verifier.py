@@ -34,12 +34,13 @@ from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
 from zkvm.stark.dsl.air import Air, CompiledTable
 from zkvm.stark.dsl.algebra import mat_dot
-from zkvm.stark.verifying import fri, logup, ood_tape, schedule
+from zkvm.stark.verifying import air_cache, fri, logup, ood_tape, schedule
 from zkvm.stark.errors import (BusImbalance, FriError, InsufficientSecurity, MalformedProof, MerkleError, OodMismatch,
                                PowError, PublicInputMismatch, QueryMismatch)
 from zkvm.stark.verifying.merkle import leaf_digests, leaf_hash, mixed_multi_root_flat, multiproof_root
 from zkvm.stark.verifying.proof import Proof
-from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, fixed_digest, normalize_public_terms, ood_layout,
+from zkvm.stark.verifying.protocol import (FRI_MASK, MAX_LOG_HEIGHT, fixed_digest, max_tuple_len, normalize_public_terms,
+                                          ood_layout,
                                           publics_vector)
 from zkvm.stark.verifying.shape import ABSENT, proof_shape
 
@@ -70,6 +71,7 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     ``schedule`` and of the prover's phases (``proving/prover.py``); replaying raises nothing, so the checks
     interleaved with it fail in the order of the docstring."""
     shape = _check_shapes(air, proof)                                            # 1.
+    cached = _load_air_cache(air, shape.ca)
     if proof.options.security_bits < min_security_bits:                          # 2.
         raise InsufficientSecurity(f"proof gives {proof.options.security_bits} conjectured bits, verifier "
                                    f"requires {min_security_bits}")
@@ -82,7 +84,24 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
     ood = _phase_ood(tr, shape, proof, stmt, lc, aux, quot)                     # 6.
     _phase_fri(tr, shape, proof, op, ood)                                       # 7.
     _phase_queries(tr, shape, proof)                                            # 8.
+    if not cached:
+        n = max_tuple_len(shape.ca) + 1  # beta^0 .. beta^longest (schedule.main_committed)
+        air_cache.store(shape.ca, n, shape.ca.digest, ood_tape.tape_for(shape.ca, n))
     return aux.total if logup_challenges is not None else None
+
+
+def _load_air_cache(air: Air, ca) -> bool:
+    """A code-defined AIR's digest and OOD tape from the disk cache (``air_cache``). False: the verifier builds
+    them (and stores them when the proof verifies)."""
+    if not air.code_defined or ca.has_digest:
+        return True  # not cacheable, or already made in this process
+    n = max_tuple_len(ca) + 1  # beta^0 .. beta^longest (schedule.main_committed)
+    hit = air_cache.load(ca, n)
+    if hit is None:
+        return False
+    ca.digest, tape = hit
+    ood_tape.prime(ca, n, tape)
+    return True
 
 
 # ---------------------------------------------------------------- what each phase hands to the next
