@@ -25,7 +25,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="zkvm: run RV32IM guests, prove their execution with a STARK, verify receipts.",
         epilog="Exit status: 0 ok; 1 guest error, rejected proof or bad input; 2 usage error.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv for debug)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv for debug, -vvv with the Dask cluster's own logs)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _command_in(sys.argv[1:] if argv is None else argv)
     for name in COMMANDS if chosen is None else [chosen]:
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2), format="%(message)s", stream=sys.stderr, force=True
     )
+    # -v is about our work: Dask's own scheduler/worker chatter (dozens of lines a proof) only at -vvv.
+    logging.getLogger("distributed").setLevel(logging.WARNING if args.verbose < 3 else logging.DEBUG)
     try:
         return int(args.func(args) or 0)
     except ZkvmError as exc:
