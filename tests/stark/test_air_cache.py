@@ -136,3 +136,16 @@ def proof_fixed_digest(air):
     from zkvm.stark import commit_fixed
 
     return commit_fixed(air, {})
+
+
+def test_old_entries_are_pruned(fib_receipt, tmp_path):
+    path, image_id, journal = fib_receipt
+    for i in range(air_cache.MAX_ENTRIES + 3):
+        old = tmp_path / f"air-{i:040x}.npz"
+        old.write_bytes(b"stale")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    assert _fresh_verify(path, image_id, tmp_path) == (journal, 1)
+    kept = _entries(tmp_path)
+    assert len(kept) == air_cache.MAX_ENTRIES
+    assert not (tmp_path / f"air-{0:040x}.npz").exists()  # the oldest went first
+    assert _fresh_verify(path, image_id, tmp_path) == (journal, 0)  # the new entry was kept

@@ -13,7 +13,8 @@ Safe by construction:
   cannot change a verification result.
 
 ``ZKVM_CACHE_DIR`` chooses the folder (default: ``$XDG_CACHE_HOME/zkvm`` or ``~/.cache/zkvm``); an empty value
-turns the cache off. Writing is best effort: a read-only home only costs the rebuild.
+turns the cache off. Writing is best effort: a read-only home only costs the rebuild. The newest ``MAX_ENTRIES``
+entries are kept (an edit of the package makes new keys).
 """
 
 from __future__ import annotations
@@ -156,5 +157,16 @@ def store(ca: CompiledAir, n_betas: int, digest: bytes, tape) -> None:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        _prune(path.parent)
     except OSError:
         pass
+
+
+#: Entries kept per folder: each code version (every edit of the package) makes new keys, so old ones go.
+MAX_ENTRIES = 16
+
+
+def _prune(folder: Path) -> None:
+    entries = sorted(folder.glob("air-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[MAX_ENTRIES:]:
+        old.unlink(missing_ok=True)

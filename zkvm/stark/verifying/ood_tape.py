@@ -166,12 +166,16 @@ _CACHE: "weakref.WeakKeyDictionary[Air, tuple[CompiledAir, int, OodTape]]" = wea
 
 def tape_for(ca: CompiledAir, n_betas: int) -> OodTape:
     """The tape of ``ca`` (cached per AIR object while its compiled form is the same)."""
-    cached = _CACHE.get(ca.air)
-    if cached is not None and cached[0] is ca and cached[1] == n_betas:
-        return cached[2]
+    if has_tape(ca, n_betas):
+        return _CACHE[ca.air][2]
     tape = _build(ca, n_betas)
     _CACHE[ca.air] = (ca, n_betas, tape)
     return tape
+
+
+def has_tape(ca: CompiledAir, n_betas: int) -> bool:
+    cached = _CACHE.get(ca.air)
+    return cached is not None and cached[0] is ca and cached[1] == n_betas
 
 
 def prime(ca: CompiledAir, n_betas: int, tape: OodTape) -> None:

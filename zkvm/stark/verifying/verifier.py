@@ -93,13 +93,16 @@ def _verify(air: Air, proof: Proof, publics, public_terms, fdigest: bytes, min_s
 def _load_air_cache(air: Air, ca) -> bool:
     """A code-defined AIR's digest and OOD tape from the disk cache (``air_cache``). False: the verifier builds
     them (and stores them when the proof verifies)."""
-    if not air.code_defined or ca.has_digest:
-        return True  # not cacheable, or already made in this process
     n = max_tuple_len(ca) + 1  # beta^0 .. beta^longest (schedule.main_committed)
+    if not air.code_defined or ood_tape.has_tape(ca, n):
+        return True  # not cacheable, or already made in this process
     hit = air_cache.load(ca, n)
     if hit is None:
         return False
-    ca.digest, tape = hit
+    digest, tape = hit
+    if ca.has_digest and ca.digest != digest:  # made here already (e.g. for the image id): ours decides
+        return False
+    ca.digest = digest
     ood_tape.prime(ca, n, tape)
     return True
 
