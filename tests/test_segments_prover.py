@@ -6,6 +6,7 @@ within their byte budget; the coordinator refuses a trace that ends elsewhere th
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -100,21 +101,55 @@ def _receipt(image, data, s, fc, jobs, commitments, result, opts, po2=PO2, **kw)
                      False, True)
 
 
-@pytest.mark.parametrize("budget", ["default", "none kept"])
-def test_phase2_from_kept_or_recomputed_states(fib, monkeypatch, budget):
+@pytest.mark.parametrize("budget", ["default", "spilled", "none kept"])
+def test_phase2_from_kept_spilled_or_recomputed_states(fib, monkeypatch, budget):
     """Small segments: every phase-1 state fits the default budget and phase 2 finishes them (none left after);
-    with a zero budget none is kept and phase 2 recomputes each. Both receipts verify (zk on: the recomputation
-    must reproduce the randomised commitment)."""
+    with a zero budget they are spilled to disk and phase 2 finishes them from there (no recomputation); with no
+    room on the disk either, none is kept and phase 2 recomputes each. Every receipt verifies (zk on: the
+    recomputation must reproduce the randomised commitment)."""
     if budget != "default":
         monkeypatch.setattr(segmented, "KEEP_PENDING_BYTES", 0)
+    if budget == "none kept":
+        monkeypatch.setattr(segmented, "SPILL_RESERVE_BYTES", 1 << 62)
     segmented._PENDING.clear()
     data = (300).to_bytes(4, "little")
     opts = R.default_options(True)
     s, fc, jobs, commitments, result = segmented.prove_segmented(fib, data, PO2, opts, max_cycles=1 << 20)
     assert len(jobs) == 4
-    assert set(segmented.pending_keys()) == ({j.key for j in jobs} if budget == "default" else set())
+    assert set(segmented.pending_keys()) == ({j.key for j in jobs} if budget != "none kept" else set())
+    spilled = [p for p in segmented._PENDING.values() if p.spilled]
+    assert len(spilled) == (4 if budget == "spilled" else 0)
+    files = {path for p in spilled for path, *_ in p._spilled}
+    assert all(os.path.isfile(f) for f in files)
+    recomputed = []
+    real = segmented._commit
+    monkeypatch.setattr(segmented, "_commit", lambda *a: recomputed.append(1) or real(*a))
     receipt = _receipt(fib, data, s, fc, jobs, commitments, result, opts)
-    assert not segmented.pending_keys()
+    assert len(recomputed) == (4 if budget == "none kept" else 0)
+    assert not segmented.pending_keys() and not any(os.path.exists(f) for f in files)
+    assert R.verify(receipt, R.image_id(fib), require_zk=True) == Executor(fib, data).run().journal
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_lost_spill_is_recomputed(fib, monkeypatch, damage):
+    """A spilled state whose file is gone or cut short is recomputed (SpillLost), and the proof verifies."""
+    monkeypatch.setattr(segmented, "KEEP_PENDING_BYTES", 0)
+    segmented._PENDING.clear()
+    data = (300).to_bytes(4, "little")
+    opts = R.default_options(True)
+    s, fc, jobs, commitments, result = segmented.prove_segmented(fib, data, PO2, opts, max_cycles=1 << 20)
+    victim = segmented._PENDING[jobs[1].key]
+    path = victim._spilled[0][0]
+    if damage == "deleted":
+        os.unlink(path)
+    else:
+        with open(path, "r+b") as fh:
+            fh.truncate(os.path.getsize(path) // 2)
+    recomputed = []
+    real = segmented._commit
+    monkeypatch.setattr(segmented, "_commit", lambda *a: recomputed.append(a[2].index) or real(*a))
+    receipt = _receipt(fib, data, s, fc, jobs, commitments, result, opts)
+    assert recomputed == [1]
     assert R.verify(receipt, R.image_id(fib), require_zk=True) == Executor(fib, data).run().journal
 
 
@@ -125,13 +160,14 @@ def test_kept_states_stay_within_the_budget(fib, monkeypatch):
     _, _, jobs, _, _ = segmented.prove_segmented(fib, data, PO2, opts, max_cycles=1 << 20)
     one = max(p.nbytes for p in segmented._PENDING.values())
     assert one > 0
-    segmented._PENDING.clear()
+    segmented._forget(jobs)
     monkeypatch.setattr(segmented, "KEEP_PENDING_BYTES", 2 * one)
     _, _, jobs, _, _ = segmented.prove_segmented(fib, data, PO2, opts, max_cycles=1 << 20)
-    kept = segmented.pending_keys()
-    assert 1 <= len(kept) <= 2 and sum(p.nbytes for p in segmented._PENDING.values()) <= 2 * one
-    assert kept[-1] == jobs[-1].key  # the newest is kept, the oldest dropped
-    segmented._PENDING.clear()
+    in_memory = [k for k, p in segmented._PENDING.items() if not p.spilled]
+    assert 1 <= len(in_memory) <= 2 and sum(segmented._PENDING[k].nbytes for k in in_memory) <= 2 * one
+    assert in_memory[-1] == jobs[-1].key  # the newest stays in memory, the oldest went to disk
+    assert segmented._PENDING[jobs[0].key].spilled and segmented._PENDING[jobs[0].key].nbytes < one
+    segmented._forget(jobs)
 
 
 def test_recomputation_must_reproduce_the_committed_root(fib):

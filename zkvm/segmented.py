@@ -265,11 +265,54 @@ def image_fixed_digest(s, fc) -> bytes:
 
 
 # Phase-1 prover states kept in this process for phase 2 (job key -> stark.prover.PendingProof), at most
-# KEEP_PENDING_BYTES of them (a state is the traces, their LDEs and the main tree: ~0.65 GB for a 2^18-cycle fib
-# segment with zk, so one of them; ~8 of 2^16), the oldest dropped first: a worker stays within one segment's
-# proving memory plus this budget. A segment whose state is not kept is recomputed in phase 2.
+# KEEP_PENDING_BYTES of them in memory (a state is the traces, their LDEs and the main tree: ~0.65 GB for a
+# 2^18-cycle fib segment with zk, so one of them; ~8 of 2^16): a worker stays within one segment's proving memory
+# plus this budget. Beyond it the oldest state is spilled to this process's scratch folder (its traces and LDEs
+# written once, ~1 s for 0.65 GB, read back memory-mapped by phase 2: cheaper than the ~4 CPU s of tracing and
+# committing the segment again), while the disk keeps SPILL_RESERVE_BYTES free; else it is dropped. A segment
+# whose state is neither kept nor spilled (or whose spill was lost) is recomputed in phase 2.
 _PENDING: dict = {}
 KEEP_PENDING_BYTES = 1 << 30
+SPILL_RESERVE_BYTES = 4 << 30
+_SPILL_DIR: list = []
+
+
+def _spill_dir() -> str:
+    """This process's scratch folder: in the Dask worker's local directory (removed with the worker), else a
+    temporary folder removed at exit."""
+    if not _SPILL_DIR:
+        import atexit
+        import shutil
+        import tempfile
+
+        base = None
+        try:
+            from distributed import get_worker
+
+            base = get_worker().local_directory
+        except (ImportError, ValueError, AttributeError):
+            pass
+        path = tempfile.mkdtemp(prefix="zkvm-spill-", dir=base)
+        atexit.register(shutil.rmtree, path, True)
+        _SPILL_DIR.append(path)
+    return _SPILL_DIR[0]
+
+
+def _fit_budget() -> None:
+    """Spill (or drop) the oldest in-memory states until the rest fit in KEEP_PENDING_BYTES. A spilled state
+    keeps only its Merkle tree's stored digests in memory (under 1% of it), which the budget does not count."""
+    import shutil
+
+    while sum(p.nbytes for p in _PENDING.values() if not p.spilled) > KEEP_PENDING_BYTES:
+        key = next(k for k, p in _PENDING.items() if not p.spilled)
+        pending = _PENDING[key]
+        folder = _spill_dir()
+        try:
+            if shutil.disk_usage(folder).free - pending.nbytes < SPILL_RESERVE_BYTES:
+                raise OSError("not enough free disk to spill")
+            pending.spill(folder)
+        except OSError:
+            _PENDING.pop(key).discard()  # recomputed in phase 2
 
 
 def pending_keys() -> list[bytes]:
@@ -326,8 +369,7 @@ def commit_segment(image, input: bytes, job: SegmentJob, options, fixed_cache: s
     _use_worker_threads()
     pending, out = _commit(image, input, job, options, fixed_cache)
     _PENDING[job.key] = pending
-    while sum(p.nbytes for p in _PENDING.values()) > KEEP_PENDING_BYTES:
-        _PENDING.pop(next(iter(_PENDING)))  # the oldest: the state just made is the likeliest to be kept
+    _fit_budget()  # the oldest goes first: the state just made is the likeliest to be finished soon
     return out
 
 
@@ -337,10 +379,17 @@ def prove_segment(image, input: bytes, job: SegmentJob, options, challenges, fix
     after the state was dropped - recompute phase 1 (deterministic: same execution, trace and randomness key)
     and check it gives ``job.root``, the root the challenges were drawn from."""
     from zkvm.field.babybear import Ext
+    from zkvm.stark.proving.prover import SpillLost
 
     _use_worker_threads()
     challenges = tuple(c if isinstance(c, Ext) else Ext(*c) for c in challenges)
     pending = _PENDING.pop(job.key, None)
+    if pending is not None and pending.spilled:
+        try:
+            return pending.finish(challenges).to_bytes()
+        except SpillLost:
+            pending.discard()
+            pending = None
     if pending is None:
         pending, _ = _commit(image, input, job, options, fixed_cache)
         if pending.root != job.root:
@@ -497,7 +546,9 @@ def prove_phase2(image, input: bytes, s, fc, jobs, options, challenges, *, progr
 
 def _forget(jobs) -> None:
     for job in jobs:
-        _PENDING.pop(job.key, None)
+        pending = _PENDING.pop(job.key, None)
+        if pending is not None:
+            pending.discard()
 
 
 def _bar(progress: bool, desc: str, total: int | None = None):

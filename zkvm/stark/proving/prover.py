@@ -15,6 +15,7 @@ blinded quotient chunks, and a random FRI mask committed before ``gamma``.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
-from zkvm.errors import InputError
+from zkvm.errors import InputError, ZkvmError
 from zkvm.field import babybear as bb
 from zkvm.field.babybear import GENERATOR, Ext, P
 from zkvm.stark.backend import accel, kernels, native_eval, ntt
@@ -374,11 +375,11 @@ def prove(air: Air, fixed: Mapping[str, np.ndarray], main: Mapping[str, np.ndarr
                    fixed_commitment, plans, rng, logup_challenges, commit_only)
     if commit_only:
         try:
-            root, heights, held = next(steps)
+            root, heights, held, state = next(steps)
         except BaseException:
             timer.close()
             raise
-        return PendingProof(root, heights, held, steps, timer, timings)
+        return PendingProof(root, heights, held, steps, timer, timings, state)
     try:
         return _run_to_end(steps, None)
     finally:
@@ -395,25 +396,102 @@ def _run_to_end(steps, value):
     raise RuntimeError("the prover paused twice")
 
 
+class SpillLost(ZkvmError):
+    """A paused proof's spilled state is gone or damaged (file missing or of the wrong size): recompute it."""
+
+
 class PendingProof:
     """A proof stopped after its main commitment (``prove(commit_only=True)``): ``root`` and ``log_heights`` are
     what the shared LogUp challenges are drawn from; ``finish(challenges)`` completes the proof (once). Holds
-    the prover's state (traces, their LDEs and Merkle tree, about ``nbytes``) until then."""
+    the prover's state (traces, their LDEs and Merkle tree, about ``nbytes`` in memory) until then; ``spill``
+    moves the traces and LDEs to files (``nbytes`` drops to the tree's digests), read back memory-mapped by
+    ``finish``."""
 
-    def __init__(self, root: bytes, log_heights: list, nbytes: int, steps, timer, timings) -> None:
+    def __init__(self, root: bytes, log_heights: list, nbytes: int, steps, timer, timings, state=None) -> None:
         self.root, self.log_heights, self.nbytes = root, list(log_heights), int(nbytes)
         self._steps, self._timer, self._timings = steps, timer, timings
+        self._state = state          # (the run, its MainCommit): what spill() moves out and back
+        self._spilled: list = []     # (path, shape, dtype, holder, attribute or matrix index)
+
+    @property
+    def spilled(self) -> bool:
+        return bool(self._spilled)
+
+    @property
+    def spilled_bytes(self) -> int:
+        files = {path: int(np.prod(shape)) * np.dtype(dtype).itemsize for path, shape, dtype, _, _ in self._spilled}
+        return sum(files.values())
+
+    def spill(self, folder: str) -> None:
+        """Write the traces and their LDEs to ``folder`` (one ``.npy`` each) and drop them from memory. They are
+        prover-private scratch: ``finish`` checks each file's size and raises ``SpillLost`` if one is missing
+        or truncated (a wrong file of the right size would give a proof the verifier rejects, never a false one:
+        the commitment was made before the spill)."""
+        if self._steps is None or self._state is None or self._spilled:
+            return
+        run, main = self._state
+        places = [(st, attr) for st in run.states for attr in ("main", "main_lde") if getattr(st, attr) is not None]
+        places += [(tree, k) for tree in main.trees for k in range(len(tree.matrices))]
+        arrays = [getattr(h, w) if isinstance(w, str) else h.matrices[w] for h, w in places]
+        files: dict[int, tuple] = {}  # id -> (path, shape, dtype); `arrays` keeps every id its array's
+        try:  # write everything first: a full disk leaves the state as it was
+            for a in arrays:
+                if id(a) not in files:
+                    path = os.path.join(folder, f"{id(self):x}-{len(files)}.npy")
+                    files[id(a)] = (path, a.shape, a.dtype.str)
+                    np.save(path, a, allow_pickle=False)
+        except BaseException:
+            for path, _, _ in files.values():
+                if os.path.exists(path):
+                    os.unlink(path)
+            raise
+        for (holder, where), a in zip(places, arrays):
+            self._spilled.append((*files[id(a)], holder, where))
+            if isinstance(where, str):
+                setattr(holder, where, None)
+            else:
+                holder.matrices[where] = None
+        del arrays
+        self.nbytes = sum(level.nbytes for tree in main.trees for level in tree._upper)  # what stays: the digests
+
+    def _unspill(self) -> None:
+        loaded: dict = {}
+        for path, shape, dtype, holder, where in self._spilled:
+            if path not in loaded:
+                try:  # np.load checks the file holds the whole array its header declares
+                    a = np.load(path, mmap_mode="r", allow_pickle=False)
+                except (OSError, ValueError) as exc:
+                    raise SpillLost(f"spilled state {os.path.basename(path)}: {exc}") from None
+                if a.shape != tuple(shape) or a.dtype.str != dtype:
+                    raise SpillLost(f"spilled state {os.path.basename(path)} has shape {a.shape}, not {shape}")
+                loaded[path] = a
+            if isinstance(where, str):
+                setattr(holder, where, loaded[path])
+            else:
+                holder.matrices[where] = loaded[path]
+
+    def discard(self) -> None:
+        """Delete the spilled files (the proof will not be finished from this state)."""
+        for path in {p for p, *_ in self._spilled}:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        self._spilled = []
 
     def finish(self, logup_challenges: tuple) -> Proof:
         if self._steps is None:
             raise RuntimeError("this proof was already finished")
-        steps, self._steps = self._steps, None
+        if self._spilled:
+            self._unspill()  # SpillLost before anything is consumed: the caller may recompute instead
+        steps, self._steps, self._state = self._steps, None, None
         try:
             return _run_to_end(steps, tuple(logup_challenges))
         finally:
             self._timer.close()
             if self._timings is not None:
                 self._timings.update(self._timer.times)
+            self.discard()
 
 
 def _silent_tables(ca: CompiledAir, main: Mapping, fixed: Mapping, pubs, log_heights) -> list[int]:
@@ -461,7 +539,7 @@ def _prove(ca, air, fixed_arr, main_arr, log_heights, pubs_vec, pubs, terms, opt
     if commit_only:  # paused (PendingProof): the challenges come from every segment's commitment
         held = sum(x.nbytes for st in run.states for x in (st.main, st.main_lde) if x is not None)
         held += sum(64 << t.depth for t in main.trees)  # the tree's digests, about 2·32 B a leaf
-        logup_challenges = yield (main.roots[0] if main.roots else b""), list(log_heights), held
+        logup_challenges = yield (main.roots[0] if main.roots else b""), list(log_heights), held, (run, main)
     lc = schedule.main_committed(run.tr, ca, main.roots, logup_challenges)
     aux = _phase_aux(run, lc)
     quot = _phase_quotient(run, lc, aux)
