@@ -7,9 +7,10 @@ Proving, in two phases:
    those of every cell the run touched) and a randomness key. The task re-executes the run up to the segment
    (unrecorded, ~3·10^8 cycles a second), traces it, commits its main trace (``stark.prove(commit_only=True)``,
    a paused ``PendingProof``) and returns the main root and heights; it keeps the paused prover in its process
-   for phase 2 (at most ``KEEP_PENDING_BYTES``). The coordinator checks each trace ended where its execution did.
+   for phase 2 (at most ``KEEP_PENDING_BYTES`` in memory, older ones spilled to local disk). The coordinator
+   checks each trace ended where its execution did.
 2. the shared LogUp challenges = H(tag, claim, options, k, n, every segment's heights and main root); then
-   ``prove_segment`` finishes every segment with them: from the kept state, or by recomputing phase 1 (same
+   ``prove_segment`` finishes every segment with them: from the kept or spilled state, or by recomputing phase 1 (same
    execution, trace and randomness key) and checking it reproduces the committed root. Both phases run in
    this process, or on Dask (``zkvm.distributed``), phase 2 of a segment on the worker that kept its state.
 
